@@ -1,0 +1,459 @@
+#include "analysis.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Sensor codes for displacement samples that are not a position. */
+#define DISP_NO_TARGET INT32_MIN
+#define DISP_OUT_OF_RANGE (INT32_MIN + 1)
+
+/* Below this swing the needle is not stroking (sensor noise is ~0.2 um,
+ * the cam stroke ~3.5 mm). */
+#define MIN_SWING_NM 200000.0
+/* Hysteresis half-band as a fraction of the swing. */
+#define HYSTERESIS_FRAC 0.20
+/* Samples used to estimate the percentile levels (evenly spaced). */
+#define LEVEL_SAMPLES 8192
+/* Strokes missing for this many periods at the end of the window mean the
+ * pen stopped stroking. */
+#define STALL_PERIODS 3.0
+/* Parabola window half-width as a fraction of the samples per stroke. */
+#define PEAK_WINDOW_FRAC 0.02
+
+struct stroke {
+    double rise;        /* rising midpoint crossing, fractional sample index */
+    double peak_pos;    /* fractional sample index of the fitted vertex */
+    double depth_nm;    /* fitted protrusion */
+    double force_un;    /* largest force sample in the stroke, NaN if none */
+};
+
+struct strokes {
+    struct stroke *v;
+    size_t n, cap;
+};
+
+static bool disp_valid(int32_t d)
+{
+    return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void set_error(struct an_result *out, const char *msg)
+{
+    size_t len = strlen(out->error);
+    snprintf(out->error + len, sizeof out->error - len, "%s%s", len ? "; " : "", msg);
+}
+
+static void result_init(struct an_result *out, uint32_t flags)
+{
+    memset(out, 0, sizeof *out);
+    out->flags = flags;
+    out->jitter_pct = NAN;
+    out->depth_mean_mm = out->depth_min_mm = out->depth_max_mm = NAN;
+    out->depth_std_mm = out->depth_error_mm = NAN;
+    out->force_mean_n = out->force_min_n = out->force_max_n = NAN;
+    out->spinup_ms = out->stop_ms = NAN;
+    out->swing_mm = NAN;
+}
+
+/* Transport flags and invalid samples become the capture's error text. */
+static void check_rig_problems(const struct an_input *in, struct an_result *out)
+{
+    size_t no_target = 0, out_of_range = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        if (in->disp_nm[i] == DISP_NO_TARGET)
+            no_target++;
+        else if (in->disp_nm[i] == DISP_OUT_OF_RANGE)
+            out_of_range++;
+    }
+    if (no_target)
+        out->flags |= AN_F_NO_TARGET;
+    if (out_of_range)
+        out->flags |= AN_F_OUT_OF_RANGE;
+
+    char msg[96];
+    if (out->flags & AN_F_SAMPLE_LOSS)
+        set_error(out, "samples lost in transport");
+    if (out->flags & AN_F_OVERRUN)
+        set_error(out, "sensor FIFO overrun");
+    if (out->flags & AN_F_NO_TARGET) {
+        snprintf(msg, sizeof msg, "displacement sensor saw no target (%zu samples)", no_target);
+        set_error(out, msg);
+    }
+    if (out->flags & AN_F_OUT_OF_RANGE) {
+        snprintf(msg, sizeof msg, "displacement out of sensor range (%zu samples)", out_of_range);
+        set_error(out, msg);
+    }
+    if (out->flags & AN_F_DISCONNECT)
+        set_error(out, "sensor disconnected during capture");
+    if (in->n < 3)
+        set_error(out, "capture holds fewer than 3 samples");
+}
+
+/* 2nd and 98th percentile of the valid displacement samples. Returns -1 if
+ * there are none or memory is short. */
+static int levels(const struct an_input *in, double *lo, double *hi)
+{
+    size_t stride = in->n / LEVEL_SAMPLES + 1;
+    int32_t *v = malloc((in->n / stride + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < in->n; i += stride)
+        if (disp_valid(in->disp_nm[i]))
+            v[m++] = in->disp_nm[i];
+    if (m == 0) {
+        free(v);
+        return -1;
+    }
+    qsort(v, m, sizeof *v, cmp_i32);
+    *lo = v[(m - 1) * 2 / 100];
+    *hi = v[(m - 1) * 98 / 100];
+    free(v);
+    return 0;
+}
+
+static int strokes_push(struct strokes *s, const struct stroke *st)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 256;
+        struct stroke *nv = realloc(s->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = *st;
+    return 0;
+}
+
+static double det3(const double m[3][3])
+{
+    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+         - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
+/* Least-squares parabola through disp[p-k .. p+k] (valid samples only);
+ * returns the vertex, or the sample at p if the fit is not a clean maximum
+ * inside the window. */
+static void fit_peak(const struct an_input *in, size_t p, size_t k, size_t lo_i,
+                     size_t hi_i, double *pos, double *val)
+{
+    *pos = (double)p;
+    *val = in->disp_nm[p];
+    size_t a = p > lo_i + k ? p - k : lo_i;
+    size_t b = p + k < hi_i ? p + k : hi_i;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, t0 = 0, t1 = 0, t2 = 0;
+    double y0 = in->disp_nm[p];
+    for (size_t i = a; i <= b; i++) {
+        if (!disp_valid(in->disp_nm[i]))
+            continue;
+        double x = (double)i - (double)p, y = in->disp_nm[i] - y0;
+        double x2 = x * x;
+        s0 += 1; s1 += x; s2 += x2; s3 += x2 * x; s4 += x2 * x2;
+        t0 += y; t1 += x * y; t2 += x2 * y;
+    }
+    if (s0 < 3)
+        return;
+    /* Normal equations of y = A x^2 + B x + C, solved by Cramer's rule. */
+    const double m[3][3] = { { s4, s3, s2 }, { s3, s2, s1 }, { s2, s1, s0 } };
+    const double r[3] = { t2, t1, t0 };
+    double det = det3(m);
+    if (fabs(det) < 1e-9)
+        return;
+    double coef[3];
+    for (int col = 0; col < 3; col++) {
+        double mc[3][3];
+        memcpy(mc, m, sizeof mc);
+        for (int row = 0; row < 3; row++)
+            mc[row][col] = r[row];
+        coef[col] = det3(mc) / det;
+    }
+    double A = coef[0], B = coef[1], C = coef[2];
+    if (!(A < 0))
+        return;
+    double xv = -B / (2 * A);
+    if (fabs(xv) > (double)k)
+        return;
+    *pos = (double)p + xv;
+    *val = y0 + C - B * B / (4 * A);
+}
+
+/* Comparator with hysteresis over the displacement; appends every complete
+ * stroke (rising crossing, high phase, falling crossing). */
+static int segment(const struct an_input *in, double lo, double hi, struct strokes *s)
+{
+    const double mid = (lo + hi) / 2, band = HYSTERESIS_FRAC * (hi - lo);
+    const double upper = mid + band, lower = mid - band;
+    enum { UNKNOWN, LOW, HIGH } state = UNKNOWN;
+    bool have_rise = false, have_fall = false;
+    double rise = 0;
+    size_t rise_i = 0, peak_i = 0, fall_i = 0;
+
+    for (size_t i = 0; i < in->n; i++) {
+        int32_t d = in->disp_nm[i];
+        if (!disp_valid(d)) {      /* a gap breaks the stroke in progress */
+            state = UNKNOWN;
+            have_rise = have_fall = false;
+            continue;
+        }
+        if (state == UNKNOWN) {
+            if (d < lower)
+                state = LOW;
+            else if (d > upper)
+                state = HIGH, peak_i = i;
+            continue;
+        }
+        if (state == LOW) {
+            if (d <= upper)
+                continue;
+            /* Rising edge: walk back to the samples straddling mid. */
+            size_t j = i;
+            while (j > 0 && disp_valid(in->disp_nm[j - 1]) && in->disp_nm[j - 1] > mid)
+                j--;
+            if (j == 0 || !disp_valid(in->disp_nm[j - 1])) {
+                have_rise = false;
+            } else {
+                double y0 = in->disp_nm[j - 1], y1 = in->disp_nm[j];
+                rise = (double)(j - 1) + (mid - y0) / (y1 - y0);
+                rise_i = j - 1;
+                have_rise = true;
+            }
+            state = HIGH;
+            peak_i = i;
+            continue;
+        }
+        /* HIGH */
+        if (d > in->disp_nm[peak_i])
+            peak_i = i;
+        if (d >= lower)
+            continue;
+        state = LOW;
+        size_t prev_fall = fall_i;
+        bool had_fall = have_fall;
+        fall_i = i;
+        have_fall = true;
+        if (!have_rise)
+            continue;
+        size_t per = (i - rise_i) * 2;  /* rough samples per stroke */
+        size_t k = (size_t)lround((double)per * PEAK_WINDOW_FRAC);
+        if (k < 2)
+            k = 2;
+        if (k > 64)
+            k = 64;
+        struct stroke st = { .rise = rise, .force_un = NAN };
+        fit_peak(in, peak_i, k, rise_i, i, &st.peak_pos, &st.depth_nm);
+        if (in->force_un) {
+            /* The needle meets the phantom on its way out, which at deep
+             * settings is below the midpoint: search the whole stroke, from
+             * the previous stroke's falling edge. */
+            size_t half = i - rise_i;
+            size_t from = had_fall ? prev_fall : (rise_i > half ? rise_i - half : 0);
+            int32_t fmax = INT32_MIN;
+            for (size_t f = from; f <= i; f++)
+                if (in->force_un[f] > fmax)
+                    fmax = in->force_un[f];
+            st.force_un = fmax;
+        }
+        if (strokes_push(s, &st) < 0)
+            return -1;
+        have_rise = false;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median period in samples of strokes [a, b); 0 if fewer than 2. */
+static double median_period(const struct strokes *s, size_t a, size_t b)
+{
+    if (b < a + 2)
+        return 0;
+    size_t m = b - a - 1;
+    double *p = malloc(m * sizeof *p);
+    if (!p)
+        return 0;
+    for (size_t i = 0; i < m; i++)
+        p[i] = s->v[a + i + 1].rise - s->v[a + i].rise;
+    qsort(p, m, sizeof *p, cmp_double);
+    double med = p[m / 2];
+    free(p);
+    return med;
+}
+
+/* First stroke from which every later period (within [a, b)) is inside the
+ * spin-up band; sets spinup time. Returns index of the first steady stroke. */
+static size_t find_spinup(const struct an_input *in, const struct strokes *s, size_t a,
+                          size_t b, struct an_result *out)
+{
+    double fs = in->rate_hz;
+    size_t first_ok = b;   /* none yet */
+    for (size_t j = b; j-- > a + 1;) {
+        double f = fs / (s->v[j].rise - s->v[j - 1].rise);
+        if (fabs(f - in->set_rate_hz) > AN_SPINUP_BAND * in->set_rate_hz)
+            break;
+        first_ok = j - 1;
+    }
+    if (first_ok + 1 < b) {
+        double t = (s->v[first_ok].rise + s->v[first_ok + 1].rise) / 2;
+        out->spinup_ms = (t - (double)in->start_index) / fs * 1000.0;
+        if (out->spinup_ms < 0)
+            out->spinup_ms = 0;
+        out->spinup_reached = true;
+        return first_ok;
+    }
+    out->spinup_ms = ((double)in->n - (double)in->start_index) / fs * 1000.0;
+    out->spinup_reached = false;
+    return b;
+}
+
+/* Rate and jitter over strokes [a, b). The rate is the number of periods
+ * between the first and last rising crossing over the time between them:
+ * the pen's jitter is per period (its phase wanders), so this is the mean
+ * period, and stroke numbers are rounded from the median period so a
+ * stroke lost to a sensor gap does not bias it. */
+static void rate_and_jitter(const struct an_input *in, const struct strokes *s, size_t a,
+                            size_t b, struct an_result *out)
+{
+    double med = median_period(s, a, b);
+    if (med <= 0)
+        return;
+    double span = s->v[b - 1].rise - s->v[a].rise;
+    double periods = round(span / med);
+    if (periods >= 1 && span > 0)
+        out->rate_hz = in->rate_hz * periods / span;
+    /* A pen that stops stroking before the end of the window (a stall)
+     * must not look healthy from the strokes it made before: then the rate
+     * is the periods made over the whole window. */
+    double end = in->stop_index >= 0 ? (double)in->stop_index : (double)in->n;
+    double tail = end - s->v[b - 1].rise;
+    if (tail > STALL_PERIODS * med && periods >= 1) {
+        out->rate_hz = in->rate_hz * periods / (end - s->v[a].rise);
+        out->stalled_ms = (tail - med) / in->rate_hz * 1000.0;
+    }
+    /* Jitter over periods of consecutive strokes (one period apart). */
+    double sum = 0, sum2 = 0, m = 0;
+    for (size_t i = a + 1; i < b; i++) {
+        double p = s->v[i].rise - s->v[i - 1].rise;
+        if (fabs(p - med) > 0.5 * med)
+            continue;
+        sum += p; sum2 += p * p; m += 1;
+    }
+    if (m >= 2) {
+        double mean = sum / m;
+        double var = (sum2 - m * mean * mean) / (m - 1);
+        out->jitter_pct = sqrt(var > 0 ? var : 0) / mean * 100.0;
+    }
+}
+
+static void depth_and_force(const struct an_input *in, const struct strokes *s, size_t a,
+                            size_t b, struct an_result *out)
+{
+    if (b <= a)
+        return;
+    double sum = 0, sum2 = 0, mn = INFINITY, mx = -INFINITY;
+    double fsum = 0, fmn = INFINITY, fmx = -INFINITY;
+    double n = (double)(b - a);
+    for (size_t i = a; i < b; i++) {
+        double d = s->v[i].depth_nm / 1e6;
+        sum += d; sum2 += d * d;
+        mn = fmin(mn, d); mx = fmax(mx, d);
+        double f = s->v[i].force_un / 1e6;
+        fsum += f; fmn = fmin(fmn, f); fmx = fmax(fmx, f);
+    }
+    out->depth_mean_mm = sum / n;
+    out->depth_min_mm = mn;
+    out->depth_max_mm = mx;
+    double var = n > 1 ? (sum2 - n * out->depth_mean_mm * out->depth_mean_mm) / (n - 1) : 0;
+    out->depth_std_mm = sqrt(var > 0 ? var : 0);
+    if (isfinite(in->set_depth_mm))
+        out->depth_error_mm = out->depth_mean_mm - in->set_depth_mm;
+    if (in->force_un) {
+        out->force_mean_n = fsum / n;
+        out->force_min_n = fmn;
+        out->force_max_n = fmx;
+    }
+}
+
+int an_analyse(const struct an_input *in, struct an_result *out)
+{
+    if (!in || !out)
+        return -1;
+    if (!in->disp_nm || !(in->rate_hz > 0) || (in->flags & ~AN_F_KNOWN)) {
+        result_init(out, 0);
+        snprintf(out->error, sizeof out->error, "invalid analysis input");
+        return -1;
+    }
+    result_init(out, in->flags);
+    check_rig_problems(in, out);
+    if (in->n < 3)
+        return 0;
+    /* A command outside the capture means the capture does not hold what
+     * the step needs (e.g. samples arrived late): the rig's problem. */
+    char msg[120];
+    if (in->start_index >= (int64_t)in->n || in->start_index < -1) {
+        snprintf(msg, sizeof msg, "start command (sample %lld) is outside the capture (%zu samples)",
+                 (long long)in->start_index, in->n);
+        set_error(out, msg);
+        return 0;
+    }
+    if (in->stop_index >= (int64_t)in->n || in->stop_index < -1) {
+        snprintf(msg, sizeof msg, "stop command (sample %lld) is outside the capture (%zu samples)",
+                 (long long)in->stop_index, in->n);
+        set_error(out, msg);
+        return 0;
+    }
+
+    double lo, hi;
+    if (levels(in, &lo, &hi) < 0) {
+        set_error(out, "no valid displacement samples");
+        return 0;
+    }
+    out->swing_mm = (hi - lo) / 1e6;
+    if (hi - lo < MIN_SWING_NM)
+        return 0;   /* needle not stroking: zero strokes, rate 0 */
+
+    struct strokes s = { 0 };
+    if (segment(in, lo, hi, &s) < 0) {
+        free(s.v);
+        set_error(out, "out of memory");
+        return -1;
+    }
+    out->strokes = s.n;
+
+    /* Steady part: strokes after spin-up, with their period ending before
+     * the stop command. */
+    size_t a = 0, b = s.n;
+    if (in->start_index >= 0)
+        while (a < b && s.v[a].rise < (double)in->start_index)
+            a++;
+    if (in->stop_index >= 0) {
+        size_t first_after = a;
+        while (first_after < b && s.v[first_after].peak_pos < (double)in->stop_index)
+            first_after++;
+        out->stop_ms = first_after == s.n
+            ? 0 : (s.v[s.n - 1].peak_pos - (double)in->stop_index) / in->rate_hz * 1000.0;
+        b = first_after;
+    }
+    if (in->start_index >= 0 && in->set_rate_hz > 0)
+        a = find_spinup(in, &s, a, b, out);
+
+    out->steady_strokes = b > a ? b - a : 0;
+    rate_and_jitter(in, &s, a, b, out);
+    depth_and_force(in, &s, a, b, out);
+    free(s.v);
+    return 0;
+}

@@ -1,0 +1,86 @@
+/* Stroke analysis of one capture: synchronous force (uN) and needle
+ * displacement (nm) samples at a fixed rate. Pure computation, no I/O.
+ *
+ * Method (details in docs/FILES.md "Analysis"):
+ *  1. Robust levels: 2nd and 98th percentiles of the displacement give the
+ *     retracted and protruded levels; the midpoint with a hysteresis band of
+ *     +/-20 % of the swing arms and fires a comparator, so noise and fixture
+ *     ringing cannot create extra strokes.
+ *  2. Each rising crossing of the midpoint is timed by linear interpolation
+ *     between the two samples that straddle it; a stroke is a rising crossing
+ *     followed by a falling one. Periods are the differences of successive
+ *     rising crossing times.
+ *  3. Stroke rate = least-squares slope of crossing time vs. stroke index over
+ *     the steady part of the capture (after spin-up, before the stop command),
+ *     jitter = RMS deviation of the periods from their mean, in %.
+ *  4. Protrusion per stroke = vertex of a least-squares parabola fitted to the
+ *     samples around the stroke's highest sample; peak force = largest force
+ *     sample within the stroke.
+ *  5. Spin-up: the first period after the start command from which every
+ *     later period is within 5 % of the set rate; the time is taken at that
+ *     period's midpoint. Stop: time from the stop command to the peak of the
+ *     last stroke.
+ */
+#ifndef RIG_CORE_ANALYSIS_H
+#define RIG_CORE_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Capture flags: any of these make every measurement of the capture ERROR
+ * (the rig could not measure), never FAIL. */
+#define AN_F_SAMPLE_LOSS 0x01u   /* blocks or samples lost in transport */
+#define AN_F_OVERRUN 0x02u       /* sensor FIFO overran */
+#define AN_F_NO_TARGET 0x04u     /* displacement sensor saw no target */
+#define AN_F_OUT_OF_RANGE 0x08u  /* displacement beyond the sensor's range */
+#define AN_F_DISCONNECT 0x10u    /* sensor went away during the capture */
+#define AN_F_KNOWN 0x1Fu
+
+/* Spin-up band: rate within this fraction of the setpoint. */
+#define AN_SPINUP_BAND 0.05
+
+struct an_input {
+    const int32_t *force_un;     /* n samples (may be NULL: no force data) */
+    const int32_t *disp_nm;      /* n samples; INT32_MIN / INT32_MIN+1 are
+                                    the sensor's "no target" / "out of range" */
+    size_t n;
+    double rate_hz;              /* sample rate per channel */
+    uint32_t flags;              /* AN_F_* from the transport */
+    int64_t start_index;         /* sample index of the start command, or -1 */
+    int64_t stop_index;          /* sample index of the stop command, or -1 */
+    double set_rate_hz;          /* stroke-rate setpoint (for spin-up), 0 = unknown */
+    double set_depth_mm;         /* depth setpoint (for depth error), NaN = unknown */
+};
+
+struct an_result {
+    /* Rig problems: if error[0] != 0 the capture cannot be judged; every
+     * measurement of it is ERROR with this text. */
+    uint32_t flags;
+    char error[160];
+
+    size_t strokes;              /* complete strokes (peaks) found */
+    size_t steady_strokes;       /* strokes used for rate, jitter, depth, force */
+    double rate_hz;              /* 0 when fewer than 2 steady strokes */
+    double jitter_pct;           /* NaN when fewer than 3 steady strokes */
+    double depth_mean_mm, depth_min_mm, depth_max_mm, depth_std_mm;
+    double depth_error_mm;       /* mean - set depth; NaN if unknown */
+    double force_mean_n, force_min_n, force_max_n; /* NaN if no force data */
+    double spinup_ms;            /* NaN unless start_index given; capture
+                                    length after start if rate never in band */
+    bool spinup_reached;
+    double stop_ms;              /* NaN unless stop_index given; 0 when no
+                                    stroke after the stop command */
+    double stalled_ms;           /* > 0: no strokes for this long before the end of
+                                    the window (stop command or capture end); the
+                                    rate then counts that time too */
+    double swing_mm;             /* protruded - retracted level (diagnostic) */
+};
+
+/* Analyse one capture. Returns 0 on success (result filled, possibly with
+ * result->error set for rig problems), -1 on invalid arguments (NULL
+ * pointers, rate <= 0, unknown flags). Allocates scratch memory; returns -1
+ * with error "out of memory" if that fails. */
+int an_analyse(const struct an_input *in, struct an_result *out);
+
+#endif

@@ -1,0 +1,245 @@
+#include "limits.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cmp_names[LIM_CMP_COUNT_] = {
+    "EQ", "NE", "GT", "LT", "GE", "LE", "GTLT", "GELE", "GELT", "GTLE",
+    "LTGT", "LEGE", "LEGT", "LTGE", "STREQ", "MATCH",
+};
+
+const char *lim_cmp_str(enum lim_cmp c)
+{
+    return (unsigned)c < LIM_CMP_COUNT_ ? cmp_names[c] : "?";
+}
+
+int lim_cmp_from_str(const char *s)
+{
+    for (int i = 0; i < LIM_CMP_COUNT_; i++)
+        if (strcmp(s, cmp_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int lim_cmp_arity(enum lim_cmp c)
+{
+    if (c <= LIM_LE)
+        return 1;
+    if (c <= LIM_LTGE)
+        return 2;
+    return 0;
+}
+
+static const char *const ref_names[LIM_REF_COUNT_] = { "", "$rate_hz", "$depth_mm" };
+
+const char *lim_ref_str(enum lim_ref r)
+{
+    return (unsigned)r < LIM_REF_COUNT_ ? ref_names[r] : "?";
+}
+
+int lim_ref_from_str(const char *s)
+{
+    for (int i = 1; i < LIM_REF_COUNT_; i++)
+        if (strcmp(s, ref_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int limit_compile(struct limit *l, char *err, size_t errlen)
+{
+    if (l->re_ok) {
+        regfree(&l->re);
+        l->re_ok = false;
+    }
+    if (!l->text) {
+        snprintf(err, errlen, "no pattern");
+        return -1;
+    }
+    int rc = regcomp(&l->re, l->text, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, &l->re, msg, sizeof msg);
+        snprintf(err, errlen, "invalid regular expression: %s", msg);
+        return -1;
+    }
+    l->re_ok = true;
+    return 0;
+}
+
+void limit_free(struct limit *l)
+{
+    if (l->re_ok)
+        regfree(&l->re);
+    l->re_ok = false;
+    free(l->text);
+    l->text = NULL;
+}
+
+static int value_of(const struct lim_value *v, const struct lim_setpoints *sp, double *out,
+                    char *err, size_t errlen)
+{
+    double x = v->value;
+    if (v->ref == LIM_REF_RATE_HZ)
+        x = sp ? sp->rate_hz : NAN;
+    else if (v->ref == LIM_REF_DEPTH_MM)
+        x = sp ? sp->depth_mm : NAN;
+    if (!isfinite(x)) {
+        snprintf(err, errlen, "limit refers to %s but it is not set at this step",
+                 lim_ref_str(v->ref));
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static double tolerance_abs(const struct limit *l, double nominal)
+{
+    switch (l->tol_kind) {
+    case LIM_TOL_PCT: return fabs(nominal) * l->tol / 100.0;
+    case LIM_TOL_PPM: return fabs(nominal) * l->tol / 1e6;
+    case LIM_TOL_ABS: return l->tol;
+    case LIM_TOL_NONE: break;
+    }
+    return 0;
+}
+
+int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double *low,
+                  double *high, char *err, size_t errlen)
+{
+    *low = *high = NAN;
+    if (l->nominal_form) {
+        double nom;
+        if (value_of(&l->nominal, sp, &nom, err, errlen) < 0)
+            return -1;
+        double tol = tolerance_abs(l, nom);
+        *low = nom - tol;
+        *high = nom + tol;
+        return 0;
+    }
+    int arity = lim_cmp_arity(l->cmp);
+    if (arity >= 1 && value_of(&l->low, sp, low, err, errlen) < 0)
+        return -1;
+    if (arity == 2 && value_of(&l->high, sp, high, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static bool passes(enum lim_cmp c, double x, double lo, double hi)
+{
+    switch (c) {
+    case LIM_EQ: return x == lo;
+    case LIM_NE: return x != lo;
+    case LIM_GT: return x > lo;
+    case LIM_LT: return x < lo;
+    case LIM_GE: return x >= lo;
+    case LIM_LE: return x <= lo;
+    case LIM_GTLT: return lo < x && x < hi;
+    case LIM_GELE: return lo <= x && x <= hi;
+    case LIM_GELT: return lo <= x && x < hi;
+    case LIM_GTLE: return lo < x && x <= hi;
+    case LIM_LTGT: return x < lo || x > hi;
+    case LIM_LEGE: return x <= lo || x >= hi;
+    case LIM_LEGT: return x <= lo || x > hi;
+    case LIM_LTGE: return x < lo || x >= hi;
+    default: return false;
+    }
+}
+
+static double marginal_band(const struct limit *l, double lo, double hi)
+{
+    if (l->marg_kind == LIM_MARG_ABS)
+        return l->marg;
+    if (l->marg_kind != LIM_MARG_PCT)
+        return 0;
+    if (l->nominal_form)
+        return (hi - lo) / 2 * l->marg / 100.0;
+    if (lim_cmp_arity(l->cmp) == 2)
+        return (hi - lo) * l->marg / 100.0;
+    return fabs(lo) * l->marg / 100.0;
+}
+
+static void eval_init(struct lim_eval *out)
+{
+    memset(out, 0, sizeof *out);
+    out->outcome = OUTCOME_ERROR;
+    out->low = out->high = NAN;
+}
+
+void limit_eval_number(const struct limit *l, const struct lim_setpoints *sp, double x,
+                       struct lim_eval *out)
+{
+    eval_init(out);
+    if (lim_cmp_arity(l->cmp) == 0) {
+        snprintf(out->note, sizeof out->note, "%s needs a string value", lim_cmp_str(l->cmp));
+        return;
+    }
+    if (limit_resolve(l, sp, &out->low, &out->high, out->note, sizeof out->note) < 0)
+        return;
+    if (!isfinite(x)) {
+        snprintf(out->note, sizeof out->note, "value is not a finite number (%g)", x);
+        return;
+    }
+    if (!passes(l->cmp, x, out->low, out->high)) {
+        out->outcome = OUTCOME_FAIL;
+        snprintf(out->note, sizeof out->note, "%g outside limits", x);
+        return;
+    }
+    out->outcome = OUTCOME_PASS;
+    double band = marginal_band(l, out->low, out->high);
+    if (band > 0 && l->cmp != LIM_EQ) {
+        double dist = fabs(x - out->low);
+        if (lim_cmp_arity(l->cmp) == 2)
+            dist = fmin(dist, fabs(x - out->high));
+        if (dist <= band) {
+            out->marginal = true;
+            snprintf(out->note, sizeof out->note, "%g within %g of a limit", x, band);
+        }
+    }
+}
+
+void limit_eval_string(const struct limit *l, const char *s, struct lim_eval *out)
+{
+    eval_init(out);
+    if (!s) {
+        snprintf(out->note, sizeof out->note, "no value");
+        return;
+    }
+    if (l->cmp == LIM_STREQ) {
+        bool eq = l->text && strcmp(s, l->text) == 0;
+        out->outcome = eq ? OUTCOME_PASS : OUTCOME_FAIL;
+        if (!eq)
+            snprintf(out->note, sizeof out->note, "\"%.60s\" is not \"%.60s\"", s,
+                     l->text ? l->text : "");
+        return;
+    }
+    if (l->cmp == LIM_MATCH) {
+        if (!l->re_ok) {
+            snprintf(out->note, sizeof out->note, "pattern not compiled");
+            return;
+        }
+        bool ok = regexec(&l->re, s, 0, NULL, 0) == 0;
+        out->outcome = ok ? OUTCOME_PASS : OUTCOME_FAIL;
+        if (!ok)
+            snprintf(out->note, sizeof out->note, "\"%.60s\" does not match /%.60s/", s,
+                     l->text);
+        return;
+    }
+    snprintf(out->note, sizeof out->note, "%s needs a numeric value", lim_cmp_str(l->cmp));
+}
+
+void limit_describe(const struct limit *l, const struct lim_eval *ev, char *buf, size_t len)
+{
+    switch (lim_cmp_arity(l->cmp)) {
+    case 0:
+        snprintf(buf, len, "%s \"%s\"", lim_cmp_str(l->cmp), l->text ? l->text : "");
+        break;
+    case 1:
+        snprintf(buf, len, "%s %g", lim_cmp_str(l->cmp), ev->low);
+        break;
+    default:
+        snprintf(buf, len, "%s [%g, %g]", lim_cmp_str(l->cmp), ev->low, ev->high);
+        break;
+    }
+}

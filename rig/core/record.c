@@ -1,0 +1,294 @@
+#include "record.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void capture_free(struct rig_capture *c)
+{
+    free(c->force_un);
+    free(c->disp_nm);
+    c->force_un = c->disp_nm = NULL;
+    c->n = 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync the directory holding path so the rename itself is durable. */
+static int sync_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(e));
+        free(tmp);
+        return -e;
+    }
+    const char *what = "write";
+    int rc = write_all(fd, buf, len);
+    if (rc == 0 && fchmod(fd, 0644) < 0)
+        rc = -errno, what = "chmod";
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno, what = "fsync";
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno, what = "close";
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno, what = "rename";
+    if (rc == 0 && (rc = sync_dir_of(path)) < 0)
+        what = "fsync directory of";
+    if (rc < 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(-rc));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int record_write(const char *path, const cJSON *record, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(record);
+    if (!text) {
+        snprintf(err, errlen, "out of memory serialising record");
+        return -ENOMEM;
+    }
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (!withnl) {
+        free(text);
+        snprintf(err, errlen, "out of memory serialising record");
+        return -ENOMEM;
+    }
+    withnl[len] = '\n';
+    withnl[len + 1] = '\0';
+    int rc = atomic_write_file(path, withnl, len + 1, err, errlen);
+    free(withnl);
+    return rc;
+}
+
+static int slurp(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+        return -e;
+    }
+    size_t cap = 65536, n = 0;
+    uint8_t *b = malloc(cap + 1);
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap || ferror(f))
+            break;
+        cap *= 2;
+        uint8_t *nb = realloc(b, cap + 1);
+        if (!nb) {
+            free(b);
+            b = NULL;
+        } else {
+            b = nb;
+        }
+    }
+    bool bad = !b || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        snprintf(err, errlen, "cannot read %s", path);
+        return -EIO;
+    }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+cJSON *record_read(const char *path, char *err, size_t errlen)
+{
+    uint8_t *buf;
+    size_t len;
+    if (slurp(path, &buf, &len, err, errlen) < 0)
+        return NULL;
+    cJSON *r = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    if (!r)
+        snprintf(err, errlen, "%s is not valid JSON", path);
+    return r;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int capture_write(const char *path, const struct rig_capture *c, char sha256[DIGEST_HEX_LEN + 1],
+                  char *err, size_t errlen)
+{
+    if (c->n > (SIZE_MAX - CAPTURE_HEADER_SIZE) / 8) {
+        snprintf(err, errlen, "capture too large");
+        return -EOVERFLOW;
+    }
+    size_t len = CAPTURE_HEADER_SIZE + c->n * 8;
+    uint8_t *buf = calloc(1, len);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory writing capture");
+        return -ENOMEM;
+    }
+    memcpy(buf, CAPTURE_MAGIC, 8);
+    put_u32(buf + 8, 1);
+    put_u32(buf + 12, CAPTURE_HEADER_SIZE);
+    uint64_t rate_bits;
+    memcpy(&rate_bits, &c->rate_hz, 8);
+    put_u64(buf + 16, rate_bits);
+    put_u64(buf + 24, c->first_sample);
+    put_u64(buf + 32, c->n);
+    put_u32(buf + 40, c->flags);
+    for (size_t i = 0; i < c->n; i++) {
+        put_u32(buf + CAPTURE_HEADER_SIZE + 8 * i, c->force_un ? (uint32_t)c->force_un[i] : 0);
+        put_u32(buf + CAPTURE_HEADER_SIZE + 8 * i + 4, (uint32_t)c->disp_nm[i]);
+    }
+    digest_sha256_buf(buf, len, sha256);
+    int rc = atomic_write_file(path, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int capture_read(const char *path, struct rig_capture *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t *buf;
+    size_t len;
+    int rc = slurp(path, &buf, &len, err, errlen);
+    if (rc < 0)
+        return rc;
+    uint64_t count = len >= CAPTURE_HEADER_SIZE ? get_u64(buf + 32) : 0;
+    if (len < CAPTURE_HEADER_SIZE || memcmp(buf, CAPTURE_MAGIC, 8) != 0 || get_u32(buf + 8) != 1 ||
+        get_u32(buf + 12) != CAPTURE_HEADER_SIZE || count != (len - CAPTURE_HEADER_SIZE) / 8 ||
+        (len - CAPTURE_HEADER_SIZE) % 8 != 0) {
+        free(buf);
+        snprintf(err, errlen, "%s is not a rig-capture/1 file", path);
+        return -EINVAL;
+    }
+    uint64_t rate_bits = get_u64(buf + 16);
+    memcpy(&out->rate_hz, &rate_bits, 8);
+    out->first_sample = get_u64(buf + 24);
+    out->flags = get_u32(buf + 40);
+    out->n = (size_t)count;
+    out->force_un = malloc((out->n ? out->n : 1) * sizeof *out->force_un);
+    out->disp_nm = malloc((out->n ? out->n : 1) * sizeof *out->disp_nm);
+    if (!out->force_un || !out->disp_nm) {
+        capture_free(out);
+        free(buf);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        out->force_un[i] = (int32_t)get_u32(buf + CAPTURE_HEADER_SIZE + 8 * i);
+        out->disp_nm[i] = (int32_t)get_u32(buf + CAPTURE_HEADER_SIZE + 8 * i + 4);
+    }
+    free(buf);
+    return 0;
+}
+
+int record_uuid(char out[37])
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        got += (size_t)n;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40);   /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+    return 0;
+}
+
+void record_utc(const struct timespec *ts, char out[32])
+{
+    struct tm tm;
+    time_t s = ts->tv_sec;
+    if (!gmtime_r(&s, &tm)) {
+        snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    unsigned ms = (unsigned)((ts->tv_nsec / 1000000) % 1000);
+    snprintf(out + n, 32 - n, ".%03uZ", ms);
+}
+
+void record_date(uint32_t d, char out[11])
+{
+    if (d == 0) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)(d / 10000 % 10000), (unsigned)(d / 100 % 100),
+             (unsigned)(d % 100));
+}

@@ -1,0 +1,68 @@
+/* Run records and their capture attachments (schema: docs/RECORD.md).
+ *
+ * A record is a cJSON tree the executor builds as it goes; record_write()
+ * replaces the file atomically (temp file in the same directory, fsync,
+ * rename, fsync of the directory), so a reader or a crash sees either the
+ * previous or the new version, never a torn file.
+ *
+ * Capture attachment ("rig-capture/1"), little-endian:
+ *   off  size  field
+ *     0     8  magic "RIGCAP\0\1"
+ *     8     4  u32 version (1)
+ *    12     4  u32 header_size (48)
+ *    16     8  f64 rate_hz (IEEE 754)
+ *    24     8  u64 first_sample (sensor sample index of frame 0)
+ *    32     8  u64 count (sample frames)
+ *    40     4  u32 flags (AN_F_*)
+ *    44     4  u32 reserved (0)
+ *    48  8*count frames: i32 force_uN, i32 displacement_nm
+ */
+#ifndef RIG_CORE_RECORD_H
+#define RIG_CORE_RECORD_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "digest.h"
+
+#define RECORD_FORMAT "rig-record/1"
+#define CAPTURE_MAGIC "RIGCAP\0\1"
+#define CAPTURE_HEADER_SIZE 48
+
+/* A capture as the sensor delivered it. Arrays are malloc'd; free with
+ * capture_free(). */
+struct rig_capture {
+    int32_t *force_un, *disp_nm;
+    size_t n;
+    double rate_hz;
+    uint64_t first_sample;       /* same timebase as rig_ops.capture_mark */
+    uint32_t flags;              /* AN_F_* */
+};
+
+void capture_free(struct rig_capture *c);
+
+/* Write buf to path atomically (temp + fsync + rename + fsync dir).
+ * Returns 0 or -errno with a message in err. */
+int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen);
+
+/* Serialise a record (pretty-printed) and write it atomically. */
+int record_write(const char *path, const cJSON *record, char *err, size_t errlen);
+/* Read a record back; NULL with a message if missing or not JSON. */
+cJSON *record_read(const char *path, char *err, size_t errlen);
+
+/* Write a capture attachment atomically and return its SHA-256. */
+int capture_write(const char *path, const struct rig_capture *c, char sha256[DIGEST_HEX_LEN + 1],
+                  char *err, size_t errlen);
+/* Read one back (checks magic, version, size). */
+int capture_read(const char *path, struct rig_capture *out, char *err, size_t errlen);
+
+/* Random (v4) UUID, lowercase. Returns 0 or -errno. */
+int record_uuid(char out[37]);
+/* "2026-11-25T11:42:07.123Z" for a realtime timespec. */
+void record_utc(const struct timespec *ts, char out[32]);
+/* YYYYMMDD -> "YYYY-MM-DD" (or "" for 0). */
+void record_date(uint32_t yyyymmdd, char out[11]);
+
+#endif

@@ -1,0 +1,119 @@
+/* The sequence executor: plain sequential code that walks a validated
+ * sequence and drives the rig through a blocking ops table. The daemon
+ * calls run_execute() from a worker thread and implements struct rig_ops
+ * on top of its drivers; tests implement it with a synthetic bench.
+ *
+ * Outcomes (outcome.h): a pen out of limits is FAIL; anything that stops
+ * the rig from measuring (an op returning < 0, sample loss, overrun, no
+ * target, a disconnect) is ERROR; an operator abort is ABORTED; a step that
+ * exceeds its timeout is TIMEOUT. MARGINAL is a flag on PASS. The run's
+ * outcome is the most severe of its sections' outcomes (a retry group
+ * counts only its last attempt). Teardown always runs, and the executor
+ * sends stop at the end of every run in which it started the motor or that
+ * did not PASS (the daemon must still stop the motor on its own abnormal
+ * paths: client gone, signals, exit).
+ *
+ * Ops conventions: return 0 on success; a negative errno for a rig problem
+ * (ERROR); RIG_OPS_NAK(code) when the pen refused a request with NAK code
+ * (enum pen_error): NO_CARTRIDGE and FAULT_ACTIVE are the pen's fault
+ * (FAIL), any other NAK is ERROR. err receives a human message. Ops block;
+ * each must bound its own duration (driver timeouts).
+ */
+#ifndef RIG_CORE_RUN_H
+#define RIG_CORE_RUN_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "outcome.h"
+#include "pen.h"
+#include "record.h"
+#include "sequence.h"
+
+#define RIG_OPS_NAK(code) (0x100 | (int)(code))
+#define RIG_OPS_IS_NAK(rc) ((rc) > 0 && ((rc) & 0x100))
+#define RIG_OPS_NAK_CODE(rc) ((rc) & 0xFF)
+
+#define RIG_MAX_INSTRUMENTS 8
+
+/* One instrument of the station, for the record and the calibration check. */
+struct rig_instrument {
+    char role[16];             /* "sensor-head", "pen-fixture", ... */
+    char model[32], serial[32], firmware[16];
+    uint32_t cal_date, cal_due;  /* YYYYMMDD; cal_due 0 = no calibration needed */
+    char certificate[32];
+};
+
+struct rig_ops {
+    /* Pen (DUT). Rates in mHz, depths in um, as on the wire. */
+    int (*pen_identify)(void *ctx, struct pen_identity *id, char *err, size_t errlen);
+    int (*pen_set_rate)(void *ctx, uint32_t rate_mhz, char *err, size_t errlen);
+    int (*pen_set_depth)(void *ctx, uint16_t depth_um, char *err, size_t errlen);
+    int (*pen_start)(void *ctx, char *err, size_t errlen);
+    int (*pen_stop)(void *ctx, char *err, size_t errlen);   /* confirmed stop */
+    int (*pen_status)(void *ctx, struct pen_status *st, char *err, size_t errlen);
+
+    /* Sensor capture: begin collecting samples; mark returns the index of
+     * the next sample the sensor will deliver (for spin-up/stop timing, same
+     * timebase as rig_capture.first_sample); end returns everything
+     * collected since begin with AN_F_* flags for loss/overrun/no target/
+     * disconnect. The engine frees the arrays with free(). */
+    int (*capture_begin)(void *ctx, char *err, size_t errlen);
+    uint64_t (*capture_mark)(void *ctx);
+    int (*capture_end)(void *ctx, struct rig_capture *out, char *err, size_t errlen);
+
+    /* Wait; must return early with -ECANCELED when the run is aborted. */
+    int (*sleep)(void *ctx, double seconds);
+    /* True once an abort was requested (NULL = never). Polled between steps. */
+    bool (*aborted)(void *ctx);
+
+    /* Instruments of the station (sensor head, ...): count or < 0. Every
+     * one is recorded, and one whose cal_due has passed stops the run before
+     * it starts (ERROR). NULL = no instruments: nothing recorded or checked,
+     * so the daemon must provide it. */
+    int (*instruments)(void *ctx, struct rig_instrument *out, size_t max, char *err,
+                       size_t errlen);
+
+    /* Optional (NULL = not used / system clock). emit gets progress and
+     * measurement events (see docs/RECORD.md "Events"); it must not keep
+     * the pointer. now: monotonic seconds. wall: UTC for timestamps and
+     * the calibration check. */
+    void (*emit)(void *ctx, const cJSON *event);
+    double (*now)(void *ctx);
+    void (*wall)(void *ctx, struct timespec *ts);
+};
+
+struct run_config {
+    const struct rig_sequence *seq;  /* validated, with its spec */
+    const char *dut_serial;          /* required */
+    const char *operator_name;       /* may be NULL */
+    const char *station_id;          /* may be NULL */
+    const char *record_path;         /* record JSON; captures go beside it as
+                                        <record without .json>.cap<N>.bin.
+                                        NULL = no record (tests only) */
+    bool no_captures;                /* do not write capture attachments */
+};
+
+struct run_result {
+    enum rig_outcome outcome;
+    bool marginal;
+    unsigned steps;                  /* leaf steps executed */
+    unsigned measurements, passed, failed, errors, marginals;
+    unsigned retries;                /* extra attempts made by retry groups */
+    char record_id[37];
+    char message[256];               /* first reason the run is not PASS */
+    char record_error[256];          /* last record write problem, "" if none */
+};
+
+/* Execute the sequence; blocks until the run ends (call it from a worker
+ * thread; every op and emit is called from that thread). Returns 0 when the
+ * run reached an outcome (any outcome; see result), -1 if it could not start
+ * (bad arguments, or the record could not be created: message in
+ * result->message). Exit status for front ends: outcome_exit_code(). */
+int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *ctx,
+                struct run_result *result);
+
+#endif

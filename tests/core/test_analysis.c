@@ -1,0 +1,380 @@
+/* Stroke analysis on synthetic cam waveforms with known answers. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "analysis.h"
+#include "synth.h"
+
+struct cap {
+    int32_t *force, *disp;
+    size_t n;
+    struct synth s;
+};
+
+/* Generate seconds of signal; the motor runs from the start unless
+ * start_at/stop_at (seconds, < 0 = never) say otherwise. */
+static void make(struct cap *c, const struct synth_params *p, double seconds, double start_at,
+                 double stop_at)
+{
+    c->n = (size_t)(seconds * p->fs);
+    c->force = malloc(c->n * sizeof *c->force);
+    c->disp = malloc(c->n * sizeof *c->disp);
+    ck_assert_ptr_nonnull(c->force);
+    ck_assert_ptr_nonnull(c->disp);
+    synth_init(&c->s, p);
+    size_t start_i = start_at < 0 ? 0 : (size_t)(start_at * p->fs);
+    size_t stop_i = stop_at < 0 ? c->n : (size_t)(stop_at * p->fs);
+    if (start_i > c->n)
+        start_i = c->n;
+    if (stop_i < start_i)
+        stop_i = start_i;
+    if (stop_i > c->n)
+        stop_i = c->n;
+    if (start_at < 0)
+        synth_set_running(&c->s, true);
+    synth_generate(&c->s, start_i, c->force, c->disp);
+    if (start_at >= 0)
+        synth_set_running(&c->s, true);
+    synth_generate(&c->s, stop_i - start_i, c->force + start_i, c->disp + start_i);
+    synth_set_running(&c->s, false);
+    synth_generate(&c->s, c->n - stop_i, c->force + stop_i, c->disp + stop_i);
+}
+
+static void cap_free(struct cap *c)
+{
+    free(c->force);
+    free(c->disp);
+}
+
+static struct an_input input(const struct cap *c, const struct synth_params *p)
+{
+    struct an_input in = {
+        .force_un = c->force, .disp_nm = c->disp, .n = c->n, .rate_hz = p->fs,
+        .start_index = -1, .stop_index = -1, .set_rate_hz = p->rate_hz,
+        .set_depth_mm = p->depth_mm,
+    };
+    return in;
+}
+
+static double truth_rate(const struct synth *s)
+{
+    return (double)(s->peaks - 1) / (s->last_peak_t - s->first_peak_t);
+}
+
+START_TEST(clean_rates_and_sample_rates)
+{
+    static const double rates[] = { 50, 100, 150 };
+    static const double fss[] = { 20000, 50000, 100000 };
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++) {
+            struct synth_params p;
+            synth_defaults(&p);
+            p.rate_hz = rates[i];
+            p.fs = fss[j];
+            p.depth_mm = 0.25 + 0.75 * (double)j;
+            p.noise_um = 0.2;
+            struct cap c;
+            make(&c, &p, 0.5, -1, -1);
+            struct an_input in = input(&c, &p);
+            struct an_result r;
+            ck_assert_int_eq(an_analyse(&in, &r), 0);
+            ck_assert_str_eq(r.error, "");
+            ck_assert_msg(fabs(r.rate_hz - p.rate_hz) / p.rate_hz < 1e-4,
+                          "rate %.6f vs %.1f at %.0f S/s", r.rate_hz, p.rate_hz, p.fs);
+            ck_assert_msg(fabs(r.depth_mean_mm - p.depth_mm) < 0.001,
+                          "depth %.6f vs %.3f at %.0f Hz %.0f S/s", r.depth_mean_mm, p.depth_mm,
+                          p.rate_hz, p.fs);
+            ck_assert_msg(fabs(r.depth_max_mm - p.depth_mm) < 0.002, "max %.6f", r.depth_max_mm);
+            ck_assert_msg(fabs(r.depth_error_mm) < 0.001, "err %.6f", r.depth_error_mm);
+            ck_assert_msg(r.jitter_pct < 0.05, "jitter %.4f", r.jitter_pct);
+            /* every stroke whose peak and both crossings lie inside */
+            ck_assert_msg(r.strokes + 1 >= c.s.peaks && r.strokes <= c.s.peaks,
+                          "strokes %zu vs %zu", r.strokes, c.s.peaks);
+            ck_assert_msg(fabs(r.force_max_n - 0.6) < 0.002, "force %.4f", r.force_max_n);
+            ck_assert_msg(fabs(r.force_mean_n - 0.6) < 0.002, "force %.4f", r.force_mean_n);
+            ck_assert(isnan(r.spinup_ms) && isnan(r.stop_ms));
+            cap_free(&c);
+        }
+}
+END_TEST
+
+START_TEST(noise_jitter_and_depth_spread)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.rate_hz = 120;
+    p.noise_um = 0.5;
+    p.jitter_pct = 0.5;
+    p.depth_noise_mm = 0.005;
+    p.seed = 42;
+    struct cap c;
+    make(&c, &p, 2.0, -1, -1);
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    double tr = truth_rate(&c.s);
+    ck_assert_msg(fabs(r.rate_hz - tr) / tr < 1e-3, "rate %.5f truth %.5f", r.rate_hz, tr);
+    ck_assert_msg(r.jitter_pct > 0.35 && r.jitter_pct < 0.65, "jitter %.3f", r.jitter_pct);
+    double truth_depth = c.s.depth_sum / (double)c.s.peaks;
+    ck_assert_msg(fabs(r.depth_mean_mm - truth_depth) < 0.001, "depth %.5f truth %.5f",
+                  r.depth_mean_mm, truth_depth);
+    ck_assert_msg(r.depth_std_mm > 0.0035 && r.depth_std_mm < 0.0065, "std %.5f", r.depth_std_mm);
+    ck_assert(r.depth_min_mm < r.depth_mean_mm && r.depth_mean_mm < r.depth_max_mm);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(ringing_does_not_add_strokes)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.ring_mm = 0.3;       /* large fixture ringing after every peak */
+    p.force_ring_frac = 0.3;
+    p.noise_um = 1;
+    struct cap c;
+    make(&c, &p, 1.0, -1, -1);
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_msg(r.strokes + 1 >= c.s.peaks && r.strokes <= c.s.peaks, "strokes %zu vs %zu",
+                  r.strokes, c.s.peaks);
+    ck_assert_msg(fabs(r.rate_hz - 100) < 0.01, "rate %.5f", r.rate_hz);
+    ck_assert_msg(fabs(r.force_max_n - 0.6) < 0.01, "force %.4f", r.force_max_n);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(bias_shows_as_error)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.depth_bias_mm = 0.2;
+    p.rate_bias_pct = 3;
+    struct cap c;
+    make(&c, &p, 0.5, -1, -1);
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_msg(fabs(r.depth_error_mm - 0.2) < 0.001, "err %.5f", r.depth_error_mm);
+    ck_assert_msg(fabs(r.rate_hz - 103) < 0.01, "rate %.5f", r.rate_hz);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(deep_stroke_force)
+{
+    /* At 2.5 mm the needle meets the phantom below the stroke midpoint. */
+    struct synth_params p;
+    synth_defaults(&p);
+    p.rate_hz = 150;
+    p.depth_mm = 2.5;
+    struct cap c;
+    make(&c, &p, 0.4, -1, -1);
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_msg(fabs(r.force_min_n - 0.6) < 0.002, "force %.4f", r.force_min_n);
+    ck_assert_msg(fabs(r.depth_mean_mm - 2.5) < 0.001, "depth %.5f", r.depth_mean_mm);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(spinup_time)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.spinup_tau_s = 0.010;          /* 95 % of speed after 3 tau = 30 ms */
+    p.noise_um = 0.2;
+    struct cap c;
+    make(&c, &p, 0.6, 0.1, -1);
+    struct an_input in = input(&c, &p);
+    in.start_index = (int64_t)(0.1 * p.fs);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert(r.spinup_reached);
+    double truth_ms = (c.s.first_at_speed_t - 0.1) * 1000;
+    /* the band is judged per stroke period (10 ms here) */
+    ck_assert_msg(fabs(r.spinup_ms - truth_ms) < 12, "spin-up %.2f ms, truth %.2f", r.spinup_ms,
+                  truth_ms);
+    /* the motor is still creeping up the last few % of its speed */
+    ck_assert_msg(r.rate_hz > 99.5 && r.rate_hz < 100.01, "steady rate %.4f", r.rate_hz);
+    ck_assert(r.steady_strokes > 30 && r.steady_strokes < r.strokes);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(spinup_never_reached)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.rate_bias_pct = -20;           /* runs, but 20 % slow */
+    struct cap c;
+    make(&c, &p, 0.5, 0.05, -1);
+    struct an_input in = input(&c, &p);
+    in.start_index = (int64_t)(0.05 * p.fs);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert(!r.spinup_reached);
+    ck_assert_msg(fabs(r.spinup_ms - 450) < 1, "spin-up %.2f", r.spinup_ms);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(stop_time)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.spindown_tau_s = 0.020;
+    struct cap c;
+    make(&c, &p, 0.8, -1, 0.3);
+    struct an_input in = input(&c, &p);
+    in.stop_index = (int64_t)(0.3 * p.fs);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    double last = (c.s.last_peak_t - 0.3) * 1000, prev = (c.s.prev_peak_t - 0.3) * 1000;
+    ck_assert_msg(r.stop_ms >= prev - 0.1 && r.stop_ms <= last + 0.1,
+                  "stop %.2f ms, truth last peaks %.2f / %.2f", r.stop_ms, prev, last);
+    ck_assert(r.stop_ms > 10);
+    ck_assert_msg(fabs(r.rate_hz - 100) < 0.01, "rate before stop %.4f", r.rate_hz);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(stall_reads_slow)
+{
+    /* The rotor stops at 0.3 s of a 0.6 s capture with no stop command. */
+    struct synth_params p;
+    synth_defaults(&p);
+    p.spindown_tau_s = 0.005;
+    struct cap c;
+    make(&c, &p, 0.6, -1, 0.3);
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_msg(r.stalled_ms > 250 && r.stalled_ms < 300, "stalled %.1f ms", r.stalled_ms);
+    ck_assert_msg(r.rate_hz > 45 && r.rate_hz < 55, "rate %.2f", r.rate_hz);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(stop_when_already_stopped)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    struct cap c;
+    make(&c, &p, 0.5, -1, 0.2);
+    struct an_input in = input(&c, &p);
+    in.stop_index = (int64_t)(0.4 * p.fs);    /* command long after the rotor stopped */
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert(r.stop_ms == 0);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(no_target_is_a_rig_error)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    struct cap c;
+    make(&c, &p, 0.5, -1, -1);
+    for (size_t i = 1000; i < 1100; i++)
+        c.disp[i] = INT32_MIN;
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert(r.flags & AN_F_NO_TARGET);
+    ck_assert_str_eq(r.error, "displacement sensor saw no target (100 samples)");
+    /* the strokes outside the gap are still analysed, for the record */
+    ck_assert(r.strokes > 40);
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(transport_flags_are_rig_errors)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    struct cap c;
+    make(&c, &p, 0.2, -1, -1);
+    struct an_input in = input(&c, &p);
+    in.flags = AN_F_SAMPLE_LOSS | AN_F_OVERRUN;
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_str_eq(r.error, "samples lost in transport; sensor FIFO overrun");
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(still_needle_has_no_strokes)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.noise_um = 0.5;
+    struct cap c;
+    make(&c, &p, 0.3, 10, -1);           /* never started */
+    struct an_input in = input(&c, &p);
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_str_eq(r.error, "");
+    ck_assert_uint_eq(r.strokes, 0);
+    ck_assert(r.rate_hz == 0);
+    ck_assert(isnan(r.depth_mean_mm));
+    cap_free(&c);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    int32_t d[4] = { 0 };
+    struct an_result r;
+    struct an_input in = { .disp_nm = d, .n = 4, .rate_hz = 0, .start_index = -1, .stop_index = -1 };
+    ck_assert_int_eq(an_analyse(&in, &r), -1);
+    in.rate_hz = 1000;
+    in.flags = 0x80;
+    ck_assert_int_eq(an_analyse(&in, &r), -1);
+    ck_assert_int_eq(an_analyse(NULL, &r), -1);
+    in.flags = 0;
+    in.start_index = 4;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_str_eq(r.error, "start command (sample 4) is outside the capture (4 samples)");
+    in.start_index = -1;
+    in.n = 2;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_str_eq(r.error, "capture holds fewer than 3 samples");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("analysis");
+    TCase *tc = tcase_create("analysis");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, clean_rates_and_sample_rates);
+    tcase_add_test(tc, noise_jitter_and_depth_spread);
+    tcase_add_test(tc, ringing_does_not_add_strokes);
+    tcase_add_test(tc, bias_shows_as_error);
+    tcase_add_test(tc, deep_stroke_force);
+    tcase_add_test(tc, spinup_time);
+    tcase_add_test(tc, spinup_never_reached);
+    tcase_add_test(tc, stop_time);
+    tcase_add_test(tc, stall_reads_slow);
+    tcase_add_test(tc, stop_when_already_stopped);
+    tcase_add_test(tc, no_target_is_a_rig_error);
+    tcase_add_test(tc, transport_flags_are_rig_errors);
+    tcase_add_test(tc, still_needle_has_no_strokes);
+    tcase_add_test(tc, bad_arguments);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

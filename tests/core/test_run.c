@@ -1,0 +1,536 @@
+/* The executor against a synthetic bench: outcomes, policies, abort,
+ * retry, calibration, records (atomic, re-readable, incomplete mid-run)
+ * and JUnit. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "bench_ops.h"
+#include "digest.h"
+#include "junit.h"
+#include "record.h"
+#include "run.h"
+#include "sequence.h"
+
+static char tmpdir[64];
+static char record_path[256];
+
+static void make_tmp(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rig-core-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(record_path, sizeof record_path, "%s/run.json", tmpdir);
+}
+
+/* Remove the test's directory (flat: records and attachments only). */
+static void remove_tmp(void)
+{
+    if (!tmpdir[0])
+        return;
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            char p[512];
+            snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
+            ck_assert_int_eq(unlink(p), 0);
+        }
+        closedir(d);
+    }
+    ck_assert_int_eq(rmdir(tmpdir), 0);
+    tmpdir[0] = '\0';
+}
+
+static struct rig_sequence *load(const char *path)
+{
+    struct rig_problems p;
+    problems_init(&p);
+    struct rig_sequence *s = sequence_load(path, &p);
+    for (size_t i = 0; i < p.count; i++)
+        fprintf(stderr, "%s\n", p.msg[i]);
+    ck_assert_ptr_nonnull(s);
+    problems_free(&p);
+    return s;
+}
+
+/* A sequence from text, checked against the reference spec. */
+static struct rig_spec *ref_spec;
+static struct rig_sequence *inline_seq(const char *json)
+{
+    struct rig_problems p;
+    problems_init(&p);
+    if (!ref_spec)
+        ref_spec = spec_load(FIXTURES_DIR "/specs/reference-pen.json", &p);
+    ck_assert_ptr_nonnull(ref_spec);
+    struct rig_sequence *s = sequence_parse("inline", json, strlen(json), ref_spec, &p);
+    for (size_t i = 0; i < p.count; i++)
+        fprintf(stderr, "%s\n", p.msg[i]);
+    ck_assert_ptr_nonnull(s);
+    problems_free(&p);
+    return s;
+}
+
+static struct run_result run(struct bench *b, const struct rig_sequence *s, const char *record)
+{
+    struct run_config cfg = { .seq = s, .dut_serial = "PA-0000042", .operator_name = "Q <&> A",
+                              .station_id = "EOL-3", .record_path = record };
+    struct run_result r;
+    ck_assert_int_eq(run_execute(&cfg, &bench_ops, b, &r), 0);
+    return r;
+}
+
+static cJSON *read_record(void)
+{
+    char err[256];
+    cJSON *r = record_read(record_path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    return r;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Outcome of measurement name in the first non-superseded step holding it. */
+static const cJSON *find_measurement(const cJSON *rec, const char *name)
+{
+    const cJSON *s, *m;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+        if (cJSON_GetObjectItemCaseSensitive(s, "superseded"))
+            continue;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements"))
+            if (strcmp(jstr(m, "name"), name) == 0)
+                return m;
+    }
+    return NULL;
+}
+
+START_TEST(eol_pass_with_record_and_attachments)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.watch_record = record_path;
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_msg(r.outcome == OUTCOME_PASS, "outcome %s: %s", outcome_str(r.outcome), r.message);
+    ck_assert_uint_eq(r.failed + r.errors, 0);
+    ck_assert_uint_eq(r.measurements, 3 + 6 + 3 + 5 + 1);
+    ck_assert_uint_eq(r.measurements, r.passed);
+    ck_assert_uint_eq(b.measurement_events, r.measurements);
+    ck_assert(!b.motor);
+    ck_assert(b.saw_incomplete);           /* the record existed, incomplete, mid-run */
+    ck_assert(b.pen_time_s < 15);
+
+    cJSON *rec = read_record();
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "complete")));
+    ck_assert_str_eq(jstr(rec, "outcome"), "PASS");
+    ck_assert_str_eq(jstr(rec, "format"), "rig-record/1");
+    ck_assert_str_eq(jstr(rec, "id"), r.record_id);
+    ck_assert_uint_eq(strlen(r.record_id), 36);
+    ck_assert_int_eq(r.record_id[14], '4');
+    ck_assert_str_eq(jstr(rec, "operator"), "Q <&> A");
+    ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(rec, "software"), "version"), "0.1.0");
+    ck_assert_str_eq(jstr(rec, "started_utc"), "2026-11-25T12:00:00.000Z");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "sequence");
+    char sha[DIGEST_HEX_LEN + 1];
+    ck_assert_int_eq(digest_sha256_file(FIXTURES_DIR "/sequences/eol.json", sha), 0);
+    ck_assert_str_eq(jstr(seq, "sha256"), sha);
+    const cJSON *dut = cJSON_GetObjectItemCaseSensitive(rec, "dut");
+    ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(dut, "reported"), "firmware"), "1.4.0");
+    const cJSON *ins = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "instruments"), 0);
+    ck_assert_str_eq(jstr(ins, "cal_due"), "2027-06-01");
+
+    /* depth measured at 1.0 mm setting, with limits resolved from $depth_mm */
+    const cJSON *d = find_measurement(rec, "depth");
+    ck_assert_ptr_nonnull(d);
+    ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(d, "value")->valuedouble - 1.0) < 0.01);
+    ck_assert(fabs(cJSON_GetObjectItemCaseSensitive(d, "low")->valuedouble - 0.85) < 1e-9);
+    ck_assert_str_eq(jstr(d, "units"), "mm");
+    ck_assert_str_eq(jstr(d, "comparison"), "GELE");
+    const cJSON *sp = find_measurement(rec, "spin_up");
+    double spin = cJSON_GetObjectItemCaseSensitive(sp, "value")->valuedouble;
+    ck_assert_msg(spin > 15 && spin < 60, "spin-up %.1f ms", spin);
+
+    /* every capture attachment exists with the recorded SHA-256 */
+    unsigned attachments = 0;
+    const cJSON *st;
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+        const cJSON *cap = cJSON_GetObjectItemCaseSensitive(st, "capture");
+        if (!cap)
+            continue;
+        char path[512], err[256];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, jstr(cap, "file"));
+        ck_assert_int_eq(digest_sha256_file(path, sha), 0);
+        ck_assert_str_eq(jstr(cap, "sha256"), sha);
+        struct rig_capture c;
+        ck_assert_int_eq(capture_read(path, &c, err, sizeof err), 0);
+        ck_assert_uint_eq(c.n, (size_t)cJSON_GetObjectItemCaseSensitive(cap, "samples")->valuedouble);
+        ck_assert(c.rate_hz == 50000);
+        capture_free(&c);
+        attachments++;
+    }
+    ck_assert_uint_eq(attachments, 4);
+    /* no temp files left behind */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", tmpdir);
+    ck_assert_int_ne(system(cmd), 0);
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(depth_bias_fails_and_stops)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.s.p.depth_bias_mm = 0.25;       /* pen protrudes 0.25 mm too far */
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
+    ck_assert_msg(strstr(r.message, "depth FAIL") != NULL, "%s", r.message);
+    cJSON *rec = read_record();
+    /* stop-on-first-fail: identify, configure, start-up capture, then teardown stop */
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "steps")), 4);
+    const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "steps"), 3);
+    ck_assert_str_eq(jstr(last, "section"), "teardown");
+    ck_assert_str_eq(jstr(last, "kind"), "stop");
+    ck_assert_str_eq(jstr(find_measurement(rec, "depth"), "outcome"), "FAIL");
+    ck_assert_str_eq(jstr(find_measurement(rec, "stroke_rate"), "outcome"), "PASS");
+    ck_assert(!b.motor);
+    ck_assert_uint_ge(b.stops, 1);
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+static const char continue_seq[] =
+    "{\"format\":\"rig-sequence/1\",\"name\":\"c\",\"spec\":\"x\",\"policy\":\"%s\","
+    "\"main\":[{\"step\":\"configure\",\"rate_hz\":100,\"depth_mm\":1},{\"step\":\"start\"},"
+    "{\"step\":\"sweep\",\"depths_mm\":[0.5,1.0,1.5],\"steps\":["
+    "{\"step\":\"configure\",\"depth_mm\":\"$depth_mm\"},{\"step\":\"settle\",\"seconds\":0.05},"
+    "{\"step\":\"capture\",\"strokes\":20,\"evaluate\":[\"depth\",\"stroke_rate\"]}]}],"
+    "\"teardown\":[{\"step\":\"stop\"}]}";
+
+START_TEST(continue_versus_stop_on_fail)
+{
+    char json[1024];
+    for (int pol = 0; pol < 2; pol++) {
+        snprintf(json, sizeof json, continue_seq, pol ? "continue" : "stop-on-first-fail");
+        struct rig_sequence *s = inline_seq(json);
+        struct bench b;
+        bench_init(&b);
+        b.s.p.depth_bias_mm = -0.2;
+        struct run_result r = run(&b, s, NULL);
+        ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
+        /* configure, start, 3 x (configure, settle, capture), stop */
+        ck_assert_uint_eq(r.steps, pol ? 2 + 9 + 1 : 2 + 3 + 1);
+        ck_assert_uint_eq(r.failed, pol ? 3 : 1);
+        ck_assert(!b.motor);
+        sequence_free(s);
+        bench_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(sample_loss_is_error_not_fail)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.capture_flags = AN_F_SAMPLE_LOSS;
+    b.s.p.depth_bias_mm = 0.3;          /* would FAIL if it could be judged */
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_uint_eq(r.failed, 0);
+    ck_assert_uint_eq(r.errors, 5);   /* motor current comes from the pen: PASS */
+    cJSON *rec = read_record();
+    const cJSON *d = find_measurement(rec, "depth");
+    ck_assert_str_eq(jstr(d, "outcome"), "ERROR");
+    ck_assert_str_eq(jstr(d, "note"), "samples lost in transport");
+    ck_assert(!b.motor);
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(ops_error_is_error_and_stops_motor)
+{
+    struct bench b;
+    bench_init(&b);
+    b.fail_capture_begin = -ENODEV;
+    struct rig_sequence *s = inline_seq(
+        "{\"format\":\"rig-sequence/1\",\"name\":\"e\",\"spec\":\"x\",\"policy\":\"continue\","
+        "\"main\":[{\"step\":\"configure\",\"rate_hz\":100,\"depth_mm\":1},{\"step\":\"start\"},"
+        "{\"step\":\"capture\",\"seconds\":0.2,\"evaluate\":[\"depth\"]}]}");
+    struct run_result r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_str_eq(r.message, "$.main[2] (capture): capture begin failed: sensor head not responding");
+    ck_assert(!b.motor);                 /* no teardown in the file: the final stop did it */
+    ck_assert_uint_eq(b.stops, 1);
+    sequence_free(s);
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(abort_runs_teardown)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.abort_at_sleep = 3;
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_int_eq(r.outcome, OUTCOME_ABORTED);
+    ck_assert_str_eq(r.message, "aborted by the operator");
+    cJSON *rec = read_record();
+    ck_assert_str_eq(jstr(rec, "outcome"), "ABORTED");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "complete")));
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
+    const cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+    ck_assert_str_eq(jstr(last, "section"), "teardown");
+    ck_assert_str_eq(jstr(last, "outcome"), "PASS");   /* the stop itself worked */
+    ck_assert(!b.motor);
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(retry_recovers_and_is_counted)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.capture_flags = AN_F_OVERRUN;
+    b.flags_on_capture = 1;              /* only the first capture is hit */
+    struct rig_sequence *s = inline_seq(
+        "{\"format\":\"rig-sequence/1\",\"name\":\"r\",\"spec\":\"x\",\"policy\":\"stop-on-first-fail\","
+        "\"main\":[{\"step\":\"configure\",\"rate_hz\":120,\"depth_mm\":1.5},{\"step\":\"start\"},"
+        "{\"step\":\"settle\",\"seconds\":0.1},"
+        "{\"step\":\"retry\",\"attempts\":3,\"steps\":[{\"step\":\"capture\",\"seconds\":0.3,"
+        "\"evaluate\":[\"depth\",\"stroke_rate\"]}]}],\"teardown\":[{\"step\":\"stop\"}]}");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_msg(r.outcome == OUTCOME_PASS, "%s: %s", outcome_str(r.outcome), r.message);
+    ck_assert_uint_eq(r.retries, 1);
+    ck_assert_uint_eq(r.measurements, 2);     /* the superseded attempt is not counted */
+    cJSON *rec = read_record();
+    ck_assert_int_eq((int)cJSON_GetObjectItemCaseSensitive(rec, "retries")->valuedouble, 1);
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
+    const cJSON *first = cJSON_GetArrayItem(steps, 3), *second = cJSON_GetArrayItem(steps, 4);
+    ck_assert_str_eq(jstr(first, "outcome"), "ERROR");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(first, "superseded")));
+    ck_assert_int_eq((int)cJSON_GetObjectItemCaseSensitive(second, "attempt")->valuedouble, 2);
+    ck_assert_str_eq(jstr(second, "outcome"), "PASS");
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(overdue_calibration_refuses_to_run)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.ins.cal_due = 20261124;            /* yesterday */
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct run_result r = run(&b, s, record_path);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_str_eq(r.message, "sensor-head SH-2 (serial SH2-0007): calibration was due "
+                                "2026-11-24 (today is 2026-11-25); recalibrate it before testing");
+    ck_assert_uint_eq(b.identifies + b.starts + b.captures, 0);
+    cJSON *rec = read_record();
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "steps")), 0);
+    ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
+    cJSON_Delete(rec);
+    b.ins.cal_due = 20261125;            /* due today: still usable today */
+    r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_PASS);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(missing_cartridge_and_wrong_model)
+{
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct bench b;
+    bench_init(&b);
+    b.id.needle_count = 0;
+    b.id.cartridge_id[0] = '\0';
+    b.nak_start = PEN_ERR_NO_CARTRIDGE;
+    struct run_result r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
+    ck_assert_str_eq(r.message, "$.setup[0] (identify): no needle cartridge detected: fit a "
+                                "cartridge and retest");
+    ck_assert_uint_eq(b.starts, 0);
+    bench_free(&b);
+
+    bench_init(&b);
+    snprintf(b.id.model, sizeof b.id.model, "MNP-B");
+    r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_str_eq(r.message, "$.setup[0] (identify): spec reference-pen is for model MNP-A, "
+                                "this pen is MNP-B rev 2");
+    bench_free(&b);
+
+    /* a start refused for a latched fault is the pen's FAIL */
+    bench_init(&b);
+    b.nak_start = PEN_ERR_FAULT_ACTIVE;
+    r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
+    ck_assert_msg(strstr(r.message, "start: pen refused") != NULL, "%s", r.message);
+    bench_free(&b);
+    sequence_free(s);
+}
+END_TEST
+
+START_TEST(step_timeout)
+{
+    struct bench b;
+    bench_init(&b);
+    struct rig_sequence *s = inline_seq(
+        "{\"format\":\"rig-sequence/1\",\"name\":\"t\",\"spec\":\"x\",\"policy\":\"continue\","
+        "\"main\":[{\"step\":\"settle\",\"seconds\":2,\"timeout_s\":0.5},"
+        "{\"step\":\"settle\",\"seconds\":0.1}]}");
+    struct run_result r = run(&b, s, NULL);
+    ck_assert_int_eq(r.outcome, OUTCOME_TIMEOUT);
+    ck_assert_uint_eq(r.steps, 2);
+    ck_assert(fabs(b.pen_time_s - 0.6) < 1e-6);   /* cut at the timeout */
+    sequence_free(s);
+    bench_free(&b);
+}
+END_TEST
+
+START_TEST(record_write_is_atomic_and_refuses_bad_paths)
+{
+    make_tmp();
+    char path[300], err[256];
+    snprintf(path, sizeof path, "%s/r.json", tmpdir);
+    cJSON *a = cJSON_Parse("{\"v\":1}"), *b2 = cJSON_Parse("{\"v\":2}");
+    ck_assert_int_eq(record_write(path, a, err, sizeof err), 0);
+    ck_assert_int_eq(record_write(path, b2, err, sizeof err), 0);
+    cJSON *back = record_read(path, err, sizeof err);
+    ck_assert_int_eq((int)cJSON_GetObjectItemCaseSensitive(back, "v")->valuedouble, 2);
+    cJSON_Delete(back);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    /* a directory that does not exist: nothing written, run refused */
+    ck_assert_int_lt(record_write("/nonexistent-dir/r.json", a, err, sizeof err), 0);
+    ck_assert(strncmp(err, "cannot create /nonexistent-dir/r.json.tmp", 41) == 0);
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct bench b;
+    bench_init(&b);
+    struct run_config cfg = { .seq = s, .dut_serial = "X", .record_path = "/nonexistent-dir/r.json" };
+    struct run_result r;
+    ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), -1);
+    ck_assert(strncmp(r.message, "cannot write the run record: cannot create", 42) == 0);
+    ck_assert_uint_eq(b.identifies + b.starts, 0);
+    cJSON_Delete(a);
+    cJSON_Delete(b2);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+/* GMarkup is a strict XML well-formedness checker; count elements. */
+static void on_start(GMarkupParseContext *ctx, const gchar *name, const gchar **an,
+                     const gchar **av, gpointer user, GError **err)
+{
+    (void)ctx, (void)an, (void)av, (void)err;
+    unsigned *counts = user;
+    if (strcmp(name, "testcase") == 0)
+        counts[0]++;
+    else if (strcmp(name, "failure") == 0)
+        counts[1]++;
+    else if (strcmp(name, "property") == 0)
+        counts[2]++;
+}
+
+START_TEST(junit_is_well_formed)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    b.s.p.depth_bias_mm = 0.25;
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    run(&b, s, record_path);
+    cJSON *rec = read_record();
+    char *xml = junit_from_record(rec);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(strstr(xml, "value=\"Q &lt;&amp;&gt; A\""));
+    ck_assert_ptr_nonnull(strstr(xml, "CAL-&lt;&amp;&quot;x&quot;&gt;"));
+    unsigned counts[3] = { 0 };
+    GMarkupParser parser = { .start_element = on_start };
+    GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, counts, NULL);
+    GError *err = NULL;
+    gboolean ok = g_markup_parse_context_parse(ctx, xml, (gssize)strlen(xml), &err) &&
+                  g_markup_parse_context_end_parse(ctx, &err);
+    ck_assert_msg(ok, "JUnit XML not well formed: %s", err ? err->message : "?");
+    g_markup_parse_context_free(ctx);
+    ck_assert_uint_eq(counts[0], 3 + 6);       /* identify + start-up capture measurements */
+    ck_assert_uint_eq(counts[1], 1);           /* the depth */
+    ck_assert_uint_ge(counts[2], 8);
+    ck_assert_ptr_nonnull(strstr(xml, "tests=\"9\" failures=\"1\" errors=\"0\""));
+    char path[300], errs[256];
+    snprintf(path, sizeof path, "%s/junit.xml", tmpdir);
+    ck_assert_int_eq(junit_write(path, rec, errs, sizeof errs), 0);
+    ck_assert_int_eq(access(path, R_OK), 0);
+    free(xml);
+    cJSON_Delete(rec);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, eol_pass_with_record_and_attachments);
+    tcase_add_test(tc, depth_bias_fails_and_stops);
+    tcase_add_test(tc, continue_versus_stop_on_fail);
+    tcase_add_test(tc, sample_loss_is_error_not_fail);
+    tcase_add_test(tc, ops_error_is_error_and_stops_motor);
+    tcase_add_test(tc, abort_runs_teardown);
+    tcase_add_test(tc, retry_recovers_and_is_counted);
+    tcase_add_test(tc, overdue_calibration_refuses_to_run);
+    tcase_add_test(tc, missing_cartridge_and_wrong_model);
+    tcase_add_test(tc, step_timeout);
+    tcase_add_test(tc, junit_is_well_formed);
+    tcase_add_test(tc, record_write_is_atomic_and_refuses_bad_paths);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
