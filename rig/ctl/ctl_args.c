@@ -1,0 +1,382 @@
+/* rigctl command-line parsing. Global options may come before or after
+ * the subcommand: `rigctl --json devices` == `rigctl devices --json`. */
+#include "ctl_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_SOCKET = 1000,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_HELP,
+	OPT_RATE,
+	OPT_DEPTH,
+	OPT_TOPICS,
+	OPT_COUNT,
+	OPT_DURATION,
+	OPT_DUT,
+	OPT_OPERATOR,
+	OPT_JUNIT,
+	OPT_RECORD,
+	OPT_WAIT,
+	OPT_HOLD,
+};
+
+#define GLOBAL_OPTIONS                                              \
+	{ "socket", required_argument, NULL, OPT_SOCKET },          \
+	{ "json", no_argument, NULL, OPT_JSON },                    \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },        \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+static const char usage_main[] =
+	"Usage: rigctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]\n"
+	"\n"
+	"Talks to rigd, the test-rig daemon, over its JSON-lines API.\n"
+	"\n"
+	"Commands:\n"
+	"  devices                     list the bench's devices and their state\n"
+	"  status                      daemon, session and run status\n"
+	"  pen identify|status|start|stop [--hold]\n"
+	"  pen set [--rate HZ] [--depth MM] [--hold]\n"
+	"                              manual pen control\n"
+	"  watch [--topics T,..] [--count N] [--duration S]\n"
+	"                              print live events (topics: devices, run,\n"
+	"                              measurements, samples, log)\n"
+	"  run SEQUENCE --dut SERIAL [--operator NAME] [--record FILE]\n"
+	"      [--junit FILE] [--wait] run a test sequence and follow it\n"
+	"  abort                       abort the current run\n"
+	"  check FILE...               validate sequence / spec-limit files locally\n"
+	"\n"
+	"Global options:\n"
+	"  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
+	"                  $XDG_RUNTIME_DIR/rigd.sock if present, else /run/rigd/rigd.sock)\n"
+	"  --json          print rigd's raw JSON lines (one object per line)\n"
+	"  --timeout S     seconds to wait for each reply (default 10)\n"
+	"  --help          this text; `rigctl COMMAND --help` for one command\n"
+	"\n"
+	"Exit codes: 0 success / PASS, 1 FAIL (pen out of spec; check found problems),\n"
+	"2 ERROR / ABORTED / TIMEOUT or rigd refused the request, 64 usage error,\n"
+	"69 rigd not reachable.\n";
+
+static const char usage_pen[] =
+	"Usage: rigctl pen identify|status|start|stop [--hold]\n"
+	"       rigctl pen set [--rate HZ] [--depth MM] [--hold]\n"
+	"\n"
+	"Manual control of the pen under test. `set` changes the stroke rate (Hz)\n"
+	"and/or needle depth (mm); rigd checks them against the pen's ranges.\n"
+	"set/start claim the bench session for this connection; rigd ends it and\n"
+	"stops the motor when rigctl exits. --hold keeps the connection (and the\n"
+	"motor running) until Ctrl-C, showing device events meanwhile.\n";
+
+static const char usage_watch[] =
+	"Usage: rigctl watch [--topics T[,T...]] [--count N] [--duration S]\n"
+	"\n"
+	"Prints events as they happen until Ctrl-C, N events or S seconds.\n"
+	"Topics: devices, run, measurements, samples, log\n"
+	"(default: all but samples).\n";
+
+static const char usage_run[] =
+	"Usage: rigctl run SEQUENCE --dut SERIAL [--operator NAME] [--record FILE]\n"
+	"                  [--junit FILE] [--wait]\n"
+	"\n"
+	"Asks rigd to run SEQUENCE (a path rigd can read) on the pen with serial\n"
+	"SERIAL and follows it: a progress bar on a terminal (plain lines otherwise),\n"
+	"each measurement as it is judged, then a summary.\n"
+	"  --wait          if the bench is busy, wait for it instead of failing\n"
+	"  --record FILE   where rigd writes the run record\n"
+	"  --junit FILE    also write JUnit XML for CI\n"
+	"Exit: 0 PASS, 1 FAIL, 2 ERROR/ABORTED/TIMEOUT (or refused), 69 no rigd.\n";
+
+static const char usage_simple[] =
+	"Usage: rigctl %s\n"
+	"\n"
+	"%s\n";
+
+static const char usage_check[] =
+	"Usage: rigctl check FILE...\n"
+	"\n"
+	"Validates sequence and spec-limit files without rigd and prints every\n"
+	"problem as `file: json.path: message`. Exit 0 when all are valid, 1 if not.\n";
+
+static int usage_error(FILE *err, const char *fmt, const char *arg)
+{
+	fputs("rigctl: ", err);
+	fprintf(err, fmt, arg);
+	fputs("\nTry 'rigctl --help'.\n", err);
+	return CTL_EXIT_USAGE;
+}
+
+static int parse_number(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Handles an option every command accepts. 1 = handled, 0 = not global,
+ * -1 = bad value (message printed). */
+static int global_opt(int opt, struct ctl_args *a, FILE *err)
+{
+	switch (opt) {
+	case OPT_SOCKET:
+		a->socket = optarg;
+		return 1;
+	case OPT_JSON:
+		a->json = true;
+		return 1;
+	case OPT_TIMEOUT:
+		if (parse_number(optarg, &a->timeout_s) < 0 || a->timeout_s <= 0) {
+			usage_error(err, "--timeout needs a positive number of seconds, not '%s'",
+				    optarg);
+			return -1;
+		}
+		a->timeout_set = true;
+		return 1;
+	case OPT_HELP:
+		a->help = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const struct {
+	const char *name;
+	enum ctl_command cmd;
+} commands[] = {
+	{ "devices", CTL_CMD_DEVICES }, { "status", CTL_CMD_STATUS }, { "pen", CTL_CMD_PEN },
+	{ "watch", CTL_CMD_WATCH },     { "run", CTL_CMD_RUN },       { "abort", CTL_CMD_ABORT },
+	{ "check", CTL_CMD_CHECK },
+};
+
+static void print_usage(const struct ctl_args *a, FILE *out)
+{
+	switch (a->cmd) {
+	case CTL_CMD_PEN:
+		fputs(usage_pen, out);
+		break;
+	case CTL_CMD_WATCH:
+		fputs(usage_watch, out);
+		break;
+	case CTL_CMD_RUN:
+		fputs(usage_run, out);
+		break;
+	case CTL_CMD_CHECK:
+		fputs(usage_check, out);
+		break;
+	case CTL_CMD_DEVICES:
+		fprintf(out, usage_simple, "devices", "Lists the bench's devices, present or not.");
+		break;
+	case CTL_CMD_STATUS:
+		fprintf(out, usage_simple, "status", "Shows the daemon, session and run status.");
+		break;
+	case CTL_CMD_ABORT:
+		fprintf(out, usage_simple, "abort",
+			"Aborts the current run (the pen is stopped; outcome ABORTED).");
+		break;
+	case CTL_CMD_NONE:
+		fputs(usage_main, out);
+		break;
+	}
+}
+
+static int parse_watch_opt(int opt, struct ctl_args *a, FILE *err)
+{
+	double v;
+	switch (opt) {
+	case OPT_TOPICS:
+		a->topics = optarg;
+		return 0;
+	case OPT_COUNT:
+		if (parse_number(optarg, &v) < 0 || v < 1 || v != floor(v) || v > 1e9)
+			return usage_error(err, "--count needs a positive integer, not '%s'", optarg);
+		a->count = (long)v;
+		return 0;
+	case OPT_DURATION:
+		if (parse_number(optarg, &a->duration_s) < 0 || a->duration_s <= 0)
+			return usage_error(err, "--duration needs a positive number of seconds, not '%s'",
+					   optarg);
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_pen_opt(int opt, struct ctl_args *a, FILE *err)
+{
+	switch (opt) {
+	case OPT_RATE:
+		if (parse_number(optarg, &a->rate_hz) < 0 || a->rate_hz <= 0)
+			return usage_error(err, "--rate needs a positive number (Hz), not '%s'", optarg);
+		a->have_rate = true;
+		return 0;
+	case OPT_DEPTH:
+		if (parse_number(optarg, &a->depth_mm) < 0 || a->depth_mm < 0)
+			return usage_error(err, "--depth needs a number >= 0 (mm), not '%s'", optarg);
+		a->have_depth = true;
+		return 0;
+	case OPT_HOLD:
+		a->hold = true;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_run_opt(int opt, struct ctl_args *a)
+{
+	switch (opt) {
+	case OPT_DUT:
+		a->dut = optarg;
+		return 0;
+	case OPT_OPERATOR:
+		a->operator_name = optarg;
+		return 0;
+	case OPT_JUNIT:
+		a->junit = optarg;
+		return 0;
+	case OPT_RECORD:
+		a->record = optarg;
+		return 0;
+	case OPT_WAIT:
+		a->wait = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Options of the subcommand, globals included. */
+static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE *err)
+{
+	static const struct option opts[] = {
+		GLOBAL_OPTIONS,
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "topics", required_argument, NULL, OPT_TOPICS },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "dut", required_argument, NULL, OPT_DUT },
+		{ "operator", required_argument, NULL, OPT_OPERATOR },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "hold", no_argument, NULL, OPT_HOLD },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, li = 0;
+	/* Re-initialise getopt (argv[0] is the subcommand) in permuting mode
+	 * so options may follow positionals: `run seq.json --dut X`. */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, &li)) != -1) {
+		if (opt == '?' || opt == ':')
+			return usage_error(err, "bad option '%s'", argv[optind - 1]);
+		int g = global_opt(opt, a, err);
+		if (g < 0)
+			return CTL_EXIT_USAGE;
+		if (g > 0)
+			continue;
+		/* Options only make sense for their own command. */
+		int r = -1;
+		if (a->cmd == CTL_CMD_WATCH)
+			r = parse_watch_opt(opt, a, err);
+		else if (a->cmd == CTL_CMD_PEN)
+			r = parse_pen_opt(opt, a, err);
+		else if (a->cmd == CTL_CMD_RUN)
+			r = parse_run_opt(opt, a);
+		if (r < 0)
+			return usage_error(err, "option '--%s' does not apply to this command",
+					   opts[li].name);
+		if (r > 0)
+			return r;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *err)
+{
+	int n = argc - optind;
+	char **pos = argv + optind;
+	switch (a->cmd) {
+	case CTL_CMD_PEN: {
+		static const char *const actions[] = { "identify", "status", "start", "stop", "set" };
+		if (n != 1)
+			return usage_error(err, "%s", "pen needs one action: identify, status, start, stop or set");
+		for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+			if (strcmp(pos[0], actions[i]) == 0)
+				a->pen_action = actions[i];
+		if (!a->pen_action)
+			return usage_error(err, "unknown pen action '%s'", pos[0]);
+		bool is_set = strcmp(a->pen_action, "set") == 0;
+		if (is_set && !a->have_rate && !a->have_depth)
+			return usage_error(err, "%s", "pen set needs --rate HZ and/or --depth MM");
+		if (!is_set && (a->have_rate || a->have_depth))
+			return usage_error(err, "--rate/--depth only go with 'pen %s'", "set");
+		return CTL_EXIT_OK;
+	}
+	case CTL_CMD_RUN:
+		if (n != 1)
+			return usage_error(err, "%s", "run needs exactly one SEQUENCE file");
+		a->sequence = pos[0];
+		if (!a->dut || !*a->dut)
+			return usage_error(err, "%s", "run needs --dut SERIAL (the pen under test)");
+		return CTL_EXIT_OK;
+	case CTL_CMD_CHECK:
+		if (n < 1)
+			return usage_error(err, "%s", "check needs at least one FILE");
+		a->files = pos;
+		a->nfiles = n;
+		return CTL_EXIT_OK;
+	default:
+		if (n > 0)
+			return usage_error(err, "unexpected argument '%s'", pos[0]);
+		return CTL_EXIT_OK;
+	}
+}
+
+int ctl_parse_args(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *err)
+{
+	static const struct option opts[] = { GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	memset(a, 0, sizeof *a);
+	a->timeout_s = CTL_DEFAULT_TIMEOUT_S;
+	int opt;
+	optind = 0; /* full getopt reset (glibc), so tests can parse twice */
+	opterr = 0;
+	/* "+": stop at the subcommand; its own options are parsed below. */
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return usage_error(err, "bad option '%s'", argv[optind - 1]);
+		if (global_opt(opt, a, err) < 0)
+			return CTL_EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		if (a->help) {
+			fputs(usage_main, out);
+			return CTL_EXIT_OK;
+		}
+		fputs(usage_main, err);
+		return CTL_EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			a->cmd = commands[i].cmd;
+	if (a->cmd == CTL_CMD_NONE)
+		return usage_error(err, "unknown command '%s'", name);
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	int r = parse_command_options(sub_argc, sub_argv, a, err);
+	if (r != CTL_EXIT_OK)
+		return r;
+	if (a->help) {
+		print_usage(a, out);
+		return CTL_EXIT_OK;
+	}
+	return check_positionals(sub_argc, sub_argv, a, err);
+}
