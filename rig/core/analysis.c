@@ -392,7 +392,10 @@ int an_analyse(const struct an_input *in, struct an_result *out)
 {
     if (!in || !out)
         return -1;
-    if (!in->disp_nm || !(in->rate_hz > 0) || (in->flags & ~AN_F_KNOWN)) {
+    /* An infinite sample rate would turn every duration into 0 ms (a
+     * spin-up or stop time that PASSes) instead of an error. */
+    if (!in->disp_nm || !(in->rate_hz > 0) || !isfinite(in->rate_hz) ||
+        (in->flags & ~AN_F_KNOWN)) {
         result_init(out, 0);
         snprintf(out->error, sizeof out->error, "invalid analysis input");
         return -1;

@@ -79,8 +79,8 @@ struct an_result {
 
 /* Analyse one capture. Returns 0 on success (result filled, possibly with
  * result->error set for rig problems), -1 on invalid arguments (NULL
- * pointers, rate <= 0, unknown flags). Allocates scratch memory; returns -1
- * with error "out of memory" if that fails. */
+ * pointers, rate not a finite number > 0, unknown flags). Allocates scratch
+ * memory; returns -1 with error "out of memory" if that fails. */
 int an_analyse(const struct an_input *in, struct an_result *out);
 
 #endif

@@ -137,7 +137,11 @@ static void testcase_body(struct buf *b, const char *outcome, const char *messag
     }
     if (!tag)
         return;
-    addf(b, "      <%s type=\"%s\" message=\"", tag, outcome);
+    /* outcome comes from the record, which may be a file read back: it is
+     * escaped like every other record string. */
+    addf(b, "      <%s type=\"", tag);
+    add_esc(b, outcome);
+    add_lit(b, "\" message=\"");
     add_esc(b, message);
     addf(b, "\"/>\n");
 }

@@ -177,6 +177,15 @@ void limit_eval_number(const struct limit *l, const struct lim_setpoints *sp, do
     }
     if (limit_resolve(l, sp, &out->low, &out->high, out->note, sizeof out->note) < 0)
         return;
+    /* The file check can only order two literal limits; one that refers to
+     * a setpoint can resolve to an empty band at run time. Judging a pen
+     * against that would FAIL it for the spec's mistake: a bad config is
+     * ERROR (DESIGN.md "Outcomes"). */
+    if (lim_cmp_arity(l->cmp) == 2 && !l->nominal_form && out->low > out->high) {
+        snprintf(out->note, sizeof out->note,
+                 "limits resolve to low %g above high %g at this setpoint", out->low, out->high);
+        return;
+    }
     if (!isfinite(x)) {
         snprintf(out->note, sizeof out->note, "value is not a finite number (%g)", x);
         return;

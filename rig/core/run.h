@@ -112,7 +112,12 @@ struct run_result {
  * thread; every op and emit is called from that thread). Returns 0 when the
  * run reached an outcome (any outcome; see result), -1 if it could not start
  * (bad arguments, or the record could not be created: message in
- * result->message). Exit status for front ends: outcome_exit_code(). */
+ * result->message). Exit status for front ends: outcome_exit_code().
+ * Thread contract: the engine keeps no global state and only reads cfg and
+ * the sequence/spec (regexec on a shared compiled pattern is thread-safe),
+ * so runs on different threads may share one loaded sequence; ops and emit
+ * run on the caller's thread, so whatever another thread changes for them
+ * (the abort flag aborted() reads) must be synchronised by the ops. */
 int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *ctx,
                 struct run_result *result);
 

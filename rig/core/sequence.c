@@ -15,7 +15,9 @@
 #define MAX_SETTLE_S 600.0
 #define MAX_CAPTURE_S 60.0
 #define MAX_PRE_S 5.0
-#define MAX_STROKES 100000
+/* 60 s (the longest capture) at the slowest rate, 50 Hz: bounds memory the
+ * same way the seconds limit does. */
+#define MAX_STROKES 3000
 #define MAX_TIMEOUT_S 86400.0
 #define MAX_REPEAT 10000
 #define MAX_ATTEMPTS 10

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "capbuf.h"
 #include "record.h"
 
 void bench_init(struct bench *b)
@@ -177,18 +178,8 @@ static int do_sleep(void *ctx, double seconds)
         return -ECANCELED;
     size_t n = (size_t)llround(seconds * b->p.fs);
     if (b->capturing) {
-        if (b->n + n > b->cap) {
-            size_t ncap = (b->n + n) * 2;
-            int32_t *f = realloc(b->force, ncap * sizeof *f);
-            if (f)
-                b->force = f;
-            int32_t *d = realloc(b->disp, ncap * sizeof *d);
-            if (d)
-                b->disp = d;
-            if (!f || !d)
-                return -ENOMEM;
-            b->cap = ncap;
-        }
+        if (capbuf_reserve(&b->force, &b->disp, b->n, &b->cap, n) < 0)
+            return -ENOMEM;
         synth_generate(&b->s, n, b->force + b->n, b->disp + b->n);
         b->n += n;
     } else {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "capbuf.h"
 
 #define CHUNK_NS 5000000ull        /* 5 ms of model time per drain */
 
@@ -38,18 +39,8 @@ void model_bench_free(struct model_bench *b)
 
 static int append(struct model_bench *b, const int32_t *f, const int32_t *d, size_t n)
 {
-    if (b->n + n > b->cap) {
-        size_t ncap = (b->n + n) * 2;
-        int32_t *nf = realloc(b->force, ncap * sizeof *nf);
-        if (nf)
-            b->force = nf;
-        int32_t *nd = realloc(b->disp, ncap * sizeof *nd);
-        if (nd)
-            b->disp = nd;
-        if (!nf || !nd)
-            return -ENOMEM;
-        b->cap = ncap;
-    }
+    if (capbuf_reserve(&b->force, &b->disp, b->n, &b->cap, n) < 0)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         b->force[b->n + i] = sh_cal_force(&b->cal, f[i]);
         b->disp[b->n + i] = sh_cal_disp(&b->cal, d[i]);

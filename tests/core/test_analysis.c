@@ -332,6 +332,13 @@ START_TEST(bad_arguments)
     struct an_result r;
     struct an_input in = { .disp_nm = d, .n = 4, .rate_hz = 0, .start_index = -1, .stop_index = -1 };
     ck_assert_int_eq(an_analyse(&in, &r), -1);
+    /* Review fix: an infinite rate used to be analysed (every duration
+     * 0 ms); it is as invalid as 0 or NaN */
+    in.rate_hz = INFINITY;
+    ck_assert_int_eq(an_analyse(&in, &r), -1);
+    ck_assert_str_eq(r.error, "invalid analysis input");
+    in.rate_hz = NAN;
+    ck_assert_int_eq(an_analyse(&in, &r), -1);
     in.rate_hz = 1000;
     in.flags = 0x80;
     ck_assert_int_eq(an_analyse(&in, &r), -1);

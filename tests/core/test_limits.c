@@ -137,6 +137,24 @@ START_TEST(setpoint_references)
     ck_assert_int_eq(ev.outcome, P);
     limit_eval_number(&r, &sp, 121, &ev);
     ck_assert_int_eq(ev.outcome, F);
+    /* Review fix: a reference can resolve to low > high (here low =
+     * $depth_mm = 1.5 above the literal high 1.0). No pen can pass such a
+     * limit, so it is the spec's error, not the pen's FAIL. */
+    struct limit d = two(LIM_GELE, 0, 1.0);
+    d.low.ref = LIM_REF_DEPTH_MM;
+    sp.depth_mm = 1.5;
+    limit_eval_number(&d, &sp, 1.2, &ev);
+    ck_assert_int_eq(ev.outcome, OUTCOME_ERROR);
+    ck_assert_str_eq(ev.note, "limits resolve to low 1.5 above high 1 at this setpoint");
+    /* outside-the-band comparisons are judged on the same ordered pair */
+    d.cmp = LIM_LTGT;
+    limit_eval_number(&d, &sp, 0.5, &ev);
+    ck_assert_int_eq(ev.outcome, OUTCOME_ERROR);
+    /* equal limits are a legal (single-point) band */
+    sp.depth_mm = 1.0;
+    d.cmp = LIM_GELE;
+    limit_eval_number(&d, &sp, 1.0, &ev);
+    ck_assert_int_eq(ev.outcome, P);
 }
 END_TEST
 

@@ -473,6 +473,19 @@ static void on_start(GMarkupParseContext *ctx, const gchar *name, const gchar **
         counts[2]++;
 }
 
+/* Parse xml with GMarkup, counting testcase/failure/property elements;
+ * fails the test with the parser's message if it is not well formed. */
+static void assert_well_formed(const char *xml, unsigned counts[3])
+{
+    GMarkupParser parser = { .start_element = on_start };
+    GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, counts, NULL);
+    GError *err = NULL;
+    gboolean ok = g_markup_parse_context_parse(ctx, xml, (gssize)strlen(xml), &err) &&
+                  g_markup_parse_context_end_parse(ctx, &err);
+    ck_assert_msg(ok, "JUnit XML not well formed: %s\n%s", err ? err->message : "?", xml);
+    g_markup_parse_context_free(ctx);
+}
+
 START_TEST(junit_is_well_formed)
 {
     make_tmp();
@@ -487,13 +500,7 @@ START_TEST(junit_is_well_formed)
     ck_assert_ptr_nonnull(strstr(xml, "value=\"Q &lt;&amp;&gt; A\""));
     ck_assert_ptr_nonnull(strstr(xml, "CAL-&lt;&amp;&quot;x&quot;&gt;"));
     unsigned counts[3] = { 0 };
-    GMarkupParser parser = { .start_element = on_start };
-    GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, counts, NULL);
-    GError *err = NULL;
-    gboolean ok = g_markup_parse_context_parse(ctx, xml, (gssize)strlen(xml), &err) &&
-                  g_markup_parse_context_end_parse(ctx, &err);
-    ck_assert_msg(ok, "JUnit XML not well formed: %s", err ? err->message : "?");
-    g_markup_parse_context_free(ctx);
+    assert_well_formed(xml, counts);
     ck_assert_uint_eq(counts[0], 3 + 6);       /* identify + start-up capture measurements */
     ck_assert_uint_eq(counts[1], 1);           /* the depth */
     ck_assert_uint_ge(counts[2], 8);
@@ -507,6 +514,30 @@ START_TEST(junit_is_well_formed)
     sequence_free(s);
     remove_tmp();
     bench_free(&b);
+}
+END_TEST
+
+/* Review fix: junit_from_record() also reads records from files (reports),
+ * and used to print a step's or measurement's outcome into the type
+ * attribute unescaped: an outcome like ERR"<x> gave malformed XML. */
+START_TEST(junit_escapes_outcomes_from_the_record)
+{
+    cJSON *rec = cJSON_Parse(
+        "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
+        "{\"path\":\"$.main[0]\",\"kind\":\"stop\",\"outcome\":\"ERR\\\"<x>&\","
+        "\"message\":\"m\",\"measurements\":[]},"
+        "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"FAIL\","
+        "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}");
+    ck_assert_ptr_nonnull(rec);
+    char *xml = junit_from_record(rec);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(strstr(xml, "<error type=\"ERR&quot;&lt;x&gt;&amp;\""));
+    ck_assert_ptr_nonnull(strstr(xml, "<error type=\"B&apos;AD&quot;\""));
+    unsigned counts[3] = { 0 };
+    assert_well_formed(xml, counts);
+    ck_assert_uint_eq(counts[0], 2);
+    free(xml);
+    cJSON_Delete(rec);
 }
 END_TEST
 
@@ -526,6 +557,7 @@ int main(void)
     tcase_add_test(tc, missing_cartridge_and_wrong_model);
     tcase_add_test(tc, step_timeout);
     tcase_add_test(tc, junit_is_well_formed);
+    tcase_add_test(tc, junit_escapes_outcomes_from_the_record);
     tcase_add_test(tc, record_write_is_atomic_and_refuses_bad_paths);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -435,8 +435,13 @@ static void begin_stroke(struct sim_model *m, uint64_t t)
     s->all_driven = m->driven;
 
     int needles = p->needle_count;
-    if (fault_on(m, SIM_FAULT_BENT_NEEDLE))
-        needles -= (int)lround(fault_value(m, SIM_FAULT_BENT_NEEDLE, 1.0));
+    if (fault_on(m, SIM_FAULT_BENT_NEEDLE)) {
+        /* Clamp before converting: more missing than fitted means none
+         * left, and a value beyond int range would not convert (lround
+         * gives an unspecified long, the int cast wraps it). */
+        double missing = fmin(fault_value(m, SIM_FAULT_BENT_NEEDLE, 1.0), (double)needles);
+        needles -= (int)lround(missing);
+    }
     s->contact = m->cart_present && needles > 0;
     s->threshold_n = (needles > 0 ? needles : 0) * p->puncture_n_per_needle * fmax(0.0, 1.0 + pn);
     stroke_geometry(s, p);

@@ -365,6 +365,15 @@ static int check_consistency(const struct sim_params *p, struct jerr *e)
         return fail(e, "$.cartridge", "id must be \"\" exactly when needle_count is 0 (no cartridge)");
     if (p->sh_cal.due_date <= p->sh_cal.cal_date)
         return fail(e, "$.sensor_head.calibration.due_date", "must be after cal_date");
+    /* The emulated sensor head reports this record on GET_CAL, so it must
+     * be one the wire codec accepts (SENSOR.md 3.2: the codec is the
+     * single owner of those ranges); otherwise the bench loads and then
+     * the device cannot answer. */
+    uint8_t wire[SH_CALIBRATION_SIZE];
+    if (sh_calibration_encode(&p->sh_cal, wire, sizeof wire) < 0)
+        return fail(e, "$.sensor_head.calibration",
+                    "not a record the sensor head can report: gains must be 500000..2000000 "
+                    "ppm, offsets -10000000..10000000, dates real calendar days (SENSOR.md)");
     if (p->supply_mv > 0 && p->supply_mv < 3000)
         return fail(e, "$.pen.supply_mv", "%g mV is below a 1S battery's floor of 3000 mV "
                     "(0 = USB powered)", p->supply_mv);

@@ -806,6 +806,35 @@ START_TEST(test_fault_bent_needle)
 }
 END_TEST
 
+/* Review fix: a bent-needle value beyond int range ("all of them") used to
+ * be converted unclamped, wrapping to a healthy or super-healthy pen. */
+START_TEST(test_fault_bent_needle_huge_value)
+{
+    static const double values[] = { 14, 3e9, 1e30 };
+    struct sim_params p = defaults();
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        struct sim_model *m = model(&p, 8);
+        FILE *f = tmpfile();
+        ck_assert_ptr_nonnull(f);
+        sim_model_set_truth(m, f);
+        sim_model_inject(m, SIM_FAULT_BENT_NEEDLE, values[i], 0);
+        ck_assert_int_eq(sim_pen_start(m), 0);
+        run_fed(m, SEC / 2, NULL);
+        ck_assert_int_eq(fflush(f), 0);
+        struct truth t;
+        truth_read(f, &t);
+        ck_assert(!t.parse_error);
+        ck_assert_uint_gt(t.n, 10);
+        /* no needle left to meet the phantom: no force on any stroke */
+        ck_assert_msg(MEAN_OF(&t, 0.1, peak_force) == 0.0, "value %g: peak force %g N",
+                      values[i], MEAN_OF(&t, 0.1, peak_force));
+        truth_free(&t);
+        fclose(f);
+        sim_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_force_waveform_shape)
 {
     /* no noise: force rises k*p to the puncture threshold, falls to the
@@ -948,6 +977,43 @@ START_TEST(test_params_good_values)
 }
 END_TEST
 
+/* Review fix: the bench reader used to accept any gain >= 1 ppm, any int32
+ * offset and non-dates like 20260231, so the emulated sensor head then
+ * could not encode its own calibration for GET_CAL. Whatever the reader
+ * accepts must be a record the wire codec can send. */
+START_TEST(test_params_calibration_must_be_reportable)
+{
+    static const char *const bad[] = {
+        "{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":1000}}}",
+        "{\"sensor_head\":{\"calibration\":{\"disp_gain_ppm\":2000001}}}",
+        "{\"sensor_head\":{\"calibration\":{\"force_offset_un\":10000001}}}",
+        "{\"sensor_head\":{\"calibration\":{\"disp_offset_nm\":-2147483648}}}",
+        "{\"sensor_head\":{\"calibration\":{\"cal_date\":20260231}}}",
+        "{\"sensor_head\":{\"calibration\":{\"due_date\":20271399}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sim_params p;
+        char err[256];
+        ck_assert_msg(parse(bad[i], &p, err, sizeof err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(strncmp(err, "$.sensor_head.calibration: not a record", 39) == 0,
+                      "%s: got '%s'", bad[i], err);
+    }
+    /* the edges of the wire ranges still load, and the device reports them */
+    struct sim_params p;
+    char err[256] = "";
+    ck_assert_msg(parse("{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":500000,"
+                        "\"disp_gain_ppm\":2000000,\"force_offset_un\":-10000000,"
+                        "\"disp_offset_nm\":10000000,\"cal_date\":20280229,"
+                        "\"due_date\":20290228}}}", &p, err, sizeof err) == 0, "%s", err);
+    struct sim_model *m = model(&p, 1);
+    struct sh_calibration cal;
+    sim_sh_calibration(m, &cal);
+    uint8_t wire[SH_CALIBRATION_SIZE];
+    ck_assert_int_eq(sh_calibration_encode(&cal, wire, sizeof wire), SH_CALIBRATION_SIZE);
+    sim_model_free(m);
+}
+END_TEST
+
 static cJSON *load_file(const char *name)
 {
     const char *dir = getenv("BENCH_DIR");
@@ -1037,11 +1103,13 @@ static Suite *model_suite(void)
     tcase_add_test(f, test_fault_no_cartridge);
     tcase_add_test(f, test_fault_sensor_overrun);
     tcase_add_test(f, test_fault_bent_needle);
+    tcase_add_test(f, test_fault_bent_needle_huge_value);
     tcase_set_timeout(f, 120);
     suite_add_tcase(s, f);
     TCase *j = tcase_create("params");
     tcase_add_test(j, test_params_errors_name_path);
     tcase_add_test(j, test_params_good_values);
+    tcase_add_test(j, test_params_calibration_must_be_reportable);
     tcase_add_test(j, test_bench_files_load);
     tcase_add_test(j, test_fault_names);
     suite_add_tcase(s, j);
