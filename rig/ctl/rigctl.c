@@ -439,7 +439,9 @@ struct run_view {
 static bool for_this_run(struct run_view *v, const cJSON *ev)
 {
 	const char *id = str_member(ev, "run_id");
-	return !v->run_id[0] || !id || strcmp(id, v->run_id) == 0;
+	/* Before rigd names our run (e.g. while queued with --wait) events
+	 * carrying a run_id belong to someone else's run. */
+	return !id || (v->run_id[0] && strcmp(id, v->run_id) == 0);
 }
 
 static void clear_bar(struct run_view *v)

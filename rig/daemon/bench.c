@@ -1,0 +1,292 @@
+/* The bench as rigd sees it: the two drivers, their callbacks, device
+ * events for watchers, heartbeats, sensor streaming on demand and the
+ * decimated live samples. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rigd.h"
+
+void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt, ...)
+{
+    if (!r->api)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "device", device);
+    cJSON_AddStringToObject(ev, "event", event);
+    cJSON_AddStringToObject(ev, "message", msg);
+    api_publish(r->api, "devices", ev);
+}
+
+void bench_sync(struct rigd *r)
+{
+    if (r->pen_watch.dev)
+        dev_watch_sync(&r->pen_watch);
+    if (r->sh_watch.dev)
+        dev_watch_sync(&r->sh_watch);
+}
+
+void bench_update_heartbeat(struct rigd *r)
+{
+    bool on = r->pen && pen_drv_present(r->pen) && (r->have_session || r->stopping) &&
+              !r->unvouched && !r->exiting;
+    if (r->pen && on != pen_drv_heartbeat(r->pen)) {
+        log_msg(LOG_INFO, "pen heartbeats %s", on ? "on" : "off");
+        pen_drv_set_heartbeat(r->pen, on);
+    }
+    bench_sync(r);
+}
+
+/* ---- streaming on demand ---- */
+
+static bool stream_wanted(struct rigd *r)
+{
+    if (r->shutting_down || !r->sh || !sh_drv_present(r->sh))
+        return false;
+    return r->have_session || r->stream_holds > 0 || api_has_watchers(r->api, "samples");
+}
+
+static void stream_done(void *user, int status, const char *msg)
+{
+    struct rigd *r = user;
+    if (status < 0 && status != -ECANCELED)
+        log_msg(LOG_WARNING, "sensor: %s", msg);
+    bench_sync(r);
+}
+
+void bench_update_stream(struct rigd *r)
+{
+    if (!r->sh || !sh_drv_present(r->sh))
+        return;
+    bool want = stream_wanted(r);
+    bool on = sh_drv_streaming(r->sh);
+    if (want && !on) {
+        int rc = sh_drv_start(r->sh, stream_done, r);
+        if (rc < 0 && rc != -EALREADY)
+            log_msg(LOG_WARNING, "sensor: cannot start streaming: %s", strerror(-rc));
+    } else if (!want && on) {
+        int rc = sh_drv_stop(r->sh, stream_done, r);
+        if (rc < 0 && rc != -EALREADY)
+            log_msg(LOG_WARNING, "sensor: cannot stop streaming: %s", strerror(-rc));
+    }
+    bench_sync(r);
+}
+
+/* Watch subscriptions are handled inside the API module, so check now and
+ * then whether anyone started or stopped watching samples. */
+static int on_demand_timer(sd_event_source *s, uint64_t usec, void *user)
+{
+    struct rigd *r = user;
+    bench_update_stream(r);
+    sd_event_source_set_time(s, usec + RIGD_DEMAND_CHECK_MS * 1000u);
+    return 0;
+}
+
+/* ---- live samples: block means at RIGD_LIVE_RATE_HZ ---- */
+
+static void live_reset(struct live_decim *l, uint64_t first, uint32_t rate_hz)
+{
+    memset(l, 0, sizeof *l);
+    l->factor = rate_hz > RIGD_LIVE_RATE_HZ ? rate_hz / RIGD_LIVE_RATE_HZ : 1;
+    l->expect_in = first;
+    l->next_out_index = first / l->factor;
+}
+
+static void on_samples(void *user, uint64_t first, const int32_t *force, const int32_t *disp,
+                       size_t n, uint32_t rate_hz)
+{
+    struct rigd *r = user;
+    runner_on_samples(r, first, force, disp, n, rate_hz);
+    if (!api_has_watchers(r->api, "samples"))
+        return;
+    struct live_decim *l = &r->live;
+    uint32_t factor = rate_hz > RIGD_LIVE_RATE_HZ ? rate_hz / RIGD_LIVE_RATE_HZ : 1;
+    /* A gap or a rate change restarts averaging: never average across. */
+    if (first != l->expect_in || factor != l->factor)
+        live_reset(l, first, rate_hz);
+    cJSON *fa = NULL, *da = NULL;
+    uint64_t out_first = l->next_out_index;
+    for (size_t i = 0; i < n; i++) {
+        l->sum_f += force[i];
+        if (disp[i] != SH_NO_TARGET && disp[i] != SH_OUT_OF_RANGE) {
+            l->sum_d += disp[i];
+            l->n_d++;
+        }
+        if (++l->in_window < l->factor)
+            continue;
+        if (!fa) {
+            fa = cJSON_CreateArray();
+            da = cJSON_CreateArray();
+        }
+        cJSON_AddItemToArray(fa, cJSON_CreateNumber((double)l->sum_f / l->in_window / 1e6));
+        cJSON_AddItemToArray(da, l->n_d ? cJSON_CreateNumber((double)l->sum_d / l->n_d / 1e6)
+                                        : cJSON_CreateNull());
+        l->sum_f = l->sum_d = 0;
+        l->in_window = l->n_d = 0;
+        l->next_out_index++;
+    }
+    l->expect_in = first + n;
+    if (!fa)
+        return;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ev, "index", (double)out_first);
+    cJSON_AddNumberToObject(ev, "rate_hz", (double)rate_hz / l->factor);
+    cJSON_AddItemToObject(ev, "force_n", fa);
+    cJSON_AddItemToObject(ev, "disp_mm", da);
+    api_publish(r->api, "samples", ev);
+}
+
+/* ---- driver callbacks ---- */
+
+static void pen_presence(void *user, bool present, const char *reason)
+{
+    struct rigd *r = user;
+    if (present) {
+        const struct pen_identity *id = pen_drv_identity(r->pen);
+        r->unvouched = false;
+        bench_publish_device(r, "pen", "attached", "%s serial %s on %s", id ? id->model : "?",
+                             id ? id->serial : "?", pen_drv_port_name(r->pen));
+    } else {
+        bench_publish_device(r, "pen", "detached", "%s", reason);
+        if (r->have_session) {
+            log_msg(LOG_ERR, "pen lost during session %llu of %s: %s",
+                    (unsigned long long)r->owner.id, r->owner.user, reason);
+            runner_on_pen_lost(r, reason);   /* the active run ends in ERROR */
+        }
+    }
+    bench_update_heartbeat(r);
+}
+
+static void pen_event(void *user, const struct pen_msg *m)
+{
+    struct rigd *r = user;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "device", "pen");
+    if (m->type == PEN_MSG_EVT_STATE) {
+        cJSON_AddStringToObject(ev, "event", "state");
+        cJSON_AddStringToObject(ev, "state", pen_state_str(m->u.evt_state.state));
+        cJSON_AddStringToObject(ev, "previous", pen_state_str(m->u.evt_state.previous));
+        cJSON_AddNumberToObject(ev, "reason", m->u.evt_state.reason);
+        log_msg(LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
+                pen_state_str(m->u.evt_state.state));
+    } else if (m->type == PEN_MSG_EVT_FAULT) {
+        cJSON_AddStringToObject(ev, "event", "fault");
+        cJSON_AddNumberToObject(ev, "faults", m->u.evt_fault.faults);
+        cJSON_AddNumberToObject(ev, "motor_current_ma", m->u.evt_fault.motor_current_ma);
+        cJSON_AddNumberToObject(ev, "supply_mv", m->u.evt_fault.supply_mv);
+        log_msg(LOG_WARNING, "pen: fault 0x%04x (current %u mA, supply %u mV)", m->u.evt_fault.faults,
+                m->u.evt_fault.motor_current_ma, m->u.evt_fault.supply_mv);
+    } else {
+        cJSON_AddStringToObject(ev, "event", pen_msg_type_str(m->type));
+    }
+    api_publish(r->api, "devices", ev);
+}
+
+static void sh_presence(void *user, bool present, const char *reason)
+{
+    struct rigd *r = user;
+    if (present) {
+        const struct sh_identity *id = sh_drv_identity(r->sh);
+        const struct sh_calibration *cal = sh_drv_calibration(r->sh);
+        bench_publish_device(r, "sensor", "attached", "%s serial %s, calibration due %u%s",
+                             id ? id->model : "?", id ? id->serial : "?", cal ? cal->due_date : 0,
+                             sh_drv_cal_due(r->sh) ? " (OVERDUE)" : "");
+        bench_update_stream(r);
+        return;
+    }
+    bench_publish_device(r, "sensor", "detached", "%s", reason);
+    runner_on_sensor_lost(r, reason);   /* an active capture ends in ERROR */
+    if (r->have_session && !r->shutting_down) {
+        /* Without the sensor nothing can be measured: stop the motor. */
+        char why[160];
+        snprintf(why, sizeof why, "sensor head lost: %s", reason);
+        safe_stop(r, why, NULL, NULL);
+        /* LEAVE THE ENGINE A PLACE HERE: the active run ends in ERROR. */
+    }
+}
+
+static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, const char *msg)
+{
+    struct rigd *r = user;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "device", "sensor");
+    cJSON_AddStringToObject(j, "event", sh_drv_event_str(ev));
+    cJSON_AddNumberToObject(j, "count", (double)detail);
+    cJSON_AddStringToObject(j, "message", msg);
+    struct sh_stream_stats st;
+    sh_drv_stream_stats(r->sh, &st);
+    cJSON_AddNumberToObject(j, "lost_blocks", (double)st.lost_blocks);
+    cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
+    api_publish(r->api, "devices", j);
+    runner_on_stream_event(r, ev, msg);   /* flags an active capture */
+    if (ev == SH_EV_STREAM_STOPPED)
+        bench_update_stream(r);   /* still wanted? restart */
+}
+
+/* ---- open / close ---- */
+
+int bench_open(struct rigd *r, char *err, size_t errlen)
+{
+    static const struct pen_drv_callbacks pen_cb = {.on_event = pen_event, .on_presence = pen_presence};
+    static const struct sh_drv_callbacks sh_cb = {
+        .on_presence = sh_presence, .on_samples = on_samples, .on_stream_event = sh_stream_event};
+    r->pen = pen_drv_new(&r->cfg.pen, &pen_cb, r);
+    if (!r->pen) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    r->sh = sh_drv_new(&r->cfg.sensor, r->cfg.sensor_rate_hz, &sh_cb, r, err, errlen);
+    if (!r->sh)
+        return -EIO;
+    int rc = dev_watch_start(&r->pen_watch, r->ev, pen_drv_dev(r->pen));
+    if (rc >= 0)
+        rc = dev_watch_start(&r->sh_watch, r->ev, sh_drv_dev(r->sh));
+    if (rc >= 0)
+        rc = sd_event_add_time_relative(r->ev, &r->demand_timer, CLOCK_MONOTONIC,
+                                        RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, r);
+    if (rc >= 0)
+        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_ON);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot watch devices: %s", strerror(-rc));
+        return rc;
+    }
+    /* Missing devices are not fatal: report them and keep looking. */
+    char why[256];
+    if (pen_drv_attach(r->pen, why, sizeof why) < 0)
+        log_msg(LOG_WARNING, "%s; will attach when it appears", why);
+    if (sh_drv_attach(r->sh, why, sizeof why) < 0)
+        log_msg(LOG_WARNING, "%s; will attach when it appears", why);
+    bench_sync(r);
+    return 0;
+}
+
+void bench_close(struct rigd *r)
+{
+    r->demand_timer = sd_event_source_disable_unref(r->demand_timer);
+    dev_watch_stop(&r->pen_watch);
+    dev_watch_stop(&r->sh_watch);
+    pen_drv_free(r->pen);
+    r->pen = NULL;
+    sh_drv_free(r->sh);
+    r->sh = NULL;
+}
+
+static cJSON *stats_or_null(cJSON *o) { return o ? o : cJSON_CreateNull(); }
+
+cJSON *bench_devices_json(struct rigd *r)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "station", r->cfg.station);
+    cJSON *arr = cJSON_AddArrayToObject(b, "devices");
+    cJSON_AddItemToArray(arr, stats_or_null(r->pen ? dev_describe(pen_drv_dev(r->pen)) : NULL));
+    cJSON_AddItemToArray(arr, stats_or_null(r->sh ? dev_describe(sh_drv_dev(r->sh)) : NULL));
+    return b;
+}

@@ -1,0 +1,74 @@
+/* rigd logging (see log.h). */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dev.h"
+
+static bool verbose;
+static bool journal;
+static bool in_hook;
+static void (*hook_fn)(void *, int, const char *);
+static void *hook_user;
+
+static const char *level_word(int level)
+{
+    switch (level) {
+    case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: return "critical";
+    case LOG_ERR: return "error";
+    case LOG_WARNING: return "warning";
+    case LOG_NOTICE: return "notice";
+    case LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+static void emit(int level, const char *msg)
+{
+    if (level >= LOG_DEBUG && !verbose)
+        return;
+    if (journal)
+        fprintf(stderr, "<%d>%s\n", level, msg);
+    else
+        fprintf(stderr, "rigd: %s: %s\n", level_word(level), msg);
+    /* A hook that logs must not recurse. */
+    if (hook_fn && level <= LOG_INFO && !in_hook) {
+        in_hook = true;
+        hook_fn(hook_user, level, msg);
+        in_hook = false;
+    }
+}
+
+/* Drivers log through the same sink. */
+static void driver_log(int level, const char *msg) { emit(level, msg); }
+
+void log_init(bool v)
+{
+    verbose = v;
+    journal = getenv("JOURNAL_STREAM") != NULL;
+    dev_log_verbose = v;
+    dev_set_log(driver_log);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+bool log_verbose(void) { return verbose; }
+
+void log_set_hook(void (*hook)(void *user, int level, const char *msg), void *user)
+{
+    hook_fn = hook;
+    hook_user = user;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    if (level >= LOG_DEBUG && !verbose)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    emit(level, buf);
+}

@@ -1,0 +1,272 @@
+/* rigd: the rig daemon. Owns the bench devices and serves the JSON-lines
+ * API (docs/API.md); see docs/DAEMON.md for options, safety and design.
+ *
+ *   rigd [--config FILE] [--socket PATH] [--verbose]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "rigd.h"
+
+#define DEFAULT_CONFIG "/etc/rig/station.json"
+
+struct options {
+    const char *config;
+    const char *socket;
+    bool verbose;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rigd [--config FILE] [--socket PATH] [--verbose]\n"
+            "Runs the test-rig daemon for one bench.\n"
+            "  -c, --config FILE   bench config (default %s)\n"
+            "  -s, --socket PATH   API socket (default $RUNTIME_DIRECTORY/rigd.sock,\n"
+            "                      /run/rigd/rigd.sock as root, else $XDG_RUNTIME_DIR/rigd.sock)\n"
+            "  -v, --verbose       log protocol traffic\n"
+            "SIGINT/SIGTERM stop the motor (confirmed or reported) and exit; a second\n"
+            "SIGINT exits at once after a best-effort STOP.\n",
+            DEFAULT_CONFIG);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"socket", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct options){.config = DEFAULT_CONFIG};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:s:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 's': o->socket = optarg; break;
+        case 'v': o->verbose = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rigd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Default socket: systemd's RuntimeDirectory, else the system or the
+ * user's runtime dir. */
+static int default_socket(char *buf, size_t cap)
+{
+    const char *dir = getenv("RUNTIME_DIRECTORY");
+    if (dir && *dir) {
+        /* RuntimeDirectory may list several, ':'-separated: use the first. */
+        size_t n = strcspn(dir, ":");
+        return snprintf(buf, cap, "%.*s/rigd.sock", (int)n, dir) < (int)cap ? 0 : -1;
+    }
+    if (geteuid() == 0) {
+        if (mkdir("/run/rigd", 0755) < 0 && errno != EEXIST)
+            return -1;
+        return snprintf(buf, cap, "/run/rigd/rigd.sock") < (int)cap ? 0 : -1;
+    }
+    dir = getenv("XDG_RUNTIME_DIR");
+    if (!dir || !*dir)
+        return -1;
+    return snprintf(buf, cap, "%s/rigd.sock", dir) < (int)cap ? 0 : -1;
+}
+
+/* ---- shutdown ---- */
+
+static void shutdown_stopped(struct rigd *r, void *user, bool confirmed, const char *detail)
+{
+    (void)user;
+    (void)detail;
+    log_msg(LOG_NOTICE, "exiting (motor stop %s)", confirmed ? "confirmed" : "NOT confirmed");
+    if (!confirmed && r->exit_code == 0)
+        r->exit_code = 2;
+    if (runner_defer_exit(r))
+        return;     /* the aborted run ends first (record, reply); it exits */
+    sd_event_exit(r->ev, r->exit_code);
+}
+
+static int on_grace_timeout(sd_event_source *s, uint64_t usec, void *user)
+{
+    struct rigd *r = user;
+    (void)s;
+    (void)usec;
+    log_msg(LOG_ERR, "motor stop not confirmed within %d ms; exiting anyway (heartbeats off)",
+            RIGD_STOP_GRACE_MS);
+    r->exit_code = 2;
+    sd_event_exit(r->ev, r->exit_code);
+    return 0;
+}
+
+void rigd_begin_shutdown(struct rigd *r, const char *why)
+{
+    if (r->shutting_down)
+        return;
+    r->shutting_down = true;
+    sd_notify(0, "STOPPING=1");
+    log_msg(LOG_NOTICE, "shutting down: %s", why);
+    char abort_why[160];
+    snprintf(abort_why, sizeof abort_why, "rigd shutdown (%s)", why);
+    runner_abort(r, abort_why);   /* the worker is joined after the loop */
+    bench_update_stream(r);
+    int rc = sd_event_add_time_relative(r->ev, &r->grace_timer, CLOCK_MONOTONIC,
+                                        RIGD_STOP_GRACE_MS * 1000u, 10000, on_grace_timeout, r);
+    if (rc < 0)
+        log_msg(LOG_WARNING, "cannot arm the shutdown timer: %s", strerror(-rc));
+    char reason[160];
+    snprintf(reason, sizeof reason, "rigd shutdown (%s)", why);
+    safe_stop(r, reason, shutdown_stopped, NULL);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user)
+{
+    struct rigd *r = user;
+    (void)s;
+    if (si->ssi_signo == SIGINT && r->shutting_down) {
+        /* Second SIGINT: do not wait. One STOP frame straight to the port;
+         * heartbeats stop with us, so the pen's watchdog is the backstop. */
+        int rc = r->pen ? pen_drv_stop_now(r->pen) : -ENODEV;
+        if (r->pen)
+            pen_drv_set_heartbeat(r->pen, false);
+        log_msg(LOG_ERR, "second SIGINT: exiting now; STOP %s, not confirmed; pen watchdog stops "
+                "the motor within %d ms", rc == 0 ? "sent" : "could not be sent",
+                PEN_WATCHDOG_TIMEOUT_MS);
+        r->exit_code = 2;
+        sd_event_exit(r->ev, r->exit_code);
+        return 0;
+    }
+    rigd_begin_shutdown(r, si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    return 0;
+}
+
+static int setup_signals(struct rigd *r)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        return -errno;
+    /* A client vanishing mid-write must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    int rc = sd_event_add_signal(r->ev, NULL, SIGINT, on_signal, r);
+    if (rc >= 0)
+        rc = sd_event_add_signal(r->ev, NULL, SIGTERM, on_signal, r);
+    return rc;
+}
+
+/* Warnings and errors also go to API watchers of "log". */
+static void log_to_watchers(void *user, int level, const char *msg)
+{
+    struct rigd *r = user;
+    if (!r->api || level > LOG_NOTICE || !api_has_watchers(r->api, "log"))
+        return;
+    static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice"};
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "level", names[level]);
+    cJSON_AddStringToObject(ev, "message", msg);
+    api_publish(r->api, "log", ev);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    if (parse_options(argc, argv, &opt) < 0)
+        return 64;
+    log_init(opt.verbose);
+
+    static struct rigd rigd;
+    struct rigd *r = &rigd;
+    char err[512];
+    if (station_load(opt.config, &r->cfg, err, sizeof err) < 0) {
+        log_msg(LOG_ERR, "bad bench config: %s", err);
+        return 78;
+    }
+    if (gethostname(r->hostname, sizeof r->hostname) < 0)
+        snprintf(r->hostname, sizeof r->hostname, "localhost");
+    r->hostname[sizeof r->hostname - 1] = '\0';
+
+    char sockpath[1024];
+    if (opt.socket)
+        snprintf(sockpath, sizeof sockpath, "%s", opt.socket);
+    else if (default_socket(sockpath, sizeof sockpath) < 0) {
+        log_msg(LOG_ERR, "no socket path: give --socket, or set RUNTIME_DIRECTORY or XDG_RUNTIME_DIR");
+        return 78;
+    }
+
+    int rc = sd_event_default(&r->ev);
+    if (rc < 0) {
+        log_msg(LOG_ERR, "sd_event_default: %s", strerror(-rc));
+        return 1;
+    }
+    rc = setup_signals(r);
+    if (rc < 0) {
+        log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(-rc));
+        return 1;
+    }
+    static const struct api_handlers handlers = {
+        .on_request = handlers_on_request,
+        .on_disconnect = handlers_on_disconnect,
+    };
+    r->api = api_server_new(r->ev, sockpath, &handlers, r);
+    if (!r->api) {
+        log_msg(LOG_ERR, "cannot serve %s: %s", sockpath, strerror(errno));
+        sd_event_unref(r->ev);
+        return 1;
+    }
+    log_set_hook(log_to_watchers, r);
+    log_msg(LOG_NOTICE, "station %s: serving %s", r->cfg.station, sockpath);
+    if (bench_open(r, err, sizeof err) < 0) {
+        log_msg(LOG_ERR, "cannot open the bench: %s", err);
+        api_server_free(r->api);
+        sd_event_unref(r->ev);
+        return 1;
+    }
+
+    /* Under systemd (Type=notify): serving now; devices may still attach. */
+    sd_notify(0, "READY=1");
+    rc = sd_event_loop(r->ev);
+    if (rc < 0)
+        log_msg(LOG_ERR, "event loop failed: %s", strerror(-rc));
+
+    /* Fail the run's remaining ops, let it write its record, join it. */
+    runner_shutdown(r);
+    r->exiting = true;
+    if (r->pen)
+        pen_drv_set_heartbeat(r->pen, false);
+    log_set_hook(NULL, NULL);
+    api_server_free(r->api);
+    r->api = NULL;
+    bench_close(r);
+    /* Waiters of a stop that never finished (second SIGINT) are dropped. */
+    while (r->stop_waiters) {
+        struct stop_waiter *w = r->stop_waiters;
+        r->stop_waiters = w->next;
+        free(w);
+    }
+    while (r->waiters) {
+        struct session_waiter *w = r->waiters;
+        r->waiters = w->next;
+        cJSON_Delete(w->req);
+        free(w);
+    }
+    r->grace_timer = sd_event_source_unref(r->grace_timer);
+    sd_event_unref(r->ev);
+    return rc < 0 ? 1 : r->exit_code;
+}

@@ -1,0 +1,145 @@
+/* rigd internals: the daemon state shared by its modules.
+ *
+ *   main.c      options, signals, start-up and shutdown
+ *   devloop.c   drivers <-> sd-event
+ *   bench.c     device callbacks: presence, pen events, stream events,
+ *               live sample decimation, streaming on demand
+ *   session.c   one session per bench: owner, busy / wait queue
+ *   safety.c    safe stop: command STOP, wait (bounded), report
+ *   handlers.c  API request classes that touch devices and sessions
+ *
+ * Everything runs on the single sd-event thread.
+ */
+#ifndef RIGD_RIGD_H
+#define RIGD_RIGD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+#include <systemd/sd-event.h>
+
+#include "api.h"
+#include "devloop.h"
+#include "pen_drv.h"
+#include "sh_drv.h"
+#include "station.h"
+
+struct rigd;
+
+#define RIGD_LIVE_RATE_HZ 1000          /* decimated "samples" topic rate */
+#define RIGD_STOP_GRACE_MS 1500         /* bound on waiting for STOP at exit */
+#define RIGD_DEMAND_CHECK_MS 1000       /* re-check who wants the stream */
+
+struct session_owner {
+    uint64_t id;                        /* session id, unique per daemon run */
+    struct api_client *client;
+    uid_t uid;
+    pid_t pid;
+    char user[64];
+    char host[128];
+    char purpose[128];
+    char started[32];                   /* ISO 8601 UTC */
+    bool implicit;                      /* claimed by a pen command */
+};
+
+struct session_waiter {
+    struct session_waiter *next;
+    struct api_client *client;
+    cJSON *req;                         /* duplicated request, for the reply */
+};
+
+/* A pending safe stop and everyone waiting for its result. */
+typedef void (*safe_stop_fn)(struct rigd *r, void *user, bool confirmed, const char *detail);
+struct stop_waiter {
+    struct stop_waiter *next;
+    safe_stop_fn done;
+    void *user;
+};
+
+struct live_decim {
+    uint32_t factor;                    /* input samples per output sample */
+    uint32_t in_window;
+    int64_t sum_f, sum_d;
+    uint32_t n_d;                       /* displacement values in window */
+    uint64_t next_out_index;            /* index (at output rate) of next sample */
+    uint64_t expect_in;                 /* next input index (gap detection) */
+};
+
+struct rigd {
+    sd_event *ev;
+    struct api_server *api;
+    struct station_config cfg;
+    char hostname[128];
+
+    struct pen_drv *pen;
+    struct sh_drv *sh;
+    struct dev_watch pen_watch, sh_watch;
+
+    bool have_session;
+    struct session_owner owner;
+    uint64_t next_session_id;
+    struct session_waiter *waiters;
+
+    /* Safe stop in flight (one at a time; later requests join it). */
+    bool stopping;
+    struct stop_waiter *stop_waiters;
+    char stop_reason[128];
+    bool last_stop_confirmed;
+    bool unvouched;                     /* a stop failed: no heartbeats until re-attach/new session */
+    char last_stop_detail[160];
+
+    /* Sensor streaming on demand. */
+    int stream_holds;                   /* explicit "sensor start" holds */
+    sd_event_source *demand_timer;
+    struct live_decim live;
+
+    /* Shutdown. */
+    bool shutting_down;
+    bool exiting;                       /* loop left: no new work */
+    int exit_code;
+    sd_event_source *grace_timer;
+    unsigned sigint_count;
+
+    struct runner *runner;              /* runner.c: active + queued runs (lazy) */
+};
+
+/* bench.c */
+int bench_open(struct rigd *r, char *err, size_t errlen);
+void bench_close(struct rigd *r);
+void bench_sync(struct rigd *r);                /* after driving devices */
+void bench_update_stream(struct rigd *r);       /* start/stop per demand */
+void bench_update_heartbeat(struct rigd *r);
+cJSON *bench_devices_json(struct rigd *r);
+void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+
+/* session.c */
+cJSON *session_owner_json(const struct session_owner *o);
+bool session_owned_by(const struct rigd *r, const struct api_client *c);
+/* Claim for client c; on success fills r->owner. 0, or -EBUSY. */
+int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool implicit);
+/* Stop the motor, end the session, hand it to the next waiter. */
+void session_release(struct rigd *r, const char *reason);
+void session_after_stop(struct rigd *r);
+void session_client_gone(struct rigd *r, struct api_client *c);
+void session_handle(struct rigd *r, struct api_client *c, const cJSON *req);
+
+/* safety.c: STOP the pen and wait for the answer (bounded by the pen
+ * driver's retries). `done` (may be NULL) gets confirmed/not confirmed. */
+void safe_stop(struct rigd *r, const char *reason, safe_stop_fn done, void *user);
+/* Forget waiters whose user is going away. */
+void safe_stop_forget(struct rigd *r, void *user);
+
+/* handlers.c */
+void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req);
+void handlers_on_disconnect(void *user, struct api_client *c);
+
+/* main.c */
+void rigd_begin_shutdown(struct rigd *r, const char *why);
+
+/* runner.c (see runner.h) */
+#include "runner.h"
+
+#endif

@@ -1,0 +1,1585 @@
+/* Runs in the daemon: see runner.h for the threading picture. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "log.h"
+#include "rigd.h"
+#include "run.h"
+#include "runner.h"
+#include "sequence.h"
+
+/* Bound on one op issued to the event thread: far above the pen driver's
+ * own bound (PEN_RESPONSE_TIMEOUT_MS x (1 + PEN_MAX_RETRIES)), so it only
+ * fires when the daemon itself is wedged. */
+#define RUN_OP_TIMEOUT_S 10.0
+/* How long capture_end waits for the samples of the capture window still
+ * in flight (one block + the device's transfer latency). */
+#define RUN_CAPTURE_TAIL_S 1.0
+/* A capture larger than this (~2.8 min at 50 kS/s) is cut and flagged. */
+#define RUN_CAPTURE_MAX_SAMPLES (1u << 23)
+/* Queued runs retry this often for the bench to become free. */
+#define RUN_QUEUE_POLL_US 250000u
+/* At shutdown, time for the last events to reach clients' sockets. */
+#define RUN_EXIT_FLUSH_US 100000u
+
+enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS };
+
+/* One op handed from the worker to the event thread. Two references (the
+ * worker and the event thread); whoever lets go last frees it, so a worker
+ * that gave up waiting never leaves the loop with a dangling pointer. */
+struct run_cmd {
+    struct run_cmd *next;
+    int refs;
+    enum cmd_kind kind;
+    uint8_t pen_type;
+    struct pen_msg req, resp;
+    struct rig_instrument inst;
+    bool done;
+    int status;
+    char err[200];
+};
+
+struct out_event {
+    struct out_event *next;
+    const char *topic;
+    cJSON *ev;
+};
+
+struct capture {
+    bool active;
+    uint64_t begin_index;       /* samples before this are not ours */
+    bool have_first;
+    uint64_t first, next;       /* index of buf[0], expected next index */
+    int32_t *force, *disp;
+    size_t n, cap;
+    uint32_t flags, rate_hz;
+    char pen_lost[160];         /* the pen vanished during the capture */
+};
+
+struct run {
+    struct runner *rn;
+    pthread_t thread;
+    bool thread_started;
+    char run_id[37];
+    struct api_client *owner;   /* NULL once gone (event thread only) */
+    char owner_name[96];
+    bool claimed_session;
+    cJSON *req;
+    struct rig_sequence *seq;
+    char dut[64], operator_name[64], record_path[4096], started_utc[32];
+    /* shared with the worker, under rn->lock */
+    bool aborted;
+    char abort_reason[160];
+    bool finished;
+    struct run_result result;
+    int exec_rc;
+    unsigned step, total;
+    char step_name[96];
+    struct capture cap;
+};
+
+struct queued {
+    struct queued *next;
+    struct api_client *c;
+    cJSON *req;
+};
+
+struct runner {
+    struct rigd *r;
+    int efd;
+    sd_event_source *wake_src, *queue_timer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* CLOCK_MONOTONIC */
+    struct run_cmd *cmds, **cmds_tail;
+    struct run_cmd *inflight[16];   /* issued to drivers, not completed */
+    struct out_event *out, **out_tail;
+    bool loop_gone;
+    bool exit_when_done;        /* shutdown waits for the run to end */
+    struct run *run;
+    struct queued *queue;
+    /* Stream clock: maps monotonic time to the sensor's sample index. */
+    bool clock_ok;
+    uint64_t stream_end;
+    uint32_t stream_rate;
+    double min_offset;          /* min over deliveries of t*rate - end */
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wake_loop(struct runner *rn)
+{
+    uint64_t one = 1;
+    /* EAGAIN means the counter is already non-zero: the loop will wake. */
+    if (write(rn->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_msg(LOG_ERR, "run: cannot wake the event loop: %s", strerror(errno));
+}
+
+/* ---- stream clock (lock held) ------------------------------------------ */
+
+/* Index of the sample the sensor is taking now. Samples arrive in blocks,
+ * late by a block plus transfer latency; the smallest lateness seen since
+ * the stream started is the best estimate of the fixed offset between the
+ * monotonic clock and the sensor's counter. Never below what arrived. */
+static uint64_t clock_now_index(const struct runner *rn)
+{
+    if (!rn->clock_ok || !rn->stream_rate)
+        return rn->stream_end;
+    double est = mono_s() * rn->stream_rate - rn->min_offset;
+    if (!(est > (double)rn->stream_end))
+        return rn->stream_end;
+    /* A stalled stream must not run the estimate away: at most 0.2 s. */
+    double cap = (double)rn->stream_end + 0.2 * rn->stream_rate;
+    return (uint64_t)(est < cap ? est : cap);
+}
+
+static void clock_update(struct runner *rn, uint64_t first, size_t n, uint32_t rate)
+{
+    uint64_t end = first + n;
+    double off = mono_s() * rate - (double)end;
+    if (!rn->clock_ok || rate != rn->stream_rate || end < rn->stream_end ||
+        first != rn->stream_end) {
+        /* start, restart, gap: the old mapping no longer holds */
+        rn->clock_ok = true;
+        rn->stream_rate = rate;
+        rn->min_offset = off;
+    } else if (off < rn->min_offset) {
+        rn->min_offset = off;
+    }
+    rn->stream_end = end;
+}
+
+/* ---- capture (lock held) ------------------------------------------------ */
+
+static void capture_reset(struct capture *c)
+{
+    free(c->force);
+    free(c->disp);
+    memset(c, 0, sizeof *c);
+}
+
+static bool capture_grow(struct capture *c, size_t want)
+{
+    if (want <= c->cap)
+        return true;
+    size_t cap = c->cap ? c->cap : 65536;
+    while (cap < want)
+        cap *= 2;
+    int32_t *f = realloc(c->force, cap * sizeof *f);
+    if (f)
+        c->force = f;
+    int32_t *d = f ? realloc(c->disp, cap * sizeof *d) : NULL;
+    if (d)
+        c->disp = d;
+    if (!f || !d)
+        return false;
+    c->cap = cap;
+    return true;
+}
+
+static void capture_add(struct capture *c, uint64_t first, const int32_t *force,
+                        const int32_t *disp, size_t n, uint32_t rate)
+{
+    if (first + n <= c->begin_index)
+        return;
+    if (first < c->begin_index) {
+        size_t skip = (size_t)(c->begin_index - first);
+        force += skip;
+        disp += skip;
+        n -= skip;
+        first = c->begin_index;
+    }
+    if (!c->have_first) {
+        c->have_first = true;
+        c->first = c->next = first;
+        c->rate_hz = rate;
+    }
+    if (first != c->next || rate != c->rate_hz) {
+        /* Samples were lost (or the stream restarted): never stitch. */
+        c->flags |= AN_F_SAMPLE_LOSS;
+        return;
+    }
+    if (c->n + n > RUN_CAPTURE_MAX_SAMPLES || !capture_grow(c, c->n + n)) {
+        c->flags |= AN_F_SAMPLE_LOSS;
+        c->next = first + n;
+        return;
+    }
+    memcpy(c->force + c->n, force, n * sizeof *force);
+    memcpy(c->disp + c->n, disp, n * sizeof *disp);
+    c->n += n;
+    c->next = first + n;
+}
+
+/* ---- worker side: ops ---------------------------------------------------- */
+
+static struct run *R(void *ctx) { return ctx; }
+
+/* Wait on the condvar until deadline (monotonic seconds). */
+static void cond_wait_until(struct runner *rn, double deadline)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)deadline;
+    ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&rn->cond, &rn->lock, &ts);
+}
+
+static void cmd_unref_locked(struct run_cmd *cmd)
+{
+    if (--cmd->refs == 0)
+        free(cmd);
+}
+
+/* Post a command and wait for the event thread to complete it. */
+static int run_cmd(struct run *run, struct run_cmd *cmd, char *err, size_t errlen)
+{
+    struct runner *rn = run->rn;
+    cmd->refs = 2;
+    pthread_mutex_lock(&rn->lock);
+    if (rn->loop_gone) {
+        cmd->refs = 1;      /* only the worker's: nothing will run it */
+        pthread_mutex_unlock(&rn->lock);
+        snprintf(err, errlen, "rigd is shutting down");
+        return -ESHUTDOWN;
+    }
+    *rn->cmds_tail = cmd;
+    rn->cmds_tail = &cmd->next;
+    pthread_mutex_unlock(&rn->lock);
+    wake_loop(rn);
+
+    double deadline = mono_s() + RUN_OP_TIMEOUT_S;
+    pthread_mutex_lock(&rn->lock);
+    while (!cmd->done && mono_s() < deadline)
+        cond_wait_until(rn, deadline);
+    int st;
+    if (cmd->done) {
+        st = cmd->status;
+        if (err && errlen)
+            snprintf(err, errlen, "%s", cmd->err);
+    } else {
+        cmd->done = true;   /* a late completion is ignored */
+        st = -ETIMEDOUT;
+        snprintf(err, errlen, "rigd did not complete the request within %.0f s", RUN_OP_TIMEOUT_S);
+    }
+    pthread_mutex_unlock(&rn->lock);
+    return st;
+}
+
+static struct run_cmd *cmd_new(enum cmd_kind kind, uint8_t pen_type)
+{
+    struct run_cmd *c = calloc(1, sizeof *c);
+    if (c) {
+        c->kind = kind;
+        c->pen_type = pen_type;
+    }
+    return c;
+}
+
+/* A pen request; on success *resp (if given) gets the answer. */
+static int pen_op(struct run *run, uint8_t type, const struct pen_msg *req, struct pen_msg *resp,
+                  char *err, size_t errlen)
+{
+    struct run_cmd *cmd = cmd_new(CMD_PEN, type);
+    if (!cmd) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (req)
+        cmd->req = *req;
+    int rc = run_cmd(run, cmd, err, errlen);
+    pthread_mutex_lock(&run->rn->lock);
+    if (rc == 0 && resp)
+        *resp = cmd->resp;
+    cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&run->rn->lock);
+    return rc;
+}
+
+static int op_identify(void *ctx, struct pen_identity *id, char *err, size_t errlen)
+{
+    struct pen_msg resp;
+    int rc = pen_op(R(ctx), PEN_MSG_IDENTIFY, NULL, &resp, err, errlen);
+    if (rc == 0)
+        *id = resp.u.identity;
+    return rc;
+}
+
+static int op_set_rate(void *ctx, uint32_t rate_mhz, char *err, size_t errlen)
+{
+    struct pen_msg m = {.u.rate_mhz = rate_mhz};
+    return pen_op(R(ctx), PEN_MSG_SET_RATE, &m, NULL, err, errlen);
+}
+
+static int op_set_depth(void *ctx, uint16_t depth_um, char *err, size_t errlen)
+{
+    struct pen_msg m = {.u.depth_um = depth_um};
+    return pen_op(R(ctx), PEN_MSG_SET_DEPTH, &m, NULL, err, errlen);
+}
+
+static int op_start(void *ctx, char *err, size_t errlen)
+{
+    return pen_op(R(ctx), PEN_MSG_START, NULL, NULL, err, errlen);
+}
+
+static int op_stop(void *ctx, char *err, size_t errlen)
+{
+    struct run_cmd *cmd = cmd_new(CMD_PEN_STOP, PEN_MSG_STOP);
+    if (!cmd) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    struct run *run = R(ctx);
+    int rc = run_cmd(run, cmd, err, errlen);
+    pthread_mutex_lock(&run->rn->lock);
+    cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&run->rn->lock);
+    return rc;
+}
+
+static int op_status(void *ctx, struct pen_status *st, char *err, size_t errlen)
+{
+    struct pen_msg resp;
+    int rc = pen_op(R(ctx), PEN_MSG_GET_STATUS, NULL, &resp, err, errlen);
+    if (rc == 0)
+        *st = resp.u.status;
+    return rc;
+}
+
+static int op_capture_begin(void *ctx, char *err, size_t errlen)
+{
+    struct run *run = R(ctx);
+    struct run_cmd *cmd = cmd_new(CMD_CAPTURE_BEGIN, 0);
+    if (!cmd) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = run_cmd(run, cmd, err, errlen);
+    pthread_mutex_lock(&run->rn->lock);
+    cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&run->rn->lock);
+    return rc;
+}
+
+static uint64_t op_capture_mark(void *ctx)
+{
+    struct run *run = R(ctx);
+    struct runner *rn = run->rn;
+    pthread_mutex_lock(&rn->lock);
+    /* Right after a stream (re)start there is no mapping yet: wait for the
+     * first block (bounded) rather than answer from a stale one. */
+    double deadline = mono_s() + RUN_CAPTURE_TAIL_S;
+    while (!rn->clock_ok && !run->aborted && !rn->loop_gone && mono_s() < deadline)
+        cond_wait_until(rn, deadline);
+    uint64_t m = clock_now_index(rn);
+    pthread_mutex_unlock(&rn->lock);
+    return m;
+}
+
+/* Hand over the capture: everything from begin up to the sample being
+ * taken now, waiting (bounded) for the tail still in transit. */
+static int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t errlen)
+{
+    struct run *run = R(ctx);
+    struct runner *rn = run->rn;
+    pthread_mutex_lock(&rn->lock);
+    struct capture *c = &run->cap;
+    uint64_t target = clock_now_index(rn);
+    double deadline = mono_s() + RUN_CAPTURE_TAIL_S;
+    while (c->active && !run->aborted && !rn->loop_gone && !(c->flags & AN_F_DISCONNECT) &&
+           !c->pen_lost[0] &&
+           (!c->have_first || c->next < target) && mono_s() < deadline)
+        cond_wait_until(rn, deadline);
+    bool had_samples = c->have_first;
+    char pen_lost[sizeof c->pen_lost];
+    snprintf(pen_lost, sizeof pen_lost, "%s", c->pen_lost);
+    if (c->have_first && c->next > target && target > c->first) {
+        size_t keep = (size_t)(target - c->first);
+        if (keep < c->n)
+            c->n = keep;
+    }
+    memset(out, 0, sizeof *out);
+    out->force_un = c->force;
+    out->disp_nm = c->disp;
+    out->n = c->n;
+    out->rate_hz = c->rate_hz;
+    out->first_sample = c->first;
+    out->flags = c->flags;
+    c->force = c->disp = NULL;
+    capture_reset(c);
+    bool aborted = run->aborted;
+    pthread_mutex_unlock(&rn->lock);
+    if (aborted) {
+        capture_free(out);
+        snprintf(err, errlen, "aborted");
+        return -ECANCELED;
+    }
+    if (pen_lost[0]) {
+        capture_free(out);
+        snprintf(err, errlen, "pen disconnected during the capture (%s)", pen_lost);
+        return -ENODEV;
+    }
+    if (!had_samples && !(out->flags & AN_F_DISCONNECT)) {
+        capture_free(out);
+        snprintf(err, errlen, "no samples from the sensor head during the capture");
+        return -EIO;
+    }
+    if (!out->force_un) {
+        /* The engine wants arrays even for an empty (disconnected) capture. */
+        out->force_un = malloc(sizeof *out->force_un);
+        out->disp_nm = malloc(sizeof *out->disp_nm);
+        if (!out->force_un || !out->disp_nm) {
+            capture_free(out);
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int op_sleep(void *ctx, double seconds)
+{
+    struct run *run = R(ctx);
+    struct runner *rn = run->rn;
+    double deadline = mono_s() + seconds;
+    pthread_mutex_lock(&rn->lock);
+    while (!run->aborted && mono_s() < deadline)
+        cond_wait_until(rn, deadline);
+    bool ab = run->aborted;
+    pthread_mutex_unlock(&rn->lock);
+    return ab ? -ECANCELED : 0;
+}
+
+static bool op_aborted(void *ctx)
+{
+    struct run *run = R(ctx);
+    pthread_mutex_lock(&run->rn->lock);
+    bool ab = run->aborted;
+    pthread_mutex_unlock(&run->rn->lock);
+    return ab;
+}
+
+static int op_instruments(void *ctx, struct rig_instrument *out, size_t max, char *err,
+                          size_t errlen)
+{
+    struct run *run = R(ctx);
+    struct run_cmd *cmd = cmd_new(CMD_INSTRUMENTS, 0);
+    if (!cmd) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = run_cmd(run, cmd, err, errlen);
+    pthread_mutex_lock(&run->rn->lock);
+    if (rc == 0 && max > 0)
+        out[0] = cmd->inst;
+    cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&run->rn->lock);
+    return rc < 0 ? rc : (max > 0 ? 1 : 0);
+}
+
+/* ---- worker side: events ------------------------------------------------- */
+
+static void post_event(struct run *run, const char *topic, cJSON *ev)
+{
+    if (!ev)
+        return;
+    struct out_event *o = calloc(1, sizeof *o);
+    if (!o) {
+        cJSON_Delete(ev);
+        return;
+    }
+    o->topic = topic;
+    o->ev = ev;
+    struct runner *rn = run->rn;
+    pthread_mutex_lock(&rn->lock);
+    *rn->out_tail = o;
+    rn->out_tail = &o->next;
+    pthread_mutex_unlock(&rn->lock);
+    wake_loop(rn);
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void add_num_or_null(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* Engine progress -> the "run" topic's progress/step events (docs/API.md). */
+static void emit_progress(struct run *run, const cJSON *e)
+{
+    const char *state = jstr(e, "state");
+    double step = jnum(e, "step"), total = jnum(e, "total");
+    if (state && strcmp(state, "begin") == 0) {
+        const char *name = jstr(e, "name"), *kind = jstr(e, "kind"), *path = jstr(e, "path");
+        char label[96];
+        if (name)
+            snprintf(label, sizeof label, "%s", name);
+        else
+            snprintf(label, sizeof label, "%s %s", kind ? kind : "step", path ? path : "");
+        pthread_mutex_lock(&run->rn->lock);
+        run->step = isfinite(step) ? (unsigned)step : 0;
+        run->total = isfinite(total) ? (unsigned)total : 0;
+        snprintf(run->step_name, sizeof run->step_name, "%s", label);
+        pthread_mutex_unlock(&run->rn->lock);
+        cJSON *ev = cJSON_CreateObject();
+        cJSON_AddStringToObject(ev, "class", "run");
+        cJSON_AddStringToObject(ev, "event", "progress");
+        cJSON_AddStringToObject(ev, "run_id", run->run_id);
+        double frac = total > 0 && step >= 1 ? (step - 1) / total : 0;
+        cJSON_AddNumberToObject(ev, "progress", frac > 1 ? 1 : frac);
+        cJSON_AddStringToObject(ev, "step", label);
+        add_num_or_null(ev, "index", step);
+        add_num_or_null(ev, "total", total);
+        if (kind)
+            cJSON_AddStringToObject(ev, "kind", kind);
+        if (path)
+            cJSON_AddStringToObject(ev, "path", path);
+        post_event(run, "run", ev);
+        return;
+    }
+    const char *outcome = jstr(e, "outcome");
+    if (!outcome || strcmp(outcome, "PASS") == 0)
+        return;
+    /* A step that did not pass: say why, as text rigctl prints. */
+    const char *msg = jstr(e, "message");
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "run");
+    cJSON_AddStringToObject(ev, "event", "step_result");
+    cJSON_AddStringToObject(ev, "run_id", run->run_id);
+    add_num_or_null(ev, "index", step);
+    cJSON_AddStringToObject(ev, "outcome", outcome);
+    char text[320];
+    pthread_mutex_lock(&run->rn->lock);
+    snprintf(text, sizeof text, "%s: %s%s%s", run->step_name, outcome, msg ? " - " : "",
+             msg ? msg : "");
+    pthread_mutex_unlock(&run->rn->lock);
+    cJSON_AddStringToObject(ev, "message", text);
+    post_event(run, "run", ev);
+}
+
+/* Engine measurement -> the "measurements" topic (docs/API.md). */
+static void emit_measurement(struct run *run, const cJSON *e)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "measurement");
+    if (!cJSON_IsObject(m))
+        return;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "measurement");
+    cJSON_AddStringToObject(ev, "run_id", run->run_id);
+    add_num_or_null(ev, "step", jnum(e, "step"));
+    static const char *const keys[] = {"name", "quantity", "value", "units", "outcome",
+                                       "marginal", "note"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
+        if (v)
+            cJSON_AddItemToObject(ev, keys[i], cJSON_Duplicate(v, 1));
+    }
+    const char *lim = jstr(m, "limit");
+    if (lim)
+        cJSON_AddStringToObject(ev, "limits", lim);
+    post_event(run, "measurements", ev);
+}
+
+static void op_emit(void *ctx, const cJSON *e)
+{
+    struct run *run = R(ctx);
+    const char *cls = jstr(e, "class");
+    if (!cls)
+        return;
+    if (strcmp(cls, "progress") == 0)
+        emit_progress(run, e);
+    else if (strcmp(cls, "measurement") == 0)
+        emit_measurement(run, e);
+}
+
+static const struct rig_ops runner_ops = {
+    .pen_identify = op_identify,
+    .pen_set_rate = op_set_rate,
+    .pen_set_depth = op_set_depth,
+    .pen_start = op_start,
+    .pen_stop = op_stop,
+    .pen_status = op_status,
+    .capture_begin = op_capture_begin,
+    .capture_mark = op_capture_mark,
+    .capture_end = op_capture_end,
+    .sleep = op_sleep,
+    .aborted = op_aborted,
+    .instruments = op_instruments,
+    .emit = op_emit,
+};
+
+static void *worker_main(void *arg)
+{
+    struct run *run = arg;
+    struct run_config cfg = {
+        .seq = run->seq,
+        .dut_serial = run->dut,
+        .operator_name = run->operator_name[0] ? run->operator_name : NULL,
+        .station_id = run->rn->r->cfg.station,
+        .record_path = run->record_path,
+    };
+    struct run_result res;
+    int rc = run_execute(&cfg, &runner_ops, run, &res);
+    pthread_mutex_lock(&run->rn->lock);
+    run->result = res;
+    run->exec_rc = rc;
+    run->finished = true;
+    pthread_mutex_unlock(&run->rn->lock);
+    wake_loop(run->rn);
+    return NULL;
+}
+
+/* ---- event thread: executing commands -------------------------------------- */
+
+static void inflight_add(struct runner *rn, struct run_cmd *cmd)
+{
+    for (size_t i = 0; i < sizeof rn->inflight / sizeof rn->inflight[0]; i++)
+        if (!rn->inflight[i]) {
+            rn->inflight[i] = cmd;
+            return;
+        }
+    /* The worker has one op at a time; more than 16 means abandoned ops
+     * piled up: they still complete through their callbacks. */
+}
+
+static void inflight_del(struct runner *rn, struct run_cmd *cmd)
+{
+    for (size_t i = 0; i < sizeof rn->inflight / sizeof rn->inflight[0]; i++)
+        if (rn->inflight[i] == cmd)
+            rn->inflight[i] = NULL;
+}
+
+/* Complete a command on the event thread and drop the loop's reference. */
+static void cmd_complete(struct runner *rn, struct run_cmd *cmd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void cmd_complete(struct runner *rn, struct run_cmd *cmd, int status, const char *fmt, ...)
+{
+    pthread_mutex_lock(&rn->lock);
+    inflight_del(rn, cmd);
+    if (!cmd->done) {
+        cmd->done = true;
+        cmd->status = status;
+        if (fmt) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(cmd->err, sizeof cmd->err, fmt, ap);
+            va_end(ap);
+        }
+        pthread_cond_broadcast(&rn->cond);
+    }
+    cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&rn->lock);
+}
+
+/* The runner outlives every command (freed only after the worker joined
+ * and the drivers are closed), so completions may reach it. */
+static struct runner *g_runner;
+
+static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
+{
+    struct run_cmd *cmd = user;
+    struct runner *rn = g_runner;
+    if (status == 0) {
+        pthread_mutex_lock(&rn->lock);
+        cmd->resp = *resp;
+        pthread_mutex_unlock(&rn->lock);
+        cmd_complete(rn, cmd, 0, NULL);
+    } else if (status == PEN_DRV_NAK) {
+        uint8_t code = resp ? resp->u.nak.error : 0;
+        cmd_complete(rn, cmd, RIG_OPS_NAK(code), "%s", pen_error_str(code));
+    } else if (status == -ETIMEDOUT) {
+        cmd_complete(rn, cmd, -EIO, "pen did not answer %s after %d tries",
+                     pen_msg_type_str(cmd->pen_type), 1 + PEN_MAX_RETRIES);
+    } else if (status == -ENODEV) {
+        cmd_complete(rn, cmd, -ENODEV, "pen disconnected during %s", pen_msg_type_str(cmd->pen_type));
+    } else {
+        cmd_complete(rn, cmd, status < 0 ? status : -EIO, "%s failed: %s",
+                     pen_msg_type_str(cmd->pen_type), strerror(status < 0 ? -status : EIO));
+    }
+    if (rn->r)
+        bench_sync(rn->r);
+}
+
+static void stop_cmd_done(struct rigd *r, void *user, bool confirmed, const char *detail)
+{
+    (void)r;
+    struct run_cmd *cmd = user;
+    if (confirmed)
+        cmd_complete(g_runner, cmd, 0, NULL);
+    else
+        cmd_complete(g_runner, cmd, -EIO, "motor stop not confirmed: %s", detail);
+}
+
+static bool run_aborted(struct runner *rn)
+{
+    pthread_mutex_lock(&rn->lock);
+    bool ab = rn->run && rn->run->aborted;
+    pthread_mutex_unlock(&rn->lock);
+    return ab;
+}
+
+static void exec_pen(struct runner *rn, struct run_cmd *cmd)
+{
+    struct rigd *r = rn->r;
+    if (!r->pen || !pen_drv_present(r->pen)) {
+        cmd_complete(rn, cmd, -ENODEV, "pen not attached");
+        return;
+    }
+    if (cmd->pen_type == PEN_MSG_START) {
+        /* An aborted run never (re)starts the motor, not even in teardown. */
+        if (run_aborted(rn) || r->shutting_down) {
+            cmd_complete(rn, cmd, -ECANCELED, "run aborted: motor not started");
+            return;
+        }
+        if (r->unvouched) {
+            cmd_complete(rn, cmd, -EIO, "a motor stop was not confirmed; re-attach the pen");
+            return;
+        }
+        bench_update_heartbeat(r);
+    }
+    int rc = pen_drv_request(r->pen, cmd->pen_type, &cmd->req, pen_cmd_done, cmd);
+    if (rc < 0) {
+        cmd_complete(rn, cmd, rc, "cannot send %s: %s", pen_msg_type_str(cmd->pen_type),
+                     strerror(-rc));
+        return;
+    }
+    pthread_mutex_lock(&rn->lock);
+    inflight_add(rn, cmd);
+    pthread_mutex_unlock(&rn->lock);
+    bench_sync(r);
+}
+
+static void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
+{
+    struct rigd *r = rn->r;
+    if (!r->sh || !sh_drv_present(r->sh)) {
+        cmd_complete(rn, cmd, -ENODEV, "sensor head not attached");
+        return;
+    }
+    bench_update_stream(r);   /* the session wants the stream: make sure */
+    pthread_mutex_lock(&rn->lock);
+    if (rn->run) {
+        capture_reset(&rn->run->cap);
+        rn->run->cap.active = true;
+        /* Without a valid clock (stream not yet delivering after a (re)start)
+         * there is no index yet: take everything the new stream brings. */
+        rn->run->cap.begin_index =
+            sh_drv_streaming(r->sh) && rn->clock_ok ? clock_now_index(rn) : 0;
+    }
+    pthread_mutex_unlock(&rn->lock);
+    cmd_complete(rn, cmd, 0, NULL);
+}
+
+static void exec_instruments(struct runner *rn, struct run_cmd *cmd)
+{
+    struct rigd *r = rn->r;
+    const struct sh_identity *id = r->sh ? sh_drv_identity(r->sh) : NULL;
+    const struct sh_calibration *cal = r->sh ? sh_drv_calibration(r->sh) : NULL;
+    if (!r->sh || !sh_drv_present(r->sh) || !id || !cal) {
+        cmd_complete(rn, cmd, -ENODEV, "sensor head not attached (identity unknown)");
+        return;
+    }
+    struct rig_instrument *in = &cmd->inst;
+    memset(in, 0, sizeof *in);
+    snprintf(in->role, sizeof in->role, "sensor-head");
+    snprintf(in->model, sizeof in->model, "%s", id->model);
+    snprintf(in->serial, sizeof in->serial, "%s", id->serial);
+    snprintf(in->firmware, sizeof in->firmware, "%u.%u.%u", id->fw_major, id->fw_minor,
+             id->fw_patch);
+    in->cal_date = cal->cal_date;
+    in->cal_due = cal->due_date;
+    snprintf(in->certificate, sizeof in->certificate, "%s", cal->certificate);
+    cmd_complete(rn, cmd, 0, NULL);
+}
+
+static void exec_cmd(struct runner *rn, struct run_cmd *cmd)
+{
+    switch (cmd->kind) {
+    case CMD_PEN:
+        exec_pen(rn, cmd);
+        break;
+    case CMD_PEN_STOP: {
+        char why[96];
+        snprintf(why, sizeof why, "run %.8s: stop", rn->run ? rn->run->run_id : "?");
+        pthread_mutex_lock(&rn->lock);
+        inflight_add(rn, cmd);
+        pthread_mutex_unlock(&rn->lock);
+        safe_stop(rn->r, why, stop_cmd_done, cmd);
+        break;
+    }
+    case CMD_CAPTURE_BEGIN:
+        exec_capture_begin(rn, cmd);
+        break;
+    case CMD_INSTRUMENTS:
+        exec_instruments(rn, cmd);
+        break;
+    }
+}
+
+/* ---- event thread: run lifecycle --------------------------------------------- */
+
+static void send_to_run(struct runner *rn, const char *topic, cJSON *ev)
+{
+    struct rigd *r = rn->r;
+    struct api_client *owner = rn->run ? rn->run->owner : NULL;
+    /* The owner gets every event of its run even if it does not watch;
+     * a watching owner gets it once, through the topic. */
+    if (owner && !api_client_watching(owner, topic))
+        api_send(owner, cJSON_Duplicate(ev, 1));
+    if (r->api)
+        api_publish(r->api, topic, ev);
+    else
+        cJSON_Delete(ev);
+}
+
+static void run_free(struct run *run)
+{
+    if (!run)
+        return;
+    capture_reset(&run->cap);
+    sequence_free(run->seq);
+    cJSON_Delete(run->req);
+    free(run);
+}
+
+static void try_start_queued(struct runner *rn);
+static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user);
+
+static void finish_run(struct runner *rn)
+{
+    struct rigd *r = rn->r;
+    struct run *run = rn->run;
+    pthread_join(run->thread, NULL);
+    const struct run_result *res = &run->result;
+    const char *outcome = run->exec_rc < 0 ? "ERROR" : outcome_str(res->outcome);
+    char reason[512] = "";
+    if (run->exec_rc < 0)
+        snprintf(reason, sizeof reason, "run could not start: %s", res->message);
+    else if (res->outcome == OUTCOME_ABORTED && run->abort_reason[0])
+        snprintf(reason, sizeof reason, "%s%s%s", run->abort_reason, res->message[0] ? "; " : "",
+                 res->message);
+    else if (res->outcome != OUTCOME_PASS)
+        snprintf(reason, sizeof reason, "%s", res->message);
+    log_msg(LOG_NOTICE, "run %s (%s on %s) finished: %s%s%s; record %s", run->run_id,
+            run->seq->name ? run->seq->name : "?", run->dut, outcome, reason[0] ? " - " : "",
+            reason, run->record_path);
+    if (res->record_error[0])
+        log_msg(LOG_ERR, "run %s: record problem: %s", run->run_id, res->record_error);
+
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "run");
+    cJSON_AddStringToObject(ev, "event", "finished");
+    cJSON_AddStringToObject(ev, "run_id", run->run_id);
+    cJSON_AddStringToObject(ev, "outcome", outcome);
+    cJSON_AddBoolToObject(ev, "marginal", res->marginal);
+    if (reason[0])
+        cJSON_AddStringToObject(ev, "reason", reason);
+    else
+        cJSON_AddNullToObject(ev, "reason");
+    cJSON_AddStringToObject(ev, "record", run->record_path);
+    cJSON_AddStringToObject(ev, "record_id", res->record_id);
+    if (res->record_error[0])
+        cJSON_AddStringToObject(ev, "record_error", res->record_error);
+    cJSON *sum = cJSON_AddObjectToObject(ev, "summary");
+    cJSON_AddNumberToObject(sum, "steps", res->steps);
+    cJSON_AddNumberToObject(sum, "measurements", res->measurements);
+    cJSON_AddNumberToObject(sum, "pass", res->passed);
+    cJSON_AddNumberToObject(sum, "fail", res->failed);
+    cJSON_AddNumberToObject(sum, "error", res->errors);
+    cJSON_AddNumberToObject(sum, "marginal", res->marginals);
+    cJSON_AddNumberToObject(sum, "retries", res->retries);
+    send_to_run(rn, "run", ev);
+
+    bool claimed = run->claimed_session;
+    bool passed = run->exec_rc == 0 && res->outcome == OUTCOME_PASS;
+    struct api_client *owner = run->owner;
+    pthread_mutex_lock(&rn->lock);
+    rn->run = NULL;
+    pthread_mutex_unlock(&rn->lock);
+    run_free(run);
+    if (rn->exit_when_done) {
+        /* Shutdown: the motor stop is already confirmed and the session
+         * ends with rigd. Leave the loop a moment later, so the queued
+         * "finished" event can still reach the owner's socket. */
+        log_msg(LOG_NOTICE, "run ended; exiting");
+        if (sd_event_add_time_relative(r->ev, NULL, CLOCK_MONOTONIC, RUN_EXIT_FLUSH_US, 10000,
+                                       on_exit_timer, rn) < 0)
+            sd_event_exit(r->ev, r->exit_code);
+        return;
+    }
+    /* A session the run claimed ends with it (the release stops the motor
+     * once more: a confirmed stop is the bench's resting state). A session
+     * the client held before the run stays its own, but a run that did not
+     * pass still gets rigd's own stop on top of the engine's. */
+    if (owner && claimed && session_owned_by(r, owner))
+        session_release(r, "run finished");
+    else if (!passed && !r->stopping)
+        safe_stop(r, "run ended without PASS", NULL, NULL);
+    bench_update_stream(r);
+    try_start_queued(rn);
+}
+
+static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user)
+{
+    (void)s;
+    (void)usec;
+    struct runner *rn = user;
+    sd_event_exit(rn->r->ev, rn->r->exit_code);
+    return 0;
+}
+
+static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
+{
+    (void)s;
+    (void)revents;
+    struct runner *rn = user;
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+        log_msg(LOG_ERR, "run: eventfd read: %s", strerror(errno));
+    for (;;) {
+        pthread_mutex_lock(&rn->lock);
+        struct run_cmd *cmd = rn->cmds;
+        if (cmd) {
+            rn->cmds = cmd->next;
+            if (!rn->cmds)
+                rn->cmds_tail = &rn->cmds;
+            cmd->next = NULL;
+        }
+        struct out_event *o = cmd ? NULL : rn->out;
+        if (o) {
+            rn->out = o->next;
+            if (!rn->out)
+                rn->out_tail = &rn->out;
+        }
+        pthread_mutex_unlock(&rn->lock);
+        if (cmd) {
+            exec_cmd(rn, cmd);
+            continue;
+        }
+        if (!o)
+            break;
+        send_to_run(rn, o->topic, o->ev);
+        free(o);
+    }
+    pthread_mutex_lock(&rn->lock);
+    bool fin = rn->run && rn->run->finished;
+    pthread_mutex_unlock(&rn->lock);
+    if (fin)
+        finish_run(rn);
+    bench_sync(rn->r);
+    return 0;
+}
+
+static int on_queue_timer(sd_event_source *s, uint64_t usec, void *user)
+{
+    struct runner *rn = user;
+    try_start_queued(rn);
+    if (rn->queue)
+        sd_event_source_set_time(s, usec + RUN_QUEUE_POLL_US);
+    else
+        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    return 0;
+}
+
+static struct runner *runner_get(struct rigd *r)
+{
+    if (r->runner)
+        return r->runner;
+    struct runner *rn = calloc(1, sizeof *rn);
+    if (!rn)
+        return NULL;
+    rn->r = r;
+    rn->cmds_tail = &rn->cmds;
+    rn->out_tail = &rn->out;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rn->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&rn->lock, NULL);
+    rn->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int rc = rn->efd < 0 ? -errno : sd_event_add_io(r->ev, &rn->wake_src, rn->efd, EPOLLIN, on_wake, rn);
+    if (rc >= 0)
+        rc = sd_event_add_time_relative(r->ev, &rn->queue_timer, CLOCK_MONOTONIC, RUN_QUEUE_POLL_US,
+                                        50000, on_queue_timer, rn);
+    if (rc >= 0)
+        rc = sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_OFF);
+    if (rc < 0) {
+        log_msg(LOG_ERR, "run: cannot set up the run manager: %s", strerror(-rc));
+        rn->wake_src = sd_event_source_disable_unref(rn->wake_src);
+        rn->queue_timer = sd_event_source_disable_unref(rn->queue_timer);
+        if (rn->efd >= 0)
+            close(rn->efd);
+        pthread_cond_destroy(&rn->cond);
+        pthread_mutex_destroy(&rn->lock);
+        free(rn);
+        return NULL;
+    }
+    r->runner = rn;
+    g_runner = rn;
+    return rn;
+}
+
+/* ---- the "run" request ------------------------------------------------------- */
+
+static const char *req_str(const cJSON *req, const char *key)
+{
+    return jstr(req, key);
+}
+
+/* mkdir -p for the results directory. */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* results_dir/<dut>-<UTC time>-<run id prefix>.json; the DUT serial is
+ * reduced to file-name-safe characters. */
+static int default_record_path(struct rigd *r, const char *dut, const char *run_id, char *out,
+                               size_t cap, char *err, size_t errlen)
+{
+    /* A relative results_dir is relative to rigd's working directory; the
+     * record path in replies is made absolute so clients can open it. */
+    char dir[4096];
+    const char *cfg_dir = r->cfg.results_dir[0] ? r->cfg.results_dir : ".";
+    char cwd[2048];
+    if (cfg_dir[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(dir, sizeof dir, "%s/%.2000s", cwd, cfg_dir);
+    else
+        snprintf(dir, sizeof dir, "%s", cfg_dir);
+    int rc = make_dirs(dir);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create results directory %.150s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    char safe[64];
+    size_t j = 0;
+    for (const char *p = dut; *p && j + 1 < sizeof safe; p++)
+        safe[j++] = (strchr("/\\ \t:*?\"<>|", *p) || (unsigned char)*p < 32) ? '_' : *p;
+    safe[j] = '\0';
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32] = "unknown-time";
+    if (gmtime_r(&now, &tm))
+        strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    if (snprintf(out, cap, "%s/%s-%s-%.8s.json", dir, safe, ts, run_id) >= (int)cap) {
+        snprintf(err, errlen, "record path too long");
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+/* Check the request and load the sequence. NULL after replying an error. */
+static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    const char *seq_path = req_str(req, "sequence");
+    const char *dut = req_str(req, "dut");
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "operator");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(req, "record");
+    const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
+    if (!seq_path || !*seq_path) {
+        api_error(c, req, API_E_BAD_ARGUMENT, "run needs \"sequence\": a sequence file path rigd can read");
+        return NULL;
+    }
+    if (!dut || !*dut || strlen(dut) >= 64) {
+        api_error(c, req, API_E_BAD_ARGUMENT, "run needs \"dut\": the pen's serial (1..63 characters)");
+        return NULL;
+    }
+    if ((op && !cJSON_IsNull(op) && (!cJSON_IsString(op) || strlen(op->valuestring) >= 64)) ||
+        (rec && !cJSON_IsNull(rec) && (!cJSON_IsString(rec) || !*rec->valuestring)) ||
+        (wait && !cJSON_IsBool(wait))) {
+        api_error(c, req, API_E_BAD_ARGUMENT,
+                  "\"operator\" must be a string (< 64), \"record\" a path, \"wait\" true or false");
+        return NULL;
+    }
+    struct rig_problems probs;
+    problems_init(&probs);
+    struct rig_sequence *seq = sequence_load(seq_path, &probs);
+    if (!seq) {
+        /* Every problem, one per line, and as an array for scripts. */
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "class", "error");
+        cJSON_AddStringToObject(e, "request", "run");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+        if (id)
+            cJSON_AddItemToObject(e, "id", cJSON_Duplicate(id, 1));
+        cJSON_AddStringToObject(e, "code", API_E_BAD_ARGUMENT);
+        cJSON *arr = cJSON_AddArrayToObject(e, "problems");
+        size_t len = 64;
+        for (size_t i = 0; i < probs.count; i++)
+            len += probs.msg[i] ? strlen(probs.msg[i]) + 3 : 0;
+        char *msg = malloc(len);
+        if (msg) {
+            int n = snprintf(msg, len, "invalid sequence or spec (%zu problem%s):", probs.count,
+                             probs.count == 1 ? "" : "s");
+            for (size_t i = 0; i < probs.count; i++) {
+                if (!probs.msg[i])
+                    continue;
+                n += snprintf(msg + n, len - (size_t)n, "\n  %s", probs.msg[i]);
+                cJSON_AddItemToArray(arr, cJSON_CreateString(probs.msg[i]));
+            }
+        }
+        cJSON_AddStringToObject(e, "message", msg ? msg : "invalid sequence or spec");
+        free(msg);
+        api_send(c, e);
+        problems_free(&probs);
+        return NULL;
+    }
+    problems_free(&probs);
+    struct run *run = calloc(1, sizeof *run);
+    if (!run || record_uuid(run->run_id) < 0 || !(run->req = cJSON_Duplicate(req, 1))) {
+        api_error(c, req, API_E_INTERNAL, "cannot set up the run (out of memory / no randomness)");
+        sequence_free(seq);
+        if (run)
+            cJSON_Delete(run->req);
+        free(run);
+        return NULL;
+    }
+    run->seq = seq;
+    snprintf(run->dut, sizeof run->dut, "%s", dut);
+    if (cJSON_IsString(op))
+        snprintf(run->operator_name, sizeof run->operator_name, "%s", op->valuestring);
+    char err[256];
+    if (cJSON_IsString(rec)) {
+        if (snprintf(run->record_path, sizeof run->record_path, "%s", rec->valuestring) >=
+            (int)sizeof run->record_path) {
+            api_error(c, req, API_E_BAD_ARGUMENT, "record path too long");
+            run_free(run);
+            return NULL;
+        }
+    } else if (default_record_path(r, dut, run->run_id, run->record_path, sizeof run->record_path,
+                                   err, sizeof err) < 0) {
+        api_error(c, req, API_E_INTERNAL, "%s", err);
+        run_free(run);
+        return NULL;
+    }
+    return run;
+}
+
+/* The bench is free for c: it owns the session, or nobody does. */
+static bool bench_free_for(struct rigd *r, struct api_client *c)
+{
+    struct runner *rn = r->runner;
+    if (rn && rn->run)
+        return false;
+    return session_owned_by(r, c) || (!r->have_session && !r->stopping);
+}
+
+static void busy_error(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    struct runner *rn = r->runner;
+    if (rn && rn->run)
+        api_error(c, req, API_E_BUSY, "bench busy: run %s (%s on %s) owned by %s; retry or use --wait",
+                  rn->run->run_id, rn->run->seq->name ? rn->run->seq->name : "?", rn->run->dut,
+                  rn->run->owner_name);
+    else if (r->have_session)
+        api_error(c, req, API_E_BUSY,
+                  "bench busy: session %llu owned by %s (pid %ld) on %s since %s; retry or use --wait",
+                  (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
+                  r->owner.started);
+    else
+        api_error(c, req, API_E_BUSY, "bench busy: a motor stop is in progress; retry");
+}
+
+/* Claim the bench and start the worker. Replies to c either way. */
+static void start_run(struct runner *rn, struct api_client *c, struct run *run)
+{
+    struct rigd *r = rn->r;
+    if (!session_owned_by(r, c)) {
+        cJSON *claim = cJSON_CreateObject();
+        char purpose[128];
+        snprintf(purpose, sizeof purpose, "run %s on %s", run->seq->name ? run->seq->name : "?",
+                 run->dut);
+        cJSON_AddStringToObject(claim, "purpose", purpose);
+        int rc = session_claim(r, c, claim, false);
+        cJSON_Delete(claim);
+        if (rc < 0) {
+            busy_error(r, c, run->req);
+            run_free(run);
+            return;
+        }
+        run->claimed_session = true;
+    }
+    run->owner = c;
+    snprintf(run->owner_name, sizeof run->owner_name, "%s (%s)", r->owner.user, api_client_name(c));
+    run->rn = rn;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    record_utc(&ts, run->started_utc);
+    run->total = (unsigned)sequence_leaf_count(run->seq);
+    pthread_mutex_lock(&rn->lock);
+    rn->run = run;
+    pthread_mutex_unlock(&rn->lock);
+    bench_update_stream(r);
+
+    int rc = pthread_create(&run->thread, NULL, worker_main, run);
+    if (rc != 0) {
+        api_error(c, run->req, API_E_INTERNAL, "cannot start the run thread: %s", strerror(rc));
+        pthread_mutex_lock(&rn->lock);
+        rn->run = NULL;
+        pthread_mutex_unlock(&rn->lock);
+        if (run->claimed_session)
+            session_release(r, "run could not start");
+        run_free(run);
+        return;
+    }
+    run->thread_started = true;
+    log_msg(LOG_NOTICE, "run %s: %s on %s for %s, record %s", run->run_id,
+            run->seq->name ? run->seq->name : "?", run->dut, run->owner_name, run->record_path);
+
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "run_id", run->run_id);
+    cJSON_AddStringToObject(b, "state", "started");
+    cJSON_AddStringToObject(b, "record", run->record_path);
+    api_reply(c, run->req, b);
+
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "run");
+    cJSON_AddStringToObject(ev, "event", "started");
+    cJSON_AddStringToObject(ev, "run_id", run->run_id);
+    cJSON_AddStringToObject(ev, "sequence", run->seq->name ? run->seq->name : "");
+    cJSON_AddStringToObject(ev, "dut", run->dut);
+    cJSON_AddNumberToObject(ev, "steps", run->total);
+    cJSON_AddStringToObject(ev, "record", run->record_path);
+    char msg[4400];
+    snprintf(msg, sizeof msg, "%.100s on %s, %u steps, record %s", run->seq->name ? run->seq->name : "?",
+             run->dut, run->total, run->record_path);
+    cJSON_AddStringToObject(ev, "message", msg);
+    send_to_run(rn, "run", ev);
+}
+
+static int queue_position(struct runner *rn, struct api_client *c)
+{
+    int pos = 1;
+    for (struct queued *q = rn->queue; q; q = q->next, pos++)
+        if (q->c == c)
+            return pos;
+    return 0;
+}
+
+static void try_start_queued(struct runner *rn)
+{
+    struct rigd *r = rn->r;
+    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c)) {
+        struct queued *q = rn->queue;
+        rn->queue = q->next;
+        /* Re-validate: the files may have changed while waiting. */
+        struct run *run = prepare_run(r, q->c, q->req);
+        cJSON_Delete(q->req);
+        struct api_client *c = q->c;
+        free(q);
+        if (run) {
+            start_run(rn, c, run);
+            break;
+        }
+    }
+}
+
+void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (r->shutting_down) {
+        api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+        return;
+    }
+    struct runner *rn = runner_get(r);
+    if (!rn) {
+        api_error(c, req, API_E_INTERNAL, "the run manager is not available");
+        return;
+    }
+    if (queue_position(rn, c)) {
+        api_error(c, req, API_E_INVALID_STATE, "this connection already has a run waiting");
+        return;
+    }
+    struct run *run = prepare_run(r, c, req);
+    if (!run)
+        return;   /* a bad file never starts (or queues) a run */
+    if (bench_free_for(r, c)) {
+        start_run(rn, c, run);
+        return;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"))) {
+        busy_error(r, c, req);
+        run_free(run);
+        return;
+    }
+    run_free(run);
+    struct queued *q = calloc(1, sizeof *q);
+    if (!q || !(q->req = cJSON_Duplicate(req, 1))) {
+        free(q);
+        api_error(c, req, API_E_INTERNAL, "out of memory");
+        return;
+    }
+    q->c = c;
+    struct queued **pp = &rn->queue;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = q;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "run");
+    cJSON_AddStringToObject(ev, "state", "queued");
+    cJSON_AddNumberToObject(ev, "position", queue_position(rn, c));
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+    if (id)
+        cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
+    api_send(c, ev);
+    sd_event_source_set_time_relative(rn->queue_timer, RUN_QUEUE_POLL_US);
+    sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
+}
+
+bool runner_abort(struct rigd *r, const char *reason)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return false;
+    pthread_mutex_lock(&rn->lock);
+    struct run *run = rn->run;
+    if (run && !run->aborted) {
+        run->aborted = true;
+        snprintf(run->abort_reason, sizeof run->abort_reason, "%s", reason);
+        log_msg(LOG_NOTICE, "run %s: aborting: %s", run->run_id, reason);
+    }
+    pthread_cond_broadcast(&rn->cond);
+    pthread_mutex_unlock(&rn->lock);
+    return run != NULL;
+}
+
+void runner_status_add(struct rigd *r, cJSON *body)
+{
+    struct runner *rn = r->runner;
+    if (!rn || !rn->run) {
+        cJSON_AddNullToObject(body, "run");
+        return;
+    }
+    struct run *run = rn->run;
+    cJSON *j = cJSON_AddObjectToObject(body, "run");
+    cJSON_AddStringToObject(j, "run_id", run->run_id);
+    cJSON_AddStringToObject(j, "sequence", run->seq->name ? run->seq->name : "");
+    cJSON_AddStringToObject(j, "file", run->seq->file ? run->seq->file : "");
+    cJSON_AddStringToObject(j, "dut", run->dut);
+    cJSON_AddStringToObject(j, "owner", run->owner_name);
+    cJSON_AddStringToObject(j, "started", run->started_utc);
+    cJSON_AddStringToObject(j, "record", run->record_path);
+    pthread_mutex_lock(&rn->lock);
+    cJSON_AddNumberToObject(j, "step", run->step);
+    cJSON_AddNumberToObject(j, "total", run->total);
+    cJSON_AddStringToObject(j, "step_name", run->step_name);
+    cJSON_AddBoolToObject(j, "aborting", run->aborted);
+    pthread_mutex_unlock(&rn->lock);
+    int waiting = 0;
+    for (struct queued *q = rn->queue; q; q = q->next)
+        waiting++;
+    cJSON_AddNumberToObject(body, "runs_waiting", waiting);
+}
+
+void runner_client_gone(struct rigd *r, struct api_client *c)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    struct queued **pp = &rn->queue;
+    while (*pp) {
+        struct queued *q = *pp;
+        if (q->c == c) {
+            *pp = q->next;
+            cJSON_Delete(q->req);
+            free(q);
+        } else {
+            pp = &q->next;
+        }
+    }
+    if (rn->run && rn->run->owner == c) {
+        rn->run->owner = NULL;
+        runner_abort(r, "run owner disconnected");
+    }
+}
+
+void runner_on_samples(struct rigd *r, uint64_t first, const int32_t *force, const int32_t *disp,
+                       size_t n, uint32_t rate_hz)
+{
+    struct runner *rn = r->runner;
+    if (!rn || !n)
+        return;
+    pthread_mutex_lock(&rn->lock);
+    clock_update(rn, first, n, rate_hz);
+    if (rn->run && rn->run->cap.active)
+        capture_add(&rn->run->cap, first, force, disp, n, rate_hz);
+    /* capture_end waits for samples, capture_mark for a valid clock */
+    pthread_cond_broadcast(&rn->cond);
+    pthread_mutex_unlock(&rn->lock);
+}
+
+static void stream_problem(struct rigd *r, uint32_t an_flags, const char *what)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    pthread_mutex_lock(&rn->lock);
+    if (rn->run && rn->run->cap.active) {
+        rn->run->cap.flags |= an_flags;
+        log_msg(LOG_WARNING, "run %s: capture flagged: %s", rn->run->run_id, what);
+        pthread_cond_broadcast(&rn->cond);
+    }
+    pthread_mutex_unlock(&rn->lock);
+}
+
+void runner_on_sensor_lost(struct rigd *r, const char *reason)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    pthread_mutex_lock(&rn->lock);
+    rn->clock_ok = false;
+    pthread_mutex_unlock(&rn->lock);
+    char what[200];
+    snprintf(what, sizeof what, "sensor head lost: %s", reason);
+    stream_problem(r, AN_F_DISCONNECT, what);
+}
+
+void runner_on_pen_lost(struct rigd *r, const char *reason)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    pthread_mutex_lock(&rn->lock);
+    if (rn->run && rn->run->cap.active && !rn->run->cap.pen_lost[0]) {
+        snprintf(rn->run->cap.pen_lost, sizeof rn->run->cap.pen_lost, "%s",
+                 reason && *reason ? reason : "detached");
+        pthread_cond_broadcast(&rn->cond);
+    }
+    pthread_mutex_unlock(&rn->lock);
+}
+
+void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *msg)
+{
+    struct runner *rn = r->runner;
+    if (rn && (ev == SH_EV_STREAM_STARTED || ev == SH_EV_STREAM_STOPPED)) {
+        /* The sensor's sample counter restarts with the stream: forget the
+         * clock mapping; a capture that already has samples is cut. */
+        pthread_mutex_lock(&rn->lock);
+        rn->clock_ok = false;
+        rn->stream_end = 0;
+        /* (a restart after samples shows up as an index jump in capture_add) */
+        bool cut = ev == SH_EV_STREAM_STOPPED && rn->run && rn->run->cap.active &&
+                   rn->run->cap.have_first;
+        pthread_mutex_unlock(&rn->lock);
+        if (cut)
+            stream_problem(r, AN_F_SAMPLE_LOSS, "sensor stream restarted during the capture");
+    }
+    if (ev == SH_EV_LOST_BLOCKS || ev == SH_EV_BAD_BLOCK)
+        stream_problem(r, AN_F_SAMPLE_LOSS, msg);
+    else if (ev == SH_EV_OVERRUN)
+        stream_problem(r, AN_F_OVERRUN, msg);
+    else if (ev == SH_EV_STREAM_ERROR)
+        stream_problem(r, AN_F_SAMPLE_LOSS, msg);
+}
+
+bool runner_defer_exit(struct rigd *r)
+{
+    struct runner *rn = r->runner;
+    if (!rn || !rn->run)
+        return false;
+    rn->exit_when_done = true;
+    return true;
+}
+
+void runner_shutdown(struct rigd *r)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    runner_abort(r, "rigd shutting down");
+    pthread_mutex_lock(&rn->lock);
+    rn->loop_gone = true;
+    /* Nothing will execute queued or in-flight ops any more: fail them so
+     * the worker can finish (teardown, record) without waiting. */
+    while (rn->cmds) {
+        struct run_cmd *cmd = rn->cmds;
+        rn->cmds = cmd->next;
+        cmd->done = true;
+        cmd->status = -ESHUTDOWN;
+        snprintf(cmd->err, sizeof cmd->err, "rigd is shutting down");
+        cmd_unref_locked(cmd);
+    }
+    rn->cmds_tail = &rn->cmds;
+    for (size_t i = 0; i < sizeof rn->inflight / sizeof rn->inflight[0]; i++) {
+        struct run_cmd *cmd = rn->inflight[i];
+        if (cmd && !cmd->done) {
+            cmd->done = true;
+            cmd->status = -ESHUTDOWN;
+            snprintf(cmd->err, sizeof cmd->err, "rigd is shutting down");
+        }
+    }
+    pthread_cond_broadcast(&rn->cond);
+    struct run *run = rn->run;
+    pthread_mutex_unlock(&rn->lock);
+    if (run && run->thread_started) {
+        pthread_join(run->thread, NULL);
+        log_msg(LOG_NOTICE, "run %s ended at shutdown: %s; record %s", run->run_id,
+                run->exec_rc < 0 ? "not started" : outcome_str(run->result.outcome),
+                run->record_path);
+    }
+    pthread_mutex_lock(&rn->lock);
+    rn->run = NULL;
+    while (rn->out) {
+        struct out_event *o = rn->out;
+        rn->out = o->next;
+        cJSON_Delete(o->ev);
+        free(o);
+    }
+    rn->out_tail = &rn->out;
+    pthread_mutex_unlock(&rn->lock);
+    run_free(run);
+    while (rn->queue) {
+        struct queued *q = rn->queue;
+        rn->queue = q->next;
+        cJSON_Delete(q->req);
+        free(q);
+    }
+    rn->wake_src = sd_event_source_disable_unref(rn->wake_src);
+    rn->queue_timer = sd_event_source_disable_unref(rn->queue_timer);
+    /* The runner itself stays until exit: driver completions of ops that
+     * were in flight arrive when bench_close() frees the drivers. */
+}

@@ -1,0 +1,61 @@
+/* rigd's run manager: the "run" request, one active run per bench, the
+ * worker thread that executes it (rig/core run_execute) and the bridge
+ * between that blocking thread and the single sd-event thread.
+ *
+ *   worker thread                       sd-event thread
+ *   -------------                       ---------------
+ *   op() -> post cmd, write eventfd --> on_wake: issue async driver call
+ *        <- condvar: done + result  <-- driver completion fills the cmd
+ *   emit() -> outbox, eventfd       --> publish to watchers + run owner
+ *   end   -> finished, eventfd      --> join, "finished" event, release
+ *
+ * Every wait of the worker is bounded and wakes on abort. Sensor samples
+ * reach an active capture through runner_on_samples(), called by bench.c
+ * on the event thread. Everything here except the worker's ops runs on the
+ * event thread. Protocol: docs/API.md ("run", "abort"), docs/RUNS.md.
+ */
+#ifndef RIGD_RUNNER_H
+#define RIGD_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "sh_drv.h"
+
+struct rigd;
+struct api_client;
+struct runner;
+
+/* "run" request: validate, claim the bench (or queue with "wait"), start. */
+void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req);
+/* Abort the active run (-> ABORTED) and drop queued runs' hope of starting
+ * while shutting down. Returns true when a run was active. Wakes the
+ * worker; pen starts are refused from now on. */
+bool runner_abort(struct rigd *r, const char *reason);
+/* Adds "run": {...} (id, step, owner, ...) or "run": null to a status body. */
+void runner_status_add(struct rigd *r, cJSON *body);
+/* A client went away: abort its run, drop its queued runs. */
+void runner_client_gone(struct rigd *r, struct api_client *c);
+
+/* Hooks from bench.c (event thread). */
+void runner_on_samples(struct rigd *r, uint64_t first, const int32_t *force, const int32_t *disp,
+                       size_t n, uint32_t rate_hz);
+/* A sensor stream event: loss, overrun, errors flag an active capture. */
+void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *msg);
+void runner_on_sensor_lost(struct rigd *r, const char *reason);
+/* The pen vanished: a capture in progress cannot be judged (ERROR, not a
+ * pen FAIL for the strokes that stopped); later ops fail with -ENODEV. */
+void runner_on_pen_lost(struct rigd *r, const char *reason);
+
+/* Shutdown: true when a run is still ending; the loop is then exited
+ * (sd_event_exit with r->exit_code) as soon as it has finished, so its
+ * owner gets the "finished" event. The shutdown grace timer still bounds it. */
+bool runner_defer_exit(struct rigd *r);
+/* After the event loop has ended: abort, fail every pending op, join the
+ * worker (its record is written, marked ABORTED) and free everything. */
+void runner_shutdown(struct rigd *r);
+
+#endif

@@ -1,0 +1,269 @@
+/* One session per bench. A session is what lets a client drive the pen
+ * (manual control now, runs later): while it exists rigd sends heartbeats,
+ * and when its owner disconnects, releases it or aborts, the motor is
+ * stopped. A second claimant gets "busy" naming the owner, or with
+ * "wait": true is queued and answered when the session becomes free.
+ *
+ * Request: {"class":"session","action":"claim"|"release"|"status",
+ *           "wait":bool, "host":"...", "purpose":"..."}
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rigd.h"
+
+cJSON *session_owner_json(const struct session_owner *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "session", (double)o->id);
+    cJSON_AddStringToObject(j, "user", o->user);
+    cJSON_AddNumberToObject(j, "uid", o->uid);
+    cJSON_AddNumberToObject(j, "pid", o->pid);
+    cJSON_AddStringToObject(j, "host", o->host);
+    if (o->purpose[0])
+        cJSON_AddStringToObject(j, "purpose", o->purpose);
+    cJSON_AddStringToObject(j, "started", o->started);
+    cJSON_AddBoolToObject(j, "implicit", o->implicit);
+    return j;
+}
+
+bool session_owned_by(const struct rigd *r, const struct api_client *c)
+{
+    return r->have_session && r->owner.client == c;
+}
+
+static void copy_opt_string(const cJSON *req, const char *key, char *dst, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
+    if (cJSON_IsString(v))
+        snprintf(dst, cap, "%s", v->valuestring);
+}
+
+static void fill_owner(struct rigd *r, struct session_owner *o, struct api_client *c,
+                       const cJSON *req, bool implicit)
+{
+    memset(o, 0, sizeof *o);
+    o->id = ++r->next_session_id;
+    o->client = c;
+    o->implicit = implicit;
+    uid_t uid = (uid_t)-1;
+    pid_t pid = 0;
+    if (api_client_peer(c, &uid, &pid) < 0) {
+        uid = (uid_t)-1;
+        pid = 0;
+    }
+    o->uid = uid;
+    o->pid = pid;
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        snprintf(o->user, sizeof o->user, "%s", res->pw_name);
+    else
+        snprintf(o->user, sizeof o->user, "uid %ld", (long)uid);
+    /* The socket is local: the host is this machine unless the client says
+     * more (e.g. a CI runner naming its job host). */
+    snprintf(o->host, sizeof o->host, "%s", r->hostname);
+    copy_opt_string(req, "host", o->host, sizeof o->host);
+    copy_opt_string(req, "purpose", o->purpose, sizeof o->purpose);
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(o->started, sizeof o->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool implicit)
+{
+    if (r->have_session)
+        return r->owner.client == c ? 0 : -EBUSY;
+    fill_owner(r, &r->owner, c, req, implicit);
+    r->have_session = true;
+    r->unvouched = false;
+    log_msg(LOG_NOTICE, "session %llu claimed by %s (pid %ld, %s)%s",
+            (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
+            implicit ? " for manual pen control" : "");
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", "session_claimed");
+    cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
+    api_publish(r->api, "devices", ev);
+    bench_update_heartbeat(r);
+    bench_update_stream(r);
+    return 0;
+}
+
+static cJSON *session_reply(const struct rigd *r, const char *state)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "state", state);
+    if (r->have_session)
+        cJSON_AddItemToObject(b, "owner", session_owner_json(&r->owner));
+    return b;
+}
+
+static void grant_next_waiter(struct rigd *r)
+{
+    while (!r->have_session && r->waiters && !r->shutting_down) {
+        struct session_waiter *w = r->waiters;
+        r->waiters = w->next;
+        if (session_claim(r, w->client, w->req, false) == 0)
+            api_reply(w->client, w->req, session_reply(r, "owner"));
+        cJSON_Delete(w->req);
+        free(w);
+    }
+}
+
+/* Any safe stop finished: a session that was ending has now really ended,
+ * so the next waiter may have the bench. */
+void session_after_stop(struct rigd *r)
+{
+    grant_next_waiter(r);
+    bench_update_stream(r);
+}
+
+void session_release(struct rigd *r, const char *reason)
+{
+    if (!r->have_session)
+        return;
+    log_msg(LOG_NOTICE, "session %llu of %s ends: %s", (unsigned long long)r->owner.id,
+            r->owner.user, reason);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", "session_released");
+    cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
+    cJSON_AddStringToObject(ev, "reason", reason);
+    api_publish(r->api, "devices", ev);
+    r->have_session = false;
+    /* LEAVE THE ENGINE A PLACE HERE: an active run of this session must be
+     * aborted (-> ABORTED/ERROR record) before the session is gone. */
+    char why[160];
+    snprintf(why, sizeof why, "session ended: %s", reason);
+    /* Heartbeats stay on until the stop is confirmed or has failed. */
+    safe_stop(r, why, NULL, NULL);
+}
+
+static void drop_waiter(struct rigd *r, struct api_client *c)
+{
+    struct session_waiter **pp = &r->waiters;
+    while (*pp) {
+        struct session_waiter *w = *pp;
+        if (w->client == c) {
+            *pp = w->next;
+            cJSON_Delete(w->req);
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+}
+
+void session_client_gone(struct rigd *r, struct api_client *c)
+{
+    drop_waiter(r, c);
+    if (session_owned_by(r, c))
+        session_release(r, "owner disconnected");
+}
+
+static int queue_waiter(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    struct session_waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->client = c;
+    w->req = cJSON_Duplicate(req, 1);
+    if (!w->req) {
+        free(w);
+        return -ENOMEM;
+    }
+    struct session_waiter **pp = &r->waiters;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = w;
+    return 0;
+}
+
+static int queue_position(const struct rigd *r, const struct api_client *c)
+{
+    int pos = 1;
+    for (const struct session_waiter *w = r->waiters; w; w = w->next, pos++)
+        if (w->client == c)
+            return pos;
+    return 0;
+}
+
+void session_handle(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "action");
+    const char *action = cJSON_IsString(a) ? a->valuestring : "status";
+    if (strcmp(action, "status") == 0) {
+        api_reply(c, req, session_reply(r, r->have_session ? (session_owned_by(r, c) ? "owner" : "busy")
+                                                           : "free"));
+        return;
+    }
+    if (strcmp(action, "claim") == 0) {
+        if (r->shutting_down) {
+            api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+            return;
+        }
+        const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
+        if (wait && !cJSON_IsBool(wait)) {
+            api_error(c, req, API_E_BAD_ARGUMENT, "\"wait\" must be true or false");
+            return;
+        }
+        if (session_owned_by(r, c)) {
+            r->owner.implicit = false;
+            api_reply(c, req, session_reply(r, "owner"));
+            return;
+        }
+        /* A stop in flight means the previous session is still ending. */
+        if (!r->have_session && !r->stopping && session_claim(r, c, req, false) == 0) {
+            api_reply(c, req, session_reply(r, "owner"));
+            return;
+        }
+        if (cJSON_IsTrue(wait)) {
+            if (queue_position(r, c)) {
+                api_error(c, req, API_E_INVALID_STATE, "already waiting for the session");
+                return;
+            }
+            if (queue_waiter(r, c, req) < 0) {
+                api_error(c, req, API_E_INTERNAL, "out of memory");
+                return;
+            }
+            /* Announce the queueing; the final reply (same id) comes when
+             * the session is granted. */
+            cJSON *ev = cJSON_CreateObject();
+            cJSON_AddStringToObject(ev, "class", "session");
+            cJSON_AddStringToObject(ev, "state", "queued");
+            cJSON_AddNumberToObject(ev, "position", queue_position(r, c));
+            if (r->have_session)
+                cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+            if (id)
+                cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
+            api_send(c, ev);
+            if (!r->have_session && !r->stopping)
+                grant_next_waiter(r);
+            return;
+        }
+        if (r->have_session)
+            api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
+                      (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
+                      r->owner.started);
+        else
+            api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
+        return;
+    }
+    if (strcmp(action, "release") == 0) {
+        if (!session_owned_by(r, c)) {
+            api_error(c, req, API_E_INVALID_STATE, "you do not own the session");
+            return;
+        }
+        session_release(r, "released by owner");
+        api_reply(c, req, session_reply(r, "released"));
+        return;
+    }
+    api_error(c, req, API_E_BAD_ARGUMENT, "unknown session action '%s' (claim, release, status)", action);
+}

@@ -1,0 +1,93 @@
+/* Pen (DUT) driver: the pen's USB CDC-ACM service port via libserialport.
+ *
+ * Request/response by sequence number: every request gets a fresh seq, is
+ * resent with the SAME seq after PEN_RESPONSE_TIMEOUT_MS at most
+ * PEN_MAX_RETRIES times, then completes with -ETIMEDOUT. Several requests may
+ * be in flight (PEN_DRV_MAX_INFLIGHT). Completions and pen events are
+ * delivered through callbacks from dev_process().
+ *
+ * Heartbeats: while enabled (rigd enables them only while a session owns the
+ * pen and rigd can vouch for it) a HEARTBEAT request goes out every
+ * PEN_HEARTBEAT_PERIOD_MS; otherwise the pen's own watchdog stops the motor.
+ *
+ * Presence: a read error, EOF or hang-up means the device is gone: every
+ * pending request completes with -ENODEV, on_presence(false) is called and
+ * the driver rescans (sp_list_ports) every PEN_DRV_RESCAN_MS until the pen
+ * matching the bench config is back; then it re-opens the port, sends
+ * IDENTIFY and calls on_presence(true) once the identity is known.
+ */
+#ifndef RIG_DEV_PEN_DRV_H
+#define RIG_DEV_PEN_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev.h"
+#include "pen.h"
+#include "station.h"
+
+#define PEN_DRV_MAX_INFLIGHT 8
+#define PEN_DRV_RESCAN_MS 500
+#define PEN_DRV_BAUD 115200
+
+struct pen_drv;
+
+/* Completion status: 0 = response in *resp; PEN_DRV_NAK = refused, the NAK
+ * is in *resp (resp->u.nak); -ETIMEDOUT no answer after retries; -ENODEV
+ * device gone; -EPROTO answer of the wrong type; -ECANCELED driver closed. */
+#define PEN_DRV_NAK 1
+typedef void (*pen_done_fn)(void *user, int status, const struct pen_msg *resp);
+
+struct pen_drv_callbacks {
+    /* Unsolicited event from the pen (EVT_STATE, EVT_FAULT). */
+    void (*on_event)(void *user, const struct pen_msg *evt);
+    /* Attached (identity known) or detached; reason is human-readable. */
+    void (*on_presence)(void *user, bool present, const char *reason);
+};
+
+struct pen_link_stats {
+    uint64_t tx_frames, rx_frames;
+    uint64_t crc_errors, malformed;     /* from the frame receiver */
+    uint64_t requests, responses, retries, timeouts, naks;
+    uint64_t events, unmatched;         /* responses to no pending request */
+    uint64_t heartbeats, heartbeat_timeouts;
+    uint32_t attaches, detaches;
+};
+
+struct pen_drv *pen_drv_new(const struct station_match *match, const struct pen_drv_callbacks *cb,
+                            void *user);
+/* Closes the port; pending requests complete with -ECANCELED. */
+void pen_drv_free(struct pen_drv *p);
+struct dev *pen_drv_dev(struct pen_drv *p);
+
+/* Look for the pen now and open it. 0, or -ENODEV (not present: the driver
+ * keeps rescanning) or another -errno with a message in err. */
+int pen_drv_attach(struct pen_drv *p, char *err, size_t errlen);
+bool pen_drv_present(const struct pen_drv *p);
+/* Identity from the last IDENTIFY, NULL when unknown. */
+const struct pen_identity *pen_drv_identity(const struct pen_drv *p);
+/* Port name currently open ("" when none). */
+const char *pen_drv_port_name(const struct pen_drv *p);
+
+/* Send a request: type plus the request payload in req->u (rate_mhz /
+ * depth_um for SET_RATE / SET_DEPTH). 0 or -ENODEV / -EAGAIN (too many in
+ * flight) / -EINVAL. `done` may be NULL. */
+int pen_drv_request(struct pen_drv *p, uint8_t type, const struct pen_msg *req, pen_done_fn done,
+                    void *user);
+/* Forget callbacks registered with this user pointer (it is going away);
+ * the requests themselves still complete on the wire. */
+void pen_drv_forget_user(struct pen_drv *p, void *user);
+/* Best-effort: write a STOP frame right now without waiting (last resort
+ * on a second SIGINT). 0 or -errno. */
+int pen_drv_stop_now(struct pen_drv *p);
+/* Number of requests in flight. */
+int pen_drv_inflight(const struct pen_drv *p);
+
+void pen_drv_set_heartbeat(struct pen_drv *p, bool on);
+bool pen_drv_heartbeat(const struct pen_drv *p);
+
+void pen_drv_stats(const struct pen_drv *p, struct pen_link_stats *out);
+cJSON *pen_identity_to_json(const struct pen_identity *id);
+cJSON *pen_status_to_json(const struct pen_status *st);
+
+#endif

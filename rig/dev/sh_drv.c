@@ -1,0 +1,971 @@
+/* Sensor-head driver over libusb (see sh_drv.h). */
+#include "sh_drv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <libusb.h>
+
+/* Asynchronous control request in flight. */
+struct sh_ctrl {
+    struct sh_drv *drv;
+    struct libusb_transfer *xfer;
+    uint8_t request;
+    sh_done_fn done;
+    void *user;
+    /* Internal continuation (start = SET_RATE then START). */
+    void (*next)(struct sh_ctrl *c, int status);
+    sh_status_fn status_done;       /* GET_STATUS completion */
+    int actual;                     /* bytes transferred (data stage) */
+    struct sh_ctrl *prev_link, *next_link;
+    uint8_t buf[LIBUSB_CONTROL_SETUP_SIZE + 64];
+};
+
+enum stream_state { ST_IDLE, ST_STARTING, ST_STREAMING, ST_STOPPING };
+
+struct sh_drv {
+    struct dev dev;
+    struct station_match match;
+    uint32_t rate_hz;
+    struct sh_drv_callbacks cb;
+    void *user;
+
+    libusb_context *ctx;
+    libusb_hotplug_callback_handle hotplug;
+    bool has_hotplug;
+    libusb_device_handle *handle;
+    libusb_device *device;          /* ref held while open */
+    bool present;                   /* open and set up */
+    bool gone;                      /* unplugged: waiting for transfers to end */
+    bool close_pending;             /* transfers ended: close in process() */
+    uint64_t gone_deadline;         /* force the close if transfers never end */
+    uint64_t reattach_at;           /* DEV_NO_DEADLINE when none pending */
+    bool missing_logged;
+
+    struct sh_identity identity;
+    struct sh_calibration cal;
+    bool cal_due;
+
+    struct libusb_transfer *bulk[SH_DRV_TRANSFERS];
+    int bulk_inflight;
+    enum stream_state state;
+    uint64_t stop_deadline;
+    struct sh_stream stream;
+    int32_t raw_f[SH_MAX_SAMPLES], raw_d[SH_MAX_SAMPLES];
+    int32_t cal_f[SH_MAX_SAMPLES], cal_d[SH_MAX_SAMPLES];
+    struct sample_ring ring;
+    uint64_t index_offset;          /* ring index = device first_sample + this */
+
+    struct sh_ctrl *ctrls;          /* async control requests in flight */
+    uint64_t transfer_errors;
+};
+
+static const struct dev_ops sh_dev_ops;
+static void detach(struct sh_drv *s, const char *reason);
+
+const char *sh_drv_event_str(enum sh_drv_event ev)
+{
+    switch (ev) {
+    case SH_EV_LOST_BLOCKS: return "lost_blocks";
+    case SH_EV_REPEATED_BLOCK: return "repeated_block";
+    case SH_EV_OVERRUN: return "overrun";
+    case SH_EV_BAD_BLOCK: return "bad_block";
+    case SH_EV_STREAM_ERROR: return "stream_error";
+    case SH_EV_STREAM_STARTED: return "stream_started";
+    case SH_EV_STREAM_STOPPED: return "stream_stopped";
+    }
+    return "unknown";
+}
+
+static void emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const char *msg)
+{
+    if (ev <= SH_EV_STREAM_ERROR)
+        dev_log(LOG_WARNING, "sensor: %s: %s", sh_drv_event_str(ev), msg);
+    if (s->cb.on_stream_event)
+        s->cb.on_stream_event(s->user, ev, detail, msg);
+}
+
+static uint32_t today_yyyymmdd(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return 0;
+    return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+/* ---- stream ---- */
+
+static void set_state(struct sh_drv *s, enum stream_state st) { s->state = st; }
+
+static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
+{
+    struct sh_block_header h;
+    int r = sh_block_decode(buf, len, &h);
+    if (r != SH_OK) {
+        sh_stream_bad_block(&s->stream);
+        char msg[96];
+        snprintf(msg, sizeof msg, "block of %zu bytes rejected: %s", len, sh_result_str(r));
+        emit(s, SH_EV_BAD_BLOCK, 1, msg);
+        return;
+    }
+    uint64_t lost_before = s->stream.stats.lost_blocks;
+    uint64_t lost_samples_before = s->stream.stats.lost_samples;
+    enum sh_continuity c = sh_stream_check(&s->stream, &h);
+    char msg[128];
+    switch (c) {
+    case SH_CONT_REPEAT:
+        snprintf(msg, sizeof msg, "block seq %u repeated, dropped", h.seq);
+        emit(s, SH_EV_REPEATED_BLOCK, 1, msg);
+        return;
+    case SH_CONT_GAP:
+        snprintf(msg, sizeof msg, "%llu block(s) lost before seq %u (%llu samples)",
+                 (unsigned long long)(s->stream.stats.lost_blocks - lost_before), h.seq,
+                 (unsigned long long)(s->stream.stats.lost_samples - lost_samples_before));
+        emit(s, SH_EV_LOST_BLOCKS, s->stream.stats.lost_blocks - lost_before, msg);
+        break;
+    case SH_CONT_OVERRUN:
+        snprintf(msg, sizeof msg, "device overrun before seq %u: %llu samples skipped", h.seq,
+                 (unsigned long long)(s->stream.stats.lost_samples - lost_samples_before));
+        emit(s, SH_EV_OVERRUN, s->stream.stats.lost_samples - lost_samples_before, msg);
+        break;
+    case SH_CONT_FIRST: {
+        /* The device counts from 0 at every START; keep our indices
+         * increasing so an index never names two different samples, and
+         * leave a hole of one so a restart reads as a discontinuity. */
+        uint64_t end;
+        sample_ring_span(&s->ring, NULL, &end, NULL);
+        uint64_t start = end ? end + 1 : 0;
+        s->index_offset = start - h.first_sample;
+        sample_ring_restart(&s->ring, start, h.rate_hz);
+        break;
+    }
+    case SH_CONT_OK:
+        break;
+    }
+    sh_block_samples(buf, &h, s->raw_f, s->raw_d);
+    for (unsigned i = 0; i < h.count; i++) {
+        s->cal_f[i] = sh_cal_force(&s->cal, s->raw_f[i]);
+        s->cal_d[i] = sh_cal_disp(&s->cal, s->raw_d[i]);
+    }
+    /* A discontinuity makes the ring start a new segment (never stitched). */
+    uint64_t first = h.first_sample + s->index_offset;
+    sample_ring_push(&s->ring, first, s->cal_f, s->cal_d, h.count);
+    if (s->cb.on_samples)
+        s->cb.on_samples(s->user, first, s->cal_f, s->cal_d, h.count, h.rate_hz);
+    if (h.flags & SH_BLK_LAST) {
+        dev_log(LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
+        if (s->state == ST_STOPPING)
+            s->stop_deadline = 0;   /* cancel the rest now */
+    }
+}
+
+static void cancel_bulk(struct sh_drv *s)
+{
+    for (int i = 0; i < SH_DRV_TRANSFERS; i++)
+        if (s->bulk[i] && s->bulk[i]->user_data)
+            libusb_cancel_transfer(s->bulk[i]);
+}
+
+static void maybe_finish_detach(struct sh_drv *s);
+
+static void LIBUSB_CALL bulk_cb(struct libusb_transfer *x)
+{
+    struct sh_drv *s = x->user_data;
+    if (!s)
+        return;
+    bool resubmit = false;
+    switch (x->status) {
+    case LIBUSB_TRANSFER_COMPLETED:
+        handle_block(s, x->buffer, (size_t)x->actual_length);
+        resubmit = !s->gone && (s->state == ST_STREAMING || s->state == ST_STARTING ||
+                                (s->state == ST_STOPPING && s->stop_deadline != 0));
+        break;
+    case LIBUSB_TRANSFER_CANCELLED:
+        break;
+    case LIBUSB_TRANSFER_NO_DEVICE:
+        detach(s, "unplugged (transfer ended: no device)");
+        break;
+    default: {
+        s->transfer_errors++;
+        char msg[96];
+        snprintf(msg, sizeof msg, "bulk transfer failed: %s", libusb_error_name(x->status));
+        if (s->state != ST_IDLE && s->state != ST_STOPPING) {
+            emit(s, SH_EV_STREAM_ERROR, 1, msg);
+            set_state(s, ST_STOPPING);
+            s->stop_deadline = 0;
+        }
+        break;
+    }
+    }
+    if (resubmit) {
+        int rc = libusb_submit_transfer(x);
+        if (rc == 0)
+            return;
+        if (rc == LIBUSB_ERROR_NO_DEVICE) {
+            x->user_data = NULL;
+            s->bulk_inflight--;
+            detach(s, "unplugged (resubmit: no device)");
+            return;
+        }
+        char msg[96];
+        snprintf(msg, sizeof msg, "cannot resubmit bulk transfer: %s", libusb_error_name(rc));
+        emit(s, SH_EV_STREAM_ERROR, 1, msg);
+    }
+    x->user_data = NULL;
+    s->bulk_inflight--;
+    if (s->bulk_inflight == 0 && s->state == ST_STOPPING) {
+        set_state(s, ST_IDLE);
+        emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped");
+    }
+    maybe_finish_detach(s);
+}
+
+static int submit_bulk(struct sh_drv *s)
+{
+    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
+        struct libusb_transfer *x = s->bulk[i];
+        if (x->user_data)
+            continue;
+        /* user_data is the driver while in flight, NULL when idle. */
+        x->user_data = s;
+        int rc = libusb_submit_transfer(x);
+        if (rc != 0) {
+            x->user_data = NULL;
+            return rc;
+        }
+        s->bulk_inflight++;
+    }
+    return 0;
+}
+
+/* ---- async control requests ---- */
+
+static void ctrl_unlink(struct sh_drv *s, struct sh_ctrl *c)
+{
+    if (c->prev_link)
+        c->prev_link->next_link = c->next_link;
+    else
+        s->ctrls = c->next_link;
+    if (c->next_link)
+        c->next_link->prev_link = c->prev_link;
+}
+
+static void ctrl_finish(struct sh_ctrl *c, int status, const char *msg)
+{
+    if (c->done)
+        c->done(c->user, status, msg);
+}
+
+static void LIBUSB_CALL ctrl_cb(struct libusb_transfer *x)
+{
+    struct sh_ctrl *c = x->user_data;
+    struct sh_drv *s = c->drv;
+    int status;
+    char msg[128];
+    switch (x->status) {
+    case LIBUSB_TRANSFER_COMPLETED:
+        status = 0;
+        snprintf(msg, sizeof msg, "ok");
+        break;
+    case LIBUSB_TRANSFER_STALL:
+        status = -EPIPE;
+        snprintf(msg, sizeof msg, "sensor head refused request 0x%02x", c->request);
+        break;
+    case LIBUSB_TRANSFER_NO_DEVICE:
+        status = -ENODEV;
+        snprintf(msg, sizeof msg, "sensor head gone");
+        break;
+    case LIBUSB_TRANSFER_TIMED_OUT:
+        status = -ETIMEDOUT;
+        snprintf(msg, sizeof msg, "sensor head did not answer request 0x%02x", c->request);
+        break;
+    case LIBUSB_TRANSFER_CANCELLED:
+        status = -ECANCELED;
+        snprintf(msg, sizeof msg, "cancelled");
+        break;
+    default:
+        status = -EIO;
+        snprintf(msg, sizeof msg, "control transfer 0x%02x failed", c->request);
+        break;
+    }
+    dev_log(LOG_DEBUG, "sensor: control 0x%02x -> %s", c->request, msg);
+    c->actual = x->actual_length;
+    ctrl_unlink(s, c);
+    libusb_free_transfer(x);
+    if (c->next)
+        c->next(c, status);
+    else
+        ctrl_finish(c, status, msg);
+    free(c);
+    if (status == -ENODEV)
+        detach(s, "unplugged (control transfer: no device)");
+    maybe_finish_detach(s);
+}
+
+/* Submit a vendor control request: OUT with `data` (len bytes), or IN
+ * (reqtype SH_REQTYPE_IN, data NULL) reading up to len bytes into c->buf. */
+static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_t request,
+                                       uint16_t value, const void *data, uint16_t len,
+                                       void (*next)(struct sh_ctrl *, int), sh_done_fn done,
+                                       void *user, int *rcp);
+
+static int ctrl_submit(struct sh_drv *s, uint8_t request, uint16_t value, const void *data,
+                       uint16_t len, void (*next)(struct sh_ctrl *, int), sh_done_fn done,
+                       void *user)
+{
+    int rc;
+    ctrl_submit_dir(s, SH_REQTYPE_OUT, request, value, data, len, next, done, user, &rc);
+    return rc;
+}
+
+static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_t request,
+                                       uint16_t value, const void *data, uint16_t len,
+                                       void (*next)(struct sh_ctrl *, int), sh_done_fn done,
+                                       void *user, int *rcp)
+{
+    struct sh_ctrl *c = NULL;
+    *rcp = 0;
+#define CTRL_FAIL(e) do { *rcp = (e); return NULL; } while (0)
+    if (!s->present || s->gone)
+        CTRL_FAIL(-ENODEV);
+    if (len > 64)
+        CTRL_FAIL(-EINVAL);
+    c = calloc(1, sizeof *c);
+    if (!c)
+        CTRL_FAIL(-ENOMEM);
+    c->xfer = libusb_alloc_transfer(0);
+    if (!c->xfer) {
+        free(c);
+        CTRL_FAIL(-ENOMEM);
+    }
+    c->drv = s;
+    c->request = request;
+    c->done = done;
+    c->user = user;
+    c->next = next;
+    libusb_fill_control_setup(c->buf, reqtype, request, value, SH_INTERFACE, len);
+    if (len && data)
+        memcpy(c->buf + LIBUSB_CONTROL_SETUP_SIZE, data, len);
+    libusb_fill_control_transfer(c->xfer, s->handle, c->buf, ctrl_cb, c, SH_DRV_CTRL_TIMEOUT_MS);
+    int rc = libusb_submit_transfer(c->xfer);
+    if (rc != 0) {
+        libusb_free_transfer(c->xfer);
+        free(c);
+        CTRL_FAIL(rc == LIBUSB_ERROR_NO_DEVICE ? -ENODEV : -EIO);
+    }
+#undef CTRL_FAIL
+    c->next_link = s->ctrls;
+    if (s->ctrls)
+        s->ctrls->prev_link = c;
+    s->ctrls = c;
+    dev_log(LOG_DEBUG, "sensor: control 0x%02x value=%u len=%u sent", request, value, len);
+    return c;
+}
+
+static void status_after(struct sh_ctrl *c, int status)
+{
+    struct sh_status st;
+    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
+        status = -EPROTO;
+    if (c->status_done)
+        c->status_done(c->user, status, status == 0 ? &st : NULL);
+}
+
+int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user)
+{
+    int rc;
+    struct sh_ctrl *c = ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL, SH_STATUS_SIZE,
+                                        status_after, NULL, user, &rc);
+    if (c)
+        c->status_done = done;
+    return rc;
+}
+
+void sh_drv_forget_user(struct sh_drv *s, void *user)
+{
+    for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
+        if (c->user == user) {
+            c->done = NULL;
+            c->status_done = NULL;
+        }
+}
+
+/* START chain: SET_RATE -> START, bulk transfers already in flight. */
+static void start_after_start(struct sh_ctrl *c, int status)
+{
+    struct sh_drv *s = c->drv;
+    if (status == 0) {
+        set_state(s, ST_STREAMING);
+        dev_log(LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
+        emit(s, SH_EV_STREAM_STARTED, s->rate_hz, "stream started");
+        ctrl_finish(c, 0, "streaming");
+        return;
+    }
+    if (s->state == ST_STARTING) {
+        set_state(s, ST_STOPPING);
+        s->stop_deadline = 0;
+    }
+    ctrl_finish(c, status, "START failed");
+}
+
+static void start_after_rate(struct sh_ctrl *c, int status)
+{
+    struct sh_drv *s = c->drv;
+    if (status == 0)
+        status = ctrl_submit(s, SH_REQ_START, 0, NULL, 0, start_after_start, c->done, c->user);
+    if (status == 0)
+        return;
+    if (s->state == ST_STARTING) {
+        set_state(s, ST_STOPPING);
+        s->stop_deadline = 0;
+    }
+    ctrl_finish(c, status, "SET_RATE failed");
+}
+
+int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user)
+{
+    if (!s->present || s->gone)
+        return -ENODEV;
+    if (s->state != ST_IDLE)
+        return -EALREADY;
+    sh_stream_reset(&s->stream);
+    set_state(s, ST_STARTING);
+    int rc = submit_bulk(s);
+    if (rc == 0) {
+        uint8_t le[4] = {(uint8_t)s->rate_hz, (uint8_t)(s->rate_hz >> 8), (uint8_t)(s->rate_hz >> 16),
+                         (uint8_t)(s->rate_hz >> 24)};
+        rc = ctrl_submit(s, SH_REQ_SET_RATE, 0, le, 4, start_after_rate, done, user);
+    } else {
+        rc = -EIO;
+    }
+    if (rc < 0) {
+        set_state(s, ST_STOPPING);
+        s->stop_deadline = 0;
+        cancel_bulk(s);
+        if (s->bulk_inflight == 0)
+            set_state(s, ST_IDLE);
+    }
+    return rc;
+}
+
+static void stop_after_stop(struct sh_ctrl *c, int status)
+{
+    struct sh_drv *s = c->drv;
+    /* Give the device time to send its LAST block; then cancel the rest. */
+    if (s->state == ST_STOPPING && s->stop_deadline != 0)
+        s->stop_deadline = dev_now_us() + 300000u;
+    ctrl_finish(c, status, status == 0 ? "stopped" : "STOP failed");
+}
+
+int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user)
+{
+    if (!s->present || s->gone)
+        return -ENODEV;
+    if (s->state == ST_IDLE || s->state == ST_STOPPING)
+        return -EALREADY;
+    set_state(s, ST_STOPPING);
+    s->stop_deadline = dev_now_us() + 2u * SH_DRV_CTRL_TIMEOUT_MS * 1000u;
+    return ctrl_submit(s, SH_REQ_STOP, 0, NULL, 0, stop_after_stop, done, user);
+}
+
+int sh_drv_tare(struct sh_drv *s, sh_done_fn done, void *user)
+{
+    return ctrl_submit(s, SH_REQ_TARE, 0, NULL, 0, NULL, done, user);
+}
+
+/* ---- attach / detach ---- */
+
+static int sync_in(struct sh_drv *s, uint8_t req, uint8_t *buf, uint16_t len)
+{
+    return libusb_control_transfer(s->handle, SH_REQTYPE_IN, req, 0, SH_INTERFACE, buf, len,
+                                   SH_DRV_SETUP_TIMEOUT_MS);
+}
+
+static int setup_device(struct sh_drv *s, char *err, size_t errlen)
+{
+    uint8_t buf[64];
+    int n = sync_in(s, SH_REQ_GET_IDENTITY, buf, SH_IDENTITY_SIZE);
+    if (n < 0 || sh_identity_decode(buf, (size_t)n, &s->identity) != SH_OK) {
+        snprintf(err, errlen, "sensor: GET_IDENTITY failed (%s)",
+                 n < 0 ? libusb_error_name(n) : "bad payload");
+        return -EIO;
+    }
+    n = sync_in(s, SH_REQ_GET_CAL, buf, SH_CALIBRATION_SIZE);
+    if (n < 0 || sh_calibration_decode(buf, (size_t)n, &s->cal) != SH_OK) {
+        snprintf(err, errlen, "sensor: GET_CAL failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
+        return -EIO;
+    }
+    struct sh_status st;
+    n = sync_in(s, SH_REQ_GET_STATUS, buf, SH_STATUS_SIZE);
+    if (n < 0 || sh_status_decode(buf, (size_t)n, &st) != SH_OK) {
+        snprintf(err, errlen, "sensor: GET_STATUS failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
+        return -EIO;
+    }
+    /* A stream left running by a previous owner would fill our transfers
+     * with stale blocks: stop it before we start our own. */
+    if (st.flags & SH_STAT_STREAMING) {
+        n = libusb_control_transfer(s->handle, SH_REQTYPE_OUT, SH_REQ_STOP, 0, SH_INTERFACE, NULL, 0,
+                                    SH_DRV_SETUP_TIMEOUT_MS);
+        if (n < 0)
+            dev_log(LOG_WARNING, "sensor: could not stop a running stream: %s", libusb_error_name(n));
+    }
+    s->cal_due = s->cal.due_date <= today_yyyymmdd();
+    return 0;
+}
+
+static bool serial_matches(struct sh_drv *s, libusb_device_handle *h,
+                           const struct libusb_device_descriptor *dd)
+{
+    if (!s->match.serial[0])
+        return true;
+    unsigned char ser[128];
+    if (!dd->iSerialNumber)
+        return false;
+    int n = libusb_get_string_descriptor_ascii(h, dd->iSerialNumber, ser, sizeof ser);
+    return n > 0 && strcmp((const char *)ser, s->match.serial) == 0;
+}
+
+static void free_bulk(struct sh_drv *s)
+{
+    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
+        if (s->bulk[i]) {
+            free(s->bulk[i]->buffer);
+            libusb_free_transfer(s->bulk[i]);
+            s->bulk[i] = NULL;
+        }
+    }
+}
+
+static int alloc_bulk(struct sh_drv *s)
+{
+    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
+        struct libusb_transfer *x = libusb_alloc_transfer(0);
+        uint8_t *buf = malloc(SH_TRANSFER_SIZE);
+        if (!x || !buf) {
+            libusb_free_transfer(x);
+            free(buf);
+            free_bulk(s);
+            return -ENOMEM;
+        }
+        libusb_fill_bulk_transfer(x, s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, bulk_cb, NULL, 0);
+        s->bulk[i] = x;
+    }
+    return 0;
+}
+
+static void close_handle(struct sh_drv *s)
+{
+    if (!s->handle)
+        return;
+    free_bulk(s);
+    libusb_release_interface(s->handle, SH_INTERFACE);
+    libusb_close(s->handle);
+    libusb_unref_device(s->device);
+    s->handle = NULL;
+    s->device = NULL;
+}
+
+int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
+{
+    if (s->handle)
+        return 0;
+    libusb_device **list;
+    ssize_t cnt = libusb_get_device_list(s->ctx, &list);
+    if (cnt < 0) {
+        snprintf(err, errlen, "sensor: cannot list USB devices: %s", libusb_error_name((int)cnt));
+        return -EIO;
+    }
+    int rc = -ENODEV;
+    snprintf(err, errlen, "sensor %04x:%04x%s%s not found", s->match.vid, s->match.pid,
+             s->match.serial[0] ? " serial " : "", s->match.serial);
+    for (ssize_t i = 0; i < cnt && !s->handle; i++) {
+        struct libusb_device_descriptor dd;
+        if (libusb_get_device_descriptor(list[i], &dd) != 0 || dd.idVendor != s->match.vid ||
+            dd.idProduct != s->match.pid)
+            continue;
+        libusb_device_handle *h;
+        int r = libusb_open(list[i], &h);
+        if (r != 0) {
+            snprintf(err, errlen, "sensor: cannot open %04x:%04x: %s", dd.idVendor, dd.idProduct,
+                     libusb_error_name(r));
+            rc = -EIO;
+            continue;
+        }
+        if (!serial_matches(s, h, &dd)) {
+            libusb_close(h);
+            continue;
+        }
+        libusb_set_auto_detach_kernel_driver(h, 1);
+        r = libusb_claim_interface(h, SH_INTERFACE);
+        if (r != 0) {
+            snprintf(err, errlen, "sensor: cannot claim interface %d: %s", SH_INTERFACE,
+                     libusb_error_name(r));
+            libusb_close(h);
+            rc = -EBUSY;
+            continue;
+        }
+        s->handle = h;
+        s->device = libusb_ref_device(list[i]);
+    }
+    libusb_free_device_list(list, 1);
+    if (!s->handle) {
+        /* Not there: hotplug will tell us. Present but unusable: retry. */
+        if (rc != -ENODEV || !s->has_hotplug)
+            s->reattach_at = dev_now_us() + 1000000u;
+        return rc;
+    }
+    if (setup_device(s, err, errlen) < 0 || alloc_bulk(s) < 0) {
+        close_handle(s);
+        s->reattach_at = dev_now_us() + 1000000u;
+        return -EIO;
+    }
+    s->present = true;
+    s->gone = false;
+    s->missing_logged = false;
+    s->reattach_at = DEV_NO_DEADLINE;
+    set_state(s, ST_IDLE);
+    s->dev.fd_generation++;
+    dev_log(LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
+            s->identity.model, s->identity.serial, s->identity.fw_major, s->identity.fw_minor,
+            s->identity.fw_patch, s->cal.due_date, s->cal_due ? " (DUE: measurements refused)" : "");
+    if (s->cb.on_presence)
+        s->cb.on_presence(s->user, true, "attached");
+    return 0;
+}
+
+/* Every transfer has ended: the handle can be closed -- but not from
+ * inside libusb's event handling (libusb_close would deadlock on the event
+ * lock), so only flag it here; process() closes it. */
+static void maybe_finish_detach(struct sh_drv *s)
+{
+    if (s->gone && s->bulk_inflight == 0 && !s->ctrls)
+        s->close_pending = true;
+}
+
+/* The device is gone but some transfers never completed (a disconnect
+ * the kernel -- or an emulation -- never reports as an error on the
+ * usbfs fd). libusb_close() then drops them from its in-flight list (their
+ * callbacks will never run), so they are ours to free. */
+static void force_close(struct sh_drv *s)
+{
+    dev_log(LOG_WARNING, "sensor: %d bulk and %s control transfer(s) still pending %d ms after "
+            "unplug; closing anyway", s->bulk_inflight, s->ctrls ? "some" : "no", SH_DRV_GONE_WAIT_MS);
+    libusb_release_interface(s->handle, SH_INTERFACE);
+    libusb_close(s->handle);
+    s->handle = NULL;
+    libusb_unref_device(s->device);
+    s->device = NULL;
+    for (int i = 0; i < SH_DRV_TRANSFERS; i++)
+        if (s->bulk[i])
+            s->bulk[i]->user_data = NULL;
+    s->bulk_inflight = 0;
+    free_bulk(s);
+    while (s->ctrls) {
+        struct sh_ctrl *c = s->ctrls;
+        ctrl_unlink(s, c);
+        libusb_free_transfer(c->xfer);
+        if (c->done)
+            c->done(c->user, -ENODEV, "sensor head gone");
+        if (c->status_done)
+            c->status_done(c->user, -ENODEV, NULL);
+        free(c);
+    }
+    if (s->state != ST_IDLE) {
+        set_state(s, ST_IDLE);
+        emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped (device gone)");
+    }
+    s->gone = false;
+    s->close_pending = false;
+    s->dev.fd_generation++;
+}
+
+static void finish_detach(struct sh_drv *s)
+{
+    if (s->gone && !s->close_pending && dev_now_us() >= s->gone_deadline) {
+        force_close(s);
+        return;
+    }
+    if (!s->close_pending)
+        return;
+    s->close_pending = false;
+    close_handle(s);
+    s->gone = false;
+    s->dev.fd_generation++;
+}
+
+static void detach(struct sh_drv *s, const char *reason)
+{
+    if (!s->present)
+        return;
+    s->present = false;
+    s->gone = true;
+    s->gone_deadline = dev_now_us() + SH_DRV_GONE_WAIT_MS * 1000u;
+    dev_log(LOG_WARNING, "sensor: gone: %s", reason);
+    if (s->state != ST_IDLE) {
+        emit(s, SH_EV_STREAM_ERROR, 0, "stream ended: device gone");
+        set_state(s, ST_STOPPING);
+        s->stop_deadline = 0;
+    }
+    cancel_bulk(s);
+    for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
+        libusb_cancel_transfer(c->xfer);
+    if (s->cb.on_presence)
+        s->cb.on_presence(s->user, false, reason);
+    maybe_finish_detach(s);
+}
+
+static int LIBUSB_CALL hotplug_cb(libusb_context *ctx, libusb_device *device,
+                                  libusb_hotplug_event event, void *user)
+{
+    (void)ctx;
+    struct sh_drv *s = user;
+    if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
+        if (s->device == device)
+            detach(s, "unplugged");
+    } else if (!s->present) {
+        /* Open from process(), not from inside libusb's event handling
+         * (and only once the old handle is fully closed). */
+        s->reattach_at = dev_now_us();
+    }
+    return 0;
+}
+
+/* ---- dev ops ---- */
+
+static int sh_pollfds(struct dev *d, struct pollfd *out, int max)
+{
+    struct sh_drv *s = (struct sh_drv *)d;
+    const struct libusb_pollfd **fds = libusb_get_pollfds(s->ctx);
+    if (!fds)
+        return 0;
+    int n = 0;
+    for (int i = 0; fds[i] && n < max; i++, n++) {
+        out[n].fd = fds[i]->fd;
+        out[n].events = fds[i]->events;
+        out[n].revents = 0;
+    }
+    libusb_free_pollfds(fds);
+    return n;
+}
+
+static uint64_t sh_deadline(struct dev *d)
+{
+    struct sh_drv *s = (struct sh_drv *)d;
+    if (s->close_pending)
+        return 0;
+    uint64_t dl = s->gone ? s->gone_deadline : s->reattach_at;
+    if (s->state == ST_STOPPING && s->bulk_inflight > 0 && s->stop_deadline < dl)
+        dl = s->stop_deadline;
+    struct timeval tv;
+    if (libusb_get_next_timeout(s->ctx, &tv) == 1) {
+        uint64_t t = dev_now_us() + (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+        if (t < dl)
+            dl = t;
+    }
+    return dl;
+}
+
+static void sh_process(struct dev *d, const struct pollfd *fds, int n)
+{
+    struct sh_drv *s = (struct sh_drv *)d;
+    (void)fds;
+    (void)n;
+    /* libusb checks its own fds; a zero timeout makes this non-blocking. */
+    struct timeval zero = {0, 0};
+    int rc = libusb_handle_events_timeout_completed(s->ctx, &zero, NULL);
+    if (rc != 0 && rc != LIBUSB_ERROR_INTERRUPTED)
+        dev_log(LOG_WARNING, "sensor: libusb event handling: %s", libusb_error_name(rc));
+    finish_detach(s);
+    uint64_t now = dev_now_us();
+    if (s->state == ST_STOPPING && s->bulk_inflight > 0 && now >= s->stop_deadline) {
+        s->stop_deadline = DEV_NO_DEADLINE;
+        cancel_bulk(s);
+    }
+    if (s->reattach_at != DEV_NO_DEADLINE && now >= s->reattach_at && !s->gone && !s->present) {
+        char err[256];
+        int r = sh_drv_attach(s, err, sizeof err);
+        if (r == 0) {
+            s->reattach_at = DEV_NO_DEADLINE;
+        } else {
+            /* Just announced: the node may not be ready; try again shortly. */
+            s->reattach_at = now + 250000u;
+            if (!s->missing_logged) {
+                dev_log(LOG_WARNING, "%s; waiting for hotplug", err);
+                s->missing_logged = true;
+            }
+            if (!s->has_hotplug)
+                s->reattach_at = now + 1000000u;
+        }
+    }
+}
+
+cJSON *sh_identity_to_json(const struct sh_identity *id)
+{
+    cJSON *o = cJSON_CreateObject();
+    char fw[32];
+    snprintf(fw, sizeof fw, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
+    cJSON_AddStringToObject(o, "model", id->model);
+    cJSON_AddStringToObject(o, "serial", id->serial);
+    cJSON_AddNumberToObject(o, "hw_revision", id->hw_revision);
+    cJSON_AddStringToObject(o, "firmware", fw);
+    cJSON_AddNumberToObject(o, "protocol_version", id->protocol_version);
+    cJSON_AddNumberToObject(o, "channels", id->channels);
+    cJSON_AddNumberToObject(o, "max_rate_hz", id->max_rate_hz);
+    cJSON_AddNumberToObject(o, "force_full_scale_n", id->force_full_scale_un / 1e6);
+    cJSON_AddNumberToObject(o, "disp_full_scale_mm", id->disp_full_scale_nm / 1e6);
+    return o;
+}
+
+cJSON *sh_calibration_to_json(const struct sh_calibration *c, bool due)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "cal_date", c->cal_date);
+    cJSON_AddNumberToObject(o, "due_date", c->due_date);
+    cJSON_AddStringToObject(o, "certificate", c->certificate);
+    cJSON_AddBoolToObject(o, "due", due);
+    return o;
+}
+
+static cJSON *sh_describe(struct dev *d)
+{
+    struct sh_drv *s = (struct sh_drv *)d;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "sensor");
+    cJSON_AddBoolToObject(o, "present", s->present);
+    cJSON_AddItemToObject(o, "match", station_match_to_json(&s->match));
+    if (s->present) {
+        cJSON_AddItemToObject(o, "identity", sh_identity_to_json(&s->identity));
+        cJSON_AddItemToObject(o, "calibration", sh_calibration_to_json(&s->cal, s->cal_due));
+    }
+    static const char *const names[] = {"idle", "starting", "streaming", "stopping"};
+    cJSON_AddStringToObject(o, "stream", names[s->state]);
+    cJSON_AddNumberToObject(o, "rate_hz", s->rate_hz);
+    cJSON *st = cJSON_AddObjectToObject(o, "stream_stats");
+    cJSON_AddNumberToObject(st, "blocks", (double)s->stream.stats.blocks);
+    cJSON_AddNumberToObject(st, "samples", (double)s->stream.stats.samples);
+    cJSON_AddNumberToObject(st, "lost_blocks", (double)s->stream.stats.lost_blocks);
+    cJSON_AddNumberToObject(st, "repeated_blocks", (double)s->stream.stats.repeated_blocks);
+    cJSON_AddNumberToObject(st, "lost_samples", (double)s->stream.stats.lost_samples);
+    cJSON_AddNumberToObject(st, "overruns", (double)s->stream.stats.overruns);
+    cJSON_AddNumberToObject(st, "bad_blocks", (double)s->stream.stats.bad_blocks);
+    cJSON_AddNumberToObject(st, "transfer_errors", (double)s->transfer_errors);
+    return o;
+}
+
+static const struct dev_ops sh_dev_ops = {
+    .kind = "sensor",
+    .pollfds = sh_pollfds,
+    .deadline = sh_deadline,
+    .process = sh_process,
+    .describe = sh_describe,
+};
+
+/* libusb adds/removes fds when devices open/close: tell the host. */
+static void LIBUSB_CALL fd_added(int fd, short events, void *user)
+{
+    (void)fd;
+    (void)events;
+    ((struct sh_drv *)user)->dev.fd_generation++;
+}
+static void LIBUSB_CALL fd_removed(int fd, void *user)
+{
+    (void)fd;
+    ((struct sh_drv *)user)->dev.fd_generation++;
+}
+
+struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
+                          const struct sh_drv_callbacks *cb, void *user, char *err, size_t errlen)
+{
+    struct sh_drv *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->dev.ops = &sh_dev_ops;
+    s->match = *match;
+    s->rate_hz = rate_hz;
+    if (cb)
+        s->cb = *cb;
+    s->user = user;
+    s->reattach_at = DEV_NO_DEADLINE;
+    if (sample_ring_init(&s->ring, SH_DRV_RING_SAMPLES) < 0) {
+        snprintf(err, errlen, "out of memory for the sample ring");
+        free(s);
+        return NULL;
+    }
+    int rc = libusb_init(&s->ctx);
+    if (rc != 0) {
+        snprintf(err, errlen, "libusb_init: %s", libusb_error_name(rc));
+        sample_ring_free(&s->ring);
+        free(s);
+        return NULL;
+    }
+    libusb_set_pollfd_notifiers(s->ctx, fd_added, fd_removed, s);
+    if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
+        rc = libusb_hotplug_register_callback(
+            s->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0,
+            match->vid, match->pid, LIBUSB_HOTPLUG_MATCH_ANY, hotplug_cb, s, &s->hotplug);
+        s->has_hotplug = rc == LIBUSB_SUCCESS;
+    }
+    if (!s->has_hotplug)
+        dev_log(LOG_WARNING, "sensor: libusb hotplug unavailable; rescanning every second");
+    return s;
+}
+
+void sh_drv_free(struct sh_drv *s)
+{
+    if (!s)
+        return;
+    s->cb.on_presence = NULL;
+    s->cb.on_samples = NULL;
+    s->cb.on_stream_event = NULL;
+    for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link) {
+        c->done = NULL;
+        c->status_done = NULL;
+    }
+    if (s->handle) {
+        /* Cancel everything and let the callbacks run before closing. */
+        s->gone = true;
+        s->present = false;
+        cancel_bulk(s);
+        for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
+            libusb_cancel_transfer(c->xfer);
+        uint64_t until = dev_now_us() + 2000000u;
+        while ((s->bulk_inflight > 0 || s->ctrls) && dev_now_us() < until) {
+            struct timeval tv = {0, 100000};
+            libusb_handle_events_timeout_completed(s->ctx, &tv, NULL);
+        }
+        if (s->bulk_inflight == 0 && !s->ctrls) {
+            s->close_pending = false;
+            close_handle(s);
+        } else {
+            force_close(s);
+        }
+    }
+    if (s->has_hotplug)
+        libusb_hotplug_deregister_callback(s->ctx, s->hotplug);
+    libusb_exit(s->ctx);
+    sample_ring_free(&s->ring);
+    free(s);
+}
+
+struct dev *sh_drv_dev(struct sh_drv *s) { return &s->dev; }
+bool sh_drv_present(const struct sh_drv *s) { return s->present; }
+bool sh_drv_streaming(const struct sh_drv *s) { return s->state == ST_STREAMING; }
+const struct sh_identity *sh_drv_identity(const struct sh_drv *s)
+{
+    return s->present ? &s->identity : NULL;
+}
+const struct sh_calibration *sh_drv_calibration(const struct sh_drv *s)
+{
+    return s->present ? &s->cal : NULL;
+}
+bool sh_drv_cal_due(const struct sh_drv *s) { return s->cal_due; }
+struct sample_ring *sh_drv_ring(struct sh_drv *s) { return &s->ring; }
+void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out) { *out = s->stream.stats; }

@@ -1,0 +1,221 @@
+/* Bench configuration parsing and validation. */
+#include "station.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sensor.h"
+
+static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s: %s", name, what);
+    return -1;
+}
+
+/* A string member copied into dst; absent = keep default. */
+static int get_string(const cJSON *obj, const char *key, const char *path, char *dst, size_t cap,
+                      const char *name, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v))
+        return fail(err, errlen, name, "%s.%s: must be a string", path, key);
+    if (strlen(v->valuestring) >= cap)
+        return fail(err, errlen, name, "%s.%s: longer than %zu characters", path, key, cap - 1);
+    strcpy(dst, v->valuestring);
+    return 0;
+}
+
+/* A USB id: a number 0..0xffff or a string "0x1209" / "1209" (hex). */
+static int get_usb_id(const cJSON *obj, const char *key, const char *path, uint16_t *dst,
+                      const char *name, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    long val = -1;
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble == (double)(long)v->valuedouble)
+            val = (long)v->valuedouble;
+    } else if (cJSON_IsString(v)) {
+        char *end;
+        errno = 0;
+        val = strtol(v->valuestring, &end, 16);
+        if (errno || end == v->valuestring || *end)
+            val = -1;
+    }
+    if (val < 0 || val > 0xffff)
+        return fail(err, errlen, name, "%s.%s: must be a USB id 0..0xffff (number or \"0x...\" string)",
+                    path, key);
+    *dst = (uint16_t)val;
+    return 0;
+}
+
+static int check_keys(const cJSON *obj, const char *const *allowed, const char *path,
+                      const char *name, char *err, size_t errlen)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok = ok || strcmp(*a, it->string) == 0;
+        if (!ok)
+            return fail(err, errlen, name, "%s.%s: unknown key", path, it->string);
+    }
+    return 0;
+}
+
+static int parse_match(const cJSON *root, const char *key, bool allow_path, uint16_t vid,
+                       uint16_t pid, struct station_match *m, const char *name, char *err,
+                       size_t errlen)
+{
+    char path[32];
+    snprintf(path, sizeof path, "$.%s", key);
+    memset(m, 0, sizeof *m);
+    m->vid = vid;
+    m->pid = pid;
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!obj)
+        return fail(err, errlen, name, "%s: missing (the bench needs this device)", path);
+    if (!cJSON_IsObject(obj))
+        return fail(err, errlen, name, "%s: must be an object", path);
+    static const char *const pen_keys[] = {"vid", "pid", "serial", "path", NULL};
+    static const char *const sensor_keys[] = {"vid", "pid", "serial", "rate_hz", NULL};
+    if (check_keys(obj, allow_path ? pen_keys : sensor_keys, path, name, err, errlen) < 0 ||
+        get_usb_id(obj, "vid", path, &m->vid, name, err, errlen) < 0 ||
+        get_usb_id(obj, "pid", path, &m->pid, name, err, errlen) < 0 ||
+        get_string(obj, "serial", path, m->serial, sizeof m->serial, name, err, errlen) < 0)
+        return -1;
+    if (allow_path &&
+        get_string(obj, "path", path, m->path, sizeof m->path, name, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int station_parse(const char *text, const char *name, struct station_config *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->station, sizeof out->station, "bench");
+    snprintf(out->results_dir, sizeof out->results_dir, "results");
+    out->sensor_rate_hz = 50000;
+
+    cJSON *root = cJSON_Parse(text);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at ? (long)(at - text) : -1;
+        return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
+    }
+    int rc = -1;
+    static const char *const top_keys[] = {"station", "results_dir", "pen", "sensor", NULL};
+    if (!cJSON_IsObject(root)) {
+        fail(err, errlen, name, "$: must be an object");
+        goto out;
+    }
+    if (check_keys(root, top_keys, "$", name, err, errlen) < 0 ||
+        get_string(root, "station", "$", out->station, sizeof out->station, name, err, errlen) < 0 ||
+        get_string(root, "results_dir", "$", out->results_dir, sizeof out->results_dir, name, err,
+                   errlen) < 0 ||
+        parse_match(root, "pen", true, PEN_USB_VID, PEN_USB_PID, &out->pen, name, err, errlen) < 0 ||
+        parse_match(root, "sensor", false, SH_USB_VID, SH_USB_PID, &out->sensor, name, err,
+                    errlen) < 0)
+        goto out;
+    const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(root, "sensor");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(sensor, "rate_hz");
+    if (rate) {
+        if (!cJSON_IsNumber(rate) || rate->valuedouble < SH_RATE_MIN ||
+            rate->valuedouble > SH_RATE_MAX || rate->valuedouble != (double)(uint32_t)rate->valuedouble) {
+            fail(err, errlen, name, "$.sensor.rate_hz: must be an integer %u..%u", SH_RATE_MIN,
+                 SH_RATE_MAX);
+            goto out;
+        }
+        out->sensor_rate_hz = (uint32_t)rate->valuedouble;
+    }
+    if (!out->station[0]) {
+        fail(err, errlen, name, "$.station: must not be empty");
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int station_load(const char *path, struct station_config *out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            if (cap > 1u << 20) {
+                fail(err, errlen, path, "larger than 1 MiB");
+                goto out;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *n = realloc(text, cap);
+            if (!n) {
+                fail(err, errlen, path, "out of memory");
+                goto out;
+            }
+            text = n;
+        }
+        size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        fail(err, errlen, path, "read error");
+        goto out;
+    }
+    text[len] = '\0';
+    rc = station_parse(text, path, out, err, errlen);
+out:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+cJSON *station_match_to_json(const struct station_match *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    char id[8];
+    snprintf(id, sizeof id, "0x%04x", m->vid);
+    cJSON_AddStringToObject(o, "vid", id);
+    snprintf(id, sizeof id, "0x%04x", m->pid);
+    cJSON_AddStringToObject(o, "pid", id);
+    if (m->serial[0])
+        cJSON_AddStringToObject(o, "serial", m->serial);
+    if (m->path[0])
+        cJSON_AddStringToObject(o, "path", m->path);
+    return o;
+}
+
+cJSON *station_to_json(const struct station_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "station", c->station);
+    cJSON_AddStringToObject(o, "results_dir", c->results_dir);
+    cJSON_AddItemToObject(o, "pen", station_match_to_json(&c->pen));
+    cJSON *s = station_match_to_json(&c->sensor);
+    cJSON_AddNumberToObject(s, "rate_hz", c->sensor_rate_hz);
+    cJSON_AddItemToObject(o, "sensor", s);
+    return o;
+}

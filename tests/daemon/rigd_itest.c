@@ -1,0 +1,408 @@
+/* rigd integration tests, run inside rigsim:
+ *   rigsim -- rigd_itest SCENARIO RIGD CONFIG
+ * Each scenario starts rigd, talks to it over its API socket and checks
+ * the simulated pen through rigsim's control socket (not rigd's word). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itestlib.h"
+
+#define T_REPLY 5000        /* generous: 2 shared cores, maybe ASan */
+
+static const char *rigd_path, *config;
+static char sock[256];
+static pid_t rigd_pid;
+static int next_id = 100;
+
+static char sockdir[64];
+
+/* Leave no temporary directory behind (and no rigd running). */
+static void cleanup(void)
+{
+    if (rigd_pid > 0 && kill(rigd_pid, 0) == 0)
+        rigd_stop(rigd_pid, SIGKILL, 5000);
+    unlink(sock);
+    rmdir(sockdir);
+}
+
+static void start_rigd(void)
+{
+    snprintf(sockdir, sizeof sockdir, "/tmp/rigd-itest-XXXXXX");
+    IT_CHECK(mkdtemp(sockdir), "mkdtemp");
+    snprintf(sock, sizeof sock, "%s/rigd.sock", sockdir);
+    atexit(cleanup);
+    rigd_pid = rigd_start(rigd_path, config, sock);
+    IT_CHECK(rigd_pid > 0, "fork");
+}
+
+static void connect_client(struct jl *c)
+{
+    IT_CHECK(jl_connect(c, sock, 10000) == 0, "cannot connect to rigd at %s", sock);
+    cJSON *hello = jl_recv(c, T_REPLY);
+    IT_CHECK(hello && js_str(hello, "class") && strcmp(js_str(hello, "class"), "version") == 0,
+             "no version greeting");
+    cJSON_Delete(hello);
+}
+
+/* Send a request built from fmt (must contain "id":%d first), return reply. */
+static cJSON *call(struct jl *c, const char *body)
+{
+    char line[1024];
+    int id = next_id++;
+    snprintf(line, sizeof line, "{\"id\":%d,%s}", id, body);
+    cJSON *r = jl_call(c, line, id, T_REPLY);
+    IT_CHECK(r, "no reply to %s", line);
+    return r;
+}
+
+static void expect_ok(struct jl *c, const char *body, const char *cls)
+{
+    cJSON *r = call(c, body);
+    const char *got = js_str(r, "class");
+    IT_CHECK(got && strcmp(got, cls) == 0, "%s -> %s %s", body, got ? got : "?",
+             js_str(r, "message") ? js_str(r, "message") : "");
+    cJSON_Delete(r);
+}
+
+static void wait_devices_ready(struct jl *c)
+{
+    long long until = it_now_ms() + 10000;
+    for (;;) {
+        cJSON *r = call(c, "\"class\":\"status\"");
+        bool ok = js_bool(r, "devices.pen") && js_bool(r, "devices.sensor");
+        cJSON_Delete(r);
+        if (ok)
+            return;
+        IT_CHECK(it_now_ms() < until, "devices not attached within 10 s");
+        it_sleep_ms(100);
+    }
+}
+
+static void start_motor(struct jl *c)
+{
+    expect_ok(c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":100,\"depth_mm\":1.0", "pen");
+    expect_ok(c, "\"class\":\"pen\",\"action\":\"start\"", "pen");
+    IT_CHECK(sim_wait_motor(true, 5000), "simulated motor did not start");
+    /* Running for longer than the watchdog: heartbeats must be flowing. */
+    it_sleep_ms(800);
+    IT_CHECK(sim_pen_motor_running(), "motor stopped by itself: heartbeats missing?");
+}
+
+/* Stopped by a STOP command, not by the pen's watchdog. */
+static void expect_commanded_stop(int within_ms)
+{
+    IT_CHECK(sim_wait_motor(false, within_ms), "simulated motor still running");
+    cJSON *o = sim_ctl("{\"query\":\"pen\"}");
+    IT_CHECK(o, "rigsim query");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(o, "fault_names");
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names)
+        IT_CHECK(!cJSON_IsString(n) || strcmp(n->valuestring, "watchdog") != 0,
+                 "motor was stopped by the pen watchdog, not by rigd");
+    cJSON_Delete(o);
+}
+
+static void finish(int want_exit)
+{
+    int st = rigd_stop(rigd_pid, SIGTERM, 10000);
+    IT_CHECK(st == want_exit, "rigd exit status %d, want %d", st, want_exit);
+}
+
+/* ---- scenarios ---- */
+
+static void t_discovery(void)
+{
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    cJSON *r = call(&c, "\"class\":\"devices\"");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "devices");
+    IT_CHECK(cJSON_GetArraySize(arr) == 2, "two devices");
+    const cJSON *pen = cJSON_GetArrayItem(arr, 0), *sh = cJSON_GetArrayItem(arr, 1);
+    IT_CHECK(strcmp(js_str(pen, "kind"), "pen") == 0 && js_bool(pen, "present"), "pen present");
+    IT_CHECK(js_str(pen, "identity.serial") && strcmp(js_str(pen, "identity.serial"), "PA-0000001") == 0,
+             "pen serial");
+    IT_CHECK(strcmp(js_str(sh, "kind"), "sensor") == 0 && js_bool(sh, "present"), "sensor present");
+    IT_CHECK(js_str(sh, "identity.serial") && strcmp(js_str(sh, "identity.serial"), "SH2-000101") == 0,
+             "sensor serial");
+    IT_CHECK(js_num(sh, "calibration.due_date", 0) > 20000000, "calibration due date reported");
+    cJSON_Delete(r);
+    jl_close(&c);
+    finish(0);
+}
+
+static void t_pen_roundtrip(void)
+{
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    cJSON *r = call(&c, "\"class\":\"pen\",\"action\":\"identify\"");
+    IT_CHECK(js_str(r, "identity.model"), "identify reply has a model");
+    cJSON_Delete(r);
+    r = call(&c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":110,\"depth_mm\":1.5");
+    IT_CHECK(js_num(r, "rate_hz", 0) == 110 && js_num(r, "depth_mm", 0) == 1.5, "applied setpoints");
+    cJSON_Delete(r);
+    r = call(&c, "\"class\":\"pen\",\"action\":\"status\"");
+    IT_CHECK(js_num(r, "status.set_rate_hz", 0) == 110, "status shows the new rate");
+    IT_CHECK(strcmp(js_str(r, "status.state"), "idle") == 0, "idle");
+    cJSON_Delete(r);
+    r = call(&c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":500");
+    IT_CHECK(strcmp(js_str(r, "class"), "error") == 0 && strcmp(js_str(r, "code"), "bad_argument") == 0,
+             "out-of-range rate refused");
+    cJSON_Delete(r);
+    start_motor(&c);
+    r = call(&c, "\"class\":\"pen\",\"action\":\"stop\"");
+    IT_CHECK(js_bool(r, "confirmed"), "stop confirmed");
+    cJSON_Delete(r);
+    expect_commanded_stop(3000);
+    jl_close(&c);
+    finish(0);
+}
+
+static void t_watch_samples(void)
+{
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    expect_ok(&c, "\"class\":\"watch\",\"topics\":[\"samples\"]", "watch");
+    int events = 0, samples = 0;
+    long long until = it_now_ms() + 15000;
+    while (samples < 2000 && it_now_ms() < until) {
+        cJSON *o = jl_wait_for(&c, "class", "samples", 5000);
+        IT_CHECK(o, "no samples event");
+        IT_CHECK(js_num(o, "rate_hz", 0) == 1000, "decimated to 1 kS/s");
+        samples += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "force_n"));
+        IT_CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "force_n")) ==
+                     cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "disp_mm")),
+                 "force and displacement arrays match");
+        events++;
+        cJSON_Delete(o);
+    }
+    IT_CHECK(samples >= 2000, "only %d live samples", samples);
+    jl_close(&c);
+    finish(0);
+}
+
+static void unplug(const char *dev)
+{
+    char line[128];
+    snprintf(line, sizeof line, "{\"fault\":\"%s-unplug\",\"replug_after\":1.5}", dev);
+    cJSON *o = sim_ctl(line);
+    IT_CHECK(o && js_bool(o, "ok"), "rigsim %s", line);
+    cJSON_Delete(o);
+}
+
+static cJSON *wait_device_event(struct jl *c, const char *device, const char *event)
+{
+    long long until = it_now_ms() + 15000;
+    while (it_now_ms() < until) {
+        cJSON *o = jl_wait_for(c, "class", "devices", 15000);
+        if (!o)
+            break;
+        if (js_str(o, "device") && strcmp(js_str(o, "device"), device) == 0 && js_str(o, "event") &&
+            strcmp(js_str(o, "event"), event) == 0)
+            return o;
+        cJSON_Delete(o);
+    }
+    IT_CHECK(0, "no %s %s event", device, event);
+    return NULL;
+}
+
+static void t_unplug(const char *dev)
+{
+    struct jl c, w;
+    connect_client(&c);
+    connect_client(&w);
+    wait_devices_ready(&c);
+    expect_ok(&w, "\"class\":\"watch\",\"topics\":[\"devices\"]", "watch");
+    expect_ok(&c, "\"class\":\"session\",\"action\":\"claim\"", "session");
+    unplug(dev);
+    cJSON_Delete(wait_device_event(&w, dev, "detached"));
+    /* rigd stays up and says so. */
+    cJSON *r = call(&c, "\"class\":\"status\"");
+    IT_CHECK(!js_bool(r, strcmp(dev, "pen") == 0 ? "devices.pen" : "devices.sensor"),
+             "status shows the %s missing", dev);
+    cJSON_Delete(r);
+    if (strcmp(dev, "pen") == 0) {
+        r = call(&c, "\"class\":\"pen\",\"action\":\"status\"");
+        IT_CHECK(strcmp(js_str(r, "code"), "no_device") == 0, "pen request while unplugged: no_device");
+        cJSON_Delete(r);
+    }
+    cJSON_Delete(wait_device_event(&w, dev, "attached"));
+    wait_devices_ready(&c);
+    if (strcmp(dev, "pen") == 0) {
+        r = call(&c, "\"class\":\"pen\",\"action\":\"status\"");
+        IT_CHECK(js_str(r, "status.state"), "pen answers after re-attach");
+        cJSON_Delete(r);
+    } else {
+        /* Streaming resumes for the session. */
+        long long until = it_now_ms() + 10000;
+        bool streaming = false;
+        while (!streaming && it_now_ms() < until) {
+            r = call(&c, "\"class\":\"status\"");
+            streaming = js_bool(r, "devices.streaming");
+            cJSON_Delete(r);
+            if (!streaming)
+                it_sleep_ms(100);
+        }
+        IT_CHECK(streaming, "stream restarted after re-plug");
+    }
+    jl_close(&c);
+    jl_close(&w);
+    finish(0);
+}
+
+static void t_signal(int sig, bool twice)
+{
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    start_motor(&c);
+    IT_CHECK(kill(rigd_pid, sig) == 0, "kill");
+    if (twice) {
+        it_sleep_ms(5);
+        kill(rigd_pid, SIGINT);
+    }
+    int st = rigd_wait(rigd_pid, 10000);
+    if (twice)
+        IT_CHECK(st == 0 || st == 2, "rigd exit status %d after a second SIGINT", st);
+    else
+        IT_CHECK(st == 0, "rigd exit %d: stop not confirmed", st);
+    /* Second SIGINT: STOP sent without waiting; the watchdog is the backstop. */
+    if (twice)
+        IT_CHECK(sim_wait_motor(false, 3000), "motor still running after double SIGINT");
+    else
+        expect_commanded_stop(3000);
+    jl_close(&c);
+}
+
+static void t_owner_disconnect(void)
+{
+    struct jl c, other;
+    connect_client(&c);
+    connect_client(&other);
+    wait_devices_ready(&c);
+    start_motor(&c);
+    cJSON *r = call(&other, "\"class\":\"pen\",\"action\":\"start\"");
+    IT_CHECK(strcmp(js_str(r, "code"), "busy") == 0 && strstr(js_str(r, "message"), "owned by"),
+             "second client gets busy naming the owner");
+    cJSON_Delete(r);
+    jl_close(&c);
+    expect_commanded_stop(3000);
+    r = call(&other, "\"class\":\"status\"");
+    IT_CHECK(strcmp(js_str(r, "session.state"), "free") == 0, "session released");
+    cJSON_Delete(r);
+    jl_close(&other);
+    finish(0);
+}
+
+static void t_abort(void)
+{
+    struct jl c, op;
+    connect_client(&c);
+    connect_client(&op);
+    wait_devices_ready(&c);
+    start_motor(&c);
+    cJSON *r = call(&op, "\"class\":\"abort\"");
+    IT_CHECK(js_bool(r, "confirmed"), "abort reports a confirmed stop");
+    cJSON_Delete(r);
+    expect_commanded_stop(3000);
+    jl_close(&c);
+    jl_close(&op);
+    finish(0);
+}
+
+static void t_busy_wait(void)
+{
+    struct jl a, b;
+    connect_client(&a);
+    connect_client(&b);
+    wait_devices_ready(&a);
+    expect_ok(&a, "\"class\":\"session\",\"action\":\"claim\",\"purpose\":\"ci job 1\"", "session");
+    cJSON *r = call(&b, "\"class\":\"session\",\"action\":\"claim\"");
+    IT_CHECK(strcmp(js_str(r, "code"), "busy") == 0, "busy");
+    IT_CHECK(strstr(js_str(r, "message"), "owned by"), "busy names the owner: %s", js_str(r, "message"));
+    cJSON_Delete(r);
+    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0, "send");
+    r = jl_recv(&b, T_REPLY);
+    IT_CHECK(r && strcmp(js_str(r, "state"), "queued") == 0, "queued notice");
+    cJSON_Delete(r);
+    r = call(&b, "\"class\":\"status\"");
+    IT_CHECK(strcmp(js_str(r, "session.owner.purpose"), "ci job 1") == 0, "owner visible with purpose");
+    IT_CHECK(js_str(r, "session.owner.user") && js_str(r, "session.owner.started"), "owner user/start");
+    cJSON_Delete(r);
+    jl_close(&a);
+    r = jl_call(&b, "", 7, 10000);   /* empty line is ignored; wait for id 7 */
+    IT_CHECK(r && strcmp(js_str(r, "state"), "owner") == 0, "waiter granted the session");
+    cJSON_Delete(r);
+    jl_close(&b);
+    finish(0);
+}
+
+/* A stop that cannot be confirmed is reported (exit 2) and heartbeats stop,
+ * so the pen's watchdog stops the motor. */
+static void t_sigterm_muted(void)
+{
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    start_motor(&c);
+    cJSON *o = sim_ctl("{\"fault\":\"pen-mute\",\"value\":1}");
+    IT_CHECK(o && js_bool(o, "ok"), "mute");
+    cJSON_Delete(o);
+    int st = rigd_stop(rigd_pid, SIGTERM, 10000);
+    IT_CHECK(st == 2, "rigd exit %d, want 2 (stop not confirmed)", st);
+    IT_CHECK(sim_wait_motor(false, 3000), "watchdog did not stop the motor: heartbeats still sent?");
+    jl_close(&c);
+}
+
+/* A device missing at start is reported and attached when it appears. */
+static void t_late_pen(void)
+{
+    struct jl c;
+    connect_client(&c);
+    cJSON *r = call(&c, "\"class\":\"devices\"");
+    const cJSON *pen = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "devices"), 0);
+    IT_CHECK(pen && !js_bool(pen, "present"), "pen reported missing at start");
+    cJSON_Delete(r);
+    r = call(&c, "\"class\":\"pen\",\"action\":\"identify\"");
+    IT_CHECK(strcmp(js_str(r, "code"), "no_device") == 0, "no_device while missing");
+    cJSON_Delete(r);
+    wait_devices_ready(&c);
+    jl_close(&c);
+    finish(0);
+}
+
+int main(int argc, char **argv)
+{
+    IT_CHECK(argc == 4, "usage: rigd_itest SCENARIO RIGD CONFIG");
+    signal(SIGPIPE, SIG_IGN);
+    rigd_path = argv[2];
+    config = argv[3];
+    const char *s = argv[1];
+    if (strcmp(s, "late-pen") == 0) {
+        cJSON *o = sim_ctl("{\"fault\":\"pen-unplug\",\"replug_after\":2}");
+        IT_CHECK(o && js_bool(o, "ok"), "unplug before start");
+        cJSON_Delete(o);
+    }
+    start_rigd();
+    if (strcmp(s, "discovery") == 0) t_discovery();
+    else if (strcmp(s, "pen-roundtrip") == 0) t_pen_roundtrip();
+    else if (strcmp(s, "watch-samples") == 0) t_watch_samples();
+    else if (strcmp(s, "unplug-pen") == 0) t_unplug("pen");
+    else if (strcmp(s, "unplug-sensor") == 0) t_unplug("sensor");
+    else if (strcmp(s, "sigterm") == 0) t_signal(SIGTERM, false);
+    else if (strcmp(s, "sigint") == 0) t_signal(SIGINT, false);
+    else if (strcmp(s, "sigint-twice") == 0) t_signal(SIGINT, true);
+    else if (strcmp(s, "owner-disconnect") == 0) t_owner_disconnect();
+    else if (strcmp(s, "abort") == 0) t_abort();
+    else if (strcmp(s, "busy-wait") == 0) t_busy_wait();
+    else if (strcmp(s, "sigterm-muted") == 0) t_sigterm_muted();
+    else if (strcmp(s, "late-pen") == 0) t_late_pen();
+    else IT_CHECK(0, "unknown scenario %s", s);
+    fprintf(stderr, "PASS %s\n", s);
+    return 0;
+}
