@@ -1139,7 +1139,7 @@ int sim_sh_take_block(struct sim_model *m, uint32_t max, struct sh_block_header 
     uint8_t flags = first != m->expect_sample ? SH_BLK_OVERRUN : 0;
     uint32_t n = 0;
     /* A block holds consecutive frames only: stop at a gap left by drops. */
-    while (n < max && n < m->count) {
+    while (n < max && m->count > 0) {
         uint32_t i = m->head;
         if (m->fi[i] != first + n)
             break;

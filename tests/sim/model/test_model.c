@@ -243,6 +243,28 @@ END_TEST
 
 /* ---- sensor stream ---- */
 
+/* A block takes as many waiting frames as asked for, not fewer: with 1000
+ * frames in the FIFO, asking for 500 gives exactly 500 twice. */
+START_TEST(test_take_block_fills_to_max)
+{
+    struct sim_params p = defaults();
+    struct sim_model *m = model(&p, 5);
+    ck_assert_int_eq(sim_sh_set_rate(m, 50000), 0);
+    ck_assert_int_eq(sim_sh_start(m), 0);
+    sim_model_run_until(m, 20 * MS);
+    ck_assert_uint_eq(sim_sh_available(m), 1000);
+    static int32_t f[SH_MAX_SAMPLES], d[SH_MAX_SAMPLES];
+    struct sh_block_header h;
+    ck_assert_int_eq(sim_sh_take_block(m, 500, &h, f, d), 500);
+    ck_assert_uint_eq(h.count, 500);
+    ck_assert_uint_eq(h.first_sample, 0);
+    ck_assert_int_eq(sim_sh_take_block(m, 500, &h, f, d), 500);
+    ck_assert_uint_eq(h.first_sample, 500);
+    ck_assert_uint_eq(sim_sh_available(m), 0);
+    sim_model_free(m);
+}
+END_TEST
+
 START_TEST(test_samples_synchronous_and_counted)
 {
     static const uint32_t rates[] = {50000, 20000, 48000, 7500};
@@ -1087,6 +1109,7 @@ static Suite *model_suite(void)
     suite_add_tcase(s, pen);
     TCase *sh = tcase_create("sensor");
     tcase_add_test(sh, test_samples_synchronous_and_counted);
+    tcase_add_test(sh, test_take_block_fills_to_max);
     tcase_add_test(sh, test_same_seed_same_samples);
     tcase_add_test(sh, test_fifo_overrun_exact_skip);
     tcase_add_test(sh, test_tare_and_calibration);

@@ -1,0 +1,706 @@
+/* The pen: a USB CDC-ACM tty (/dev/ttyACM0) in the testbed, and the pen
+ * firmware emulated behind the pty master on the glib main loop.
+ *
+ * Why an ioctl handler: umockdev backs the tty with a pty, which answers the
+ * modem-line ioctls (TIOCMGET, used by sp_open) with ENOTTY. The handler
+ * answers those and runs every other ioctl (termios) on the real pty.
+ *
+ * Why our own framing instead of pen_rx_next: the firmware must NAK a frame
+ * with a good CRC but a bad type/length/range, with that frame's seq. The
+ * streaming receiver drops such frames without telling the seq, so the
+ * firmware splits on 0x00 itself, un-COBSes and decodes the body with
+ * pen_decode_body, and reads type and seq from the header on errors.
+ */
+#include "rigsim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "cobs.h"
+#include "crc.h"
+#include "pen.h"
+#include "sensor.h"
+
+#define PEN_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
+#define PEN_IFPATH PEN_SYSPATH "/1-1:1.0"
+#define PEN_TTYPATH PEN_IFPATH "/tty/ttyACM0"
+#define PEN_DEVNODE "/dev/ttyACM0"
+#define PEN_USB_DEVNUM 2
+#define PEN_MANUFACTURER "Rig Reference Pens"
+#define PEN_RETRY_MS 20         /* wait for the client to open the tty */
+#define PEN_TICK_MS 10          /* deliver model events (watchdog, at-rate) */
+#define PEN_MAX_EVENTS 16
+
+struct rs_pen {
+    struct rs_world *w;
+    UMockdevIoctlBase *ioctl;
+    bool present;
+    int master;                 /* pty master, ours */
+    char ptsname[128];
+    guint watch_id, retry_id, tick_id;
+    gint modem_bits;            /* atomic: worker thread writes */
+    /* receiver */
+    uint8_t rx[PEN_MAX_FRAME];
+    size_t rx_len;
+    bool rx_discarding;
+    /* duplicate detection: last request and the response we sent */
+    bool cache_valid;
+    uint8_t cache_type;
+    uint16_t cache_seq;
+    uint8_t cache_frame[PEN_MAX_FRAME];
+    size_t cache_len;
+    uint16_t event_seq;
+    /* link faults */
+    double corrupt_ber, drop_prob;
+    bool mute;
+    struct rs_rng rng;
+    struct rs_pen_stats stats;
+};
+
+/* ---------------------------------------------------------------- */
+/* Testbed device description                                        */
+
+static void append_hex(GString *s, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(s, "%02X", b[i]);
+}
+
+/* Device + config descriptors of a CDC-ACM device, so libusb enumerating
+ * the bus sees a well-formed device (it reads sysfs "descriptors"). */
+static void append_pen_descriptors(GString *s)
+{
+    const uint8_t dev[18] = {
+        18, 1, 0x00, 0x02, 0x02, 0x00, 0x00, 64,
+        PEN_USB_VID & 0xff, PEN_USB_VID >> 8, PEN_USB_PID & 0xff, PEN_USB_PID >> 8,
+        0x00, 0x01, 1, 2, 3, 1,
+    };
+    const uint8_t cfg[48] = {
+        9, 2, 48, 0, 2, 1, 0, 0x80, 50,
+        9, 4, 0, 0, 1, 0x02, 0x02, 0x01, 0,     /* CDC comm, ACM, AT */
+        7, 5, 0x83, 0x03, 16, 0, 16,            /* notification EP */
+        9, 4, 1, 0, 2, 0x0A, 0x00, 0x00, 0,     /* CDC data */
+        7, 5, 0x02, 0x02, 0x00, 0x02, 0,
+        7, 5, 0x81, 0x02, 0x00, 0x02, 0,
+    };
+    g_string_append(s, "H: descriptors=");
+    append_hex(s, dev, sizeof dev);
+    append_hex(s, cfg, sizeof cfg);
+    g_string_append_c(s, '\n');
+}
+
+static char *pen_description(const struct sim_params *p)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n");
+    g_string_append_printf(s, "N: bus/usb/001/%03d\n", PEN_USB_DEVNUM);
+    g_string_append_printf(s, "E: DEVNAME=/dev/bus/usb/001/%03d\n", PEN_USB_DEVNUM);
+    g_string_append(s, "E: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\nE: DRIVER=usb\n");
+    g_string_append_printf(s, "E: ID_VENDOR_ID=%04x\nE: ID_MODEL_ID=%04x\n", PEN_USB_VID,
+                           PEN_USB_PID);
+    g_string_append_printf(s, "E: ID_SERIAL_SHORT=%s\n", p->pen_serial);
+    g_string_append_printf(s, "A: idVendor=%04x\\n\nA: idProduct=%04x\\n\n", PEN_USB_VID,
+                           PEN_USB_PID);
+    g_string_append_printf(s, "A: serial=%s\\n\nA: manufacturer=%s\\n\nA: product=%s\\n\n",
+                           p->pen_serial, PEN_MANUFACTURER, p->pen_model);
+    g_string_append_printf(s, "A: busnum=1\\n\nA: devnum=%d\\n\n", PEN_USB_DEVNUM);
+    g_string_append(s, "A: bConfigurationValue=1\\n\nA: speed=12\\n\n");
+    g_string_append_printf(s, "A: dev=189:%d\\n\n", PEN_USB_DEVNUM - 1);
+    append_pen_descriptors(s);
+    g_string_append(s, "\n");
+    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0\n"
+                       "E: DEVTYPE=usb_interface\nE: SUBSYSTEM=usb\nE: DRIVER=cdc_acm\n"
+                       "A: bInterfaceNumber=00\\n\nA: bInterfaceClass=02\\n\n\n");
+    /* "L: device=" is how libserialport walks from the tty to the USB
+     * attributes; umockdev does not create that link by itself. */
+    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/tty/ttyACM0\n"
+                       "L: device=../../../1-1:1.0\n"
+                       "E: DEVNAME=/dev/ttyACM0\nE: SUBSYSTEM=tty\nA: dev=166:0\\n\n");
+    return g_string_free(s, FALSE);
+}
+
+/* ---------------------------------------------------------------- */
+/* tty ioctls (umockdev worker thread: no blocking, no world lock)    */
+
+static gboolean on_tty_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer user)
+{
+    (void)h;
+    struct rs_pen *p = user;
+    gulong req = umockdev_ioctl_client_get_request(c);
+    GError *err = NULL;
+
+    if (req == TIOCMGET || req == TIOCMSET || req == TIOCMBIS || req == TIOCMBIC) {
+        UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(c);
+        UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(int), &err);
+        if (!d) {
+            g_clear_error(&err);
+            umockdev_ioctl_client_complete(c, -1, EFAULT);
+            return TRUE;
+        }
+        int *v = (int *)(void *)d->data;
+        if (req == TIOCMGET) {
+            *v = g_atomic_int_get(&p->modem_bits);
+        } else if (req == TIOCMSET) {
+            g_atomic_int_set(&p->modem_bits, *v | TIOCM_DSR | TIOCM_CTS | TIOCM_CD);
+        } else if (req == TIOCMBIS) {
+            g_atomic_int_or(&p->modem_bits, (guint)*v);
+        } else {
+            /* DSR/CTS/CD are the device's lines: the host cannot clear them */
+            g_atomic_int_and(&p->modem_bits,
+                             ~(guint)(*v & ~(TIOCM_DSR | TIOCM_CTS | TIOCM_CD)));
+        }
+        g_object_unref(d);
+        umockdev_ioctl_client_complete(c, 0, 0);
+        return TRUE;
+    }
+    int e = 0;
+    int r = umockdev_ioctl_client_execute(c, &e, &err);
+    g_clear_error(&err);
+    umockdev_ioctl_client_complete(c, r, e);
+    return TRUE;
+}
+
+/* ---------------------------------------------------------------- */
+/* pen -> host                                                        */
+
+/* Write one frame through the link faults. A full pty (host not reading)
+ * drops the frame like a CDC device whose host stopped polling. */
+static void link_send(struct rs_pen *p, const uint8_t *frame, size_t len)
+{
+    if (p->drop_prob > 0 && rs_rng_uniform(&p->rng) < p->drop_prob) {
+        p->stats.tx_dropped_frames++;
+        return;
+    }
+    uint8_t out[PEN_MAX_FRAME];
+    memcpy(out, frame, len);
+    if (p->corrupt_ber > 0) {
+        for (size_t i = 0; i < len; i++)
+            for (int b = 0; b < 8; b++)
+                if (rs_rng_uniform(&p->rng) < p->corrupt_ber) {
+                    out[i] ^= (uint8_t)(1u << b);
+                    p->stats.tx_corrupted_bits++;
+                }
+    }
+    ssize_t n = write(p->master, out, len);
+    if (n < 0) {
+        rs_log(p->w, "pen: write: %s (frame dropped)", strerror(errno));
+        p->stats.tx_dropped_frames++;
+        return;
+    }
+    p->stats.tx_bytes += (uint64_t)n;
+}
+
+static size_t encode_or_log(const struct pen_msg *m, uint8_t *frame)
+{
+    int n = pen_encode(m, frame, PEN_MAX_FRAME);
+    if (n < 0) {
+        /* A firmware bug, not a link problem: say so loudly. */
+        fprintf(stderr, "rigsim: pen: cannot encode %s: %s\n", pen_msg_type_str(m->type),
+                pen_result_str(n));
+        return 0;
+    }
+    return (size_t)n;
+}
+
+static void send_response(struct rs_pen *p, const struct pen_msg *m, uint8_t req_type)
+{
+    size_t n = encode_or_log(m, p->cache_frame);
+    if (n == 0) {
+        p->cache_valid = false;
+        return;
+    }
+    p->cache_len = n;
+    p->cache_valid = true;
+    p->cache_seq = m->seq;
+    p->cache_type = req_type;
+    if (m->type == PEN_MSG_NAK)
+        p->stats.naks++;
+    else
+        p->stats.responses++;
+    link_send(p, p->cache_frame, n);
+}
+
+static void send_nak(struct rs_pen *p, uint8_t type, uint16_t seq, uint8_t error)
+{
+    struct pen_msg m = {.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = seq};
+    m.u.nak.request_type = type;
+    m.u.nak.error = error;
+    send_response(p, &m, type);
+}
+
+/* Called with the world lock held; collects events into ev. */
+static int take_events(struct rs_pen *p, struct pen_msg *ev)
+{
+    return sim_pen_take_events(p->w->model, ev, PEN_MAX_EVENTS);
+}
+
+static void send_events(struct rs_pen *p, struct pen_msg *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ev[i].flags = PEN_F_EVENT;
+        ev[i].seq = p->event_seq++;
+        uint8_t frame[PEN_MAX_FRAME];
+        size_t len = encode_or_log(&ev[i], frame);
+        if (len == 0)
+            continue;
+        p->stats.events++;
+        link_send(p, frame, len);
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* host -> pen                                                        */
+
+/* Execute one decoded request (world lock held). Fills the response. */
+static void execute(struct rs_pen *p, const struct pen_msg *req, struct pen_msg *resp)
+{
+    struct sim_model *m = p->w->model;
+    struct pen_status st;
+    int err = 0;
+
+    *resp = (struct pen_msg){.type = req->type, .flags = PEN_F_RESPONSE, .seq = req->seq};
+    switch (req->type) {
+    case PEN_MSG_IDENTIFY:
+        sim_pen_identity(m, &resp->u.identity);
+        break;
+    case PEN_MSG_SET_RATE:
+        err = sim_pen_set_rate(m, req->u.rate_mhz);
+        sim_pen_status(m, &st);
+        resp->u.rate_mhz = st.set_rate_mhz;
+        break;
+    case PEN_MSG_SET_DEPTH:
+        err = sim_pen_set_depth(m, req->u.depth_um);
+        sim_pen_status(m, &st);
+        resp->u.depth_um = st.set_depth_um;
+        break;
+    case PEN_MSG_START:
+        /* firmware rule (pen.h): no START without a cartridge */
+        sim_pen_status(m, &st);
+        err = (st.faults & PEN_FAULT_NO_CARTRIDGE) ? PEN_ERR_NO_CARTRIDGE : sim_pen_start(m);
+        break;
+    case PEN_MSG_STOP:
+        err = sim_pen_stop(m);
+        break;
+    case PEN_MSG_GET_STATUS:
+        sim_pen_status(m, &resp->u.status);
+        break;
+    case PEN_MSG_HEARTBEAT:
+        break;
+    case PEN_MSG_CLEAR_FAULT:
+        err = sim_pen_clear_fault(m);
+        break;
+    default:
+        err = PEN_ERR_UNKNOWN_TYPE;
+        break;
+    }
+    if (err != 0) {
+        *resp = (struct pen_msg){.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq};
+        resp->u.nak.request_type = req->type;
+        resp->u.nak.error = (uint8_t)err;
+    }
+}
+
+static uint8_t nak_code_for(int result)
+{
+    switch (result) {
+    case PEN_E_VERSION: return PEN_ERR_VERSION;
+    case PEN_E_UNKNOWN_TYPE: return PEN_ERR_UNKNOWN_TYPE;
+    case PEN_E_LENGTH: return PEN_ERR_BAD_LENGTH;
+    case PEN_E_RANGE: return PEN_ERR_OUT_OF_RANGE;
+    default: return 0;          /* not answerable: drop silently */
+    }
+}
+
+static bool crc_ok(const uint8_t *body, size_t n)
+{
+    if (n < PEN_HEADER_SIZE + PEN_CRC_SIZE)
+        return false;
+    uint16_t want = (uint16_t)(body[n - 2] | (body[n - 1] << 8));
+    return crc16_ccitt(CRC16_INIT, body, n - 2) == want;
+}
+
+/* One complete COBS frame (without delimiter) from the host. */
+static void on_frame(struct rs_pen *p, const uint8_t *frame, size_t len)
+{
+    uint8_t body[PEN_MAX_BODY];
+    long n = cobs_decode(frame, len, body, sizeof body);
+    if (n < 0 || !crc_ok(body, (size_t)n)) {
+        p->stats.rx_bad_frames++;
+        return;
+    }
+    uint8_t type = body[1], flags = body[2];
+    uint16_t seq = (uint16_t)(body[4] | (body[5] << 8));
+    if (flags != 0) {
+        /* responses/events are pen -> host only: a confused host */
+        p->stats.rx_bad_frames++;
+        return;
+    }
+    if (p->mute) {
+        /* A firmware whose comm task hung: nothing is executed and the
+         * watchdog is not fed, so a running motor stops by itself. */
+        p->stats.ignored_muted++;
+        return;
+    }
+    p->stats.requests++;
+
+    struct pen_msg req, resp;
+    int r = pen_decode_body(body, (size_t)n, &req);
+    struct pen_msg ev[PEN_MAX_EVENTS];
+    int nev;
+
+    rs_world_enter(p->w);
+    sim_pen_heartbeat(p->w->model);   /* every request with a good CRC */
+    if (r != PEN_OK) {
+        nev = take_events(p, ev);
+        rs_world_leave(p->w);
+        uint8_t code = nak_code_for(r);
+        if (code != 0)
+            send_nak(p, type, seq, code);
+        else
+            p->stats.rx_bad_frames++;
+        send_events(p, ev, nev);
+        return;
+    }
+    if (p->cache_valid && req.seq == p->cache_seq && req.type == p->cache_type) {
+        /* A retry: the host lost our answer. Never execute twice. */
+        nev = take_events(p, ev);
+        rs_world_leave(p->w);
+        p->stats.resent++;
+        link_send(p, p->cache_frame, p->cache_len);
+        send_events(p, ev, nev);
+        return;
+    }
+    execute(p, &req, &resp);
+    nev = take_events(p, ev);
+    rs_world_leave(p->w);
+    send_response(p, &resp, req.type);
+    send_events(p, ev, nev);
+}
+
+static void on_bytes(struct rs_pen *p, const uint8_t *b, size_t n)
+{
+    p->stats.rx_bytes += n;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0x00) {
+            if (p->rx_len > 0 && !p->rx_discarding)
+                on_frame(p, p->rx, p->rx_len);
+            p->rx_len = 0;
+            p->rx_discarding = false;
+        } else if (p->rx_len < sizeof p->rx) {
+            p->rx[p->rx_len++] = b[i];
+        } else {
+            p->rx_discarding = true;    /* oversize: resync at next 0x00 */
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* main-loop plumbing                                                 */
+
+static void arm_watch(struct rs_pen *p);
+static void remove_source(guint *id);
+
+/* The master reports POLLHUP until the client opens the tty (and after it
+ * closes it). Watching it then would spin; poll it with a timer instead. */
+static gboolean on_retry(gpointer user)
+{
+    struct rs_pen *p = user;
+    struct pollfd pfd = {.fd = p->master, .events = POLLIN};
+    if (poll(&pfd, 1, 0) < 0 || (pfd.revents & POLLHUP))
+        return G_SOURCE_CONTINUE;
+    p->retry_id = 0;
+    arm_watch(p);
+    return G_SOURCE_REMOVE;
+}
+
+static void start_retry(struct rs_pen *p)
+{
+    if (p->retry_id == 0)
+        p->retry_id = g_timeout_add(PEN_RETRY_MS, on_retry, p);
+}
+
+static gboolean on_master(gint fd, GIOCondition cond, gpointer user)
+{
+    struct rs_pen *p = user;
+    uint8_t buf[512];
+    if (cond & G_IO_IN) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) {
+            on_bytes(p, buf, (size_t)n);
+            return G_SOURCE_CONTINUE;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return G_SOURCE_CONTINUE;
+    }
+    /* EIO / HUP: the client closed the tty. A new open starts a new
+     * session: forget partial frames and the duplicate cache. */
+    rs_log(p->w, "pen: host closed the port");
+    p->watch_id = 0;
+    remove_source(&p->tick_id);
+    p->rx_len = 0;
+    p->rx_discarding = false;
+    p->cache_valid = false;
+    start_retry(p);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_tick(gpointer user);
+
+static void arm_watch(struct rs_pen *p)
+{
+    rs_log(p->w, "pen: host opened the port");
+    /* events raised while the port was closed never reached anyone */
+    struct pen_msg ev[PEN_MAX_EVENTS];
+    rs_world_enter(p->w);
+    while (take_events(p, ev) == PEN_MAX_EVENTS)
+        ;
+    rs_world_leave(p->w);
+    p->watch_id = g_unix_fd_add(p->master, G_IO_IN | G_IO_HUP | G_IO_ERR, on_master, p);
+    p->tick_id = g_timeout_add(PEN_TICK_MS, on_tick, p);
+}
+
+/* Deliver events the model raised without a request (watchdog, at-rate,
+ * faults). Runs only while the host has the port open. */
+static gboolean on_tick(gpointer user)
+{
+    struct rs_pen *p = user;
+    struct pen_msg ev[PEN_MAX_EVENTS];
+    rs_world_enter(p->w);
+    int n = take_events(p, ev);
+    rs_world_leave(p->w);
+    if (n > 0 && !p->mute)
+        send_events(p, ev, n);
+    return G_SOURCE_CONTINUE;
+}
+
+static void remove_source(guint *id)
+{
+    if (*id != 0) {
+        g_source_remove(*id);
+        *id = 0;
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* The tty node. We create the pty ourselves instead of letting umockdev
+ * do it ("N:" line): umockdev never forgets a pty it made, so the same
+ * node cannot be added again after remove_device (re-plug would abort),
+ * and it never closes the master, so the host would not notice the
+ * unplug. Our own master is closed on unplug: the host's tty is hung up
+ * (writes fail with EIO, reads see end-of-file) as with a real CDC-ACM
+ * device that disappears. */
+
+static char *tb_path(const struct rs_pen *p, const char *rel)
+{
+    char *root = umockdev_testbed_get_root_dir(p->w->tb);   /* a copy */
+    char *path = g_build_filename(root, rel, NULL);
+    g_free(root);
+    return path;
+}
+
+/* umockdev maps the pty back to the device number through .ptymap. */
+static char *ptymap_path(const struct rs_pen *p, const char *ptsname)
+{
+    char *flat = g_strdelimit(g_strdup(ptsname), "/", '_');
+    char *rel = g_strconcat("dev/.ptymap/", flat, NULL);
+    char *path = tb_path(p, rel);
+    g_free(rel);
+    g_free(flat);
+    return path;
+}
+
+static int create_tty_node(struct rs_pen *p)
+{
+    int master, slave;
+    char name[128];
+    if (openpty(&master, &slave, name, NULL, NULL) < 0) {
+        fprintf(stderr, "rigsim: pen: openpty: %s\n", strerror(errno));
+        return -1;
+    }
+    close(slave);
+    /* raw line: the firmware speaks binary frames */
+    struct termios t;
+    if (tcgetattr(master, &t) == 0) {
+        cfmakeraw(&t);
+        (void)tcsetattr(master, TCSANOW, &t);
+    }
+    int fl = fcntl(master, F_GETFL);
+    if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK | O_CLOEXEC) < 0 ||
+        fcntl(master, F_SETFD, FD_CLOEXEC) < 0) {
+        fprintf(stderr, "rigsim: pen: pty master flags: %s\n", strerror(errno));
+        close(master);
+        return -1;
+    }
+    char *node = tb_path(p, "dev/ttyACM0");
+    char *map = ptymap_path(p, name);
+    char *mapdir = g_path_get_dirname(map);
+    int rc = 0;
+    (void)unlink(node);
+    (void)unlink(map);
+    if (symlink(name, node) < 0 || g_mkdir_with_parents(mapdir, 0755) < 0 ||
+        symlink("166:0", map) < 0) {
+        fprintf(stderr, "rigsim: pen: create %s: %s\n", node, strerror(errno));
+        close(master);
+        rc = -1;
+    } else {
+        p->master = master;
+        g_strlcpy(p->ptsname, name, sizeof p->ptsname);
+    }
+    g_free(mapdir);
+    g_free(map);
+    g_free(node);
+    return rc;
+}
+
+static void destroy_tty_node(struct rs_pen *p)
+{
+    if (p->master >= 0) {
+        close(p->master);
+        p->master = -1;
+    }
+    if (p->ptsname[0]) {
+        char *map = ptymap_path(p, p->ptsname);
+        (void)unlink(map);
+        g_free(map);
+        p->ptsname[0] = '\0';
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* public                                                             */
+
+struct rs_pen *rs_pen_new(struct rs_world *w)
+{
+    struct rs_pen *p = g_new0(struct rs_pen, 1);
+    p->w = w;
+    p->master = -1;
+    p->modem_bits = TIOCM_DSR | TIOCM_CTS | TIOCM_CD;
+    rs_rng_seed(&p->rng, w->seed, 1);
+    p->ioctl = umockdev_ioctl_base_new();
+    g_signal_connect(p->ioctl, "handle-ioctl", G_CALLBACK(on_tty_ioctl), p);
+    return p;
+}
+
+void rs_pen_free(struct rs_pen *p)
+{
+    if (!p)
+        return;
+    remove_source(&p->watch_id);
+    remove_source(&p->retry_id);
+    remove_source(&p->tick_id);
+    destroy_tty_node(p);
+    g_object_unref(p->ioctl);
+    g_free(p);
+}
+
+int rs_pen_plug(struct rs_pen *p)
+{
+    GError *err = NULL;
+    if (p->present)
+        return 0;
+    if (!umockdev_testbed_attach_ioctl(p->w->tb, PEN_DEVNODE, p->ioctl, &err)) {
+        fprintf(stderr, "rigsim: pen: attach ioctl handler: %s\n", err->message);
+        g_clear_error(&err);
+        return -1;
+    }
+    char *desc = pen_description(&p->w->params);
+    gboolean ok = umockdev_testbed_add_from_string(p->w->tb, desc, &err);
+    g_free(desc);
+    if (!ok) {
+        fprintf(stderr, "rigsim: pen: add device: %s\n", err->message);
+        g_clear_error(&err);
+        return -1;
+    }
+    if (create_tty_node(p) < 0)
+        return -1;
+    if (p->stats.plugs > 0) {
+        /* Re-plug: the firmware restarts, motor off and latched faults
+         * gone (conditions still present re-raise them). */
+        struct pen_msg ev[PEN_MAX_EVENTS];
+        rs_world_enter(p->w);
+        (void)sim_pen_stop(p->w->model);
+        (void)sim_pen_clear_fault(p->w->model);
+        while (take_events(p, ev) == PEN_MAX_EVENTS)
+            ;
+        rs_world_leave(p->w);
+    }
+    /* A fresh firmware: new session state. */
+    p->rx_len = 0;
+    p->rx_discarding = false;
+    p->cache_valid = false;
+    p->event_seq = 0;
+    p->present = true;
+    p->stats.plugs++;
+    start_retry(p);
+    umockdev_testbed_uevent(p->w->tb, PEN_SYSPATH, "add");
+    umockdev_testbed_uevent(p->w->tb, PEN_TTYPATH, "add");
+    rs_log(p->w, "pen: plugged in as %s", PEN_DEVNODE);
+    return 0;
+}
+
+int rs_pen_unplug(struct rs_pen *p)
+{
+    GError *err = NULL;
+    if (!p->present)
+        return 0;
+    remove_source(&p->watch_id);
+    remove_source(&p->retry_id);
+    remove_source(&p->tick_id);
+    /* The pen loses USB power: the motor stops, pending events are lost. */
+    rs_world_enter(p->w);
+    (void)sim_pen_stop(p->w->model);
+    struct pen_msg ev[PEN_MAX_EVENTS];
+    while (take_events(p, ev) == PEN_MAX_EVENTS)
+        ;
+    rs_world_leave(p->w);
+    /* "remove" must go out while the sysfs entries still exist. */
+    umockdev_testbed_uevent(p->w->tb, PEN_TTYPATH, "remove");
+    umockdev_testbed_uevent(p->w->tb, PEN_SYSPATH, "remove");
+    if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
+        rs_log(p->w, "pen: detach ioctl: %s", err->message);
+        g_clear_error(&err);
+    }
+    umockdev_testbed_remove_device(p->w->tb, PEN_TTYPATH);
+    umockdev_testbed_remove_device(p->w->tb, PEN_IFPATH);
+    umockdev_testbed_remove_device(p->w->tb, PEN_SYSPATH);
+    destroy_tty_node(p);
+    p->present = false;
+    p->stats.unplugs++;
+    rs_log(p->w, "pen: unplugged");
+    return 0;
+}
+
+bool rs_pen_present(const struct rs_pen *p)
+{
+    return p->present;
+}
+
+void rs_pen_set_corrupt_ber(struct rs_pen *p, double ber)
+{
+    p->corrupt_ber = ber < 0 ? 0 : ber > 1 ? 1 : ber;
+}
+
+void rs_pen_set_drop_prob(struct rs_pen *p, double prob)
+{
+    p->drop_prob = prob < 0 ? 0 : prob > 1 ? 1 : prob;
+}
+
+void rs_pen_set_mute(struct rs_pen *p, bool mute)
+{
+    p->mute = mute;
+}
+
+void rs_pen_get_stats(const struct rs_pen *p, struct rs_pen_stats *st)
+{
+    *st = p->stats;
+}

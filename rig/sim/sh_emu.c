@@ -1,0 +1,889 @@
+/* The sensor head: a USB vendor-class device (/dev/bus/usb/001/NNN) whose
+ * usbfs ioctls are answered at run time, in umockdev's worker thread.
+ *
+ * Mechanism (see shared/spikes/umockdev-usb): URBs are resolved at SUBMIT
+ * (OUT data is readable then) and filled at REAP; the device node is a FIFO
+ * of one page holding one byte while nothing is reapable, so libusb's poll()
+ * sleeps instead of spinning on REAPURBNDELAY. A 5 ms main-loop timer
+ * advances the model while streaming and marks the node readable as soon
+ * as a block is complete.
+ *
+ * Everything here runs under the world lock: the worker thread takes it
+ * per ioctl, the main thread per timer tick and for plug/unplug.
+ */
+#include "rigsim.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/usb/ch9.h>
+#include <linux/usbdevice_fs.h>
+
+#include "sensor.h"
+
+#define SH_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+#define SH_FIRST_DEVNUM 3
+#define SH_TICK_MS 5
+#define SH_MANUFACTURER "Rig Sensor Systems"
+#define SH_PRODUCT "SH-2 Sensor Head"
+
+struct sh_urb {
+    UMockdevIoctlData *urb_data;    /* local copy of struct usbdevfs_urb */
+    UMockdevIoctlData *buf_data;    /* local copy of its buffer, or NULL */
+    bool forced;                    /* status decided: discard / unplug */
+    int forced_status;
+};
+
+struct sh_client {
+    struct rs_sh *s;
+    int generation;                 /* plug generation of the node opened */
+    GQueue inflight;                /* struct sh_urb *, submit order */
+};
+
+struct rs_sh {
+    struct rs_world *w;
+    UMockdevIoctlBase *ioctl;
+    GList *clients;
+    GHashTable *node_generation;    /* devnode -> generation */
+    int generation, devnum;
+    bool present;
+    char devnode[32];
+    int fifo_fd;
+    bool fifo_full;
+    guint tick_id;
+    uint8_t last_error;             /* enum sh_error of the last STALL */
+    uint32_t block_frames;          /* wValue of START, or rate/100 */
+    unsigned drop_n, repeat_n;
+    bool repeat_pending;
+    size_t repeat_len;
+    uint8_t repeat_buf[SH_BLOCK_MAX_SIZE];
+    int32_t force[SH_MAX_SAMPLES], disp[SH_MAX_SAMPLES];
+    struct rs_sh_stats stats;
+};
+
+/* ---------------------------------------------------------------- */
+/* Descriptors                                                       */
+
+static const uint8_t sh_dev_desc[18] = {
+    18, USB_DT_DEVICE, 0x00, 0x02, 0x00, 0x00, 0x00, 64,
+    SH_USB_VID & 0xff, SH_USB_VID >> 8, SH_USB_PID & 0xff, SH_USB_PID >> 8,
+    0x00, 0x01, 1, 2, 3, 1,
+};
+
+static const uint8_t sh_cfg_desc[25] = {
+    9, USB_DT_CONFIG, 25, 0, 1, 1, 0, 0x80, 250,
+    9, USB_DT_INTERFACE, SH_INTERFACE, 0, 1, 0xFF, SH_USB_SUBCLASS, SH_USB_PROTOCOL, 0,
+    7, USB_DT_ENDPOINT, SH_EP_STREAM, USB_ENDPOINT_XFER_BULK,
+    SH_MAX_PACKET & 0xff, SH_MAX_PACKET >> 8, 0,
+};
+
+static char *sh_description(const struct rs_sh *s)
+{
+    GString *d = g_string_new(NULL);
+    int dn = s->devnum;
+    g_string_append(d, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2\n");
+    g_string_append_printf(d, "N: bus/usb/001/%03d\n", dn);
+    g_string_append(d, "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n");
+    g_string_append_printf(d, "E: DEVNAME=/dev/bus/usb/001/%03d\n", dn);
+    g_string_append_printf(d, "E: BUSNUM=001\nE: DEVNUM=%03d\nE: MAJOR=189\nE: MINOR=%d\n", dn,
+                           dn - 1);
+    g_string_append_printf(d, "E: PRODUCT=%x/%x/100\nE: TYPE=0/0/0\n", SH_USB_VID, SH_USB_PID);
+    g_string_append_printf(d, "E: ID_VENDOR_ID=%04x\nE: ID_MODEL_ID=%04x\n", SH_USB_VID,
+                           SH_USB_PID);
+    g_string_append_printf(d, "E: ID_SERIAL_SHORT=%s\n", s->w->params.sh_serial);
+    /* sysfs attribute values end in an escaped newline like the kernel's */
+    g_string_append_printf(d, "A: busnum=1\\n\nA: devnum=%d\\n\n", dn);
+    g_string_append(d, "A: bConfigurationValue=1\\n\nA: bNumConfigurations=1\\n\n");
+    g_string_append_printf(d, "A: dev=189:%d\\n\nA: devpath=2\\n\nA: speed=480\\n\n", dn - 1);
+    g_string_append_printf(d, "A: idVendor=%04x\\n\nA: idProduct=%04x\\n\n", SH_USB_VID,
+                           SH_USB_PID);
+    g_string_append_printf(d, "A: manufacturer=%s\\n\nA: product=%s\\n\nA: serial=%s\\n\n",
+                           SH_MANUFACTURER, SH_PRODUCT, s->w->params.sh_serial);
+    g_string_append(d, "H: descriptors=");
+    for (size_t i = 0; i < sizeof sh_dev_desc; i++)
+        g_string_append_printf(d, "%02X", sh_dev_desc[i]);
+    for (size_t i = 0; i < sizeof sh_cfg_desc; i++)
+        g_string_append_printf(d, "%02X", sh_cfg_desc[i]);
+    g_string_append(d, "\n\n");
+    return g_string_free(d, FALSE);
+}
+
+static int put_string_desc(uint8_t *dst, int maxlen, const char *str)
+{
+    uint8_t tmp[256];
+    int n = 2;
+    for (; *str && n + 2 <= 254; str++) {
+        tmp[n++] = (uint8_t)*str;
+        tmp[n++] = 0;
+    }
+    tmp[0] = (uint8_t)n;
+    tmp[1] = USB_DT_STRING;
+    n = MIN(n, maxlen);
+    memcpy(dst, tmp, (size_t)n);
+    return n;
+}
+
+/* ---------------------------------------------------------------- */
+/* Poll readiness through the FIFO node                              */
+
+static void set_ready(struct rs_sh *s, bool ready)
+{
+    char c = 'x';
+    if (s->fifo_fd < 0)
+        return;
+    if (ready && s->fifo_full) {
+        if (read(s->fifo_fd, &c, 1) == 1)
+            s->fifo_full = false;
+    } else if (!ready && !s->fifo_full) {
+        if (write(s->fifo_fd, &c, 1) == 1)
+            s->fifo_full = true;
+    }
+}
+
+static int setup_fifo(struct rs_sh *s)
+{
+    char *root = umockdev_testbed_get_root_dir(s->w->tb);   /* a copy */
+    char *path = g_build_filename(root, s->devnode, NULL);
+    g_free(root);
+    int rc = -1;
+    if (s->fifo_fd >= 0) {
+        close(s->fifo_fd);
+        s->fifo_fd = -1;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        fprintf(stderr, "rigsim: sensor: unlink %s: %s\n", path, strerror(errno));
+    } else if (mkfifo(path, 0666) < 0) {
+        fprintf(stderr, "rigsim: sensor: mkfifo %s: %s\n", path, strerror(errno));
+    } else if ((s->fifo_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "rigsim: sensor: open %s: %s\n", path, strerror(errno));
+    } else if (fcntl(s->fifo_fd, F_SETPIPE_SZ, 4096) < 0) {
+        fprintf(stderr, "rigsim: sensor: F_SETPIPE_SZ: %s\n", strerror(errno));
+    } else {
+        s->fifo_full = false;
+        set_ready(s, false);
+        rc = 0;
+    }
+    g_free(path);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* Device logic (world lock held)                                    */
+
+static bool model_streaming(const struct rs_sh *s)
+{
+    struct sh_status st;
+    sim_sh_status(s->w->model, &st);
+    return (st.flags & SH_STAT_STREAMING) != 0;
+}
+
+static uint32_t frames_fitting(int buffer_length)
+{
+    if (buffer_length < SH_BLOCK_HEADER_SIZE + SH_BLOCK_CRC_SIZE + 8)
+        return 0;
+    uint32_t n = (uint32_t)(buffer_length - SH_BLOCK_HEADER_SIZE - SH_BLOCK_CRC_SIZE) / 8u;
+    return MIN(n, SH_MAX_SAMPLES);
+}
+
+/* Frames the next block for this URB should carry; 0 = not ready yet. */
+static uint32_t block_frames_now(struct rs_sh *s, int buffer_length)
+{
+    uint32_t fit = frames_fitting(buffer_length);
+    uint32_t want = MIN(s->block_frames, fit);
+    uint32_t avail = sim_sh_available(s->w->model);
+    if (want == 0)
+        return 0;
+    if (avail >= want)
+        return want;
+    /* after STOP the device flushes what is left (the LAST block) */
+    if (avail > 0 && !model_streaming(s))
+        return avail;
+    return 0;
+}
+
+static int vendor_stall(struct rs_sh *s, uint8_t error)
+{
+    s->last_error = error;
+    s->stats.stalls++;
+    return -EPIPE;
+}
+
+static void start_tick(struct rs_sh *s);
+
+static int vendor_in(struct rs_sh *s, uint8_t req, uint16_t wLength, uint8_t *data)
+{
+    uint8_t tmp[64];
+    int n;
+    switch (req) {
+    case SH_REQ_GET_IDENTITY: {
+        struct sh_identity id;
+        sim_sh_identity(s->w->model, &id);
+        n = sh_identity_encode(&id, tmp, sizeof tmp);
+        break;
+    }
+    case SH_REQ_GET_CAL: {
+        struct sh_calibration c;
+        sim_sh_calibration(s->w->model, &c);
+        n = sh_calibration_encode(&c, tmp, sizeof tmp);
+        break;
+    }
+    case SH_REQ_GET_STATUS: {
+        struct sh_status st;
+        sim_sh_status(s->w->model, &st);
+        n = sh_status_encode(&st, tmp, sizeof tmp);
+        break;
+    }
+    case SH_REQ_GET_ERROR:
+        tmp[0] = s->last_error;
+        n = 1;
+        break;
+    default:
+        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+    }
+    if (n < 0)
+        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+    if (wLength < n)
+        return vendor_stall(s, SH_ERR_BAD_LENGTH);
+    memcpy(data, tmp, (size_t)n);
+    return n;
+}
+
+static int vendor_out(struct rs_sh *s, uint8_t req, uint16_t wValue, uint16_t wLength,
+                      const uint8_t *data)
+{
+    struct sim_model *m = s->w->model;
+    int err;
+    switch (req) {
+    case SH_REQ_SET_RATE: {
+        if (wLength != 4)
+            return vendor_stall(s, SH_ERR_BAD_LENGTH);
+        uint32_t rate = (uint32_t)data[0] | (uint32_t)data[1] << 8 |
+                        (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
+        err = sim_sh_set_rate(m, rate);
+        break;
+    }
+    case SH_REQ_START: {
+        if (wLength != 0)
+            return vendor_stall(s, SH_ERR_BAD_LENGTH);
+        if (wValue > SH_MAX_SAMPLES)
+            return vendor_stall(s, SH_ERR_OUT_OF_RANGE);
+        err = sim_sh_start(m);
+        if (err == 0) {
+            struct sh_status st;
+            sim_sh_status(m, &st);
+            uint32_t frames = wValue ? wValue : st.rate_hz / 100u;
+            s->block_frames = frames ? frames : 1;
+            s->repeat_pending = false;
+            start_tick(s);
+        }
+        break;
+    }
+    case SH_REQ_STOP:
+        err = wLength ? SH_ERR_BAD_LENGTH : sim_sh_stop(m);
+        break;
+    case SH_REQ_TARE:
+        err = wLength ? SH_ERR_BAD_LENGTH : sim_sh_tare(m);
+        break;
+    case SH_REQ_SET_CAL: {
+        struct sh_calibration c;
+        if (wLength != SH_CALIBRATION_SIZE)
+            return vendor_stall(s, SH_ERR_BAD_LENGTH);
+        if (sh_calibration_decode(data, wLength, &c) != SH_OK)
+            return vendor_stall(s, SH_ERR_BAD_CALIBRATION);
+        err = sim_sh_set_calibration(m, &c);
+        break;
+    }
+    default:
+        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+    }
+    if (err != 0)
+        return vendor_stall(s, (uint8_t)err);
+    s->last_error = SH_ERR_NONE;
+    return 0;
+}
+
+/* A control request; returns the data-stage length or -errno (STALL =
+ * -EPIPE, as usbfs reports it). */
+static int handle_control(struct rs_sh *s, const struct usb_ctrlrequest *setup, uint8_t *data)
+{
+    uint16_t wValue = le16toh(setup->wValue);
+    uint16_t wIndex = le16toh(setup->wIndex);
+    uint16_t wLength = le16toh(setup->wLength);
+    s->stats.control_requests++;
+
+    if ((setup->bRequestType & USB_TYPE_MASK) == USB_TYPE_STANDARD) {
+        switch (setup->bRequest) {
+        case USB_REQ_GET_DESCRIPTOR: {
+            int dtype = wValue >> 8, idx = wValue & 0xff;
+            if (dtype == USB_DT_DEVICE) {
+                int n = MIN(wLength, (int)sizeof sh_dev_desc);
+                memcpy(data, sh_dev_desc, (size_t)n);
+                return n;
+            }
+            if (dtype == USB_DT_CONFIG && idx == 0) {
+                int n = MIN(wLength, (int)sizeof sh_cfg_desc);
+                memcpy(data, sh_cfg_desc, (size_t)n);
+                return n;
+            }
+            if (dtype == USB_DT_STRING) {
+                static const uint8_t langs[4] = {4, USB_DT_STRING, 0x09, 0x04};
+                switch (idx) {
+                case 0:
+                    memcpy(data, langs, (size_t)MIN(wLength, 4));
+                    return MIN(wLength, 4);
+                case 1: return put_string_desc(data, wLength, SH_MANUFACTURER);
+                case 2: return put_string_desc(data, wLength, SH_PRODUCT);
+                case 3: return put_string_desc(data, wLength, s->w->params.sh_serial);
+                default: break;
+                }
+            }
+            return -EPIPE;
+        }
+        case USB_REQ_GET_STATUS:
+            memset(data, 0, (size_t)MIN(wLength, 2));
+            return MIN(wLength, 2);
+        case USB_REQ_GET_CONFIGURATION:
+            if (wLength >= 1)
+                data[0] = 1;
+            return MIN(wLength, 1);
+        case USB_REQ_SET_CONFIGURATION:
+        case USB_REQ_SET_INTERFACE:
+        case USB_REQ_CLEAR_FEATURE:
+            return 0;
+        default:
+            return -EPIPE;
+        }
+    }
+    if ((setup->bRequestType & USB_TYPE_MASK) != USB_TYPE_VENDOR)
+        return -EPIPE;
+    if (wIndex != SH_INTERFACE)
+        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+    if (setup->bRequestType == SH_REQTYPE_IN)
+        return vendor_in(s, setup->bRequest, wLength, data);
+    if (setup->bRequestType == SH_REQTYPE_OUT)
+        return vendor_out(s, setup->bRequest, wValue, wLength, data);
+    return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+}
+
+static struct usbdevfs_urb *urb_of(struct sh_urb *u)
+{
+    return (struct usbdevfs_urb *)(void *)u->urb_data->data;
+}
+
+static bool is_stream_urb(const struct usbdevfs_urb *urb)
+{
+    return urb->type == USBDEVFS_URB_TYPE_BULK && urb->endpoint == SH_EP_STREAM;
+}
+
+static bool urb_ready(struct rs_sh *s, struct sh_urb *u)
+{
+    struct usbdevfs_urb *urb = urb_of(u);
+    if (u->forced || !is_stream_urb(urb))
+        return true;
+    if (frames_fitting(urb->buffer_length) == 0)
+        return true;            /* completes with -EOVERFLOW */
+    if (s->repeat_pending)
+        return true;
+    return block_frames_now(s, urb->buffer_length) > 0;
+}
+
+static bool any_ready(struct rs_sh *s)
+{
+    for (GList *l = s->clients; l; l = l->next) {
+        struct sh_client *c = l->data;
+        for (GList *k = c->inflight.head; k; k = k->next)
+            if (urb_ready(s, k->data))
+                return true;
+    }
+    return false;
+}
+
+/* Fill a bulk IN URB with the next block. False if nothing to send yet. */
+static bool fill_stream_urb(struct rs_sh *s, struct usbdevfs_urb *urb, uint8_t *buf)
+{
+    struct sh_block_header hdr;
+    int len = urb->buffer_length;
+
+    if (frames_fitting(len) == 0) {
+        /* Smaller than one frame: the device would babble. */
+        urb->status = -EOVERFLOW;
+        urb->actual_length = 0;
+        return true;
+    }
+    if (s->repeat_pending) {
+        s->repeat_pending = false;
+        if (s->repeat_len <= (size_t)len) {
+            memcpy(buf, s->repeat_buf, s->repeat_len);
+            urb->actual_length = (int)s->repeat_len;
+            urb->status = 0;
+            s->stats.blocks_repeated++;
+            return true;
+        }
+    }
+    uint32_t frames = block_frames_now(s, len);
+    while (frames > 0 && s->drop_n > 0) {
+        /* sensor-drop-block: the block is lost on the way; its seq is skipped */
+        (void)sim_sh_take_block(s->w->model, frames, &hdr, s->force, s->disp);
+        s->drop_n--;
+        s->stats.blocks_dropped++;
+        frames = block_frames_now(s, len);
+    }
+    if (frames == 0)
+        return false;
+    int got = sim_sh_take_block(s->w->model, frames, &hdr, s->force, s->disp);
+    if (got <= 0)
+        return false;
+    int n = sh_block_encode(&hdr, s->force, s->disp, buf, (size_t)len);
+    if (n < 0) {
+        fprintf(stderr, "rigsim: sensor: block encode: %s\n", sh_result_str(n));
+        urb->status = -EPROTO;
+        urb->actual_length = 0;
+        return true;
+    }
+    urb->actual_length = n;
+    urb->status = 0;
+    s->stats.blocks_sent++;
+    s->stats.samples_sent += (uint64_t)got;
+    if (s->repeat_n > 0) {
+        s->repeat_n--;
+        memcpy(s->repeat_buf, buf, (size_t)n);
+        s->repeat_len = (size_t)n;
+        s->repeat_pending = true;
+    }
+    return true;
+}
+
+static bool urb_try_complete(struct rs_sh *s, struct sh_urb *u)
+{
+    struct usbdevfs_urb *urb = urb_of(u);
+    uint8_t *buf = u->buf_data ? u->buf_data->data : NULL;
+
+    if (u->forced) {
+        urb->status = u->forced_status;
+        urb->actual_length = 0;
+        return true;
+    }
+    if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
+        if (urb->buffer_length < 8 || !buf) {
+            urb->status = -EINVAL;
+            urb->actual_length = 0;
+            return true;
+        }
+        int r = handle_control(s, (const struct usb_ctrlrequest *)(void *)buf, buf + 8);
+        urb->status = r < 0 ? r : 0;
+        urb->actual_length = r < 0 ? 0 : r;
+        return true;
+    }
+    if (is_stream_urb(urb) && buf)
+        return fill_stream_urb(s, urb, buf);
+    /* no other endpoint exists */
+    urb->status = -ENOENT;
+    urb->actual_length = 0;
+    return true;
+}
+
+static void urb_free(struct sh_urb *u)
+{
+    if (u->buf_data)
+        g_object_unref(u->buf_data);
+    g_object_unref(u->urb_data);
+    g_free(u);
+}
+
+/* ---------------------------------------------------------------- */
+/* Streaming tick (main thread)                                      */
+
+static gboolean on_tick(gpointer user)
+{
+    struct rs_sh *s = user;
+    gboolean keep = G_SOURCE_CONTINUE;
+    rs_world_enter(s->w);
+    if (any_ready(s))
+        set_ready(s, true);
+    if (!s->present || (!model_streaming(s) && sim_sh_available(s->w->model) == 0)) {
+        s->tick_id = 0;
+        keep = G_SOURCE_REMOVE;
+    }
+    rs_world_leave(s->w);
+    return keep;
+}
+
+/* World lock held; may run in the worker thread (g_timeout_add attaches
+ * to the main context thread-safely). */
+static void start_tick(struct rs_sh *s)
+{
+    if (s->tick_id == 0)
+        s->tick_id = g_timeout_add(SH_TICK_MS, on_tick, s);
+}
+
+/* ---------------------------------------------------------------- */
+/* ioctl handler (worker thread)                                     */
+
+static struct sh_client *client_of(UMockdevIoctlClient *client)
+{
+    return g_object_get_data(G_OBJECT(client), "rigsim-sh");
+}
+
+static void client_free(gpointer data)
+{
+    struct sh_client *c = data;
+    struct rs_sh *s = c->s;
+    g_mutex_lock(&s->w->lock);
+    s->clients = g_list_remove(s->clients, c);
+    g_queue_clear_full(&c->inflight, (GDestroyNotify)urb_free);
+    g_mutex_unlock(&s->w->lock);
+    g_free(c);
+}
+
+static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
+                                gpointer user)
+{
+    (void)base;
+    struct rs_sh *s = user;
+    struct sh_client *c = g_new0(struct sh_client, 1);
+    const char *node = umockdev_ioctl_client_get_devnode(client);
+    c->s = s;
+    g_queue_init(&c->inflight);
+    g_mutex_lock(&s->w->lock);
+    c->generation = GPOINTER_TO_INT(g_hash_table_lookup(s->node_generation, node));
+    s->clients = g_list_prepend(s->clients, c);
+    g_mutex_unlock(&s->w->lock);
+    g_object_set_data_full(G_OBJECT(client), "rigsim-sh", c, client_free);
+}
+
+static int resolve_u32_out(UMockdevIoctlData *arg, uint32_t v)
+{
+    GError *err = NULL;
+    UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), &err);
+    if (!d) {
+        g_clear_error(&err);
+        return EFAULT;
+    }
+    memcpy(d->data, &v, sizeof v);
+    g_object_unref(d);
+    return 0;
+}
+
+static void do_submit(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *arg, long *ret,
+                      int *e)
+{
+    GError *err = NULL;
+    struct sh_urb *u = g_new0(struct sh_urb, 1);
+    u->urb_data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), &err);
+    if (!u->urb_data) {
+        g_clear_error(&err);
+        g_free(u);
+        *ret = -1;
+        *e = EFAULT;
+        return;
+    }
+    struct usbdevfs_urb *urb = urb_of(u);
+    if (urb->buffer_length < 0 || urb->buffer_length > 16 * 1024 * 1024) {
+        urb_free(u);
+        *ret = -1;
+        *e = EINVAL;
+        return;
+    }
+    if (urb->buffer_length > 0) {
+        u->buf_data = umockdev_ioctl_data_resolve(
+            u->urb_data, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
+            (gsize)urb->buffer_length, &err);
+        if (!u->buf_data) {
+            g_clear_error(&err);
+            urb_free(u);
+            *ret = -1;
+            *e = EFAULT;
+            return;
+        }
+    }
+    s->stats.urbs_submitted++;
+    g_queue_push_tail(&c->inflight, u);
+    if (urb_ready(s, u))
+        set_ready(s, true);
+}
+
+static void do_discard(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *arg, long *ret,
+                       int *e)
+{
+    /* _IO ioctl: the raw argument is the client's URB address */
+    gulong addr = *(gulong *)(void *)arg->data;
+    *ret = -1;
+    *e = EINVAL;
+    for (GList *l = c->inflight.head; l; l = l->next) {
+        struct sh_urb *u = l->data;
+        if (u->urb_data->client_addr == addr) {
+            if (!u->forced) {
+                u->forced = true;
+                u->forced_status = -ENOENT;
+            }
+            *ret = 0;
+            *e = 0;
+            set_ready(s, true);
+            return;
+        }
+    }
+}
+
+static void do_reap(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *arg, bool alive,
+                    long *ret, int *e)
+{
+    GError *err = NULL;
+    for (GList *l = c->inflight.head; l; l = l->next) {
+        struct sh_urb *u = l->data;
+        if (!urb_try_complete(s, u))
+            continue;
+        g_queue_delete_link(&c->inflight, l);
+        UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), &err);
+        if (!d) {
+            g_clear_error(&err);
+            urb_free(u);
+            *ret = -1;
+            *e = EFAULT;
+            return;
+        }
+        /* the client's pointer now refers to the URB, whose local copy
+         * (status, length, buffer) is written back on completion */
+        umockdev_ioctl_data_set_ptr(d, 0, u->urb_data);
+        g_object_unref(d);
+        urb_free(u);
+        s->stats.urbs_reaped++;
+        if (!any_ready(s))
+            set_ready(s, false);
+        return;
+    }
+    *ret = -1;
+    *e = alive ? EAGAIN : ENODEV;
+    if (alive)
+        set_ready(s, false);
+}
+
+static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
+{
+    (void)base;
+    struct rs_sh *s = user;
+    struct sh_client *c = client_of(client);
+    gulong req = umockdev_ioctl_client_get_request(client);
+    UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
+    long ret = 0;
+    int e = 0;
+
+    rs_world_enter(s->w);
+    s->stats.ioctls++;
+    bool alive = c && s->present && c->generation == s->generation;
+
+    switch (req) {
+    case USBDEVFS_GET_CAPABILITIES:
+        e = resolve_u32_out(arg, USBDEVFS_CAP_BULK_SCATTER_GATHER |
+                                     USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+                                     USBDEVFS_CAP_REAP_AFTER_DISCONNECT |
+                                     USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION);
+        if (e == 0 && !alive)
+            e = ENODEV;
+        ret = e ? -1 : 0;
+        break;
+    case USBDEVFS_GET_SPEED:
+        ret = alive ? USB_SPEED_HIGH : -1;
+        e = alive ? 0 : ENODEV;
+        break;
+    case USBDEVFS_CLAIMINTERFACE:
+    case USBDEVFS_RELEASEINTERFACE:
+    case USBDEVFS_SETINTERFACE:
+    case USBDEVFS_SETCONFIGURATION:
+    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_RESETEP:
+    case USBDEVFS_RESET:
+        if (!alive) {
+            ret = -1;
+            e = ENODEV;
+        }
+        break;
+    case USBDEVFS_GETDRIVER:
+    case USBDEVFS_IOCTL:
+        ret = -1;
+        e = alive ? ENODATA : ENODEV;
+        break;
+    case USBDEVFS_SUBMITURB:
+        if (!alive) {
+            ret = -1;
+            e = ENODEV;
+        } else {
+            do_submit(s, c, arg, &ret, &e);
+        }
+        break;
+    case USBDEVFS_DISCARDURB:
+        if (c) {
+            do_discard(s, c, arg, &ret, &e);
+        } else {
+            ret = -1;
+            e = EINVAL;
+        }
+        break;
+    case USBDEVFS_REAPURB:
+    case USBDEVFS_REAPURBNDELAY:
+        if (c) {
+            do_reap(s, c, arg, alive, &ret, &e);
+        } else {
+            ret = -1;
+            e = ENODEV;
+        }
+        break;
+    default:
+        /* USBDEVFS_CONTROL (sync control) is only used by libusb without
+         * sysfs; not emulated. */
+        ret = -1;
+        e = ENOTTY;
+        break;
+    }
+    rs_world_leave(s->w);
+    umockdev_ioctl_client_complete(client, ret, e);
+    return TRUE;
+}
+
+/* ---------------------------------------------------------------- */
+/* public                                                             */
+
+struct rs_sh *rs_sh_new(struct rs_world *w)
+{
+    struct rs_sh *s = g_new0(struct rs_sh, 1);
+    s->w = w;
+    s->fifo_fd = -1;
+    s->devnum = SH_FIRST_DEVNUM - 1;
+    s->node_generation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->ioctl = umockdev_ioctl_base_new();
+    g_signal_connect(s->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), s);
+    g_signal_connect(s->ioctl, "client-connected", G_CALLBACK(on_client_connected), s);
+    return s;
+}
+
+void rs_sh_free(struct rs_sh *s)
+{
+    if (!s)
+        return;
+    g_mutex_lock(&s->w->lock);
+    if (s->tick_id) {
+        g_source_remove(s->tick_id);
+        s->tick_id = 0;
+    }
+    g_mutex_unlock(&s->w->lock);
+    g_object_unref(s->ioctl);
+    if (s->fifo_fd >= 0)
+        close(s->fifo_fd);
+    g_hash_table_destroy(s->node_generation);
+    g_free(s);
+}
+
+int rs_sh_plug(struct rs_sh *s)
+{
+    GError *err = NULL;
+    g_mutex_lock(&s->w->lock);
+    if (s->present) {
+        g_mutex_unlock(&s->w->lock);
+        return 0;
+    }
+    s->generation++;
+    s->devnum++;
+    snprintf(s->devnode, sizeof s->devnode, "/dev/bus/usb/001/%03d", s->devnum);
+    g_hash_table_insert(s->node_generation, g_strdup(s->devnode),
+                        GINT_TO_POINTER(s->generation));
+    s->drop_n = s->repeat_n = 0;
+    s->repeat_pending = false;
+    s->last_error = SH_ERR_NONE;
+    g_mutex_unlock(&s->w->lock);
+
+    /* Order matters: handler first (it only creates the ioctl socket), then
+     * the device, then the FIFO node, and only then the "add" uevent. */
+    if (!umockdev_testbed_attach_ioctl(s->w->tb, s->devnode, s->ioctl, &err)) {
+        fprintf(stderr, "rigsim: sensor: attach ioctl handler: %s\n", err->message);
+        g_clear_error(&err);
+        return -1;
+    }
+    char *desc = sh_description(s);
+    gboolean ok = umockdev_testbed_add_from_string(s->w->tb, desc, &err);
+    g_free(desc);
+    if (!ok) {
+        fprintf(stderr, "rigsim: sensor: add device: %s\n", err->message);
+        g_clear_error(&err);
+        return -1;
+    }
+    g_mutex_lock(&s->w->lock);
+    int rc = setup_fifo(s);
+    if (rc == 0) {
+        s->present = true;
+        s->stats.plugs++;
+    }
+    g_mutex_unlock(&s->w->lock);
+    if (rc != 0)
+        return -1;
+    umockdev_testbed_uevent(s->w->tb, SH_SYSPATH, "add");
+    rs_log(s->w, "sensor: plugged in as %s", s->devnode);
+    return 0;
+}
+
+int rs_sh_unplug(struct rs_sh *s)
+{
+    rs_world_enter(s->w);
+    if (!s->present) {
+        rs_world_leave(s->w);
+        return 0;
+    }
+    s->present = false;
+    s->stats.unplugs++;
+    /* like the kernel on disconnect: in-flight URBs end with -ESHUTDOWN */
+    for (GList *l = s->clients; l; l = l->next) {
+        struct sh_client *c = l->data;
+        for (GList *k = c->inflight.head; k; k = k->next) {
+            struct sh_urb *u = k->data;
+            u->forced = true;
+            u->forced_status = -ESHUTDOWN;
+        }
+    }
+    (void)sim_sh_stop(s->w->model);     /* the device lost power */
+    struct sh_block_header hdr;
+    while (sim_sh_available(s->w->model) > 0 &&
+           sim_sh_take_block(s->w->model, SH_MAX_SAMPLES, &hdr, s->force, s->disp) > 0)
+        ;
+    set_ready(s, true);
+    rs_world_leave(s->w);
+
+    /* "remove" must go out while the sysfs entry still exists */
+    umockdev_testbed_uevent(s->w->tb, SH_SYSPATH, "remove");
+    umockdev_testbed_remove_device(s->w->tb, SH_SYSPATH);
+    rs_log(s->w, "sensor: unplugged");
+    return 0;
+}
+
+bool rs_sh_present(struct rs_sh *s)
+{
+    g_mutex_lock(&s->w->lock);
+    bool p = s->present;
+    g_mutex_unlock(&s->w->lock);
+    return p;
+}
+
+void rs_sh_drop_blocks(struct rs_sh *s, unsigned n)
+{
+    g_mutex_lock(&s->w->lock);
+    s->drop_n += n;
+    g_mutex_unlock(&s->w->lock);
+}
+
+void rs_sh_repeat_blocks(struct rs_sh *s, unsigned n)
+{
+    g_mutex_lock(&s->w->lock);
+    s->repeat_n += n;
+    g_mutex_unlock(&s->w->lock);
+}
+
+void rs_sh_get_stats(struct rs_sh *s, struct rs_sh_stats *st)
+{
+    g_mutex_lock(&s->w->lock);
+    *st = s->stats;
+    st->devnum = (uint32_t)s->devnum;
+    g_mutex_unlock(&s->w->lock);
+}

@@ -1,0 +1,89 @@
+/* Unit tests of rigsim's --fault spec parser (rs_fault_parse). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "rigsim.h"
+
+static struct rs_fault parse_ok(const char *spec)
+{
+    struct rs_fault f;
+    char err[256] = "";
+    ck_assert_msg(rs_fault_parse(spec, &f, err, sizeof err) == 0, "%s: %s", spec, err);
+    return f;
+}
+
+static void parse_bad(const char *spec, const char *why)
+{
+    struct rs_fault f;
+    char err[256] = "";
+    ck_assert_msg(rs_fault_parse(spec, &f, err, sizeof err) < 0, "%s accepted", spec);
+    ck_assert_msg(strstr(err, why) != NULL, "%s: message '%s' lacks '%s'", spec, err, why);
+}
+
+START_TEST(model_kind)
+{
+    struct rs_fault f = parse_ok("stall");
+    ck_assert(f.is_model);
+    ck_assert_int_eq(f.kind, SIM_FAULT_STALL);
+    ck_assert(!f.has_at && !f.has_value);
+}
+END_TEST
+
+START_TEST(time_and_value)
+{
+    struct rs_fault f = parse_ok("depth-drift@2.5=0.05");
+    ck_assert(f.is_model && f.kind == SIM_FAULT_DEPTH_DRIFT);
+    ck_assert(f.has_at && fabs(f.at_s - 2.5) < 1e-12);
+    ck_assert(f.has_value && fabs(f.value - 0.05) < 1e-12);
+}
+END_TEST
+
+START_TEST(link_kinds)
+{
+    struct rs_fault f = parse_ok("pen-corrupt=1e-3");
+    ck_assert(!f.is_model && f.kind == RS_LF_PEN_CORRUPT);
+    ck_assert(f.has_value && fabs(f.value - 1e-3) < 1e-15);
+    f = parse_ok("sensor-repeat-block@1");
+    ck_assert(!f.is_model && f.kind == RS_LF_SENSOR_REPEAT_BLOCK && f.has_at);
+}
+END_TEST
+
+START_TEST(unplug_value_is_replug_delay)
+{
+    struct rs_fault f = parse_ok("pen-unplug@1=0.5");
+    ck_assert(!f.is_model && f.kind == RS_LF_PEN_UNPLUG);
+    ck_assert(fabs(f.replug_after_s - 0.5) < 1e-12);
+    f = parse_ok("sensor-unplug");
+    ck_assert(f.replug_after_s < 0);    /* stays unplugged */
+}
+END_TEST
+
+START_TEST(errors)
+{
+    parse_bad("no-such-thing", "unknown fault");
+    parse_bad("stall@", "bad time");
+    parse_bad("stall@-1", "bad time");
+    parse_bad("stall@1x", "bad time");
+    parse_bad("stall=abc", "bad value");
+    parse_bad("stall=nan", "bad value");
+    parse_bad("", "unknown fault");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rigsim fault specs");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, model_kind);
+    tcase_add_test(tc, time_and_value);
+    tcase_add_test(tc, link_kinds);
+    tcase_add_test(tc, unplug_value_is_replug_delay);
+    tcase_add_test(tc, errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,750 @@
+/* simtest: scenarios run under `rigsim -- simtest SCENARIO [ARGS]`.
+ * Each scenario is a plain client of the emulated devices and exits 0 only
+ * if every check passed (failures are printed as they happen).
+ *
+ *   enum                      both devices enumerate with their identities
+ *   pen                       identify, set rate/depth, start, status, stop, NAKs
+ *   stream SECONDS RATE BLOCK NXFER [exact]
+ *                             stream and check continuity and count (and,
+ *                             with "exact", that every block but the last
+ *                             carries BLOCK frames, or rate/100 if 0)
+ *   hash N                    print a hash of the first N samples at 50 kS/s
+ *   watchdog                  heartbeat loss stops the motor
+ *   unplug-pen | unplug-sensor
+ *   fault KIND                the documented symptom of one fault kind
+ *   truth KIND FILE           a physics fault, seen in rigsim's --truth FILE
+ */
+#include "simlib.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- */
+
+static int start_pen(struct pen_link *l, uint32_t rate_mhz)
+{
+    struct pen_msg req = {0}, resp;
+    req.u.rate_mhz = rate_mhz;
+    REQUIRE(pen_request(l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
+    REQUIRE(pen_request(l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 0, "start: %s",
+            resp.type == PEN_MSG_NAK ? pen_error_str(resp.u.nak.error) : "no answer");
+    struct pen_status st;
+    REQUIRE(pen_wait_state(l, PEN_STATE_RUNNING, 3000, &st), "never RUNNING (state %s)",
+            pen_state_str(st.state));
+    return 0;
+}
+
+static bool query_motor_running(void)
+{
+    cJSON *j = ctl("{\"query\":\"pen\"}");
+    bool running = j && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "motor_running"));
+    cJSON_Delete(j);
+    return running;
+}
+
+/* The model stops the motor with a spin-down: allow it some time. */
+static bool wait_motor_stopped(int timeout_ms)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    do {
+        if (!query_motor_running())
+            return true;
+        sleep_ms(50);
+    } while (now_ms() < deadline);
+    return false;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int scenario_enum(void)
+{
+    struct sp_port **ports;
+    REQUIRE(sp_list_ports(&ports) == SP_OK, "sp_list_ports: %s", sp_last_error_message());
+    char usb_serial[64] = "";
+    bool found = false;
+    for (int i = 0; ports[i]; i++) {
+        if (strcmp(sp_get_port_name(ports[i]), PEN_PORT) != 0)
+            continue;
+        int vid = 0, pid = 0;
+        found = true;
+        CHECK(sp_get_port_transport(ports[i]) == SP_TRANSPORT_USB, "transport");
+        CHECK(sp_get_port_usb_vid_pid(ports[i], &vid, &pid) == SP_OK, "vid/pid");
+        CHECK(vid == PEN_USB_VID && pid == PEN_USB_PID, "pen %04x:%04x", vid, pid);
+        const char *ser = sp_get_port_usb_serial(ports[i]);
+        const char *man = sp_get_port_usb_manufacturer(ports[i]);
+        const char *prod = sp_get_port_usb_product(ports[i]);
+        CHECK(ser && *ser, "no USB serial");
+        CHECK(man && *man, "no USB manufacturer");
+        CHECK(prod && *prod, "no USB product");
+        snprintf(usb_serial, sizeof usb_serial, "%s", ser ? ser : "");
+        printf("pen port %s %04x:%04x serial '%s' manufacturer '%s' product '%s'\n",
+               PEN_PORT, vid, pid, ser, man, prod);
+    }
+    sp_free_port_list(ports);
+    REQUIRE(found, "%s not listed by sp_list_ports", PEN_PORT);
+
+    /* the serial the pen reports over its protocol matches its USB serial */
+    struct pen_link l;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    struct pen_msg resp;
+    REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
+    CHECK(strcmp(resp.u.identity.serial, usb_serial) == 0, "identify serial '%s' vs USB '%s'",
+          resp.u.identity.serial, usb_serial);
+    pen_close(&l);
+
+    libusb_context *ctx;
+    REQUIRE(libusb_init(&ctx) == 0, "libusb_init");
+    libusb_device **list;
+    ssize_t n = libusb_get_device_list(ctx, &list);
+    REQUIRE(n >= 0, "libusb_get_device_list: %s", libusb_strerror((int)n));
+    int sensors = 0, pens = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        struct libusb_device_descriptor dd;
+        if (libusb_get_device_descriptor(list[i], &dd) < 0)
+            continue;
+        if (dd.idVendor == PEN_USB_VID && dd.idProduct == PEN_USB_PID)
+            pens++;
+        if (dd.idVendor != SH_USB_VID || dd.idProduct != SH_USB_PID)
+            continue;
+        sensors++;
+        struct libusb_config_descriptor *cfg;
+        REQUIRE(libusb_get_active_config_descriptor(list[i], &cfg) == 0, "config descriptor");
+        const struct libusb_interface_descriptor *id = &cfg->interface[0].altsetting[0];
+        CHECK(id->bInterfaceClass == 0xFF && id->bInterfaceSubClass == SH_USB_SUBCLASS &&
+                  id->bInterfaceProtocol == SH_USB_PROTOCOL,
+              "interface class %02x/%02x/%02x", id->bInterfaceClass, id->bInterfaceSubClass,
+              id->bInterfaceProtocol);
+        CHECK(id->bNumEndpoints == 1 && id->endpoint[0].bEndpointAddress == SH_EP_STREAM &&
+                  (id->endpoint[0].bmAttributes & 3) == LIBUSB_TRANSFER_TYPE_BULK &&
+                  id->endpoint[0].wMaxPacketSize == SH_MAX_PACKET,
+              "endpoint");
+        libusb_free_config_descriptor(cfg);
+
+        libusb_device_handle *h;
+        REQUIRE(libusb_open(list[i], &h) == 0, "libusb_open");
+        unsigned char man[64] = "", prod[64] = "", ser[64] = "";
+        CHECK(libusb_get_string_descriptor_ascii(h, dd.iManufacturer, man, sizeof man) > 0,
+              "manufacturer string");
+        CHECK(libusb_get_string_descriptor_ascii(h, dd.iProduct, prod, sizeof prod) > 0,
+              "product string");
+        CHECK(libusb_get_string_descriptor_ascii(h, dd.iSerialNumber, ser, sizeof ser) > 0,
+              "serial string");
+        CHECK(strcmp((char *)prod, "SH-2 Sensor Head") == 0, "product '%s'", prod);
+        REQUIRE(libusb_claim_interface(h, SH_INTERFACE) == 0, "claim");
+        uint8_t buf[SH_IDENTITY_SIZE];
+        struct sh_identity ident;
+        int r = libusb_control_transfer(h, SH_REQTYPE_IN, SH_REQ_GET_IDENTITY, 0, SH_INTERFACE,
+                                        buf, sizeof buf, IO_TIMEOUT_MS);
+        CHECK(r == SH_IDENTITY_SIZE, "GET_IDENTITY: %d", r);
+        if (r == SH_IDENTITY_SIZE) {
+            CHECK(sh_identity_decode(buf, (size_t)r, &ident) == SH_OK, "identity decode");
+            CHECK(strcmp(ident.serial, (char *)ser) == 0, "identity serial '%s' vs USB '%s'",
+                  ident.serial, ser);
+            CHECK(ident.channels == 2, "channels %u", ident.channels);
+        }
+        printf("sensor head %04x:%04x bus %u dev %u '%s' '%s' serial '%s'\n", dd.idVendor,
+               dd.idProduct, libusb_get_bus_number(list[i]), libusb_get_device_address(list[i]),
+               man, prod, ser);
+        (void)libusb_release_interface(h, SH_INTERFACE);
+        libusb_close(h);
+    }
+    libusb_free_device_list(list, 1);
+    libusb_exit(ctx);
+    CHECK(sensors == 1, "%d sensor heads enumerated", sensors);
+    CHECK(pens == 1, "%d pens on the USB bus", pens);
+    return sim_failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int scenario_pen(void)
+{
+    struct pen_link l;
+    struct pen_msg req = {0}, resp;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+
+    REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
+    const struct pen_identity id = resp.u.identity;
+    CHECK(id.protocol_version == PEN_PROTOCOL_VERSION, "protocol %u", id.protocol_version);
+    CHECK(id.model[0] != '\0' && id.serial[0] != '\0', "identity strings");
+    printf("pen %s serial %s fw %u.%u.%u cartridge '%s' depth %u..%u step %u\n", id.model,
+           id.serial, id.fw_major, id.fw_minor, id.fw_patch, id.cartridge_id, id.depth_min_um,
+           id.depth_max_um, id.depth_step_um);
+
+    req.u.rate_mhz = 120000;
+    CHECK(pen_request(&l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
+    CHECK(resp.u.rate_mhz == 120000, "rate echo %u", resp.u.rate_mhz);
+    uint16_t depth = (uint16_t)(id.depth_min_um + 2 * id.depth_step_um);
+    if (depth > id.depth_max_um)
+        depth = id.depth_max_um;
+    req.u.depth_um = depth;
+    CHECK(pen_request(&l, PEN_MSG_SET_DEPTH, &req, &resp, IO_TIMEOUT_MS) == 0, "set depth");
+    CHECK(resp.u.depth_um == depth, "depth echo %u want %u", resp.u.depth_um, depth);
+
+    REQUIRE(start_pen(&l, 120000) == 0, "start");
+    struct pen_status st;
+    CHECK(pen_wait_state(&l, PEN_STATE_RUNNING, 1000, &st), "status RUNNING");
+    CHECK(fabs((double)st.measured_rate_mhz - 120000.0) < 0.05 * 120000.0,
+          "measured rate %u mHz vs set 120000", st.measured_rate_mhz);
+    CHECK(st.set_depth_um == depth, "status depth %u", st.set_depth_um);
+    CHECK(st.motor_current_ma > 0, "no motor current while running");
+    CHECK(query_motor_running(), "control socket says the motor is not running");
+
+    REQUIRE(pen_request(&l, PEN_MSG_STOP, NULL, &resp, IO_TIMEOUT_MS) == 0, "stop");
+    CHECK(pen_wait_state(&l, PEN_STATE_IDLE, 3000, &st), "never IDLE after STOP (%s)",
+          pen_state_str(st.state));
+    CHECK(st.measured_rate_mhz == 0, "measured rate %u after stop", st.measured_rate_mhz);
+    CHECK(wait_motor_stopped(2000), "motor still running after STOP");
+    struct pen_msg ev;
+    CHECK(pen_wait_event(&l, PEN_MSG_EVT_STATE, PEN_REASON_COMMAND, 500, &ev),
+          "no EVT_STATE for the START/STOP commands");
+
+    /* round-trip figure (reported, not asserted: the machine is shared) */
+    uint64_t worst = 0, t_all = now_ms();
+    for (int i = 0; i < 100; i++) {
+        uint64_t t = now_ms();
+        CHECK(pen_request(&l, PEN_MSG_GET_STATUS, NULL, &resp, IO_TIMEOUT_MS) == 0, "status");
+        if (now_ms() - t > worst)
+            worst = now_ms() - t;
+    }
+    printf("pen round trip: mean %.2f ms, worst %llu ms over 100 GET_STATUS\n",
+           (double)(now_ms() - t_all) / 100.0, (unsigned long long)worst);
+
+    /* refusals: unknown type and out-of-range rate give NAKs with that seq */
+    uint8_t unknown[PEN_HEADER_SIZE] = {PEN_PROTOCOL_VERSION, 0x30, 0, 0, 0x34, 0x12};
+    REQUIRE(pen_send_raw(&l, unknown, sizeof unknown) == 0, "send raw");
+    bool got = false;
+    while (!got && pen_poll(&l, &resp, IO_TIMEOUT_MS) == 1)
+        got = resp.type == PEN_MSG_NAK && resp.seq == 0x1234;
+    CHECK(got && resp.u.nak.error == PEN_ERR_UNKNOWN_TYPE, "NAK for unknown type");
+    uint8_t slow[PEN_HEADER_SIZE + 4] = {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 4, 0x35,
+                                         0x12, 0x10, 0x27, 0, 0}; /* 10 Hz */
+    REQUIRE(pen_send_raw(&l, slow, sizeof slow) == 0, "send raw");
+    got = false;
+    while (!got && pen_poll(&l, &resp, IO_TIMEOUT_MS) == 1)
+        got = resp.type == PEN_MSG_NAK && resp.seq == 0x1235;
+    CHECK(got && resp.u.nak.error == PEN_ERR_OUT_OF_RANGE, "NAK for 10 Hz");
+
+    /* a retried request (same seq) is answered again, not executed twice */
+    cJSON *before = ctl("{\"query\":\"stats\"}");
+    CHECK(pen_request_seq(&l, PEN_MSG_GET_STATUS, 0x4242, NULL, &resp, IO_TIMEOUT_MS) == 0,
+          "status");
+    CHECK(pen_request_seq(&l, PEN_MSG_GET_STATUS, 0x4242, NULL, &resp, IO_TIMEOUT_MS) == 0,
+          "status retry");
+    cJSON *after = ctl("{\"query\":\"stats\"}");
+    CHECK(json_num(after, "pen.resent") - json_num(before, "pen.resent") == 1,
+          "retry not answered from the cache");
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    pen_close(&l);
+    return sim_failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int scenario_stream(double seconds, uint32_t rate, uint16_t block, int nxfer,
+                           bool exact_blocks)
+{
+    struct sh_dev d;
+    REQUIRE(sh_open(&d) == 0, "open sensor head");
+    REQUIRE(sh_set_rate(&d, rate) == 0, "SET_RATE %u", rate);
+    struct sh_streamer s = {0};
+    REQUIRE(sh_stream_begin(&s, &d, nxfer) == 0, "submit transfers");
+    cJSON *before = ctl("{\"query\":\"stats\"}");
+
+    uint64_t t0a = now_ms();
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, block, NULL, 0) == 0, "START");
+    uint64_t t0b = now_ms();
+    sh_stream_run(&s, (unsigned)(seconds * 1000));
+    uint64_t t1a = now_ms();
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0) == 0, "STOP");
+    uint64_t t1b = now_ms();
+    /* drain what the device still holds */
+    uint64_t drain_end = now_ms() + 2000;
+    while (!s.saw_last && now_ms() < drain_end && s.inflight > 0) {
+        uint64_t before_blocks = s.cont.stats.blocks;
+        sh_stream_run(&s, 200);
+        if (s.cont.stats.blocks == before_blocks)
+            break;
+    }
+    cJSON *after = ctl("{\"query\":\"stats\"}");
+    sh_stream_end(&s);
+
+    uint32_t bf = block ? block : rate / 100;
+    double dur = ((double)(t1a + t1b) - (double)(t0a + t0b)) / 2000.0;
+    double slack = (double)(t0b - t0a + t1b - t1a) / 2000.0 * rate;
+    double expect = dur * rate;
+    const struct sh_stream_stats *st = &s.cont.stats;
+    double cpu = json_num(after, "cpu_user_s") + json_num(after, "cpu_sys_s") -
+                 json_num(before, "cpu_user_s") - json_num(before, "cpu_sys_s");
+    printf("stream: rate %u block %u xfers %d: %.3f s, %llu blocks, %llu samples (expected "
+           "%.0f +- %u), frames/block %u..%u, lost %llu blocks %llu samples, repeated %llu, "
+           "overruns %llu, bad %llu; rigsim cpu %.2f s = %.1f %%\n",
+           rate, bf, nxfer, dur, (unsigned long long)st->blocks,
+           (unsigned long long)st->samples, expect, bf, s.min_count, s.max_count,
+           (unsigned long long)st->lost_blocks,
+           (unsigned long long)st->lost_samples, (unsigned long long)st->repeated_blocks,
+           (unsigned long long)st->overruns, (unsigned long long)st->bad_blocks, cpu,
+           100.0 * cpu / dur);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    CHECK(st->lost_blocks == 0 && st->lost_samples == 0, "lost data");
+    CHECK(st->overruns == 0, "device overruns");
+    CHECK(st->bad_blocks == 0 && st->repeated_blocks == 0, "bad/repeated blocks");
+    CHECK(s.errors == 0 && s.no_device == 0, "transfer errors");
+    if (exact_blocks)
+        CHECK(s.min_count == bf && s.max_count == bf, "blocks of %u..%u frames, configured %u",
+              s.min_count, s.max_count, bf);
+    CHECK(fabs((double)st->samples - expect) <= bf + slack + 1,
+          "sample count %llu vs rate x time %.0f", (unsigned long long)st->samples, expect);
+    sh_close(&d);
+    return sim_failures ? 1 : 0;
+}
+
+static int scenario_hash(uint64_t n)
+{
+    struct sh_dev d;
+    REQUIRE(sh_open(&d) == 0, "open sensor head");
+    REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
+    struct sh_streamer s = {.hash_limit = n};
+    REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
+    uint64_t deadline = now_ms() + 10000;
+    while (s.hashed < n && now_ms() < deadline)
+        sh_stream_run(&s, 100);
+    (void)sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0);
+    sh_stream_end(&s);
+    REQUIRE(s.hashed == n, "only %llu samples", (unsigned long long)s.hashed);
+    printf("%016llx\n", (unsigned long long)s.hash);
+    sh_close(&d);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int scenario_watchdog(void)
+{
+    struct pen_link l;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    l.nevents = 0;
+    /* go silent: no request for 1 s, only listen */
+    struct pen_msg ev;
+    uint64_t t0 = now_ms();
+    bool got = pen_wait_event(&l, PEN_MSG_EVT_STATE, PEN_REASON_WATCHDOG, 1000, &ev);
+    CHECK(got, "no EVT_STATE(reason WATCHDOG) within 1 s of silence");
+    if (got)
+        printf("watchdog event after %llu ms: %s -> %s\n", (unsigned long long)(now_ms() - t0),
+               pen_state_str(ev.u.evt_state.previous), pen_state_str(ev.u.evt_state.state));
+    CHECK(now_ms() - t0 >= PEN_WATCHDOG_TIMEOUT_MS - 50, "watchdog fired too early");
+    CHECK(wait_motor_stopped(2000), "control socket: motor still running");
+    struct pen_msg resp;
+    REQUIRE(pen_request(&l, PEN_MSG_GET_STATUS, NULL, &resp, IO_TIMEOUT_MS) == 0, "status");
+    CHECK(resp.u.status.faults & PEN_FAULT_WATCHDOG, "status faults 0x%x lack WATCHDOG",
+          resp.u.status.faults);
+    /* the rotor spins down after the cut-off */
+    uint32_t rate = 1;
+    for (uint64_t end = now_ms() + 2000; rate != 0 && now_ms() < end; sleep_ms(50))
+        if (pen_request(&l, PEN_MSG_GET_STATUS, NULL, &resp, IO_TIMEOUT_MS) == 0)
+            rate = resp.u.status.measured_rate_mhz;
+    CHECK(rate == 0, "rotor not at rest: %u mHz", rate);
+    /* the fault latches until cleared */
+    CHECK(pen_request(&l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 1, "START not refused");
+    CHECK(pen_request(&l, PEN_MSG_CLEAR_FAULT, NULL, &resp, IO_TIMEOUT_MS) == 0, "clear");
+    pen_close(&l);
+    return sim_failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static bool port_listed(void)
+{
+    struct sp_port **ports;
+    bool found = false;
+    if (sp_list_ports(&ports) != SP_OK)
+        return false;
+    for (int i = 0; ports[i]; i++)
+        found |= strcmp(sp_get_port_name(ports[i]), PEN_PORT) == 0;
+    sp_free_port_list(ports);
+    return found;
+}
+
+static int scenario_unplug_pen(void)
+{
+    struct pen_link l;
+    struct pen_msg resp;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    REQUIRE(ctl_ok("{\"fault\":\"pen-unplug\"}"), "unplug");
+    CHECK(wait_motor_stopped(2000), "motor still running without USB power");
+    /* The tty is hung up, as when a real CDC-ACM device goes: writes fail
+     * with EIO (reads only see end-of-file, which libserialport's blocking
+     * read does not report), and the port is no longer listed. */
+    int r = pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, 200);
+    CHECK(r == -2, "request after unplug: %d, expected an I/O error", r);
+    CHECK(!port_listed(), "%s still listed while unplugged", PEN_PORT);
+    struct sp_port *gone;
+    CHECK(sp_get_port_by_name(PEN_PORT, &gone) != SP_OK, "sp_get_port_by_name still works");
+    pen_close(&l);
+    REQUIRE(ctl_ok("{\"fault\":\"pen-replug\"}"), "replug");
+    uint64_t deadline = now_ms() + 5000;
+    while (!port_listed() && now_ms() < deadline)
+        sleep_ms(100);
+    REQUIRE(port_listed(), "%s not back after re-plug", PEN_PORT);
+    REQUIRE(pen_open(&l) == 0, "reopen pen");
+    CHECK(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0,
+          "identify after re-plug");
+    /* the firmware restarted: not driven (the rotor may still coast) */
+    struct pen_status st;
+    CHECK(pen_wait_state(&l, PEN_STATE_IDLE, 2000, &st), "pen not IDLE after re-plug (%s)",
+          pen_state_str(st.state));
+    pen_close(&l);
+    return sim_failures ? 1 : 0;
+}
+
+struct hp_state {
+    int arrived, left;
+};
+
+static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
+                                  libusb_hotplug_event ev, void *user)
+{
+    struct hp_state *h = user;
+    (void)ctx;
+    (void)dev;
+    if (ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
+        h->arrived++;
+    else
+        h->left++;
+    return 0;
+}
+
+static int scenario_unplug_sensor(void)
+{
+    struct sh_dev d;
+    REQUIRE(sh_open(&d) == 0, "open sensor head");
+    REQUIRE(libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG), "libusb without hotplug");
+    struct hp_state hp = {0};
+    libusb_hotplug_callback_handle cb;
+    REQUIRE(libusb_hotplug_register_callback(
+                d.ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0,
+                SH_USB_VID, SH_USB_PID, LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, &hp, &cb) == 0,
+            "hotplug register");
+    REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
+    struct sh_streamer s = {0};
+    REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
+    sh_stream_run(&s, 300);
+    CHECK(s.cont.stats.blocks > 0, "no blocks before unplug");
+    REQUIRE(ctl_ok("{\"fault\":\"sensor-unplug\",\"replug_after\":1.0}"), "unplug");
+    sh_stream_run(&s, 2000);
+    CHECK(s.no_device > 0, "no LIBUSB_TRANSFER_NO_DEVICE after unplug (inflight %d)",
+          s.inflight);
+    CHECK(hp.left == 1, "hotplug LEFT seen %d times", hp.left);
+    uint8_t buf[SH_IDENTITY_SIZE];
+    int r = sh_ctrl_in(&d, SH_REQ_GET_IDENTITY, 0, buf, sizeof buf);
+    CHECK(r == LIBUSB_ERROR_NO_DEVICE, "control after unplug: %s", libusb_strerror(r));
+    uint64_t deadline = now_ms() + 5000;
+    while (hp.arrived == 0 && now_ms() < deadline) {
+        struct timeval tv = {0, 100000};
+        (void)libusb_handle_events_timeout_completed(d.ctx, &tv, NULL);
+    }
+    CHECK(hp.arrived == 1, "hotplug ARRIVED seen %d times", hp.arrived);
+    sh_stream_end(&s);
+    libusb_hotplug_deregister_callback(d.ctx, cb);
+    sh_close(&d);
+    REQUIRE(sh_open(&d) == 0, "reopen after re-plug");
+    r = sh_ctrl_in(&d, SH_REQ_GET_IDENTITY, 0, buf, sizeof buf);
+    CHECK(r == SH_IDENTITY_SIZE, "identity after re-plug: %d", r);
+    sh_close(&d);
+    return sim_failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* fault kinds                                                       */
+
+static int pen_fault_flag(const char *kind, uint32_t flag, double value)
+{
+    struct pen_link l;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    char line[128];
+    if (isnan(value))
+        snprintf(line, sizeof line, "{\"fault\":\"%s\"}", kind);
+    else
+        snprintf(line, sizeof line, "{\"fault\":\"%s\",\"value\":%g}", kind, value);
+    REQUIRE(ctl_ok(line), "inject");
+    uint64_t deadline = now_ms() + 5000;
+    struct pen_msg resp;
+    uint32_t faults = 0;
+    while (now_ms() < deadline && !(faults & flag)) {
+        if (pen_request(&l, PEN_MSG_GET_STATUS, NULL, &resp, IO_TIMEOUT_MS) == 0)
+            faults = resp.u.status.faults;
+        sleep_ms(50);
+    }
+    CHECK(faults & flag, "%s: status faults 0x%x lack 0x%x", kind, faults, flag);
+    struct pen_msg ev;
+    CHECK(pen_wait_event(&l, PEN_MSG_EVT_FAULT, -1, 500, &ev), "%s: no EVT_FAULT", kind);
+    printf("%s: faults 0x%x, current %u mA, supply %u mV\n", kind, faults,
+           resp.u.status.motor_current_ma, resp.u.status.supply_mv);
+    pen_close(&l);
+    return 0;
+}
+
+static int fault_motor_stops(const char *kind, uint32_t flag)
+{
+    if (pen_fault_flag(kind, flag, NAN) != 0)
+        return 1;
+    CHECK(wait_motor_stopped(3000), "%s: motor still running", kind);
+    return sim_failures ? 1 : 0;
+}
+
+static int fault_no_cartridge(void)
+{
+    struct pen_link l;
+    struct pen_msg resp;
+    REQUIRE(ctl_ok("{\"fault\":\"no-cartridge\"}"), "inject");
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
+    CHECK(resp.u.identity.cartridge_id[0] == '\0' && resp.u.identity.needle_count == 0,
+          "cartridge '%s' needles %u", resp.u.identity.cartridge_id,
+          resp.u.identity.needle_count);
+    CHECK(pen_request(&l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 1 &&
+              resp.u.nak.error == PEN_ERR_NO_CARTRIDGE,
+          "START without cartridge not refused with NO_CARTRIDGE");
+    pen_close(&l);
+    /* the displacement sensor sees no target */
+    struct sh_dev d;
+    REQUIRE(sh_open(&d) == 0, "open sensor head");
+    struct sh_streamer s = {0};
+    REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
+    sh_stream_run(&s, 300);
+    (void)sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0);
+    sh_stream_end(&s);
+    CHECK(s.flags_seen & SH_BLK_NO_TARGET, "no block flagged NO_TARGET");
+    sh_close(&d);
+    return sim_failures ? 1 : 0;
+}
+
+static int fault_link(const char *kind)
+{
+    struct pen_link l;
+    struct pen_msg resp;
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
+    const char *line = strcmp(kind, "pen-corrupt") == 0 ? "{\"fault\":\"pen-corrupt\",\"value\":0.002}"
+                       : strcmp(kind, "pen-drop") == 0  ? "{\"fault\":\"pen-drop\",\"value\":0.5}"
+                                                        : "{\"fault\":\"pen-mute\"}";
+    REQUIRE(ctl_ok(line), "inject");
+    int answered = 0, lost = 0;
+    /* a lost answer costs the whole timeout: fewer tries for a mute pen */
+    int tries = strcmp(kind, "pen-mute") == 0 ? 10 : 40;
+    for (int i = 0; i < tries; i++) {
+        int r = pen_request(&l, PEN_MSG_GET_STATUS, NULL, &resp, 200);
+        if (r == 0)
+            answered++;
+        else
+            lost++;
+    }
+    uint64_t bad = l.rx.stats.crc_errors + l.rx.stats.malformed + l.rx.stats.oversize;
+    printf("%s: %d answered, %d lost, %llu bad frames at the host\n", kind, answered, lost,
+           (unsigned long long)bad);
+    if (strcmp(kind, "pen-corrupt") == 0) {
+        CHECK(bad > 0, "no corrupted frame seen by the host");
+        CHECK(lost > 0, "no request lost to corruption");
+    } else if (strcmp(kind, "pen-drop") == 0) {
+        CHECK(lost >= 5 && answered >= 5, "drop 0.5: %d answered %d lost", answered, lost);
+        CHECK(bad == 0, "dropping must not corrupt");
+    } else {
+        CHECK(answered == 0, "a muted pen answered %d times", answered);
+    }
+    REQUIRE(ctl_ok("{\"clear\":true}"), "clear");
+    sleep_ms(200);
+    CHECK(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0,
+          "no answer after clearing %s", kind);
+    pen_close(&l);
+    return sim_failures ? 1 : 0;
+}
+
+static int fault_stream(const char *kind)
+{
+    struct sh_dev d;
+    REQUIRE(sh_open(&d) == 0, "open sensor head");
+    struct sh_streamer s = {0};
+    REQUIRE(sh_stream_begin(&s, &d, 8) == 0, "submit");
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
+    sh_stream_run(&s, 300);
+    if (strcmp(kind, "sensor-overrun") == 0)
+        REQUIRE(ctl_ok("{\"fault\":\"sensor-overrun\",\"value\":5000}"), "inject");
+    else {
+        char line[128];
+        snprintf(line, sizeof line, "{\"fault\":\"%s\"}", kind);
+        REQUIRE(ctl_ok(line), "inject");
+    }
+    sh_stream_run(&s, 700);
+    (void)sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0);
+    sh_stream_run(&s, 200);
+    sh_stream_end(&s);
+    const struct sh_stream_stats *st = &s.cont.stats;
+    printf("%s: blocks %llu lost %llu repeated %llu overruns %llu lost samples %llu\n", kind,
+           (unsigned long long)st->blocks, (unsigned long long)st->lost_blocks,
+           (unsigned long long)st->repeated_blocks, (unsigned long long)st->overruns,
+           (unsigned long long)st->lost_samples);
+    if (strcmp(kind, "sensor-drop-block") == 0) {
+        CHECK(st->lost_blocks == 1, "lost blocks %llu", (unsigned long long)st->lost_blocks);
+        CHECK(st->repeated_blocks == 0, "repeats");
+    } else if (strcmp(kind, "sensor-repeat-block") == 0) {
+        CHECK(st->repeated_blocks == 1, "repeated %llu", (unsigned long long)st->repeated_blocks);
+        CHECK(st->lost_blocks == 0, "losses");
+    } else {
+        CHECK(st->overruns >= 1 && (s.flags_seen & SH_BLK_OVERRUN), "no OVERRUN block");
+        CHECK(st->lost_samples > 0, "no samples lost to the overrun");
+        CHECK(st->lost_blocks == 0, "an overrun is not a lost block");
+    }
+    sh_close(&d);
+    return sim_failures ? 1 : 0;
+}
+
+static int scenario_fault(const char *kind)
+{
+    if (strcmp(kind, "stall") == 0)
+        return fault_motor_stops(kind, PEN_FAULT_STALL);
+    if (strcmp(kind, "overcurrent") == 0)
+        return fault_motor_stops(kind, PEN_FAULT_OVERCURRENT);
+    if (strcmp(kind, "low-battery") == 0)
+        /* value: supply fall in mV/s (fast, to reach the 3500 mV warning) */
+        return pen_fault_flag(kind, PEN_FAULT_LOW_BATTERY, 400) || sim_failures;
+    if (strcmp(kind, "no-cartridge") == 0)
+        return fault_no_cartridge();
+    if (strncmp(kind, "pen-", 4) == 0)
+        return fault_link(kind);
+    if (strncmp(kind, "sensor-", 7) == 0)
+        return fault_stream(kind);
+    fprintf(stderr, "simtest: no symptom check for fault '%s'\n", kind);
+    return 2;
+}
+
+/* ---------------------------------------------------------------- */
+/* faults seen only in the physics: compare ground truth before/after  */
+
+static void keep_alive(struct pen_link *l, unsigned ms)
+{
+    struct pen_msg resp;
+    for (uint64_t end = now_ms() + ms; now_ms() < end; sleep_ms(100))
+        (void)pen_request(l, PEN_MSG_HEARTBEAT, NULL, &resp, IO_TIMEOUT_MS);
+}
+
+struct moments {
+    double n, sum, sum2;
+};
+
+static void add(struct moments *m, double v)
+{
+    m->n++;
+    m->sum += v;
+    m->sum2 += v * v;
+}
+
+static double mean(const struct moments *m)
+{
+    return m->n > 0 ? m->sum / m->n : NAN;
+}
+
+static double sd(const struct moments *m)
+{
+    return m->n > 1 ? sqrt(fmax(0, (m->sum2 - m->sum * m->sum / m->n) / (m->n - 1))) : NAN;
+}
+
+/* Strokes in [t0, t1) of the truth file: one field's moments. */
+static int truth_window(const char *path, const char *field, double t0, double t1,
+                        struct moments *out)
+{
+    FILE *f = fopen(path, "r");
+    REQUIRE(f, "open truth %s", path);
+    char line[1024];
+    *out = (struct moments){0};
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+        double t = json_num(j, "t_peak"), v = json_num(j, field);
+        if (cJSON_IsString(st) && strcmp(st->valuestring, "RUNNING") == 0 && t >= t0 && t < t1 &&
+            !isnan(v))
+            add(out, v);
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    return 0;
+}
+
+static int scenario_truth(const char *kind, const char *path)
+{
+    struct pen_link l;
+    struct pen_msg resp;
+    double value = strcmp(kind, "depth-drift") == 0   ? 6.0    /* mm/min, capped at 0.2 mm */
+                   : strcmp(kind, "rate-jitter") == 0 ? 7.0    /* % RMS */
+                                                      : 1.0;  /* bent needles */
+    const char *field = strcmp(kind, "depth-drift") == 0   ? "protrusion_mm"
+                        : strcmp(kind, "rate-jitter") == 0 ? "rate_hz"
+                                                           : "peak_force_n";
+    REQUIRE(pen_open(&l) == 0, "open pen");
+    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    keep_alive(&l, 1000);
+    cJSON *j = ctl("{\"fault\":\"%s\",\"value\":%g}", kind, value);
+    double t_inj = json_num(j, "t");
+    cJSON_Delete(j);
+    REQUIRE(!isnan(t_inj), "inject %s", kind);
+    keep_alive(&l, 2500);
+    cJSON *q = ctl("{\"query\":\"time\"}");
+    double t_end = json_num(q, "t");
+    cJSON_Delete(q);
+    (void)pen_request(&l, PEN_MSG_STOP, NULL, &resp, IO_TIMEOUT_MS);
+    pen_close(&l);
+
+    struct moments before, after;
+    if (truth_window(path, field, t_inj - 0.8, t_inj, &before) ||
+        truth_window(path, field, t_end - 0.8, t_end, &after))
+        return 1;
+    printf("%s: %s before: mean %.4f sd %.4f (%g strokes); after: mean %.4f sd %.4f (%g)\n",
+           kind, field, mean(&before), sd(&before), before.n, mean(&after), sd(&after), after.n);
+    REQUIRE(before.n >= 20 && after.n >= 20, "too few strokes in the truth file");
+    if (strcmp(kind, "depth-drift") == 0)
+        CHECK(mean(&after) - mean(&before) > 0.1, "protrusion did not creep");
+    else if (strcmp(kind, "rate-jitter") == 0)
+        CHECK(sd(&after) > 3 * sd(&before), "stroke rate not more jittery");
+    else
+        CHECK(mean(&after) < 0.97 * mean(&before), "peak force did not drop");
+    return sim_failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: simtest SCENARIO [ARGS]\n");
+        return 2;
+    }
+    const char *s = argv[1];
+    if (strcmp(s, "enum") == 0)
+        return scenario_enum();
+    if (strcmp(s, "pen") == 0)
+        return scenario_pen();
+    if (strcmp(s, "stream") == 0 && (argc == 6 || (argc == 7 && !strcmp(argv[6], "exact"))))
+        return scenario_stream(atof(argv[2]), (uint32_t)atoi(argv[3]), (uint16_t)atoi(argv[4]),
+                               atoi(argv[5]), argc == 7);
+    if (strcmp(s, "hash") == 0 && argc == 3)
+        return scenario_hash(strtoull(argv[2], NULL, 10));
+    if (strcmp(s, "watchdog") == 0)
+        return scenario_watchdog();
+    if (strcmp(s, "unplug-pen") == 0)
+        return scenario_unplug_pen();
+    if (strcmp(s, "unplug-sensor") == 0)
+        return scenario_unplug_sensor();
+    if (strcmp(s, "truth") == 0 && argc == 4)
+        return scenario_truth(argv[2], argv[3]);
+    if (strcmp(s, "fault") == 0 && argc == 3)
+        return scenario_fault(argv[2]);
+    fprintf(stderr, "simtest: unknown scenario or wrong arguments: %s\n", s);
+    return 2;
+}
