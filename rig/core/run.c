@@ -125,6 +125,19 @@ static void rc_message(int rc, const char *what, const char *err, char *out, siz
         snprintf(out, len, "%s failed: %s", what, *err ? err : strerror(-rc));
 }
 
+/* The reason an aborted run gives: the front end's words when it has them. */
+static void abort_message(const struct exec *e, char *out, size_t len)
+{
+    char why[200] = "";
+    if (e->ops->abort_reason)
+        e->ops->abort_reason(e->ctx, why, sizeof why);
+    why[sizeof why - 1] = '\0';
+    if (why[0])
+        snprintf(out, len, "aborted: %s", why);
+    else
+        snprintf(out, len, "aborted by the operator");
+}
+
 /* Sleep within the step deadline: -ETIMEDOUT if the deadline cut it short. */
 static int sleep_until(struct exec *e, double seconds, double deadline)
 {
@@ -1083,7 +1096,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     result->outcome = e.so_far;
     result->marginal = e.so_far == OUTCOME_PASS && result->marginals > 0;
     if (e.so_far == OUTCOME_ABORTED)
-        snprintf(result->message, sizeof result->message, "aborted by the operator");
+        abort_message(&e, result->message, sizeof result->message);
     replace(e.rec, "marginal", cJSON_CreateBool(result->marginal));
     struct timespec ts;
     char buf[32];

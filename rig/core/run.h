@@ -69,6 +69,12 @@ struct rig_ops {
     int (*sleep)(void *ctx, double seconds);
     /* True once an abort was requested (NULL = never). Polled between steps. */
     bool (*aborted)(void *ctx);
+    /* Optional (NULL = "aborted by the operator"): why the run was aborted,
+     * e.g. "owner disconnected", "rigd shutting down (SIGTERM)", "abort
+     * requested by ana". Written into buf (NUL-terminated); called once,
+     * after aborted() returned true; an empty string means "not known".
+     * It becomes the record's and the result's message. */
+    void (*abort_reason)(void *ctx, char *buf, size_t len);
 
     /* Instruments of the station (sensor head, ...): count or < 0. Every
      * one is recorded, and one whose cal_due has passed stops the run before

@@ -40,9 +40,10 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  devices                     list the bench's devices and their state\n"
 	"  status                      daemon, session and run status\n"
-	"  pen identify|status|start|stop [--hold]\n"
-	"  pen set [--rate HZ] [--depth MM] [--hold]\n"
-	"                              manual pen control\n"
+	"  pen identify|status|stop [--hold]\n"
+	"  pen set|start [--rate HZ] [--depth MM] [--hold]\n"
+	"                              manual pen control (--hold: stay connected,\n"
+	"                              keeping the session, until Ctrl-C)\n"
 	"  watch [--topics T,..] [--count N] [--duration S]\n"
 	"                              print live events (topics: devices, run,\n"
 	"                              measurements, samples, log)\n"
@@ -63,14 +64,19 @@ static const char usage_main[] =
 	"69 rigd not reachable.\n";
 
 static const char usage_pen[] =
-	"Usage: rigctl pen identify|status|start|stop [--hold]\n"
+	"Usage: rigctl pen identify|status|stop [--hold]\n"
 	"       rigctl pen set [--rate HZ] [--depth MM] [--hold]\n"
+	"       rigctl pen start [--rate HZ] [--depth MM] [--hold]\n"
 	"\n"
 	"Manual control of the pen under test. `set` changes the stroke rate (Hz)\n"
 	"and/or needle depth (mm); rigd checks them against the pen's ranges.\n"
+	"`start --rate/--depth` sends the set and then the start in one connection.\n"
 	"set/start claim the bench session for this connection; rigd ends it and\n"
-	"stops the motor when rigctl exits. --hold keeps the connection (and the\n"
-	"motor running) until Ctrl-C, showing device events meanwhile.\n";
+	"stops the motor when rigctl exits, so a bare `pen start` in a new rigctl\n"
+	"has no rate of its own: give --rate/--depth, or use --hold.\n"
+	"--hold keeps the connection (the session, and the motor running) until\n"
+	"Ctrl-C or SIGTERM, showing device events meanwhile; then rigd stops the\n"
+	"motor. Example: rigctl pen start --rate 120 --depth 1.25 --hold\n";
 
 static const char usage_watch[] =
 	"Usage: rigctl watch [--topics T[,T...]] [--count N] [--duration S]\n"
@@ -316,8 +322,9 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
 		bool is_set = strcmp(a->pen_action, "set") == 0;
 		if (is_set && !a->have_rate && !a->have_depth)
 			return usage_error(err, "%s", "pen set needs --rate HZ and/or --depth MM");
-		if (!is_set && (a->have_rate || a->have_depth))
-			return usage_error(err, "--rate/--depth only go with 'pen %s'", "set");
+		bool is_start = strcmp(a->pen_action, "start") == 0;
+		if (!is_set && !is_start && (a->have_rate || a->have_depth))
+			return usage_error(err, "%s", "--rate/--depth only go with 'pen set' or 'pen start'");
 		return CTL_EXIT_OK;
 	}
 	case CTL_CMD_RUN:

@@ -205,22 +205,18 @@ static int hold_session(const struct ctl_args *a, struct ctl_conn *c)
 	return CTL_EXIT_OK;
 }
 
-/* One request, one reply: the shape of devices/status/pen/abort. */
-static int simple_request(const struct ctl_args *a, cJSON *req, const char *what,
-			  void (*print)(const cJSON *reply))
+/* Sends req (taken) on an open connection and prints the reply. Returns
+ * the exit code for it. */
+static int request_on(const struct ctl_args *a, struct ctl_conn *c, cJSON *req, const char *what,
+		      void (*print)(const cJSON *reply))
 {
-	struct ctl_conn c;
 	if (!req) {
 		fprintf(stderr, "rigctl: out of memory\n");
 		return CTL_EXIT_ERROR;
 	}
-	if (open_conn(a, &c) < 0) {
-		cJSON_Delete(req);
-		return CTL_EXIT_UNAVAILABLE;
-	}
 	char err[512];
 	cJSON *reply = NULL;
-	int r = ctl_request(&c, req, a->timeout_s, a->json ? json_event : NULL, NULL, &reply, err,
+	int r = ctl_request(c, req, a->timeout_s, a->json ? json_event : NULL, NULL, &reply, err,
 			    sizeof err);
 	int rc = CTL_EXIT_OK;
 	if (r == 0) {
@@ -239,10 +235,41 @@ static int simple_request(const struct ctl_args *a, cJSON *req, const char *what
 		print(reply);
 	}
 	cJSON_Delete(reply);
-	if (rc == CTL_EXIT_OK && a->hold)
-		rc = hold_session(a, &c);
-	ctl_close(&c);
 	return rc;
+}
+
+/* Requests sent in order on one connection (so they share its session),
+ * stopping at the first failure; then --hold if asked. reqs[] are taken. */
+static int requests(const struct ctl_args *a, cJSON *const *reqs, const char *const *whats,
+		    size_t n, void (*print)(const cJSON *reply))
+{
+	struct ctl_conn c;
+	size_t i = 0;
+	int rc = CTL_EXIT_OK;
+	for (size_t k = 0; k < n; k++)
+		if (!reqs[k])
+			rc = CTL_EXIT_ERROR;
+	if (rc != CTL_EXIT_OK) {
+		fprintf(stderr, "rigctl: out of memory\n");
+	} else if (open_conn(a, &c) < 0) {
+		rc = CTL_EXIT_UNAVAILABLE;
+	} else {
+		for (; i < n && rc == CTL_EXIT_OK; i++)
+			rc = request_on(a, &c, reqs[i], whats[i], print);
+		if (rc == CTL_EXIT_OK && a->hold)
+			rc = hold_session(a, &c);
+		ctl_close(&c);
+	}
+	for (; i < n; i++)
+		cJSON_Delete(reqs[i]);
+	return rc;
+}
+
+/* One request, one reply: the shape of devices/status/pen/abort. */
+static int simple_request(const struct ctl_args *a, cJSON *req, const char *what,
+			  void (*print)(const cJSON *reply))
+{
+	return requests(a, &req, &what, 1, print);
 }
 
 static cJSON *new_request(const char *cls)
@@ -323,19 +350,31 @@ static int cmd_abort(const struct ctl_args *a)
 	return simple_request(a, new_request("abort"), "abort", print_abort);
 }
 
-static int cmd_pen(const struct ctl_args *a)
+static cJSON *pen_request(const char *action, const struct ctl_args *a, bool setpoints)
 {
 	cJSON *req = new_request("pen");
 	if (req) {
-		cJSON_AddStringToObject(req, "action", a->pen_action);
-		if (a->have_rate)
+		cJSON_AddStringToObject(req, "action", action);
+		if (setpoints && a->have_rate)
 			cJSON_AddNumberToObject(req, "rate_hz", a->rate_hz);
-		if (a->have_depth)
+		if (setpoints && a->have_depth)
 			cJSON_AddNumberToObject(req, "depth_mm", a->depth_mm);
+	}
+	return req;
+}
+
+static int cmd_pen(const struct ctl_args *a)
+{
+	/* `pen start --rate/--depth`: set, then start, in one connection, so
+	 * both happen in the same (implicit) session. */
+	if (strcmp(a->pen_action, "start") == 0 && (a->have_rate || a->have_depth)) {
+		cJSON *reqs[2] = { pen_request("set", a, true), pen_request("start", a, false) };
+		const char *whats[2] = { "pen set", "pen start" };
+		return requests(a, reqs, whats, 2, print_generic);
 	}
 	char what[32];
 	snprintf(what, sizeof what, "pen %s", a->pen_action);
-	return simple_request(a, req, what, print_generic);
+	return simple_request(a, pen_request(a->pen_action, a, true), what, print_generic);
 }
 
 /* ---- watch ----------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "rigd.h"
@@ -54,12 +55,35 @@ static bool stream_wanted(struct rigd *r)
     return r->have_session || r->stream_holds > 0 || api_has_watchers(r->api, "samples");
 }
 
+/* A stream that ended or failed to start although it is still wanted is
+ * retried by a one-shot timer, never at once: a sensor head that keeps
+ * failing must not make rigd loop on START/STOP. */
+static void arm_stream_retry(struct rigd *r)
+{
+    if (!r->demand_timer || r->exiting)
+        return;
+    int on = SD_EVENT_OFF;
+    if (sd_event_source_get_enabled(r->demand_timer, &on) >= 0 && on != SD_EVENT_OFF)
+        return;   /* already pending: one retry per period at most */
+    int rc = sd_event_source_set_time_relative(r->demand_timer, RIGD_DEMAND_CHECK_MS * 1000u);
+    if (rc >= 0)
+        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_ONESHOT);
+    if (rc < 0)
+        log_msg(LOG_WARNING, "sensor: cannot arm the stream retry timer: %s", strerror(-rc));
+}
+
 static void stream_done(void *user, int status, const char *msg)
 {
     struct rigd *r = user;
-    if (status < 0 && status != -ECANCELED)
+    if (status < 0 && status != -ECANCELED) {
         log_msg(LOG_WARNING, "sensor: %s", msg);
-    bench_sync(r);
+        arm_stream_retry(r);
+        bench_sync(r);
+        return;
+    }
+    /* The demand may have changed while the request was in flight (the
+     * last watcher left during START): follow it now. */
+    bench_update_stream(r);
 }
 
 void bench_update_stream(struct rigd *r)
@@ -70,23 +94,27 @@ void bench_update_stream(struct rigd *r)
     bool on = sh_drv_streaming(r->sh);
     if (want && !on) {
         int rc = sh_drv_start(r->sh, stream_done, r);
-        if (rc < 0 && rc != -EALREADY)
+        if (rc < 0 && rc != -EALREADY) {
             log_msg(LOG_WARNING, "sensor: cannot start streaming: %s", strerror(-rc));
+            arm_stream_retry(r);
+        }
     } else if (!want && on) {
         int rc = sh_drv_stop(r->sh, stream_done, r);
-        if (rc < 0 && rc != -EALREADY)
+        if (rc >= 0)
+            r->stream_stop_asked = true;
+        else if (rc != -EALREADY)
             log_msg(LOG_WARNING, "sensor: cannot stop streaming: %s", strerror(-rc));
     }
     bench_sync(r);
 }
 
-/* Watch subscriptions are handled inside the API module, so check now and
- * then whether anyone started or stopped watching samples. */
+/* The stream retry timer (see arm_stream_retry). Demand changes themselves
+ * (session, watch, disconnect, attach) call bench_update_stream directly. */
 static int on_demand_timer(sd_event_source *s, uint64_t usec, void *user)
 {
-    struct rigd *r = user;
-    bench_update_stream(r);
-    sd_event_source_set_time(s, usec + RIGD_DEMAND_CHECK_MS * 1000u);
+    (void)s;
+    (void)usec;
+    bench_update_stream(user);
     return 0;
 }
 
@@ -144,6 +172,42 @@ static void on_samples(void *user, uint64_t first, const int32_t *force, const i
     api_publish(r->api, "samples", ev);
 }
 
+/* ---- the pen's motor ramping down ---- */
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void bench_pen_stop_acked(struct rigd *r)
+{
+    /* The STOPPING state event may come after the ACK: assume it now. */
+    r->pen_settling = true;
+    r->pen_settle_deadline_us = mono_us() + RIGD_PEN_SETTLE_MS * 1000u;
+}
+
+bool bench_pen_settling(struct rigd *r)
+{
+    if (r->pen_settling && mono_us() >= r->pen_settle_deadline_us)
+        r->pen_settling = false;   /* no IDLE report (lost event): stop waiting */
+    return r->pen_settling;
+}
+
+static void pen_motor_state(struct rigd *r, uint8_t state)
+{
+    if (state == PEN_STATE_STOPPING) {
+        if (!r->pen_settling)
+            bench_pen_stop_acked(r);
+        return;
+    }
+    if (!r->pen_settling)
+        return;
+    r->pen_settling = false;
+    runner_bench_freed(r);   /* a queued run may start now */
+}
+
 /* ---- driver callbacks ---- */
 
 static void pen_presence(void *user, bool present, const char *reason)
@@ -152,6 +216,7 @@ static void pen_presence(void *user, bool present, const char *reason)
     if (present) {
         const struct pen_identity *id = pen_drv_identity(r->pen);
         r->unvouched = false;
+        r->pen_settling = false;   /* a re-attached pen restarted: idle */
         bench_publish_device(r, "pen", "attached", "%s serial %s on %s", id ? id->model : "?",
                              id ? id->serial : "?", pen_drv_port_name(r->pen));
     } else {
@@ -177,6 +242,7 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddNumberToObject(ev, "reason", m->u.evt_state.reason);
         log_msg(LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
                 pen_state_str(m->u.evt_state.state));
+        pen_motor_state(r, m->u.evt_state.state);
     } else if (m->type == PEN_MSG_EVT_FAULT) {
         cJSON_AddStringToObject(ev, "event", "fault");
         cJSON_AddNumberToObject(ev, "faults", m->u.evt_fault.faults);
@@ -227,8 +293,17 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
     cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
     api_publish(r->api, "devices", j);
     runner_on_stream_event(r, ev, msg);   /* flags an active capture */
-    if (ev == SH_EV_STREAM_STOPPED)
-        bench_update_stream(r);   /* still wanted? restart */
+    if (ev == SH_EV_STREAM_STOPPED) {
+        /* A stop we asked for may have raced with new demand (a session
+         * claimed while stopping): follow the demand now. A stop nobody
+         * asked for (transfer errors) is retried later, paced. */
+        bool asked = r->stream_stop_asked;
+        r->stream_stop_asked = false;
+        if (asked)
+            bench_update_stream(r);
+        else if (stream_wanted(r))
+            arm_stream_retry(r);
+    }
 }
 
 /* ---- open / close ---- */
@@ -252,8 +327,8 @@ int bench_open(struct rigd *r, char *err, size_t errlen)
     if (rc >= 0)
         rc = sd_event_add_time_relative(r->ev, &r->demand_timer, CLOCK_MONOTONIC,
                                         RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, r);
-    if (rc >= 0)
-        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_ON);
+    if (rc >= 0)   /* armed only when a stream must be retried */
+        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_OFF);
     if (rc < 0) {
         snprintf(err, errlen, "cannot watch devices: %s", strerror(-rc));
         return rc;
@@ -289,4 +364,12 @@ cJSON *bench_devices_json(struct rigd *r)
     cJSON_AddItemToArray(arr, stats_or_null(r->pen ? dev_describe(pen_drv_dev(r->pen)) : NULL));
     cJSON_AddItemToArray(arr, stats_or_null(r->sh ? dev_describe(sh_drv_dev(r->sh)) : NULL));
     return b;
+}
+
+void bench_on_watch(void *user, struct api_client *c)
+{
+    (void)c;
+    struct rigd *r = user;
+    if (!r->exiting)
+        bench_update_stream(r);   /* someone started or stopped watching samples */
 }

@@ -329,8 +329,9 @@ static void handle_pen(struct rigd *r, struct api_client *c, const cJSON *req)
 
 static void handle_abort(struct rigd *r, struct api_client *c, const cJSON *req)
 {
-    char reason[160];
-    snprintf(reason, sizeof reason, "abort by %s", api_client_name(c));
+    char user[64], reason[160];
+    session_peer_user(c, user, sizeof user);
+    snprintf(reason, sizeof reason, "abort requested by %s", user);
     /* Abort the active run (-> ABORTED) before stopping the motor; the
      * runner refuses any later start, so teardown cannot restart it. */
     runner_abort(r, reason);
@@ -451,5 +452,5 @@ void handlers_on_disconnect(void *user, struct api_client *c)
         return;
     runner_client_gone(r, c);   /* abort its run before the session ends */
     session_client_gone(r, c);
-    bench_sync(r);
+    bench_update_stream(r);     /* it may have been the last samples watcher */
 }

@@ -122,7 +122,7 @@ void rigd_begin_shutdown(struct rigd *r, const char *why)
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_NOTICE, "shutting down: %s", why);
     char abort_why[160];
-    snprintf(abort_why, sizeof abort_why, "rigd shutdown (%s)", why);
+    snprintf(abort_why, sizeof abort_why, "rigd shutting down (%s)", why);
     runner_abort(r, abort_why);   /* the worker is joined after the loop */
     bench_update_stream(r);
     int rc = sd_event_add_time_relative(r->ev, &r->grace_timer, CLOCK_MONOTONIC,
@@ -223,6 +223,7 @@ int main(int argc, char **argv)
     static const struct api_handlers handlers = {
         .on_request = handlers_on_request,
         .on_disconnect = handlers_on_disconnect,
+        .on_watch = bench_on_watch,
     };
     r->api = api_server_new(r->ev, sockpath, &handlers, r);
     if (!r->api) {

@@ -30,7 +30,8 @@ struct rigd;
 
 #define RIGD_LIVE_RATE_HZ 1000          /* decimated "samples" topic rate */
 #define RIGD_STOP_GRACE_MS 1500         /* bound on waiting for STOP at exit */
-#define RIGD_DEMAND_CHECK_MS 1000       /* re-check who wants the stream */
+#define RIGD_PEN_SETTLE_MS 3000        /* bound on waiting for STOPPING -> IDLE */
+#define RIGD_DEMAND_CHECK_MS 1000       /* pace of sensor stream restarts after a failure */
 
 struct session_owner {
     uint64_t id;                        /* session id, unique per daemon run */
@@ -92,7 +93,8 @@ struct rigd {
 
     /* Sensor streaming on demand. */
     int stream_holds;                   /* explicit "sensor start" holds */
-    sd_event_source *demand_timer;
+    bool stream_stop_asked;             /* we asked the stream to stop */
+    sd_event_source *demand_timer;      /* one-shot: retry a failed stream */
     struct live_decim live;
 
     /* Shutdown. */
@@ -102,6 +104,11 @@ struct rigd {
     sd_event_source *grace_timer;
     unsigned sigint_count;
 
+    /* The pen's motor after a STOP: it ramps down (STOPPING) before it
+     * accepts START again, so a queued run waits for IDLE (bounded). */
+    bool pen_settling;
+    uint64_t pen_settle_deadline_us;    /* CLOCK_MONOTONIC */
+
     struct runner *runner;              /* runner.c: active + queued runs (lazy) */
 };
 
@@ -109,15 +116,26 @@ struct rigd {
 int bench_open(struct rigd *r, char *err, size_t errlen);
 void bench_close(struct rigd *r);
 void bench_sync(struct rigd *r);                /* after driving devices */
-void bench_update_stream(struct rigd *r);       /* start/stop per demand */
+/* Start/stop per demand. Call it whenever the demand may have changed:
+ * session claimed/released, a client's watch changed or it disconnected. */
+void bench_update_stream(struct rigd *r);
+/* api on_watch hook: a client's subscriptions changed. */
+void bench_on_watch(void *user, struct api_client *c);
 void bench_update_heartbeat(struct rigd *r);
 cJSON *bench_devices_json(struct rigd *r);
+/* A STOP was acknowledged: the motor is ramping down. */
+void bench_pen_stop_acked(struct rigd *r);
+/* True while the pen's motor is still ramping down after a STOP (until it
+ * reports IDLE, at most RIGD_PEN_SETTLE_MS): START would be refused. */
+bool bench_pen_settling(struct rigd *r);
 void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 
 /* session.c */
 cJSON *session_owner_json(const struct session_owner *o);
 bool session_owned_by(const struct rigd *r, const struct api_client *c);
+/* The peer's user name (SO_PEERCRED uid), "uid N" or "an unknown user". */
+void session_peer_user(const struct api_client *c, char *out, size_t len);
 /* Claim for client c; on success fills r->owner. 0, or -EBUSY. */
 int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool implicit);
 /* Stop the motor, end the session, hand it to the next waiter. */

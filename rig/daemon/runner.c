@@ -27,8 +27,9 @@
 #define RUN_CAPTURE_TAIL_S 1.0
 /* A capture larger than this (~2.8 min at 50 kS/s) is cut and flagged. */
 #define RUN_CAPTURE_MAX_SAMPLES (1u << 23)
-/* Queued runs retry this often for the bench to become free. */
-#define RUN_QUEUE_POLL_US 250000u
+/* Queued runs start from runner_bench_freed() as soon as the bench is
+ * free; this slow poll is only a fallback for a transition not hooked. */
+#define RUN_QUEUE_POLL_US 1000000u
 /* At shutdown, time for the last events to reach clients' sockets. */
 #define RUN_EXIT_FLUSH_US 100000u
 
@@ -453,13 +454,24 @@ static int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t 
     return 0;
 }
 
+/* A device vanished during the capture in progress: nothing more can be
+ * captured, so its wait ends now (lock held). */
+static bool capture_doomed(const struct run *run)
+{
+    const struct capture *c = &run->cap;
+    return c->active && ((c->flags & AN_F_DISCONNECT) || c->pen_lost[0]);
+}
+
+/* Returns 0 early when the capture in progress lost a device: capture_end
+ * then reports the disconnect (ERROR) at once instead of after the whole
+ * capture time. */
 static int op_sleep(void *ctx, double seconds)
 {
     struct run *run = R(ctx);
     struct runner *rn = run->rn;
     double deadline = mono_s() + seconds;
     pthread_mutex_lock(&rn->lock);
-    while (!run->aborted && mono_s() < deadline)
+    while (!run->aborted && !capture_doomed(run) && mono_s() < deadline)
         cond_wait_until(rn, deadline);
     bool ab = run->aborted;
     pthread_mutex_unlock(&rn->lock);
@@ -473,6 +485,15 @@ static bool op_aborted(void *ctx)
     bool ab = run->aborted;
     pthread_mutex_unlock(&run->rn->lock);
     return ab;
+}
+
+/* Why the run was aborted, in rigd's words (runner_abort's reason). */
+static void op_abort_reason(void *ctx, char *buf, size_t len)
+{
+    struct run *run = R(ctx);
+    pthread_mutex_lock(&run->rn->lock);
+    snprintf(buf, len, "%s", run->abort_reason);
+    pthread_mutex_unlock(&run->rn->lock);
 }
 
 static int op_instruments(void *ctx, struct rig_instrument *out, size_t max, char *err,
@@ -634,6 +655,7 @@ static const struct rig_ops runner_ops = {
     .capture_end = op_capture_end,
     .sleep = op_sleep,
     .aborted = op_aborted,
+    .abort_reason = op_abort_reason,
     .instruments = op_instruments,
     .emit = op_emit,
 };
@@ -885,9 +907,8 @@ static void finish_run(struct runner *rn)
     char reason[512] = "";
     if (run->exec_rc < 0)
         snprintf(reason, sizeof reason, "run could not start: %s", res->message);
-    else if (res->outcome == OUTCOME_ABORTED && run->abort_reason[0])
-        snprintf(reason, sizeof reason, "%s%s%s", run->abort_reason, res->message[0] ? "; " : "",
-                 res->message);
+    else if (res->outcome == OUTCOME_ABORTED && !res->message[0] && run->abort_reason[0])
+        snprintf(reason, sizeof reason, "aborted: %s", run->abort_reason);   /* engine gave none */
     else if (res->outcome != OUTCOME_PASS)
         snprintf(reason, sizeof reason, "%s", res->message);
     log_msg(LOG_NOTICE, "run %s (%s on %s) finished: %s%s%s; record %s", run->run_id,
@@ -1303,7 +1324,10 @@ static int queue_position(struct runner *rn, struct api_client *c)
 static void try_start_queued(struct runner *rn)
 {
     struct rigd *r = rn->r;
-    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c)) {
+    /* A queued run also waits for the motor to finish ramping down after
+     * the previous stop: its START would be refused meanwhile. */
+    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c) &&
+           !bench_pen_settling(r)) {
         struct queued *q = rn->queue;
         rn->queue = q->next;
         /* Re-validate: the files may have changed while waiting. */
@@ -1386,6 +1410,21 @@ bool runner_abort(struct rigd *r, const char *reason)
     return run != NULL;
 }
 
+bool runner_abort_client(struct rigd *r, const struct api_client *c, const char *reason)
+{
+    struct runner *rn = r->runner;
+    if (!rn || !rn->run || !c || rn->run->owner != c)
+        return false;
+    return runner_abort(r, reason);
+}
+
+void runner_bench_freed(struct rigd *r)
+{
+    struct runner *rn = r->runner;
+    if (rn && rn->queue && !r->exiting)
+        try_start_queued(rn);
+}
+
 void runner_status_add(struct rigd *r, cJSON *body)
 {
     struct runner *rn = r->runner;
@@ -1432,7 +1471,7 @@ void runner_client_gone(struct rigd *r, struct api_client *c)
     }
     if (rn->run && rn->run->owner == c) {
         rn->run->owner = NULL;
-        runner_abort(r, "run owner disconnected");
+        runner_abort(r, "owner disconnected");
     }
 }
 

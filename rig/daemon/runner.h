@@ -35,6 +35,11 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req);
  * while shutting down. Returns true when a run was active. Wakes the
  * worker; pen starts are refused from now on. */
 bool runner_abort(struct rigd *r, const char *reason);
+/* Abort the active run if client c owns it (a session ending under it). */
+bool runner_abort_client(struct rigd *r, const struct api_client *c, const char *reason);
+/* The bench may have become free (a session ended, a stop finished):
+ * start the first queued run that can start now. */
+void runner_bench_freed(struct rigd *r);
 /* Adds "run": {...} (id, step, owner, ...) or "run": null to a status body. */
 void runner_status_add(struct rigd *r, cJSON *body);
 /* A client went away: abort its run, drop its queued runs. */

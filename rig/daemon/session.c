@@ -45,6 +45,22 @@ static void copy_opt_string(const cJSON *req, const char *key, char *dst, size_t
         snprintf(dst, cap, "%s", v->valuestring);
 }
 
+void session_peer_user(const struct api_client *c, char *out, size_t len)
+{
+    uid_t uid = (uid_t)-1;
+    pid_t pid = 0;
+    if (api_client_peer(c, &uid, &pid) < 0) {
+        snprintf(out, len, "an unknown user");
+        return;
+    }
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        snprintf(out, len, "%s", res->pw_name);
+    else
+        snprintf(out, len, "uid %ld", (long)uid);
+}
+
 static void fill_owner(struct rigd *r, struct session_owner *o, struct api_client *c,
                        const cJSON *req, bool implicit)
 {
@@ -60,12 +76,7 @@ static void fill_owner(struct rigd *r, struct session_owner *o, struct api_clien
     }
     o->uid = uid;
     o->pid = pid;
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-        snprintf(o->user, sizeof o->user, "%s", res->pw_name);
-    else
-        snprintf(o->user, sizeof o->user, "uid %ld", (long)uid);
+    session_peer_user(c, o->user, sizeof o->user);
     /* The socket is local: the host is this machine unless the client says
      * more (e.g. a CI runner naming its job host). */
     snprintf(o->host, sizeof o->host, "%s", r->hostname);
@@ -122,6 +133,7 @@ static void grant_next_waiter(struct rigd *r)
 void session_after_stop(struct rigd *r)
 {
     grant_next_waiter(r);
+    runner_bench_freed(r);   /* a queued run starts now, not at the next poll */
     bench_update_stream(r);
 }
 
@@ -137,10 +149,12 @@ void session_release(struct rigd *r, const char *reason)
     cJSON_AddStringToObject(ev, "reason", reason);
     api_publish(r->api, "devices", ev);
     r->have_session = false;
-    /* LEAVE THE ENGINE A PLACE HERE: an active run of this session must be
-     * aborted (-> ABORTED/ERROR record) before the session is gone. */
     char why[160];
     snprintf(why, sizeof why, "session ended: %s", reason);
+    /* A run of this session (the owner releasing mid-run, or leaving) is
+     * aborted first, so the engine never starts the motor again and its
+     * record says why; then the motor is stopped. */
+    runner_abort_client(r, r->owner.client, why);
     /* Heartbeats stay on until the stop is confirmed or has failed. */
     safe_stop(r, why, NULL, NULL);
 }

@@ -2,6 +2,8 @@
  *   rigsim -- rigd_itest SCENARIO RIGD CONFIG
  * Each scenario starts rigd, talks to it over its API socket and checks
  * the simulated pen through rigsim's control socket (not rigd's word). */
+#include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,7 @@
 
 #define T_REPLY 5000        /* generous: 2 shared cores, maybe ASan */
 
-static const char *rigd_path, *config;
+static const char *rigd_path, *config, *long_seq;
 static char sock[256];
 static pid_t rigd_pid;
 static int next_id = 100;
@@ -25,6 +27,15 @@ static void cleanup(void)
     if (rigd_pid > 0 && kill(rigd_pid, 0) == 0)
         rigd_stop(rigd_pid, SIGKILL, 5000);
     unlink(sock);
+    /* release-mid-run writes its record and capture files here */
+    char pat[96];
+    glob_t g;
+    snprintf(pat, sizeof pat, "%s/rec*", sockdir);
+    if (sockdir[0] && glob(pat, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            unlink(g.gl_pathv[i]);
+        globfree(&g);
+    }
     rmdir(sockdir);
 }
 
@@ -162,6 +173,22 @@ static void t_pen_roundtrip(void)
     finish(0);
 }
 
+/* Polls status until devices.streaming is `want` (generous bound). */
+static bool wait_streaming(struct jl *c, bool want)
+{
+    long long until = it_now_ms() + 15000;
+    for (;;) {
+        cJSON *r = call(c, "\"class\":\"status\"");
+        bool on = js_bool(r, "devices.streaming");
+        cJSON_Delete(r);
+        if (on == want)
+            return true;
+        if (it_now_ms() >= until)
+            return false;
+        it_sleep_ms(100);
+    }
+}
+
 static void t_watch_samples(void)
 {
     struct jl c;
@@ -182,7 +209,20 @@ static void t_watch_samples(void)
         cJSON_Delete(o);
     }
     IT_CHECK(samples >= 2000, "only %d live samples", samples);
+    /* Nobody watches any more (unwatch, then a watcher that just leaves):
+     * rigd must stop streaming. There is no periodic demand check, so
+     * this needs the API's on_watch hook and the disconnect path. */
+    expect_ok(&c, "\"class\":\"watch\",\"enable\":false,\"topics\":[\"samples\"]", "watch");
+    struct jl c2;
+    connect_client(&c2);
+    IT_CHECK(wait_streaming(&c2, false), "still streaming after the last watcher unwatched");
+    expect_ok(&c, "\"class\":\"watch\",\"topics\":[\"samples\"]", "watch");
+    cJSON *o = jl_wait_for(&c, "class", "samples", 10000);
+    IT_CHECK(o, "no samples after watching again");
+    cJSON_Delete(o);
     jl_close(&c);
+    IT_CHECK(wait_streaming(&c2, false), "still streaming after the last watcher left");
+    jl_close(&c2);
     finish(0);
 }
 
@@ -376,12 +416,64 @@ static void t_late_pen(void)
     finish(0);
 }
 
+/* The owner releases its session in the middle of its own run: the run
+ * is aborted (finished event and record say why), then the motor stopped. */
+static void t_release_mid_run(void)
+{
+    IT_CHECK(long_seq, "release-mid-run needs the LONG_SEQUENCE argument");
+    char seq[4096], rec[300], body[4600];
+    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\",\"record\":\"%s\"",
+             seq, rec);
+    cJSON *r = call(&c, body);
+    IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0, "run started: %s",
+             js_str(r, "message") ? js_str(r, "message") : "?");
+    cJSON_Delete(r);
+    IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
+    r = call(&c, "\"class\":\"session\",\"action\":\"release\"");
+    IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "released") == 0, "session released");
+    cJSON_Delete(r);
+    cJSON *fin = NULL;
+    long long until = it_now_ms() + 30000;
+    while (!fin && it_now_ms() < until) {
+        cJSON *o = jl_wait_for(&c, "class", "run", 30000);
+        IT_CHECK(o, "no finished event after the release");
+        if (js_str(o, "event") && strcmp(js_str(o, "event"), "finished") == 0)
+            fin = o;
+        else
+            cJSON_Delete(o);
+    }
+    IT_CHECK(fin, "no finished event");
+    IT_CHECK(strcmp(js_str(fin, "outcome"), "ABORTED") == 0, "outcome %s, want ABORTED",
+             js_str(fin, "outcome"));
+    IT_CHECK(js_str(fin, "reason") && strstr(js_str(fin, "reason"), "released by owner"),
+             "finished reason '%s' does not say the session was released",
+             js_str(fin, "reason") ? js_str(fin, "reason") : "(null)");
+    cJSON_Delete(fin);
+    FILE *f = fopen(rec, "r");
+    IT_CHECK(f, "no record %s", rec);
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    IT_CHECK(strstr(text, "session ended: released by owner"), "the record does not say why");
+    expect_commanded_stop(5000);
+    jl_close(&c);
+    finish(0);
+}
+
 int main(int argc, char **argv)
 {
-    IT_CHECK(argc == 4, "usage: rigd_itest SCENARIO RIGD CONFIG");
+    IT_CHECK(argc == 4 || argc == 5, "usage: rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]");
     signal(SIGPIPE, SIG_IGN);
     rigd_path = argv[2];
     config = argv[3];
+    long_seq = argc == 5 ? argv[4] : NULL;
     const char *s = argv[1];
     if (strcmp(s, "late-pen") == 0) {
         cJSON *o = sim_ctl("{\"fault\":\"pen-unplug\",\"replug_after\":2}");
@@ -402,6 +494,7 @@ int main(int argc, char **argv)
     else if (strcmp(s, "busy-wait") == 0) t_busy_wait();
     else if (strcmp(s, "sigterm-muted") == 0) t_sigterm_muted();
     else if (strcmp(s, "late-pen") == 0) t_late_pen();
+    else if (strcmp(s, "release-mid-run") == 0) t_release_mid_run();
     else IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;

@@ -6,6 +6,8 @@ SOCK=$DIR/rigd.sock
 REC=$DIR/rec.json
 EOL=$SRCDIR/fixtures/sequences/eol.json
 LONG=$SRCDIR/tests/run/long.json   # motor running for 6 s: room to act mid-run
+# A 60 s capture: an unplug must end it at once, not after the capture time.
+UNPLUG=$SRCDIR/tests/run/unplug.json
 pid=
 ctl=
 
@@ -111,20 +113,25 @@ stall)
     motor_stopped || fail "motor running: $(pen)"
     ;;
 sensor-unplug)
-    run_bg "$LONG"
+    run_bg "$UNPLUG"
     wait_motor_running
     "$RIGSIM" --send '{"fault":"sensor-unplug"}' >/dev/null || fail "cannot unplug the sensor"
+    t0=$(date +%s)
     wait_ctl
+    # Not a speed check: without the wake-up the run waits out the 60 s capture.
+    [ $(($(date +%s) - t0)) -lt 30 ] || fail "the run waited out the capture after the unplug"
     [ $ctl_rc -eq 2 ] || fail "rigctl exit $ctl_rc, expected 2 (ERROR)"
     check_record ERROR complete
     grep -q "ERROR" "$DIR/ctl.out" || fail "rigctl does not show ERROR"
     expect_motor_stopped_by_rigd
     ;;
 pen-unplug)
-    run_bg "$LONG"
+    run_bg "$UNPLUG"
     wait_motor_running
     "$RIGSIM" --send '{"fault":"pen-unplug"}' >/dev/null || fail "cannot unplug the pen"
+    t0=$(date +%s)
     wait_ctl
+    [ $(($(date +%s) - t0)) -lt 30 ] || fail "the run waited out the capture after the unplug"
     [ $ctl_rc -eq 2 ] || fail "rigctl exit $ctl_rc, expected 2 (ERROR, not a pen FAIL)"
     check_record ERROR complete "pen disconnected"
     motor_stopped || fail "motor running: $(pen)"
@@ -142,7 +149,7 @@ abort)
     wait_ctl
     [ $ctl_rc -eq 2 ] || fail "rigctl exit $ctl_rc, expected 2 (ABORTED)"
     grep -q "ABORTED" "$DIR/ctl.out" || fail "rigctl does not show ABORTED"
-    check_record ABORTED complete
+    check_record ABORTED complete "aborted: abort requested by $(id -un)"
     expect_motor_stopped_by_rigd
     ;;
 owner-gone)
@@ -151,9 +158,9 @@ owner-gone)
     kill -INT "$ctl"
     wait_ctl
     poll 100 record_complete || fail "record not completed after the owner left"
-    check_record ABORTED complete
-    # The engine's record says "aborted"; rigd logs who/what aborted it.
-    grep -q "aborting: run owner disconnected" "$DIR/rigd.log" || fail "rigd does not log why"
+    # The record says who/what aborted it, and so does rigd's log.
+    check_record ABORTED complete "aborted: owner disconnected"
+    grep -q "aborting: owner disconnected" "$DIR/rigd.log" || fail "rigd does not log why"
     expect_motor_stopped_by_rigd
     ;;
 sigterm)
@@ -163,7 +170,8 @@ sigterm)
     wait_ctl
     [ $ctl_rc -eq 2 ] || fail "rigctl exit $ctl_rc, expected 2"
     grep -q "ABORTED" "$DIR/ctl.out" || fail "rigctl did not get the run's end before rigd exited"
-    check_record ABORTED complete
+    grep -q "rigd shutting down (SIGTERM)" "$DIR/ctl.out" || fail "the finished event does not say why"
+    check_record ABORTED complete "aborted: rigd shutting down (SIGTERM)"
     expect_motor_stopped_by_rigd
     grep "run .* shutdown\|finished" "$DIR/rigd.log" | tail -n 2
     echo "PASS $scenario"

@@ -440,6 +440,14 @@ static int watch_topics(struct api_client *c, const cJSON *req, const cJSON *top
 	return 0;
 }
 
+/* Tell the handler that c's subscriptions changed (from `before`). */
+static void notify_watch(struct api_client *c, unsigned before)
+{
+	struct api_server *s = c->srv;
+	if (c->topics != before && !c->dead && s->h.on_watch)
+		s->h.on_watch(s->user, c);
+}
+
 static void handle_watch(struct api_client *c, const cJSON *req)
 {
 	const cJSON *enable = cJSON_GetObjectItemCaseSensitive(req, "enable");
@@ -452,20 +460,24 @@ static void handle_watch(struct api_client *c, const cJSON *req)
 	unsigned mask = on ? API_TOPIC_DEFAULT : API_TOPIC_ALL;
 	if (topics && watch_topics(c, req, topics, &mask) < 0)
 		return;
+	unsigned before = c->topics;
 	if (on)
 		c->topics |= mask;
 	else
 		c->topics &= ~mask;
 
 	cJSON *body = cJSON_CreateObject();
-	if (!body)
+	if (!body) {
+		notify_watch(c, before);
 		return;
+	}
 	cJSON_AddBoolToObject(body, "enable", c->topics != 0);
 	cJSON *list = cJSON_AddArrayToObject(body, "topics");
 	for (int i = 0; i < API_TOPIC_COUNT && list; i++)
 		if (c->topics & (1u << i))
 			cJSON_AddItemToArray(list, cJSON_CreateString(api_topic_name(i)));
 	api_reply(c, req, body);
+	notify_watch(c, before);
 }
 
 static void dispatch_line(struct api_client *c, const char *line, size_t len)

@@ -39,6 +39,13 @@ struct api_handlers {
 	/* The client went away (EOF, reset, write error, overflow, server
 	 * shutdown). Called once; `c` is freed right after it returns. */
 	void (*on_disconnect)(void *user, struct api_client *c);
+	/* Optional (NULL = not told): a "watch" request changed the client's
+	 * subscriptions (called after the reply is queued). Lets the daemon
+	 * start or stop costly producers (the sample stream) at once instead
+	 * of polling api_has_watchers(). A client that disconnects is not
+	 * reported here: on_disconnect covers it (it no longer counts as a
+	 * watcher by then). */
+	void (*on_watch)(void *user, struct api_client *c);
 };
 
 /* Default limits (see docs/API.md). */

@@ -23,6 +23,7 @@ struct testd {
 	struct api_server *srv;
 	unsigned long disconnects;
 	unsigned long double_disconnects; /* must stay 0 */
+	unsigned long watch_changes;      /* on_watch calls */
 	struct later *laters;
 };
 
@@ -142,6 +143,7 @@ static void do_stats(struct testd *t, struct api_client *c, const cJSON *req)
 	cJSON_AddNumberToObject(b, "protocol_errors", (double)st.protocol_errors);
 	cJSON_AddNumberToObject(b, "disconnects", (double)t->disconnects);
 	cJSON_AddNumberToObject(b, "double_disconnects", (double)t->double_disconnects);
+	cJSON_AddNumberToObject(b, "watch_changes", (double)t->watch_changes);
 	cJSON_AddNumberToObject(b, "rss_kib", (double)rss_kib());
 	uid_t uid;
 	pid_t pid;
@@ -264,6 +266,14 @@ static void on_disconnect(void *user, struct api_client *c)
 			l->c = NULL;
 }
 
+/* Counts subscription changes so tests can see the hook fire. */
+static void on_watch(void *user, struct api_client *c)
+{
+	struct testd *t = user;
+	(void)c;
+	t->watch_changes++;
+}
+
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user)
 {
 	(void)s;
@@ -314,7 +324,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "api_testd: event loop setup: %s\n", strerror(-r));
 		return 1;
 	}
-	static const struct api_handlers h = { .on_request = on_request, .on_disconnect = on_disconnect };
+	static const struct api_handlers h = { .on_request = on_request, .on_disconnect = on_disconnect,
+					       .on_watch = on_watch };
 	t.srv = api_server_new(t.ev, path, &h, &t);
 	if (!t.srv) {
 		fprintf(stderr, "api_testd: cannot serve %s: %s\n", path, strerror(errno));

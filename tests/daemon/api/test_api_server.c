@@ -322,6 +322,32 @@ START_TEST(watch_default_and_disable)
 }
 END_TEST
 
+/* on_watch fires once per watch request that changes the subscriptions
+ * (and not for one that changes nothing), before the next request. */
+START_TEST(watch_hook_called_on_change)
+{
+	struct tconn c;
+	tconn_open(&c, td.path, true);
+	cJSON *s = stats_on(&c);
+	double base = jnum(s, "watch_changes");
+	cJSON_Delete(s);
+	const char *const steps[] = {
+		"{\"class\":\"watch\",\"id\":1,\"topics\":[\"samples\"]}\n",  /* change */
+		"{\"class\":\"watch\",\"id\":2,\"topics\":[\"samples\"]}\n",  /* none */
+		"{\"class\":\"watch\",\"id\":3,\"enable\":false}\n",            /* change */
+	};
+	const double expect[] = { 1, 1, 2 };
+	for (size_t i = 0; i < 3; i++) {
+		cJSON_Delete(tconn_call(&c, steps[i]));
+		s = stats_on(&c);
+		ck_assert_msg(jnum(s, "watch_changes") - base == expect[i], "step %zu: %g changes, want %g",
+			      i, jnum(s, "watch_changes") - base, expect[i]);
+		cJSON_Delete(s);
+	}
+	tconn_close(&c);
+}
+END_TEST
+
 START_TEST(reader_that_never_reads)
 {
 	/* A client watching samples and run that never reads: samples are
@@ -626,6 +652,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, thousands_pipelined);
 	tcase_add_test(tc, many_watchers);
 	tcase_add_test(tc, watch_default_and_disable);
+	tcase_add_test(tc, watch_hook_called_on_change);
 	tcase_add_test(tc, reader_that_never_reads);
 	tcase_add_test(tc, pipelining_without_reading_is_throttled);
 	tcase_add_test(tc, abrupt_disconnects);

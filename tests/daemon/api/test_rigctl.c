@@ -59,7 +59,8 @@ START_TEST(usage_exit_codes)
 	CTL_EXPECT(64, "pen", "set", "--rate", "fast");
 	CTL_EXPECT(64, "pen", "set", "--rate", "0");
 	CTL_EXPECT(64, "pen", "set", "--depth", "-1");
-	CTL_EXPECT(64, "pen", "start", "--rate", "100");
+	CTL_EXPECT(64, "pen", "stop", "--rate", "100");
+	CTL_EXPECT(64, "pen", "identify", "--depth", "1");
 	CTL_EXPECT(64, "watch", "--count", "0");
 	CTL_EXPECT(64, "watch", "--count", "2.5");
 	CTL_EXPECT(64, "watch", "--duration", "x");
@@ -166,6 +167,40 @@ START_TEST(pen_set_sends_numbers)
 	ck_assert_double_eq(jnum(req, "rate_hz"), 120);
 	ck_assert_double_eq(jnum(req, "depth_mm"), 1.5);
 	cJSON_Delete(j);
+	free(o);
+	free(e);
+}
+END_TEST
+
+/* `pen start --rate --depth`: a set then a start on the same connection
+ * (one greeting), so both land in the same implicit session. */
+START_TEST(pen_start_with_setpoints_sets_first)
+{
+	const char *const a[] = { "--json", "--socket", td.path, "pen", "start", "--rate", "120",
+				  "--depth", "1.5", NULL };
+	char *o, *e;
+	ck_assert_int_eq(ctl(&o, &e, a), 0);
+	int greetings = 0, pens = 0;
+	for (char *save = NULL, *l = strtok_r(o, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(l);
+		ck_assert_msg(j != NULL, "not JSON: %s", l);
+		if (strcmp(jstr(j, "class"), "pen") == 0) {
+			cJSON *req = cJSON_GetObjectItem(j, "request");
+			ck_assert_str_eq(jstr(req, "action"), pens == 0 ? "set" : "start");
+			if (pens == 0) {
+				ck_assert_double_eq(jnum(req, "rate_hz"), 120);
+				ck_assert_double_eq(jnum(req, "depth_mm"), 1.5);
+			} else {
+				ck_assert_ptr_null(cJSON_GetObjectItem(req, "rate_hz"));
+			}
+			pens++;
+		} else if (cJSON_GetObjectItem(j, "id") == NULL) {
+			greetings++;
+		}
+		cJSON_Delete(j);
+	}
+	ck_assert_int_eq(pens, 2);
+	ck_assert_int_eq(greetings, 1);
 	free(o);
 	free(e);
 }
@@ -302,6 +337,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, up, down);
 	tcase_add_test(tc, devices_human_and_json);
 	tcase_add_test(tc, pen_set_sends_numbers);
+	tcase_add_test(tc, pen_start_with_setpoints_sets_first);
 	tcase_add_test(tc, run_outcomes_map_to_exit_codes);
 	tcase_add_test(tc, run_junit_needs_record);
 	tcase_add_test(tc, watch_prints_events);
