@@ -48,8 +48,10 @@ static int get_usb_id(const cJSON *obj, const char *key, const char *path, uint1
         return 0;
     long val = -1;
     if (cJSON_IsNumber(v)) {
-        if (v->valuedouble == (double)(long)v->valuedouble)
-            val = (long)v->valuedouble;
+        /* range first: converting an out-of-range double to long is UB */
+        double d = v->valuedouble;
+        if (d >= 0 && d <= 0xffff && d == (double)(long)d)
+            val = (long)d;
     } else if (cJSON_IsString(v)) {
         char *end;
         errno = 0;

@@ -133,6 +133,9 @@ START_TEST(station_errors)
     expect_error("{\"station\":\"s\",\"pen\":{}}", "$.sensor: missing");
     expect_error("{\"pen\":{\"vid\":\"0xZZ\"},\"sensor\":{}}", "$.pen.vid: must be a USB id");
     expect_error("{\"pen\":{\"vid\":70000},\"sensor\":{}}", "$.pen.vid");
+    /* huge numbers must be refused, not converted (UB found by fuzzing) */
+    expect_error("{\"pen\":{\"pid\":1.3e38},\"sensor\":{}}", "$.pen.pid: must be a USB id");
+    expect_error("{\"pen\":{\"vid\":-1e300},\"sensor\":{}}", "$.pen.vid: must be a USB id");
     expect_error("{\"pen\":{\"serial\":5},\"sensor\":{}}", "$.pen.serial: must be a string");
     expect_error("{\"pen\":{},\"sensor\":{\"path\":\"/dev/x\"}}", "$.sensor.path: unknown key");
     expect_error("{\"pen\":{},\"sensor\":{\"rate_hz\":10}}", "$.sensor.rate_hz");

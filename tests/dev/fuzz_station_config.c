@@ -1,0 +1,41 @@
+/* libFuzzer target for the bench (station) config parser: arbitrary bytes
+ * as the config text. A config that parses must have the invariants the
+ * daemon relies on (terminated strings, a streaming rate the sensor head
+ * accepts) and must serialise back to JSON. */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sensor.h"
+#include "station.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+
+    struct station_config cfg;
+    char err[512];
+    err[0] = '\0';
+    if (station_parse(text, "fuzz.json", &cfg, err, sizeof err) == 0) {
+        assert(memchr(cfg.station, '\0', sizeof cfg.station));
+        assert(memchr(cfg.results_dir, '\0', sizeof cfg.results_dir));
+        assert(memchr(cfg.pen.serial, '\0', sizeof cfg.pen.serial));
+        assert(memchr(cfg.pen.path, '\0', sizeof cfg.pen.path));
+        assert(memchr(cfg.sensor.serial, '\0', sizeof cfg.sensor.serial));
+        assert(cfg.sensor_rate_hz >= SH_RATE_MIN && cfg.sensor_rate_hz <= SH_RATE_MAX);
+        cJSON *j = station_to_json(&cfg);
+        assert(j);
+        cJSON_Delete(j);
+    } else {
+        assert(err[0] != '\0');
+    }
+    free(text);
+    return 0;
+}
