@@ -78,3 +78,16 @@ int dev_poll_once(struct dev *const *devs, int ndev, int max_wait_ms)
     }
     return ready;
 }
+
+cJSON *dev_identity_json(const char *model, const char *serial, unsigned hw_revision,
+                         unsigned fw_major, unsigned fw_minor, unsigned fw_patch)
+{
+    cJSON *o = cJSON_CreateObject();
+    char fw[40];
+    snprintf(fw, sizeof fw, "%u.%u.%u", fw_major, fw_minor, fw_patch);
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "serial", serial);
+    cJSON_AddNumberToObject(o, "hw_revision", hw_revision);
+    cJSON_AddStringToObject(o, "firmware", fw);
+    return o;
+}

@@ -70,4 +70,9 @@ void dev_set_log(dev_log_fn fn);
 void dev_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern bool dev_log_verbose;  /* log protocol traffic at LOG_DEBUG */
 
+/* The identity fields every device reports, as a new JSON object the
+ * driver adds its own fields to. */
+cJSON *dev_identity_json(const char *model, const char *serial, unsigned hw_revision,
+                         unsigned fw_major, unsigned fw_minor, unsigned fw_patch);
+
 #endif

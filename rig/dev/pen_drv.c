@@ -511,13 +511,8 @@ static void pen_process(struct dev *d, const struct pollfd *fds, int n)
 
 cJSON *pen_identity_to_json(const struct pen_identity *id)
 {
-    cJSON *o = cJSON_CreateObject();
-    char fw[32];
-    snprintf(fw, sizeof fw, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
-    cJSON_AddStringToObject(o, "model", id->model);
-    cJSON_AddStringToObject(o, "serial", id->serial);
-    cJSON_AddNumberToObject(o, "hw_revision", id->hw_revision);
-    cJSON_AddStringToObject(o, "firmware", fw);
+    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major,
+                                 id->fw_minor, id->fw_patch);
     cJSON_AddStringToObject(o, "cartridge_id", id->cartridge_id);
     cJSON_AddNumberToObject(o, "needle_count", id->needle_count);
     cJSON_AddNumberToObject(o, "protocol_version", id->protocol_version);

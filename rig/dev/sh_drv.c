@@ -807,13 +807,8 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
 
 cJSON *sh_identity_to_json(const struct sh_identity *id)
 {
-    cJSON *o = cJSON_CreateObject();
-    char fw[32];
-    snprintf(fw, sizeof fw, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
-    cJSON_AddStringToObject(o, "model", id->model);
-    cJSON_AddStringToObject(o, "serial", id->serial);
-    cJSON_AddNumberToObject(o, "hw_revision", id->hw_revision);
-    cJSON_AddStringToObject(o, "firmware", fw);
+    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major,
+                                 id->fw_minor, id->fw_patch);
     cJSON_AddNumberToObject(o, "protocol_version", id->protocol_version);
     cJSON_AddNumberToObject(o, "channels", id->channels);
     cJSON_AddNumberToObject(o, "max_rate_hz", id->max_rate_hz);
