@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "record.h"
 
 /* Growable text buffer; on out of memory it stays failed. */
@@ -55,12 +57,25 @@ static void addf(struct buf *b, const char *fmt, ...)
     add_raw(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* XML-escape text for attributes and content; drops control characters
- * XML 1.0 cannot carry. */
+/* XML-escape text for attributes and content. Control characters XML 1.0
+ * cannot carry and bytes that are not valid UTF-8 (a record is JSON, which
+ * cJSON does not check for UTF-8) become '?', so the output is always
+ * well-formed. */
 static void add_esc(struct buf *b, const char *s)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
+        if (c >= 0x80) {
+            gunichar u = g_utf8_get_char_validated(s, -1);
+            if (u == (gunichar)-1 || u == (gunichar)-2 || u == 0xFFFE || u == 0xFFFF) {
+                add_lit(b, "?");
+            } else {
+                size_t n = (size_t)(g_utf8_next_char(s) - s);
+                add_raw(b, s, n);
+                s += n - 1;
+            }
+            continue;
+        }
         switch (c) {
         case '&': add_lit(b, "&amp;"); break;
         case '<': add_lit(b, "&lt;"); break;

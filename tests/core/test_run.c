@@ -541,6 +541,28 @@ START_TEST(junit_escapes_outcomes_from_the_record)
 }
 END_TEST
 
+/* A record is JSON, and JSON text need not be valid UTF-8 as cJSON reads
+ * it: invalid bytes in names must not make the JUnit file malformed
+ * (found by fuzz_record_file). Valid multi-byte UTF-8 is kept. */
+START_TEST(junit_replaces_invalid_utf8)
+{
+    cJSON *rec = cJSON_Parse(
+        "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
+        "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"PASS\","
+        "\"measurements\":[{\"name\":\"motor\xff\xfe_current\",\"outcome\":\"PASS\"},"
+        "{\"name\":\"depth \xc2\xb5m\",\"outcome\":\"PASS\"}]}]}");
+    ck_assert_ptr_nonnull(rec);
+    char *xml = junit_from_record(rec);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"motor??_current\""));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"depth \xc2\xb5m\""));
+    unsigned counts[3] = { 0 };
+    assert_well_formed(xml, counts);
+    free(xml);
+    cJSON_Delete(rec);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("run");
@@ -558,6 +580,7 @@ int main(void)
     tcase_add_test(tc, step_timeout);
     tcase_add_test(tc, junit_is_well_formed);
     tcase_add_test(tc, junit_escapes_outcomes_from_the_record);
+    tcase_add_test(tc, junit_replaces_invalid_utf8);
     tcase_add_test(tc, record_write_is_atomic_and_refuses_bad_paths);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
