@@ -23,102 +23,8 @@
 
 #define CTL_MAX_LINE 4096
 #define CTL_SEND_TIMEOUT_MS 5000
-
-static const char *const link_names[RS_LF_COUNT_] = {
-    [RS_LF_PEN_UNPLUG] = "pen-unplug",
-    [RS_LF_PEN_REPLUG] = "pen-replug",
-    [RS_LF_SENSOR_UNPLUG] = "sensor-unplug",
-    [RS_LF_SENSOR_REPLUG] = "sensor-replug",
-    [RS_LF_PEN_CORRUPT] = "pen-corrupt",
-    [RS_LF_PEN_DROP] = "pen-drop",
-    [RS_LF_PEN_MUTE] = "pen-mute",
-    [RS_LF_SENSOR_DROP_BLOCK] = "sensor-drop-block",
-    [RS_LF_SENSOR_REPEAT_BLOCK] = "sensor-repeat-block",
-};
-
-const char *rs_link_fault_name(enum rs_link_fault k)
-{
-    return k < RS_LF_COUNT_ ? link_names[k] : "?";
-}
-
-static int link_fault_from_name(const char *name)
-{
-    for (int i = 0; i < RS_LF_COUNT_; i++)
-        if (strcmp(link_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
-static int fault_from_name(const char *name, struct rs_fault *f, char *err, size_t errlen)
-{
-    int k = link_fault_from_name(name);
-    if (k >= 0) {
-        f->is_model = false;
-        f->kind = k;
-        return 0;
-    }
-    k = sim_fault_from_name(name);
-    if (k >= 0) {
-        f->is_model = true;
-        f->kind = k;
-        return 0;
-    }
-    GString *known = g_string_new(NULL);
-    for (int i = 0; i < RS_LF_COUNT_; i++)
-        g_string_append_printf(known, "%s ", link_names[i]);
-    for (int i = 0; i < SIM_FAULT_COUNT_; i++)
-        g_string_append_printf(known, "%s ", sim_fault_name((enum sim_fault_kind)i));
-    snprintf(err, errlen, "unknown fault '%s' (known: %s)", name, known->str);
-    g_string_free(known, TRUE);
-    return -1;
-}
-
-int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen)
-{
-    char buf[128];
-    *f = (struct rs_fault){.replug_after_s = -1};
-    if (strlen(spec) >= sizeof buf) {
-        snprintf(err, errlen, "fault spec too long");
-        return -1;
-    }
-    strcpy(buf, spec);
-    char *eq = strchr(buf, '=');
-    if (eq) {
-        *eq = '\0';
-        if (!parse_double(eq + 1, &f->value)) {
-            snprintf(err, errlen, "fault '%s': bad value '%s'", spec, eq + 1);
-            return -1;
-        }
-        f->has_value = true;
-    }
-    char *at = strchr(buf, '@');
-    if (at) {
-        *at = '\0';
-        if (!parse_double(at + 1, &f->at_s) || f->at_s < 0) {
-            snprintf(err, errlen, "fault '%s': bad time '%s' (seconds >= 0)", spec, at + 1);
-            return -1;
-        }
-        f->has_at = true;
-    }
-    if (fault_from_name(buf, f, err, errlen) < 0)
-        return -1;
-    /* for unplug kinds the value is the re-plug delay */
-    if (!f->is_model && (f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG) &&
-        f->has_value)
-        f->replug_after_s = f->value;
-    return 0;
-}
+#define RS_MAX_FAULT_BLOCKS 1000000u
+#define RS_MAX_FAULT_AT_S 1e9           /* ~32 years: "never" */
 
 /* ---------------------------------------------------------------- */
 /* Applying faults                                                    */
@@ -143,13 +49,24 @@ static void schedule(struct rs_bench *b, const struct rs_fault *f, double delay_
     struct scheduled *sc = g_new(struct scheduled, 1);
     sc->b = b;
     sc->f = *f;
-    guint ms = delay_s <= 0 ? 0 : (guint)lround(delay_s * 1000.0);
+    /* clamp: a huge delay from the socket must not wrap to a short one */
+    guint ms = delay_s <= 0 ? 0
+               : delay_s >= G_MAXUINT / 1000.0 ? G_MAXUINT
+                                                : (guint)lround(delay_s * 1000.0);
     g_timeout_add_full(G_PRIORITY_DEFAULT, ms, on_scheduled, sc, g_free);
 }
 
 static double value_or(const struct rs_fault *f, double dflt)
 {
     return f->has_value ? f->value : dflt;
+}
+
+/* A block count from a fault value: at least 1, and small enough that the
+ * conversion (and the emulator's counter) cannot overflow. */
+static unsigned block_count(const struct rs_fault *f)
+{
+    double v = value_or(f, 1);
+    return v < 1 ? 1u : v > RS_MAX_FAULT_BLOCKS ? RS_MAX_FAULT_BLOCKS : (unsigned)lround(v);
 }
 
 static int apply_link(struct rs_bench *b, const struct rs_fault *f, char *err, size_t errlen)
@@ -181,10 +98,10 @@ static int apply_link(struct rs_bench *b, const struct rs_fault *f, char *err, s
         rs_pen_set_mute(b->pen, value_or(f, 1) != 0);
         break;
     case RS_LF_SENSOR_DROP_BLOCK:
-        rs_sh_drop_blocks(b->sh, (unsigned)MAX(1, lround(value_or(f, 1))));
+        rs_sh_drop_blocks(b->sh, block_count(f));
         break;
     case RS_LF_SENSOR_REPEAT_BLOCK:
-        rs_sh_repeat_blocks(b->sh, (unsigned)MAX(1, lround(value_or(f, 1))));
+        rs_sh_repeat_blocks(b->sh, block_count(f));
         break;
     case RS_LF_COUNT_:
         break;
@@ -207,6 +124,7 @@ int rs_fault_apply(struct rs_bench *b, const struct rs_fault *f, char *err, size
         /* The model schedules by itself, in simulated time. NaN = its
          * documented default for that fault. */
         double at = f->has_at ? MAX(f->at_s, now_s) : now_s;
+        at = MIN(at, RS_MAX_FAULT_AT_S);    /* keeps at * 1e9 within int64 */
         rs_world_enter(w);
         sim_model_inject(w->model, (enum sim_fault_kind)f->kind, f->has_value ? f->value : NAN,
                          (uint64_t)llround(at * 1e9));
@@ -319,46 +237,6 @@ static void query_stats(struct rs_bench *b, cJSON *r)
 /* ---------------------------------------------------------------- */
 /* One request line -> one reply object                               */
 
-static bool json_number(const cJSON *req, const char *key, double *out, char *err,
-                        size_t errlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
-    if (!v)
-        return false;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-        snprintf(err, errlen, "%s: must be a number", key);
-        return false;
-    }
-    *out = v->valuedouble;
-    return true;
-}
-
-static int handle_fault(struct rs_bench *b, const cJSON *req, const char *name, char *err,
-                        size_t errlen)
-{
-    struct rs_fault f = {.replug_after_s = -1};
-    if (fault_from_name(name, &f, err, errlen) < 0)
-        return -1;
-    err[0] = '\0';
-    f.has_value = json_number(req, "value", &f.value, err, errlen);
-    double t;
-    if (json_number(req, "after", &t, err, errlen)) {
-        f.has_at = true;
-        f.at_s = (double)rs_world_now(b->world) / 1e9 + MAX(t, 0);
-    } else if (json_number(req, "at", &t, err, errlen)) {
-        f.has_at = true;
-        f.at_s = t;
-    }
-    json_number(req, "replug_after", &f.replug_after_s, err, errlen);
-    if (err[0] != '\0')
-        return -1;
-    /* as in --fault specs, an unplug's value is its re-plug delay */
-    if (!f.is_model && (f.kind == RS_LF_PEN_UNPLUG || f.kind == RS_LF_SENSOR_UNPLUG) &&
-        f.has_value && f.replug_after_s < 0)
-        f.replug_after_s = f.value;
-    return rs_fault_apply(b, &f, err, errlen);
-}
-
 static void clear_faults(struct rs_bench *b)
 {
     rs_world_enter(b->world);
@@ -367,50 +245,50 @@ static void clear_faults(struct rs_bench *b)
     rs_pen_set_corrupt_ber(b->pen, 0);
     rs_pen_set_drop_prob(b->pen, 0);
     rs_pen_set_mute(b->pen, false);
+    rs_sh_clear_stream_faults(b->sh);
 }
 
+static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, cJSON *reply,
+                         char *err, size_t errlen)
+{
+    switch (req->kind) {
+    case RS_CTL_FAULT: {
+        struct rs_fault f = req->fault;
+        if (req->at_from_now)
+            f.at_s += (double)rs_world_now(b->world) / 1e9;
+        return rs_fault_apply(b, &f, err, errlen);
+    }
+    case RS_CTL_CLEAR:
+        clear_faults(b);
+        return 0;
+    case RS_CTL_QUERY:
+        switch (req->query) {
+        case RS_Q_PEN: query_pen(b, reply); break;
+        case RS_Q_SENSOR: query_sensor(b, reply); break;
+        case RS_Q_STATS: query_stats(b, reply); break;
+        case RS_Q_TIME: break;      /* "t" is in every reply */
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "internal: request kind %d", (int)req->kind);
+    return -1;
+}
+
+/* One request line -> one reply line: parse (rs_control_parse), then act. */
 static char *handle_line(struct rs_bench *b, const char *line)
 {
     char err[512] = "";
     cJSON *reply = cJSON_CreateObject();
-    cJSON *req = cJSON_Parse(line);
-    int rc = 0;
-
-    if (!req || !cJSON_IsObject(req)) {
-        snprintf(err, sizeof err, "not a JSON object");
-        rc = -1;
-    } else {
-        const cJSON *fault = cJSON_GetObjectItemCaseSensitive(req, "fault");
-        const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");
-        const cJSON *clear = cJSON_GetObjectItemCaseSensitive(req, "clear");
-        if (cJSON_IsString(fault)) {
-            rc = handle_fault(b, req, fault->valuestring, err, sizeof err);
-        } else if (cJSON_IsString(query)) {
-            const char *q = query->valuestring;
-            if (strcmp(q, "pen") == 0)
-                query_pen(b, reply);
-            else if (strcmp(q, "sensor") == 0)
-                query_sensor(b, reply);
-            else if (strcmp(q, "stats") == 0)
-                query_stats(b, reply);
-            else if (strcmp(q, "time") != 0) {
-                snprintf(err, sizeof err, "query: unknown '%s' (pen, sensor, stats, time)", q);
-                rc = -1;
-            }
-        } else if (clear) {
-            clear_faults(b);
-        } else {
-            snprintf(err, sizeof err, "expected \"fault\", \"query\" or \"clear\"");
-            rc = -1;
-        }
-    }
+    struct rs_ctl_request req;
+    int rc = rs_control_parse(line, &req, err, sizeof err);
+    if (rc == 0)
+        rc = apply_request(b, &req, reply, err, sizeof err);
     cJSON_AddBoolToObject(reply, "ok", rc == 0);
     cJSON_AddNumberToObject(reply, "t", (double)rs_world_now(b->world) / 1e9);
     if (rc != 0)
         cJSON_AddStringToObject(reply, "error", err);
     char *text = cJSON_PrintUnformatted(reply);
     cJSON_Delete(reply);
-    cJSON_Delete(req);
     return text;
 }
 

@@ -210,8 +210,9 @@ static pid_t spawn(char **command, pid_t parent)
 }
 
 /* rigsim is a child subreaper: orphans of COMMAND (daemons started in the
- * background) become our children. Signal all of them. */
-static int signal_children(int sig)
+ * background) become our children. Signal all of them but spare (the
+ * janitor, which must outlive this cleanup). */
+static int signal_children(int sig, pid_t spare)
 {
     DIR *d = opendir("/proc");
     int n = 0;
@@ -238,7 +239,7 @@ static int signal_children(int sig)
         char state;
         long ppid;
         if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self &&
-            state != 'Z') {
+            state != 'Z' && pid != spare) {
             kill((pid_t)pid, sig);
             n++;
         }
@@ -247,27 +248,36 @@ static int signal_children(int sig)
     return n;
 }
 
-static void reap_all(void)
+/* Reap exited orphans. Not the janitor: rs_janitor_finish waits for it. */
+static void reap_all(pid_t janitor)
 {
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
+    siginfo_t si;
+    for (;;) {
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+            return;
+        if (si.si_pid == janitor)
+            return;             /* it stays a zombie until finish reaps it */
+        if (waitpid(si.si_pid, NULL, WNOHANG) <= 0)
+            return;
+    }
 }
 
 /* COMMAND has exited: end everything it left behind, politely first. */
-static void kill_leftovers(pid_t pgid)
+static void kill_leftovers(pid_t pgid, pid_t janitor)
 {
     kill(-pgid, SIGTERM);
-    signal_children(SIGTERM);
+    signal_children(SIGTERM, janitor);
     for (int waited = 0; waited < REAP_GRACE_MS; waited += 20) {
-        reap_all();
-        if (kill(-pgid, 0) < 0 && signal_children(0) == 0)
+        reap_all(janitor);
+        if (kill(-pgid, 0) < 0 && signal_children(0, janitor) == 0)
             return;
         g_usleep(20000);
     }
     kill(-pgid, SIGKILL);
-    signal_children(SIGKILL);
+    signal_children(SIGKILL, janitor);
     g_usleep(50000);
-    reap_all();
+    reap_all(janitor);
 }
 
 static int exit_code(int status)
@@ -301,6 +311,9 @@ static void print_usage_stats(const struct rs_world *w)
 
 int main(int argc, char **argv)
 {
+    int janitor_rc = rs_janitor_main(argc, argv);
+    if (janitor_rc >= 0)
+        return janitor_rc;
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return 2;
@@ -319,7 +332,11 @@ int main(int argc, char **argv)
     if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0) < 0)
         fprintf(stderr, "rigsim: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
 
-    struct rs_world w = {.seed = o.seed, .verbose = o.verbose};
+    /* static: umockdev's worker thread may still release a client (and
+     * take the world lock) while rigsim tears down and exits */
+    static struct rs_world w;
+    w.seed = o.seed;
+    w.verbose = o.verbose;
     g_mutex_init(&w.lock);
     sim_params_default(&w.params);
     if (o.bench && load_bench(o.bench, &w.params) < 0)
@@ -362,6 +379,14 @@ int main(int argc, char **argv)
     struct run r = {.loop = g_main_loop_new(NULL, FALSE)};
     struct sigctx sigs[3];
 
+    /* the janitor removes the testbed and socket, and kills COMMAND's
+     * process group, if rigsim itself is killed (SIGKILL) */
+    struct rs_janitor *janitor = rs_janitor_start();
+    char *tb_root = umockdev_testbed_get_root_dir(w.tb);
+    rs_janitor_watch_path(janitor, tb_root);
+    rs_janitor_watch_path(janitor, ctl_path);
+    g_free(tb_root);
+
     if (rs_pen_plug(bench.pen) < 0 || rs_sh_plug(bench.sh) < 0)
         goto out;
     ctl = rs_control_new(&bench, ctl_path, err, sizeof err);
@@ -389,12 +414,13 @@ int main(int argc, char **argv)
         goto out;
     }
     setpgid(r.child, r.child);  /* also here: no race with kill(-pgid) */
+    rs_janitor_watch_pgid(janitor, r.child);
     rs_log(&w, "started %s (pid %d), control %s", o.command[0], (int)r.child, ctl_path);
     g_child_watch_add(r.child, on_child_exit, &r);
     g_main_loop_run(r.loop);
     rc = exit_code(r.status);
     rs_log(&w, "%s exited with %d", o.command[0], rc);
-    kill_leftovers(r.child);
+    kill_leftovers(r.child, rs_janitor_pid(janitor));
     print_usage_stats(&w);
 
 out:
@@ -408,6 +434,7 @@ out:
         if (rc == 0)
             rc = 2;
     }
+    rs_janitor_finish(janitor);
     g_main_loop_unref(r.loop);
     g_free(ctl_path);
     return rc;

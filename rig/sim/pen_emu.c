@@ -5,11 +5,10 @@
  * modem-line ioctls (TIOCMGET, used by sp_open) with ENOTTY. The handler
  * answers those and runs every other ioctl (termios) on the real pty.
  *
- * Why our own framing instead of pen_rx_next: the firmware must NAK a frame
- * with a good CRC but a bad type/length/range, with that frame's seq. The
- * streaming receiver drops such frames without telling the seq, so the
- * firmware splits on 0x00 itself, un-COBSes and decodes the body with
- * pen_decode_body, and reads type and seq from the header on errors.
+ * Framing is the protocol library's streaming receiver (pen_rx_next): on a
+ * frame whose CRC is good but whose version, type, length or range is bad it
+ * still reports the header (type, flags, seq), so the firmware can NAK that
+ * frame with its seq.
  */
 #include "rigsim.h"
 
@@ -26,8 +25,6 @@
 
 #include <glib-unix.h>
 
-#include "cobs.h"
-#include "crc.h"
 #include "pen.h"
 #include "sensor.h"
 
@@ -49,10 +46,7 @@ struct rs_pen {
     char ptsname[128];
     guint watch_id, retry_id, tick_id;
     gint modem_bits;            /* atomic: worker thread writes */
-    /* receiver */
-    uint8_t rx[PEN_MAX_FRAME];
-    size_t rx_len;
-    bool rx_discarding;
+    struct pen_rx rx;           /* host -> pen frame receiver */
     /* duplicate detection: last request and the response we sent */
     bool cache_valid;
     uint8_t cache_type;
@@ -321,26 +315,31 @@ static uint8_t nak_code_for(int result)
     }
 }
 
-static bool crc_ok(const uint8_t *body, size_t n)
+/* Did the frame pass the CRC? Only then is its header trustworthy (pen.h:
+ * pen_rx_next still fills version, type, flags and seq on later errors). */
+static bool header_trusted(int result)
 {
-    if (n < PEN_HEADER_SIZE + PEN_CRC_SIZE)
-        return false;
-    uint16_t want = (uint16_t)(body[n - 2] | (body[n - 1] << 8));
-    return crc16_ccitt(CRC16_INIT, body, n - 2) == want;
+    switch (result) {
+    case PEN_OK:
+    case PEN_E_VERSION:
+    case PEN_E_FLAGS:
+    case PEN_E_UNKNOWN_TYPE:
+    case PEN_E_LENGTH:
+    case PEN_E_RANGE:
+        return true;
+    default:
+        return false;           /* COBS, short, CRC, oversize */
+    }
 }
 
-/* One complete COBS frame (without delimiter) from the host. */
-static void on_frame(struct rs_pen *p, const uint8_t *frame, size_t len)
+/* One frame from the host: r is pen_rx_next's result for req. */
+static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
 {
-    uint8_t body[PEN_MAX_BODY];
-    long n = cobs_decode(frame, len, body, sizeof body);
-    if (n < 0 || !crc_ok(body, (size_t)n)) {
-        p->stats.rx_bad_frames++;
+    if (!header_trusted(r)) {
+        p->stats.rx_bad_frames++;   /* like real firmware: drop silently */
         return;
     }
-    uint8_t type = body[1], flags = body[2];
-    uint16_t seq = (uint16_t)(body[4] | (body[5] << 8));
-    if (flags != 0) {
+    if (req->flags != 0) {
         /* responses/events are pen -> host only: a confused host */
         p->stats.rx_bad_frames++;
         return;
@@ -353,8 +352,7 @@ static void on_frame(struct rs_pen *p, const uint8_t *frame, size_t len)
     }
     p->stats.requests++;
 
-    struct pen_msg req, resp;
-    int r = pen_decode_body(body, (size_t)n, &req);
+    struct pen_msg resp;
     struct pen_msg ev[PEN_MAX_EVENTS];
     int nev;
 
@@ -365,13 +363,13 @@ static void on_frame(struct rs_pen *p, const uint8_t *frame, size_t len)
         rs_world_leave(p->w);
         uint8_t code = nak_code_for(r);
         if (code != 0)
-            send_nak(p, type, seq, code);
+            send_nak(p, req->type, req->seq, code);
         else
             p->stats.rx_bad_frames++;
         send_events(p, ev, nev);
         return;
     }
-    if (p->cache_valid && req.seq == p->cache_seq && req.type == p->cache_type) {
+    if (p->cache_valid && req->seq == p->cache_seq && req->type == p->cache_type) {
         /* A retry: the host lost our answer. Never execute twice. */
         nev = take_events(p, ev);
         rs_world_leave(p->w);
@@ -380,27 +378,25 @@ static void on_frame(struct rs_pen *p, const uint8_t *frame, size_t len)
         send_events(p, ev, nev);
         return;
     }
-    execute(p, &req, &resp);
+    execute(p, req, &resp);
     nev = take_events(p, ev);
     rs_world_leave(p->w);
-    send_response(p, &resp, req.type);
+    send_response(p, &resp, req->type);
     send_events(p, ev, nev);
 }
 
 static void on_bytes(struct rs_pen *p, const uint8_t *b, size_t n)
 {
     p->stats.rx_bytes += n;
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] == 0x00) {
-            if (p->rx_len > 0 && !p->rx_discarding)
-                on_frame(p, p->rx, p->rx_len);
-            p->rx_len = 0;
-            p->rx_discarding = false;
-        } else if (p->rx_len < sizeof p->rx) {
-            p->rx[p->rx_len++] = b[i];
-        } else {
-            p->rx_discarding = true;    /* oversize: resync at next 0x00 */
+    struct pen_msg req;
+    int r;
+    while ((r = pen_rx_next(&p->rx, &b, &n, &req)) != PEN_NEED_MORE) {
+        if (r == PEN_E_ARG) {
+            /* cannot happen with our arguments; never loop on it */
+            fprintf(stderr, "rigsim: pen: pen_rx_next: %s\n", pen_result_str(r));
+            return;
         }
+        on_frame(p, r, &req);
     }
 }
 
@@ -447,8 +443,7 @@ static gboolean on_master(gint fd, GIOCondition cond, gpointer user)
     rs_log(p->w, "pen: host closed the port");
     p->watch_id = 0;
     remove_source(&p->tick_id);
-    p->rx_len = 0;
-    p->rx_discarding = false;
+    pen_rx_init(&p->rx);
     p->cache_valid = false;
     start_retry(p);
     return G_SOURCE_REMOVE;
@@ -584,6 +579,7 @@ struct rs_pen *rs_pen_new(struct rs_world *w)
     struct rs_pen *p = g_new0(struct rs_pen, 1);
     p->w = w;
     p->master = -1;
+    pen_rx_init(&p->rx);
     p->modem_bits = TIOCM_DSR | TIOCM_CTS | TIOCM_CD;
     rs_rng_seed(&p->rng, w->seed, 1);
     p->ioctl = umockdev_ioctl_base_new();
@@ -599,8 +595,25 @@ void rs_pen_free(struct rs_pen *p)
     remove_source(&p->retry_id);
     remove_source(&p->tick_id);
     destroy_tty_node(p);
+    /* the worker thread must not call into p once it is freed */
+    g_signal_handlers_disconnect_by_data(p->ioctl, p);
     g_object_unref(p->ioctl);
     g_free(p);
+}
+
+/* A failed plug leaves nothing behind, so a later re-plug can succeed. */
+static void undo_plug(struct rs_pen *p, bool device_added)
+{
+    GError *err = NULL;
+    if (device_added) {
+        umockdev_testbed_remove_device(p->w->tb, PEN_TTYPATH);
+        umockdev_testbed_remove_device(p->w->tb, PEN_IFPATH);
+        umockdev_testbed_remove_device(p->w->tb, PEN_SYSPATH);
+    }
+    if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
+        rs_log(p->w, "pen: detach ioctl: %s", err->message);
+        g_clear_error(&err);
+    }
 }
 
 int rs_pen_plug(struct rs_pen *p)
@@ -619,10 +632,13 @@ int rs_pen_plug(struct rs_pen *p)
     if (!ok) {
         fprintf(stderr, "rigsim: pen: add device: %s\n", err->message);
         g_clear_error(&err);
+        undo_plug(p, false);
         return -1;
     }
-    if (create_tty_node(p) < 0)
+    if (create_tty_node(p) < 0) {
+        undo_plug(p, true);
         return -1;
+    }
     if (p->stats.plugs > 0) {
         /* Re-plug: the firmware restarts, motor off and latched faults
          * gone (conditions still present re-raise them). */
@@ -635,8 +651,7 @@ int rs_pen_plug(struct rs_pen *p)
         rs_world_leave(p->w);
     }
     /* A fresh firmware: new session state. */
-    p->rx_len = 0;
-    p->rx_discarding = false;
+    pen_rx_init(&p->rx);
     p->cache_valid = false;
     p->event_seq = 0;
     p->present = true;

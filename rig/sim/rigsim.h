@@ -8,19 +8,22 @@
  *
  * Threading: the main thread runs the glib main loop (pen emulator, timers,
  * control socket); umockdev's worker thread runs the usbfs ioctl handler.
- * Everything shared (the model, the sensor-head emulator state, the pen
- * link-fault settings) is guarded by the single world lock. Never block
- * while holding it.
+ * Everything shared (the model, the sensor-head emulator state and its
+ * client list) is guarded by the single world lock; the pen emulator's own
+ * state (link faults, receiver, cache) is main-thread only, except
+ * modem_bits (atomic). Never block while holding the lock.
  */
 #ifndef RIG_SIM_RIGSIM_H
 #define RIG_SIM_RIGSIM_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <glib.h>
 #include <umockdev.h>
 
+#include "control_parse.h"
 #include "model/model.h"
 
 /* ---- the world: model + clock + lock (world.c) ---- */
@@ -92,37 +95,26 @@ bool rs_sh_present(struct rs_sh *s);
 /* Stream faults: affect the next n blocks. */
 void rs_sh_drop_blocks(struct rs_sh *s, unsigned n);
 void rs_sh_repeat_blocks(struct rs_sh *s, unsigned n);
+void rs_sh_clear_stream_faults(struct rs_sh *s);   /* forget pending drop/repeat */
 void rs_sh_get_stats(struct rs_sh *s, struct rs_sh_stats *st);
 
-/* ---- faults and the control socket (control.c) ---- */
+/* ---- the janitor (janitor.c): cleans up if rigsim is SIGKILLed ---- */
 
-enum rs_link_fault {
-    RS_LF_PEN_UNPLUG,
-    RS_LF_PEN_REPLUG,
-    RS_LF_SENSOR_UNPLUG,
-    RS_LF_SENSOR_REPLUG,
-    RS_LF_PEN_CORRUPT,
-    RS_LF_PEN_DROP,
-    RS_LF_PEN_MUTE,
-    RS_LF_SENSOR_DROP_BLOCK,
-    RS_LF_SENSOR_REPEAT_BLOCK,
-    RS_LF_COUNT_
-};
+struct rs_janitor;
+/* In main() first: if argv says this process is the janitor, run it and
+ * return its exit status (>= 0); -1 = not the janitor. */
+int rs_janitor_main(int argc, char **argv);
+/* Start the janitor (NULL with a message if that fails). */
+struct rs_janitor *rs_janitor_start(void);
+pid_t rs_janitor_pid(const struct rs_janitor *j);      /* 0 for NULL */
+/* What to kill (process group) and remove (file or directory tree) if
+ * rigsim dies without calling rs_janitor_finish. NULL j: no-op. */
+void rs_janitor_watch_pgid(struct rs_janitor *j, pid_t pgid);
+void rs_janitor_watch_path(struct rs_janitor *j, const char *path);
+/* rigsim cleaned up itself: let the janitor exit, and reap it. */
+void rs_janitor_finish(struct rs_janitor *j);
 
-/* A parsed fault: either a model fault or a link fault. */
-struct rs_fault {
-    bool is_model;
-    int kind;                   /* enum sim_fault_kind or enum rs_link_fault */
-    double at_s;                /* offset from rigsim start (specs) or from now */
-    bool has_at;
-    double value;
-    bool has_value;
-    double replug_after_s;      /* unplug kinds: < 0 = stay unplugged */
-};
-
-/* Parse "KIND[@SECONDS][=VALUE]". 0 or -1 with a message in err. */
-int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen);
-const char *rs_link_fault_name(enum rs_link_fault k);
+/* ---- faults and the control socket (control.c; parsers in control_parse.h) ---- */
 
 struct rs_bench {
     struct rs_world *world;

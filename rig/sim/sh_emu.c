@@ -16,6 +16,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -41,7 +42,8 @@ struct sh_urb {
 };
 
 struct sh_client {
-    struct rs_sh *s;
+    struct rs_world *w;             /* outlives the emulator (static in main) */
+    struct rs_sh *s;                /* NULL once rs_sh_free orphaned us */
     int generation;                 /* plug generation of the node opened */
     GQueue inflight;                /* struct sh_urb *, submit order */
 };
@@ -530,14 +532,18 @@ static struct sh_client *client_of(UMockdevIoctlClient *client)
     return g_object_get_data(G_OBJECT(client), "rigsim-sh");
 }
 
+/* Runs in umockdev's worker thread when the client's connection goes away,
+ * which may be after rs_sh_free (the worker sees the hang-up of a killed
+ * COMMAND late, or the testbed drops the client at its own teardown): then
+ * c->s is NULL and only c itself is left to free. */
 static void client_free(gpointer data)
 {
     struct sh_client *c = data;
-    struct rs_sh *s = c->s;
-    g_mutex_lock(&s->w->lock);
-    s->clients = g_list_remove(s->clients, c);
+    g_mutex_lock(&c->w->lock);
+    if (c->s)
+        c->s->clients = g_list_remove(c->s->clients, c);
     g_queue_clear_full(&c->inflight, (GDestroyNotify)urb_free);
-    g_mutex_unlock(&s->w->lock);
+    g_mutex_unlock(&c->w->lock);
     g_free(c);
 }
 
@@ -548,6 +554,7 @@ static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *cl
     struct rs_sh *s = user;
     struct sh_client *c = g_new0(struct sh_client, 1);
     const char *node = umockdev_ioctl_client_get_devnode(client);
+    c->w = s->w;
     c->s = s;
     g_queue_init(&c->inflight);
     g_mutex_lock(&s->w->lock);
@@ -568,6 +575,16 @@ static int resolve_u32_out(UMockdevIoctlData *arg, uint32_t v)
     memcpy(d->data, &v, sizeof v);
     g_object_unref(d);
     return 0;
+}
+
+/* A control URB must hold the 8-byte setup packet and its whole data stage
+ * (usbfs checks the same at submit). */
+static bool control_urb_valid(const struct usbdevfs_urb *urb, UMockdevIoctlData *buf)
+{
+    if (!buf || urb->buffer_length < 8)
+        return false;
+    const struct usb_ctrlrequest *setup = (const void *)buf->data;
+    return le16toh(setup->wLength) <= (unsigned)urb->buffer_length - 8u;
 }
 
 static void do_submit(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *arg, long *ret,
@@ -601,6 +618,14 @@ static void do_submit(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *a
             *e = EFAULT;
             return;
         }
+    }
+    if (urb->type == USBDEVFS_URB_TYPE_CONTROL && !control_urb_valid(urb, u->buf_data)) {
+        /* as the kernel: a data stage longer than the buffer is refused
+         * here, or handle_control would write past the buffer copy */
+        urb_free(u);
+        *ret = -1;
+        *e = EINVAL;
+        return;
     }
     s->stats.urbs_submitted++;
     g_queue_push_tail(&c->inflight, u);
@@ -765,11 +790,21 @@ void rs_sh_free(struct rs_sh *s)
 {
     if (!s)
         return;
+    /* no new calls into s from the worker thread ... */
+    g_signal_handlers_disconnect_by_data(s->ioctl, s);
     g_mutex_lock(&s->w->lock);
     if (s->tick_id) {
         g_source_remove(s->tick_id);
         s->tick_id = 0;
     }
+    /* ... and clients still connected forget us (see client_free) */
+    for (GList *l = s->clients; l; l = l->next) {
+        struct sh_client *c = l->data;
+        g_queue_clear_full(&c->inflight, (GDestroyNotify)urb_free);
+        c->s = NULL;
+    }
+    g_list_free(s->clients);
+    s->clients = NULL;
     g_mutex_unlock(&s->w->lock);
     g_object_unref(s->ioctl);
     if (s->fifo_fd >= 0)
@@ -869,14 +904,21 @@ bool rs_sh_present(struct rs_sh *s)
 void rs_sh_drop_blocks(struct rs_sh *s, unsigned n)
 {
     g_mutex_lock(&s->w->lock);
-    s->drop_n += n;
+    s->drop_n = n > UINT_MAX - s->drop_n ? UINT_MAX : s->drop_n + n;
     g_mutex_unlock(&s->w->lock);
 }
 
 void rs_sh_repeat_blocks(struct rs_sh *s, unsigned n)
 {
     g_mutex_lock(&s->w->lock);
-    s->repeat_n += n;
+    s->repeat_n = n > UINT_MAX - s->repeat_n ? UINT_MAX : s->repeat_n + n;
+    g_mutex_unlock(&s->w->lock);
+}
+
+void rs_sh_clear_stream_faults(struct rs_sh *s)
+{
+    g_mutex_lock(&s->w->lock);
+    s->drop_n = s->repeat_n = 0;
     g_mutex_unlock(&s->w->lock);
 }
 

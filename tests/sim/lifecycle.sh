@@ -1,7 +1,8 @@
 #!/bin/sh
 # rigsim's lifecycle: COMMAND's exit status (or 128+signal) is rigsim's,
 # signals are forwarded, nothing is left behind (processes, testbed
-# directory, control socket). Usage: lifecycle.sh RIGSIM
+# directory, control socket), even when rigsim itself is SIGKILLed.
+# Usage: lifecycle.sh RIGSIM
 set -u
 rigsim=$1
 fail=0
@@ -44,7 +45,20 @@ sleep 1
 kill -TERM $rs
 wait $rs; check "SIGTERM forwarded" $? 143
 
+# rigsim SIGKILLed: its janitor kills COMMAND's process group (here a
+# background child of COMMAND) and removes the testbed and the socket
+alive() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+"$rigsim" --control "$work/k.sock" -- sh -c "sleep 300 & echo \$! > '$work/k.pid'; sleep 300" &
+rs=$!
+i=0; while [ ! -s "$work/k.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+kill -KILL $rs
+wait $rs; check "SIGKILLed rigsim" $? 137
+kbg=$(cat "$work/k.pid")
+i=0; while alive "$kbg" && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+if alive "$kbg"; then echo "FAIL: COMMAND's child $kbg survived rigsim's SIGKILL"; kill "$kbg"; fail=1; else echo "ok: COMMAND's group killed after rigsim's SIGKILL"; fi
+i=0; while [ -n "$(ls -A "$work" | grep -v '^bg.pid$' | grep -v '^k.pid$')" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+
 # nothing left in TMPDIR: testbed removed, no socket
-left=$(ls -A "$work" | grep -v '^bg.pid$' || true)
+left=$(ls -A "$work" | grep -v '^bg.pid$' | grep -v '^k.pid$' || true)
 check "temporary files removed" "$left" ""
 exit $fail

@@ -13,13 +13,22 @@
  *   unplug-pen | unplug-sensor
  *   fault KIND                the documented symptom of one fault kind
  *   truth KIND FILE           a physics fault, seen in rigsim's --truth FILE
+ *   usbfs-control             raw usbfs: a control URB whose data stage does
+ *                             not fit its buffer is refused (EINVAL)
  */
 #include "simlib.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/usb/ch9.h>
+#include <linux/usbdevice_fs.h>
 
 /* ---------------------------------------------------------------- */
 
@@ -212,20 +221,47 @@ static int scenario_pen(void)
     printf("pen round trip: mean %.2f ms, worst %llu ms over 100 GET_STATUS\n",
            (double)(now_ms() - t_all) / 100.0, (unsigned long long)worst);
 
-    /* refusals: unknown type and out-of-range rate give NAKs with that seq */
-    uint8_t unknown[PEN_HEADER_SIZE] = {PEN_PROTOCOL_VERSION, 0x30, 0, 0, 0x34, 0x12};
-    REQUIRE(pen_send_raw(&l, unknown, sizeof unknown) == 0, "send raw");
-    bool got = false;
-    while (!got && pen_poll(&l, &resp, IO_TIMEOUT_MS) == 1)
-        got = resp.type == PEN_MSG_NAK && resp.seq == 0x1234;
-    CHECK(got && resp.u.nak.error == PEN_ERR_UNKNOWN_TYPE, "NAK for unknown type");
-    uint8_t slow[PEN_HEADER_SIZE + 4] = {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 4, 0x35,
-                                         0x12, 0x10, 0x27, 0, 0}; /* 10 Hz */
-    REQUIRE(pen_send_raw(&l, slow, sizeof slow) == 0, "send raw");
-    got = false;
-    while (!got && pen_poll(&l, &resp, IO_TIMEOUT_MS) == 1)
-        got = resp.type == PEN_MSG_NAK && resp.seq == 0x1235;
-    CHECK(got && resp.u.nak.error == PEN_ERR_OUT_OF_RANGE, "NAK for 10 Hz");
+    /* refusals: a frame with a good CRC but a bad version, type, length or
+     * field is NAKed with its own seq and the matching code */
+    static const struct {
+        const char *what;
+        uint8_t body[PEN_HEADER_SIZE + 4];
+        size_t len;
+        uint16_t seq;
+        uint8_t error;
+    } refused[] = {
+        {"unknown type", {PEN_PROTOCOL_VERSION, 0x30, 0, 0, 0x34, 0x12}, PEN_HEADER_SIZE,
+         0x1234, PEN_ERR_UNKNOWN_TYPE},
+        {"10 Hz", {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 4, 0x35, 0x12, 0x10, 0x27, 0, 0},
+         PEN_HEADER_SIZE + 4, 0x1235, PEN_ERR_OUT_OF_RANGE},
+        {"short SET_RATE", {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 2, 0x36, 0x12, 0x50, 0xC3},
+         PEN_HEADER_SIZE + 2, 0x1236, PEN_ERR_BAD_LENGTH},
+        {"version 9", {9, PEN_MSG_GET_STATUS, 0, 0, 0x37, 0x12}, PEN_HEADER_SIZE, 0x1237,
+         PEN_ERR_VERSION},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        REQUIRE(pen_send_raw(&l, refused[i].body, refused[i].len) == 0, "send raw");
+        bool got = false;
+        while (!got && pen_poll(&l, &resp, IO_TIMEOUT_MS) == 1)
+            got = resp.type == PEN_MSG_NAK && resp.seq == refused[i].seq;
+        CHECK(got && resp.u.nak.error == refused[i].error, "NAK %s for %s (got %s)",
+              pen_error_str(refused[i].error), refused[i].what,
+              got ? pen_error_str(resp.u.nak.error) : "none");
+    }
+    /* a frame flagged as a response is not a request: dropped, no answer */
+    cJSON *bad0 = ctl("{\"query\":\"stats\"}");
+    uint8_t flagged[PEN_HEADER_SIZE] = {PEN_PROTOCOL_VERSION, PEN_MSG_GET_STATUS,
+                                        PEN_F_RESPONSE, 0, 0x38, 0x12};
+    REQUIRE(pen_send_raw(&l, flagged, sizeof flagged) == 0, "send raw");
+    bool answered = false;
+    while (!answered && pen_poll(&l, &resp, 300) == 1)
+        answered = resp.seq == 0x1238 && !(resp.flags & PEN_F_EVENT);
+    CHECK(!answered, "a frame with PEN_F_RESPONSE set was answered");
+    cJSON *bad1 = ctl("{\"query\":\"stats\"}");
+    CHECK(json_num(bad1, "pen.rx_bad_frames") - json_num(bad0, "pen.rx_bad_frames") == 1,
+          "flagged frame not counted as bad");
+    cJSON_Delete(bad0);
+    cJSON_Delete(bad1);
 
     /* a retried request (same seq) is answered again, not executed twice */
     cJSON *before = ctl("{\"query\":\"stats\"}");
@@ -719,6 +755,62 @@ static int scenario_truth(const char *kind, const char *path)
     return sim_failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- */
+
+/* Submit one GET_DESCRIPTOR(device) control URB of buffer_length bytes
+ * whose setup packet asks for wlength bytes; 0 or the errno of SUBMITURB. */
+static int submit_get_descriptor(int fd, struct usbdevfs_urb *urb, uint8_t *buf, int buffer_length,
+                                 uint16_t wlength)
+{
+    struct usb_ctrlrequest setup = {
+        .bRequestType = USB_DIR_IN | USB_TYPE_STANDARD | USB_RECIP_DEVICE,
+        .bRequest = USB_REQ_GET_DESCRIPTOR,
+        .wValue = (uint16_t)(USB_DT_DEVICE << 8),
+        .wIndex = 0,
+        .wLength = wlength,     /* little-endian host assumed, as usbfs users do */
+    };
+    memset(buf, 0xAA, (size_t)buffer_length);
+    memcpy(buf, &setup, sizeof setup);
+    *urb = (struct usbdevfs_urb){.type = USBDEVFS_URB_TYPE_CONTROL, .endpoint = 0,
+                                 .buffer = buf, .buffer_length = buffer_length};
+    return ioctl(fd, USBDEVFS_SUBMITURB, urb) < 0 ? errno : 0;
+}
+
+static int scenario_usbfs_control(void)
+{
+    cJSON *st = ctl("{\"query\":\"stats\"}");
+    double devnum = json_num(st, "sensor.devnum");
+    cJSON_Delete(st);
+    REQUIRE(devnum > 0, "no sensor devnum in stats");
+    char node[64];
+    snprintf(node, sizeof node, "/dev/bus/usb/001/%03d", (int)devnum);
+    int fd = open(node, O_RDWR | O_CLOEXEC);
+    REQUIRE(fd >= 0, "open %s: %s", node, strerror(errno));
+
+    struct usbdevfs_urb urb;
+    uint8_t buf[8 + 64];
+    /* 8-byte buffer, 64-byte data stage: must be refused, not overrun */
+    int e = submit_get_descriptor(fd, &urb, buf, 8, 64);
+    CHECK(e == EINVAL, "oversized data stage: SUBMITURB %s, want EINVAL", strerror(e));
+    e = submit_get_descriptor(fd, &urb, buf, 8 + 17, 18);
+    CHECK(e == EINVAL, "data stage 1 byte over: SUBMITURB %s, want EINVAL", strerror(e));
+
+    /* a well-formed one still works */
+    e = submit_get_descriptor(fd, &urb, buf, 8 + 18, 18);
+    REQUIRE(e == 0, "SUBMITURB: %s", strerror(e));
+    void *reaped = NULL;
+    uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
+    while (ioctl(fd, USBDEVFS_REAPURBNDELAY, &reaped) < 0 && errno == EAGAIN &&
+           now_ms() < deadline)
+        sleep_ms(5);
+    CHECK(reaped == &urb, "URB not reaped");
+    CHECK(urb.status == 0 && urb.actual_length == 18, "status %d, length %d", urb.status,
+          urb.actual_length);
+    CHECK(buf[8] == 18 && buf[9] == USB_DT_DEVICE, "not a device descriptor");
+    close(fd);
+    return sim_failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -745,6 +837,8 @@ int main(int argc, char **argv)
         return scenario_truth(argv[2], argv[3]);
     if (strcmp(s, "fault") == 0 && argc == 3)
         return scenario_fault(argv[2]);
+    if (strcmp(s, "usbfs-control") == 0)
+        return scenario_usbfs_control();
     fprintf(stderr, "simtest: unknown scenario or wrong arguments: %s\n", s);
     return 2;
 }

@@ -1,0 +1,206 @@
+/* rigsim's parsers (control_parse.h): "--fault KIND[@SECONDS][=VALUE]" specs
+ * and control-socket request lines. No I/O, no bench: the control socket
+ * (control.c) parses with these and then acts; the fuzz targets call them
+ * directly.
+ */
+#include "control_parse.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <glib.h>
+
+#include "model.h"
+
+static const char *const link_names[RS_LF_COUNT_] = {
+    [RS_LF_PEN_UNPLUG] = "pen-unplug",
+    [RS_LF_PEN_REPLUG] = "pen-replug",
+    [RS_LF_SENSOR_UNPLUG] = "sensor-unplug",
+    [RS_LF_SENSOR_REPLUG] = "sensor-replug",
+    [RS_LF_PEN_CORRUPT] = "pen-corrupt",
+    [RS_LF_PEN_DROP] = "pen-drop",
+    [RS_LF_PEN_MUTE] = "pen-mute",
+    [RS_LF_SENSOR_DROP_BLOCK] = "sensor-drop-block",
+    [RS_LF_SENSOR_REPEAT_BLOCK] = "sensor-repeat-block",
+};
+
+const char *rs_link_fault_name(enum rs_link_fault k)
+{
+    return k < RS_LF_COUNT_ ? link_names[k] : "?";
+}
+
+static int link_fault_from_name(const char *name)
+{
+    for (int i = 0; i < RS_LF_COUNT_; i++)
+        if (strcmp(link_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int fault_from_name(const char *name, struct rs_fault *f, char *err, size_t errlen)
+{
+    int k = link_fault_from_name(name);
+    if (k >= 0) {
+        f->is_model = false;
+        f->kind = k;
+        return 0;
+    }
+    k = sim_fault_from_name(name);
+    if (k >= 0) {
+        f->is_model = true;
+        f->kind = k;
+        return 0;
+    }
+    GString *known = g_string_new(NULL);
+    for (int i = 0; i < RS_LF_COUNT_; i++)
+        g_string_append_printf(known, "%s ", link_names[i]);
+    for (int i = 0; i < SIM_FAULT_COUNT_; i++)
+        g_string_append_printf(known, "%s ", sim_fault_name((enum sim_fault_kind)i));
+    snprintf(err, errlen, "unknown fault '%s' (known: %s)", name, known->str);
+    g_string_free(known, TRUE);
+    return -1;
+}
+
+int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen)
+{
+    char buf[128];
+    *f = (struct rs_fault){.replug_after_s = -1};
+    if (strlen(spec) >= sizeof buf) {
+        snprintf(err, errlen, "fault spec too long");
+        return -1;
+    }
+    strcpy(buf, spec);
+    char *eq = strchr(buf, '=');
+    if (eq) {
+        *eq = '\0';
+        if (!parse_double(eq + 1, &f->value)) {
+            snprintf(err, errlen, "fault '%s': bad value '%s'", spec, eq + 1);
+            return -1;
+        }
+        f->has_value = true;
+    }
+    char *at = strchr(buf, '@');
+    if (at) {
+        *at = '\0';
+        if (!parse_double(at + 1, &f->at_s) || f->at_s < 0) {
+            snprintf(err, errlen, "fault '%s': bad time '%s' (seconds >= 0)", spec, at + 1);
+            return -1;
+        }
+        f->has_at = true;
+    }
+    if (fault_from_name(buf, f, err, errlen) < 0)
+        return -1;
+    /* for unplug kinds the value is the re-plug delay */
+    if (!f->is_model && (f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG) &&
+        f->has_value)
+        f->replug_after_s = f->value;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Control requests                                                   */
+
+/* An optional finite number: false if absent; false with err set if present
+ * but not a finite number. */
+static bool json_number(const cJSON *req, const char *key, double *out, char *err,
+                        size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
+    if (!v)
+        return false;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+        snprintf(err, errlen, "%s: must be a number", key);
+        return false;
+    }
+    *out = v->valuedouble;
+    return true;
+}
+
+static int parse_fault_request(const cJSON *req, const char *name, struct rs_ctl_request *out,
+                               char *err, size_t errlen)
+{
+    struct rs_fault *f = &out->fault;
+    *f = (struct rs_fault){.replug_after_s = -1};
+    if (fault_from_name(name, f, err, errlen) < 0)
+        return -1;
+    err[0] = '\0';
+    f->has_value = json_number(req, "value", &f->value, err, errlen);
+    double t;
+    if (json_number(req, "after", &t, err, errlen)) {
+        f->has_at = true;
+        f->at_s = MAX(t, 0);
+        out->at_from_now = true;
+    } else if (json_number(req, "at", &t, err, errlen)) {
+        f->has_at = true;
+        f->at_s = t;
+    }
+    (void)json_number(req, "replug_after", &f->replug_after_s, err, errlen);
+    if (err[0] != '\0')
+        return -1;
+    /* as in --fault specs, an unplug's value is its re-plug delay */
+    if (!f->is_model && (f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG) &&
+        f->has_value && f->replug_after_s < 0)
+        f->replug_after_s = f->value;
+    return 0;
+}
+
+static int parse_query(const char *q, struct rs_ctl_request *out, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        enum rs_ctl_query q;
+    } queries[] = {
+        {"pen", RS_Q_PEN}, {"sensor", RS_Q_SENSOR}, {"stats", RS_Q_STATS}, {"time", RS_Q_TIME},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(queries); i++) {
+        if (strcmp(q, queries[i].name) == 0) {
+            out->kind = RS_CTL_QUERY;
+            out->query = queries[i].q;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "query: unknown '%s' (pen, sensor, stats, time)", q);
+    return -1;
+}
+
+int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, size_t errlen)
+{
+    *out = (struct rs_ctl_request){.kind = RS_CTL_QUERY, .query = RS_Q_TIME};
+    cJSON *req = cJSON_Parse(line);
+    int rc = -1;
+    if (!req || !cJSON_IsObject(req)) {
+        snprintf(err, errlen, "not a JSON object");
+    } else {
+        const cJSON *fault = cJSON_GetObjectItemCaseSensitive(req, "fault");
+        const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");
+        const cJSON *clear = cJSON_GetObjectItemCaseSensitive(req, "clear");
+        if (cJSON_IsString(fault)) {
+            out->kind = RS_CTL_FAULT;
+            rc = parse_fault_request(req, fault->valuestring, out, err, errlen);
+        } else if (cJSON_IsString(query)) {
+            rc = parse_query(query->valuestring, out, err, errlen);
+        } else if (clear) {
+            out->kind = RS_CTL_CLEAR;
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "expected \"fault\", \"query\" or \"clear\"");
+        }
+    }
+    cJSON_Delete(req);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* rigsim's parsers, free of I/O and of the bench: "--fault" specs and the
+ * control-socket request lines. Pure functions (input -> parsed value or an
+ * error message), so they can be unit tested and fuzzed on their own.
+ */
+#ifndef RIG_SIM_CONTROL_PARSE_H
+#define RIG_SIM_CONTROL_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rs_link_fault {
+    RS_LF_PEN_UNPLUG,
+    RS_LF_PEN_REPLUG,
+    RS_LF_SENSOR_UNPLUG,
+    RS_LF_SENSOR_REPLUG,
+    RS_LF_PEN_CORRUPT,
+    RS_LF_PEN_DROP,
+    RS_LF_PEN_MUTE,
+    RS_LF_SENSOR_DROP_BLOCK,
+    RS_LF_SENSOR_REPEAT_BLOCK,
+    RS_LF_COUNT_
+};
+
+/* A parsed fault: either a model fault or a link fault. */
+struct rs_fault {
+    bool is_model;
+    int kind;                   /* enum sim_fault_kind or enum rs_link_fault */
+    double at_s;                /* offset from rigsim start (specs) or from now */
+    bool has_at;
+    double value;
+    bool has_value;
+    double replug_after_s;      /* unplug kinds: < 0 = stay unplugged */
+};
+
+/* Parse "KIND[@SECONDS][=VALUE]". 0 or -1 with a message in err. */
+int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen);
+const char *rs_link_fault_name(enum rs_link_fault k);
+
+/* One control-socket request line (docs/RIGSIM.md, "Control socket"). */
+enum rs_ctl_kind {
+    RS_CTL_FAULT,
+    RS_CTL_CLEAR,
+    RS_CTL_QUERY,
+};
+
+enum rs_ctl_query {
+    RS_Q_PEN,
+    RS_Q_SENSOR,
+    RS_Q_STATS,
+    RS_Q_TIME,
+};
+
+struct rs_ctl_request {
+    enum rs_ctl_kind kind;
+    enum rs_ctl_query query;    /* RS_CTL_QUERY */
+    struct rs_fault fault;      /* RS_CTL_FAULT */
+    /* RS_CTL_FAULT with "after": fault.at_s counts from the time the
+     * request is applied, not from rigsim's start ("at") */
+    bool at_from_now;
+};
+
+/* Parse one line (without its newline). 0, or -1 with a message in err. */
+int rs_control_parse(const char *line, struct rs_ctl_request *req, char *err, size_t errlen);
+
+#endif
