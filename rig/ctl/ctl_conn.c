@@ -182,7 +182,9 @@ int ctl_read(struct ctl_conn *c, double timeout_s, cJSON **out, char *err, size_
 			double left = deadline - now_s();
 			if (left <= 0)
 				return 0;
-			wait_ms = (int)ceil(left * 1000.0);
+			/* A huge --timeout must not overflow the int (UB): poll
+			 * at most a day at a time; the loop re-checks the deadline. */
+			wait_ms = left >= 86400.0 ? 86400000 : (int)ceil(left * 1000.0);
 		}
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		int pr = poll(&pfd, 1, wait_ms);

@@ -192,10 +192,13 @@ static bool ensure_session(struct rigd *r, struct api_client *c, const cJSON *re
         return true;
     if (!r->have_session && !r->stopping && session_claim(r, c, req, true) == 0)
         return true;
+    char run_desc[300];
     if (r->have_session)
         api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
                   (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
                   r->owner.started);
+    else if (runner_active_desc(r, run_desc, sizeof run_desc))
+        api_error(c, req, API_E_BUSY, "bench busy: %s; retry", run_desc);
     else
         api_error(c, req, API_E_BUSY, "bench busy: a motor stop is in progress; retry");
     return false;

@@ -966,6 +966,11 @@ static void finish_run(struct runner *rn)
         session_release(r, "run finished");
     else if (!passed && !r->stopping)
         safe_stop(r, "run ended without PASS", NULL, NULL);
+    /* Session claims were refused while the run was ending; with no stop
+     * in flight nothing else will hand the bench on (a stop's completion
+     * does so itself). */
+    if (!r->stopping)
+        session_after_stop(r);
     bench_update_stream(r);
     try_start_queued(rn);
 }
@@ -1423,6 +1428,22 @@ void runner_bench_freed(struct rigd *r)
     struct runner *rn = r->runner;
     if (rn && rn->queue && !r->exiting)
         try_start_queued(rn);
+}
+
+bool runner_active_desc(struct rigd *r, char *desc, size_t len)
+{
+    struct runner *rn = r->runner;
+    if (!rn || !rn->run)
+        return false;
+    if (desc && len) {
+        pthread_mutex_lock(&rn->lock);
+        bool ending = rn->run->aborted;
+        pthread_mutex_unlock(&rn->lock);
+        snprintf(desc, len, "run %s (%s on %s) of %s is still %s", rn->run->run_id,
+                 rn->run->seq->name ? rn->run->seq->name : "?", rn->run->dut, rn->run->owner_name,
+                 ending ? "ending" : "active");
+    }
+    return true;
 }
 
 void runner_status_add(struct rigd *r, cJSON *body)

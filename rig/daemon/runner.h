@@ -40,6 +40,10 @@ bool runner_abort_client(struct rigd *r, const struct api_client *c, const char 
 /* The bench may have become free (a session ended, a stop finished):
  * start the first queued run that can start now. */
 void runner_bench_freed(struct rigd *r);
+/* True while a run is active or still ending (its worker not yet joined,
+ * its final STOP maybe not yet sent): the bench must not get a new owner
+ * then. desc (if given) names the run for a "busy" message. */
+bool runner_active_desc(struct rigd *r, char *desc, size_t len);
 /* Adds "run": {...} (id, step, owner, ...) or "run": null to a status body. */
 void runner_status_add(struct rigd *r, cJSON *body);
 /* A client went away: abort its run, drop its queued runs. */

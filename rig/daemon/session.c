@@ -92,6 +92,10 @@ int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool i
 {
     if (r->have_session)
         return r->owner.client == c ? 0 : -EBUSY;
+    /* A run whose session ended (owner left or released) may still send
+     * its teardown STOP: that must never stop a new owner's motor. */
+    if (runner_active_desc(r, NULL, 0))
+        return -EBUSY;
     fill_owner(r, &r->owner, c, req, implicit);
     r->have_session = true;
     r->unvouched = false;
@@ -118,7 +122,7 @@ static cJSON *session_reply(const struct rigd *r, const char *state)
 
 static void grant_next_waiter(struct rigd *r)
 {
-    while (!r->have_session && r->waiters && !r->shutting_down) {
+    while (!r->have_session && r->waiters && !r->shutting_down && !runner_active_desc(r, NULL, 0)) {
         struct session_waiter *w = r->waiters;
         r->waiters = w->next;
         if (session_claim(r, w->client, w->req, false) == 0)
@@ -262,10 +266,13 @@ void session_handle(struct rigd *r, struct api_client *c, const cJSON *req)
                 grant_next_waiter(r);
             return;
         }
+        char run_desc[300];
         if (r->have_session)
             api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
                       (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
                       r->owner.started);
+        else if (runner_active_desc(r, run_desc, sizeof run_desc))
+            api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
         else
             api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
         return;

@@ -205,10 +205,15 @@ int pen_drv_stop_now(struct pen_drv *p)
     if (!p->port)
         return -ENODEV;
     struct pen_msg m = {.type = PEN_MSG_STOP, .seq = p->next_seq++};
-    uint8_t frame[PEN_MAX_FRAME];
-    int n = pen_encode(&m, frame, sizeof frame);
+    uint8_t frame[1 + PEN_MAX_FRAME];
+    /* A delimiter first: the queue may hold the tail of a frame the kernel
+     * took only half of; without it STOP would be glued to that half frame
+     * and dropped by the pen as corrupt. */
+    frame[0] = 0;
+    int n = pen_encode(&m, frame + 1, sizeof frame - 1);
     if (n < 0)
         return -EINVAL;
+    n++;
     /* Bypass the queue: whatever is queued may be stale, STOP matters. */
     int w = sp_blocking_write(p->port, frame, (size_t)n, 50);
     return w == n ? 0 : -EIO;

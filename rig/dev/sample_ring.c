@@ -78,7 +78,8 @@ int sample_ring_read(struct sample_ring *r, uint64_t first, size_t n, int32_t *f
     pthread_mutex_lock(&r->lock);
     int rc = SRING_OK;
     uint64_t oldest = r->end > r->cap ? r->end - r->cap : 0;
-    if (first + n > r->end)
+    /* Not first + n > end: that wraps for an index near UINT64_MAX. */
+    if (first > r->end || n > r->end - first)
         rc = SRING_NOT_YET;
     else if (first < r->seg_start)
         rc = SRING_GAP;

@@ -467,6 +467,54 @@ static void t_release_mid_run(void)
     finish(0);
 }
 
+/* The owner releases mid-run while another client waits for the session:
+ * the waiter is granted only once the run has ended (its final stop done),
+ * so the aborted run's teardown can never stop the new owner's motor. */
+static void t_claim_while_run_ends(void)
+{
+    IT_CHECK(long_seq, "claim-while-run-ends needs the LONG_SEQUENCE argument");
+    char seq[4096], rec[300], body[4600];
+    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
+    struct jl a, b;
+    connect_client(&a);
+    connect_client(&b);
+    wait_devices_ready(&a);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\",\"record\":\"%s\"",
+             seq, rec);
+    cJSON *r = call(&a, body);
+    IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0, "run started: %s",
+             js_str(r, "message") ? js_str(r, "message") : "?");
+    cJSON_Delete(r);
+    IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
+    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0,
+             "send");
+    r = jl_recv(&b, T_REPLY);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0, "queued notice");
+    cJSON_Delete(r);
+    r = call(&a, "\"class\":\"session\",\"action\":\"release\"");
+    IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "released") == 0, "session released");
+    cJSON_Delete(r);
+    r = jl_call(&b, "", 7, 30000);   /* the grant (id 7) */
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "owner") == 0,
+             "waiter granted the session after the run");
+    cJSON_Delete(r);
+    /* Granted: the aborted run must be gone already, not still ending. */
+    r = call(&b, "\"class\":\"status\"");
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(r, "run");
+    IT_CHECK(cJSON_IsNull(run), "session granted while run %s was still ending",
+             js_str(r, "run.run_id") ? js_str(r, "run.run_id") : "?");
+    cJSON_Delete(r);
+    r = jl_wait_for(&a, "event", "finished", 10000);
+    IT_CHECK(r && strcmp(js_str(r, "outcome"), "ABORTED") == 0, "run ABORTED");
+    cJSON_Delete(r);
+    expect_commanded_stop(5000);
+    jl_close(&a);
+    jl_close(&b);
+    finish(0);
+}
+
 int main(int argc, char **argv)
 {
     IT_CHECK(argc == 4 || argc == 5, "usage: rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]");
@@ -495,6 +543,7 @@ int main(int argc, char **argv)
     else if (strcmp(s, "sigterm-muted") == 0) t_sigterm_muted();
     else if (strcmp(s, "late-pen") == 0) t_late_pen();
     else if (strcmp(s, "release-mid-run") == 0) t_release_mid_run();
+    else if (strcmp(s, "claim-while-run-ends") == 0) t_claim_while_run_ends();
     else IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;

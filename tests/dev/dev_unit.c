@@ -38,6 +38,24 @@ START_TEST(ring_contiguous_read)
 }
 END_TEST
 
+/* An index near the top of the 64-bit range must not wrap first + n
+ * past the end check and read stale slots as if they were acquired. */
+START_TEST(ring_read_index_overflow)
+{
+    struct sample_ring r;
+    ck_assert_int_eq(sample_ring_init(&r, 1024), 0);
+    int32_t f[100], d[100], of[8];
+    sample_ring_restart(&r, 0, 50000);
+    fill(f, d, 100, 0);
+    sample_ring_push(&r, 0, f, d, 100);
+    ck_assert_int_eq(sample_ring_read(&r, UINT64_MAX - 1, 4, of, NULL), SRING_NOT_YET);
+    ck_assert_int_eq(sample_ring_read(&r, UINT64_MAX, 1, of, NULL), SRING_NOT_YET);
+    ck_assert_int_eq(sample_ring_read(&r, 96, 4, of, NULL), SRING_OK);
+    ck_assert_int_eq(of[3], 99);
+    sample_ring_free(&r);
+}
+END_TEST
+
 START_TEST(ring_gap_is_not_stitched)
 {
     struct sample_ring r;
@@ -157,6 +175,7 @@ int main(void)
     Suite *s = suite_create("dev");
     TCase *tc = tcase_create("ring");
     tcase_add_test(tc, ring_contiguous_read);
+    tcase_add_test(tc, ring_read_index_overflow);
     tcase_add_test(tc, ring_gap_is_not_stitched);
     tcase_add_test(tc, ring_overwrite_detected);
     suite_add_tcase(s, tc);
