@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "speclimit.h"
 #include "outcome.h"
 
 #define JV_PATH_MAX 256

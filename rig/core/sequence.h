@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "digest.h"
-#include "limits.h"
+#include "speclimit.h"
 #include "outcome.h"
 #include "spec.h"
 

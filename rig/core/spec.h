@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "digest.h"
-#include "limits.h"
+#include "speclimit.h"
 #include "outcome.h"
 #include "quantity.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "speclimit.h"
 
 static const struct lim_setpoints no_sp = { NAN, NAN };
 

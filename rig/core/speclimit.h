@@ -18,8 +18,8 @@
  * (single-limit forms). A NaN or infinite value, or a limit that refers to a
  * setpoint not set, is ERROR.
  */
-#ifndef RIG_CORE_LIMITS_H
-#define RIG_CORE_LIMITS_H
+#ifndef RIG_CORE_SPECLIMIT_H
+#define RIG_CORE_SPECLIMIT_H
 
 #include <regex.h>
 #include <stdbool.h>
