@@ -220,6 +220,12 @@ int main(int argc, char **argv)
         log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(-rc));
         return 1;
     }
+    /* Under systemd with WatchdogSec= the loop pings the service manager;
+     * a hung loop gets rigd killed, its heartbeats stop, and the pen's own
+     * watchdog stops the motor. Without WATCHDOG_USEC this does nothing. */
+    rc = sd_event_set_watchdog(r->ev, true);
+    if (rc < 0)
+        log_msg(LOG_WARNING, "cannot enable the systemd watchdog: %s", strerror(-rc));
     static const struct api_handlers handlers = {
         .on_request = handlers_on_request,
         .on_disconnect = handlers_on_disconnect,
