@@ -185,21 +185,6 @@ int pen_drv_request(struct pen_drv *p, uint8_t type, const struct pen_msg *req, 
     return start_request(p, type, req, false, done, user);
 }
 
-void pen_drv_forget_user(struct pen_drv *p, void *user)
-{
-    for (int i = 0; i < PEN_DRV_MAX_INFLIGHT; i++)
-        if (p->slots[i].used && p->slots[i].user == user)
-            p->slots[i].done = NULL;
-}
-
-int pen_drv_inflight(const struct pen_drv *p)
-{
-    int n = 0;
-    for (int i = 0; i < PEN_DRV_MAX_INFLIGHT; i++)
-        n += p->slots[i].used && !p->slots[i].heartbeat;
-    return n;
-}
-
 int pen_drv_stop_now(struct pen_drv *p)
 {
     if (!p->port)

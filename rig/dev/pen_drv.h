@@ -74,14 +74,9 @@ const char *pen_drv_port_name(const struct pen_drv *p);
  * flight) / -EINVAL. `done` may be NULL. */
 int pen_drv_request(struct pen_drv *p, uint8_t type, const struct pen_msg *req, pen_done_fn done,
                     void *user);
-/* Forget callbacks registered with this user pointer (it is going away);
- * the requests themselves still complete on the wire. */
-void pen_drv_forget_user(struct pen_drv *p, void *user);
 /* Best-effort: write a STOP frame right now without waiting (last resort
  * on a second SIGINT). 0 or -errno. */
 int pen_drv_stop_now(struct pen_drv *p);
-/* Number of requests in flight. */
-int pen_drv_inflight(const struct pen_drv *p);
 
 void pen_drv_set_heartbeat(struct pen_drv *p, bool on);
 bool pen_drv_heartbeat(const struct pen_drv *p);

@@ -113,15 +113,3 @@ void sample_ring_span(struct sample_ring *r, uint64_t *oldest, uint64_t *end, ui
         *rate_hz = r->rate_hz;
     pthread_mutex_unlock(&r->lock);
 }
-
-const char *sample_ring_result_str(int r)
-{
-    switch (r) {
-    case SRING_OK: return "ok";
-    case SRING_GAP: return "samples missing (stream discontinuity)";
-    case SRING_OVERWRITTEN: return "samples already overwritten (reader too slow)";
-    case SRING_NOT_YET: return "samples not yet acquired";
-    case SRING_ARG: return "bad argument";
-    }
-    return "unknown";
-}

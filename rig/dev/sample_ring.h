@@ -52,6 +52,5 @@ int sample_ring_read(struct sample_ring *r, uint64_t first, size_t n, int32_t *f
 /* Snapshot of the readable range [*seg_start, *end) and the rate. */
 void sample_ring_span(struct sample_ring *r, uint64_t *oldest, uint64_t *end, uint32_t *rate_hz);
 
-const char *sample_ring_result_str(int r);
 
 #endif

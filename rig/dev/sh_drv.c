@@ -387,15 +387,6 @@ int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user)
     return rc;
 }
 
-void sh_drv_forget_user(struct sh_drv *s, void *user)
-{
-    for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
-        if (c->user == user) {
-            c->done = NULL;
-            c->status_done = NULL;
-        }
-}
-
 /* START chain: SET_RATE -> START, bulk transfers already in flight. */
 static void start_after_start(struct sh_ctrl *c, int status)
 {

@@ -86,7 +86,6 @@ int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user);
 int sh_drv_tare(struct sh_drv *s, sh_done_fn done, void *user);
 /* Asynchronous GET_STATUS (streaming flag, overruns, target present...). */
 int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user);
-void sh_drv_forget_user(struct sh_drv *s, void *user);
 
 struct sample_ring *sh_drv_ring(struct sh_drv *s);
 void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out);

@@ -784,26 +784,6 @@ static int server_start(struct api_server *s)
 	return 0;
 }
 
-struct api_server *api_server_new_fd(sd_event *ev, int listen_fd, const struct api_handlers *h,
-				     void *user)
-{
-	if (!ev || listen_fd < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	struct api_server *s = server_alloc(ev, h, user);
-	if (!s)
-		return NULL;
-	s->fd = listen_fd;
-	if (server_start(s) < 0) {
-		int err = errno;
-		api_server_free(s);
-		errno = err;
-		return NULL;
-	}
-	return s;
-}
-
 struct api_server *api_server_new(sd_event *ev, const char *path, const struct api_handlers *h,
 				  void *user)
 {
@@ -898,11 +878,6 @@ int api_client_peer(const struct api_client *c, uid_t *uid, pid_t *pid)
 const char *api_client_name(const struct api_client *c)
 {
 	return c ? c->name : "client#?";
-}
-
-uint64_t api_client_id(const struct api_client *c)
-{
-	return c ? c->id : 0;
 }
 
 void api_client_set_user(struct api_client *c, void *data)

@@ -59,10 +59,6 @@ struct api_handlers {
  * (EADDRINUSE: another server is listening; EEXIST: path is not a socket). */
 struct api_server *api_server_new(sd_event *ev, const char *path, const struct api_handlers *h,
 				  void *user);
-/* Same, on an already listening socket (e.g. systemd socket activation);
- * the fd is owned by the server afterwards and nothing is unlinked. */
-struct api_server *api_server_new_fd(sd_event *ev, int listen_fd, const struct api_handlers *h,
-				     void *user);
 /* Disconnects every client (on_disconnect is called for each), closes and
  * unlinks the socket. NULL is a no-op. */
 void api_server_free(struct api_server *s);
@@ -95,7 +91,6 @@ bool api_has_watchers(const struct api_server *s, const char *topic);
 int api_client_peer(const struct api_client *c, uid_t *uid, pid_t *pid);
 /* A short stable name for logs, e.g. "client#7(uid=1000,pid=4242)". */
 const char *api_client_name(const struct api_client *c);
-uint64_t api_client_id(const struct api_client *c);
 void api_client_set_user(struct api_client *c, void *data);
 void *api_client_get_user(const struct api_client *c);
 /* True when the client is watching `topic`. */
