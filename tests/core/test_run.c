@@ -517,27 +517,35 @@ START_TEST(junit_is_well_formed)
 }
 END_TEST
 
+/* JUnit for a record given as JSON text, checked to be well-formed XML;
+ * counts as assert_well_formed() fills them. Caller frees. */
+static char *junit_of(const char *record_json, unsigned counts[3])
+{
+    cJSON *rec = cJSON_Parse(record_json);
+    ck_assert_ptr_nonnull(rec);
+    char *xml = junit_from_record(rec);
+    ck_assert_ptr_nonnull(xml);
+    assert_well_formed(xml, counts);
+    cJSON_Delete(rec);
+    return xml;
+}
+
 /* Review fix: junit_from_record() also reads records from files (reports),
  * and used to print a step's or measurement's outcome into the type
  * attribute unescaped: an outcome like ERR"<x> gave malformed XML. */
 START_TEST(junit_escapes_outcomes_from_the_record)
 {
-    cJSON *rec = cJSON_Parse(
+    unsigned counts[3] = { 0 };
+    char *xml = junit_of(
         "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
         "{\"path\":\"$.main[0]\",\"kind\":\"stop\",\"outcome\":\"ERR\\\"<x>&\","
         "\"message\":\"m\",\"measurements\":[]},"
         "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"FAIL\","
-        "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}");
-    ck_assert_ptr_nonnull(rec);
-    char *xml = junit_from_record(rec);
-    ck_assert_ptr_nonnull(xml);
+        "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}", counts);
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"ERR&quot;&lt;x&gt;&amp;\""));
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"B&apos;AD&quot;\""));
-    unsigned counts[3] = { 0 };
-    assert_well_formed(xml, counts);
     ck_assert_uint_eq(counts[0], 2);
     free(xml);
-    cJSON_Delete(rec);
 }
 END_TEST
 
@@ -546,20 +554,15 @@ END_TEST
  * (found by fuzz_record_file). Valid multi-byte UTF-8 is kept. */
 START_TEST(junit_replaces_invalid_utf8)
 {
-    cJSON *rec = cJSON_Parse(
+    unsigned counts[3] = { 0 };
+    char *xml = junit_of(
         "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
         "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"PASS\","
         "\"measurements\":[{\"name\":\"motor\xff\xfe_current\",\"outcome\":\"PASS\"},"
-        "{\"name\":\"depth \xc2\xb5m\",\"outcome\":\"PASS\"}]}]}");
-    ck_assert_ptr_nonnull(rec);
-    char *xml = junit_from_record(rec);
-    ck_assert_ptr_nonnull(xml);
+        "{\"name\":\"depth \xc2\xb5m\",\"outcome\":\"PASS\"}]}]}", counts);
     ck_assert_ptr_nonnull(strstr(xml, "name=\"motor??_current\""));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"depth \xc2\xb5m\""));
-    unsigned counts[3] = { 0 };
-    assert_well_formed(xml, counts);
     free(xml);
-    cJSON_Delete(rec);
 }
 END_TEST
 
