@@ -248,6 +248,34 @@ static void clear_faults(struct rs_bench *b)
     rs_sh_clear_stream_faults(b->sh);
 }
 
+/* An operator swaps pens: the old one is unplugged, the next unit (new
+ * seed, new serial) is plugged in after gap_s. */
+static int swap_pen(struct rs_bench *b, const struct rs_ctl_request *req, char *err,
+                    size_t errlen)
+{
+    struct rs_world *w = b->world;
+    if (rs_pen_unplug(b->pen) < 0) {
+        snprintf(err, errlen, "swap_pen: unplug failed (see rigsim's stderr)");
+        return -1;
+    }
+    rs_world_enter(w);
+    int rc = sim_pen_new_unit(w->model, req->swap_seed, req->swap_serial);
+    if (rc == 0)
+        snprintf(w->params.pen_serial, sizeof w->params.pen_serial, "%s", req->swap_serial);
+    rs_world_leave(w);
+    if (rc < 0) {
+        snprintf(err, errlen, "swap_pen: bad serial");
+        return -1;
+    }
+    rs_log(w, "pen swapped: unit seed %llu, serial %s, plugged in after %.3f s",
+           req->swap_seed, req->swap_serial, req->swap_gap_s);
+    struct rs_fault plug = {.kind = RS_LF_PEN_REPLUG, .replug_after_s = -1};
+    if (req->swap_gap_s <= 0)
+        return rs_fault_apply(b, &plug, err, errlen);
+    schedule(b, &plug, req->swap_gap_s);
+    return 0;
+}
+
 static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, cJSON *reply,
                          char *err, size_t errlen)
 {
@@ -261,6 +289,8 @@ static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, c
     case RS_CTL_CLEAR:
         clear_faults(b);
         return 0;
+    case RS_CTL_SWAP_PEN:
+        return swap_pen(b, req, err, errlen);
     case RS_CTL_QUERY:
         switch (req->query) {
         case RS_Q_PEN: query_pen(b, reply); break;

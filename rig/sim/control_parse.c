@@ -178,6 +178,47 @@ static int parse_query(const char *q, struct rs_ctl_request *out, char *err, siz
     return -1;
 }
 
+/* {"swap_pen": {"seed": N, "serial": "PA-...", "gap": seconds}} */
+static int parse_swap(const cJSON *swap, struct rs_ctl_request *out, char *err, size_t errlen)
+{
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(swap, "seed");
+    const cJSON *serial = cJSON_GetObjectItemCaseSensitive(swap, "serial");
+    out->kind = RS_CTL_SWAP_PEN;
+    out->swap_gap_s = 0.2;
+    if (!cJSON_IsObject(swap) || !cJSON_IsNumber(seed) || !(seed->valuedouble >= 0) ||
+        seed->valuedouble > 9007199254740992.0 || seed->valuedouble != floor(seed->valuedouble)) {
+        snprintf(err, errlen, "swap_pen: needs \"seed\": an integer 0..2^53");
+        return -1;
+    }
+    out->swap_seed = (unsigned long long)seed->valuedouble;
+    size_t len = cJSON_IsString(serial) ? strlen(serial->valuestring) : 0;
+    if (len == 0 || len >= sizeof out->swap_serial) {
+        snprintf(err, errlen, "swap_pen: needs \"serial\": 1..16 printable characters");
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)serial->valuestring[i];
+        if (ch < 0x20 || ch > 0x7e) {
+            snprintf(err, errlen, "swap_pen: serial: printable ASCII only");
+            return -1;
+        }
+    }
+    memcpy(out->swap_serial, serial->valuestring, len + 1);
+    err[0] = '\0';
+    double gap;
+    if (json_number(swap, "gap", &gap, err, errlen)) {
+        if (gap < 0 || gap > 60) {
+            snprintf(err, errlen, "swap_pen: gap: seconds 0..60");
+            return -1;
+        }
+        out->swap_gap_s = gap;
+    } else if (err[0]) {
+        snprintf(err, errlen, "swap_pen: gap: must be a number of seconds");
+        return -1;
+    }
+    return 0;
+}
+
 int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, size_t errlen)
 {
     *out = (struct rs_ctl_request){.kind = RS_CTL_QUERY, .query = RS_Q_TIME};
@@ -189,7 +230,10 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
         const cJSON *fault = cJSON_GetObjectItemCaseSensitive(req, "fault");
         const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");
         const cJSON *clear = cJSON_GetObjectItemCaseSensitive(req, "clear");
-        if (cJSON_IsString(fault)) {
+        const cJSON *swap = cJSON_GetObjectItemCaseSensitive(req, "swap_pen");
+        if (swap) {
+            rc = parse_swap(swap, out, err, errlen);
+        } else if (cJSON_IsString(fault)) {
             out->kind = RS_CTL_FAULT;
             rc = parse_fault_request(req, fault->valuestring, out, err, errlen);
         } else if (cJSON_IsString(query)) {
@@ -198,7 +242,7 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
             out->kind = RS_CTL_CLEAR;
             rc = 0;
         } else {
-            snprintf(err, errlen, "expected \"fault\", \"query\" or \"clear\"");
+            snprintf(err, errlen, "expected \"fault\", \"query\", \"clear\" or \"swap_pen\"");
         }
     }
     cJSON_Delete(req);

@@ -41,6 +41,7 @@ enum rs_ctl_kind {
     RS_CTL_FAULT,
     RS_CTL_CLEAR,
     RS_CTL_QUERY,
+    RS_CTL_SWAP_PEN,
 };
 
 enum rs_ctl_query {
@@ -57,6 +58,11 @@ struct rs_ctl_request {
     /* RS_CTL_FAULT with "after": fault.at_s counts from the time the
      * request is applied, not from rigsim's start ("at") */
     bool at_from_now;
+    /* RS_CTL_SWAP_PEN: the next unit's seed and serial, and how long the
+     * port stays unplugged between the two pens */
+    unsigned long long swap_seed;
+    char swap_serial[17];
+    double swap_gap_s;
 };
 
 /* Parse one line (without its newline). 0, or -1 with a message in err. */

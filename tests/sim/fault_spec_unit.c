@@ -2,6 +2,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rigsim.h"
 
@@ -71,6 +72,39 @@ START_TEST(errors)
 }
 END_TEST
 
+START_TEST(swap_pen_request)
+{
+    struct rs_ctl_request r;
+    char err[256];
+    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":7,\"serial\":\"PA-0000007\"}}",
+                                      &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.kind, RS_CTL_SWAP_PEN);
+    ck_assert_uint_eq(r.swap_seed, 7);
+    ck_assert_str_eq(r.swap_serial, "PA-0000007");
+    ck_assert(fabs(r.swap_gap_s - 0.2) < 1e-12);    /* default gap */
+    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":0}}",
+                                      &r, err, sizeof err), 0);
+    ck_assert(r.swap_gap_s == 0);
+    static const char *const bad[] = {
+        "{\"swap_pen\":{\"serial\":\"X\"}}",                          /* no seed */
+        "{\"swap_pen\":{\"seed\":-1,\"serial\":\"X\"}}",
+        "{\"swap_pen\":{\"seed\":1.5,\"serial\":\"X\"}}",
+        "{\"swap_pen\":{\"seed\":1}}",                                   /* no serial */
+        "{\"swap_pen\":{\"seed\":1,\"serial\":\"\"}}",
+        "{\"swap_pen\":{\"seed\":1,\"serial\":\"12345678901234567\"}}", /* 17 > 16 */
+        "{\"swap_pen\":{\"seed\":1,\"serial\":\"a\\nb\"}}",
+        "{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":61}}",
+        "{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":\"1\"}}",
+        "{\"swap_pen\":3}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_msg(rs_control_parse(bad[i], &r, err, sizeof err) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(strstr(err, "swap_pen") != NULL, "%s: message '%s'", bad[i], err);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rigsim fault specs");
@@ -80,6 +114,7 @@ int main(void)
     tcase_add_test(tc, link_kinds);
     tcase_add_test(tc, unplug_value_is_replug_delay);
     tcase_add_test(tc, errors);
+    tcase_add_test(tc, swap_pen_request);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -23,6 +23,14 @@ static void check_request(const struct rs_ctl_request *r)
     switch (r->kind) {
     case RS_CTL_CLEAR:
         return;
+    case RS_CTL_SWAP_PEN: {
+        size_t len = strnlen(r->swap_serial, sizeof r->swap_serial);
+        REQUIRE(len > 0 && len < sizeof r->swap_serial);
+        for (size_t i = 0; i < len; i++)
+            REQUIRE(r->swap_serial[i] >= 0x20 && r->swap_serial[i] <= 0x7e);
+        REQUIRE(r->swap_gap_s >= 0 && r->swap_gap_s <= 60);
+        return;
+    }
     case RS_CTL_QUERY:
         REQUIRE(r->query == RS_Q_PEN || r->query == RS_Q_SENSOR || r->query == RS_Q_STATS ||
                 r->query == RS_Q_TIME);

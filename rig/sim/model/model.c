@@ -798,6 +798,45 @@ uint64_t sim_model_now(const struct sim_model *m)
 
 /* ---- life cycle ---- */
 
+/* The pen part of the model at power-on: motor at rest, setpoint unset,
+ * no latched faults, fresh battery, cold motor, an empty event queue. The
+ * needles rest wherever the cam stopped (park_phase: 0 = retracted,
+ * 0.5 = fully protruded). */
+static void pen_power_on(struct sim_model *m, double park_phase)
+{
+    const struct sim_params *p = &m->p;
+    m->state = PEN_STATE_IDLE;
+    m->driven = false;
+    m->set_rate_mhz = 0;        /* not set yet: START is refused until it is */
+    uint16_t d = 1000;
+    if (d < p->depth_min_um || d > p->depth_max_um || d % p->depth_step_um)
+        d = p->depth_min_um;
+    m->set_depth_um = d;
+    m->f_motor = 0.0;
+    m->current_ma = 0.0;
+    m->temp_c = AMBIENT_C;
+    m->usb_powered = p->supply_mv <= 0;
+    m->supply0_mv = m->supply_mv = m->usb_powered ? USB_SUPPLY_MV : p->supply_mv;
+    m->faults = 0;
+    m->last_hb = m->now;
+    m->stall_s = m->oc_s = 0.0;
+    m->drift_mm = 0.0;
+    m->ring_on = false;
+    m->ev_head = m->ev_count = 0;
+    m->ev_seq = 0;
+    m->cart_present = cartridge_fitted(m);
+    if (!m->cart_present)
+        m->faults |= PEN_FAULT_NO_CARTRIDGE;
+    begin_stroke(m, m->now);
+    m->phi_anchor = park_phase;
+    m->t_anchor = m->now;
+    /* The stroke the cam parked in is over as far as it got. */
+    m->st.punctured = m->st.phi_puncture >= 0 && park_phase > m->st.phi_puncture;
+    m->st.peak_seen = park_phase >= 0.5;
+    m->st.peak_ns = m->now;
+    m->st.all_driven = false;
+}
+
 struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
 {
     if (!p || p->sh_fifo_frames == 0 || p->sh_rate_hz < SH_RATE_MIN ||
@@ -826,9 +865,6 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     m->depth_bias_mm = isnan(p->depth_bias_mm)
                            ? rng_normal(&m->rng_unit) * p->depth_bias_sd_mm
                            : p->depth_bias_mm;
-    m->usb_powered = p->supply_mv <= 0;
-    m->supply0_mv = m->supply_mv = m->usb_powered ? USB_SUPPLY_MV : p->supply_mv;
-    m->temp_c = AMBIENT_C;
     /* "Time to 90 %" of a first-order response is tau * ln 10. */
     m->decay_up = exp(-STEP_S / (p->spinup_ms * 1e-3 / log(10.0)));
     m->decay_down = exp(-STEP_S / (p->spindown_ms * 1e-3 / log(10.0)));
@@ -837,21 +873,40 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     m->ring_alpha = p->ring_zeta * w;
     m->ring_wd = w * sqrt(fmax(0.0, 1.0 - p->ring_zeta * p->ring_zeta));
 
-    m->state = PEN_STATE_IDLE;
-    m->set_rate_mhz = 0;        /* not set yet: START is refused until it is */
-    uint16_t d = 1000;
-    if (d < p->depth_min_um || d > p->depth_max_um || d % p->depth_step_um)
-        d = p->depth_min_um;
-    m->set_depth_um = d;
-    m->cart_present = cartridge_fitted(m);
-    if (!m->cart_present)
-        m->faults |= PEN_FAULT_NO_CARTRIDGE;
     m->next_step = STEP_NS;
-    begin_stroke(m, 0);
+    pen_power_on(m, 0.0);       /* the first unit rests retracted */
 
     m->sh_rate = p->sh_rate_hz;
     m->cal_stored = p->sh_cal;
     return m;
+}
+
+int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial)
+{
+    size_t len = serial ? strlen(serial) : 0;
+    if (len == 0 || len > PEN_STR_LEN)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if (serial[i] < 0x20 || serial[i] > 0x7e)
+            return -1;
+    memset(m->p.pen_serial, 0, sizeof m->p.pen_serial);
+    memcpy(m->p.pen_serial, serial, len);
+    m->seed = seed;
+    rng_seed(&m->rng_unit, seed, 1);
+    rng_seed(&m->rng_pen, seed, 2);
+    m->depth_bias_mm = isnan(m->p.depth_bias_mm)
+                           ? rng_normal(&m->rng_unit) * m->p.depth_bias_sd_mm
+                           : m->p.depth_bias_mm;
+    /* Pen faults belong to the old unit; the sensor head's stay. */
+    for (int k = 0; k < SIM_FAULT_COUNT_; k++)
+        if (k != SIM_FAULT_SENSOR_OVERRUN)
+            m->fault[k] = (struct fault_slot){0};
+    pen_power_on(m, rng_uniform(&m->rng_unit));
+    truth_printf(m, "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"serial\":\"%s\","
+                 "\"depth_bias_mm\":%.6f,\"needles\":%u}\n",
+                 (double)m->now * 1e-9, (unsigned long long)m->seed, m->p.pen_serial,
+                 m->depth_bias_mm, (unsigned)m->p.needle_count);
+    return 0;
 }
 
 void sim_model_free(struct sim_model *m)

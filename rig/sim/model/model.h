@@ -116,6 +116,13 @@ void sim_pen_status(const struct sim_model *m, struct pen_status *st);
 int sim_pen_take_events(struct sim_model *m, struct pen_msg *ev, int max);
 bool sim_pen_motor_running(const struct sim_model *m);
 
+/* Swap the pen for another unit of the same model (an operator unplugs one
+ * pen and plugs in the next): the pen part restarts at power-on with the
+ * unit drawn from seed (depth bias, dynamics, where the needles are
+ * parked) and the given USB/IDENTIFY serial (1..16 printable ASCII); the
+ * sensor head and the phantom stay. 0, or -1 for a bad serial. */
+int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial);
+
 /* Sensor head side. */
 int sim_sh_set_rate(struct sim_model *m, uint32_t rate_hz);  /* 0 or SH_ERR_* */
 int sim_sh_start(struct sim_model *m);

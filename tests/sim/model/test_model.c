@@ -241,6 +241,57 @@ START_TEST(test_depth_bias_drawn_per_unit)
 }
 END_TEST
 
+/* A pen swap: the next unit starts at power-on (IDLE, no setpoint, no
+ * latched fault), reports its own serial, has its own depth bias and
+ * rests with its needles wherever its cam stopped; the sensor head keeps
+ * streaming. */
+START_TEST(test_new_unit_power_on)
+{
+    struct sim_params p;
+    sim_params_default(&p);
+    p.depth_noise_mm = 0;
+    p.disp_noise_um = 0;
+    struct sim_model *m = model(&p, 5);
+    ck_assert_int_eq(sim_sh_start(m), 0);
+    struct capture c;
+    capture_init(&c);
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    run_fed(m, 200 * MS, &c);
+    /* Old unit left in FAULT by a lost heartbeat. */
+    sim_model_run_until(m, 800 * MS);
+    ck_assert_int_eq(status(m).state, PEN_STATE_FAULT);
+    capture_drain(m, &c, 2000);
+    double parked[4];
+    for (int u = 0; u < 4; u++) {
+        char serial[17];
+        snprintf(serial, sizeof serial, "PA-%07d", 100 + u);
+        ck_assert_int_eq(sim_pen_new_unit(m, 1000 + (uint64_t)u, serial), 0);
+        struct pen_identity id;
+        sim_pen_identity(m, &id);
+        ck_assert_str_eq(id.serial, serial);
+        struct pen_status st = status(m);
+        ck_assert_int_eq(st.state, PEN_STATE_IDLE);
+        ck_assert_uint_eq(st.faults, 0);
+        ck_assert_uint_eq(st.set_rate_mhz, 0);
+        ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);   /* no setpoint yet */
+        size_t before = c.n;
+        run_fed(m, sim_model_now(m) + 20 * MS, &c);
+        ck_assert_uint_gt(c.n, before);            /* the sensor kept streaming */
+        parked[u] = c.disp[c.n - 1] / 1e6;
+        ck_assert_double_eq_tol(c.disp[before], c.disp[c.n - 1], 1e-9);  /* at rest */
+        ck_assert(parked[u] <= 1.0 + 0.25 && parked[u] >= 1.0 - 3.5 - 0.25);
+    }
+    /* Units park at different cam positions (a fixed phase would hide a
+     * level estimate that depends on it). */
+    ck_assert(fabs(parked[0] - parked[1]) > 0.01 || fabs(parked[1] - parked[2]) > 0.01 ||
+              fabs(parked[2] - parked[3]) > 0.01);
+    ck_assert_int_eq(sim_pen_new_unit(m, 1, ""), -1);
+    ck_assert_int_eq(sim_pen_new_unit(m, 1, "12345678901234567"), -1);
+    capture_free(&c);
+    sim_model_free(m);
+}
+END_TEST
+
 /* ---- sensor stream ---- */
 
 /* A block takes as many waiting frames as asked for, not fewer: with 1000
@@ -1102,6 +1153,7 @@ static Suite *model_suite(void)
     tcase_add_test(pen, test_steady_rate_within_rate_error);
     tcase_add_test(pen, test_truth_depth_matches_setting_plus_bias);
     tcase_add_test(pen, test_depth_bias_drawn_per_unit);
+    tcase_add_test(pen, test_new_unit_power_on);
     tcase_add_test(pen, test_command_ranges);
     tcase_add_test(pen, test_state_machine_rules);
     tcase_add_test(pen, test_watchdog_stops_after_500ms_not_before);

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Soak benchmark: the end-of-line job at production cadence on the
+# simulated bench, counting verdicts. One rigsim, one rigd, N back-to-back
+# EOL runs as a line runs them: before each run the operator swaps in the
+# next pen (rigsim "swap_pen": a new unit drawn from its own seed, a new
+# serial, the needles parked wherever that unit's cam stopped), scans its
+# serial and runs EOL. Mixed in, on the same pen just before its EOL run:
+#   motor-on  a short run that ends with the motor running (rigd stops it;
+#             EOL then starts while the motor may still be spinning down)
+#   abort     a long run aborted at a random moment (EOL starts right after)
+#   same      no swap: the same pen again (a retest), needles parked where
+#             the previous EOL left them
+# Every pen is healthy, so every EOL run must PASS; the mixed-in runs
+# must end as they should (motor-on PASS, abort ABORTED). Anything else is
+# a false verdict and is listed with its reason and record.
+#
+#   tests/run/soak.sh [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]
+#
+# Prints one line per EOL run (unless -q) and a summary:
+#   soak: 1000 EOL runs: 1000 PASS, 0 FAIL, 0 ERROR, 0 other; ...
+# Exits 0 when there was no false verdict, 1 otherwise, 2 on set-up errors.
+# Figures (seconds per run) are for the record, never a pass criterion.
+set -u
+runs=50 seed=1 build= keep= quiet=0
+while getopts n:s:b:k:q opt; do
+    case $opt in
+    n) runs=$OPTARG ;;
+    s) seed=$OPTARG ;;
+    b) build=$OPTARG ;;
+    k) keep=$OPTARG ;;
+    q) quiet=1 ;;
+    *) echo "usage: soak.sh [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]" >&2; exit 2 ;;
+    esac
+done
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${build:-$src/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+for b in rig/sim/rigsim rig/daemon/rigd rig/ctl/rigctl; do
+    [ -x "$build/$b" ] || { echo "soak: $build/$b not built" >&2; exit 2; }
+done
+dir=$(mktemp -d /tmp/rig-soak-XXXXXX)
+if [ -n "$keep" ]; then
+    mkdir -p "$keep" || exit 2
+    out=$(cd "$keep" && pwd)
+else
+    out=$dir/out
+    mkdir -p "$out"
+fi
+trap 'rm -rf "$dir"' EXIT
+# A line station: the pen is matched by VID/PID only (any unit), records
+# under the soak's own directory.
+cat >"$dir/station.json" <<EOF
+{
+  "station": "soak-1",
+  "results_dir": "$dir/results",
+  "pen": { "vid": "0x1209", "pid": "0x504e" },
+  "sensor": { "vid": "0x1209", "pid": "0x5348", "serial": "SH2-000101", "rate_hz": 50000 }
+}
+EOF
+export SOAK_DIR=$dir SOAK_OUT=$out SOAK_RUNS=$runs SOAK_SEED=$seed SOAK_QUIET=$quiet
+export SOAK_SRC=$src RIGD=$build/rig/daemon/rigd RIGCTL=$build/rig/ctl/rigctl
+export RIGSIM=$build/rig/sim/rigsim
+"$RIGSIM" --seed "$seed" -- sh "$src/tests/run/soak_inner.sh"
