@@ -15,8 +15,14 @@
 #define MIN_SWING_NM 200000.0
 /* Hysteresis half-band as a fraction of the swing. */
 #define HYSTERESIS_FRAC 0.20
-/* Samples used to estimate the percentile levels (evenly spaced). */
+/* Samples used to estimate percentiles (evenly spaced). */
 #define LEVEL_SAMPLES 8192
+/* Turning points count when they are this fraction of the capture's range
+ * apart (a stroke spans the whole range less any parked offset: a stroke
+ * of 3.5 mm with a needle parked 2.5 mm above it still spans 58 %). */
+#define TURN_FRAC 0.30
+/* Fewer peaks or troughs than this: too few strokes for their medians. */
+#define MIN_TURNS 3
 /* Strokes missing for this many periods at the end of the window mean the
  * pen stopped stroking. */
 #define STALL_PERIODS 3.0
@@ -38,6 +44,12 @@ struct strokes {
 static bool disp_valid(int32_t d)
 {
     return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -98,9 +110,10 @@ static void check_rig_problems(const struct an_input *in, struct an_result *out)
         set_error(out, "capture holds fewer than 3 samples");
 }
 
-/* 2nd and 98th percentile of the valid displacement samples. Returns -1 if
- * there are none or memory is short. */
-static int levels(const struct an_input *in, double *lo, double *hi)
+/* Percentiles lo_pct/hi_pct of the valid displacement samples (an even
+ * subsample of at most LEVEL_SAMPLES). -1 if there are none or memory is
+ * short. */
+static int percentiles(const struct an_input *in, int lo_pct, int hi_pct, double *lo, double *hi)
 {
     size_t stride = in->n / LEVEL_SAMPLES + 1;
     int32_t *v = malloc((in->n / stride + 1) * sizeof *v);
@@ -115,10 +128,98 @@ static int levels(const struct an_input *in, double *lo, double *hi)
         return -1;
     }
     qsort(v, m, sizeof *v, cmp_i32);
-    *lo = v[(m - 1) * 2 / 100];
-    *hi = v[(m - 1) * 98 / 100];
+    *lo = v[(m - 1) * (size_t)lo_pct / 100];
+    *hi = v[(m - 1) * (size_t)hi_pct / 100];
     free(v);
     return 0;
+}
+
+/* Turning points of the needle that are at least delta apart ("zig-zag"):
+ * the running maximum since the last confirmed minimum becomes a peak
+ * once the signal falls delta below it, and the other way round. A needle
+ * at rest, however long and wherever it is parked, yields at most one
+ * turning point at either end of the rest; every stroke yields one peak
+ * and one trough. Invalid samples end the current swing. The peaks go to
+ * pk and the troughs to tr (each at most cap entries). */
+static void turning_points(const struct an_input *in, double delta, double *pk, size_t *npk,
+                           double *tr, size_t *ntr, size_t cap)
+{
+    enum { NONE, UP, DOWN } dir = NONE;
+    double ext_hi = 0, ext_lo = 0;
+    *npk = *ntr = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        int32_t d = in->disp_nm[i];
+        if (!disp_valid(d)) {
+            dir = NONE;
+            continue;
+        }
+        if (dir == NONE) {
+            dir = UP;              /* until the first swing says otherwise */
+            ext_hi = ext_lo = d;
+            continue;
+        }
+        if (d > ext_hi)
+            ext_hi = d;
+        if (d < ext_lo)
+            ext_lo = d;
+        if (dir == UP && d < ext_hi - delta) {
+            if (ext_hi - ext_lo >= delta && *npk < cap)
+                pk[(*npk)++] = ext_hi;
+            dir = DOWN;
+            ext_lo = d;
+        } else if (dir == DOWN && d > ext_lo + delta) {
+            if (ext_hi - ext_lo >= delta && *ntr < cap)
+                tr[(*ntr)++] = ext_lo;
+            dir = UP;
+            ext_hi = d;
+        }
+    }
+}
+
+static double median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Retracted (lo) and protruded (hi) levels of the strokes: the medians of
+ * the needle's turning points at least a third of the capture's range
+ * apart. Percentiles of the whole capture are not enough: a needle parked
+ * before the start (or after the stop) for a few percent of the capture,
+ * above or between the stroke's extremes, moves them, and the comparator
+ * then misses strokes. With fewer than MIN_TURNS peaks or troughs (a
+ * capture of one or two strokes) the 2nd and 98th percentiles are used.
+ * Returns -1 if there are no valid samples or memory is short. */
+static int levels(const struct an_input *in, double *lo, double *hi)
+{
+    double p_lo, p_hi;
+    if (percentiles(in, 0, 100, &p_lo, &p_hi) < 0)
+        return -1;
+    if (p_hi - p_lo < MIN_SWING_NM) {   /* not stroking: report the range */
+        *lo = p_lo;
+        *hi = p_hi;
+        return 0;
+    }
+    double delta = fmax(MIN_SWING_NM, TURN_FRAC * (p_hi - p_lo));
+    size_t cap = in->n / 4 + 1;
+    double *pk = malloc(cap * sizeof *pk), *tr = malloc(cap * sizeof *tr);
+    if (!pk || !tr) {
+        free(pk);
+        free(tr);
+        return -1;
+    }
+    size_t npk, ntr;
+    turning_points(in, delta, pk, &npk, tr, &ntr, cap);
+    int rc = 0;
+    if (npk >= MIN_TURNS && ntr >= MIN_TURNS) {
+        *hi = median_of(pk, npk);
+        *lo = median_of(tr, ntr);
+    } else {
+        rc = percentiles(in, 2, 98, lo, hi);
+    }
+    free(pk);
+    free(tr);
+    return rc;
 }
 
 static int strokes_push(struct strokes *s, const struct stroke *st)
@@ -269,12 +370,6 @@ static int segment(const struct an_input *in, double lo, double hi, struct strok
         have_rise = false;
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Median period in samples of strokes [a, b); 0 if fewer than 2. */

@@ -2,10 +2,12 @@
  * displacement (nm) samples at a fixed rate. Pure computation, no I/O.
  *
  * Method (details in docs/FILES.md "Analysis"):
- *  1. Robust levels: 2nd and 98th percentiles of the displacement give the
- *     retracted and protruded levels; the midpoint with a hysteresis band of
- *     +/-20 % of the swing arms and fires a comparator, so noise and fixture
- *     ringing cannot create extra strokes.
+ *  1. Robust levels: the medians of the needle's turning points (peaks and
+ *     troughs at least 30 % of the capture's range apart) give the
+ *     protruded and retracted levels, so a needle parked anywhere for any
+ *     part of the capture cannot move them; the midpoint with a hysteresis
+ *     band of +/-20 % of the swing arms and fires a comparator, so noise and
+ *     fixture ringing cannot create extra strokes.
  *  2. Each rising crossing of the midpoint is timed by linear interpolation
  *     between the two samples that straddle it; a stroke is a rising crossing
  *     followed by a falling one. Periods are the differences of successive

@@ -49,6 +49,10 @@ void synth_init(struct synth *s, const struct synth_params *p)
     s->rng = p->seed ? p->seed : 1;
     synth_truth_reset(s);
     new_stroke(s);
+    s->theta = p->theta0;
+    /* A rest position past the peak belongs to a stroke already counted. */
+    if (s->theta >= M_PI)
+        s->punctured = true;
 }
 
 void synth_set_running(struct synth *s, bool on)

@@ -28,6 +28,8 @@ struct synth_params {
     double phantom_k;        /* N/mm */
     double force_noise_n;
     double force_ring_frac;  /* force ringing amplitude as a fraction of the drop */
+    double theta0;           /* cam angle at rest before the first start
+                                (0 = retracted, pi = fully protruded) */
     uint64_t seed;
 };
 

@@ -205,6 +205,85 @@ START_TEST(spinup_time)
 }
 END_TEST
 
+/* The levels that arm the stroke comparator must come from the strokes,
+ * whatever the needle did before the motor started: parked anywhere from
+ * fully retracted to fully protruded -- or above this run's strokes (a
+ * previous run's deeper setting) -- for any share of the capture. (A 3 %
+ * false-FAIL rate at production cadence came from percentile levels that
+ * a parked needle pulled above the strokes.) */
+START_TEST(parked_needle_before_start)
+{
+    static const double park_above_mm[] = { -3.5, -2.6, -1.75, -0.9, -0.3, -0.05, 0.0, 0.5, 1.5 };
+    static const double pre_s[] = { 0.0, 0.005, 0.05, 0.15, 0.3, 0.6 };
+    for (size_t i = 0; i < sizeof park_above_mm / sizeof park_above_mm[0]; i++)
+        for (size_t j = 0; j < sizeof pre_s / sizeof pre_s[0]; j++) {
+            struct synth_params p;
+            synth_defaults(&p);
+            p.spinup_tau_s = 0.010;
+            p.noise_um = 0.2;
+            p.seed = 7 + i * 10 + j;
+            double park = p.depth_mm + park_above_mm[i];   /* parked protrusion */
+            bool on_cam = park <= p.depth_mm;
+            if (on_cam)   /* d = D - (S/2)(1 + cos theta) */
+                p.theta0 = acos(fmin(1, fmax(-1, 2 * (p.depth_mm - park) / p.stroke_mm - 1)));
+            struct cap c;
+            make(&c, &p, pre_s[j] + 0.6, pre_s[j], -1);
+            size_t start = (size_t)(pre_s[j] * p.fs);
+            if (!on_cam)      /* parked above the cam's reach: a previous setting */
+                for (size_t k = 0; k < start; k++)
+                    c.disp[k] = (int32_t)lround(park * 1e6);
+            struct an_input in = input(&c, &p);
+            in.start_index = (int64_t)start;
+            struct an_result r;
+            ck_assert_int_eq(an_analyse(&in, &r), 0);
+            ck_assert_str_eq(r.error, "");
+            double truth_ms = (c.s.first_at_speed_t - pre_s[j]) * 1000;
+            ck_assert_msg(r.spinup_reached && fabs(r.spinup_ms - truth_ms) < 12,
+                          "parked at %+.2f mm for %.3f s: spin-up %.2f ms, truth %.2f ms",
+                          park, pre_s[j], r.spinup_ms, truth_ms);
+            ck_assert_msg(r.strokes + 2 >= c.s.peaks && r.strokes <= c.s.peaks,
+                          "parked at %+.2f mm for %.3f s: %zu strokes, truth %zu", park, pre_s[j],
+                          r.strokes, c.s.peaks);
+            ck_assert_msg(fabs(r.rate_hz - 100) < 0.5, "parked at %+.2f mm for %.3f s: rate %.3f",
+                          park, pre_s[j], r.rate_hz);
+            ck_assert_msg(fabs(r.depth_mean_mm - p.depth_mm) < 0.002,
+                          "parked at %+.2f mm for %.3f s: depth %.4f", park, pre_s[j],
+                          r.depth_mean_mm);
+            cap_free(&c);
+        }
+}
+END_TEST
+
+/* After a stop the needle parks wherever the cam stopped, for most of the
+ * capture: the strokes before it still set the levels. */
+START_TEST(parked_needle_after_stop)
+{
+    static const double theta_stop[] = { 0.3, 1.6, 3.0, 4.5, 6.0 };
+    for (size_t i = 0; i < sizeof theta_stop / sizeof theta_stop[0]; i++) {
+        struct synth_params p;
+        synth_defaults(&p);
+        p.rate_hz = 150;
+        p.depth_mm = 2.5;
+        p.spindown_tau_s = 0.008;
+        p.noise_um = 0.2;
+        p.seed = 3 + i;
+        struct cap c;
+        /* 0.1 s running, stop, then the spin-down and 0.4 s at rest */
+        make(&c, &p, 0.5, -1, 0.1);
+        struct an_input in = input(&c, &p);
+        in.stop_index = (int64_t)(0.1 * p.fs);
+        struct an_result r;
+        ck_assert_int_eq(an_analyse(&in, &r), 0);
+        double last = (c.s.last_peak_t - 0.1) * 1000, prev = (c.s.prev_peak_t - 0.1) * 1000;
+        ck_assert_msg(r.stop_ms >= prev - 0.1 && r.stop_ms <= last + 0.1,
+                      "case %zu: stop %.2f ms, truth last peaks %.2f / %.2f", i, r.stop_ms, prev,
+                      last);
+        ck_assert_msg(fabs(r.rate_hz - 150) < 0.5, "case %zu: rate %.3f", i, r.rate_hz);
+        cap_free(&c);
+    }
+}
+END_TEST
+
 START_TEST(spinup_never_reached)
 {
     struct synth_params p;
@@ -366,6 +445,8 @@ static Suite *suite(void)
     tcase_add_test(tc, deep_stroke_force);
     tcase_add_test(tc, spinup_time);
     tcase_add_test(tc, spinup_never_reached);
+    tcase_add_test(tc, parked_needle_before_start);
+    tcase_add_test(tc, parked_needle_after_stop);
     tcase_add_test(tc, stop_time);
     tcase_add_test(tc, stall_reads_slow);
     tcase_add_test(tc, stop_when_already_stopped);
