@@ -1,6 +1,7 @@
 /* Pen service-port protocol v1 codec (normative spec: PEN.md). */
 #include "pen.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cobs.h"
@@ -74,6 +75,39 @@ const char *pen_state_str(uint8_t state)
     case PEN_STATE_FAULT: return "fault";
     default: return "unknown";
     }
+}
+
+const char *pen_fault_str(uint32_t bit)
+{
+    switch (bit) {
+    case PEN_FAULT_STALL: return "STALL";
+    case PEN_FAULT_OVERCURRENT: return "OVERCURRENT";
+    case PEN_FAULT_LOW_BATTERY: return "LOW_BATTERY";
+    case PEN_FAULT_BATTERY_CUTOFF: return "BATTERY_CUTOFF";
+    case PEN_FAULT_OVERTEMP: return "OVERTEMP";
+    case PEN_FAULT_NO_CARTRIDGE: return "NO_CARTRIDGE";
+    case PEN_FAULT_WATCHDOG: return "WATCHDOG";
+    default: return "?";
+    }
+}
+
+char *pen_fault_names(uint32_t faults, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return buf;
+    buf[0] = '\0';
+    size_t n = 0;
+    for (uint32_t bit = 1; bit && n < len; bit <<= 1) {
+        if (!(faults & bit))
+            continue;
+        int w = snprintf(buf + n, len - n, "%s%s", n ? "+" : "", pen_fault_str(bit));
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    if (!faults)
+        snprintf(buf, len, "none");
+    return buf;
 }
 
 const char *pen_error_str(uint8_t error)

@@ -76,6 +76,12 @@ enum pen_state {
 #define PEN_FAULT_NO_CARTRIDGE 0x0020u  /* cartridge not detected */
 #define PEN_FAULT_WATCHDOG 0x0040u      /* heartbeat lost: motor stopped */
 #define PEN_FAULT_KNOWN 0x007Fu
+/* Faults that latch the motor off until CLEAR_FAULT (section 8). */
+#define PEN_FAULT_LATCHED (PEN_FAULT_STALL | PEN_FAULT_OVERCURRENT | PEN_FAULT_BATTERY_CUTOFF | \
+                           PEN_FAULT_OVERTEMP | PEN_FAULT_WATCHDOG)
+/* Raised by what the host did (stopped feeding the watchdog), not by the
+ * pen: a host may clear it without blaming the pen. */
+#define PEN_FAULT_HOST_CAUSED PEN_FAULT_WATCHDOG
 
 /* NAK error codes. */
 enum pen_error {
@@ -189,6 +195,11 @@ const char *pen_result_str(int result);
 const char *pen_msg_type_str(uint8_t type);
 const char *pen_state_str(uint8_t state);
 const char *pen_error_str(uint8_t error);
+/* "STALL" ... "WATCHDOG" for one fault bit, "?" for others. */
+const char *pen_fault_str(uint32_t bit);
+/* The names of every bit set, "STALL+WATCHDOG", or "none"; truncated to
+ * len. Returns buf. */
+char *pen_fault_names(uint32_t faults, char *buf, size_t len);
 
 /* Payload size for a type in a direction (response = PEN_F_RESPONSE set,
  * event = PEN_F_EVENT set, request otherwise); -1 if no such message. */

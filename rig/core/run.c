@@ -182,6 +182,31 @@ static void leaf_op(struct exec *e, struct leaf *l, int rc, const char *what, co
     leaf_fail(l, rc_outcome(rc), msg);
 }
 
+/* The rig reports a problem of its own (rig_ops.rig_check): the step is
+ * ERROR, and what it judged FAIL was measured while the rig was not in
+ * control of the bench, so it is not the pen's failure either. */
+static void check_rig(struct exec *e, struct leaf *l)
+{
+    char why[200] = "";
+    if (!e->ops->rig_check || !e->ops->rig_check(e->ctx, why, sizeof why))
+        return;
+    why[sizeof why - 1] = '\0';
+    char msg[256];
+    snprintf(msg, sizeof msg, "rig problem: %s", why[0] ? why : "unspecified");
+    cJSON *m;
+    cJSON_ArrayForEach(m, l->meas) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
+        if (!cJSON_IsString(o) || strcmp(o->valuestring, "FAIL") != 0)
+            continue;
+        cJSON_ReplaceItemInObjectCaseSensitive(m, "outcome", cJSON_CreateString("ERROR"));
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "note");
+        cJSON_AddStringToObject(m, "note", msg);
+    }
+    /* The rig's reason comes first: it explains the rest. */
+    l->outcome = outcome_worse(l->outcome, OUTCOME_ERROR);
+    snprintf(l->message, sizeof l->message, "%s", msg);
+}
+
 static void add_setpoints(const struct exec *e, cJSON *entry)
 {
     cJSON *sp = cJSON_AddObjectToObject(entry, "setpoints");
@@ -651,6 +676,8 @@ static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, dou
         default: leaf_fail(&l, OUTCOME_ERROR, "not a leaf step"); break;
         }
     }
+    if (st->kind == STEP_CAPTURE || st->nevaluate)
+        check_rig(e, &l);
     if (l.outcome == OUTCOME_PASS && now_s(e) > l.deadline)
         leaf_fail(&l, OUTCOME_TIMEOUT, "step took longer than its timeout");
     bool marginal = l.marginal && l.outcome == OUTCOME_PASS;
@@ -879,6 +906,11 @@ static void write_record(struct exec *e, bool complete)
         cJSON_AddNumberToObject(sum, "marginal", e->res->marginals);
         replace(e->rec, "summary", sum);
     }
+    if (e->ops->rig_actions) {
+        cJSON *acts = e->ops->rig_actions(e->ctx);
+        if (acts)
+            replace(e->rec, "rig_actions", acts);
+    }
     if (!e->cfg->record_path)
         return;
     char err[256];
@@ -1082,7 +1114,8 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     }
     if (e.so_far == OUTCOME_SKIPPED)
         e.so_far = OUTCOME_PASS;
-    final_stop(&e);
+    /* The run's message is its first cause: the first step that did not
+     * pass, before anything the final stop or a late rig check adds. */
     const cJSON *bad = NULL;
     summarise(&e, &bad);
     if (bad && e.so_far != OUTCOME_PASS) {
@@ -1092,6 +1125,13 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         note_message(&e, "%s (%s): %s", cJSON_IsString(p) ? p->valuestring : "?",
                      cJSON_IsString(k) ? k->valuestring : "?",
                      cJSON_IsString(m) ? m->valuestring : "not PASS");
+    }
+    final_stop(&e);
+    char why[200] = "";
+    if (ops->rig_check && ops->rig_check(ctx, why, sizeof why)) {
+        why[sizeof why - 1] = '\0';
+        e.so_far = outcome_worse(e.so_far, OUTCOME_ERROR);
+        note_message(&e, "rig problem: %s", why[0] ? why : "unspecified");
     }
     result->outcome = e.so_far;
     result->marginal = e.so_far == OUTCOME_PASS && result->marginals > 0;

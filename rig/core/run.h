@@ -83,6 +83,21 @@ struct rig_ops {
     int (*instruments)(void *ctx, struct rig_instrument *out, size_t max, char *err,
                        size_t errlen);
 
+    /* Optional (NULL = the rig never reports problems of its own). Asked
+     * after every step that judges measurements and once more before the
+     * verdict: returns true, with a message in buf, when something the rig
+     * did since the run began invalidates what was measured (e.g. it let
+     * the pen's watchdog expire, which stops the motor). The step is then
+     * ERROR and its FAILs become ERRORs: the pen is not blamed for the
+     * rig. The front end must make the answer current (everything the
+     * devices reported up to the call has been seen). Reported once: a
+     * later call returns false unless a new problem occurred. */
+    bool (*rig_check)(void *ctx, char *buf, size_t len);
+    /* Optional: what the rig itself did to the bench for this run, e.g.
+     * clearing a fault it caused (record member "rig_actions"). Returns a
+     * new cJSON array (the engine frees it), NULL for none. */
+    cJSON *(*rig_actions)(void *ctx);
+
     /* Optional (NULL = not used / system clock). emit gets progress and
      * measurement events (see docs/RECORD.md "Events"); it must not keep
      * the pointer. now: monotonic seconds. wall: UTC for timestamps and

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "record.h"
 #include "rigd.h"
 
 void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt, ...)
@@ -172,40 +173,73 @@ static void on_samples(void *user, uint64_t first, const int32_t *force, const i
     api_publish(r->api, "samples", ev);
 }
 
-/* ---- the pen's motor ramping down ---- */
+/* ---- faults the rig caused ---- */
 
-static uint64_t mono_us(void)
+/* The pen's WATCHDOG fault means its host stopped sending: rigd crashed,
+ * hung, was stopped, or was killed by systemd's watchdog with the motor
+ * running. The pen was right to stop, and it is not the pen's failure:
+ * rigd clears that fault itself (and records that it did) so the next run
+ * is not refused "fault active" and blamed on a good pen. A fault the pen
+ * raised itself (stall, overcurrent, ...) stays latched: it is the pen's,
+ * and a run on it FAILs naming it. */
+static void clear_done(void *user, int status, const struct pen_msg *resp)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    struct rigd *r = user;
+    r->clearing_fault = false;
+    if (status == 0) {
+        log_msg(LOG_NOTICE, "pen: cleared the WATCHDOG fault the rig caused (%s)", r->fault_why);
+        bench_publish_device(r, "pen", "fault_cleared", "WATCHDOG fault cleared by rigd: %s",
+                             r->fault_why);
+        cJSON *a = cJSON_CreateObject();
+        struct timespec ts;
+        char utc[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        record_utc(&ts, utc);
+        cJSON_AddStringToObject(a, "utc", utc);
+        cJSON_AddStringToObject(a, "action", "clear_pen_fault");
+        cJSON_AddStringToObject(a, "faults", "WATCHDOG");
+        cJSON_AddStringToObject(a, "reason", r->fault_why);
+        const struct pen_identity *id = pen_drv_identity(r->pen);
+        cJSON_AddStringToObject(a, "pen_serial", id ? id->serial : "");
+        runner_note_rig_action(r, a);
+    } else {
+        log_msg(LOG_ERR, "pen: could not clear the WATCHDOG fault (%s)",
+                status == PEN_DRV_NAK && resp ? pen_error_str(resp->u.nak.error)
+                                               : strerror(status < 0 ? -status : EIO));
+    }
+    bench_sync(r);
 }
 
-void bench_pen_stop_acked(struct rigd *r)
+static void check_pen_faults(struct rigd *r, bool at_attach)
 {
-    /* The STOPPING state event may come after the ACK: assume it now. */
-    r->pen_settling = true;
-    r->pen_settle_deadline_us = mono_us() + RIGD_PEN_SETTLE_MS * 1000u;
-}
-
-bool bench_pen_settling(struct rigd *r)
-{
-    if (r->pen_settling && mono_us() >= r->pen_settle_deadline_us)
-        r->pen_settling = false;   /* no IDLE report (lost event): stop waiting */
-    return r->pen_settling;
-}
-
-static void pen_motor_state(struct rigd *r, uint8_t state)
-{
-    if (state == PEN_STATE_STOPPING) {
-        if (!r->pen_settling)
-            bench_pen_stop_acked(r);
+    uint32_t faults = 0;
+    (void)pen_drv_motor(r->pen, NULL, &faults);
+    if (!(faults & PEN_FAULT_HOST_CAUSED) || !pen_drv_present(r->pen))
+        return;
+    snprintf(r->fault_why, sizeof r->fault_why, "%s",
+             at_attach ? "latched before rigd attached the pen: a previous rigd crashed, hung or "
+                         "was killed with the motor running"
+                       : r->have_session
+                             ? "rigd did not send the pen a request for 500 ms while its motor "
+                               "ran (rigd hung, stopped or starved of CPU)"
+                             : "the pen's watchdog stopped a motor no session of rigd was "
+                               "driving (left running by a previous host)");
+    if (!at_attach)
+        runner_on_rig_problem(r, "the pen's watchdog stopped the motor: rigd did not feed it "
+                                 "for 500 ms (rigd hung, stopped or starved of CPU)");
+    char names[96];
+    if (faults & PEN_FAULT_LATCHED & ~PEN_FAULT_HOST_CAUSED) {
+        log_msg(LOG_WARNING, "pen: faults %s latched: not clearing (the pen raised some itself)",
+                pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names));
         return;
     }
-    if (!r->pen_settling)
+    uint8_t state;
+    /* CLEAR_FAULT outside FAULT is a no-op: wait for the state event. */
+    if (r->clearing_fault || !pen_drv_motor(r->pen, &state, NULL) || state != PEN_STATE_FAULT)
         return;
-    r->pen_settling = false;
-    runner_bench_freed(r);   /* a queued run may start now */
+    if (pen_drv_request(r->pen, PEN_MSG_CLEAR_FAULT, NULL, clear_done, r) == 0)
+        r->clearing_fault = true;
+    bench_sync(r);
 }
 
 /* ---- driver callbacks ---- */
@@ -216,9 +250,17 @@ static void pen_presence(void *user, bool present, const char *reason)
     if (present) {
         const struct pen_identity *id = pen_drv_identity(r->pen);
         r->unvouched = false;
-        r->pen_settling = false;   /* a re-attached pen restarted: idle */
         bench_publish_device(r, "pen", "attached", "%s serial %s on %s", id ? id->model : "?",
                              id ? id->serial : "?", pen_drv_port_name(r->pen));
+        r->clearing_fault = false;
+        check_pen_faults(r, true);
+        /* A motor running when rigd finds the pen was started by a host
+         * that is gone (a rigd killed mid-run): stop it now rather than
+         * leave it to the pen's watchdog. */
+        uint8_t state;
+        if (pen_drv_motor(r->pen, &state, NULL) &&
+            (state == PEN_STATE_SPINUP || state == PEN_STATE_RUNNING) && !r->have_session)
+            safe_stop(r, "motor found running at attach (left by a previous host)", NULL, NULL);
     } else {
         bench_publish_device(r, "pen", "detached", "%s", reason);
         if (r->have_session) {
@@ -227,6 +269,7 @@ static void pen_presence(void *user, bool present, const char *reason)
             runner_on_pen_lost(r, reason);   /* the active run ends in ERROR */
         }
     }
+    pen_start_on_state(r);   /* a START waiting for the motor fails now */
     bench_update_heartbeat(r);
 }
 
@@ -242,18 +285,23 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddNumberToObject(ev, "reason", m->u.evt_state.reason);
         log_msg(LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
                 pen_state_str(m->u.evt_state.state));
-        pen_motor_state(r, m->u.evt_state.state);
+        pen_start_on_state(r);
     } else if (m->type == PEN_MSG_EVT_FAULT) {
         cJSON_AddStringToObject(ev, "event", "fault");
         cJSON_AddNumberToObject(ev, "faults", m->u.evt_fault.faults);
         cJSON_AddNumberToObject(ev, "motor_current_ma", m->u.evt_fault.motor_current_ma);
         cJSON_AddNumberToObject(ev, "supply_mv", m->u.evt_fault.supply_mv);
-        log_msg(LOG_WARNING, "pen: fault 0x%04x (current %u mA, supply %u mV)", m->u.evt_fault.faults,
+        char names[96];
+        cJSON_AddStringToObject(ev, "names", pen_fault_names(m->u.evt_fault.faults, names, sizeof names));
+        log_msg(LOG_WARNING, "pen: fault %s (current %u mA, supply %u mV)", names,
                 m->u.evt_fault.motor_current_ma, m->u.evt_fault.supply_mv);
     } else {
         cJSON_AddStringToObject(ev, "event", pen_msg_type_str(m->type));
     }
     api_publish(r->api, "devices", ev);
+    if (m->type == PEN_MSG_EVT_FAULT ||
+        (m->type == PEN_MSG_EVT_STATE && m->u.evt_state.state == PEN_STATE_FAULT))
+        check_pen_faults(r, false);
 }
 
 static void sh_presence(void *user, bool present, const char *reason)
@@ -345,6 +393,7 @@ int bench_open(struct rigd *r, char *err, size_t errlen)
 
 void bench_close(struct rigd *r)
 {
+    pen_start_cancel_all(r, -ECANCELED);
     r->demand_timer = sd_event_source_disable_unref(r->demand_timer);
     dev_watch_stop(&r->pen_watch);
     dev_watch_stop(&r->sh_watch);

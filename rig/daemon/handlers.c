@@ -153,6 +153,14 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
     bench_sync(r);
 }
 
+/* A manual START that waited for the motor to come to rest still goes out
+ * only to its client's own session. */
+static bool start_still_wanted(void *user)
+{
+    struct pending *p = user;
+    return p->c && session_owned_by(p->r, p->c) && !p->r->unvouched && !p->r->shutting_down;
+}
+
 static int send_pen(struct rigd *r, struct api_client *c, const cJSON *req, const char *action,
                     uint8_t type, const struct pen_msg *m, uint32_t then_depth_um)
 {
@@ -167,7 +175,8 @@ static int send_pen(struct rigd *r, struct api_client *c, const cJSON *req, cons
         return -ENOMEM;
     }
     p->depth_um = then_depth_um;
-    int rc = pen_drv_request(r->pen, type, m, pen_done, p);
+    int rc = type == PEN_MSG_START ? pen_start_when_ready(r, pen_done, start_still_wanted, p)
+                                   : pen_drv_request(r->pen, type, m, pen_done, p);
     if (rc < 0) {
         if (rc == -EAGAIN)
             api_error(c, req, API_E_BUSY, "too many pen requests in flight; retry");
@@ -359,6 +368,14 @@ static cJSON *status_json(struct rigd *r)
     cJSON_AddBoolToObject(dev, "sensor", r->sh && sh_drv_present(r->sh));
     cJSON_AddBoolToObject(dev, "streaming", r->sh && sh_drv_streaming(r->sh));
     cJSON_AddBoolToObject(dev, "heartbeat", r->pen && pen_drv_heartbeat(r->pen));
+    if (r->pen && pen_drv_present(r->pen)) {
+        uint8_t state;
+        uint32_t faults;
+        bool known = pen_drv_motor(r->pen, &state, &faults);
+        char names[96];
+        cJSON_AddStringToObject(dev, "pen_motor", known ? pen_state_str(state) : "unknown");
+        cJSON_AddStringToObject(dev, "pen_faults", pen_fault_names(faults, names, sizeof names));
+    }
     if (r->last_stop_detail[0]) {
         cJSON *ls = cJSON_AddObjectToObject(b, "last_stop");
         cJSON_AddBoolToObject(ls, "confirmed", r->last_stop_confirmed);

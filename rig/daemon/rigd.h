@@ -6,6 +6,7 @@
  *               live sample decimation, streaming on demand
  *   session.c   one session per bench: owner, busy / wait queue
  *   safety.c    safe stop: command STOP, wait (bounded), report
+ *   penstart.c  START once the motor has come to rest after a STOP
  *   handlers.c  API request classes that touch devices and sessions
  *
  * Everything runs on the single sd-event thread.
@@ -27,10 +28,11 @@
 #include "station.h"
 
 struct rigd;
+struct pen_start;
 
 #define RIGD_LIVE_RATE_HZ 1000          /* decimated "samples" topic rate */
 #define RIGD_STOP_GRACE_MS 1500         /* bound on waiting for STOP at exit */
-#define RIGD_PEN_SETTLE_MS 3000        /* bound on waiting for STOPPING -> IDLE */
+#define RIGD_PEN_SETTLE_MS 3000        /* bound on a START waiting for STOPPING -> IDLE */
 #define RIGD_DEMAND_CHECK_MS 1000       /* pace of sensor stream restarts after a failure */
 
 struct session_owner {
@@ -104,10 +106,12 @@ struct rigd {
     sd_event_source *grace_timer;
     unsigned sigint_count;
 
-    /* The pen's motor after a STOP: it ramps down (STOPPING) before it
-     * accepts START again, so a queued run waits for IDLE (bounded). */
-    bool pen_settling;
-    uint64_t pen_settle_deadline_us;    /* CLOCK_MONOTONIC */
+    bool clearing_fault;                /* CLEAR_FAULT of a rig-caused fault in flight */
+    char fault_why[200];                /* why that fault was the rig's */
+
+    /* STARTs waiting for the motor to come to rest (penstart.c). */
+    struct pen_start *pen_starts;
+    sd_event_source *pen_start_timer;
 
     struct runner *runner;              /* runner.c: active + queued runs (lazy) */
 };
@@ -123,11 +127,6 @@ void bench_update_stream(struct rigd *r);
 void bench_on_watch(void *user, struct api_client *c);
 void bench_update_heartbeat(struct rigd *r);
 cJSON *bench_devices_json(struct rigd *r);
-/* A STOP was acknowledged: the motor is ramping down. */
-void bench_pen_stop_acked(struct rigd *r);
-/* True while the pen's motor is still ramping down after a STOP (until it
- * reports IDLE, at most RIGD_PEN_SETTLE_MS): START would be refused. */
-bool bench_pen_settling(struct rigd *r);
 void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 
@@ -149,6 +148,17 @@ void session_handle(struct rigd *r, struct api_client *c, const cJSON *req);
 void safe_stop(struct rigd *r, const char *reason, safe_stop_fn done, void *user);
 /* Forget waiters whose user is going away. */
 void safe_stop_forget(struct rigd *r, void *user);
+
+/* penstart.c: send START once the pen can take it (its motor not ramping
+ * down after a STOP; bounded by RIGD_PEN_SETTLE_MS). done gets the START's
+ * completion as from pen_drv_request; wanted (may be NULL) is asked right
+ * before START goes out and cancels it (-ECANCELED) when false. 0, or
+ * -ENODEV / -ENOMEM (done is then not called). */
+int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user);
+/* The pen reported a state change (or re-attached): re-check waiters. */
+void pen_start_on_state(struct rigd *r);
+/* Complete every waiter not yet talking to the pen with status. */
+void pen_start_cancel_all(struct rigd *r, int status);
 
 /* handlers.c */
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req);

@@ -87,6 +87,11 @@ struct run {
     unsigned step, total;
     char step_name[96];
     struct capture cap;
+    /* The rig's own problem since the run began (rig_ops.rig_check),
+     * reported to the engine once; and what the rig did to the bench. */
+    char rig_problem[200];
+    bool rig_problem_told;
+    cJSON *rig_actions;
 };
 
 struct queued {
@@ -108,6 +113,7 @@ struct runner {
     bool exit_when_done;        /* shutdown waits for the run to end */
     struct run *run;
     struct queued *queue;
+    cJSON *pending_actions;     /* rig actions since the last run, for the next one */
     /* Stream clock: maps monotonic time to the sensor's sample index. */
     bool clock_ok;
     uint64_t stream_end;
@@ -514,6 +520,33 @@ static int op_instruments(void *ctx, struct rig_instrument *out, size_t max, cha
     return rc < 0 ? rc : (max > 0 ? 1 : 0);
 }
 
+/* Make the answer current: a status round trip to the pen first, so every
+ * event it sent before (a watchdog fault) has been handled by the loop. */
+static bool op_rig_check(void *ctx, char *buf, size_t len)
+{
+    struct run *run = R(ctx);
+    char err[200];
+    struct pen_msg resp;
+    (void)pen_op(run, PEN_MSG_GET_STATUS, NULL, &resp, err, sizeof err);
+    pthread_mutex_lock(&run->rn->lock);
+    bool tell = run->rig_problem[0] && !run->rig_problem_told;
+    if (tell) {
+        run->rig_problem_told = true;
+        snprintf(buf, len, "%s", run->rig_problem);
+    }
+    pthread_mutex_unlock(&run->rn->lock);
+    return tell;
+}
+
+static cJSON *op_rig_actions(void *ctx)
+{
+    struct run *run = R(ctx);
+    pthread_mutex_lock(&run->rn->lock);
+    cJSON *a = run->rig_actions ? cJSON_Duplicate(run->rig_actions, 1) : NULL;
+    pthread_mutex_unlock(&run->rn->lock);
+    return a;
+}
+
 /* ---- worker side: events ------------------------------------------------- */
 
 static void post_event(struct run *run, const char *topic, cJSON *ev)
@@ -657,6 +690,8 @@ static const struct rig_ops runner_ops = {
     .aborted = op_aborted,
     .abort_reason = op_abort_reason,
     .instruments = op_instruments,
+    .rig_check = op_rig_check,
+    .rig_actions = op_rig_actions,
     .emit = op_emit,
 };
 
@@ -738,7 +773,20 @@ static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
         cmd_complete(rn, cmd, 0, NULL);
     } else if (status == PEN_DRV_NAK) {
         uint8_t code = resp ? resp->u.nak.error : 0;
-        cmd_complete(rn, cmd, RIG_OPS_NAK(code), "%s", pen_error_str(code));
+        uint32_t faults = 0;
+        if (rn->r && rn->r->pen)
+            (void)pen_drv_motor(rn->r->pen, NULL, &faults);
+        char names[96];
+        pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names);
+        if (code == PEN_ERR_FAULT_ACTIVE && (faults & PEN_FAULT_LATCHED) == PEN_FAULT_HOST_CAUSED)
+            /* Latched because the rig stopped feeding the watchdog: the
+             * rig's problem, not the pen's (the fault is being cleared). */
+            cmd_complete(rn, cmd, -EIO, "pen refused %s: %s fault latched because the rig "
+                         "let the pen's watchdog expire", pen_msg_type_str(cmd->pen_type), names);
+        else if (code == PEN_ERR_FAULT_ACTIVE && (faults & PEN_FAULT_LATCHED))
+            cmd_complete(rn, cmd, RIG_OPS_NAK(code), "%s: %s", pen_error_str(code), names);
+        else
+            cmd_complete(rn, cmd, RIG_OPS_NAK(code), "%s", pen_error_str(code));
     } else if (status == -ETIMEDOUT) {
         cmd_complete(rn, cmd, -EIO, "pen did not answer %s after %d tries",
                      pen_msg_type_str(cmd->pen_type), 1 + PEN_MAX_RETRIES);
@@ -770,6 +818,14 @@ static bool run_aborted(struct runner *rn)
     return ab;
 }
 
+/* Asked by penstart.c right before a START that waited goes out. */
+static bool start_still_wanted(void *user)
+{
+    (void)user;
+    struct runner *rn = g_runner;
+    return !run_aborted(rn) && !rn->r->shutting_down && !rn->r->unvouched;
+}
+
 static void exec_pen(struct runner *rn, struct run_cmd *cmd)
 {
     struct rigd *r = rn->r;
@@ -787,9 +843,10 @@ static void exec_pen(struct runner *rn, struct run_cmd *cmd)
             cmd_complete(rn, cmd, -EIO, "a motor stop was not confirmed; re-attach the pen");
             return;
         }
-        bench_update_heartbeat(r);
     }
-    int rc = pen_drv_request(r->pen, cmd->pen_type, &cmd->req, pen_cmd_done, cmd);
+    int rc = cmd->pen_type == PEN_MSG_START
+                 ? pen_start_when_ready(r, pen_cmd_done, start_still_wanted, cmd)
+                 : pen_drv_request(r->pen, cmd->pen_type, &cmd->req, pen_cmd_done, cmd);
     if (rc < 0) {
         cmd_complete(rn, cmd, rc, "cannot send %s: %s", pen_msg_type_str(cmd->pen_type),
                      strerror(-rc));
@@ -891,6 +948,7 @@ static void run_free(struct run *run)
     capture_reset(&run->cap);
     sequence_free(run->seq);
     cJSON_Delete(run->req);
+    cJSON_Delete(run->rig_actions);
     free(run);
 }
 
@@ -1277,6 +1335,8 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     record_utc(&ts, run->started_utc);
     run->total = (unsigned)sequence_leaf_count(run->seq);
     pthread_mutex_lock(&rn->lock);
+    run->rig_actions = rn->pending_actions;     /* what the rig did since the last run */
+    rn->pending_actions = NULL;
     rn->run = run;
     pthread_mutex_unlock(&rn->lock);
     bench_update_stream(r);
@@ -1329,10 +1389,9 @@ static int queue_position(struct runner *rn, struct api_client *c)
 static void try_start_queued(struct runner *rn)
 {
     struct rigd *r = rn->r;
-    /* A queued run also waits for the motor to finish ramping down after
-     * the previous stop: its START would be refused meanwhile. */
-    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c) &&
-           !bench_pen_settling(r)) {
+    /* (A motor still ramping down after the previous stop is the START's
+     * business: penstart.c waits for it.) */
+    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c)) {
         struct queued *q = rn->queue;
         rn->queue = q->next;
         /* Re-validate: the files may have changed while waiting. */
@@ -1576,6 +1635,38 @@ void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *ms
         stream_problem(r, AN_F_SAMPLE_LOSS, msg);
 }
 
+void runner_on_rig_problem(struct rigd *r, const char *what)
+{
+    struct runner *rn = r->runner;
+    if (!rn)
+        return;
+    pthread_mutex_lock(&rn->lock);
+    struct run *run = rn->run;
+    if (run && !run->rig_problem[0]) {
+        snprintf(run->rig_problem, sizeof run->rig_problem, "%s", what);
+        log_msg(LOG_ERR, "run %s: rig problem: %s", run->run_id, what);
+    }
+    pthread_mutex_unlock(&rn->lock);
+}
+
+void runner_note_rig_action(struct rigd *r, cJSON *action)
+{
+    struct runner *rn = runner_get(r);
+    if (!rn) {
+        cJSON_Delete(action);
+        return;
+    }
+    pthread_mutex_lock(&rn->lock);
+    cJSON **arr = rn->run ? &rn->run->rig_actions : &rn->pending_actions;
+    if (!*arr)
+        *arr = cJSON_CreateArray();
+    if (*arr)
+        cJSON_AddItemToArray(*arr, action);
+    else
+        cJSON_Delete(action);
+    pthread_mutex_unlock(&rn->lock);
+}
+
 bool runner_defer_exit(struct rigd *r)
 {
     struct runner *rn = r->runner;
@@ -1638,6 +1729,8 @@ void runner_shutdown(struct rigd *r)
         cJSON_Delete(q->req);
         free(q);
     }
+    cJSON_Delete(rn->pending_actions);
+    rn->pending_actions = NULL;
     rn->wake_src = sd_event_source_disable_unref(rn->wake_src);
     rn->queue_timer = sd_event_source_disable_unref(rn->queue_timer);
     /* The runner itself stays until exit: driver completions of ops that

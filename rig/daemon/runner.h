@@ -59,6 +59,14 @@ void runner_on_sensor_lost(struct rigd *r, const char *reason);
  * pen FAIL for the strokes that stopped); later ops fail with -ENODEV. */
 void runner_on_pen_lost(struct rigd *r, const char *reason);
 
+/* The rig did something that invalidates what the active run measures
+ * (e.g. it let the pen's watchdog expire): the run is told at its next
+ * check and ends ERROR, never FAIL. No-op without an active run. */
+void runner_on_rig_problem(struct rigd *r, const char *what);
+/* Something the rig did to the bench (takes action): recorded in the
+ * active run's record, or in the next run's when none is active. */
+void runner_note_rig_action(struct rigd *r, cJSON *action);
+
 /* Shutdown: true when a run is still ending; the loop is then exited
  * (sd_event_exit with r->exit_code) as soon as it has finished, so its
  * owner gets the "finished" event. The shutdown grace timer still bounds it. */

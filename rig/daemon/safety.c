@@ -49,7 +49,6 @@ static void stop_done(void *user, int status, const struct pen_msg *resp)
     char detail[128];
     switch (status) {
     case 0:
-        bench_pen_stop_acked(r);   /* before finish(): it may hand the bench on */
         finish(r, true, "pen acknowledged STOP");
         return;
     case PEN_DRV_NAK:

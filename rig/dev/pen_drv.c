@@ -36,6 +36,12 @@ struct pen_drv {
     char port_name[128];
     bool identified;
     struct pen_identity identity;
+    /* The motor as the pen last reported it (EVT_STATE, EVT_FAULT,
+     * GET_STATUS); unknown right after a START/STOP/CLEAR_FAULT answer
+     * until the state event or a status says where it went. */
+    bool motor_known;
+    uint8_t motor_state;
+    uint32_t faults;
     uint64_t next_rescan;
     bool missing_logged;
 
@@ -206,11 +212,40 @@ int pen_drv_stop_now(struct pen_drv *p)
 
 /* ---- receive ---- */
 
+/* What an answer says about the motor (before its requester sees it). */
+static void track_answer(struct pen_drv *p, const struct pen_msg *m)
+{
+    switch (m->type) {
+    case PEN_MSG_GET_STATUS:
+        p->motor_state = m->u.status.state;
+        p->faults = m->u.status.faults;
+        p->motor_known = true;
+        break;
+    case PEN_MSG_CLEAR_FAULT:
+        /* Answered (not NAKed): every latched fault is gone (PEN.md 5.7). */
+        p->faults &= ~PEN_FAULT_LATCHED;
+        p->motor_known = false;
+        break;
+    case PEN_MSG_START:
+    case PEN_MSG_STOP:
+        p->motor_known = false;     /* the state event follows */
+        break;
+    default:
+        break;
+    }
+}
+
 static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
 {
     p->st.rx_frames++;
     if (m->flags & PEN_F_EVENT) {
         p->st.events++;
+        if (m->type == PEN_MSG_EVT_STATE) {
+            p->motor_state = m->u.evt_state.state;
+            p->motor_known = true;
+        } else if (m->type == PEN_MSG_EVT_FAULT) {
+            p->faults = m->u.evt_fault.faults;
+        }
         dev_log(LOG_DEBUG, "pen: <- event %s seq=%u", pen_msg_type_str(m->type), m->seq);
         if (p->cb.on_event)
             p->cb.on_event(p->user, m);
@@ -238,6 +273,7 @@ static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
     } else if (m->type != s->type) {
         complete(p, s, -EPROTO, m);
     } else {
+        track_answer(p, m);
         complete(p, s, 0, m);
     }
 }
@@ -272,17 +308,35 @@ static void read_port(struct pen_drv *p)
 
 /* ---- identity at attach ---- */
 
+/* The second answer at attach: the motor's state and latched faults (a
+ * pen whose previous host died may be in FAULT). The pen is reported
+ * present either way; without a status its state stays unknown. */
+static void attach_status_done(void *user, int status, const struct pen_msg *resp)
+{
+    struct pen_drv *p = user;
+    (void)resp;
+    if (status == -ENODEV || status == -ECANCELED)
+        return;
+    if (status != 0)
+        dev_log(LOG_WARNING, "pen: no status at attach on %s; motor state unknown", p->port_name);
+    p->identified = true;
+    char faults[96];
+    dev_log(LOG_INFO, "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s', motor %s, faults %s",
+            p->port_name, p->identity.model, p->identity.serial, p->identity.fw_major,
+            p->identity.fw_minor, p->identity.fw_patch, p->identity.cartridge_id,
+            p->motor_known ? pen_state_str(p->motor_state) : "unknown",
+            pen_fault_names(p->faults, faults, sizeof faults));
+    if (p->cb.on_presence)
+        p->cb.on_presence(p->user, true, "attached");
+}
+
 static void identify_done(void *user, int status, const struct pen_msg *resp)
 {
     struct pen_drv *p = user;
     if (status == 0) {
         p->identity = resp->u.identity;
-        p->identified = true;
-        dev_log(LOG_INFO, "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s'",
-                p->port_name, p->identity.model, p->identity.serial, p->identity.fw_major,
-                p->identity.fw_minor, p->identity.fw_patch, p->identity.cartridge_id);
-        if (p->cb.on_presence)
-            p->cb.on_presence(p->user, true, "attached");
+        if (start_request(p, PEN_MSG_GET_STATUS, NULL, false, attach_status_done, p) < 0)
+            attach_status_done(p, -EIO, NULL);
         return;
     }
     if (status == -ENODEV || status == -ECANCELED)
@@ -371,6 +425,8 @@ int pen_drv_attach(struct pen_drv *p, char *err, size_t errlen)
     p->fd = fd;
     p->tx_len = 0;
     p->identified = false;
+    p->motor_known = false;
+    p->faults = 0;
     p->missing_logged = false;
     pen_rx_init(&p->rx);
     p->dev.fd_generation++;
@@ -537,8 +593,15 @@ static cJSON *pen_describe(struct dev *d)
     cJSON_AddItemToObject(o, "match", station_match_to_json(&p->match));
     if (p->port)
         cJSON_AddStringToObject(o, "port", p->port_name);
-    if (p->identified)
+    if (p->identified) {
         cJSON_AddItemToObject(o, "identity", pen_identity_to_json(&p->identity));
+        cJSON *mo = cJSON_AddObjectToObject(o, "motor");
+        char faults[96];
+        cJSON_AddStringToObject(mo, "state", p->motor_known ? pen_state_str(p->motor_state)
+                                                            : "unknown");
+        cJSON_AddStringToObject(mo, "faults", pen_fault_names(p->faults, faults, sizeof faults));
+        cJSON_AddBoolToObject(mo, "fault_latched", (p->faults & PEN_FAULT_LATCHED) != 0);
+    }
     cJSON_AddBoolToObject(o, "heartbeat", p->heartbeat);
     cJSON *s = cJSON_AddObjectToObject(o, "link");
     cJSON_AddNumberToObject(s, "tx_frames", (double)p->st.tx_frames);
@@ -603,6 +666,15 @@ const struct pen_identity *pen_drv_identity(const struct pen_drv *p)
     return p->identified ? &p->identity : NULL;
 }
 const char *pen_drv_port_name(const struct pen_drv *p) { return p->port ? p->port_name : ""; }
+
+bool pen_drv_motor(const struct pen_drv *p, uint8_t *state, uint32_t *faults)
+{
+    if (state)
+        *state = p->motor_state;
+    if (faults)
+        *faults = p->faults;
+    return p->port && p->motor_known;
+}
 
 void pen_drv_set_heartbeat(struct pen_drv *p, bool on)
 {

@@ -14,7 +14,8 @@
  * pending request completes with -ENODEV, on_presence(false) is called and
  * the driver rescans (sp_list_ports) every PEN_DRV_RESCAN_MS until the pen
  * matching the bench config is back; then it re-opens the port, sends
- * IDENTIFY and calls on_presence(true) once the identity is known.
+ * IDENTIFY and GET_STATUS and calls on_presence(true) once the identity
+ * (and, normally, the motor's state and latched faults) are known.
  */
 #ifndef RIG_DEV_PEN_DRV_H
 #define RIG_DEV_PEN_DRV_H
@@ -66,6 +67,11 @@ int pen_drv_attach(struct pen_drv *p, char *err, size_t errlen);
 bool pen_drv_present(const struct pen_drv *p);
 /* Identity from the last IDENTIFY, NULL when unknown. */
 const struct pen_identity *pen_drv_identity(const struct pen_drv *p);
+/* The motor as the pen last reported it: state (PEN_STATE_*) and active
+ * faults (PEN_FAULT_*). Returns false while the state is unknown (not
+ * attached, or a START/STOP/CLEAR_FAULT was answered and no state event or
+ * status has come since); *faults is the last report either way. */
+bool pen_drv_motor(const struct pen_drv *p, uint8_t *state, uint32_t *faults);
 /* Port name currently open ("" when none). */
 const char *pen_drv_port_name(const struct pen_drv *p);
 

@@ -63,6 +63,7 @@ struct sh_drv {
 
     struct sh_ctrl *ctrls;          /* async control requests in flight */
     uint64_t transfer_errors;
+    uint64_t stale_blocks;          /* a previous stream's blocks, dropped */
 };
 
 static const struct dev_ops sh_dev_ops;
@@ -112,6 +113,15 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
         char msg[96];
         snprintf(msg, sizeof msg, "block of %zu bytes rejected: %s", len, sh_result_str(r));
         emit(s, SH_EV_BAD_BLOCK, 1, msg);
+        return;
+    }
+    /* Until our START has been answered, a block that is not the first
+     * of a stream (first_sample 0, SENSOR.md 3.3) is a previous stream's
+     * tail still in the device: never ours, never stitched to ours. */
+    if (s->state == ST_STARTING && !s->stream.started && h.first_sample != 0) {
+        s->stale_blocks++;
+        dev_log(LOG_DEBUG, "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
+                (unsigned long long)h.first_sample);
         return;
     }
     uint64_t lost_before = s->stream.stats.lost_blocks;
@@ -478,6 +488,33 @@ static int sync_in(struct sh_drv *s, uint8_t req, uint8_t *buf, uint16_t len)
                                    SH_DRV_SETUP_TIMEOUT_MS);
 }
 
+/* Read and discard the blocks a stopped stream still sends, up to its
+ * LAST block (bounded: SH_DRV_DRAIN_MS in all, or a quiet endpoint). */
+static void drain_stale_stream(struct sh_drv *s)
+{
+    uint8_t *buf = malloc(SH_TRANSFER_SIZE);
+    if (!buf)
+        return;
+    uint64_t end = dev_now_us() + SH_DRV_DRAIN_MS * 1000u;
+    unsigned blocks = 0;
+    bool last = false;
+    while (!last && dev_now_us() < end) {
+        int got = 0;
+        int rc = libusb_bulk_transfer(s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, &got,
+                                      SH_DRV_DRAIN_QUIET_MS);
+        if (rc != 0 && !(rc == LIBUSB_ERROR_TIMEOUT && got > 0))
+            break;      /* quiet (timeout), or an error: nothing more to read */
+        struct sh_block_header h;
+        if (sh_block_decode(buf, (size_t)got, &h) == SH_OK)
+            last = (h.flags & SH_BLK_LAST) != 0;
+        blocks++;
+    }
+    free(buf);
+    dev_log(LOG_NOTICE, "sensor: stopped a stream left running by a previous owner; "
+            "discarded %u stale block%s%s", blocks, blocks == 1 ? "" : "s",
+            last ? "" : " (no LAST block seen)");
+}
+
 static int setup_device(struct sh_drv *s, char *err, size_t errlen)
 {
     uint8_t buf[64];
@@ -498,13 +535,17 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
         snprintf(err, errlen, "sensor: GET_STATUS failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
         return -EIO;
     }
-    /* A stream left running by a previous owner would fill our transfers
-     * with stale blocks: stop it before we start our own. */
+    /* A stream left running by a previous owner (a rigd that crashed or
+     * was killed mid-run) would fill our transfers with its blocks: stop
+     * it, and read away what the device flushes after the STOP, before
+     * our own stream can start. */
     if (st.flags & SH_STAT_STREAMING) {
         n = libusb_control_transfer(s->handle, SH_REQTYPE_OUT, SH_REQ_STOP, 0, SH_INTERFACE, NULL, 0,
                                     SH_DRV_SETUP_TIMEOUT_MS);
         if (n < 0)
             dev_log(LOG_WARNING, "sensor: could not stop a running stream: %s", libusb_error_name(n));
+        else
+            drain_stale_stream(s);
     }
     s->cal_due = s->cal.due_date <= today_yyyymmdd();
     return 0;
@@ -841,6 +882,7 @@ static cJSON *sh_describe(struct dev *d)
     cJSON_AddNumberToObject(st, "overruns", (double)s->stream.stats.overruns);
     cJSON_AddNumberToObject(st, "bad_blocks", (double)s->stream.stats.bad_blocks);
     cJSON_AddNumberToObject(st, "transfer_errors", (double)s->transfer_errors);
+    cJSON_AddNumberToObject(st, "stale_blocks", (double)s->stale_blocks);
     return o;
 }
 

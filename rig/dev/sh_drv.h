@@ -35,6 +35,8 @@
 #define SH_DRV_TRANSFERS 8
 #define SH_DRV_SETUP_TIMEOUT_MS 1000
 #define SH_DRV_CTRL_TIMEOUT_MS 1000
+#define SH_DRV_DRAIN_MS 3000          /* attach: bound on reading a dead owner's stream away */
+#define SH_DRV_DRAIN_QUIET_MS 100     /* ...an endpoint quiet this long is empty */
 #define SH_DRV_GONE_WAIT_MS 2000      /* wait for transfers after unplug */
 #define SH_DRV_RING_SAMPLES (1u << 19)  /* ~10 s at 50 kS/s */
 

@@ -159,8 +159,14 @@ static int t_identify(void)
     IT_CHECK(r.status == 0 && r.msg.type == PEN_MSG_GET_STATUS, "status %d", r.status);
     IT_CHECK(r.msg.u.status.state == PEN_STATE_IDLE, "pen idle at start");
     cJSON *d = dev_describe(pen_drv_dev(pen));
-    IT_CHECK(js_num(d, "link.requests", 0) == 2 && js_num(d, "link.responses", 0) == 2,
+    /* attach: IDENTIFY + GET_STATUS; then ours */
+    IT_CHECK(js_num(d, "link.requests", 0) == 3 && js_num(d, "link.responses", 0) == 3,
              "link stats count requests and responses");
+    const cJSON *motor = cJSON_GetObjectItemCaseSensitive(d, "motor");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(motor, "state");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(motor, "faults");
+    IT_CHECK(cJSON_IsString(ms) && strcmp(ms->valuestring, "idle") == 0, "describe: motor idle");
+    IT_CHECK(cJSON_IsString(mf) && strcmp(mf->valuestring, "none") == 0, "describe: no faults");
     cJSON_Delete(d);
     return 0;
 }

@@ -845,6 +845,24 @@ START_TEST(strings_and_sizes)
 }
 END_TEST
 
+START_TEST(fault_names)
+{
+    char buf[80];
+    ck_assert_str_eq(pen_fault_names(0, buf, sizeof buf), "none");
+    ck_assert_str_eq(pen_fault_names(PEN_FAULT_WATCHDOG, buf, sizeof buf), "WATCHDOG");
+    ck_assert_str_eq(pen_fault_names(PEN_FAULT_STALL | PEN_FAULT_WATCHDOG, buf, sizeof buf),
+                     "STALL+WATCHDOG");
+    ck_assert_str_eq(pen_fault_names(PEN_FAULT_KNOWN, buf, sizeof buf),
+                     "STALL+OVERCURRENT+LOW_BATTERY+BATTERY_CUTOFF+OVERTEMP+NO_CARTRIDGE+WATCHDOG");
+    ck_assert_str_eq(pen_fault_names(0x80000000u, buf, sizeof buf), "?");
+    char tiny[6];
+    ck_assert_str_eq(pen_fault_names(PEN_FAULT_OVERCURRENT, tiny, sizeof tiny), "OVERC");
+    ck_assert((PEN_FAULT_LATCHED & PEN_FAULT_LOW_BATTERY) == 0);
+    ck_assert((PEN_FAULT_LATCHED & PEN_FAULT_NO_CARTRIDGE) == 0);
+    ck_assert((PEN_FAULT_LATCHED & PEN_FAULT_HOST_CAUSED) == PEN_FAULT_HOST_CAUSED);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pen");
@@ -868,6 +886,7 @@ static Suite *suite(void)
     tcase_add_test(tc, rx_oversize_across_chunks);
     tcase_add_test(tc, rx_random_noise_never_crashes);
     tcase_add_test(tc, strings_and_sizes);
+    tcase_add_test(tc, fault_names);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,24 +14,36 @@
 # must end as they should (motor-on PASS, abort ABORTED). Anything else is
 # a false verdict and is listed with its reason and record.
 #
-#   tests/run/soak.sh [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]
+#   tests/run/soak.sh [-m soak|crash] [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]
 #
 # Prints one line per EOL run (unless -q) and a summary:
 #   soak: 1000 EOL runs: 1000 PASS, 0 FAIL, 0 ERROR, 0 other; ...
 # Exits 0 when there was no false verdict, 1 otherwise, 2 on set-up errors.
 # Figures (seconds per run) are for the record, never a pass criterion.
+#
+# -m crash: the rig dies instead (crash_inner.sh). N times: an EOL run is
+# started and rigd is SIGKILLed at a random moment of it (or, every third
+# time, SIGSTOPped for 0.6-1.2 s while the motor runs and then resumed);
+# rigd is restarted and the next EOL run on the same pen must PASS. The
+# killed run's record must be on disk, marked incomplete; the hung run
+# must end ERROR (the pen's watchdog stopped its motor), never FAIL.
 set -u
-runs=50 seed=1 build= keep= quiet=0
-while getopts n:s:b:k:q opt; do
+runs=50 seed=1 build= keep= quiet=0 mode=soak
+while getopts m:n:s:b:k:q opt; do
     case $opt in
+    m) mode=$OPTARG ;;
     n) runs=$OPTARG ;;
     s) seed=$OPTARG ;;
     b) build=$OPTARG ;;
     k) keep=$OPTARG ;;
     q) quiet=1 ;;
-    *) echo "usage: soak.sh [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]" >&2; exit 2 ;;
+    *) echo "usage: soak.sh [-m soak|crash] [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]" >&2; exit 2 ;;
     esac
 done
+case $mode in
+soak | crash) ;;
+*) echo "soak: -m soak or -m crash" >&2; exit 2 ;;
+esac
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${build:-$src/build}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
@@ -60,4 +72,4 @@ EOF
 export SOAK_DIR=$dir SOAK_OUT=$out SOAK_RUNS=$runs SOAK_SEED=$seed SOAK_QUIET=$quiet
 export SOAK_SRC=$src RIGD=$build/rig/daemon/rigd RIGCTL=$build/rig/ctl/rigctl
 export RIGSIM=$build/rig/sim/rigsim
-"$RIGSIM" --seed "$seed" -- sh "$src/tests/run/soak_inner.sh"
+"$RIGSIM" --seed "$seed" -- sh "$src/tests/run/${mode}_inner.sh"
