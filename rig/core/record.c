@@ -49,7 +49,30 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
-int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+/* mkdir -p of the directory holding path. */
+static int make_parent_dirs(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    char *dir = dirname(copy);
+    int rc = 0;
+    for (char *p = dir + 1; *p && rc == 0; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            rc = -errno;
+        *p = '/';
+    }
+    if (rc == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        rc = -errno;
+    free(copy);
+    return rc;
+}
+
+int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsigned flags,
+                            char *err, size_t errlen)
 {
     char *tmp = NULL;
     if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
@@ -57,6 +80,12 @@ int atomic_write_file(const char *path, const void *buf, size_t len, char *err, 
         return -ENOMEM;
     }
     int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && (flags & AW_RECREATE_DIR) && make_parent_dirs(path) == 0) {
+        /* The directory went away under a run (deleted by hand): the
+         * record is written again in full, so recreate it. */
+        snprintf(tmp + strlen(path), 11, ".tmpXXXXXX");
+        fd = mkostemp(tmp, O_CLOEXEC);
+    }
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(e));
@@ -71,19 +100,36 @@ int atomic_write_file(const char *path, const void *buf, size_t len, char *err, 
         rc = -errno, what = "fsync";
     if (close(fd) < 0 && rc == 0)
         rc = -errno, what = "close";
-    if (rc == 0 && rename(tmp, path) < 0)
+    if (rc == 0 && (flags & AW_NO_REPLACE)) {
+        /* link() fails with EEXIST where rename() would replace: a file
+         * that exists is never overwritten. */
+        if (link(tmp, path) < 0)
+            rc = -errno, what = errno == EEXIST ? "refusing to overwrite" : "link";
+        else
+            unlink(tmp);
+    } else if (rc == 0 && rename(tmp, path) < 0) {
         rc = -errno, what = "rename";
+    }
     if (rc == 0 && (rc = sync_dir_of(path)) < 0)
         what = "fsync directory of";
     if (rc < 0) {
-        snprintf(err, errlen, "%s %s: %s", what, path, strerror(-rc));
+        if (rc == -EEXIST)
+            snprintf(err, errlen, "%s %s: it exists", what, path);
+        else
+            snprintf(err, errlen, "%s %s: %s", what, path, strerror(-rc));
         unlink(tmp);
     }
     free(tmp);
     return rc;
 }
 
-int record_write(const char *path, const cJSON *record, char *err, size_t errlen)
+int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+    return atomic_write_file_flags(path, buf, len, 0, err, errlen);
+}
+
+int record_write_flags(const char *path, const cJSON *record, unsigned flags, char *err,
+                       size_t errlen)
 {
     char *text = cJSON_Print(record);
     if (!text) {
@@ -99,9 +145,14 @@ int record_write(const char *path, const cJSON *record, char *err, size_t errlen
     }
     withnl[len] = '\n';
     withnl[len + 1] = '\0';
-    int rc = atomic_write_file(path, withnl, len + 1, err, errlen);
+    int rc = atomic_write_file_flags(path, withnl, len + 1, flags, err, errlen);
     free(withnl);
     return rc;
+}
+
+int record_write(const char *path, const cJSON *record, char *err, size_t errlen)
+{
+    return record_write_flags(path, record, 0, err, errlen);
 }
 
 static int slurp(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
@@ -184,6 +235,12 @@ static uint64_t get_u64(const uint8_t *p)
 int capture_write(const char *path, const struct rig_capture *c, char sha256[DIGEST_HEX_LEN + 1],
                   char *err, size_t errlen)
 {
+    return capture_write_flags(path, c, 0, sha256, err, errlen);
+}
+
+int capture_write_flags(const char *path, const struct rig_capture *c, unsigned flags,
+                        char sha256[DIGEST_HEX_LEN + 1], char *err, size_t errlen)
+{
     if (c->n > (SIZE_MAX - CAPTURE_HEADER_SIZE) / 8) {
         snprintf(err, errlen, "capture too large");
         return -EOVERFLOW;
@@ -208,7 +265,7 @@ int capture_write(const char *path, const struct rig_capture *c, char sha256[DIG
         put_u32(buf + CAPTURE_HEADER_SIZE + 8 * i + 4, (uint32_t)c->disp_nm[i]);
     }
     digest_sha256_buf(buf, len, sha256);
-    int rc = atomic_write_file(path, buf, len, err, errlen);
+    int rc = atomic_write_file_flags(path, buf, len, flags, err, errlen);
     free(buf);
     return rc;
 }

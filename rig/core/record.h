@@ -46,15 +46,24 @@ void capture_free(struct rig_capture *c);
 /* Write buf to path atomically (temp + fsync + rename + fsync dir).
  * Returns 0 or -errno with a message in err. */
 int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen);
+/* Flags for the _flags variants: */
+#define AW_NO_REPLACE 0x1u     /* fail with -EEXIST if path exists (never overwrite) */
+#define AW_RECREATE_DIR 0x2u   /* the directory vanished: create it again and write */
+int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsigned flags,
+                            char *err, size_t errlen);
 
 /* Serialise a record (pretty-printed) and write it atomically. */
 int record_write(const char *path, const cJSON *record, char *err, size_t errlen);
+int record_write_flags(const char *path, const cJSON *record, unsigned flags, char *err,
+                       size_t errlen);
 /* Read a record back; NULL with a message if missing or not JSON. */
 cJSON *record_read(const char *path, char *err, size_t errlen);
 
 /* Write a capture attachment atomically and return its SHA-256. */
 int capture_write(const char *path, const struct rig_capture *c, char sha256[DIGEST_HEX_LEN + 1],
                   char *err, size_t errlen);
+int capture_write_flags(const char *path, const struct rig_capture *c, unsigned flags,
+                        char sha256[DIGEST_HEX_LEN + 1], char *err, size_t errlen);
 /* Read one back (checks magic, version, size). */
 int capture_read(const char *path, struct rig_capture *out, char *err, size_t errlen);
 

@@ -30,6 +30,12 @@ struct exec {
     double var_rate, var_depth;       /* sweep variables, NaN outside */
     cJSON *loop;                      /* sweep/repeat/retry context of the leaf */
     bool motor_on, in_teardown;
+    /* Skip mode: the rest of setup/main is not run (stop-on-first-fail, a
+     * failed setup or unit check, an abort) but still walked, so the record
+     * lists every planned step and measurement as SKIPPED with why. */
+    bool skipping;
+    char skip_reason[128];
+    bool record_created;              /* first write done (never overwrites) */
     unsigned leaf, leaf_total, captures, attempt;
     enum rig_outcome so_far;
     char cap_stem[4096];
@@ -497,7 +503,7 @@ static void record_capture(struct exec *e, struct leaf *l, const struct rig_capt
         return;
     char path[4200], sha[DIGEST_HEX_LEN + 1], err[256];
     snprintf(path, sizeof path, "%s.cap%u.bin", e->cap_stem, ++e->captures);
-    if (capture_write(path, cap, sha, err, sizeof err) < 0) {
+    if (capture_write_flags(path, cap, AW_NO_REPLACE | AW_RECREATE_DIR, sha, err, sizeof err) < 0) {
         snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
         leaf_fail(l, OUTCOME_ERROR, err);
         return;
@@ -608,9 +614,82 @@ static double default_timeout(const struct seq_step *st)
 
 static void write_record(struct exec *e, bool complete);
 
+static void start_skipping(struct exec *e, const char *why)
+{
+    if (e->skipping || e->in_teardown)
+        return;
+    e->skipping = true;
+    snprintf(e->skip_reason, sizeof e->skip_reason, "%s", why);
+}
+
+/* A leaf the run does not execute: its entry, and its measurements with
+ * their limits, all SKIPPED. A configure still moves the setpoints so
+ * later skipped measurements show the limits they would have had. */
+static enum rig_outcome skip_leaf(struct exec *e, const struct seq_step *st, const char *section)
+{
+    if (st->kind == STEP_CONFIGURE) {
+        if (st->has_rate)
+            e->sp.rate_hz = resolve_setpoint(e, &st->rate_hz);
+        if (st->has_depth)
+            e->sp.depth_mm = resolve_setpoint(e, &st->depth_mm);
+    }
+    cJSON *entry = cJSON_CreateObject(), *meas = cJSON_CreateArray();
+    if (!entry || !meas) {
+        cJSON_Delete(entry);
+        cJSON_Delete(meas);
+        return OUTCOME_SKIPPED;
+    }
+    cJSON_AddStringToObject(entry, "section", section);
+    cJSON_AddStringToObject(entry, "path", st->path ? st->path : "");
+    cJSON_AddStringToObject(entry, "kind", step_kind_str(st->kind));
+    if (st->name)
+        cJSON_AddStringToObject(entry, "name", st->name);
+    if (e->loop)
+        cJSON_AddItemToObject(entry, "loop", cJSON_Duplicate(e->loop, true));
+    if (e->attempt)
+        cJSON_AddNumberToObject(entry, "attempt", e->attempt);
+    add_setpoints(e, entry);
+    cJSON_AddStringToObject(entry, "outcome", "SKIPPED");
+    char msg[160];
+    snprintf(msg, sizeof msg, "not run: %s", e->skip_reason);
+    cJSON_AddStringToObject(entry, "message", msg);
+    for (size_t i = 0; i < st->nevaluate; i++) {
+        const struct spec_measurement *m = spec_find(e->spec, st->evaluate[i]);
+        cJSON *me = cJSON_CreateObject();
+        if (!m || !me) {
+            cJSON_Delete(me);
+            continue;
+        }
+        cJSON_AddStringToObject(me, "name", m->name);
+        cJSON_AddStringToObject(me, "quantity", quantity_info(m->quantity)->name);
+        cJSON_AddNullToObject(me, "value");
+        cJSON_AddStringToObject(me, "units", m->units ? m->units : "");
+        cJSON_AddStringToObject(me, "comparison", lim_cmp_str(m->limit.cmp));
+        if (!quantity_info(m->quantity)->is_string) {
+            struct lim_eval ev;
+            limit_eval_number(&m->limit, &e->sp, NAN, &ev);
+            put_number_or_null(me, "low", ev.low);
+            if (lim_cmp_arity(m->limit.cmp) == 2)
+                put_number_or_null(me, "high", ev.high);
+            char desc[128];
+            limit_describe(&m->limit, &ev, desc, sizeof desc);
+            cJSON_AddStringToObject(me, "limit", desc);
+        }
+        cJSON_AddStringToObject(me, "outcome", "SKIPPED");
+        cJSON_AddBoolToObject(me, "marginal", false);
+        cJSON_AddStringToObject(me, "note", msg);
+        cJSON_AddItemToArray(meas, me);
+    }
+    cJSON_AddItemToObject(entry, "measurements", meas);
+    cJSON_AddItemToArray(e->steps, entry);
+    return OUTCOME_SKIPPED;
+}
+
 static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, double deadline,
                                   const char *section)
 {
+    if (e->skipping)
+        return skip_leaf(e, st, section);
     struct leaf l = { .st = st, .outcome = OUTCOME_PASS };
     double t0 = now_s(e);
     double own = isfinite(st->timeout_s) ? st->timeout_s : default_timeout(st);
@@ -746,9 +825,9 @@ static enum rig_outcome exec_sweep(struct exec *e, const struct seq_step *st, do
     double saved_rate = e->var_rate, saved_depth = e->var_depth;
     cJSON *saved_loop = e->loop ? cJSON_Duplicate(e->loop, true) : NULL;
     size_t nr = st->nrates ? st->nrates : 1, nd = st->ndepths ? st->ndepths : 1;
-    bool stop = false;
-    for (size_t r = 0; r < nr && !stop; r++)
-        for (size_t d = 0; d < nd && !stop; d++) {
+    /* Every point is walked: after a halt the rest are recorded SKIPPED. */
+    for (size_t r = 0; r < nr; r++)
+        for (size_t d = 0; d < nd; d++) {
             if (st->nrates) {
                 e->var_rate = st->rates_hz[r];
                 set_loop(e, "rate_hz", e->var_rate);
@@ -757,9 +836,7 @@ static enum rig_outcome exec_sweep(struct exec *e, const struct seq_step *st, do
                 e->var_depth = st->depths_mm[d];
                 set_loop(e, "depth_mm", e->var_depth);
             }
-            enum rig_outcome o = exec_list(e, st->body, st->nbody, deadline, section);
-            agg = outcome_worse(agg, o);
-            stop = halts(e, o) || (aborted(e) && !e->in_teardown);
+            agg = outcome_worse(agg, exec_list(e, st->body, st->nbody, deadline, section));
         }
     e->var_rate = saved_rate;
     e->var_depth = saved_depth;
@@ -774,10 +851,7 @@ static enum rig_outcome exec_repeat(struct exec *e, const struct seq_step *st, d
     cJSON *saved_loop = e->loop ? cJSON_Duplicate(e->loop, true) : NULL;
     for (unsigned i = 0; i < st->count; i++) {
         set_loop(e, "repeat", i + 1);
-        enum rig_outcome o = exec_list(e, st->body, st->nbody, deadline, section);
-        agg = outcome_worse(agg, o);
-        if (halts(e, o) || (aborted(e) && !e->in_teardown))
-            break;
+        agg = outcome_worse(agg, exec_list(e, st->body, st->nbody, deadline, section));
     }
     restore_loop(e, saved_loop);
     return agg;
@@ -800,14 +874,17 @@ static enum rig_outcome exec_retry(struct exec *e, const struct seq_step *st, do
 {
     enum rig_outcome o = OUTCOME_SKIPPED;
     unsigned saved_attempt = e->attempt;
+    bool skipping_before = e->skipping;
     for (unsigned a = 1; a <= st->count; a++) {
         int first = cJSON_GetArraySize(e->steps);
         e->attempt = a;
         o = exec_list(e, st->body, st->nbody, deadline, section);
-        if (o == OUTCOME_PASS || o == OUTCOME_SKIPPED || o == OUTCOME_ABORTED || aborted(e) ||
-            a == st->count)
+        if (skipping_before || o == OUTCOME_PASS || o == OUTCOME_SKIPPED ||
+            o == OUTCOME_ABORTED || aborted(e) || a == st->count)
             break;
+        /* A failed attempt's halt does not skip the next attempt. */
         supersede(e, first);
+        e->skipping = false;
         e->res->retries++;
     }
     e->attempt = saved_attempt;
@@ -832,12 +909,15 @@ static enum rig_outcome exec_list(struct exec *e, const struct seq_step *st, siz
 {
     enum rig_outcome agg = OUTCOME_SKIPPED;
     for (size_t i = 0; i < n; i++) {
-        if (!e->in_teardown && aborted(e))
-            return outcome_worse(agg, OUTCOME_ABORTED);
+        if (!e->in_teardown && !e->skipping && aborted(e)) {
+            agg = outcome_worse(agg, OUTCOME_ABORTED);
+            start_skipping(e, "the run was aborted");
+        }
         enum rig_outcome o = exec_step(e, &st[i], deadline, section);
         agg = outcome_worse(agg, o);
-        if (halts(e, o))
-            break;
+        if (!e->skipping && halts(e, o))
+            start_skipping(e, o == OUTCOME_ABORTED ? "the run was aborted"
+                                                   : "an earlier step did not pass (stop-on-first-fail)");
     }
     return agg;
 }
@@ -869,6 +949,8 @@ static enum rig_outcome summarise(struct exec *e, const cJSON **first_bad)
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements")) {
             const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
             int oc = cJSON_IsString(o) ? outcome_from_str(o->valuestring) : OUTCOME_ERROR;
+            if (oc == OUTCOME_SKIPPED)
+                continue;       /* planned, not run: listed, not counted */
             r->measurements++;
             r->passed += oc == OUTCOME_PASS;
             r->failed += oc == OUTCOME_FAIL;
@@ -893,8 +975,11 @@ static void write_record(struct exec *e, bool complete)
 {
     enum rig_outcome now = outcome_worse(e->so_far, summarise(e, NULL));
     replace(e->rec, "complete", cJSON_CreateBool(complete));
-    replace(e->rec, "outcome", cJSON_CreateString(outcome_str(now == OUTCOME_SKIPPED
-                                                               ? OUTCOME_PASS : now)));
+    /* An unfinished run has no verdict: a record left behind by a crash or
+     * a full disk must never read PASS. */
+    replace(e->rec, "outcome", complete ? cJSON_CreateString(outcome_str(now == OUTCOME_SKIPPED
+                                                                          ? OUTCOME_PASS : now))
+                                        : cJSON_CreateNull());
     replace(e->rec, "retries", cJSON_CreateNumber(e->res->retries));
     cJSON *sum = cJSON_CreateObject();
     if (sum) {
@@ -914,7 +999,12 @@ static void write_record(struct exec *e, bool complete)
     if (!e->cfg->record_path)
         return;
     char err[256];
-    if (record_write(e->cfg->record_path, e->rec, err, sizeof err) < 0) {
+    /* The first write creates the record and never replaces a file that
+     * exists; later ones replace our own and recreate a vanished directory. */
+    unsigned flags = e->record_created ? AW_RECREATE_DIR : AW_NO_REPLACE;
+    if (record_write_flags(e->cfg->record_path, e->rec, flags, err, sizeof err) == 0) {
+        e->record_created = true;
+    } else {
         snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
         e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
         note_message(e, "run record: %s", err);
@@ -1020,6 +1110,67 @@ static enum rig_outcome check_instruments(struct exec *e)
     return o;
 }
 
+/* The scanned serial must be the serial the pen reports, before any test
+ * step: a PASS is never filed under a unit that was not tested. */
+static bool check_unit(struct exec *e)
+{
+    struct pen_identity id;
+    char err[200] = "";
+    memset(&id, 0, sizeof id);
+    int rc = e->ops->pen_identify(e->ctx, &id, err, sizeof err);
+    if (rc != 0) {
+        char msg[256];
+        rc_message(rc, "unit identity: identify", err, msg, sizeof msg);
+        e->so_far = outcome_worse(e->so_far, rc_outcome(rc) == OUTCOME_ABORTED ? OUTCOME_ABORTED
+                                                                               : OUTCOME_ERROR);
+        note_message(e, "%s", msg);
+        return false;
+    }
+    cJSON *dut = cJSON_GetObjectItemCaseSensitive(e->rec, "dut");
+    cJSON_DeleteItemFromObjectCaseSensitive(dut, "reported_serial");
+    cJSON_AddStringToObject(dut, "reported_serial", id.serial);
+    if (strcmp(id.serial, e->cfg->dut_serial) != 0) {
+        e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
+        note_message(e, "unit identity: the pen in the fixture reports serial %s, not %s (the "
+                     "serial the run was started for); nothing was tested", id.serial,
+                     e->cfg->dut_serial);
+        return false;
+    }
+    return true;
+}
+
+/* Every capture the record names must still be on disk as written: a
+ * run whose evidence is gone cannot PASS. */
+static void verify_attachments(struct exec *e)
+{
+    if (!e->cfg->record_path || e->cfg->no_captures)
+        return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", e->cfg->record_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[1] = '\0';
+    else
+        dir[0] = '\0';
+    const cJSON *st;
+    cJSON_ArrayForEach(st, e->steps) {
+        const cJSON *cap = cJSON_GetObjectItemCaseSensitive(st, "capture");
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(cap, "file");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cap, "sha256");
+        if (!cJSON_IsString(file) || !cJSON_IsString(sha))
+            continue;
+        char path[4400], got[DIGEST_HEX_LEN + 1];
+        snprintf(path, sizeof path, "%s%s", dir, file->valuestring);
+        if (digest_sha256_file(path, got) < 0 || strcmp(got, sha->valuestring) != 0) {
+            e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
+            snprintf(e->res->record_error, sizeof e->res->record_error,
+                     "capture attachment %s is missing or changed", file->valuestring);
+            note_message(e, "run record: capture attachment %s is missing or changed",
+                         file->valuestring);
+        }
+    }
+}
+
 static bool ops_complete(const struct rig_ops *o)
 {
     return o && o->pen_identify && o->pen_set_rate && o->pen_set_depth && o->pen_start &&
@@ -1064,7 +1215,13 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         .cfg = cfg, .ops = ops, .ctx = ctx, .spec = cfg->seq->spec, .res = result,
         .sp = { NAN, NAN }, .var_rate = NAN, .var_depth = NAN, .so_far = OUTCOME_SKIPPED,
     };
-    if (record_uuid(result->record_id) < 0) {
+    if (cfg->run_id && cfg->run_id[0]) {
+        if (strlen(cfg->run_id) >= sizeof result->record_id) {
+            snprintf(result->message, sizeof result->message, "run id too long");
+            return -1;
+        }
+        snprintf(result->record_id, sizeof result->record_id, "%s", cfg->run_id);
+    } else if (record_uuid(result->record_id) < 0) {
         snprintf(result->message, sizeof result->message, "cannot generate a record id");
         return -1;
     }
@@ -1096,21 +1253,31 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         cJSON_Delete(e.rec);
         return -1;
     }
-    if (instruments_ok) {
-        const struct rig_sequence *s = cfg->seq;
-        enum rig_outcome o = exec_list(&e, s->setup, s->nsetup, INFINITY, "setup");
-        e.so_far = outcome_worse(e.so_far, o);
-        /* main needs a good setup, whatever the policy */
-        if ((o == OUTCOME_PASS || o == OUTCOME_SKIPPED) && !aborted(&e)) {
-            o = exec_list(&e, s->main, s->nmain, INFINITY, "main");
-            e.so_far = outcome_worse(e.so_far, o);
-        }
-        if (aborted(&e))
-            e.so_far = OUTCOME_ABORTED;
+    /* Nothing is tested on a pen that is not the unit the run is for. */
+    bool unit_ok = instruments_ok && check_unit(&e);
+    if (!instruments_ok)
+        start_skipping(&e, "an instrument cannot be used");
+    else if (!unit_ok)
+        start_skipping(&e, "the pen is not the unit this run is for");
+    const struct rig_sequence *s = cfg->seq;
+    enum rig_outcome o = exec_list(&e, s->setup, s->nsetup, INFINITY, "setup");
+    e.so_far = outcome_worse(e.so_far, o);
+    /* main needs a good setup, whatever the policy */
+    if (!(o == OUTCOME_PASS || o == OUTCOME_SKIPPED))
+        start_skipping(&e, "the setup did not pass");
+    o = exec_list(&e, s->main, s->nmain, INFINITY, "main");
+    e.so_far = outcome_worse(e.so_far, o);
+    if (aborted(&e))
+        e.so_far = OUTCOME_ABORTED;
+    /* Teardown always runs -- on the unit the run started. */
+    if (unit_ok) {
+        e.skipping = false;
         e.in_teardown = true;
         o = exec_list(&e, s->teardown, s->nteardown, INFINITY, "teardown");
         if (e.so_far != OUTCOME_ABORTED)
             e.so_far = outcome_worse(e.so_far, o);
+    } else {
+        o = exec_list(&e, s->teardown, s->nteardown, INFINITY, "teardown");
     }
     if (e.so_far == OUTCOME_SKIPPED)
         e.so_far = OUTCOME_PASS;
@@ -1127,6 +1294,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
                      cJSON_IsString(m) ? m->valuestring : "not PASS");
     }
     final_stop(&e);
+    verify_attachments(&e);
     char why[200] = "";
     if (ops->rig_check && ops->rig_check(ctx, why, sizeof why)) {
         why[sizeof why - 1] = '\0';

@@ -109,6 +109,7 @@ struct rig_ops {
 
 struct run_config {
     const struct rig_sequence *seq;  /* validated, with its spec */
+    const char *run_id;              /* the run's id (record "id"); NULL = new UUID */
     const char *dut_serial;          /* required */
     const char *operator_name;       /* may be NULL */
     const char *station_id;          /* may be NULL */

@@ -1,5 +1,8 @@
 #include "bench_ops.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -85,6 +88,10 @@ static int start(void *ctx, char *err, size_t len)
         snprintf(err, len, "refused");
         return RIG_OPS_NAK(b->nak_start);
     }
+    if (b->start_rc) {
+        snprintf(err, len, "pen not attached");
+        return b->start_rc;
+    }
     b->motor = true;
     synth_set_running(&b->s, true);
     return 0;
@@ -92,9 +99,12 @@ static int start(void *ctx, char *err, size_t len)
 
 static int stop(void *ctx, char *err, size_t len)
 {
-    (void)err, (void)len;
     struct bench *b = B(ctx);
     b->stops++;
+    if (b->stop_rc) {
+        snprintf(err, len, "stop refused by the test bench");
+        return b->stop_rc;
+    }
     b->motor = false;
     synth_set_running(&b->s, false);
     return 0;
@@ -164,7 +174,46 @@ static void watch(struct bench *b)
     if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "complete")) &&
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "steps")) > 0)
         b->saw_incomplete = true;
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "complete")) &&
+        !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "outcome")))
+        b->saw_incomplete_verdict = true;
     cJSON_Delete(r);
+}
+
+/* rm -rf of the directory holding the watched record (an operator
+ * cleaning up under a running station). */
+static void delete_record_dir(struct bench *b)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", b->watch_record);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static bool rig_check(void *ctx, char *buf, size_t len)
+{
+    struct bench *b = B(ctx);
+    b->rig_checks++;
+    if (!b->rig_problem_at_sleep || b->sleeps < b->rig_problem_at_sleep || b->rig_problem_told)
+        return false;
+    b->rig_problem_told = true;
+    snprintf(buf, len, "test rig lost control");
+    return true;
 }
 
 static int do_sleep(void *ctx, double seconds)
@@ -172,6 +221,8 @@ static int do_sleep(void *ctx, double seconds)
     struct bench *b = B(ctx);
     b->sleeps++;
     watch(b);
+    if (b->delete_dir_at_sleep && b->sleeps == b->delete_dir_at_sleep && b->watch_record)
+        delete_record_dir(b);
     if (b->abort_at_sleep && b->sleeps >= (unsigned)b->abort_at_sleep)
         b->aborted_flag = true;
     if (b->aborted_flag)
@@ -229,5 +280,6 @@ const struct rig_ops bench_ops = {
     .pen_start = start, .pen_stop = stop, .pen_status = status,
     .capture_begin = capture_begin, .capture_mark = capture_mark, .capture_end = capture_end,
     .sleep = do_sleep, .aborted = aborted, .instruments = instruments, .emit = emit,
+    .rig_check = rig_check,
     .now = now, .wall = wall,
 };

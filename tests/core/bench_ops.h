@@ -25,6 +25,8 @@ struct bench {
     unsigned flags_on_capture;    /* ...on the capture with this number (1-based), 0 = every */
     int fail_capture_begin;       /* return this from capture_begin */
     int nak_start;                /* RIG_OPS_NAK code from start */
+    int start_rc;                 /* return this from start (e.g. -ENODEV) */
+    int stop_rc;                  /* return this from stop (stop not confirmed) */
     int abort_at_sleep;           /* set aborted at this sleep call (1-based), 0 = never */
     /* observations */
     unsigned captures, sleeps, stops, starts, identifies, emits, measurement_events;
@@ -32,6 +34,11 @@ struct bench {
     double pen_time_s;            /* virtual seconds spent in sleeps */
     const char *watch_record;     /* read this record at every sleep... */
     bool saw_incomplete;          /* ...and note if it was complete:false with steps */
+    bool saw_incomplete_verdict;  /* ...or complete:false with an outcome that is not null */
+    unsigned delete_dir_at_sleep; /* remove watch_record's directory at this sleep (1-based) */
+    unsigned rig_problem_at_sleep;/* rig_check reports a problem from this sleep on (1-based) */
+    bool rig_problem_told;
+    unsigned rig_checks;
 };
 
 void bench_init(struct bench *b);

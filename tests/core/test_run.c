@@ -20,102 +20,7 @@
 #include "run.h"
 #include "sequence.h"
 
-static char tmpdir[64];
-static char record_path[256];
-
-static void make_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rig-core-test-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    snprintf(record_path, sizeof record_path, "%s/run.json", tmpdir);
-}
-
-/* Remove the test's directory (flat: records and attachments only). */
-static void remove_tmp(void)
-{
-    if (!tmpdir[0])
-        return;
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            char p[512];
-            snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
-            ck_assert_int_eq(unlink(p), 0);
-        }
-        closedir(d);
-    }
-    ck_assert_int_eq(rmdir(tmpdir), 0);
-    tmpdir[0] = '\0';
-}
-
-static struct rig_sequence *load(const char *path)
-{
-    struct rig_problems p;
-    problems_init(&p);
-    struct rig_sequence *s = sequence_load(path, &p);
-    for (size_t i = 0; i < p.count; i++)
-        fprintf(stderr, "%s\n", p.msg[i]);
-    ck_assert_ptr_nonnull(s);
-    problems_free(&p);
-    return s;
-}
-
-/* A sequence from text, checked against the reference spec. */
-static struct rig_spec *ref_spec;
-static struct rig_sequence *inline_seq(const char *json)
-{
-    struct rig_problems p;
-    problems_init(&p);
-    if (!ref_spec)
-        ref_spec = spec_load(FIXTURES_DIR "/specs/reference-pen.json", &p);
-    ck_assert_ptr_nonnull(ref_spec);
-    struct rig_sequence *s = sequence_parse("inline", json, strlen(json), ref_spec, &p);
-    for (size_t i = 0; i < p.count; i++)
-        fprintf(stderr, "%s\n", p.msg[i]);
-    ck_assert_ptr_nonnull(s);
-    problems_free(&p);
-    return s;
-}
-
-static struct run_result run(struct bench *b, const struct rig_sequence *s, const char *record)
-{
-    struct run_config cfg = { .seq = s, .dut_serial = "PA-0000042", .operator_name = "Q <&> A",
-                              .station_id = "EOL-3", .record_path = record };
-    struct run_result r;
-    ck_assert_int_eq(run_execute(&cfg, &bench_ops, b, &r), 0);
-    return r;
-}
-
-static cJSON *read_record(void)
-{
-    char err[256];
-    cJSON *r = record_read(record_path, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
-    return r;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* Outcome of measurement name in the first non-superseded step holding it. */
-static const cJSON *find_measurement(const cJSON *rec, const char *name)
-{
-    const cJSON *s, *m;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
-        if (cJSON_GetObjectItemCaseSensitive(s, "superseded"))
-            continue;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements"))
-            if (strcmp(jstr(m, "name"), name) == 0)
-                return m;
-    }
-    return NULL;
-}
+#include "runtest.h"
 
 START_TEST(eol_pass_with_record_and_attachments)
 {
@@ -205,11 +110,32 @@ START_TEST(depth_bias_fails_and_stops)
     ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
     ck_assert_msg(strstr(r.message, "depth FAIL") != NULL, "%s", r.message);
     cJSON *rec = read_record();
-    /* stop-on-first-fail: identify, configure, start-up capture, then teardown stop */
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "steps")), 4);
-    const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "steps"), 3);
+    /* stop-on-first-fail: identify, configure, start-up capture run; the 7
+     * other main steps are listed SKIPPED; then the teardown stop runs */
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
+    ck_assert_int_eq(cJSON_GetArraySize(steps), 11);
+    for (int i = 0; i < 11; i++) {
+        const cJSON *st = cJSON_GetArrayItem(steps, i);
+        bool skipped = i >= 3 && i < 10;
+        ck_assert_str_eq(jstr(st, "outcome"), skipped ? "SKIPPED"
+                                              : i == 2 ? "FAIL" : "PASS");
+        if (skipped)
+            ck_assert_str_eq(jstr(st, "message"),
+                             "not run: an earlier step did not pass (stop-on-first-fail)");
+    }
+    /* a skipped measurement still shows the limit its setpoints give */
+    const cJSON *deep = cJSON_GetArrayItem(steps, 8);
+    ck_assert_str_eq(jstr(deep, "kind"), "capture");
+    ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(deep, "setpoints"), "rate_hz")->valuedouble,
+                        150);
+    const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(deep, "measurements"), 0);
+    ck_assert_str_eq(jstr(m0, "outcome"), "SKIPPED");
+    ck_assert_str_eq(jstr(m0, "limit"), "GELE [142.5, 157.5]");   /* 150 Hz +/- 5 % */
+    const cJSON *last = cJSON_GetArrayItem(steps, 10);
     ck_assert_str_eq(jstr(last, "section"), "teardown");
     ck_assert_str_eq(jstr(last, "kind"), "stop");
+    ck_assert_uint_eq(r.measurements, 3 + 6);   /* skipped ones are not counted */
     ck_assert_str_eq(jstr(find_measurement(rec, "depth"), "outcome"), "FAIL");
     ck_assert_str_eq(jstr(find_measurement(rec, "stroke_rate"), "outcome"), "PASS");
     ck_assert(!b.motor);
@@ -363,7 +289,15 @@ START_TEST(overdue_calibration_refuses_to_run)
                                 "2026-11-24 (today is 2026-11-25); recalibrate it before testing");
     ck_assert_uint_eq(b.identifies + b.starts + b.captures, 0);
     cJSON *rec = read_record();
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "steps")), 0);
+    /* nothing ran: every planned step is listed SKIPPED, with why */
+    const cJSON *st;
+    int n = 0;
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+        ck_assert_str_eq(jstr(st, "outcome"), "SKIPPED");
+        ck_assert_str_eq(jstr(st, "message"), "not run: an instrument cannot be used");
+        n++;
+    }
+    ck_assert_int_eq(n, 11);
     ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
     cJSON_Delete(rec);
     b.ins.cal_due = 20261125;            /* due today: still usable today */
@@ -459,33 +393,6 @@ START_TEST(record_write_is_atomic_and_refuses_bad_paths)
 }
 END_TEST
 
-/* GMarkup is a strict XML well-formedness checker; count elements. */
-static void on_start(GMarkupParseContext *ctx, const gchar *name, const gchar **an,
-                     const gchar **av, gpointer user, GError **err)
-{
-    (void)ctx, (void)an, (void)av, (void)err;
-    unsigned *counts = user;
-    if (strcmp(name, "testcase") == 0)
-        counts[0]++;
-    else if (strcmp(name, "failure") == 0)
-        counts[1]++;
-    else if (strcmp(name, "property") == 0)
-        counts[2]++;
-}
-
-/* Parse xml with GMarkup, counting testcase/failure/property elements;
- * fails the test with the parser's message if it is not well formed. */
-static void assert_well_formed(const char *xml, unsigned counts[3])
-{
-    GMarkupParser parser = { .start_element = on_start };
-    GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, counts, NULL);
-    GError *err = NULL;
-    gboolean ok = g_markup_parse_context_parse(ctx, xml, (gssize)strlen(xml), &err) &&
-                  g_markup_parse_context_end_parse(ctx, &err);
-    ck_assert_msg(ok, "JUnit XML not well formed: %s\n%s", err ? err->message : "?", xml);
-    g_markup_parse_context_free(ctx);
-}
-
 START_TEST(junit_is_well_formed)
 {
     make_tmp();
@@ -501,10 +408,11 @@ START_TEST(junit_is_well_formed)
     ck_assert_ptr_nonnull(strstr(xml, "CAL-&lt;&amp;&quot;x&quot;&gt;"));
     unsigned counts[3] = { 0 };
     assert_well_formed(xml, counts);
-    ck_assert_uint_eq(counts[0], 3 + 6);       /* identify + start-up capture measurements */
-    ck_assert_uint_eq(counts[1], 1);           /* the depth */
+    /* identify 3 + start-up capture 6 run, 3 + 5 + 1 skipped, + the verdict */
+    ck_assert_uint_eq(counts[0], 3 + 6 + 3 + 5 + 1 + 1);
+    ck_assert_uint_eq(counts[1], 2);           /* the depth, and the run's verdict */
     ck_assert_uint_ge(counts[2], 8);
-    ck_assert_ptr_nonnull(strstr(xml, "tests=\"9\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(xml, "tests=\"19\" failures=\"2\" errors=\"0\" skipped=\"9\""));
     char path[300], errs[256];
     snprintf(path, sizeof path, "%s/junit.xml", tmpdir);
     ck_assert_int_eq(junit_write(path, rec, errs, sizeof errs), 0);
@@ -544,7 +452,7 @@ START_TEST(junit_escapes_outcomes_from_the_record)
         "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}", counts);
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"ERR&quot;&lt;x&gt;&amp;\""));
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"B&apos;AD&quot;\""));
-    ck_assert_uint_eq(counts[0], 2);
+    ck_assert_uint_eq(counts[0], 2 + 1);      /* + the run's verdict */
     free(xml);
 }
 END_TEST
