@@ -8,13 +8,12 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "caldate.h"
 #include "quantity.h"
+#include "version.h"
 
 /* Default step timeouts (seconds) when the file gives none: generous, the
  * point is to end a step the rig cannot finish, not to judge speed. */
-#ifndef RIG_VERSION
-#define RIG_VERSION "unknown"
-#endif
 
 #define DEFAULT_OP_TIMEOUT_S 10.0
 #define DEFAULT_SLACK_S 10.0
@@ -1028,7 +1027,9 @@ static cJSON *new_record(struct exec *e)
     cJSON *sw = cJSON_AddObjectToObject(r, "software");
     if (sw) {
         cJSON_AddStringToObject(sw, "name", "rig");
-        cJSON_AddStringToObject(sw, "version", RIG_VERSION);
+        cJSON_AddStringToObject(sw, "version", rig_version());
+        cJSON_AddStringToObject(sw, "vcs", rig_vcs());
+        cJSON_AddBoolToObject(sw, "dirty", rig_vcs_dirty());
     }
     cJSON_AddStringToObject(r, "operator", c->operator_name ? c->operator_name : "");
     cJSON_AddStringToObject(r, "station", c->station_id ? c->station_id : "");
@@ -1076,11 +1077,8 @@ static enum rig_outcome check_instruments(struct exec *e)
     if (n > RIG_MAX_INSTRUMENTS)
         n = RIG_MAX_INSTRUMENTS;
     struct timespec ts;
-    struct tm tm;
     wall(e, &ts);
-    time_t t = ts.tv_sec;
-    uint32_t today = gmtime_r(&t, &tm) ? (uint32_t)((tm.tm_year + 1900) * 10000 +
-                                                    (tm.tm_mon + 1) * 100 + tm.tm_mday) : 0;
+    uint32_t today = caldate_utc(ts.tv_sec);
     enum rig_outcome o = OUTCOME_PASS;
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(e->rec, "instruments");
     for (int i = 0; i < n; i++) {
@@ -1098,7 +1096,7 @@ static enum rig_outcome check_instruments(struct exec *e)
             cJSON_AddStringToObject(j, "certificate", ins[i].certificate);
             cJSON_AddItemToArray(arr, j);
         }
-        if (ins[i].cal_due && today > ins[i].cal_due) {
+        if (caldate_overdue(ins[i].cal_due, today)) {
             char today_s[11];
             record_date(today, today_s);
             note_message(e, "%s %s (serial %s): calibration was due %s (today is %s); "

@@ -349,7 +349,7 @@ static void parse_section(struct ctx *c, const cJSON *root, const char *key, boo
 }
 
 /* Resolve ref against the directory of the sequence file. */
-static char *resolve_spec_path(const char *seq_file, const char *ref)
+char *sequence_resolve_spec(const char *seq_file, const char *ref)
 {
     if (ref[0] == '/')
         return strdup(ref);
@@ -370,7 +370,7 @@ static char *resolve_spec_path(const char *seq_file, const char *ref)
  * its own problems are passed on under the spec file's name. */
 static void load_named_spec(struct ctx *c, struct rig_sequence *s)
 {
-    s->spec_path = resolve_spec_path(c->v.file, s->spec_ref);
+    s->spec_path = sequence_resolve_spec(c->v.file, s->spec_ref);
     if (!s->spec_path) {
         problems_add(c->v.p, c->v.file, "$.spec", "out of memory");
         return;
@@ -393,6 +393,35 @@ static void load_named_spec(struct ctx *c, struct rig_sequence *s)
     c->v.p->oom |= sp.oom;
     problems_free(&sp);
     c->spec = s->spec;
+}
+
+/* A capture by stroke count needs a stroke rate set by an earlier
+ * configure step (its length is strokes / rate). Walks steps in order;
+ * returns whether a rate is configured after them. */
+static bool stroke_captures_have_rate(struct ctx *c, const struct seq_step *st, size_t n,
+                                      bool rate)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (st[i].kind) {
+        case STEP_CONFIGURE:
+            rate = rate || st[i].has_rate;
+            break;
+        case STEP_CAPTURE:
+            if (st[i].strokes && !rate)
+                problems_add(c->v.p, c->v.file, st[i].path ? st[i].path : "$",
+                             "capture by strokes needs a stroke rate: configure \"rate_hz\" "
+                             "in an earlier step");
+            break;
+        case STEP_SWEEP:
+        case STEP_REPEAT:
+        case STEP_RETRY:
+            rate = stroke_captures_have_rate(c, st[i].body, st[i].nbody, rate);
+            break;
+        default:
+            break;
+        }
+    }
+    return rate;
 }
 
 static struct rig_sequence *sequence_from_json(struct ctx *c, const cJSON *root, bool load_spec)
@@ -430,6 +459,12 @@ static struct rig_sequence *sequence_from_json(struct ctx *c, const cJSON *root,
     parse_section(c, root, "setup", false, &s->setup, &s->nsetup);
     parse_section(c, root, "main", true, &s->main, &s->nmain);
     parse_section(c, root, "teardown", false, &s->teardown, &s->nteardown);
+    if (c->v.p->count == before) {
+        /* What would otherwise only fail at run time. */
+        bool rate = stroke_captures_have_rate(c, s->setup, s->nsetup, false);
+        stroke_captures_have_rate(c, s->main, s->nmain, rate);
+        stroke_captures_have_rate(c, s->teardown, s->nteardown, rate);
+    }
 done:
     if (c->v.p->count != before || c->v.p->oom) {
         sequence_free(s);
@@ -450,6 +485,29 @@ struct rig_sequence *sequence_parse(const char *label, const char *buf, size_t l
     if (s) {
         s->spec = (struct rig_spec *)spec;
         digest_sha256_buf(buf, len, s->sha256);
+    }
+    return s;
+}
+
+struct rig_sequence *sequence_from_texts(const char *seq_label, const char *seq_text,
+                                         size_t seq_len, const char *spec_label,
+                                         const char *spec_text, size_t spec_len,
+                                         struct rig_problems *problems)
+{
+    struct rig_spec *spec = spec_parse(spec_label, spec_text, spec_len, problems);
+    if (!spec)
+        return NULL;
+    struct rig_sequence *s = sequence_parse(seq_label, seq_text, seq_len, spec, problems);
+    if (!s) {
+        spec_free(spec);
+        return NULL;
+    }
+    s->spec_owned = true;
+    s->spec_path = strdup(spec_label);
+    if (!s->spec_path) {
+        problems_add(problems, seq_label, "$", "out of memory");
+        sequence_free(s);
+        return NULL;
     }
     return s;
 }
@@ -522,6 +580,41 @@ static size_t leaves(const struct seq_step *st, size_t n)
         }
     }
     return total;
+}
+
+/* Capture seconds of steps st[0..n), every loop expanded and every retry
+ * attempt counted; a capture by strokes at the slowest rate a pen runs. */
+static double capture_seconds(const struct seq_step *st, size_t n, double slowest_hz)
+{
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double inner = capture_seconds(st[i].body, st[i].nbody, slowest_hz);
+        switch (st[i].kind) {
+        case STEP_CAPTURE:
+            total += st[i].pre_s + (st[i].strokes ? (st[i].strokes + 2) / slowest_hz : st[i].seconds);
+            break;
+        case STEP_SWEEP:
+            total += inner * (double)(st[i].nrates ? st[i].nrates : 1) *
+                     (double)(st[i].ndepths ? st[i].ndepths : 1);
+            break;
+        case STEP_REPEAT:
+        case STEP_RETRY:
+            total += inner * st[i].count;
+            break;
+        default:
+            break;
+        }
+    }
+    return total;
+}
+
+double sequence_capture_seconds(const struct rig_sequence *s, double slowest_hz)
+{
+    if (!(slowest_hz > 0))
+        slowest_hz = 1;
+    return capture_seconds(s->setup, s->nsetup, slowest_hz) +
+           capture_seconds(s->main, s->nmain, slowest_hz) +
+           capture_seconds(s->teardown, s->nteardown, slowest_hz);
 }
 
 size_t sequence_leaf_count(const struct rig_sequence *s)

@@ -78,11 +78,26 @@ struct rig_sequence *sequence_load(const char *path, struct rig_problems *proble
  * is only checked to be a string and references are not checked. */
 struct rig_sequence *sequence_parse(const char *label, const char *buf, size_t len,
                                     const struct rig_spec *spec, struct rig_problems *problems);
+/* From the contents of a sequence and of the spec it names (both
+ * NUL-terminated at [len]): what a front end sends when it read the files
+ * with its own user's rights. The labels (the files' paths) name them in
+ * problems and in the record. NULL with every problem added. */
+struct rig_sequence *sequence_from_texts(const char *seq_label, const char *seq_text,
+                                         size_t seq_len, const char *spec_label,
+                                         const char *spec_text, size_t spec_len,
+                                         struct rig_problems *problems);
+/* The path a sequence file's "spec" reference names (relative to the
+ * sequence's directory); malloc'd, NULL if out of memory. */
+char *sequence_resolve_spec(const char *seq_file, const char *ref);
 void sequence_free(struct rig_sequence *s);
 
 /* Leaf steps one pass through setup + main + teardown will execute (sweeps
  * and repeats expanded, retries counted once): for progress bars. */
 size_t sequence_leaf_count(const struct rig_sequence *s);
+/* Upper bound of the seconds a run of s can capture (every loop expanded,
+ * every retry attempt, strokes at slowest_hz): what its attachments need
+ * on disk is this times the sample rate times the frame size. */
+double sequence_capture_seconds(const struct rig_sequence *s, double slowest_hz);
 
 /* Validate a file of either kind, detected from its "format" key (or, if
  * absent, from its keys). Returns 0 if valid, 1 if there were problems

@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 enum {
 	OPT_SOCKET = 1000,
 	OPT_JSON,
 	OPT_TIMEOUT,
 	OPT_HELP,
+	OPT_VERSION,
 	OPT_RATE,
 	OPT_DEPTH,
 	OPT_TOPICS,
@@ -30,7 +33,8 @@ enum {
 	{ "socket", required_argument, NULL, OPT_SOCKET },          \
 	{ "json", no_argument, NULL, OPT_JSON },                    \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },        \
-	{ "help", no_argument, NULL, OPT_HELP }
+	{ "help", no_argument, NULL, OPT_HELP },                    \
+	{ "version", no_argument, NULL, OPT_VERSION }
 
 static const char usage_main[] =
 	"Usage: rigctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]\n"
@@ -58,10 +62,11 @@ static const char usage_main[] =
 	"  --json          print rigd's raw JSON lines (one object per line)\n"
 	"  --timeout S     seconds to wait for each reply (default 10)\n"
 	"  --help          this text; `rigctl COMMAND --help` for one command\n"
+	"  --version       rigctl's version and the commit it was built from\n"
 	"\n"
 	"Exit codes: 0 success / PASS, 1 FAIL (pen out of spec; check found problems),\n"
 	"2 ERROR / ABORTED / TIMEOUT or rigd refused the request, 64 usage error,\n"
-	"69 rigd not reachable.\n";
+	"69 rigd not reachable, 75 bench busy (retry, or run --wait).\n";
 
 static const char usage_pen[] =
 	"Usage: rigctl pen identify|status|stop [--hold]\n"
@@ -89,13 +94,17 @@ static const char usage_run[] =
 	"Usage: rigctl run SEQUENCE --dut SERIAL [--operator NAME] [--record FILE]\n"
 	"                  [--junit FILE] [--wait]\n"
 	"\n"
-	"Asks rigd to run SEQUENCE (a path rigd can read) on the pen with serial\n"
-	"SERIAL and follows it: a progress bar on a terminal (plain lines otherwise),\n"
-	"each measurement as it is judged, then a summary.\n"
+	"Runs SEQUENCE on the pen with serial SERIAL and follows it: a progress bar\n"
+	"on a terminal (plain lines otherwise), each measurement as it is judged,\n"
+	"then a summary. rigctl reads SEQUENCE and the spec it names with your\n"
+	"rights and sends their contents to rigd. SERIAL must be the serial the pen\n"
+	"in the fixture reports.\n"
 	"  --wait          if the bench is busy, wait for it instead of failing\n"
-	"  --record FILE   where rigd writes the run record\n"
+	"  --record NAME   file name of the run record in rigd's results directory\n"
+	"                  (NAME.json; never overwritten; default <serial>-<time>-<id>)\n"
 	"  --junit FILE    also write JUnit XML for CI\n"
-	"Exit: 0 PASS, 1 FAIL, 2 ERROR/ABORTED/TIMEOUT (or refused), 69 no rigd.\n";
+	"Exit: 0 PASS, 1 FAIL, 2 ERROR/ABORTED/TIMEOUT (or refused), 69 no rigd,\n"
+	"75 bench busy.\n";
 
 static const char usage_simple[] =
 	"Usage: rigctl %s\n"
@@ -148,6 +157,9 @@ static int global_opt(int opt, struct ctl_args *a, FILE *err)
 		return 1;
 	case OPT_HELP:
 		a->help = true;
+		return 1;
+	case OPT_VERSION:
+		a->version = true;
 		return 1;
 	default:
 		return 0;
@@ -305,6 +317,28 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
 	return CTL_EXIT_OK;
 }
 
+/* What rigd accepts as a DUT serial or an operator: 1..max-1 bytes of
+ * valid UTF-8 without control characters (a newline would forge log
+ * lines). Checked here too, so the user hears it before anything is sent. */
+static bool text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= max || !g_utf8_validate(s, (gssize)n, NULL))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool record_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 6 || n > 128 || strcmp(s + n - 5, ".json") != 0 || s[0] == '.' || s[0] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *err)
 {
 	int n = argc - optind;
@@ -333,6 +367,18 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
 		a->sequence = pos[0];
 		if (!a->dut || !*a->dut)
 			return usage_error(err, "%s", "run needs --dut SERIAL (the pen under test)");
+		if (!text_ok(a->dut, 64))
+			return usage_error(err, "--dut '%s': 1..63 printable characters, valid UTF-8",
+					   a->dut);
+		if (a->operator_name && !text_ok(a->operator_name, 64))
+			return usage_error(err, "--operator '%s': 1..63 printable characters, valid UTF-8",
+					   a->operator_name);
+		if (a->record && !record_name_ok(a->record))
+			return usage_error(err, "--record '%s': a file name ending in .json (letters, digits, "
+					   "'.', '_', '-'); records go into rigd's results directory",
+					   a->record);
+		if (!g_utf8_validate(a->sequence, -1, NULL))
+			return usage_error(err, "%s", "the SEQUENCE path is not valid UTF-8");
 		return CTL_EXIT_OK;
 	case CTL_CMD_CHECK:
 		if (n < 1)
@@ -362,6 +408,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *e
 		if (global_opt(opt, a, err) < 0)
 			return CTL_EXIT_USAGE;
 	}
+	if (a->version)
+		return CTL_EXIT_OK;
 	if (optind >= argc) {
 		if (a->help) {
 			fputs(usage_main, out);

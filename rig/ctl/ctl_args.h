@@ -12,6 +12,7 @@ enum ctl_exit {
 	CTL_EXIT_ERROR = 2,        /* run ERROR/ABORTED/TIMEOUT; rigd refused or failed */
 	CTL_EXIT_USAGE = 64,       /* bad command line (EX_USAGE) */
 	CTL_EXIT_UNAVAILABLE = 69, /* rigd not reachable (EX_UNAVAILABLE) */
+	CTL_EXIT_BUSY = 75,        /* bench busy: retry later or --wait (EX_TEMPFAIL) */
 };
 
 enum ctl_command {
@@ -32,6 +33,7 @@ struct ctl_args {
 	double timeout_s;   /* reply timeout; run: overall limit when set */
 	bool timeout_set;
 	bool help;          /* --help given: usage printed, exit 0 */
+	bool version;       /* --version given */
 	enum ctl_command cmd;
 	/* pen */
 	const char *pen_action; /* identify|set|start|stop|status */

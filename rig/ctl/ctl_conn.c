@@ -230,6 +230,15 @@ static bool is_reply_to(const cJSON *obj, int id)
 	return cJSON_IsNumber(rid) && rid->valuedouble == (double)id;
 }
 
+/* An error with no id: rigd could not read our request far enough to find
+ * its id (not UTF-8, not JSON). It is the answer to what we just sent. */
+static bool is_idless_error(const cJSON *obj)
+{
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(obj, "class");
+	return cJSON_IsString(cls) && strcmp(cls->valuestring, "error") == 0 &&
+	       !cJSON_GetObjectItemCaseSensitive(obj, "id");
+}
+
 /* rigd may answer a waiting request (session claim or run with
  * "wait":true) first with {"state":"queued",...} under the same id; the
  * final reply follows later. */
@@ -266,7 +275,7 @@ int ctl_request(struct ctl_conn *c, cJSON *req, double timeout_s, ctl_event_fn o
 				return 0;
 			continue;
 		}
-		if (is_reply_to(obj, id) && !is_interim(obj)) {
+		if ((is_reply_to(obj, id) && !is_interim(obj)) || is_idless_error(obj)) {
 			*reply = obj;
 			return 1;
 		}

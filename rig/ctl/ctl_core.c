@@ -1,18 +1,16 @@
 /* rigctl's engine-backed functions (see ctl_core.h). */
 #include "ctl_core.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl_args.h"
 #include "junit.h"
 #include "outcome.h"
 #include "record.h"
 #include "sequence.h"
-
-bool ctl_have_core(void)
-{
-	return true;
-}
 
 /* check_file() tells sequences and spec files apart and reports every
  * problem as `file: json.path: message`. */
@@ -39,19 +37,92 @@ int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err)
 	return rc;
 }
 
-int ctl_write_junit(const char *record_path, const char *junit_path, FILE *err)
+int ctl_write_junit(const char *record_path, const char *junit_path, const char *run_id,
+		    const char *outcome, const char *reason, FILE *err)
 {
 	char msg[512];
+	struct junit_verdict v = { .outcome = outcome, .reason = reason };
 	cJSON *record = record_read(record_path, msg, sizeof msg);
 	if (!record) {
+		/* No record to read: the verdict alone, never green. */
 		fprintf(err, "rigctl: --junit: cannot read run record %s: %s\n", record_path, msg);
+		char why[700];
+		snprintf(why, sizeof why, "the run record cannot be read (%s)%s%s", msg,
+			 reason ? ": " : "", reason ? reason : "");
+		record = cJSON_CreateObject();
+		cJSON_AddStringToObject(record, "id", run_id ? run_id : "");
+		cJSON_AddBoolToObject(record, "complete", false);
+		cJSON_AddNullToObject(record, "outcome");
+		v.reason = why;
+		int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
+		cJSON_Delete(record);
+		if (r < 0)
+			fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
 		return -1;
 	}
-	int r = junit_write(junit_path, record, msg, sizeof msg);
+	int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
 	cJSON_Delete(record);
 	if (r < 0) {
 		fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
 		return -1;
 	}
 	return 0;
+}
+
+static char *slurp(const char *path, FILE *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(err, "rigctl: run: cannot read %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1u << 20, n = 0;
+	char *buf = malloc(cap + 1);
+	if (buf)
+		n = fread(buf, 1, cap + 1, f);
+	bool bad = !buf || ferror(f) || n > cap;
+	fclose(f);
+	if (bad) {
+		fprintf(err, "rigctl: run: cannot read %s (larger than 1 MiB?)\n", path);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int ctl_run_files_load(const char *sequence, struct ctl_run_files *out, FILE *err)
+{
+	memset(out, 0, sizeof *out);
+	struct rig_problems problems;
+	problems_init(&problems);
+	struct rig_sequence *s = sequence_load(sequence, &problems);
+	for (size_t k = 0; k < problems.count; k++)
+		fprintf(err, "%s\n", problems.msg[k] ? problems.msg[k] : "(out of memory)");
+	problems_free(&problems);
+	if (!s) {
+		fprintf(err, "rigctl: run: %s is not a valid sequence (nothing was run)\n", sequence);
+		return -1;
+	}
+	out->seq_path = realpath(sequence, NULL);
+	out->spec_path = s->spec_path ? realpath(s->spec_path, NULL) : NULL;
+	sequence_free(s);
+	if (out->seq_path && out->spec_path) {
+		out->seq_text = slurp(out->seq_path, err);
+		out->spec_text = out->seq_text ? slurp(out->spec_path, err) : NULL;
+	}
+	if (!out->seq_text || !out->spec_text) {
+		ctl_run_files_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void ctl_run_files_free(struct ctl_run_files *f)
+{
+	free(f->seq_path);
+	free(f->seq_text);
+	free(f->spec_path);
+	free(f->spec_text);
+	memset(f, 0, sizeof *f);
 }

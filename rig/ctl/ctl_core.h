@@ -1,7 +1,6 @@
 /* rigctl's uses of the engine library (rig/core): local validation of the
- * JSON files users write, and JUnit XML from a run record. ctl_core.c
- * implements them with rig/core; ctl_core_stub.c, used when the engine is
- * not part of the build, reports that they are unavailable. */
+ * JSON files users write, reading a run's files with the user's rights,
+ * and JUnit XML from a run record. */
 #ifndef RIG_CTL_CORE_H
 #define RIG_CTL_CORE_H
 
@@ -14,11 +13,22 @@
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err);
 
 /* Reads the run record at record_path and writes JUnit XML to junit_path.
+ * outcome/reason: what rigd's "finished" event said (NULL if unknown); a
+ * record that is incomplete or says otherwise is reported as an error,
+ * and an unreadable one gives JUnit with the event's verdict alone.
  * 0 on success, -1 after printing why to err. */
-int ctl_write_junit(const char *record_path, const char *junit_path, FILE *err);
+int ctl_write_junit(const char *record_path, const char *junit_path, const char *run_id,
+		    const char *outcome, const char *reason, FILE *err);
 
-/* False when this rigctl was built without the engine (the functions
- * above then only report that). */
-bool ctl_have_core(void);
+/* A run's files as rigctl's user can read them: the sequence and the spec
+ * it names, their canonical paths and their contents (sent to rigd, which
+ * never reads a client's files with its own rights). */
+struct ctl_run_files {
+	char *seq_path, *seq_text, *spec_path, *spec_text;
+};
+/* 0, or -1 after printing every problem (`file: json.path: message`) or
+ * why a file cannot be read to err. */
+int ctl_run_files_load(const char *sequence, struct ctl_run_files *out, FILE *err);
+void ctl_run_files_free(struct ctl_run_files *f);
 
 #endif

@@ -11,6 +11,7 @@
 #include "ctl_args.h"
 #include "ctl_core.h"
 #include "ctl_conn.h"
+#include "version.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -145,6 +146,13 @@ static bool is_error(const cJSON *obj)
 {
 	const char *cls = str_member(obj, "class");
 	return cls && strcmp(cls, "error") == 0;
+}
+
+/* The exit code for rigd refusing a request: busy has its own. */
+static int refusal_exit(const cJSON *reply)
+{
+	const char *code = str_member(reply, "code");
+	return code && strcmp(code, "busy") == 0 ? CTL_EXIT_BUSY : CTL_EXIT_ERROR;
 }
 
 /* ---- connection ------------------------------------------------------ */
@@ -598,31 +606,22 @@ static void print_summary(struct run_view *v)
 		printf("  record: %s\n", record);
 }
 
-static cJSON *build_run_request(const struct ctl_args *a)
+/* The files go as contents read with this user's rights (rigd never
+ * opens a client's path itself), under their canonical paths. */
+static cJSON *build_run_request(const struct ctl_args *a, const struct ctl_run_files *f)
 {
 	cJSON *req = new_request("run");
 	if (!req)
 		return NULL;
-	/* rigd reads the sequence, so give it a path that does not depend
-	 * on rigctl's working directory. */
-	char *abs = realpath(a->sequence, NULL);
-	cJSON_AddStringToObject(req, "sequence", abs ? abs : a->sequence);
-	free(abs);
+	cJSON_AddStringToObject(req, "sequence", f->seq_path);
+	cJSON_AddStringToObject(req, "sequence_text", f->seq_text);
+	cJSON_AddStringToObject(req, "spec", f->spec_path);
+	cJSON_AddStringToObject(req, "spec_text", f->spec_text);
 	cJSON_AddStringToObject(req, "dut", a->dut);
 	if (a->operator_name)
 		cJSON_AddStringToObject(req, "operator", a->operator_name);
-	if (a->record && a->record[0] != '/') {
-		/* rigd writes the record: resolve against rigctl's directory. */
-		char cwd[4096];
-		size_t need = strlen(a->record) + 2;
-		char *rec = getcwd(cwd, sizeof cwd) ? malloc(strlen(cwd) + need) : NULL;
-		if (rec)
-			sprintf(rec, "%s/%s", cwd, a->record);
-		cJSON_AddStringToObject(req, "record", rec ? rec : a->record);
-		free(rec);
-	} else if (a->record) {
+	if (a->record)
 		cJSON_AddStringToObject(req, "record", a->record);
-	}
 	cJSON_AddBoolToObject(req, "wait", a->wait);
 	return req;
 }
@@ -632,8 +631,13 @@ static int start_run(const struct ctl_args *a, struct ctl_conn *c, struct run_vi
 {
 	char err[512];
 	cJSON *reply = NULL;
-	int r = ctl_request(c, build_run_request(a), a->wait ? -1 : a->timeout_s, on_run_event, v,
-			    &reply, err, sizeof err);
+	struct ctl_run_files files;
+	if (ctl_run_files_load(a->sequence, &files, stderr) < 0)
+		return CTL_EXIT_ERROR;
+	cJSON *req = build_run_request(a, &files);
+	ctl_run_files_free(&files);
+	int r = ctl_request(c, req, a->wait ? -1 : a->timeout_s, on_run_event, v, &reply, err,
+			    sizeof err);
 	if (r <= 0) {
 		fprintf(stderr, "rigctl: run: %s\n", r == 0 ? "no reply from rigd" : err);
 		return CTL_EXIT_ERROR;
@@ -643,8 +647,9 @@ static int start_run(const struct ctl_args *a, struct ctl_conn *c, struct run_vi
 	if (is_error(reply)) {
 		if (!a->json)
 			print_error_reply("run", reply);
+		int rc = refusal_exit(reply);
 		cJSON_Delete(reply);
-		return CTL_EXIT_ERROR;
+		return rc;
 	}
 	const char *id = str_member(reply, "run_id");
 	if (id)
@@ -693,7 +698,8 @@ static int follow_run(const struct ctl_args *a, struct ctl_conn *c, struct run_v
 			fprintf(stderr, "rigctl: --junit: rigd did not say where the run record is\n");
 			return CTL_EXIT_ERROR;
 		}
-		if (ctl_write_junit(record, a->junit, stderr) < 0)
+		if (ctl_write_junit(record, a->junit, v->run_id, v->outcome,
+				    str_member(v->final, "reason"), stderr) < 0)
 			return CTL_EXIT_ERROR;
 		if (!a->json)
 			printf("  junit: %s\n", a->junit);
@@ -703,11 +709,6 @@ static int follow_run(const struct ctl_args *a, struct ctl_conn *c, struct run_v
 
 static int cmd_run(const struct ctl_args *a)
 {
-	if (a->junit && !ctl_have_core()) {
-		/* Refuse before starting a run whose report could not be written. */
-		ctl_write_junit("", a->junit, stderr);
-		return CTL_EXIT_ERROR;
-	}
 	struct ctl_conn c;
 	if (open_conn(a, &c) < 0)
 		return CTL_EXIT_UNAVAILABLE;
@@ -731,6 +732,10 @@ int main(int argc, char **argv)
 	int rc = ctl_parse_args(argc, argv, &a, stdout, stderr);
 	if (rc != CTL_EXIT_OK || a.help)
 		return rc;
+	if (a.version) {
+		printf("rigctl %s (%s)\n", rig_version(), rig_vcs());
+		return CTL_EXIT_OK;
+	}
 	install_signals();
 	switch (a.cmd) {
 	case CTL_CMD_DEVICES:

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "rigd.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/rig/station.json"
 
@@ -28,7 +29,7 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rigd [--config FILE] [--socket PATH] [--verbose]\n"
+            "usage: rigd [--config FILE] [--socket PATH] [--verbose] | --version\n"
             "Runs the test-rig daemon for one bench.\n"
             "  -c, --config FILE   bench config (default %s)\n"
             "  -s, --socket PATH   API socket (default $RUNTIME_DIRECTORY/rigd.sock,\n"
@@ -46,6 +47,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"socket", required_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){.config = DEFAULT_CONFIG};
@@ -56,6 +58,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 's': o->socket = optarg; break;
         case 'v': o->verbose = true; break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("rigd %s (%s)\n", rig_version(), rig_vcs()); exit(0);
         default: usage(stderr); return -1;
         }
     }

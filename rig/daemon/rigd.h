@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 
 #include "api.h"
+#include "sequence.h"
 #include "devloop.h"
 #include "pen_drv.h"
 #include "sh_drv.h"
@@ -159,6 +160,28 @@ int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *
 void pen_start_on_state(struct rigd *r);
 /* Complete every waiter not yet talking to the pen with status. */
 void pen_start_cancel_all(struct rigd *r, int status);
+
+/* runreq.c: the "run" request, checked before anything moves. */
+#define RUNREQ_NAME_MAX 129
+struct run_request {
+    struct rig_sequence *seq;           /* loaded and validated, owned */
+    char dut[64], operator_name[64];
+    char record_name[RUNREQ_NAME_MAX];  /* "" = default name */
+    bool wait;
+};
+/* Arguments and files. 0, or -1 after replying the error to c. */
+int run_request_parse(struct rigd *r, struct api_client *c, const cJSON *req,
+                      struct run_request *out);
+void run_request_free(struct run_request *rq);
+/* Both devices attached, room on disk for the run, a named record that
+ * does not exist yet and (check_unit) the pen in the fixture is rq->dut.
+ * 0, or -1 after replying the error. */
+int run_request_bench_ready(struct rigd *r, struct api_client *c, const cJSON *req,
+                            const struct run_request *rq, bool check_unit);
+/* Where the record goes: results_dir/NAME, or results_dir/<dut>-<UTC
+ * time>-<run id>.json; creates the results directory. 0 or -errno. */
+int run_request_record_path(struct rigd *r, const struct run_request *rq, const char *run_id,
+                            char *out, size_t cap, char *err, size_t errlen);
 
 /* handlers.c */
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req);

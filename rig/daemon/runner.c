@@ -700,6 +700,7 @@ static void *worker_main(void *arg)
     struct run *run = arg;
     struct run_config cfg = {
         .seq = run->seq,
+        .run_id = run->run_id,
         .dut_serial = run->dut,
         .operator_name = run->operator_name[0] ? run->operator_name : NULL,
         .station_id = run->rn->r->cfg.station,
@@ -1136,146 +1137,37 @@ static struct runner *runner_get(struct rigd *r)
 
 /* ---- the "run" request ------------------------------------------------------- */
 
-static const char *req_str(const cJSON *req, const char *key)
+/* Check the request (runreq.c) and make the run. NULL after replying an
+ * error. check_bench: the bench is free for it now, so the devices, the
+ * unit and the disk must be ready too. */
+static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON *req,
+                               bool check_bench)
 {
-    return jstr(req, key);
-}
-
-/* mkdir -p for the results directory. */
-static int make_dirs(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return -ENAMETOOLONG;
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
-/* results_dir/<dut>-<UTC time>-<run id prefix>.json; the DUT serial is
- * reduced to file-name-safe characters. */
-static int default_record_path(struct rigd *r, const char *dut, const char *run_id, char *out,
-                               size_t cap, char *err, size_t errlen)
-{
-    /* A relative results_dir is relative to rigd's working directory; the
-     * record path in replies is made absolute so clients can open it. */
-    char dir[4096];
-    const char *cfg_dir = r->cfg.results_dir[0] ? r->cfg.results_dir : ".";
-    char cwd[2048];
-    if (cfg_dir[0] != '/' && getcwd(cwd, sizeof cwd))
-        snprintf(dir, sizeof dir, "%s/%.2000s", cwd, cfg_dir);
-    else
-        snprintf(dir, sizeof dir, "%s", cfg_dir);
-    int rc = make_dirs(dir);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot create results directory %.150s: %s", dir, strerror(-rc));
-        return rc;
-    }
-    char safe[64];
-    size_t j = 0;
-    for (const char *p = dut; *p && j + 1 < sizeof safe; p++)
-        safe[j++] = (strchr("/\\ \t:*?\"<>|", *p) || (unsigned char)*p < 32) ? '_' : *p;
-    safe[j] = '\0';
-    time_t now = time(NULL);
-    struct tm tm;
-    char ts[32] = "unknown-time";
-    if (gmtime_r(&now, &tm))
-        strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-    if (snprintf(out, cap, "%s/%s-%s-%.8s.json", dir, safe, ts, run_id) >= (int)cap) {
-        snprintf(err, errlen, "record path too long");
-        return -ENAMETOOLONG;
-    }
-    return 0;
-}
-
-/* Check the request and load the sequence. NULL after replying an error. */
-static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON *req)
-{
-    const char *seq_path = req_str(req, "sequence");
-    const char *dut = req_str(req, "dut");
-    const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "operator");
-    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(req, "record");
-    const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
-    if (!seq_path || !*seq_path) {
-        api_error(c, req, API_E_BAD_ARGUMENT, "run needs \"sequence\": a sequence file path rigd can read");
+    struct run_request rq;
+    if (run_request_parse(r, c, req, &rq) < 0)
+        return NULL;   /* a bad file never starts (or queues) a run */
+    /* A missing device refuses even a run that would wait: a queued run
+     * must not start on a bench that is not there. */
+    if (run_request_bench_ready(r, c, req, &rq, check_bench) < 0) {
+        run_request_free(&rq);
         return NULL;
     }
-    if (!dut || !*dut || strlen(dut) >= 64) {
-        api_error(c, req, API_E_BAD_ARGUMENT, "run needs \"dut\": the pen's serial (1..63 characters)");
-        return NULL;
-    }
-    if ((op && !cJSON_IsNull(op) && (!cJSON_IsString(op) || strlen(op->valuestring) >= 64)) ||
-        (rec && !cJSON_IsNull(rec) && (!cJSON_IsString(rec) || !*rec->valuestring)) ||
-        (wait && !cJSON_IsBool(wait))) {
-        api_error(c, req, API_E_BAD_ARGUMENT,
-                  "\"operator\" must be a string (< 64), \"record\" a path, \"wait\" true or false");
-        return NULL;
-    }
-    struct rig_problems probs;
-    problems_init(&probs);
-    struct rig_sequence *seq = sequence_load(seq_path, &probs);
-    if (!seq) {
-        /* Every problem, one per line, and as an array for scripts. */
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "class", "error");
-        cJSON_AddStringToObject(e, "request", "run");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
-        if (id)
-            cJSON_AddItemToObject(e, "id", cJSON_Duplicate(id, 1));
-        cJSON_AddStringToObject(e, "code", API_E_BAD_ARGUMENT);
-        cJSON *arr = cJSON_AddArrayToObject(e, "problems");
-        size_t len = 64;
-        for (size_t i = 0; i < probs.count; i++)
-            len += probs.msg[i] ? strlen(probs.msg[i]) + 3 : 0;
-        char *msg = malloc(len);
-        if (msg) {
-            int n = snprintf(msg, len, "invalid sequence or spec (%zu problem%s):", probs.count,
-                             probs.count == 1 ? "" : "s");
-            for (size_t i = 0; i < probs.count; i++) {
-                if (!probs.msg[i])
-                    continue;
-                n += snprintf(msg + n, len - (size_t)n, "\n  %s", probs.msg[i]);
-                cJSON_AddItemToArray(arr, cJSON_CreateString(probs.msg[i]));
-            }
-        }
-        cJSON_AddStringToObject(e, "message", msg ? msg : "invalid sequence or spec");
-        free(msg);
-        api_send(c, e);
-        problems_free(&probs);
-        return NULL;
-    }
-    problems_free(&probs);
     struct run *run = calloc(1, sizeof *run);
     if (!run || record_uuid(run->run_id) < 0 || !(run->req = cJSON_Duplicate(req, 1))) {
         api_error(c, req, API_E_INTERNAL, "cannot set up the run (out of memory / no randomness)");
-        sequence_free(seq);
+        run_request_free(&rq);
         if (run)
             cJSON_Delete(run->req);
         free(run);
         return NULL;
     }
-    run->seq = seq;
-    snprintf(run->dut, sizeof run->dut, "%s", dut);
-    if (cJSON_IsString(op))
-        snprintf(run->operator_name, sizeof run->operator_name, "%s", op->valuestring);
+    run->seq = rq.seq;
+    rq.seq = NULL;
+    snprintf(run->dut, sizeof run->dut, "%s", rq.dut);
+    snprintf(run->operator_name, sizeof run->operator_name, "%s", rq.operator_name);
     char err[256];
-    if (cJSON_IsString(rec)) {
-        if (snprintf(run->record_path, sizeof run->record_path, "%s", rec->valuestring) >=
-            (int)sizeof run->record_path) {
-            api_error(c, req, API_E_BAD_ARGUMENT, "record path too long");
-            run_free(run);
-            return NULL;
-        }
-    } else if (default_record_path(r, dut, run->run_id, run->record_path, sizeof run->record_path,
-                                   err, sizeof err) < 0) {
+    if (check_bench && run_request_record_path(r, &rq, run->run_id, run->record_path,
+                                               sizeof run->record_path, err, sizeof err) < 0) {
         api_error(c, req, API_E_INTERNAL, "%s", err);
         run_free(run);
         return NULL;
@@ -1394,8 +1286,8 @@ static void try_start_queued(struct runner *rn)
     while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c)) {
         struct queued *q = rn->queue;
         rn->queue = q->next;
-        /* Re-validate: the files may have changed while waiting. */
-        struct run *run = prepare_run(r, q->c, q->req);
+        /* Re-validate: the files, the devices, the unit in the fixture. */
+        struct run *run = prepare_run(r, q->c, q->req, true);
         cJSON_Delete(q->req);
         struct api_client *c = q->c;
         free(q);
@@ -1421,10 +1313,11 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
         api_error(c, req, API_E_INVALID_STATE, "this connection already has a run waiting");
         return;
     }
-    struct run *run = prepare_run(r, c, req);
+    bool free_now = bench_free_for(r, c);
+    struct run *run = prepare_run(r, c, req, free_now);
     if (!run)
-        return;   /* a bad file never starts (or queues) a run */
-    if (bench_free_for(r, c)) {
+        return;
+    if (free_now) {
         start_run(rn, c, run);
         return;
     }

@@ -11,6 +11,8 @@
 
 #include <libusb.h>
 
+#include "caldate.h"
+
 /* Asynchronous control request in flight. */
 struct sh_ctrl {
     struct sh_drv *drv;
@@ -49,7 +51,6 @@ struct sh_drv {
 
     struct sh_identity identity;
     struct sh_calibration cal;
-    bool cal_due;
 
     struct libusb_transfer *bulk[SH_DRV_TRANSFERS];
     int bulk_inflight;
@@ -89,15 +90,6 @@ static void emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const 
         dev_log(LOG_WARNING, "sensor: %s: %s", sh_drv_event_str(ev), msg);
     if (s->cb.on_stream_event)
         s->cb.on_stream_event(s->user, ev, detail, msg);
-}
-
-static uint32_t today_yyyymmdd(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return 0;
-    return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
 }
 
 /* ---- stream ---- */
@@ -547,7 +539,6 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
         else
             drain_stale_stream(s);
     }
-    s->cal_due = s->cal.due_date <= today_yyyymmdd();
     return 0;
 }
 
@@ -665,7 +656,7 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
     s->dev.fd_generation++;
     dev_log(LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
             s->identity.model, s->identity.serial, s->identity.fw_major, s->identity.fw_minor,
-            s->identity.fw_patch, s->cal.due_date, s->cal_due ? " (DUE: measurements refused)" : "");
+            s->identity.fw_patch, s->cal.due_date, sh_drv_cal_due(s) ? " (OVERDUE: measurements refused)" : "");
     if (s->cb.on_presence)
         s->cb.on_presence(s->user, true, "attached");
     return 0;
@@ -868,7 +859,7 @@ static cJSON *sh_describe(struct dev *d)
     cJSON_AddItemToObject(o, "match", station_match_to_json(&s->match));
     if (s->present) {
         cJSON_AddItemToObject(o, "identity", sh_identity_to_json(&s->identity));
-        cJSON_AddItemToObject(o, "calibration", sh_calibration_to_json(&s->cal, s->cal_due));
+        cJSON_AddItemToObject(o, "calibration", sh_calibration_to_json(&s->cal, sh_drv_cal_due(s)));
     }
     static const char *const names[] = {"idle", "starting", "streaming", "stopping"};
     cJSON_AddStringToObject(o, "stream", names[s->state]);
@@ -994,6 +985,10 @@ const struct sh_calibration *sh_drv_calibration(const struct sh_drv *s)
 {
     return s->present ? &s->cal : NULL;
 }
-bool sh_drv_cal_due(const struct sh_drv *s) { return s->cal_due; }
+/* Judged now, not at attach: rigd may run across the due date. */
+bool sh_drv_cal_due(const struct sh_drv *s)
+{
+    return caldate_overdue(s->cal.due_date, caldate_utc(time(NULL)));
+}
 struct sample_ring *sh_drv_ring(struct sh_drv *s) { return &s->ring; }
 void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out) { *out = s->stream.stats; }

@@ -107,6 +107,26 @@ static int parse_match(const cJSON *root, const char *key, bool allow_path, uint
     return 0;
 }
 
+static int parse_seq_dirs(const cJSON *dirs, struct station_config *out, const char *name,
+                          char *err, size_t errlen)
+{
+    if (!dirs)
+        return 0;
+    if (!cJSON_IsArray(dirs) || cJSON_GetArraySize(dirs) > STATION_MAX_SEQ_DIRS)
+        return fail(err, errlen, name, "$.sequence_dirs: must be an array of at most %d paths",
+                    STATION_MAX_SEQ_DIRS);
+    const cJSON *d;
+    size_t i = 0;
+    cJSON_ArrayForEach(d, dirs) {
+        if (!cJSON_IsString(d) || d->valuestring[0] != '/' ||
+            strlen(d->valuestring) >= sizeof out->sequence_dirs[0])
+            return fail(err, errlen, name, "$.sequence_dirs[%zu]: must be an absolute path", i);
+        snprintf(out->sequence_dirs[i++], sizeof out->sequence_dirs[0], "%s", d->valuestring);
+    }
+    out->nsequence_dirs = i;
+    return 0;
+}
+
 int station_parse(const char *text, const char *name, struct station_config *out, char *err,
                   size_t errlen)
 {
@@ -122,7 +142,8 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = {"station", "results_dir", "pen", "sensor", NULL};
+    static const char *const top_keys[] = {"station", "results_dir", "pen", "sensor",
+                                           "sequence_dirs", NULL};
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -150,6 +171,9 @@ int station_parse(const char *text, const char *name, struct station_config *out
         fail(err, errlen, name, "$.station: must not be empty");
         goto out;
     }
+    if (parse_seq_dirs(cJSON_GetObjectItemCaseSensitive(root, "sequence_dirs"), out, name, err,
+                       errlen) < 0)
+        goto out;
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -219,5 +243,8 @@ cJSON *station_to_json(const struct station_config *c)
     cJSON *s = station_match_to_json(&c->sensor);
     cJSON_AddNumberToObject(s, "rate_hz", c->sensor_rate_hz);
     cJSON_AddItemToObject(o, "sensor", s);
+    cJSON *dirs = cJSON_AddArrayToObject(o, "sequence_dirs");
+    for (size_t i = 0; i < c->nsequence_dirs; i++)
+        cJSON_AddItemToArray(dirs, cJSON_CreateString(c->sequence_dirs[i]));
     return o;
 }

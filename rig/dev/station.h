@@ -9,7 +9,10 @@
  * }
  * A device is matched by USB VID/PID and, when given, serial; the pen may
  * instead name a port ("path": "/dev/ttyACM0"). vid/pid are numbers or
- * "0x..." strings. Errors read "FILE: json.path: what is wrong".
+ * "0x..." strings. "sequence_dirs" (optional, absolute paths) are the only
+ * places rigd reads sequence and spec files from by path; clients
+ * otherwise send the files' contents (rigctl does). Errors read
+ * "FILE: json.path: what is wrong".
  */
 #ifndef RIG_DEV_STATION_H
 #define RIG_DEV_STATION_H
@@ -20,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #define STATION_STR_MAX 128
+#define STATION_MAX_SEQ_DIRS 8
 
 struct station_match {
     uint16_t vid, pid;
@@ -33,6 +37,8 @@ struct station_config {
     struct station_match pen;
     struct station_match sensor;
     uint32_t sensor_rate_hz;        /* streaming rate per channel */
+    char sequence_dirs[STATION_MAX_SEQ_DIRS][1024];
+    size_t nsequence_dirs;
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */

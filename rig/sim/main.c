@@ -11,6 +11,7 @@
  * COMMAND left behind and removing the testbed.
  */
 #include "rigsim.h"
+#include "version.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +47,7 @@ static void usage(FILE *f)
             "usage: rigsim [--bench FILE] [--seed N] [--truth FILE] [--control PATH]\n"
             "              [--fault KIND[@SECONDS][=VALUE]]... [--verbose] -- COMMAND [ARGS...]\n"
             "       rigsim [--control PATH] --send JSON\n"
+            "       rigsim --version\n"
             "Runs COMMAND with a simulated pen (/dev/ttyACM0) and sensor head (USB).\n"
             "The control socket path is exported to COMMAND as RIGSIM_CONTROL.\n"
             "See docs/RIGSIM.md for fault kinds and control commands.\n");
@@ -62,6 +64,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"send", required_argument, NULL, 'S'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -92,6 +95,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->faults[o->nfaults++] = optarg;
             break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("rigsim %s (%s)\n", rig_version(), rig_vcs()); exit(0);
         default: usage(stderr); return -1;
         }
     }

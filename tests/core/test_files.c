@@ -176,6 +176,46 @@ START_TEST(memory_parsers)
 }
 END_TEST
 
+/* rigctl check catches what would otherwise fail at run time: a capture
+ * by stroke count before any rate is configured. The contents path
+ * (sequence_from_texts) validates the same way as files. */
+START_TEST(strokes_need_a_configured_rate)
+{
+    static const char spec[] =
+        "{\"format\":\"rig-spec/1\",\"name\":\"m\",\"version\":\"1\",\"pen\":{\"model\":\"X\"},"
+        "\"measurements\":[{\"name\":\"r\",\"quantity\":\"stroke_rate_hz\",\"units\":\"Hz\","
+        "\"nominal\":\"$rate_hz\",\"tolerance_pct\":5}]}";
+    static const char bad[] =
+        "{\"format\":\"rig-sequence/1\",\"name\":\"q\",\"spec\":\"s.json\",\"policy\":\"continue\","
+        "\"main\":[{\"step\":\"configure\",\"depth_mm\":1},"
+        "{\"step\":\"capture\",\"strokes\":50,\"evaluate\":[\"r\"]},"
+        "{\"step\":\"configure\",\"rate_hz\":100},"
+        "{\"step\":\"capture\",\"strokes\":50,\"evaluate\":[\"r\"]}]}";
+    struct rig_problems p;
+    problems_init(&p);
+    struct rig_sequence *q = sequence_from_texts("seq.json", bad, sizeof bad - 1, "s.json", spec,
+                                                 sizeof spec - 1, &p);
+    ck_assert_ptr_null(q);
+    dump(&p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_str_eq(p.msg[0], "seq.json: $.main[1]: capture by strokes needs a stroke rate: "
+                               "configure \"rate_hz\" in an earlier step");
+    problems_free(&p);
+    /* a sweep over rates configures "$rate_hz": fine */
+    static const char good[] =
+        "{\"format\":\"rig-sequence/1\",\"name\":\"q\",\"spec\":\"s.json\",\"policy\":\"continue\","
+        "\"main\":[{\"step\":\"sweep\",\"rates_hz\":[50,100],\"steps\":["
+        "{\"step\":\"configure\",\"rate_hz\":\"$rate_hz\"},"
+        "{\"step\":\"capture\",\"strokes\":50,\"evaluate\":[\"r\"]}]}]}";
+    q = sequence_from_texts("seq.json", good, sizeof good - 1, "s.json", spec, sizeof spec - 1, &p);
+    dump(&p);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_str_eq(q->spec_path, "s.json");
+    sequence_free(q);
+    problems_free(&p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("files");
@@ -185,6 +225,7 @@ int main(void)
     tcase_add_test(tc, broken_sequence);
     tcase_add_test(tc, syntax_and_kind_errors);
     tcase_add_test(tc, memory_parsers);
+    tcase_add_test(tc, strokes_need_a_configured_rate);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -21,6 +21,7 @@
 #include "sequence.h"
 
 #include "runtest.h"
+#include "version.h"
 
 START_TEST(eol_pass_with_record_and_attachments)
 {
@@ -47,7 +48,12 @@ START_TEST(eol_pass_with_record_and_attachments)
     ck_assert_uint_eq(strlen(r.record_id), 36);
     ck_assert_int_eq(r.record_id[14], '4');
     ck_assert_str_eq(jstr(rec, "operator"), "Q <&> A");
-    ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(rec, "software"), "version"), "0.1.0");
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(rec, "software");
+    ck_assert_str_eq(jstr(sw, "version"), "0.1.0");
+    /* the commit the binaries were built from, and whether the tree was clean */
+    ck_assert_str_eq(jstr(sw, "vcs"), rig_vcs());
+    ck_assert(strlen(rig_vcs()) >= 7);
+    ck_assert(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(sw, "dirty")));
     ck_assert_str_eq(jstr(rec, "started_utc"), "2026-11-25T12:00:00.000Z");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "sequence");
     char sha[DIGEST_HEX_LEN + 1];

@@ -30,7 +30,7 @@ static void cleanup(void)
     /* release-mid-run writes its record and capture files here */
     char pat[96];
     glob_t g;
-    snprintf(pat, sizeof pat, "%s/rec*", sockdir);
+    snprintf(pat, sizeof pat, "%s/*", sockdir);
     if (sockdir[0] && glob(pat, 0, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++)
             unlink(g.gl_pathv[i]);
@@ -39,14 +39,73 @@ static void cleanup(void)
     rmdir(sockdir);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    IT_CHECK(f, "cannot open %s", path);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
 static void start_rigd(void)
 {
     snprintf(sockdir, sizeof sockdir, "/tmp/rigd-itest-XXXXXX");
     IT_CHECK(mkdtemp(sockdir), "mkdtemp");
     snprintf(sock, sizeof sock, "%s/rigd.sock", sockdir);
     atexit(cleanup);
-    rigd_pid = rigd_start(rigd_path, config, sock);
+    /* The given station, with its results in our directory. */
+    char *text = slurp(config);
+    cJSON *cfg = cJSON_Parse(text);
+    free(text);
+    IT_CHECK(cfg, "station config %s is not JSON", config);
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "results_dir");
+    cJSON_AddStringToObject(cfg, "results_dir", sockdir);
+    static char station[128];
+    snprintf(station, sizeof station, "%s/station.json", sockdir);
+    char *out = cJSON_Print(cfg);
+    FILE *f = fopen(station, "w");
+    IT_CHECK(f && fputs(out, f) >= 0 && fclose(f) == 0, "cannot write %s", station);
+    free(out);
+    cJSON_Delete(cfg);
+    rigd_pid = rigd_start(rigd_path, station, sock);
     IT_CHECK(rigd_pid > 0, "fork");
+}
+
+/* A "run" request as rigctl sends it: the sequence and its spec inline.
+ * Returns the members without the braces (call() adds the id). */
+static char *run_body(const char *seq_file, const char *record)
+{
+    char seq[4096];
+    IT_CHECK(realpath(seq_file, seq), "cannot resolve %s", seq_file);
+    char *seq_text = slurp(seq);
+    cJSON *parsed = cJSON_Parse(seq_text);
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(parsed, "spec");
+    IT_CHECK(cJSON_IsString(ref), "%s names no spec", seq);
+    char spec[8192], spec_real[4096];
+    int dirlen = (int)(strrchr(seq, '/') - seq);
+    snprintf(spec, sizeof spec, "%.*s/%s", dirlen, seq, ref->valuestring);
+    IT_CHECK(realpath(spec, spec_real), "cannot resolve %s", spec);
+    char *spec_text = slurp(spec_real);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "class", "run");
+    cJSON_AddStringToObject(b, "sequence", seq);
+    cJSON_AddStringToObject(b, "sequence_text", seq_text);
+    cJSON_AddStringToObject(b, "spec", spec_real);
+    cJSON_AddStringToObject(b, "spec_text", spec_text);
+    cJSON_AddStringToObject(b, "dut", "PA-0000001");
+    cJSON_AddStringToObject(b, "record", record);
+    char *json = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    cJSON_Delete(parsed);
+    free(seq_text);
+    free(spec_text);
+    size_t n = strlen(json);
+    memmove(json, json + 1, n - 2);
+    json[n - 2] = '\0';
+    return json;
 }
 
 static void connect_client(struct jl *c)
@@ -61,7 +120,7 @@ static void connect_client(struct jl *c)
 /* Send a request built from fmt (must contain "id":%d first), return reply. */
 static cJSON *call(struct jl *c, const char *body)
 {
-    char line[1024];
+    static char line[1 << 17];
     int id = next_id++;
     snprintf(line, sizeof line, "{\"id\":%d,%s}", id, body);
     cJSON *r = jl_call(c, line, id, T_REPLY);
@@ -421,16 +480,14 @@ static void t_late_pen(void)
 static void t_release_mid_run(void)
 {
     IT_CHECK(long_seq, "release-mid-run needs the LONG_SEQUENCE argument");
-    char seq[4096], rec[300], body[4600];
-    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    char rec[300];
     snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
+    char *body = run_body(long_seq, "rec.json");
     struct jl c;
     connect_client(&c);
     wait_devices_ready(&c);
-    snprintf(body, sizeof body,
-             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\",\"record\":\"%s\"",
-             seq, rec);
     cJSON *r = call(&c, body);
+    free(body);
     IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0, "run started: %s",
              js_str(r, "message") ? js_str(r, "message") : "?");
     cJSON_Delete(r);
@@ -473,17 +530,15 @@ static void t_release_mid_run(void)
 static void t_claim_while_run_ends(void)
 {
     IT_CHECK(long_seq, "claim-while-run-ends needs the LONG_SEQUENCE argument");
-    char seq[4096], rec[300], body[4600];
-    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    char rec[300];
     snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
+    char *body = run_body(long_seq, "rec.json");
     struct jl a, b;
     connect_client(&a);
     connect_client(&b);
     wait_devices_ready(&a);
-    snprintf(body, sizeof body,
-             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\",\"record\":\"%s\"",
-             seq, rec);
     cJSON *r = call(&a, body);
+    free(body);
     IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0, "run started: %s",
              js_str(r, "message") ? js_str(r, "message") : "?");
     cJSON_Delete(r);

@@ -47,7 +47,7 @@ while [ $n -lt "$SOAK_RUNS" ]; do
         # Hang: SIGSTOP while the motor runs, longer than the pen's 500 ms
         # watchdog, then SIGCONT. The run must end ERROR (not FAIL).
         hangs=$((hangs + 1))
-        ctl run "$LONG" --dut "$serial" --operator crash --record "$SOAK_DIR/hung.json" \
+        ctl run "$LONG" --dut "$serial" --operator crash --record "hung-$n.json" \
             >"$SOAK_DIR/hung.out" 2>&1 &
         bg=$!
         wait_motor || { echo "crash: run $n: the motor never started"; bad=$((bad + 1)); }
@@ -62,16 +62,15 @@ while [ $n -lt "$SOAK_RUNS" ]; do
             bad=$((bad + 1))
             echo "crash: run $n: rigd stopped ${stop_s} s mid-run: outcome ${outcome:-none} (exit $rc), expected ERROR"
             cp "$SOAK_DIR/hung.out" "$SOAK_OUT/hung-$n.out"
-            [ -f "$SOAK_DIR/hung.json" ] && cp "$SOAK_DIR/hung.json" "$SOAK_OUT/hung-$n.json"
+            [ -f "$SOAK_DIR/results/hung-$n.json" ] && cp "$SOAK_DIR/results/hung-$n.json" "$SOAK_OUT/"
         elif [ "$SOAK_QUIET" -eq 0 ]; then
             echo "crash: run $n: rigd stopped ${stop_s} s mid-run: ERROR ($(grep -o 'rig problem[^"]*' "$SOAK_DIR/hung.out" | head -n 1))"
         fi
-        rm -f "$SOAK_DIR/hung.json"
     else
         # Kill at a random moment of an EOL run (0-2.7 s after it began).
         kills=$((kills + 1))
-        rec=$SOAK_DIR/killed-$n.json
-        ctl run "$EOL" --dut "$serial" --operator crash --record "$rec" >"$SOAK_DIR/killed.out" 2>&1 &
+        rec=$SOAK_DIR/results/killed-$n.json
+        ctl run "$EOL" --dut "$serial" --operator crash --record "killed-$n.json" >"$SOAK_DIR/killed.out" 2>&1 &
         bg=$!
         delay=$(printf '%d.%03d' $((rnd % 3)) $(((rnd / 7) % 1000)))
         sleep "$delay"

@@ -109,6 +109,8 @@ static int cmd_record(int argc, char **argv)
         rc = fail("record is %s, expected %s", complete ? "complete" : "incomplete", comp);
     if (!complete && !cJSON_IsNull(get(rec, "ended_utc")))
         rc = fail("incomplete record has an end time%s%s", "", "");
+    if (!complete && !cJSON_IsNull(get(rec, "outcome")))
+        rc = fail("incomplete record carries a verdict (%s)%s", outcome, "");
     if (!str(rec, "id") || !get(rec, "instruments"))
         rc = fail("record lacks id or instruments%s%s", "", "");
     char dir[4096];

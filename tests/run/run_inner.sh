@@ -3,7 +3,8 @@
 set -u
 scenario=$1
 SOCK=$DIR/rigd.sock
-REC=$DIR/rec.json
+# Records are named by file name; rigd puts them in the results directory.
+REC=$DIR/results/rec.json
 EOL=$SRCDIR/fixtures/sequences/eol.json
 LONG=$SRCDIR/tests/run/long.json   # motor running for 6 s: room to act mid-run
 # A 60 s capture: an unplug must end it at once, not after the capture time.
@@ -58,12 +59,12 @@ expect_motor_stopped_by_rigd() {
 
 # rigctl run in the background; output in ctl.out.
 run_bg() {
-    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record "$REC" \
+    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record rec.json \
         >"$DIR/ctl.out" 2>&1 &
     ctl=$!
 }
 run_fg() {
-    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record "$REC" \
+    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record rec.json \
         >"$DIR/ctl.out" 2>&1
 }
 wait_ctl() {
@@ -196,7 +197,7 @@ busy)
     wait_motor_running
     "$RIGCTL" --socket "$SOCK" run "$EOL" --dut PA-0000002 >"$DIR/busy.out" 2>&1
     rc=$?
-    [ $rc -eq 2 ] || fail "second run: exit $rc, expected 2 (busy)"
+    [ $rc -eq 75 ] || fail "second run: exit $rc, expected 75 (busy)"
     grep -q "busy" "$DIR/busy.out" || fail "second run not refused as busy: $(cat "$DIR/busy.out")"
     grep -q "PA-0000001" "$DIR/busy.out" || fail "busy error does not name the active run"
     # The refused request changed nothing: the first run is still going.
@@ -215,7 +216,7 @@ wait)
     # bench is free again (here: after the first is aborted).
     run_bg "$LONG"
     wait_motor_running
-    "$RIGCTL" --socket "$SOCK" run "$EOL" --dut PA-0000001 --wait --record "$DIR/rec2.json" \
+    "$RIGCTL" --socket "$SOCK" run "$EOL" --dut PA-0000001 --wait --record rec2.json \
         >"$DIR/wait.out" 2>&1 &
     second=$!
     poll 100 grep -q "waiting" "$DIR/wait.out" || fail "second run not queued: $(cat "$DIR/wait.out")"
@@ -225,7 +226,7 @@ wait)
     wait "$second"
     rc=$?
     [ $rc -le 1 ] || fail "queued run: exit $rc, expected a verdict: $(cat "$DIR/wait.out")"
-    "$RUN_CHECK" record "$DIR/rec2.json" ANY complete || fail "queued run's record"
+    "$RUN_CHECK" record "$DIR/results/rec2.json" ANY complete || fail "queued run's record"
     ;;
 bad-file)
     run_fg "$SRCDIR/fixtures/corpus/sequence_file/bad-sequence.json"

@@ -40,6 +40,8 @@
 #define API_E_INVALID_STATE "invalid_state"
 #define API_E_PERMISSION "permission_denied"
 #define API_E_INTERNAL "internal"
+#define API_E_WRONG_UNIT "wrong_unit"
+#define API_E_NO_SPACE "no_space"
 
 /* Watch topics. Bit i of a topic mask is api_topic_names[i]. */
 enum api_topic {

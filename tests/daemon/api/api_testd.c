@@ -165,6 +165,14 @@ static void do_run(struct testd *t, struct api_client *c, const cJSON *req)
 		api_error(c, req, API_E_BAD_REQUEST, "run needs \"sequence\" and \"dut\" strings");
 		return;
 	}
+	/* rigctl sends the files' contents (read with its user's rights). */
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(req, "sequence_text")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(req, "spec_text")) ||
+	    seq->valuestring[0] != '/') {
+		api_error(c, req, API_E_BAD_REQUEST,
+			  "run needs \"sequence_text\", \"spec_text\" and an absolute \"sequence\"");
+		return;
+	}
 	if (strcmp(dut->valuestring, "BUSY") == 0) {
 		api_error(c, req, API_E_BUSY, "bench busy: run r0 owned by alice (pid 1) since 10:00:00Z");
 		return;

@@ -11,6 +11,8 @@
 
 #include "apitest.h"
 
+#define EOL FIXTURES_DIR "/sequences/eol.json"
+
 static const char *rigctl(void)
 {
 	const char *p = getenv("RIGCTL");
@@ -69,6 +71,25 @@ START_TEST(usage_exit_codes)
 	CTL_EXPECT(64, "run", "seq.json");
 	CTL_EXPECT(64, "run", "a.json", "b.json", "--dut", "X");
 	CTL_EXPECT(64, "check");
+	/* what rigd would refuse, refused before anything is sent: control
+	 * characters (forged log lines), invalid UTF-8, a record path */
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-1\nrigd: notice: forged");
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-1", "--operator", "ana\tbob");
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-\xff\xfe");
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-1", "--record", "/etc/passwd");
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-1", "--record", "../x.json");
+	CTL_EXPECT(64, "run", EOL, "--dut", "PA-1", "--record", "rec.txt");
+}
+END_TEST
+
+START_TEST(version)
+{
+	const char *const a[] = { "--version", NULL };
+	char *o, *e;
+	ck_assert_int_eq(ctl(&o, &e, a), 0);
+	ck_assert_msg(strncmp(o, "rigctl 0.1.0 (", 14) == 0, "%s", o);
+	free(o);
+	free(e);
 }
 END_TEST
 
@@ -212,9 +233,9 @@ START_TEST(run_outcomes_map_to_exit_codes)
 		const char *dut;
 		int code;
 	} cases[] = { { "PASS-1", 0 }, { "FAIL-1", 1 }, { "ERROR-1", 2 }, { "ABORTED-1", 2 },
-		      { "TIMEOUT-1", 2 }, { "BUSY", 2 } };
+		      { "TIMEOUT-1", 2 }, { "BUSY", 75 } };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const char *const a[] = { "--socket", td.path, "run", "seq.json", "--dut",
+		const char *const a[] = { "--socket", td.path, "run", EOL, "--dut",
 					  cases[i].dut, NULL };
 		char *o, *e;
 		int rc = ctl(&o, &e, a);
@@ -239,7 +260,7 @@ START_TEST(run_junit_needs_record)
 {
 	/* The fake run's "finished" event names no record: --junit cannot be
 	 * honoured, and that is an error, not a silent PASS. */
-	const char *const a[] = { "--socket", td.path, "run", "seq.json", "--dut", "PASS-1",
+	const char *const a[] = { "--socket", td.path, "run", EOL, "--dut", "PASS-1",
 				  "--junit", "/tmp/rigctl-test-junit.xml", NULL };
 	char *o, *e;
 	ck_assert_int_eq(ctl(&o, &e, a), 2);
@@ -329,6 +350,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, usage_exit_codes);
 	tcase_add_test(tc, help_everywhere);
+	tcase_add_test(tc, version);
 	tcase_add_test(tc, rigd_not_running);
 	tcase_add_test(tc, check_bad_files);
 	suite_add_tcase(s, tc);
