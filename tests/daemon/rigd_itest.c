@@ -63,6 +63,14 @@ static void start_rigd(void)
     IT_CHECK(cfg, "station config %s is not JSON", config);
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "results_dir");
     cJSON_AddStringToObject(cfg, "results_dir", sockdir);
+    if (long_seq) {
+        /* rigd may read sequences by path from the source tree only */
+        char root[4096], dir[4200];
+        snprintf(dir, sizeof dir, "%.*s/../..", (int)(strrchr(long_seq, '/') - long_seq), long_seq);
+        IT_CHECK(realpath(dir, root), "cannot resolve %s", dir);
+        cJSON *dirs = cJSON_AddArrayToObject(cfg, "sequence_dirs");
+        cJSON_AddItemToArray(dirs, cJSON_CreateString(root));
+    }
     static char station[128];
     snprintf(station, sizeof station, "%s/station.json", sockdir);
     char *out = cJSON_Print(cfg);
@@ -475,6 +483,67 @@ static void t_late_pen(void)
     finish(0);
 }
 
+static void expect_refused(struct jl *c, const char *body, const char *code, const char *text)
+{
+    cJSON *r = call(c, body);
+    IT_CHECK(js_str(r, "code") && strcmp(js_str(r, "code"), code) == 0,
+             "%.200s -> code %s, want %s (%s)", body, js_str(r, "code") ? js_str(r, "code") : "none",
+             code, js_str(r, "message") ? js_str(r, "message") : "");
+    IT_CHECK(!text || (js_str(r, "message") && strstr(js_str(r, "message"), text)),
+             "%.200s -> message '%s' lacks '%s'", body, js_str(r, "message"), text);
+    IT_CHECK(!js_str(r, "message") || !strstr(js_str(r, "message"), "root:"),
+             "the reply echoes a file's contents");
+    cJSON_Delete(r);
+}
+
+/* What rigd refuses in a "run" request before anything moves: forged
+ * log lines, records outside the results directory, files it would read
+ * with its own rights. A sequence inside the station's sequence_dirs may
+ * be named by path. */
+static void t_run_refusals(void)
+{
+    IT_CHECK(long_seq, "run-refusals needs the LONG_SEQUENCE argument");
+    struct jl c;
+    connect_client(&c);
+    wait_devices_ready(&c);
+    char seq[4096];
+    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    char body[8192];
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\\nrigd: x\"", seq);
+    expect_refused(&c, body, "bad_argument", "printable");
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"operator\":\"a\\u0007b\"", seq);
+    expect_refused(&c, body, "bad_argument", "printable");
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"record\":\"/etc/evil.json\"", seq);
+    expect_refused(&c, body, "bad_argument", "file name");
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"record\":\"../evil.json\"", seq);
+    expect_refused(&c, body, "bad_argument", "file name");
+    expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/etc/passwd\",\"dut\":\"PA-0000001\"",
+                   "permission_denied", "sequence directories");
+    expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
+                   "\"dut\":\"PA-0000001\"", "bad_argument", "go together");
+    expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000002\"",
+                   "permission_denied", NULL);
+    /* the unit check comes with a good request on a free bench */
+    char *good = run_body(long_seq, "ok.json");
+    char *wrong = strstr(good, "PA-0000001");
+    IT_CHECK(wrong, "body has the serial");
+    memcpy(wrong, "PA-0000009", 10);
+    expect_refused(&c, good, "wrong_unit", "reports serial PA-0000001, not PA-0000009");
+    free(good);
+    /* by path, inside the station's sequence directories: accepted */
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\"", seq);
+    cJSON *r = call(&c, body);
+    IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
+             "a sequence in sequence_dirs, by path: %s", js_str(r, "message") ? js_str(r, "message") : "?");
+    cJSON_Delete(r);
+    expect_ok(&c, "\"class\":\"abort\"", "abort");
+    jl_close(&c);
+    finish(0);
+}
+
 /* The owner releases its session in the middle of its own run: the run
  * is aborted (finished event and record say why), then the motor stopped. */
 static void t_release_mid_run(void)
@@ -599,6 +668,7 @@ int main(int argc, char **argv)
     else if (strcmp(s, "late-pen") == 0) t_late_pen();
     else if (strcmp(s, "release-mid-run") == 0) t_release_mid_run();
     else if (strcmp(s, "claim-while-run-ends") == 0) t_claim_while_run_ends();
+    else if (strcmp(s, "run-refusals") == 0) t_run_refusals();
     else IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;
