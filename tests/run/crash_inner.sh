@@ -51,7 +51,8 @@ while [ $n -lt "$SOAK_RUNS" ]; do
             >"$SOAK_DIR/hung.out" 2>&1 &
         bg=$!
         wait_motor || { echo "crash: run $n: the motor never started"; bad=$((bad + 1)); }
-        stop_s=$(printf '0.%d' $((6 + rnd % 7)))
+        stop_ms=$((600 + (rnd % 7) * 100))
+        stop_s=$(printf '%d.%03d' $((stop_ms / 1000)) $((stop_ms % 1000)))
         kill -STOP $rigd
         sleep "$stop_s"
         kill -CONT $rigd
