@@ -12,7 +12,8 @@
 #define SH_OFFSET_MAX 10000000        /* +-10 N in uN, +-10 mm in nm */
 #define SH_TEMP_MIN_CDEG (-4000)
 #define SH_TEMP_MAX_CDEG 12500
-#define SH_STAT_KNOWN (SH_STAT_STREAMING | SH_STAT_TARGET_PRESENT | SH_STAT_CAL_VALID)
+#define SH_STAT_KNOWN (SH_STAT_STREAMING | SH_STAT_TARGET_PRESENT | SH_STAT_CAL_VALID | \
+                       SH_STAT_TARED)
 /* Largest magnitude a displacement sample may carry: the two most negative
  * int32 values are the special codes. */
 #define SH_DISP_FULL_SCALE_MAX ((uint32_t)INT32_MAX)
@@ -252,6 +253,12 @@ static int64_t apply_cal(int32_t raw, int32_t gain_ppm, int32_t offset)
 int32_t sh_cal_force(const struct sh_calibration *c, int32_t raw_un)
 {
     return saturate_i32(apply_cal(raw_un, c->force_gain_ppm, c->force_offset_un),
+                        INT32_MIN);
+}
+
+int32_t sh_cal_force_tared(const struct sh_calibration *c, int32_t raw_un, bool tared)
+{
+    return saturate_i32(apply_cal(raw_un, c->force_gain_ppm, tared ? 0 : c->force_offset_un),
                         INT32_MIN);
 }
 

@@ -98,6 +98,7 @@ struct sh_calibration {
 #define SH_STAT_STREAMING 0x01u
 #define SH_STAT_TARGET_PRESENT 0x02u
 #define SH_STAT_CAL_VALID 0x04u
+#define SH_STAT_TARED 0x08u     /* a TARE is in effect: force is relative to it */
 struct sh_status {
     uint8_t flags;                      /* SH_STAT_* */
     uint32_t rate_hz;
@@ -161,8 +162,12 @@ int sh_status_encode(const struct sh_status *s, uint8_t *buf, size_t cap);
 int sh_status_decode(const uint8_t *buf, size_t len, struct sh_status *s);
 
 /* Apply calibration to a raw sample (saturating to int32). SH_NO_TARGET
- * and SH_OUT_OF_RANGE displacement codes pass through unchanged. */
+ * and SH_OUT_OF_RANGE displacement codes pass through unchanged.
+ * sh_cal_force is for untared samples; a tared sample (SH_STAT_TARED) is
+ * already relative to the tare, which replaced the calibration's zero
+ * offset: sh_cal_force_tared applies the gain only (SENSOR.md 3.2). */
 int32_t sh_cal_force(const struct sh_calibration *c, int32_t raw_un);
+int32_t sh_cal_force_tared(const struct sh_calibration *c, int32_t raw_un, bool tared);
 int32_t sh_cal_disp(const struct sh_calibration *c, int32_t raw_nm);
 
 /* Encode a block: hdr->count samples from force[] and disp[]; magic,

@@ -1,4 +1,10 @@
 #include "analysis.h"
+#include "peakforce.h"
+#include "rotor.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 #include <limits.h>
 #include <math.h>
@@ -23,6 +29,23 @@
 #define TURN_FRAC 0.30
 /* Fewer peaks or troughs than this: too few strokes for their medians. */
 #define MIN_TURNS 3
+/* Spin-up is fitted over the strokes this long after the start command;
+ * stop time over those from this long before the stop command on. */
+#define SPINUP_FIT_S 0.3
+#define STOP_FIT_BEFORE_S 0.05
+/* ... and then again over the transient only: from the command to this
+ * many time constants after the rotor started (the cam's revolutions wander
+ * stroke by stroke, so a long steady tail blurs the time constant). */
+#define SPINUP_REFIT_TAUS 6.0
+#define SPINUP_REFIT_MIN_S 0.02
+/* The plateau after a tear is measured over at least this long (three
+ * periods of a 3 kHz fixture ringing), from at most PLATEAU_MAX samples. */
+#define PLATEAU_MIN_S 0.001
+#define PLATEAU_MAX 256
+/* Needle tips this far behind the cartridge face touch nothing. */
+#define RETRACTED_NM 100000.0
+/* Fewer retracted samples than this (subsampled) give no force zero. */
+#define MIN_ZERO_SAMPLES 16
 /* Strokes missing for this many periods at the end of the window mean the
  * pen stopped stroking. */
 #define STALL_PERIODS 3.0
@@ -31,9 +54,10 @@
 
 struct stroke {
     double rise;        /* rising midpoint crossing, fractional sample index */
+    double fall;        /* falling one (time_rise's level), NaN if not found */
     double peak_pos;    /* fractional sample index of the fitted vertex */
     double depth_nm;    /* fitted protrusion */
-    double force_un;    /* largest force sample in the stroke, NaN if none */
+    double force_un;    /* modelled peak force of the stroke (peakforce.h), NaN if none */
 };
 
 struct strokes {
@@ -72,7 +96,10 @@ static void result_init(struct an_result *out, uint32_t flags)
     out->depth_mean_mm = out->depth_min_mm = out->depth_max_mm = NAN;
     out->depth_std_mm = out->depth_error_mm = NAN;
     out->force_mean_n = out->force_min_n = out->force_max_n = NAN;
+    out->force_zero_n = NAN;
     out->spinup_ms = out->stop_ms = NAN;
+    out->start_delay_ms = out->stop_delay_ms = NAN;
+    out->rate_first = out->rate_last = out->rate_periods = NAN;
     out->swing_mm = NAN;
 }
 
@@ -289,6 +316,66 @@ static void fit_peak(const struct an_input *in, size_t p, size_t k, size_t lo_i,
     *val = y0 + C - B * B / (4 * A);
 }
 
+/* The friction plateau after a puncture at m: the median force from the
+ * end of the longest tear to the needles' turn (the displacement's peak
+ * at peak_i), when that holds at least PLATEAU_MIN_S of samples (the
+ * fixture's ringing then averages out); NaN otherwise. */
+static double plateau_after(const struct an_input *in, size_t m, size_t peak_i)
+{
+    size_t a = m + (size_t)ceil(PF_TEAR_MAX_S * in->rate_hz), n = 0;
+    if (peak_i <= a || (double)(peak_i - a) < PLATEAU_MIN_S * in->rate_hz)
+        return NAN;
+    int32_t v[PLATEAU_MAX];
+    size_t step = (peak_i - a) / PLATEAU_MAX + 1;
+    for (size_t i = a; i < peak_i && n < PLATEAU_MAX; i += step)
+        v[n++] = in->force_un[i];
+    qsort(v, n, sizeof *v, cmp_i32);
+    return v[n / 2];
+}
+
+/* A stroke's instant: where the needle passes half a swing below that
+ * stroke's own peak on its way in -- the cam at 90 degrees, whatever the
+ * stroke-to-stroke play in depth (a fixed level would be crossed early on a
+ * deep stroke and late on a shallow one, and the rate would carry that
+ * play). The crossing of `level` nearest the comparator's (`rise` at
+ * sample rise_i) on the rising edge up to the peak; `rise` if none. */
+static double time_rise(const struct an_input *in, double level, size_t rise_i, size_t peak_i,
+                        double rise)
+{
+    size_t j = rise_i + 1;
+    if (!disp_valid(in->disp_nm[j]) || in->disp_nm[j] > level) {
+        /* below the comparator's crossing: walk back down the edge */
+        while (j > 0 && disp_valid(in->disp_nm[j - 1]) && in->disp_nm[j - 1] > level)
+            j--;
+        if (j == 0 || !disp_valid(in->disp_nm[j - 1]) || j + (peak_i - rise_i) < rise_i)
+            return rise;
+    } else {
+        while (j < peak_i && disp_valid(in->disp_nm[j]) && in->disp_nm[j] <= level)
+            j++;
+        if (j >= peak_i || !disp_valid(in->disp_nm[j]))
+            return rise;
+    }
+    double y0 = in->disp_nm[j - 1], y1 = in->disp_nm[j];
+    if (!(y1 > y0))
+        return rise;
+    return (double)(j - 1) + (level - y0) / (y1 - y0);
+}
+
+/* The same level on the way out: the crossing nearest before sample
+ * fall_i (the comparator's, below the level), back to the peak. */
+static double time_fall(const struct an_input *in, double level, size_t peak_i, size_t fall_i)
+{
+    size_t j = fall_i;
+    while (j > peak_i + 1 && disp_valid(in->disp_nm[j - 1]) && in->disp_nm[j - 1] < level)
+        j--;
+    if (j <= peak_i + 1 || !disp_valid(in->disp_nm[j - 1]) || !disp_valid(in->disp_nm[j]))
+        return NAN;
+    double y0 = in->disp_nm[j - 1], y1 = in->disp_nm[j];
+    if (!(y0 > y1))
+        return NAN;
+    return (double)(j - 1) + (y0 - level) / (y0 - y1);
+}
+
 /* Comparator with hysteresis over the displacement; appends every complete
  * stroke (rising crossing, high phase, falling crossing). */
 static int segment(const struct an_input *in, double lo, double hi, struct strokes *s)
@@ -353,17 +440,25 @@ static int segment(const struct an_input *in, double lo, double hi, struct strok
             k = 64;
         struct stroke st = { .rise = rise, .force_un = NAN };
         fit_peak(in, peak_i, k, rise_i, i, &st.peak_pos, &st.depth_nm);
-        if (in->force_un) {
+        st.rise = time_rise(in, st.depth_nm - (hi - lo) / 2, rise_i, peak_i, rise);
+        st.fall = time_fall(in, st.depth_nm - (hi - lo) / 2, peak_i, i);
+        size_t half = i - rise_i;
+        if (in->force_un && (had_fall || rise_i >= half)) {
             /* The needle meets the phantom on its way out, which at deep
              * settings is below the midpoint: search the whole stroke, from
-             * the previous stroke's falling edge. */
-            size_t half = i - rise_i;
-            size_t from = had_fall ? prev_fall : (rise_i > half ? rise_i - half : 0);
-            int32_t fmax = INT32_MIN;
-            for (size_t f = from; f <= i; f++)
-                if (in->force_un[f] > fmax)
-                    fmax = in->force_un[f];
-            st.force_un = fmax;
+             * the previous stroke's falling edge; then model its top
+             * (peakforce.h): the largest sample misses a puncture peak. A
+             * first stroke too close to the capture's start to search
+             * (its puncture may be before it) has no force. */
+            size_t from = had_fall ? prev_fall : rise_i - half;
+            size_t fm = from;
+            for (size_t f = from + 1; f <= i; f++)
+                if (in->force_un[f] > in->force_un[fm])
+                    fm = f;
+            struct pf_result pf;
+            pf_estimate(in->force_un, in->disp_nm, from, i, fm, in->rate_hz,
+                        plateau_after(in, fm, peak_i), st.peak_pos, &pf);
+            st.force_un = pf.peak;
         }
         if (strokes_push(s, &st) < 0)
             return -1;
@@ -389,12 +484,97 @@ static double median_period(const struct strokes *s, size_t a, size_t b)
     return med;
 }
 
-/* First stroke from which every later period (within [a, b)) is inside the
- * spin-up band; sets spinup time. Returns index of the first steady stroke. */
-static size_t find_spinup(const struct an_input *in, const struct strokes *s, size_t a,
-                          size_t b, struct an_result *out)
+/* Track the rotor over samples [from, to) and fit it (rotor.h); the
+ * tracked points stay in *tr for the caller. */
+static void fit_rotor(const struct an_input *in, double lo, double hi, size_t from, size_t to,
+                      bool spinup, double t_from, double rate_hz, struct rotor_track *tr,
+                      struct rotor_fit *rf)
 {
-    double fs = in->rate_hz;
+    rf->ok = false;
+    size_t n = rotor_track(in->disp_nm, in->rate_hz, lo, hi, from, to, tr);
+    if (!spinup && n > 0) {
+        /* Fit the braking, not the rest: a rotor snaps to a standstill at
+         * the end (a real one by friction, any model by a threshold), which
+         * a first-order decay does not describe. Keep the points until 90 %
+         * of the revolutions made after the command. */
+        size_t c = 0;
+        while (c < n && tr->t[c] < t_from)
+            c++;
+        if (c < n) {
+            double limit = tr->rev[c] + 0.9 * (tr->rev[n - 1] - tr->rev[c]);
+            size_t m = c;
+            while (m < n && tr->rev[m] <= limit)
+                m++;
+            n = m;
+        }
+    }
+    if (spinup)
+        rotor_fit_spinup(tr->t, tr->rev, n, t_from, rate_hz, rf);
+    else
+        rotor_fit_spindown(tr->t, tr->rev, n, t_from, rate_hz, rf);
+    tr->n = n;
+}
+
+/* rotor_band_entry over strokes [a, b). */
+static double band_entry(const struct an_input *in, const struct strokes *s, size_t a, size_t b,
+                         const struct rotor_fit *rf)
+{
+    double *rise = malloc(2 * (b - a + 1) * sizeof *rise);
+    if (!rise)
+        return rotor_time_to_band(rf, in->set_rate_hz, AN_SPINUP_BAND);
+    double *fall = rise + (b - a + 1);
+    for (size_t i = a; i < b; i++) {
+        rise[i - a] = s->v[i].rise / in->rate_hz;
+        fall[i - a] = s->v[i].fall / in->rate_hz;
+    }
+    double up = rotor_band_entry(rf, rise, fall, b - a, in->set_rate_hz, AN_SPINUP_BAND);
+    free(rise);
+    return up;
+}
+
+/* Spin-up (rotor.h): the rotor's start t0 and the time from it until the
+ * rate is within the band, from a first-order fit of the strokes from the
+ * start command up to SPINUP_FIT_S after it, refined over the transient
+ * alone (SPINUP_REFIT_TAUS). Falls back to the first
+ * period from which every later one is in the band (timed at its midpoint,
+ * from the command) when the fit cannot be made. Returns the index of the
+ * first steady stroke. */
+static size_t find_spinup(const struct an_input *in, const struct strokes *s, size_t a,
+                          size_t b, double lo, double hi, struct an_result *out)
+{
+    double fs = in->rate_hz, t_cmd = (double)in->start_index / fs;
+    size_t to = (size_t)in->start_index + (size_t)(SPINUP_FIT_S * fs);
+    struct rotor_fit rf;
+    struct rotor_track *tr = malloc(sizeof *tr);
+    if (!tr)
+        rf.ok = false;
+    else
+        fit_rotor(in, lo, hi, (size_t)in->start_index, to < in->n ? to : in->n, true, t_cmd, 0,
+                  tr, &rf);
+    double up = -1;
+    if (rf.ok) {
+        /* The running rate from the long span; the start and the time
+         * constant from the transient. */
+        double end = rf.t_cmd + fmax(SPINUP_REFIT_TAUS * rf.tau_s, SPINUP_REFIT_MIN_S);
+        size_t to2 = (size_t)(end * fs);
+        struct rotor_fit again;
+        fit_rotor(in, lo, hi, (size_t)in->start_index, to2 < in->n ? to2 : in->n, true, t_cmd,
+                  rf.rate_hz, tr, &again);
+        if (again.ok)
+            rf = again;
+        up = band_entry(in, s, a, b, &rf);
+    }
+    free(tr);
+    if (rf.ok && up >= 0) {
+        out->spinup_ms = up * 1000.0;
+        out->spinup_reached = true;
+        out->start_delay_ms = (rf.t_cmd - t_cmd) * 1000.0;
+        double steady = (rf.t_cmd + up) * fs;
+        size_t i = a;
+        while (i < b && s->v[i].rise < steady)
+            i++;
+        return i;
+    }
     size_t first_ok = b;   /* none yet */
     for (size_t j = b; j-- > a + 1;) {
         double f = fs / (s->v[j].rise - s->v[j - 1].rise);
@@ -402,17 +582,44 @@ static size_t find_spinup(const struct an_input *in, const struct strokes *s, si
             break;
         first_ok = j - 1;
     }
-    if (first_ok + 1 < b) {
-        double t = (s->v[first_ok].rise + s->v[first_ok + 1].rise) / 2;
-        out->spinup_ms = (t - (double)in->start_index) / fs * 1000.0;
-        if (out->spinup_ms < 0)
-            out->spinup_ms = 0;
+    if (first_ok + 1 < b && !rf.ok) {
+        double tm = (s->v[first_ok].rise + s->v[first_ok + 1].rise) / 2;
+        out->spinup_ms = fmax(0, (tm - (double)in->start_index) / fs * 1000.0);
         out->spinup_reached = true;
         return first_ok;
     }
     out->spinup_ms = ((double)in->n - (double)in->start_index) / fs * 1000.0;
     out->spinup_reached = false;
     return b;
+}
+
+/* Stop time (rotor.h): from the rotor starting to brake (t1) until its
+ * rate is below AN_STOP_FRAC of what it ran at, from a first-order fit of
+ * the strokes from STOP_FIT_BEFORE_S before the stop command to the end.
+ * Without a fit: from the command to the peak of the last stroke, 0 when
+ * no stroke followed it. */
+static void find_stop(const struct an_input *in, const struct strokes *s, double lo, double hi,
+                      struct an_result *out)
+{
+    double fs = in->rate_hz, t_cmd = (double)in->stop_index / fs;
+    size_t before = (size_t)(STOP_FIT_BEFORE_S * fs);
+    size_t from = (size_t)in->stop_index > before ? (size_t)in->stop_index - before : 0;
+    struct rotor_fit rf = { .ok = false };
+    struct rotor_track *tr = malloc(sizeof *tr);
+    if (tr)
+        fit_rotor(in, lo, hi, from, in->n, false, t_cmd, 0, tr, &rf);
+    free(tr);
+    double down = rotor_time_to_rest(&rf, AN_STOP_FRAC);
+    if (rf.ok && down >= 0 && rf.t_cmd >= t_cmd - 0.001) {
+        out->stop_ms = down * 1000.0;
+        out->stop_delay_ms = (rf.t_cmd - t_cmd) * 1000.0;
+        return;
+    }
+    size_t first_after = 0;
+    while (first_after < s->n && s->v[first_after].peak_pos < (double)in->stop_index)
+        first_after++;
+    out->stop_ms = first_after == s->n
+        ? 0 : (s->v[s->n - 1].peak_pos - (double)in->stop_index) / fs * 1000.0;
 }
 
 /* Rate and jitter over strokes [a, b). The rate is the number of periods
@@ -428,8 +635,12 @@ static void rate_and_jitter(const struct an_input *in, const struct strokes *s, 
         return;
     double span = s->v[b - 1].rise - s->v[a].rise;
     double periods = round(span / med);
-    if (periods >= 1 && span > 0)
+    if (periods >= 1 && span > 0) {
         out->rate_hz = in->rate_hz * periods / span;
+        out->rate_first = s->v[a].rise;
+        out->rate_last = s->v[b - 1].rise;
+        out->rate_periods = periods;
+    }
     /* A pen that stops stroking before the end of the window (a stall)
      * must not look healthy from the strokes it made before: then the rate
      * is the periods made over the whole window. */
@@ -454,20 +665,53 @@ static void rate_and_jitter(const struct an_input *in, const struct strokes *s, 
     }
 }
 
+/* The force with no needle in the phantom: the median of the force
+ * samples taken while the needle tips are behind the cartridge face
+ * (displacement below -RETRACTED_NM; SENSOR.md: positive = beyond the
+ * face). The load cell's zero, the phantom's weight and the fixture's
+ * preload, whatever a tare left of them or drift added since. NaN when the
+ * needles were never retracted. */
+static double force_zero(const struct an_input *in)
+{
+    size_t stride = in->n / LEVEL_SAMPLES + 1, m = 0;
+    int32_t *v = malloc((in->n / stride + 1) * sizeof *v);
+    if (!v)
+        return NAN;
+    for (size_t i = 0; i < in->n; i += stride)
+        if (disp_valid(in->disp_nm[i]) && in->disp_nm[i] < -RETRACTED_NM)
+            v[m++] = in->force_un[i];
+    double z = NAN;
+    if (m >= MIN_ZERO_SAMPLES) {
+        qsort(v, m, sizeof *v, cmp_i32);
+        z = v[m / 2];
+    }
+    free(v);
+    return z;
+}
+
 static void depth_and_force(const struct an_input *in, const struct strokes *s, size_t a,
                             size_t b, struct an_result *out)
 {
     if (b <= a)
         return;
     double sum = 0, sum2 = 0, mn = INFINITY, mx = -INFINITY;
-    double fsum = 0, fmn = INFINITY, fmx = -INFINITY;
+    double fsum = 0, fmn = INFINITY, fmx = -INFINITY, nf = 0;
     double n = (double)(b - a);
+    double zero = 0;
+    if (in->force_un) {
+        out->force_zero_n = force_zero(in) / 1e6;
+        if (isfinite(out->force_zero_n))
+            zero = out->force_zero_n;
+    }
     for (size_t i = a; i < b; i++) {
         double d = s->v[i].depth_nm / 1e6;
         sum += d; sum2 += d * d;
         mn = fmin(mn, d); mx = fmax(mx, d);
-        double f = s->v[i].force_un / 1e6;
-        fsum += f; fmn = fmin(fmn, f); fmx = fmax(fmx, f);
+        double f = s->v[i].force_un / 1e6 - zero;
+        if (isfinite(f)) {      /* a stroke cut by the capture's start has none */
+            fsum += f; fmn = fmin(fmn, f); fmx = fmax(fmx, f);
+            nf++;
+        }
     }
     out->depth_mean_mm = sum / n;
     out->depth_min_mm = mn;
@@ -476,8 +720,8 @@ static void depth_and_force(const struct an_input *in, const struct strokes *s, 
     out->depth_std_mm = sqrt(var > 0 ? var : 0);
     if (isfinite(in->set_depth_mm))
         out->depth_error_mm = out->depth_mean_mm - in->set_depth_mm;
-    if (in->force_un) {
-        out->force_mean_n = fsum / n;
+    if (in->force_un && nf > 0) {
+        out->force_mean_n = fsum / nf;
         out->force_min_n = fmn;
         out->force_max_n = fmx;
     }
@@ -542,16 +786,22 @@ int an_analyse(const struct an_input *in, struct an_result *out)
         size_t first_after = a;
         while (first_after < b && s.v[first_after].peak_pos < (double)in->stop_index)
             first_after++;
-        out->stop_ms = first_after == s.n
-            ? 0 : (s.v[s.n - 1].peak_pos - (double)in->stop_index) / in->rate_hz * 1000.0;
+        find_stop(in, &s, lo, hi, out);
         b = first_after;
     }
     if (in->start_index >= 0 && in->set_rate_hz > 0)
-        a = find_spinup(in, &s, a, b, out);
+        a = find_spinup(in, &s, a, b, lo, hi, out);
 
     out->steady_strokes = b > a ? b - a : 0;
     rate_and_jitter(in, &s, a, b, out);
     depth_and_force(in, &s, a, b, out);
+    double zero = isfinite(out->force_zero_n) ? out->force_zero_n : 0;
+    for (size_t i = 0; i < s.n && i < in->strokes_cap && in->strokes_out; i++)
+        in->strokes_out[i] = (struct an_stroke){
+            .rise = s.v[i].rise, .peak = s.v[i].peak_pos, .depth_mm = s.v[i].depth_nm / 1e6,
+            .force_n = in->force_un ? s.v[i].force_un / 1e6 - zero : NAN,
+            .steady = i >= a && i < b,
+        };
     free(s.v);
     return 0;
 }

@@ -16,12 +16,20 @@
  *     the steady part of the capture (after spin-up, before the stop command),
  *     jitter = RMS deviation of the periods from their mean, in %.
  *  4. Protrusion per stroke = vertex of a least-squares parabola fitted to the
- *     samples around the stroke's highest sample; peak force = largest force
- *     sample within the stroke.
- *  5. Spin-up: the first period after the start command from which every
- *     later period is within 5 % of the set rate; the time is taken at that
- *     period's midpoint. Stop: time from the stop command to the peak of the
- *     last stroke.
+ *     samples around the stroke's highest sample; peak force = the modelled
+ *     top of the stroke's force (peakforce.h: rise line and tear fitted, so
+ *     a 20 kS/s sampler does not miss a puncture peak) less the force zero:
+ *     the median force while the needle tips are behind the cartridge face.
+ *  5. Spin-up and stop time estimate the rotor, not the period grid
+ *     (rotor.h): a first-order fit of the revolutions the strokes count
+ *     gives when the rotor started (or began to brake) and its time
+ *     constant. Spin-up: from the rotor starting until its rate is within
+ *     5 % of the setpoint. Stop: from it starting to brake until its rate
+ *     is below 5 % of the rate before. The host's command time only bounds
+ *     the search (start_delay_ms / stop_delay_ms: how long after it the
+ *     rotor reacted). Without a fit: the first period from which every
+ *     later one is in band (from the command, at its midpoint), and the
+ *     command to the last stroke's peak.
  */
 #ifndef RIG_CORE_ANALYSIS_H
 #define RIG_CORE_ANALYSIS_H
@@ -41,6 +49,18 @@
 
 /* Spin-up band: rate within this fraction of the setpoint. */
 #define AN_SPINUP_BAND 0.05
+/* Stop: rate below this fraction of the rate before the stop. */
+#define AN_STOP_FRAC 0.05
+
+/* One stroke as the analysis saw it (optional output). Times are
+ * fractional sample indices of the capture. */
+struct an_stroke {
+    double rise;                 /* rising mid-level crossing */
+    double peak;                 /* fitted top of the displacement */
+    double depth_mm;             /* fitted protrusion */
+    double force_n;              /* modelled peak force less the force zero; NaN */
+    bool steady;                 /* used for rate, jitter, depth and force */
+};
 
 struct an_input {
     const int32_t *force_un;     /* n samples (may be NULL: no force data) */
@@ -53,6 +73,8 @@ struct an_input {
     int64_t stop_index;          /* sample index of the stop command, or -1 */
     double set_rate_hz;          /* stroke-rate setpoint (for spin-up), 0 = unknown */
     double set_depth_mm;         /* depth setpoint (for depth error), NaN = unknown */
+    struct an_stroke *strokes_out; /* optional: every stroke found, up to strokes_cap */
+    size_t strokes_cap;
 };
 
 struct an_result {
@@ -61,18 +83,28 @@ struct an_result {
     uint32_t flags;
     char error[160];
 
-    size_t strokes;              /* complete strokes (peaks) found */
+    size_t strokes;              /* complete strokes (peaks) found; as many
+                                    (up to strokes_cap) in in->strokes_out */
     size_t steady_strokes;       /* strokes used for rate, jitter, depth, force */
     double rate_hz;              /* 0 when fewer than 2 steady strokes */
+    /* The rate's definition, explicitly: rate_periods stroke periods
+     * between the rising mid-level crossings of the first and the last
+     * steady stroke (fractional sample indices); rate = periods / time. */
+    double rate_first, rate_last;
+    double rate_periods;
     double jitter_pct;           /* NaN when fewer than 3 steady strokes */
     double depth_mean_mm, depth_min_mm, depth_max_mm, depth_std_mm;
     double depth_error_mm;       /* mean - set depth; NaN if unknown */
     double force_mean_n, force_min_n, force_max_n; /* NaN if no force data */
+    double force_zero_n;         /* force with the needles retracted, subtracted
+                                    from the peaks above; NaN if never retracted */
     double spinup_ms;            /* NaN unless start_index given; capture
                                     length after start if rate never in band */
     bool spinup_reached;
     double stop_ms;              /* NaN unless stop_index given; 0 when no
                                     stroke after the stop command */
+    double start_delay_ms;       /* host's start command -> rotor starting (fit); NaN */
+    double stop_delay_ms;        /* host's stop command -> rotor braking (fit); NaN */
     double stalled_ms;           /* > 0: no strokes for this long before the end of
                                     the window (stop command or capture end); the
                                     rate then counts that time too */

@@ -1,5 +1,9 @@
 #include "record.h"
 
+#include <math.h>
+
+#include "analysis.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -305,6 +309,29 @@ int capture_read(const char *path, struct rig_capture *out, char *err, size_t er
     }
     free(buf);
     return 0;
+}
+
+char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz)
+{
+    size_t cap = 64 + n * 96, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    len += (size_t)snprintf(buf, cap, "stroke,rise_s,peak_s,depth_mm,peak_force_n,steady\n");
+    for (size_t i = 0; i < n; i++) {
+        char force[32] = "";
+        if (isfinite(s[i].force_n))
+            snprintf(force, sizeof force, "%.9g", s[i].force_n);
+        int w = snprintf(buf + len, cap - len, "%zu,%.9g,%.9g,%.9g,%s,%d\n", i + 1,
+                         s[i].rise / rate_hz, s[i].peak / rate_hz, s[i].depth_mm, force,
+                         s[i].steady ? 1 : 0);
+        if (w < 0 || (size_t)w >= cap - len) {
+            free(buf);
+            return NULL;
+        }
+        len += (size_t)w;
+    }
+    return buf;
 }
 
 int record_uuid(char out[37])

@@ -67,6 +67,14 @@ int capture_write_flags(const char *path, const struct rig_capture *c, unsigned 
 /* Read one back (checks magic, version, size). */
 int capture_read(const char *path, struct rig_capture *out, char *err, size_t errlen);
 
+/* Per-stroke values of a capture as CSV text (malloc'd, NUL-terminated;
+ * NULL if out of memory): a header line, then one line per stroke:
+ *   stroke,rise_s,peak_s,depth_mm,peak_force_n,steady
+ * times in seconds from the capture's first sample, "" for a missing
+ * force. Deterministic (%.9g), so recomputing gives the same bytes. */
+struct an_stroke;
+char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz);
+
 /* Random (v4) UUID, lowercase. Returns 0 or -errno. */
 int record_uuid(char out[37]);
 /* "2026-11-25T11:42:07.123Z" for a realtime timespec. */

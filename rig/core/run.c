@@ -8,41 +8,24 @@
 #include <string.h>
 
 #include "analysis.h"
-#include "caldate.h"
+#include "measure.h"
 #include "quantity.h"
-#include "version.h"
+#include "run_int.h"
 
 /* Default step timeouts (seconds) when the file gives none: generous, the
  * point is to end a step the rig cannot finish, not to judge speed. */
 
 #define DEFAULT_OP_TIMEOUT_S 10.0
+/* Tare: the depth adjuster's settling, then a look at the needle tips
+ * (also the window the sensor head averages: its last 10 ms). */
+#define TARE_SETTLE_S 0.02
+#define TARE_LOOK_S 0.012
+#define TARE_RETRACTED_MM (-0.05)
 #define DEFAULT_SLACK_S 10.0
-
-struct exec {
-    const struct run_config *cfg;
-    const struct rig_ops *ops;
-    void *ctx;
-    const struct rig_spec *spec;
-    struct run_result *res;
-    cJSON *rec, *steps;
-    struct lim_setpoints sp;          /* as last configured */
-    double var_rate, var_depth;       /* sweep variables, NaN outside */
-    cJSON *loop;                      /* sweep/repeat/retry context of the leaf */
-    bool motor_on, in_teardown;
-    /* Skip mode: the rest of setup/main is not run (stop-on-first-fail, a
-     * failed setup or unit check, an abort) but still walked, so the record
-     * lists every planned step and measurement as SKIPPED with why. */
-    bool skipping;
-    char skip_reason[128];
-    bool record_created;              /* first write done (never overwrites) */
-    unsigned leaf, leaf_total, captures, attempt;
-    enum rig_outcome so_far;
-    char cap_stem[4096];
-};
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static double now_s(const struct exec *e)
+double now_s(const struct exec *e)
 {
     if (e->ops->now)
         return e->ops->now(e->ctx);
@@ -51,7 +34,7 @@ static double now_s(const struct exec *e)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void wall(const struct exec *e, struct timespec *ts)
+void wall(const struct exec *e, struct timespec *ts)
 {
     if (e->ops->wall)
         e->ops->wall(e->ctx, ts);
@@ -59,7 +42,7 @@ static void wall(const struct exec *e, struct timespec *ts)
         clock_gettime(CLOCK_REALTIME, ts);
 }
 
-static void put_utc(const struct exec *e, cJSON *obj, const char *key)
+void put_utc(const struct exec *e, cJSON *obj, const char *key)
 {
     struct timespec ts;
     char buf[32];
@@ -68,22 +51,13 @@ static void put_utc(const struct exec *e, cJSON *obj, const char *key)
     cJSON_AddStringToObject(obj, key, buf);
 }
 
-static void put_number_or_null(cJSON *obj, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(obj, key, v);
-    else
-        cJSON_AddNullToObject(obj, key);
-}
 
 static bool aborted(const struct exec *e)
 {
     return e->ops->aborted && e->ops->aborted(e->ctx);
 }
 
-static void note_message(struct exec *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void note_message(struct exec *e, const char *fmt, ...)
+void note_message(struct exec *e, const char *fmt, ...)
 {
     if (e->res->message[0])
         return;   /* keep the first reason */
@@ -161,16 +135,7 @@ static int sleep_until(struct exec *e, double seconds, double deadline)
 
 /* ---- the step record -------------------------------------------------- */
 
-struct leaf {
-    const struct seq_step *st;
-    cJSON *entry, *meas;
-    enum rig_outcome outcome;
-    bool marginal;
-    char message[256];
-    double deadline;
-};
-
-static void leaf_fail(struct leaf *l, enum rig_outcome o, const char *msg)
+void leaf_fail(struct leaf *l, enum rig_outcome o, const char *msg)
 {
     l->outcome = outcome_worse(l->outcome, o);
     if (!l->message[0] && msg)
@@ -212,148 +177,20 @@ static void check_rig(struct exec *e, struct leaf *l)
     snprintf(l->message, sizeof l->message, "%s", msg);
 }
 
-static void add_setpoints(const struct exec *e, cJSON *entry)
-{
-    cJSON *sp = cJSON_AddObjectToObject(entry, "setpoints");
-    if (!sp)
-        return;
-    put_number_or_null(sp, "rate_hz", e->sp.rate_hz);
-    put_number_or_null(sp, "depth_mm", e->sp.depth_mm);
-}
-
 /* ---- measurements ----------------------------------------------------- */
 
-struct values {
-    const struct an_result *an;       /* NULL outside captures */
-    const struct pen_status *status;  /* NULL if not read */
-    const char *status_error;         /* why status is missing */
-    const struct pen_identity *id;    /* identify step */
-};
-
-/* Numeric value of q, or NaN with outcome hint/note when not measurable. */
-static double numeric_value(const struct exec *e, enum rig_quantity q, const struct values *v,
-                            enum rig_outcome *hint, char *note, size_t len)
-{
-    const struct an_result *a = v->an;
-    *hint = OUTCOME_PASS;
-    if (quantity_info(q)->source == QS_IDENTITY) {
-        if (q == Q_HW_REVISION)
-            return v->id->hw_revision;
-        return v->id->needle_count;
-    }
-    if (quantity_info(q)->source == QS_STATUS) {
-        if (!v->status) {
-            *hint = OUTCOME_ERROR;
-            snprintf(note, len, "pen status not available: %s", v->status_error);
-            return NAN;
-        }
-        return q == Q_MOTOR_CURRENT_A ? v->status->motor_current_ma / 1000.0
-                                      : v->status->supply_mv / 1000.0;
-    }
-    if (a->error[0]) {
-        *hint = OUTCOME_ERROR;
-        snprintf(note, len, "%s", a->error);
-    }
-    double x = NAN;
-    switch (q) {
-    case Q_STROKE_COUNT: x = (double)a->strokes; break;
-    case Q_STROKE_RATE_HZ:
-        x = a->rate_hz;
-        if (a->stalled_ms > 0 && *hint == OUTCOME_PASS)
-            snprintf(note, len, "no strokes in the last %.0f ms of the capture", a->stalled_ms);
-        break;
-    case Q_RATE_ERROR_PCT:
-        x = isfinite(e->sp.rate_hz) ? (a->rate_hz - e->sp.rate_hz) / e->sp.rate_hz * 100 : NAN;
-        break;
-    case Q_JITTER_PCT: x = a->jitter_pct; break;
-    case Q_DEPTH_MEAN_MM: x = a->depth_mean_mm; break;
-    case Q_DEPTH_MIN_MM: x = a->depth_min_mm; break;
-    case Q_DEPTH_MAX_MM: x = a->depth_max_mm; break;
-    case Q_DEPTH_STD_MM: x = a->depth_std_mm; break;
-    case Q_DEPTH_ERROR_MM: x = a->depth_error_mm; break;
-    case Q_FORCE_MEAN_N: x = a->force_mean_n; break;
-    case Q_FORCE_MIN_N: x = a->force_min_n; break;
-    case Q_FORCE_MAX_N: x = a->force_max_n; break;
-    case Q_SPINUP_MS:
-        x = a->spinup_ms;
-        if (!a->spinup_reached && *hint == OUTCOME_PASS)
-            snprintf(note, len, "rate never came within 5 %% of the setpoint");
-        break;
-    case Q_STOP_MS: x = a->stop_ms; break;
-    default: break;
-    }
-    /* No strokes is the pen's failure, not the rig's: the sensor saw a
-     * target and the needle did not move. */
-    if (!isfinite(x) && *hint == OUTCOME_PASS && a->steady_strokes < 3 &&
-        q != Q_RATE_ERROR_PCT) {
-        *hint = OUTCOME_FAIL;
-        snprintf(note, len, "too few strokes to measure (%zu detected)", a->strokes);
-    }
-    return x;
-}
-
-static const char *string_value(enum rig_quantity q, const struct pen_identity *id, char *buf,
-                                size_t len)
-{
-    switch (q) {
-    case Q_FIRMWARE_VERSION:
-        snprintf(buf, len, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
-        return buf;
-    case Q_PEN_MODEL: return id->model;
-    case Q_CARTRIDGE_ID: return id->cartridge_id;
-    default: return "";
-    }
-}
-
-static void evaluate(struct exec *e, struct leaf *l, const struct values *v)
+static void evaluate(struct exec *e, struct leaf *l, const struct measure_src *v)
 {
     for (size_t i = 0; i < l->st->nevaluate; i++) {
         const struct spec_measurement *m = spec_find(e->spec, l->st->evaluate[i]);
-        cJSON *me = cJSON_CreateObject();
-        if (!m || !me) {
-            cJSON_Delete(me);
+        struct lim_eval ev;
+        char why[160];
+        cJSON *me = m ? measure_judge(m, v, &e->sp, &ev, why, sizeof why) : NULL;
+        if (!me) {
             leaf_fail(l, OUTCOME_ERROR, "measurement missing from spec or out of memory");
             continue;
         }
-        const struct quantity_info *qi = quantity_info(m->quantity);
-        struct lim_eval ev;
-        char note[160] = "", sbuf[32];
-        cJSON_AddStringToObject(me, "name", m->name);
-        cJSON_AddStringToObject(me, "quantity", qi->name);
-        if (qi->is_string) {
-            const char *s = string_value(m->quantity, v->id, sbuf, sizeof sbuf);
-            cJSON_AddStringToObject(me, "value", s);
-            limit_eval_string(&m->limit, s, &ev);
-        } else {
-            enum rig_outcome hint;
-            double x = numeric_value(e, m->quantity, v, &hint, note, sizeof note);
-            put_number_or_null(me, "value", x);
-            limit_eval_number(&m->limit, &e->sp, x, &ev);
-            if (hint != OUTCOME_PASS) {
-                ev.outcome = hint;
-                ev.marginal = false;
-            }
-        }
-        cJSON_AddStringToObject(me, "units", m->units ? m->units : "");
-        cJSON_AddStringToObject(me, "comparison", lim_cmp_str(m->limit.cmp));
-        if (qi->is_string) {
-            cJSON_AddStringToObject(me, m->limit.cmp == LIM_MATCH ? "pattern" : "expected",
-                                    m->limit.text ? m->limit.text : "");
-        } else {
-            put_number_or_null(me, "low", ev.low);
-            if (lim_cmp_arity(m->limit.cmp) == 2)
-                put_number_or_null(me, "high", ev.high);
-        }
-        char desc[128];
-        limit_describe(&m->limit, &ev, desc, sizeof desc);
-        cJSON_AddStringToObject(me, "limit", desc);
-        cJSON_AddStringToObject(me, "outcome", outcome_str(ev.outcome));
-        cJSON_AddBoolToObject(me, "marginal", ev.marginal);
-        const char *why = note[0] ? note : ev.note;
-        if (why[0])
-            cJSON_AddStringToObject(me, "note", why);
         cJSON_AddItemToArray(l->meas, me);
-
         if (ev.outcome != OUTCOME_PASS) {
             char msg[256];
             snprintf(msg, sizeof msg, "%s %s: %s", m->name, outcome_str(ev.outcome), why);
@@ -405,11 +242,11 @@ static void step_identify(struct exec *e, struct leaf *l)
     }
     if (id.needle_count == 0 || !id.cartridge_id[0])
         leaf_fail(l, OUTCOME_FAIL, "no needle cartridge detected: fit a cartridge and retest");
-    struct values v = { .id = &id };
+    struct measure_src v = { .id = &id };
     evaluate(e, l, &v);
 }
 
-static double resolve_setpoint(const struct exec *e, const struct lim_value *v)
+double resolve_setpoint(const struct exec *e, const struct lim_value *v)
 {
     if (v->ref == LIM_REF_RATE_HZ)
         return e->var_rate;
@@ -463,53 +300,69 @@ static bool needs_status(const struct exec *e, const struct seq_step *st)
     return false;
 }
 
-static void record_capture(struct exec *e, struct leaf *l, const struct rig_capture *cap,
-                           const struct an_result *an)
+/* Zero the force channel (docs/FILES.md "tare"): motor stopped and at
+ * rest, depth at the pen's minimum, then a short look at the needles: the
+ * sensor is tared only when their tips are behind the cartridge face (a
+ * tip in the phantom would be tared away as "zero"). The result goes into
+ * obj "tare". Returns an op error for the caller's outcome (0 when merely
+ * not tared because the needles protrude: each capture still zeroes its
+ * force from its retracted samples). */
+static int do_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
 {
-    cJSON *c = cJSON_AddObjectToObject(l->entry, "capture");
-    if (!c)
-        return;
-    cJSON_AddNumberToObject(c, "samples", (double)cap->n);
-    cJSON_AddNumberToObject(c, "rate_hz", cap->rate_hz);
-    cJSON_AddNumberToObject(c, "first_sample", (double)cap->first_sample);
-    cJSON *flags = cJSON_AddArrayToObject(c, "flags");
-    static const char *const names[] = { "sample_loss", "overrun", "no_target", "out_of_range",
-                                         "disconnect" };
-    for (unsigned b = 0; b < 5 && flags; b++)
-        if (an->flags & (1u << b))
-            cJSON_AddItemToArray(flags, cJSON_CreateString(names[b]));
-    if (an->error[0])
-        cJSON_AddStringToObject(c, "error", an->error);
-    cJSON *a = cJSON_AddObjectToObject(c, "analysis");
-    if (a) {
-        cJSON_AddNumberToObject(a, "strokes", (double)an->strokes);
-        cJSON_AddNumberToObject(a, "steady_strokes", (double)an->steady_strokes);
-        put_number_or_null(a, "stroke_rate_hz", an->rate_hz);
-        put_number_or_null(a, "jitter_pct", an->jitter_pct);
-        put_number_or_null(a, "depth_mean_mm", an->depth_mean_mm);
-        put_number_or_null(a, "depth_min_mm", an->depth_min_mm);
-        put_number_or_null(a, "depth_max_mm", an->depth_max_mm);
-        put_number_or_null(a, "depth_std_mm", an->depth_std_mm);
-        put_number_or_null(a, "peak_force_mean_n", an->force_mean_n);
-        put_number_or_null(a, "peak_force_min_n", an->force_min_n);
-        put_number_or_null(a, "peak_force_max_n", an->force_max_n);
-        put_number_or_null(a, "spinup_ms", an->spinup_ms);
-        put_number_or_null(a, "stop_ms", an->stop_ms);
-        put_number_or_null(a, "swing_mm", an->swing_mm);
-        cJSON_AddNumberToObject(a, "stalled_ms", an->stalled_ms);
+    cJSON *t = cJSON_CreateObject();
+    if (!t)
+        return -ENOMEM;
+    replace(obj, "tare", t);
+    put_utc(e, t, "utc");
+    if (!e->ops->sensor_tare) {
+        cJSON_AddBoolToObject(t, "done", false);
+        cJSON_AddStringToObject(t, "note", "the rig cannot tare");
+        return 0;
     }
-    if (!e->cfg->record_path || e->cfg->no_captures)
-        return;
-    char path[4200], sha[DIGEST_HEX_LEN + 1], err[256];
-    snprintf(path, sizeof path, "%s.cap%u.bin", e->cap_stem, ++e->captures);
-    if (capture_write_flags(path, cap, AW_NO_REPLACE | AW_RECREATE_DIR, sha, err, sizeof err) < 0) {
-        snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
-        leaf_fail(l, OUTCOME_ERROR, err);
-        return;
+    int rc = 0;
+    if (e->motor_on && (rc = do_stop(e, err, errlen)) != 0)
+        return rc;
+    if (e->ops->pen_wait_rest && (rc = e->ops->pen_wait_rest(e->ctx, err, errlen)) != 0)
+        return rc;
+    if (e->have_id && (rc = e->ops->pen_set_depth(e->ctx, e->id.depth_min_um, err, errlen)) != 0)
+        return rc;
+    if ((rc = e->ops->sleep(e->ctx, TARE_SETTLE_S)) != 0)
+        return rc;
+    /* where are the needle tips? */
+    if ((rc = e->ops->capture_begin(e->ctx, err, errlen)) != 0)
+        return rc;
+    int slept = e->ops->sleep(e->ctx, TARE_LOOK_S);
+    struct rig_capture cap;
+    memset(&cap, 0, sizeof cap);
+    if ((rc = e->ops->capture_end(e->ctx, &cap, err, errlen)) != 0)
+        return rc;
+    if (slept != 0) {
+        capture_free(&cap);
+        return slept;
     }
-    const char *base = strrchr(path, '/');
-    cJSON_AddStringToObject(c, "file", base ? base + 1 : path);
-    cJSON_AddStringToObject(c, "sha256", sha);
+    double tip_mm = -INFINITY;
+    for (size_t i = 0; i < cap.n; i++)
+        if (cap.disp_nm[i] > INT32_MIN + 1)
+            tip_mm = fmax(tip_mm, cap.disp_nm[i] / 1e6);
+    capture_free(&cap);
+    put_number_or_null(t, "needle_tip_mm", tip_mm);
+    if (!(tip_mm < TARE_RETRACTED_MM)) {
+        cJSON_AddBoolToObject(t, "done", false);
+        cJSON_AddStringToObject(t, "note", isfinite(tip_mm)
+                                               ? "the needle tips rest in the phantom: not tared"
+                                               : "no displacement reading: not tared");
+    } else {
+        struct rig_tare tare;
+        if ((rc = e->ops->sensor_tare(e->ctx, &tare, err, errlen)) != 0)
+            return rc;
+        cJSON_AddBoolToObject(t, "done", true);
+        cJSON_AddNumberToObject(t, "offset_raw_un", tare.offset_raw_un);
+        put_number_or_null(t, "zero_n", tare.zero_n);
+    }
+    /* back to the depth the sequence set, if it set one */
+    if (isfinite(e->sp.depth_mm))
+        rc = e->ops->pen_set_depth(e->ctx, (uint16_t)lround(e->sp.depth_mm * 1000), err, errlen);
+    return rc;
 }
 
 static int64_t command_index(int64_t mark, uint64_t first_sample)
@@ -587,16 +440,24 @@ static void step_capture(struct exec *e, struct leaf *l)
     if (stop_mark >= 0)
         in.stop_index = command_index(stop_mark, cap.first_sample);
     struct an_result an;
-    if (!cap.disp_nm || an_analyse(&in, &an) < 0) {
-        leaf_fail(l, OUTCOME_ERROR, cap.disp_nm ? an.error : "capture returned no samples");
+    /* every stroke for the per-stroke attachment (at most one per 2 samples) */
+    in.strokes_cap = cap.n / 2 + 1;
+    in.strokes_out = malloc(in.strokes_cap * sizeof *in.strokes_out);
+    if (!in.strokes_out || !cap.disp_nm || an_analyse(&in, &an) < 0) {
+        leaf_fail(l, OUTCOME_ERROR, !in.strokes_out ? "out of memory"
+                                    : cap.disp_nm ? an.error : "capture returned no samples");
+        free(in.strokes_out);
         capture_free(&cap);
         return;
     }
-    record_capture(e, l, &cap, &an);
+    record_capture(e, l, &cap, &an, in.strokes_out, an.strokes < in.strokes_cap ? an.strokes
+                                                                                 : in.strokes_cap,
+                   in.start_index, in.stop_index);
+    free(in.strokes_out);
     capture_free(&cap);
     if (l->outcome == OUTCOME_PASS) {   /* start/stop refused: nothing to judge */
-        struct values v = { .an = &an, .status = have_status ? &status : NULL,
-                            .status_error = status_err };
+        struct measure_src v = { .an = &an, .status = have_status ? &status : NULL,
+                                 .status_error = status_err };
         evaluate(e, l, &v);
     }
 }
@@ -611,78 +472,6 @@ static double default_timeout(const struct seq_step *st)
     }
 }
 
-static void write_record(struct exec *e, bool complete);
-
-static void start_skipping(struct exec *e, const char *why)
-{
-    if (e->skipping || e->in_teardown)
-        return;
-    e->skipping = true;
-    snprintf(e->skip_reason, sizeof e->skip_reason, "%s", why);
-}
-
-/* A leaf the run does not execute: its entry, and its measurements with
- * their limits, all SKIPPED. A configure still moves the setpoints so
- * later skipped measurements show the limits they would have had. */
-static enum rig_outcome skip_leaf(struct exec *e, const struct seq_step *st, const char *section)
-{
-    if (st->kind == STEP_CONFIGURE) {
-        if (st->has_rate)
-            e->sp.rate_hz = resolve_setpoint(e, &st->rate_hz);
-        if (st->has_depth)
-            e->sp.depth_mm = resolve_setpoint(e, &st->depth_mm);
-    }
-    cJSON *entry = cJSON_CreateObject(), *meas = cJSON_CreateArray();
-    if (!entry || !meas) {
-        cJSON_Delete(entry);
-        cJSON_Delete(meas);
-        return OUTCOME_SKIPPED;
-    }
-    cJSON_AddStringToObject(entry, "section", section);
-    cJSON_AddStringToObject(entry, "path", st->path ? st->path : "");
-    cJSON_AddStringToObject(entry, "kind", step_kind_str(st->kind));
-    if (st->name)
-        cJSON_AddStringToObject(entry, "name", st->name);
-    if (e->loop)
-        cJSON_AddItemToObject(entry, "loop", cJSON_Duplicate(e->loop, true));
-    if (e->attempt)
-        cJSON_AddNumberToObject(entry, "attempt", e->attempt);
-    add_setpoints(e, entry);
-    cJSON_AddStringToObject(entry, "outcome", "SKIPPED");
-    char msg[160];
-    snprintf(msg, sizeof msg, "not run: %s", e->skip_reason);
-    cJSON_AddStringToObject(entry, "message", msg);
-    for (size_t i = 0; i < st->nevaluate; i++) {
-        const struct spec_measurement *m = spec_find(e->spec, st->evaluate[i]);
-        cJSON *me = cJSON_CreateObject();
-        if (!m || !me) {
-            cJSON_Delete(me);
-            continue;
-        }
-        cJSON_AddStringToObject(me, "name", m->name);
-        cJSON_AddStringToObject(me, "quantity", quantity_info(m->quantity)->name);
-        cJSON_AddNullToObject(me, "value");
-        cJSON_AddStringToObject(me, "units", m->units ? m->units : "");
-        cJSON_AddStringToObject(me, "comparison", lim_cmp_str(m->limit.cmp));
-        if (!quantity_info(m->quantity)->is_string) {
-            struct lim_eval ev;
-            limit_eval_number(&m->limit, &e->sp, NAN, &ev);
-            put_number_or_null(me, "low", ev.low);
-            if (lim_cmp_arity(m->limit.cmp) == 2)
-                put_number_or_null(me, "high", ev.high);
-            char desc[128];
-            limit_describe(&m->limit, &ev, desc, sizeof desc);
-            cJSON_AddStringToObject(me, "limit", desc);
-        }
-        cJSON_AddStringToObject(me, "outcome", "SKIPPED");
-        cJSON_AddBoolToObject(me, "marginal", false);
-        cJSON_AddStringToObject(me, "note", msg);
-        cJSON_AddItemToArray(meas, me);
-    }
-    cJSON_AddItemToObject(entry, "measurements", meas);
-    cJSON_AddItemToArray(e->steps, entry);
-    return OUTCOME_SKIPPED;
-}
 
 static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, double deadline,
                                   const char *section)
@@ -751,6 +540,10 @@ static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, dou
             leaf_op(e, &l, rc, "settle", "");
             break;
         case STEP_CAPTURE: step_capture(e, &l); break;
+        case STEP_TARE:
+            rc = do_tare(e, l.entry, err, sizeof err);
+            leaf_op(e, &l, rc, "tare", err);
+            break;
         default: leaf_fail(&l, OUTCOME_ERROR, "not a leaf step"); break;
         }
     }
@@ -921,193 +714,6 @@ static enum rig_outcome exec_list(struct exec *e, const struct seq_step *st, siz
     return agg;
 }
 
-/* ---- the record ------------------------------------------------------- */
-
-/* Counts over the steps that decide the run (not superseded attempts);
- * returns their most severe outcome and, in first_bad, the first of them
- * that did not pass. */
-static enum rig_outcome summarise(struct exec *e, const cJSON **first_bad)
-{
-    struct run_result *r = e->res;
-    r->measurements = r->passed = r->failed = r->errors = r->marginals = 0;
-    enum rig_outcome worst = OUTCOME_SKIPPED;
-    if (first_bad)
-        *first_bad = NULL;
-    cJSON *s;
-    cJSON_ArrayForEach(s, e->steps) {
-        if (cJSON_GetObjectItemCaseSensitive(s, "superseded"))
-            continue;
-        const cJSON *so = cJSON_GetObjectItemCaseSensitive(s, "outcome");
-        int sov = cJSON_IsString(so) ? outcome_from_str(so->valuestring) : OUTCOME_ERROR;
-        if (sov < 0)
-            sov = OUTCOME_ERROR;
-        worst = outcome_worse(worst, (enum rig_outcome)sov);
-        if (first_bad && !*first_bad && sov != OUTCOME_PASS && sov != OUTCOME_SKIPPED)
-            *first_bad = s;
-        cJSON *m;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements")) {
-            const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
-            int oc = cJSON_IsString(o) ? outcome_from_str(o->valuestring) : OUTCOME_ERROR;
-            if (oc == OUTCOME_SKIPPED)
-                continue;       /* planned, not run: listed, not counted */
-            r->measurements++;
-            r->passed += oc == OUTCOME_PASS;
-            r->failed += oc == OUTCOME_FAIL;
-            r->errors += oc == OUTCOME_ERROR || oc == OUTCOME_TIMEOUT;
-            r->marginals += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "marginal"));
-        }
-    }
-    return worst;
-}
-
-static void replace(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(obj, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
-    else
-        cJSON_AddItemToObject(obj, key, item);
-}
-
-static void write_record(struct exec *e, bool complete)
-{
-    enum rig_outcome now = outcome_worse(e->so_far, summarise(e, NULL));
-    replace(e->rec, "complete", cJSON_CreateBool(complete));
-    /* An unfinished run has no verdict: a record left behind by a crash or
-     * a full disk must never read PASS. */
-    replace(e->rec, "outcome", complete ? cJSON_CreateString(outcome_str(now == OUTCOME_SKIPPED
-                                                                          ? OUTCOME_PASS : now))
-                                        : cJSON_CreateNull());
-    replace(e->rec, "retries", cJSON_CreateNumber(e->res->retries));
-    cJSON *sum = cJSON_CreateObject();
-    if (sum) {
-        cJSON_AddNumberToObject(sum, "steps", e->res->steps);
-        cJSON_AddNumberToObject(sum, "measurements", e->res->measurements);
-        cJSON_AddNumberToObject(sum, "pass", e->res->passed);
-        cJSON_AddNumberToObject(sum, "fail", e->res->failed);
-        cJSON_AddNumberToObject(sum, "error", e->res->errors);
-        cJSON_AddNumberToObject(sum, "marginal", e->res->marginals);
-        replace(e->rec, "summary", sum);
-    }
-    if (e->ops->rig_actions) {
-        cJSON *acts = e->ops->rig_actions(e->ctx);
-        if (acts)
-            replace(e->rec, "rig_actions", acts);
-    }
-    if (!e->cfg->record_path)
-        return;
-    char err[256];
-    /* The first write creates the record and never replaces a file that
-     * exists; later ones replace our own and recreate a vanished directory. */
-    unsigned flags = e->record_created ? AW_RECREATE_DIR : AW_NO_REPLACE;
-    if (record_write_flags(e->cfg->record_path, e->rec, flags, err, sizeof err) == 0) {
-        e->record_created = true;
-    } else {
-        snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
-        e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
-        note_message(e, "run record: %s", err);
-    }
-}
-
-static cJSON *new_record(struct exec *e)
-{
-    const struct run_config *c = e->cfg;
-    cJSON *r = cJSON_CreateObject();
-    if (!r)
-        return NULL;
-    cJSON_AddStringToObject(r, "format", RECORD_FORMAT);
-    cJSON_AddStringToObject(r, "id", e->res->record_id);
-    cJSON_AddBoolToObject(r, "complete", false);
-    cJSON_AddStringToObject(r, "outcome", "PASS");
-    cJSON_AddBoolToObject(r, "marginal", false);
-    cJSON *dut = cJSON_AddObjectToObject(r, "dut");
-    if (dut)
-        cJSON_AddStringToObject(dut, "serial", c->dut_serial);
-    cJSON *sw = cJSON_AddObjectToObject(r, "software");
-    if (sw) {
-        cJSON_AddStringToObject(sw, "name", "rig");
-        cJSON_AddStringToObject(sw, "version", rig_version());
-        cJSON_AddStringToObject(sw, "vcs", rig_vcs());
-        cJSON_AddBoolToObject(sw, "dirty", rig_vcs_dirty());
-    }
-    cJSON_AddStringToObject(r, "operator", c->operator_name ? c->operator_name : "");
-    cJSON_AddStringToObject(r, "station", c->station_id ? c->station_id : "");
-    cJSON *seq = cJSON_AddObjectToObject(r, "sequence");
-    if (seq) {
-        cJSON_AddStringToObject(seq, "file", c->seq->file ? c->seq->file : "");
-        cJSON_AddStringToObject(seq, "name", c->seq->name ? c->seq->name : "");
-        cJSON_AddStringToObject(seq, "sha256", c->seq->sha256);
-        cJSON_AddStringToObject(seq, "policy", c->seq->policy == POLICY_CONTINUE
-                                                   ? "continue" : "stop-on-first-fail");
-    }
-    cJSON *sp = cJSON_AddObjectToObject(r, "spec");
-    if (sp) {
-        const struct rig_spec *s = e->spec;
-        cJSON_AddStringToObject(sp, "file", s->file ? s->file : "");
-        cJSON_AddStringToObject(sp, "name", s->name ? s->name : "");
-        cJSON_AddStringToObject(sp, "version", s->version ? s->version : "");
-        cJSON_AddStringToObject(sp, "sha256", s->sha256);
-    }
-    cJSON_AddArrayToObject(r, "instruments");
-    put_utc(e, r, "started_utc");
-    cJSON_AddNullToObject(r, "ended_utc");
-    cJSON_AddNumberToObject(r, "retries", 0);
-    e->steps = cJSON_AddArrayToObject(r, "steps");
-    if (!e->steps) {
-        cJSON_Delete(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* Record the instruments and refuse any whose calibration is overdue. */
-static enum rig_outcome check_instruments(struct exec *e)
-{
-    if (!e->ops->instruments)
-        return OUTCOME_PASS;
-    struct rig_instrument ins[RIG_MAX_INSTRUMENTS];
-    char err[200] = "";
-    memset(ins, 0, sizeof ins);
-    int n = e->ops->instruments(e->ctx, ins, RIG_MAX_INSTRUMENTS, err, sizeof err);
-    if (n < 0) {
-        note_message(e, "cannot read the station's instruments: %s", *err ? err : strerror(-n));
-        return OUTCOME_ERROR;
-    }
-    if (n > RIG_MAX_INSTRUMENTS)
-        n = RIG_MAX_INSTRUMENTS;
-    struct timespec ts;
-    wall(e, &ts);
-    uint32_t today = caldate_utc(ts.tv_sec);
-    enum rig_outcome o = OUTCOME_PASS;
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(e->rec, "instruments");
-    for (int i = 0; i < n; i++) {
-        char cal[11], due[11];
-        record_date(ins[i].cal_date, cal);
-        record_date(ins[i].cal_due, due);
-        cJSON *j = cJSON_CreateObject();
-        if (j) {
-            cJSON_AddStringToObject(j, "role", ins[i].role);
-            cJSON_AddStringToObject(j, "model", ins[i].model);
-            cJSON_AddStringToObject(j, "serial", ins[i].serial);
-            cJSON_AddStringToObject(j, "firmware", ins[i].firmware);
-            cJSON_AddStringToObject(j, "cal_date", cal);
-            cJSON_AddStringToObject(j, "cal_due", due);
-            cJSON_AddStringToObject(j, "certificate", ins[i].certificate);
-            cJSON_AddItemToArray(arr, j);
-        }
-        if (caldate_overdue(ins[i].cal_due, today)) {
-            char today_s[11];
-            record_date(today, today_s);
-            note_message(e, "%s %s (serial %s): calibration was due %s (today is %s); "
-                         "recalibrate it before testing", ins[i].role, ins[i].model,
-                         ins[i].serial, due, today_s);
-            o = OUTCOME_ERROR;
-        }
-    }
-    return o;
-}
-
 /* The scanned serial must be the serial the pen reports, before any test
  * step: a PASS is never filed under a unit that was not tested. */
 static bool check_unit(struct exec *e)
@@ -1124,6 +730,8 @@ static bool check_unit(struct exec *e)
         note_message(e, "%s", msg);
         return false;
     }
+    e->id = id;
+    e->have_id = true;
     cJSON *dut = cJSON_GetObjectItemCaseSensitive(e->rec, "dut");
     cJSON_DeleteItemFromObjectCaseSensitive(dut, "reported_serial");
     cJSON_AddStringToObject(dut, "reported_serial", id.serial);
@@ -1135,38 +743,6 @@ static bool check_unit(struct exec *e)
         return false;
     }
     return true;
-}
-
-/* Every capture the record names must still be on disk as written: a
- * run whose evidence is gone cannot PASS. */
-static void verify_attachments(struct exec *e)
-{
-    if (!e->cfg->record_path || e->cfg->no_captures)
-        return;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", e->cfg->record_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        slash[1] = '\0';
-    else
-        dir[0] = '\0';
-    const cJSON *st;
-    cJSON_ArrayForEach(st, e->steps) {
-        const cJSON *cap = cJSON_GetObjectItemCaseSensitive(st, "capture");
-        const cJSON *file = cJSON_GetObjectItemCaseSensitive(cap, "file");
-        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cap, "sha256");
-        if (!cJSON_IsString(file) || !cJSON_IsString(sha))
-            continue;
-        char path[4400], got[DIGEST_HEX_LEN + 1];
-        snprintf(path, sizeof path, "%s%s", dir, file->valuestring);
-        if (digest_sha256_file(path, got) < 0 || strcmp(got, sha->valuestring) != 0) {
-            e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
-            snprintf(e->res->record_error, sizeof e->res->record_error,
-                     "capture attachment %s is missing or changed", file->valuestring);
-            note_message(e, "run record: capture attachment %s is missing or changed",
-                         file->valuestring);
-        }
-    }
 }
 
 static bool ops_complete(const struct rig_ops *o)
@@ -1251,8 +827,22 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         cJSON_Delete(e.rec);
         return -1;
     }
+    attach_definitions(&e);   /* (after the record exists: its directory does) */
     /* Nothing is tested on a pen that is not the unit the run is for. */
     bool unit_ok = instruments_ok && check_unit(&e);
+    if (unit_ok) {
+        /* Zero the force channel before every run (the load cell drifts). */
+        char err[200] = "";
+        int rc = do_tare(&e, e.rec, err, sizeof err);
+        if (rc != 0) {
+            char msg[256];
+            rc_message(rc, "tare", err, msg, sizeof msg);
+            e.so_far = outcome_worse(e.so_far, rc_outcome(rc) == OUTCOME_ABORTED ? OUTCOME_ABORTED
+                                                                                 : OUTCOME_ERROR);
+            note_message(&e, "%s", msg);
+            start_skipping(&e, "the force channel could not be tared");
+        }
+    }
     if (!instruments_ok)
         start_skipping(&e, "an instrument cannot be used");
     else if (!unit_ok)

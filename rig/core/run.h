@@ -45,6 +45,15 @@ struct rig_instrument {
     char model[32], serial[32], firmware[16];
     uint32_t cal_date, cal_due;  /* YYYYMMDD; cal_due 0 = no calibration needed */
     char certificate[32];
+    /* The calibration coefficients in force (sensor head: SENSOR.md 3.2) */
+    bool has_coefficients;
+    int32_t force_gain_ppm, force_offset_un, disp_gain_ppm, disp_offset_nm;
+};
+
+/* A zeroed force channel (rig_ops.sensor_tare). */
+struct rig_tare {
+    int32_t offset_raw_un;     /* the sensor head's tare offset, raw uN */
+    double zero_n;             /* the force it took as zero, calibrated N */
 };
 
 struct rig_ops {
@@ -64,6 +73,13 @@ struct rig_ops {
     int (*capture_begin)(void *ctx, char *err, size_t errlen);
     uint64_t (*capture_mark)(void *ctx);
     int (*capture_end)(void *ctx, struct rig_capture *out, char *err, size_t errlen);
+
+    /* Optional (NULL: the rig cannot tare; the record says so). Zero the
+     * force channel now. The engine calls it with the motor at rest and
+     * the needles retracted (a tare step, and before every run). */
+    int (*sensor_tare)(void *ctx, struct rig_tare *out, char *err, size_t errlen);
+    /* Optional: wait (bounded) until the pen's motor has come to rest. */
+    int (*pen_wait_rest)(void *ctx, char *err, size_t errlen);
 
     /* Wait; must return early with -ECANCELED when the run is aborted. */
     int (*sleep)(void *ctx, double seconds);
@@ -117,6 +133,9 @@ struct run_config {
                                         <record without .json>.cap<N>.bin.
                                         NULL = no record (tests only) */
     bool no_captures;                /* do not write capture attachments */
+    /* The sequence and spec as the front end read them (what the record
+     * attaches by hash); NULL: the files seq->file and seq->spec_path. */
+    const char *sequence_text, *spec_text;
 };
 
 struct run_result {

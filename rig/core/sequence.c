@@ -28,7 +28,8 @@
 #define DEPTH_MAX_MM 3.0
 
 static const char *const kind_names[STEP_KIND_COUNT_] = {
-    "identify", "configure", "start", "stop", "settle", "capture", "sweep", "repeat", "retry",
+    "identify", "configure", "start", "stop", "settle", "capture", "tare", "sweep", "repeat",
+    "retry",
 };
 
 const char *step_kind_str(enum step_kind k)
@@ -56,7 +57,7 @@ static const char *const *step_keys(enum step_kind k)
     switch (k) {
     case STEP_IDENTIFY: return identify;
     case STEP_CONFIGURE: return configure;
-    case STEP_START: case STEP_STOP: return plain;
+    case STEP_START: case STEP_STOP: case STEP_TARE: return plain;
     case STEP_SETTLE: return settle;
     case STEP_CAPTURE: return capture;
     case STEP_SWEEP: return sweep;
@@ -283,6 +284,7 @@ static void parse_step(struct ctx *c, const cJSON *o, const char *path, struct s
         break;
     case STEP_START:
     case STEP_STOP:
+    case STEP_TARE:
         break;
     case STEP_SETTLE:
         jv_number(&c->v, o, path, "seconds", true, 0, MAX_SETTLE_S, &st->seconds);

@@ -36,6 +36,7 @@ struct pen_start {
     uint64_t deadline_us;
     bool in_flight;             /* GET_STATUS or START sent, not answered */
     bool sent_start;
+    bool rest_only;             /* just wait for the motor to rest: no START */
     int naks;
 };
 
@@ -77,9 +78,11 @@ static void status_answered(void *user, int status, const struct pen_msg *resp)
         finish(s, status, NULL);
         return;
     }
-    /* A failed status leaves the state unknown: the deadline bounds it. */
+    /* A failed status leaves the state unknown: the deadline bounds it.
+     * (check may complete and free s.) */
+    struct rigd *r = s->r;
     check(s);
-    bench_sync(s->r);
+    bench_sync(r);
 }
 
 static void start_answered(void *user, int status, const struct pen_msg *resp)
@@ -127,8 +130,17 @@ static void check(struct pen_start *s)
     }
     uint8_t state;
     bool known = pen_drv_motor(r->pen, &state, NULL);
-    if (known && state != PEN_STATE_STOPPING) {
+    if (s->rest_only && known && state != PEN_STATE_STOPPING && state != PEN_STATE_SPINUP &&
+        state != PEN_STATE_RUNNING) {
+        finish(s, 0, NULL);
+        return;
+    }
+    if (!s->rest_only && known && state != PEN_STATE_STOPPING) {
         send_start(s);
+        return;
+    }
+    if (mono_us() >= s->deadline_us && s->rest_only) {
+        finish(s, -ETIMEDOUT, NULL);
         return;
     }
     if (mono_us() >= s->deadline_us) {
@@ -160,7 +172,9 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *user)
             continue;
         uint8_t state;
         if (pen_drv_present(r->pen) && pen_drv_motor(r->pen, &state, NULL) &&
-            state == PEN_STATE_STOPPING && mono_us() < s->deadline_us) {
+            (state == PEN_STATE_STOPPING ||
+             (s->rest_only && (state == PEN_STATE_SPINUP || state == PEN_STATE_RUNNING))) &&
+            mono_us() < s->deadline_us) {
             if (pen_drv_request(r->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0)
                 s->in_flight = true;
             continue;
@@ -175,7 +189,8 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *user)
     return 0;
 }
 
-int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user)
+static int wait_start(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user,
+                      bool rest_only)
 {
     if (!r->pen || !pen_drv_present(r->pen))
         return -ENODEV;
@@ -186,6 +201,7 @@ int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *
     s->done = done;
     s->wanted = wanted;
     s->user = user;
+    s->rest_only = rest_only;
     s->deadline_us = mono_us() + RIGD_PEN_SETTLE_MS * 1000u;
     s->next = r->pen_starts;
     r->pen_starts = s;
@@ -199,6 +215,16 @@ int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *
     }
     check(s);
     return 0;
+}
+
+int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user)
+{
+    return wait_start(r, done, wanted, user, false);
+}
+
+int pen_when_at_rest(struct rigd *r, pen_done_fn done, void *user)
+{
+    return wait_start(r, done, NULL, user, true);
 }
 
 void pen_start_on_state(struct rigd *r)

@@ -156,6 +156,9 @@ void safe_stop_forget(struct rigd *r, void *user);
  * before START goes out and cancels it (-ECANCELED) when false. 0, or
  * -ENODEV / -ENOMEM (done is then not called). */
 int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user);
+/* Call done (status 0, or -ETIMEDOUT / -ENODEV) once the pen's motor is
+ * at rest (not driven, not ramping down), bounded by RIGD_PEN_SETTLE_MS. */
+int pen_when_at_rest(struct rigd *r, pen_done_fn done, void *user);
 /* The pen reported a state change (or re-attached): re-check waiters. */
 void pen_start_on_state(struct rigd *r);
 /* Complete every waiter not yet talking to the pen with status. */

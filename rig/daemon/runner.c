@@ -33,7 +33,7 @@
 /* At shutdown, time for the last events to reach clients' sockets. */
 #define RUN_EXIT_FLUSH_US 100000u
 
-enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS };
+enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_PEN_REST, CMD_TARE };
 
 /* One op handed from the worker to the event thread. Two references (the
  * worker and the event thread); whoever lets go last frees it, so a worker
@@ -45,6 +45,7 @@ struct run_cmd {
     uint8_t pen_type;
     struct pen_msg req, resp;
     struct rig_instrument inst;
+    struct rig_tare tare;
     bool done;
     int status;
     char err[200];
@@ -520,6 +521,44 @@ static int op_instruments(void *ctx, struct rig_instrument *out, size_t max, cha
     return rc < 0 ? rc : (max > 0 ? 1 : 0);
 }
 
+/* A command without payload in or out: post it, wait, free it. */
+static int simple_cmd(struct run *run, enum cmd_kind kind, struct run_cmd **keep, char *err,
+                      size_t errlen)
+{
+    struct run_cmd *cmd = cmd_new(kind, 0);
+    if (!cmd) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = run_cmd(run, cmd, err, errlen);
+    pthread_mutex_lock(&run->rn->lock);
+    if (keep && rc == 0)
+        *keep = cmd;        /* the caller reads it, then unrefs */
+    else
+        cmd_unref_locked(cmd);
+    pthread_mutex_unlock(&run->rn->lock);
+    return rc;
+}
+
+static int op_pen_wait_rest(void *ctx, char *err, size_t errlen)
+{
+    return simple_cmd(R(ctx), CMD_PEN_REST, NULL, err, errlen);
+}
+
+static int op_sensor_tare(void *ctx, struct rig_tare *out, char *err, size_t errlen)
+{
+    struct run *run = R(ctx);
+    struct run_cmd *cmd = NULL;
+    int rc = simple_cmd(run, CMD_TARE, &cmd, err, errlen);
+    if (rc == 0) {
+        pthread_mutex_lock(&run->rn->lock);
+        *out = cmd->tare;
+        cmd_unref_locked(cmd);
+        pthread_mutex_unlock(&run->rn->lock);
+    }
+    return rc;
+}
+
 /* Make the answer current: a status round trip to the pen first, so every
  * event it sent before (a watchdog fault) has been handled by the loop. */
 static bool op_rig_check(void *ctx, char *buf, size_t len)
@@ -691,6 +730,8 @@ static const struct rig_ops runner_ops = {
     .abort_reason = op_abort_reason,
     .instruments = op_instruments,
     .rig_check = op_rig_check,
+    .pen_wait_rest = op_pen_wait_rest,
+    .sensor_tare = op_sensor_tare,
     .rig_actions = op_rig_actions,
     .emit = op_emit,
 };
@@ -705,6 +746,9 @@ static void *worker_main(void *arg)
         .operator_name = run->operator_name[0] ? run->operator_name : NULL,
         .station_id = run->rn->r->cfg.station,
         .record_path = run->record_path,
+        /* the contents the client sent (path mode: the engine reads the files) */
+        .sequence_text = jstr(run->req, "sequence_text"),
+        .spec_text = jstr(run->req, "spec_text"),
     };
     struct run_result res;
     int rc = run_execute(&cfg, &runner_ops, run, &res);
@@ -899,6 +943,42 @@ static void exec_instruments(struct runner *rn, struct run_cmd *cmd)
     in->cal_date = cal->cal_date;
     in->cal_due = cal->due_date;
     snprintf(in->certificate, sizeof in->certificate, "%s", cal->certificate);
+    in->has_coefficients = true;
+    in->force_gain_ppm = cal->force_gain_ppm;
+    in->force_offset_un = cal->force_offset_un;
+    in->disp_gain_ppm = cal->disp_gain_ppm;
+    in->disp_offset_nm = cal->disp_offset_nm;
+    cmd_complete(rn, cmd, 0, NULL);
+}
+
+static void rest_done(void *user, int status, const struct pen_msg *resp)
+{
+    (void)resp;
+    struct runner *rn = g_runner;
+    if (status == 0)
+        cmd_complete(rn, user, 0, NULL);
+    else
+        cmd_complete(rn, user, status == -ENODEV ? -ENODEV : -EIO,
+                     "the pen's motor did not come to rest within %d ms", RIGD_PEN_SETTLE_MS);
+}
+
+static void tare_done(void *user, int status, const char *msg)
+{
+    struct runner *rn = g_runner;
+    struct run_cmd *cmd = user;
+    struct rigd *r = rn->r;
+    if (status != 0) {
+        cmd_complete(rn, cmd, status == -ENODEV ? -ENODEV : -EIO, "sensor head TARE: %s", msg);
+        return;
+    }
+    int32_t raw = 0;
+    (void)sh_drv_tare_info(r->sh, &raw);
+    const struct sh_calibration *cal = sh_drv_calibration(r->sh);
+    pthread_mutex_lock(&rn->lock);
+    cmd->tare.offset_raw_un = raw;
+    /* what the tare took as zero, in calibrated terms (an untared reading) */
+    cmd->tare.zero_n = cal ? sh_cal_force(cal, raw) / 1e6 : NAN;
+    pthread_mutex_unlock(&rn->lock);
     cmd_complete(rn, cmd, 0, NULL);
 }
 
@@ -922,6 +1002,16 @@ static void exec_cmd(struct runner *rn, struct run_cmd *cmd)
         break;
     case CMD_INSTRUMENTS:
         exec_instruments(rn, cmd);
+        break;
+    case CMD_PEN_REST:
+        if (pen_when_at_rest(rn->r, rest_done, cmd) < 0)
+            cmd_complete(rn, cmd, -ENODEV, "pen not attached");
+        break;
+    case CMD_TARE:
+        if (!rn->r->sh || sh_drv_tare(rn->r->sh, tare_done, cmd) < 0)
+            cmd_complete(rn, cmd, -ENODEV, "sensor head not attached");
+        else
+            bench_sync(rn->r);
         break;
     }
 }

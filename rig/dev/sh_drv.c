@@ -65,6 +65,8 @@ struct sh_drv {
     struct sh_ctrl *ctrls;          /* async control requests in flight */
     uint64_t transfer_errors;
     uint64_t stale_blocks;          /* a previous stream's blocks, dropped */
+    bool tared;                     /* SH_STAT_TARED: no calibration offset on force */
+    int32_t tare_offset_un;         /* the device's tare, raw uN (GET_STATUS) */
 };
 
 static const struct dev_ops sh_dev_ops;
@@ -152,7 +154,7 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
     }
     sh_block_samples(buf, &h, s->raw_f, s->raw_d);
     for (unsigned i = 0; i < h.count; i++) {
-        s->cal_f[i] = sh_cal_force(&s->cal, s->raw_f[i]);
+        s->cal_f[i] = sh_cal_force_tared(&s->cal, s->raw_f[i], s->tared);
         s->cal_d[i] = sh_cal_disp(&s->cal, s->raw_d[i]);
     }
     /* A discontinuity makes the ring start a new segment (never stitched). */
@@ -467,9 +469,46 @@ int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user)
     return ctrl_submit(s, SH_REQ_STOP, 0, NULL, 0, stop_after_stop, done, user);
 }
 
+/* TARE chain: TARE, then GET_STATUS for the offset it took. */
+static void tare_after_status(struct sh_ctrl *c, int status)
+{
+    struct sh_drv *s = c->drv;
+    struct sh_status st;
+    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
+        status = -EPROTO;
+    if (status == 0) {
+        s->tared = (st.flags & SH_STAT_TARED) != 0;
+        s->tare_offset_un = st.tare_offset_un;
+        dev_log(LOG_INFO, "sensor: tared, offset %d uN (raw)", st.tare_offset_un);
+    }
+    ctrl_finish(c, status, status == 0 ? "tared" : "TARE done, status unreadable");
+}
+
+static void tare_after_tare(struct sh_ctrl *c, int status)
+{
+    struct sh_drv *s = c->drv;
+    if (status == 0) {
+        s->tared = true;
+        int rc;
+        ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL, SH_STATUS_SIZE,
+                        tare_after_status, c->done, c->user, &rc);
+        if (rc == 0)
+            return;
+        status = rc;
+    }
+    ctrl_finish(c, status, "TARE failed");
+}
+
 int sh_drv_tare(struct sh_drv *s, sh_done_fn done, void *user)
 {
-    return ctrl_submit(s, SH_REQ_TARE, 0, NULL, 0, NULL, done, user);
+    return ctrl_submit(s, SH_REQ_TARE, 0, NULL, 0, tare_after_tare, done, user);
+}
+
+bool sh_drv_tare_info(const struct sh_drv *s, int32_t *offset_raw_un)
+{
+    if (offset_raw_un)
+        *offset_raw_un = s->tare_offset_un;
+    return s->tared;
 }
 
 /* ---- attach / detach ---- */
@@ -527,6 +566,9 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
         snprintf(err, errlen, "sensor: GET_STATUS failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
         return -EIO;
     }
+    /* A tare a previous host took is still in effect (until power-down). */
+    s->tared = (st.flags & SH_STAT_TARED) != 0;
+    s->tare_offset_un = st.tare_offset_un;
     /* A stream left running by a previous owner (a rigd that crashed or
      * was killed mid-run) would fill our transfers with its blocks: stop
      * it, and read away what the device flushes after the STOP, before

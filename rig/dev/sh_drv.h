@@ -82,6 +82,9 @@ const struct sh_identity *sh_drv_identity(const struct sh_drv *s);
 const struct sh_calibration *sh_drv_calibration(const struct sh_drv *s);
 /* True when the calibration due date is today or past (UTC). */
 bool sh_drv_cal_due(const struct sh_drv *s);
+/* True when a tare is in effect (force samples are relative to it); the
+ * device's tare offset (raw uN) in *offset_raw_un. */
+bool sh_drv_tare_info(const struct sh_drv *s, int32_t *offset_raw_un);
 
 int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user);
 int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user);

@@ -9,6 +9,8 @@
 
 const char *rig_version(void);
 const char *rig_vcs(void);
+/* The commit alone (rig_vcs without "-dirty"). */
+const char *rig_vcs_commit(void);
 /* True when built from a tree with uncommitted changes. */
 bool rig_vcs_dirty(void);
 

@@ -11,6 +11,8 @@ void synth_defaults(struct synth_params *p)
     p->depth_mm = 1.0;
     p->stroke_mm = 3.5;
     p->force_peak_n = 0.6;
+    p->plateau_frac = 0.45;
+    p->tear_s = 0.0002;
     p->phantom_k = 2.5;
     p->ring_hz = 3000;
     p->ring_zeta = 0.05;
@@ -70,6 +72,8 @@ void synth_truth_reset(struct synth *s)
     s->depth_sum = 0;
     s->first_peak_t = s->last_peak_t = s->prev_peak_t = -1;
     s->first_at_speed_t = -1;
+    s->peak_force_sum = 0;
+    s->punctures = 0;
 }
 
 static void advance_motor(struct synth *s, double dt)
@@ -102,29 +106,55 @@ static void advance_motor(struct synth *s, double dt)
     }
 }
 
+/* Force on the phantom at protrusion d: elastic k*d on the way in until
+ * the puncture threshold, reached at an instant between samples (found by
+ * interpolating the rise), then a raised-cosine tear over tear_s to the
+ * friction plateau (tear_s 0: an instant drop), 0 once the needles draw
+ * back (even within the tear); plus ringing excited by the puncture,
+ * swinging first the way the load fell. */
 static double force_at(struct synth *s, double d)
 {
     if (s->p.force_peak_n <= 0)
         return 0;
+    double fp = s->p.force_peak_n, pl = s->p.plateau_frac * fp;
     double f = 0;
     if (d > 0) {
         if (!s->punctured && s->theta < M_PI) {
             f = s->p.phantom_k * d;
-            if (f >= s->p.force_peak_n) {
-                f = s->p.force_peak_n;
+            if (f >= fp) {
+                /* the threshold was crossed since the previous sample */
+                double f0 = s->p.phantom_k * (s->prev_d > 0 ? s->prev_d : 0);
+                double frac = f > f0 ? (fp - f0) / (f - f0) : 0;
+                s->punct_t = s->prev_t + frac * (s->t - s->prev_t);
                 s->punctured = true;
                 s->force_ring = true;
-                s->fring_t0 = s->t;
-                s->fring_amp = s->p.force_ring_frac * 0.55 * s->p.force_peak_n;
+                s->fring_t0 = s->punct_t + s->p.tear_s;
+                s->fring_amp = s->p.force_ring_frac * (fp - pl);
+                s->peak_force_sum += fp;
+                s->punctures++;
             }
-        } else {
-            f = s->punctured ? 0.45 * s->p.force_peak_n : s->p.phantom_k * d;
+        }
+        if (s->punctured) {
+            double tau = s->t - s->punct_t;
+            if (s->theta >= M_PI) {
+                f = 0;                  /* drawn back: the needles slide out */
+            } else if (s->p.tear_s > 0 && tau < s->p.tear_s) {
+                double c = cos(M_PI * tau / (2 * s->p.tear_s));
+                f = pl + (fp - pl) * c * c;
+            } else {
+                f = pl;
+            }
+        } else if (s->theta >= M_PI) {
+            f = s->p.phantom_k * d;     /* pressed, never torn: elastic both ways */
         }
     }
-    if (s->force_ring && d > 0) {
+    if (s->force_ring && d > 0 && s->t >= s->fring_t0) {
         double w = 2 * M_PI * 3000, tt = s->t - s->fring_t0;
-        f += s->fring_amp * exp(-0.05 * w * tt) * sin(w * tt);
+        /* the fixture springs back as the load drops: under first */
+        f -= s->fring_amp * exp(-0.05 * w * tt) * sin(w * tt);
     }
+    s->prev_d = d;
+    s->prev_t = s->t;
     return f;
 }
 

@@ -28,6 +28,9 @@ struct synth_params {
     double phantom_k;        /* N/mm */
     double force_noise_n;
     double force_ring_frac;  /* force ringing amplitude as a fraction of the drop */
+    double tear_s;           /* puncture: raised-cosine fall over this long
+                                (0 = instant drop to the plateau) */
+    double plateau_frac;     /* friction plateau as a fraction of the peak (0.45) */
     double theta0;           /* cam angle at rest before the first start
                                 (0 = retracted, pi = fully protruded) */
     uint64_t seed;
@@ -40,12 +43,16 @@ struct synth {
     double t, theta, speed, f_cur, depth_cur;
     bool running, punctured, have_peak_ring, force_ring;
     double ring_t0, fring_t0, fring_amp;
+    double punct_t;          /* exact puncture time (between samples) */
+    double prev_d, prev_t;   /* the previous sample's protrusion and time */
     uint64_t rng;
     uint64_t index;          /* next sample index */
     /* ground truth */
     size_t peaks;            /* peaks since the last truth reset */
     double first_peak_t, last_peak_t, prev_peak_t, depth_sum;
     double first_at_speed_t; /* first time speed >= 0.95 after start, -1 */
+    double peak_force_sum;   /* sum of the strokes' puncture forces (truth) */
+    size_t punctures;
 };
 
 void synth_init(struct synth *s, const struct synth_params *p);

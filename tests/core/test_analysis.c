@@ -92,8 +92,12 @@ START_TEST(clean_rates_and_sample_rates)
             /* every stroke whose peak and both crossings lie inside */
             ck_assert_msg(r.strokes + 1 >= c.s.peaks && r.strokes <= c.s.peaks,
                           "strokes %zu vs %zu", r.strokes, c.s.peaks);
-            ck_assert_msg(fabs(r.force_max_n - 0.6) < 0.002, "force %.4f", r.force_max_n);
-            ck_assert_msg(fabs(r.force_mean_n - 0.6) < 0.002, "force %.4f", r.force_mean_n);
+            /* the puncture (0.2 ms tear) falls between samples: the
+             * modelled peak, not the largest sample (test_peakforce.c) */
+            ck_assert_msg(fabs(r.force_max_n - 0.6) < 0.006, "force max %.4f at %.0f Hz %.0f S/s",
+                          r.force_max_n, p.rate_hz, p.fs);
+            ck_assert_msg(fabs(r.force_mean_n - 0.6) < 0.003, "force mean %.4f at %.0f Hz %.0f S/s",
+                          r.force_mean_n, p.rate_hz, p.fs);
             ck_assert(isnan(r.spinup_ms) && isnan(r.stop_ms));
             cap_free(&c);
         }
@@ -195,8 +199,8 @@ START_TEST(spinup_time)
     ck_assert_int_eq(an_analyse(&in, &r), 0);
     ck_assert(r.spinup_reached);
     double truth_ms = (c.s.first_at_speed_t - 0.1) * 1000;
-    /* the band is judged per stroke period (10 ms here) */
-    ck_assert_msg(fabs(r.spinup_ms - truth_ms) < 12, "spin-up %.2f ms, truth %.2f", r.spinup_ms,
+    /* the rotor, not the period grid (10 ms here): within 1 ms */
+    ck_assert_msg(fabs(r.spinup_ms - truth_ms) < 1, "spin-up %.2f ms, truth %.2f", r.spinup_ms,
                   truth_ms);
     /* the motor is still creeping up the last few % of its speed */
     ck_assert_msg(r.rate_hz > 99.5 && r.rate_hz < 100.01, "steady rate %.4f", r.rate_hz);
@@ -216,19 +220,27 @@ START_TEST(parked_needle_before_start)
     static const double park_above_mm[] = { -3.5, -2.6, -1.75, -0.9, -0.3, -0.05, 0.0, 0.5, 1.5 };
     static const double pre_s[] = { 0.0, 0.005, 0.05, 0.15, 0.3, 0.6 };
     for (size_t i = 0; i < sizeof park_above_mm / sizeof park_above_mm[0]; i++)
-        for (size_t j = 0; j < sizeof pre_s / sizeof pre_s[0]; j++) {
+        for (size_t j = 0; j < 2 * sizeof pre_s / sizeof pre_s[0]; j++) {
+            /* odd j: the cam stopped on its way out (the same position,
+             * the other half of the turn): the tracker must not wait for
+             * it to come round (a 7 ms short spin-up once) */
+            bool falling = j % 2;
+            double pre = pre_s[j / 2];
             struct synth_params p;
             synth_defaults(&p);
             p.spinup_tau_s = 0.010;
             p.noise_um = 0.2;
-            p.seed = 7 + i * 10 + j;
+            p.seed = 7 + i * 20 + j;
             double park = p.depth_mm + park_above_mm[i];   /* parked protrusion */
             bool on_cam = park <= p.depth_mm;
-            if (on_cam)   /* d = D - (S/2)(1 + cos theta) */
+            if (on_cam) { /* d = D - (S/2)(1 + cos theta) */
                 p.theta0 = acos(fmin(1, fmax(-1, 2 * (p.depth_mm - park) / p.stroke_mm - 1)));
+                if (falling)
+                    p.theta0 = 2 * M_PI - p.theta0;
+            }
             struct cap c;
-            make(&c, &p, pre_s[j] + 0.6, pre_s[j], -1);
-            size_t start = (size_t)(pre_s[j] * p.fs);
+            make(&c, &p, pre + 0.6, pre, -1);
+            size_t start = (size_t)(pre * p.fs);
             if (!on_cam)      /* parked above the cam's reach: a previous setting */
                 for (size_t k = 0; k < start; k++)
                     c.disp[k] = (int32_t)lround(park * 1e6);
@@ -237,17 +249,17 @@ START_TEST(parked_needle_before_start)
             struct an_result r;
             ck_assert_int_eq(an_analyse(&in, &r), 0);
             ck_assert_str_eq(r.error, "");
-            double truth_ms = (c.s.first_at_speed_t - pre_s[j]) * 1000;
-            ck_assert_msg(r.spinup_reached && fabs(r.spinup_ms - truth_ms) < 12,
-                          "parked at %+.2f mm for %.3f s: spin-up %.2f ms, truth %.2f ms",
-                          park, pre_s[j], r.spinup_ms, truth_ms);
+            double truth_ms = (c.s.first_at_speed_t - pre) * 1000;
+            ck_assert_msg(r.spinup_reached && fabs(r.spinup_ms - truth_ms) < 1,
+                          "parked at %+.2f mm (%s) for %.3f s: spin-up %.2f ms, truth %.2f ms",
+                          park, falling ? "falling" : "rising", pre, r.spinup_ms, truth_ms);
             ck_assert_msg(r.strokes + 2 >= c.s.peaks && r.strokes <= c.s.peaks,
-                          "parked at %+.2f mm for %.3f s: %zu strokes, truth %zu", park, pre_s[j],
+                          "parked at %+.2f mm (%s) for %.3f s: %zu strokes, truth %zu", park, falling ? "falling" : "rising", pre,
                           r.strokes, c.s.peaks);
-            ck_assert_msg(fabs(r.rate_hz - 100) < 0.5, "parked at %+.2f mm for %.3f s: rate %.3f",
-                          park, pre_s[j], r.rate_hz);
+            ck_assert_msg(fabs(r.rate_hz - 100) < 0.5, "parked at %+.2f mm (%s) for %.3f s: rate %.3f",
+                          park, falling ? "falling" : "rising", pre, r.rate_hz);
             ck_assert_msg(fabs(r.depth_mean_mm - p.depth_mm) < 0.002,
-                          "parked at %+.2f mm for %.3f s: depth %.4f", park, pre_s[j],
+                          "parked at %+.2f mm (%s) for %.3f s: depth %.4f", park, falling ? "falling" : "rising", pre,
                           r.depth_mean_mm);
             cap_free(&c);
         }
@@ -255,11 +267,11 @@ START_TEST(parked_needle_before_start)
 END_TEST
 
 /* After a stop the needle parks wherever the cam stopped, for most of the
- * capture: the strokes before it still set the levels. */
+ * capture: the strokes before it still set the levels. (Five seeds: the
+ * jitter of the last strokes parks it at five different cam angles.) */
 START_TEST(parked_needle_after_stop)
 {
-    static const double theta_stop[] = { 0.3, 1.6, 3.0, 4.5, 6.0 };
-    for (size_t i = 0; i < sizeof theta_stop / sizeof theta_stop[0]; i++) {
+    for (size_t i = 0; i < 5; i++) {
         struct synth_params p;
         synth_defaults(&p);
         p.rate_hz = 150;
@@ -267,6 +279,7 @@ START_TEST(parked_needle_after_stop)
         p.spindown_tau_s = 0.008;
         p.noise_um = 0.2;
         p.seed = 3 + i;
+        p.jitter_pct = 0.5;
         struct cap c;
         /* 0.1 s running, stop, then the spin-down and 0.4 s at rest */
         make(&c, &p, 0.5, -1, 0.1);
@@ -274,10 +287,9 @@ START_TEST(parked_needle_after_stop)
         in.stop_index = (int64_t)(0.1 * p.fs);
         struct an_result r;
         ck_assert_int_eq(an_analyse(&in, &r), 0);
-        double last = (c.s.last_peak_t - 0.1) * 1000, prev = (c.s.prev_peak_t - 0.1) * 1000;
-        ck_assert_msg(r.stop_ms >= prev - 0.1 && r.stop_ms <= last + 0.1,
-                      "case %zu: stop %.2f ms, truth last peaks %.2f / %.2f", i, r.stop_ms, prev,
-                      last);
+        double truth = p.spindown_tau_s * log(20) * 1000;
+        ck_assert_msg(fabs(r.stop_ms - truth) < 1, "case %zu: stop %.2f ms, truth %.2f", i,
+                      r.stop_ms, truth);
         ck_assert_msg(fabs(r.rate_hz - 150) < 0.5, "case %zu: rate %.3f", i, r.rate_hz);
         cap_free(&c);
     }
@@ -312,11 +324,131 @@ START_TEST(stop_time)
     in.stop_index = (int64_t)(0.3 * p.fs);
     struct an_result r;
     ck_assert_int_eq(an_analyse(&in, &r), 0);
-    double last = (c.s.last_peak_t - 0.3) * 1000, prev = (c.s.prev_peak_t - 0.3) * 1000;
-    ck_assert_msg(r.stop_ms >= prev - 0.1 && r.stop_ms <= last + 0.1,
-                  "stop %.2f ms, truth last peaks %.2f / %.2f", r.stop_ms, prev, last);
-    ck_assert(r.stop_ms > 10);
+    /* stop time: braking starts, rate below 5 % of before: tau ln 20 */
+    double truth = p.spindown_tau_s * log(20) * 1000;
+    ck_assert_msg(fabs(r.stop_ms - truth) < 1, "stop %.2f ms, truth %.2f", r.stop_ms, truth);
+    ck_assert_msg(fabs(r.stop_delay_ms) < 1, "stop delay %.2f ms", r.stop_delay_ms);
     ck_assert_msg(fabs(r.rate_hz - 100) < 0.01, "rate before stop %.4f", r.rate_hz);
+    cap_free(&c);
+}
+END_TEST
+
+/* A stroke is timed where the needle passes half a swing below its own
+ * peak on the way in (the cam at 90 degrees): a fixed level would be
+ * crossed early on a deep stroke and late on a shallow one, so the
+ * stroke-to-stroke play in depth would show in the rate (0.03 % on a
+ * short capture once). Constant speed, no jitter, 20 um of play. */
+START_TEST(rate_ignores_depth_play)
+{
+    static const double rates[] = { 50, 150 };
+    for (size_t i = 0; i < 2; i++) {
+        struct synth_params p;
+        synth_defaults(&p);
+        p.fs = 20000;
+        p.rate_hz = rates[i];
+        p.depth_noise_mm = 0.020;
+        p.noise_um = 0.2;
+        p.seed = 11 + i;
+        struct cap c;
+        make(&c, &p, 0.1, -1, -1);    /* a handful of strokes: edges count */
+        struct an_input in = input(&c, &p);
+        struct an_result r;
+        ck_assert_int_eq(an_analyse(&in, &r), 0);
+        ck_assert_msg(fabs(r.rate_hz - p.rate_hz) / p.rate_hz < 2e-5, "rate %.6f vs %.0f",
+                      r.rate_hz, p.rate_hz);
+        ck_assert_msg(r.depth_std_mm > 0.010, "depth play %.4f mm", r.depth_std_mm);
+        cap_free(&c);
+    }
+}
+END_TEST
+
+/* Peak force at 20 kS/s, where 3-4 samples cover the 0.2 ms tear: with
+ * noise and the fixture ringing the tear excites, at every rate, on deep
+ * strokes and on shallow ones whose tear the withdrawal cuts short (the
+ * needles turn within it). Per capture within 1 %, per stroke p95 within
+ * 3 % (the issue's goal; 2 % here). */
+static int cmp_abs(const void *a, const void *b)
+{
+    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+    return (x > y) - (x < y);
+}
+
+START_TEST(force_at_20k)
+{
+    static const double rates[] = { 50, 100, 150 };
+    static const double depths[] = { 0.45, 0.7, 1.0, 2.5 };
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 4; j++) {
+            struct synth_params p;
+            synth_defaults(&p);
+            p.fs = 20000;
+            p.rate_hz = rates[i];
+            p.depth_mm = depths[j];
+            p.noise_um = 0.2;
+            p.force_noise_n = 0.002;
+            p.force_ring_frac = 0.3;
+            p.jitter_pct = 0.5;
+            p.seed = 31 + i * 4 + j;
+            struct cap c;
+            make(&c, &p, 0.5, -1, -1);
+            struct an_stroke st[128];
+            struct an_input in = input(&c, &p);
+            in.strokes_out = st;
+            in.strokes_cap = 128;
+            struct an_result r;
+            ck_assert_int_eq(an_analyse(&in, &r), 0);
+            ck_assert_str_eq(r.error, "");
+            double e[128];
+            size_t n = 0;
+            for (size_t k = 0; k < r.strokes && k < 128; k++)
+                if (st[k].steady && isfinite(st[k].force_n))
+                    e[n++] = (st[k].force_n - 0.6) / 0.6;
+            ck_assert_uint_gt(n, 15);
+            qsort(e, n, sizeof e[0], cmp_abs);
+            double p95 = fabs(e[(size_t)ceil(0.95 * (double)n) - 1]);
+            ck_assert_msg(fabs(r.force_mean_n - 0.6) / 0.6 < 0.01,
+                          "%.0f Hz, %.2f mm: mean %.4f N", p.rate_hz, p.depth_mm, r.force_mean_n);
+            ck_assert_msg(p95 < 0.02, "%.0f Hz, %.2f mm: stroke p95 %.2f %%", p.rate_hz,
+                          p.depth_mm, p95 * 100);
+            cap_free(&c);
+        }
+}
+END_TEST
+
+/* A capture that begins just after a puncture: its first stroke's peak
+ * is not in it, so that stroke has no force (it read 37 % low once)
+ * instead of the top of what is left. */
+START_TEST(stroke_cut_by_capture_start)
+{
+    struct synth_params p;
+    synth_defaults(&p);
+    p.fs = 20000;
+    p.depth_mm = 3.0;                /* punctures well below the mid-level */
+    p.noise_um = 0.2;
+    struct cap c;
+    make(&c, &p, 0.5, -1, -1);
+    /* start 5 samples after the first puncture of the second stroke */
+    size_t first = 0, seen = 0;
+    for (size_t i = 1; i + 1 < c.n; i++)
+        if (c.force[i] > 500000 && c.force[i + 1] < c.force[i] && c.force[i - 1] < c.force[i] &&
+            ++seen == 2) {
+            first = i + 5;
+            break;
+        }
+    ck_assert_uint_gt(first, 0);
+    struct an_stroke st[64];
+    struct an_input in = input(&c, &p);
+    in.force_un += first;
+    in.disp_nm += first;
+    in.n -= first;
+    in.strokes_out = st;
+    in.strokes_cap = 64;
+    struct an_result r;
+    ck_assert_int_eq(an_analyse(&in, &r), 0);
+    ck_assert_uint_gt(r.strokes, 10);
+    ck_assert_msg(isnan(st[0].force_n), "first stroke force %.4f", st[0].force_n);
+    ck_assert_msg(fabs(r.force_min_n - 0.6) < 0.006, "force min %.4f", r.force_min_n);
+    ck_assert_msg(fabs(r.force_mean_n - 0.6) < 0.003, "force mean %.4f", r.force_mean_n);
     cap_free(&c);
 }
 END_TEST
@@ -448,6 +580,9 @@ static Suite *suite(void)
     tcase_add_test(tc, parked_needle_before_start);
     tcase_add_test(tc, parked_needle_after_stop);
     tcase_add_test(tc, stop_time);
+    tcase_add_test(tc, rate_ignores_depth_play);
+    tcase_add_test(tc, force_at_20k);
+    tcase_add_test(tc, stroke_cut_by_capture_start);
     tcase_add_test(tc, stall_reads_slow);
     tcase_add_test(tc, stop_when_already_stopped);
     tcase_add_test(tc, no_target_is_a_rig_error);

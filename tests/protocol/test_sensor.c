@@ -185,7 +185,7 @@ START_TEST(control_payload_errors)
     ck_assert_int_eq(patched("sh_calibration", 20, &early, 4, dec_cal), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_calibration", 24, "\t", 1, dec_cal), SH_E_RANGE);
 
-    ck_assert_int_eq(patched("sh_status", 0, "\x08", 1, dec_st), SH_E_RANGE);
+    ck_assert_int_eq(patched("sh_status", 0, "\x10", 1, dec_st), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_status", 1, "\x01", 1, dec_st), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_status", 4, "\x00\x00\x00\x00", 4, dec_st), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_status", 20, "\x00\x00\x00\x01", 4, dec_st), SH_E_RANGE);
@@ -382,6 +382,10 @@ START_TEST(calibration_math)
     /* Golden calibration on a typical reading. */
     c = golden_cal();
     ck_assert_int_eq(sh_cal_force(&c, 600000), 600160);   /* 601410 - 1250 */
+    /* A tared sample: the tare replaced the zero offset (SENSOR.md 3.2). */
+    ck_assert_int_eq(sh_cal_force_tared(&c, 600000, true), 601410);
+    ck_assert_int_eq(sh_cal_force_tared(&c, 600000, false), 600160);
+    ck_assert_int_eq(sh_cal_force_tared(&c, 0, true), 0);     /* zero at the tare */
     ck_assert_int_eq(sh_cal_disp(&c, 1500000), 1498390);  /* 1498050 + 340 */
     /* Special displacement codes pass through; real values never become one. */
     ck_assert_int_eq(sh_cal_disp(&c, SH_NO_TARGET), SH_NO_TARGET);

@@ -151,8 +151,11 @@ struct stroke {
     bool contact;               /* needles present on this stroke */
     bool punctured;             /* puncture event already happened */
     bool peak_seen;             /* phase 0.5 (peak protrusion) passed */
+    bool rise_seen;             /* phase 0.25 (rising mid-stroke) passed */
+    uint64_t rise_ns;
     uint64_t peak_ns;
     bool all_driven;            /* motor driven for the whole stroke */
+    bool rise_driven;           /* ... at least from its start to its rise */
 };
 
 struct fault_slot {
@@ -190,6 +193,9 @@ struct sim_model {
     double drift_mm;
     bool cart_present;
     double decay_up, decay_down, decay_stall;
+    /* rotor ground truth: in band after a start, slow after a stop */
+    bool rotor_was_driven, rotor_band_told, rotor_slow_told;
+    double rotor_stop_hz;
 
     /* fixture resonance, excited at the latest puncture */
     bool ring_on;
@@ -211,6 +217,7 @@ struct sim_model {
     uint64_t stream_t0, next_sample, next_sample_ns;
     struct sh_calibration cal_stored;
     int32_t tare_un;            /* raw uN subtracted from every force sample */
+    bool tared;                 /* a TARE is in effect (status flag) */
     double tare_hist[TARE_WINDOW_STEPS];   /* noiseless raw force per step */
     uint32_t tare_hist_n, tare_hist_i;
     uint32_t blocks_sent, overruns, seq;
@@ -311,14 +318,16 @@ static void truth_stroke(struct sim_model *m, uint64_t t_end)
                      ? s->depth_mm - s->peak_force_n / s->k_n_per_mm
                      : 0.0;
     truth_printf(m,
-                 "{\"t\":%.9f,\"stroke\":%llu,\"t_peak\":%.9f,\"period_s\":%.9f,"
+                 "{\"t\":%.9f,\"stroke\":%llu,\"t_rise\":%.9f,\"t_peak\":%.9f,\"period_s\":%.9f,"
                  "\"rate_hz\":%.6f,\"set_rate_hz\":%.3f,\"protrusion_mm\":%.6f,"
                  "\"set_depth_mm\":%.3f,\"peak_force_n\":%.6f,\"penetration_mm\":%.6f,"
-                 "\"punctured\":%s,\"state\":\"%s\"}\n",
-                 (double)t_end * 1e-9, (unsigned long long)m->strokes_done, t_peak, period,
+                 "\"punctured\":%s,\"whole\":%s,\"state\":\"%s\"}\n",
+                 (double)t_end * 1e-9, (unsigned long long)m->strokes_done,
+                 (double)s->rise_ns * 1e-9, t_peak, period,
                  1.0 / period, s->set_rate_hz, s->depth_mm, s->set_depth_mm,
                  s->contact ? s->peak_force_n : 0.0, pen > 0 ? pen : 0.0,
-                 s->phi_puncture >= 0 ? "true" : "false", state_name(m->state));
+                 s->phi_puncture >= 0 ? "true" : "false", s->all_driven ? "true" : "false",
+                 state_name(m->state));
 }
 
 /* ---- pen events ---- */
@@ -432,7 +441,10 @@ static void begin_stroke(struct sim_model *m, uint64_t t)
     s->k_n_per_mm = p->phantom_k_n_per_mm;
     s->punctured = false;
     s->peak_seen = false;
+    s->rise_seen = false;
+    s->rise_ns = 0;
     s->all_driven = m->driven;
+    s->rise_driven = false;
 
     int needles = p->needle_count;
     if (fault_on(m, SIM_FAULT_BENT_NEEDLE)) {
@@ -504,7 +516,7 @@ static void on_puncture(struct sim_model *m, uint64_t t)
 static void on_stroke_end(struct sim_model *m, uint64_t t)
 {
     m->strokes_done++;
-    if (m->st.all_driven)
+    if (m->st.all_driven || m->st.rise_driven)
         truth_stroke(m, t);
     m->phi_anchor = 0.0;
     m->t_anchor = t;
@@ -588,13 +600,21 @@ static void emit_samples_until(struct sim_model *m, uint64_t t)
     }
 }
 
-enum stroke_event { EV_PUNCTURE, EV_PEAK, EV_END };
+enum stroke_event { EV_RISE, EV_PUNCTURE, EV_PEAK, EV_END };
 
-/* The next thing that happens within the current stroke, and its phase. */
+/* The next thing that happens within the current stroke, and its phase:
+ * the rising mid-stroke (0.25, where a mid-level comparator times the
+ * stroke: ground truth for the stroke rate), the puncture (<= 0.5, on the
+ * way in), the peak (0.5), the end (1). */
 static enum stroke_event next_stroke_event(const struct stroke *s, double *phi)
 {
-    if (s->phi_puncture >= 0 && !s->punctured) {
-        *phi = s->phi_puncture;         /* always <= 0.5: on the way in */
+    bool punct = s->phi_puncture >= 0 && !s->punctured;
+    if (!s->rise_seen && (!punct || s->phi_puncture >= 0.25)) {
+        *phi = 0.25;
+        return EV_RISE;
+    }
+    if (punct) {
+        *phi = s->phi_puncture;
         return EV_PUNCTURE;
     }
     if (!s->peak_seen) {
@@ -624,6 +644,11 @@ static void advance_within_step(struct sim_model *m, uint64_t t)
         switch (ev) {
         case EV_PUNCTURE:
             on_puncture(m, t_evt);
+            break;
+        case EV_RISE:
+            m->st.rise_seen = true;
+            m->st.rise_ns = t_evt;
+            m->st.rise_driven = m->st.all_driven && m->driven;
             break;
         case EV_PEAK:
             m->st.peak_seen = true;
@@ -657,6 +682,36 @@ static double drive_target_hz(const struct sim_model *m)
     return f * m->supply_mv / m->supply0_mv;
 }
 
+/* Ground truth for spin-up and stop time (docs/SIMULATOR-MODEL.md): the
+ * control step at which the rotor first runs within 5 % of the setpoint
+ * after the drive starts, and at which it first falls below 5 % of the rate
+ * it had when the drive stopped. "Runs" is the rotor's own speed, the
+ * drive's first-order response times the stroke's speed factor (the
+ * stroke-to-stroke jitter): what the needle does, so what a measurement
+ * can see. */
+static void rotor_truth(struct sim_model *m)
+{
+    if (m->driven != m->rotor_was_driven) {
+        m->rotor_was_driven = m->driven;
+        m->rotor_band_told = m->rotor_slow_told = false;
+        m->rotor_stop_hz = m->f_motor;
+        truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"%s\",\"rate_hz\":%.6f}\n",
+                     (double)m->now * 1e-9, m->driven ? "drive_on" : "drive_off", m->f_motor);
+    }
+    double set = set_rate_hz(m);
+    if (m->driven && !m->rotor_band_told && set > 0 && fabs(f_inst(m) - set) <= 0.05 * set) {
+        m->rotor_band_told = true;
+        truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"in_band\",\"rate_hz\":%.6f}\n",
+                     (double)m->now * 1e-9, f_inst(m));
+    }
+    if (!m->driven && !m->rotor_slow_told && m->rotor_stop_hz > 0 &&
+        f_inst(m) < 0.05 * m->rotor_stop_hz) {
+        m->rotor_slow_told = true;
+        truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"below_5pct\",\"rate_hz\":%.6f}\n",
+                     (double)m->now * 1e-9, f_inst(m));
+    }
+}
+
 static void update_motor(struct sim_model *m)
 {
     bool stalled = fault_on(m, SIM_FAULT_STALL);
@@ -666,6 +721,7 @@ static void update_motor(struct sim_model *m)
     m->f_motor = target + (m->f_motor - target) * decay;
     if (target == 0.0 && m->f_motor < REST_HZ)
         m->f_motor = 0.0;
+    rotor_truth(m);
 
     if (m->driven) {
         /* Back-EMF model: current rises as the rotor lags its drive, to
@@ -833,6 +889,7 @@ static void pen_power_on(struct sim_model *m, double park_phase)
     /* The stroke the cam parked in is over as far as it got. */
     m->st.punctured = m->st.phi_puncture >= 0 && park_phase > m->st.phi_puncture;
     m->st.peak_seen = park_phase >= 0.5;
+    m->st.rise_seen = park_phase >= 0.25;
     m->st.peak_ns = m->now;
     m->st.all_driven = false;
 }
@@ -949,8 +1006,10 @@ int sim_pen_set_depth(struct sim_model *m, uint16_t depth_um)
         depth_um > PEN_DEPTH_MAX_UM || (depth_um - m->p.depth_min_um) % m->p.depth_step_um)
         return PEN_ERR_OUT_OF_RANGE;
     m->set_depth_um = depth_um;
-    /* With the rotor at rest the adjuster moves the parked needles too. */
-    if (m->f_motor == 0.0 && !m->st.punctured) {
+    /* With the rotor at rest the adjuster moves the parked needles too,
+     * wherever the cam stopped (in the phantom or not): the needles never
+     * jump when the rotor starts. */
+    if (m->f_motor == 0.0) {
         m->st.depth_mm = depth_now_mm(m) + m->st.depth_noise_mm;
         m->st.set_depth_mm = depth_um / 1000.0;
         stroke_geometry(&m->st, &m->p);
@@ -1124,6 +1183,7 @@ int sim_sh_tare(struct sim_model *m)
         sum += m->tare_hist[i];
     double mean = m->tare_hist_n ? sum / m->tare_hist_n : raw_force_now(m);
     m->tare_un = (int32_t)lround(mean);
+    m->tared = true;
     return 0;
 }
 
@@ -1170,7 +1230,8 @@ void sim_sh_status(const struct sim_model *m, struct sh_status *st)
     memset(st, 0, sizeof *st);
     st->flags = (m->streaming ? SH_STAT_STREAMING : 0) |
                 (m->cart_present ? SH_STAT_TARGET_PRESENT : 0) |
-                (cal_valid(&m->cal_stored) ? SH_STAT_CAL_VALID : 0);
+                (cal_valid(&m->cal_stored) ? SH_STAT_CAL_VALID : 0) |
+                (m->tared ? SH_STAT_TARED : 0);
     st->rate_hz = m->sh_rate;
     st->blocks_sent = m->blocks_sent;
     st->overruns = m->overruns;

@@ -138,7 +138,12 @@ void truth_read(FILE *f, struct truth *t)
             }
             struct stroke_truth *s = &t->s[t->n++];
             s->t = num(o, "t", &bad);
+            s->t_rise = num(o, "t_rise", &bad);
             s->t_peak = num(o, "t_peak", &bad);
+            const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "whole");
+            if (!cJSON_IsBool(w))
+                bad = true;
+            s->whole = cJSON_IsTrue(w);
             s->period = num(o, "period_s", &bad);
             s->rate = num(o, "rate_hz", &bad);
             s->set_rate = num(o, "set_rate_hz", &bad);

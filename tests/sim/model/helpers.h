@@ -38,7 +38,8 @@ void run_fed(struct sim_model *m, uint64_t t, struct capture *c);
 
 /* Ground truth read back from a tmpfile. */
 struct stroke_truth {
-    double t, t_peak, period, rate, set_rate, protrusion, set_depth, peak_force;
+    double t, t_rise, t_peak, period, rate, set_rate, protrusion, set_depth, peak_force;
+    bool whole;                 /* driven throughout (else only up to its rise) */
     char state[16];
 };
 struct truth {

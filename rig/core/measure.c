@@ -1,0 +1,163 @@
+/* Measured values and their verdicts (see measure.h). */
+#include "measure.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quantity.h"
+
+static void put_number_or_null(cJSON *obj, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(obj, key, v);
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+/* A value the record holds (recomputing), NaN when it held none. */
+static double recorded_number(const cJSON *rec)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "value");
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static double capture_value(enum rig_quantity q, const struct an_result *a,
+                            const struct lim_setpoints *sp, enum rig_outcome *hint, char *note,
+                            size_t len)
+{
+    if (a->error[0]) {
+        *hint = OUTCOME_ERROR;
+        snprintf(note, len, "%s", a->error);
+    }
+    double x = NAN;
+    switch (q) {
+    case Q_STROKE_COUNT: x = (double)a->strokes; break;
+    case Q_STROKE_RATE_HZ:
+        x = a->rate_hz;
+        if (a->stalled_ms > 0 && *hint == OUTCOME_PASS)
+            snprintf(note, len, "no strokes in the last %.0f ms of the capture", a->stalled_ms);
+        break;
+    case Q_RATE_ERROR_PCT:
+        x = isfinite(sp->rate_hz) ? (a->rate_hz - sp->rate_hz) / sp->rate_hz * 100 : NAN;
+        break;
+    case Q_JITTER_PCT: x = a->jitter_pct; break;
+    case Q_DEPTH_MEAN_MM: x = a->depth_mean_mm; break;
+    case Q_DEPTH_MIN_MM: x = a->depth_min_mm; break;
+    case Q_DEPTH_MAX_MM: x = a->depth_max_mm; break;
+    case Q_DEPTH_STD_MM: x = a->depth_std_mm; break;
+    case Q_DEPTH_ERROR_MM: x = a->depth_error_mm; break;
+    case Q_FORCE_MEAN_N: x = a->force_mean_n; break;
+    case Q_FORCE_MIN_N: x = a->force_min_n; break;
+    case Q_FORCE_MAX_N: x = a->force_max_n; break;
+    case Q_SPINUP_MS:
+        x = a->spinup_ms;
+        if (!a->spinup_reached && *hint == OUTCOME_PASS)
+            snprintf(note, len, "rate never came within 5 %% of the setpoint");
+        break;
+    case Q_STOP_MS: x = a->stop_ms; break;
+    default: break;
+    }
+    /* No strokes is the pen's failure, not the rig's: the sensor saw a
+     * target and the needle did not move. */
+    if (!isfinite(x) && *hint == OUTCOME_PASS && a->steady_strokes < 3 &&
+        q != Q_RATE_ERROR_PCT) {
+        *hint = OUTCOME_FAIL;
+        snprintf(note, len, "too few strokes to measure (%zu detected)", a->strokes);
+    }
+    return x;
+}
+
+/* Numeric value of q, or NaN with an outcome hint and note when it could
+ * not be measured. */
+static double numeric_value(enum rig_quantity q, const struct measure_src *v,
+                            const struct lim_setpoints *sp, enum rig_outcome *hint, char *note,
+                            size_t len)
+{
+    *hint = OUTCOME_PASS;
+    enum q_source src = quantity_info(q)->source;
+    if (src == QS_IDENTITY || src == QS_STATUS) {
+        if (v->recorded) {
+            double x = recorded_number(v->recorded);
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(v->recorded, "note");
+            if (!isfinite(x)) {
+                *hint = OUTCOME_ERROR;
+                snprintf(note, len, "%s", cJSON_IsString(n) ? n->valuestring : "not measured");
+            }
+            return x;
+        }
+        if (src == QS_IDENTITY)
+            return q == Q_HW_REVISION ? v->id->hw_revision : v->id->needle_count;
+        if (!v->status) {
+            *hint = OUTCOME_ERROR;
+            snprintf(note, len, "pen status not available: %s", v->status_error);
+            return NAN;
+        }
+        return q == Q_MOTOR_CURRENT_A ? v->status->motor_current_ma / 1000.0
+                                      : v->status->supply_mv / 1000.0;
+    }
+    return capture_value(q, v->an, sp, hint, note, len);
+}
+
+static const char *string_value(enum rig_quantity q, const struct measure_src *v, char *buf,
+                                size_t len)
+{
+    if (v->recorded) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(v->recorded, "value");
+        return cJSON_IsString(s) ? s->valuestring : "";
+    }
+    const struct pen_identity *id = v->id;
+    switch (q) {
+    case Q_FIRMWARE_VERSION:
+        snprintf(buf, len, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
+        return buf;
+    case Q_PEN_MODEL: return id->model;
+    case Q_CARTRIDGE_ID: return id->cartridge_id;
+    default: return "";
+    }
+}
+
+cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src *v,
+                     const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen)
+{
+    cJSON *me = cJSON_CreateObject();
+    if (!me)
+        return NULL;
+    const struct quantity_info *qi = quantity_info(m->quantity);
+    char note[160] = "", sbuf[32];
+    cJSON_AddStringToObject(me, "name", m->name);
+    cJSON_AddStringToObject(me, "quantity", qi->name);
+    if (qi->is_string) {
+        const char *s = string_value(m->quantity, v, sbuf, sizeof sbuf);
+        cJSON_AddStringToObject(me, "value", s);
+        limit_eval_string(&m->limit, s, ev);
+    } else {
+        enum rig_outcome hint;
+        double x = numeric_value(m->quantity, v, sp, &hint, note, sizeof note);
+        put_number_or_null(me, "value", x);
+        limit_eval_number(&m->limit, sp, x, ev);
+        if (hint != OUTCOME_PASS) {
+            ev->outcome = hint;
+            ev->marginal = false;
+        }
+    }
+    cJSON_AddStringToObject(me, "units", m->units ? m->units : "");
+    cJSON_AddStringToObject(me, "comparison", lim_cmp_str(m->limit.cmp));
+    if (qi->is_string) {
+        cJSON_AddStringToObject(me, m->limit.cmp == LIM_MATCH ? "pattern" : "expected",
+                                m->limit.text ? m->limit.text : "");
+    } else {
+        put_number_or_null(me, "low", ev->low);
+        if (lim_cmp_arity(m->limit.cmp) == 2)
+            put_number_or_null(me, "high", ev->high);
+    }
+    char desc[128];
+    limit_describe(&m->limit, ev, desc, sizeof desc);
+    cJSON_AddStringToObject(me, "limit", desc);
+    cJSON_AddStringToObject(me, "outcome", outcome_str(ev->outcome));
+    cJSON_AddBoolToObject(me, "marginal", ev->marginal);
+    snprintf(why, whylen, "%s", note[0] ? note : ev->note);
+    if (why[0])
+        cJSON_AddStringToObject(me, "note", why);
+    return me;
+}
