@@ -6,14 +6,8 @@
 #include <string.h>
 
 #include "quantity.h"
+#include "record.h"
 
-static void put_number_or_null(cJSON *obj, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(obj, key, v);
-    else
-        cJSON_AddNullToObject(obj, key);
-}
 
 /* A value the record holds (recomputing), NaN when it held none. */
 static double recorded_number(const cJSON *rec)
@@ -134,7 +128,7 @@ cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src 
     } else {
         enum rig_outcome hint;
         double x = numeric_value(m->quantity, v, sp, &hint, note, sizeof note);
-        put_number_or_null(me, "value", x);
+        record_add_number(me, "value", x);
         limit_eval_number(&m->limit, sp, x, ev);
         if (hint != OUTCOME_PASS) {
             ev->outcome = hint;
@@ -147,9 +141,9 @@ cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src 
         cJSON_AddStringToObject(me, m->limit.cmp == LIM_MATCH ? "pattern" : "expected",
                                 m->limit.text ? m->limit.text : "");
     } else {
-        put_number_or_null(me, "low", ev->low);
+        record_add_number(me, "low", ev->low);
         if (lim_cmp_arity(m->limit.cmp) == 2)
-            put_number_or_null(me, "high", ev->high);
+            record_add_number(me, "high", ev->high);
     }
     char desc[128];
     limit_describe(&m->limit, ev, desc, sizeof desc);

@@ -376,3 +376,57 @@ void record_date(uint32_t d, char out[11])
     snprintf(out, 11, "%04u-%02u-%02u", (unsigned)(d / 10000 % 10000), (unsigned)(d / 100 % 100),
              (unsigned)(d % 100));
 }
+
+void record_add_number(cJSON *obj, const char *key, double v)
+{
+    if (!isfinite(v)) {
+        cJSON_AddNullToObject(obj, key);
+        return;
+    }
+    char buf[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    cJSON_AddRawToObject(obj, key, buf);
+}
+
+
+void record_put_analysis(cJSON *c, const struct an_result *an, double rate_hz)
+{
+    cJSON *flags = cJSON_AddArrayToObject(c, "flags");
+    static const char *const names[] = { "sample_loss", "overrun", "no_target", "out_of_range",
+                                         "disconnect" };
+    for (unsigned b = 0; b < 5 && flags; b++)
+        if (an->flags & (1u << b))
+            cJSON_AddItemToArray(flags, cJSON_CreateString(names[b]));
+    if (an->error[0])
+        cJSON_AddStringToObject(c, "error", an->error);
+    cJSON *a = cJSON_AddObjectToObject(c, "analysis");
+    if (!a)
+        return;
+    cJSON_AddNumberToObject(a, "strokes", (double)an->strokes);
+    cJSON_AddNumberToObject(a, "steady_strokes", (double)an->steady_strokes);
+    record_add_number(a, "stroke_rate_hz", an->rate_hz);
+    /* the strokes the rate counts: periods between these instants (s from
+     * the capture's first sample) */
+    record_add_number(a, "rate_first_s", an->rate_first / rate_hz);
+    record_add_number(a, "rate_last_s", an->rate_last / rate_hz);
+    record_add_number(a, "rate_periods", an->rate_periods);
+    record_add_number(a, "jitter_pct", an->jitter_pct);
+    record_add_number(a, "depth_mean_mm", an->depth_mean_mm);
+    record_add_number(a, "depth_min_mm", an->depth_min_mm);
+    record_add_number(a, "depth_max_mm", an->depth_max_mm);
+    record_add_number(a, "depth_std_mm", an->depth_std_mm);
+    record_add_number(a, "peak_force_mean_n", an->force_mean_n);
+    record_add_number(a, "peak_force_min_n", an->force_min_n);
+    record_add_number(a, "peak_force_max_n", an->force_max_n);
+    record_add_number(a, "force_zero_n", an->force_zero_n);
+    record_add_number(a, "spinup_ms", an->spinup_ms);
+    record_add_number(a, "start_delay_ms", an->start_delay_ms);
+    record_add_number(a, "stop_ms", an->stop_ms);
+    record_add_number(a, "stop_delay_ms", an->stop_delay_ms);
+    record_add_number(a, "swing_mm", an->swing_mm);
+    cJSON_AddNumberToObject(a, "stalled_ms", an->stalled_ms);
+}

@@ -73,7 +73,19 @@ int capture_read(const char *path, struct rig_capture *out, char *err, size_t er
  * times in seconds from the capture's first sample, "" for a missing
  * force. Deterministic (%.9g), so recomputing gives the same bytes. */
 struct an_stroke;
+struct an_result;
 char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz);
+
+/* obj[key] = v as a JSON number that reads back as exactly v (the
+ * shortest of %.15g..%.17g that does: cJSON alone prints 15 digits, which
+ * can lose the last bits, and a record must recompute bit for bit), or
+ * null when v is not finite. */
+void record_add_number(cJSON *obj, const char *key, double v);
+
+/* A capture's "flags", "error" (when it cannot be judged) and "analysis"
+ * members (docs/RECORD.md) into the record's capture object c: written by
+ * the executor, compared by recompute. */
+void record_put_analysis(cJSON *c, const struct an_result *an, double rate_hz);
 
 /* Random (v4) UUID, lowercase. Returns 0 or -errno. */
 int record_uuid(char out[37]);

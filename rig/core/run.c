@@ -345,7 +345,7 @@ static int do_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
         if (cap.disp_nm[i] > INT32_MIN + 1)
             tip_mm = fmax(tip_mm, cap.disp_nm[i] / 1e6);
     capture_free(&cap);
-    put_number_or_null(t, "needle_tip_mm", tip_mm);
+    record_add_number(t, "needle_tip_mm", tip_mm);
     if (!(tip_mm < TARE_RETRACTED_MM)) {
         cJSON_AddBoolToObject(t, "done", false);
         cJSON_AddStringToObject(t, "note", isfinite(tip_mm)
@@ -357,7 +357,7 @@ static int do_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
             return rc;
         cJSON_AddBoolToObject(t, "done", true);
         cJSON_AddNumberToObject(t, "offset_raw_un", tare.offset_raw_un);
-        put_number_or_null(t, "zero_n", tare.zero_n);
+        record_add_number(t, "zero_n", tare.zero_n);
     }
     /* back to the depth the sequence set, if it set one */
     if (isfinite(e->sp.depth_mm))

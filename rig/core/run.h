@@ -133,9 +133,6 @@ struct run_config {
                                         <record without .json>.cap<N>.bin.
                                         NULL = no record (tests only) */
     bool no_captures;                /* do not write capture attachments */
-    /* The sequence and spec as the front end read them (what the record
-     * attaches by hash); NULL: the files seq->file and seq->spec_path. */
-    const char *sequence_text, *spec_text;
 };
 
 struct run_result {

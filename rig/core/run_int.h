@@ -47,13 +47,6 @@ struct leaf {
 };
 
 
-static inline void put_number_or_null(cJSON *obj, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(obj, key, v);
-    else
-        cJSON_AddNullToObject(obj, key);
-}
 
 /* run.c */
 double now_s(const struct exec *e);

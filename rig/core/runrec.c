@@ -16,8 +16,8 @@ void add_setpoints(const struct exec *e, cJSON *entry)
     cJSON *sp = cJSON_AddObjectToObject(entry, "setpoints");
     if (!sp)
         return;
-    put_number_or_null(sp, "rate_hz", e->sp.rate_hz);
-    put_number_or_null(sp, "depth_mm", e->sp.depth_mm);
+    record_add_number(sp, "rate_hz", e->sp.rate_hz);
+    record_add_number(sp, "depth_mm", e->sp.depth_mm);
 }
 
 /* Write an attachment next to the record (never over an existing file,
@@ -58,40 +58,7 @@ void record_capture(struct exec *e, struct leaf *l, const struct rig_capture *ca
     /* the commands' samples in the capture (-1: none), for recomputing */
     cJSON_AddNumberToObject(c, "start_index", (double)start_index);
     cJSON_AddNumberToObject(c, "stop_index", (double)stop_index);
-    cJSON *flags = cJSON_AddArrayToObject(c, "flags");
-    static const char *const names[] = { "sample_loss", "overrun", "no_target", "out_of_range",
-                                         "disconnect" };
-    for (unsigned b = 0; b < 5 && flags; b++)
-        if (an->flags & (1u << b))
-            cJSON_AddItemToArray(flags, cJSON_CreateString(names[b]));
-    if (an->error[0])
-        cJSON_AddStringToObject(c, "error", an->error);
-    cJSON *a = cJSON_AddObjectToObject(c, "analysis");
-    if (a) {
-        cJSON_AddNumberToObject(a, "strokes", (double)an->strokes);
-        cJSON_AddNumberToObject(a, "steady_strokes", (double)an->steady_strokes);
-        put_number_or_null(a, "stroke_rate_hz", an->rate_hz);
-        /* the strokes the rate counts: periods between these crossings (s
-         * from the capture's first sample) */
-        put_number_or_null(a, "rate_first_s", an->rate_first / cap->rate_hz);
-        put_number_or_null(a, "rate_last_s", an->rate_last / cap->rate_hz);
-        put_number_or_null(a, "rate_periods", an->rate_periods);
-        put_number_or_null(a, "jitter_pct", an->jitter_pct);
-        put_number_or_null(a, "depth_mean_mm", an->depth_mean_mm);
-        put_number_or_null(a, "depth_min_mm", an->depth_min_mm);
-        put_number_or_null(a, "depth_max_mm", an->depth_max_mm);
-        put_number_or_null(a, "depth_std_mm", an->depth_std_mm);
-        put_number_or_null(a, "peak_force_mean_n", an->force_mean_n);
-        put_number_or_null(a, "peak_force_min_n", an->force_min_n);
-        put_number_or_null(a, "peak_force_max_n", an->force_max_n);
-        put_number_or_null(a, "force_zero_n", an->force_zero_n);
-        put_number_or_null(a, "spinup_ms", an->spinup_ms);
-        put_number_or_null(a, "start_delay_ms", an->start_delay_ms);
-        put_number_or_null(a, "stop_ms", an->stop_ms);
-        put_number_or_null(a, "stop_delay_ms", an->stop_delay_ms);
-        put_number_or_null(a, "swing_mm", an->swing_mm);
-        cJSON_AddNumberToObject(a, "stalled_ms", an->stalled_ms);
-    }
+    record_put_analysis(c, an, cap->rate_hz);
     if (!e->cfg->record_path || e->cfg->no_captures)
         return;
     char path[4200], sha[DIGEST_HEX_LEN + 1], err[256];
@@ -115,36 +82,23 @@ void record_capture(struct exec *e, struct leaf *l, const struct rig_capture *ca
     free(csv);
 }
 
-/* The sequence and spec the run used, as attachments by hash (their text
- * as the front end read it, or the files). */
+/* The sequence and spec the run used, as attachments by hash: the bytes
+ * that were parsed and hashed, whoever read them (rigctl, or rigd from a
+ * sequence directory), never the files again. */
 void attach_definitions(struct exec *e)
 {
     const struct run_config *c = e->cfg;
     if (!c->record_path)
         return;
-    struct { const char *text, *file, *key, *suffix; } defs[] = {
-        { c->sequence_text, c->seq->file, "sequence", "sequence.json" },
-        { c->spec_text, c->seq->spec_path, "spec", "spec.json" },
+    struct { const char *text; size_t len; const char *key, *suffix; } defs[] = {
+        { c->seq->text, c->seq->text_len, "sequence", "sequence.json" },
+        { c->seq->spec ? c->seq->spec->text : NULL, c->seq->spec ? c->seq->spec->text_len : 0,
+          "spec", "spec.json" },
     };
     for (size_t i = 0; i < 2; i++) {
         cJSON *obj = cJSON_GetObjectItemCaseSensitive(e->rec, defs[i].key);
-        char *owned = NULL;
-        const char *text = defs[i].text;
-        if (!text && defs[i].file) {
-            FILE *f = fopen(defs[i].file, "rb");
-            size_t cap = 1u << 20, n = 0;
-            owned = f ? malloc(cap + 1) : NULL;
-            if (owned) {
-                n = fread(owned, 1, cap, f);
-                owned[n] = '\0';
-                text = owned;
-            }
-            if (f)
-                fclose(f);
-        }
-        if (text && obj)
-            attach(e, NULL, obj, "attachment", defs[i].suffix, text, strlen(text));
-        free(owned);
+        if (defs[i].text && obj)
+            attach(e, NULL, obj, "attachment", defs[i].suffix, defs[i].text, defs[i].len);
     }
 }
 
@@ -202,9 +156,9 @@ enum rig_outcome skip_leaf(struct exec *e, const struct seq_step *st, const char
         if (!quantity_info(m->quantity)->is_string) {
             struct lim_eval ev;
             limit_eval_number(&m->limit, &e->sp, NAN, &ev);
-            put_number_or_null(me, "low", ev.low);
+            record_add_number(me, "low", ev.low);
             if (lim_cmp_arity(m->limit.cmp) == 2)
-                put_number_or_null(me, "high", ev.high);
+                record_add_number(me, "high", ev.high);
             char desc[128];
             limit_describe(&m->limit, &ev, desc, sizeof desc);
             cJSON_AddStringToObject(me, "limit", desc);

@@ -487,6 +487,15 @@ struct rig_sequence *sequence_parse(const char *label, const char *buf, size_t l
     if (s) {
         s->spec = (struct rig_spec *)spec;
         digest_sha256_buf(buf, len, s->sha256);
+        s->text = malloc(len + 1);
+        if (!s->text) {
+            problems_add(problems, label, "$", "out of memory");
+            sequence_free(s);
+            return NULL;
+        }
+        memcpy(s->text, buf, len);
+        s->text[len] = '\0';
+        s->text_len = len;
     }
     return s;
 }
@@ -524,8 +533,12 @@ struct rig_sequence *sequence_load(const char *path, struct rig_problems *proble
     cJSON *root = jv_parse(&c.v, buf, len);
     struct rig_sequence *s = root ? sequence_from_json(&c, root, true) : NULL;
     cJSON_Delete(root);
-    if (s)
+    if (s) {
         digest_sha256_buf(buf, len, s->sha256);
+        s->text = buf;          /* (jv_read_file NUL-terminates) */
+        s->text_len = len;
+        buf = NULL;
+    }
     free(buf);
     return s;
 }
@@ -552,6 +565,7 @@ void sequence_free(struct rig_sequence *s)
     steps_free(s->setup, s->nsetup);
     steps_free(s->main, s->nmain);
     steps_free(s->teardown, s->nteardown);
+    free(s->text);
     if (s->spec_owned)
         spec_free(s->spec);
     free(s->file);

@@ -60,6 +60,8 @@ struct seq_step {
 struct rig_sequence {
     char *file;
     char sha256[DIGEST_HEX_LEN + 1];
+    char *text;                  /* the bytes parsed and hashed (NUL-terminated) */
+    size_t text_len;
     char *name, *description;
     char *spec_ref;              /* as written in the file */
     char *spec_path;             /* resolved against the sequence's directory */

@@ -313,8 +313,19 @@ struct rig_spec *spec_parse(const char *label, const char *buf, size_t len,
         return NULL;
     struct rig_spec *s = spec_from_json(&v, root);
     cJSON_Delete(root);
-    if (s)
+    if (s) {
         digest_sha256_buf(buf, len, s->sha256);
+        /* kept: a run record attaches exactly what was judged against */
+        s->text = malloc(len + 1);
+        if (!s->text) {
+            problems_add(problems, label, "$", "out of memory");
+            spec_free(s);
+            return NULL;
+        }
+        memcpy(s->text, buf, len);
+        s->text[len] = '\0';
+        s->text_len = len;
+    }
     return s;
 }
 
@@ -334,6 +345,7 @@ void spec_free(struct rig_spec *s)
 {
     if (!s)
         return;
+    free(s->text);
     for (size_t i = 0; i < s->nm; i++) {
         free(s->m[i].name);
         free(s->m[i].units);

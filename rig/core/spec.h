@@ -25,6 +25,8 @@ struct spec_measurement {
 struct rig_spec {
     char *file;                    /* path as loaded (label for messages) */
     char sha256[DIGEST_HEX_LEN + 1];
+    char *text;                    /* the bytes parsed and hashed (NUL-terminated) */
+    size_t text_len;
     char *name, *version, *description;
     char *model;                   /* pen model this spec is for */
     long *revisions;               /* hardware revisions; none = any */

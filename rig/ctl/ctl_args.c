@@ -55,6 +55,8 @@ static const char usage_main[] =
 	"      [--junit FILE] [--wait] run a test sequence and follow it\n"
 	"  abort                       abort the current run\n"
 	"  check FILE...               validate sequence / spec-limit files locally\n"
+	"  recompute RECORD...         recompute a run record's measurements and\n"
+	"                              verdicts from its attachments alone\n"
 	"\n"
 	"Global options:\n"
 	"  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
@@ -117,6 +119,16 @@ static const char usage_check[] =
 	"Validates sequence and spec-limit files without rigd and prints every\n"
 	"problem as `file: json.path: message`. Exit 0 when all are valid, 1 if not.\n";
 
+static const char usage_recompute[] =
+	"Usage: rigctl recompute RECORD...\n"
+	"\n"
+	"Recomputes every measured value and verdict of each run record from the\n"
+	"record and its attachments alone (captures, per-stroke files, the spec and\n"
+	"sequence it used, all checked against their SHA-256), without rigd, and\n"
+	"prints every difference as `record: where: what: recorded X, recomputed Y`.\n"
+	"Exit 0 when everything agrees, 1 on any difference, 2 if a record cannot\n"
+	"be read.\n";
+
 static int usage_error(FILE *err, const char *fmt, const char *arg)
 {
 	fputs("rigctl: ", err);
@@ -172,7 +184,7 @@ static const struct {
 } commands[] = {
 	{ "devices", CTL_CMD_DEVICES }, { "status", CTL_CMD_STATUS }, { "pen", CTL_CMD_PEN },
 	{ "watch", CTL_CMD_WATCH },     { "run", CTL_CMD_RUN },       { "abort", CTL_CMD_ABORT },
-	{ "check", CTL_CMD_CHECK },
+	{ "check", CTL_CMD_CHECK },     { "recompute", CTL_CMD_RECOMPUTE },
 };
 
 static void print_usage(const struct ctl_args *a, FILE *out)
@@ -189,6 +201,9 @@ static void print_usage(const struct ctl_args *a, FILE *out)
 		break;
 	case CTL_CMD_CHECK:
 		fputs(usage_check, out);
+		break;
+	case CTL_CMD_RECOMPUTE:
+		fputs(usage_recompute, out);
 		break;
 	case CTL_CMD_DEVICES:
 		fprintf(out, usage_simple, "devices", "Lists the bench's devices, present or not.");
@@ -381,8 +396,10 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
 			return usage_error(err, "%s", "the SEQUENCE path is not valid UTF-8");
 		return CTL_EXIT_OK;
 	case CTL_CMD_CHECK:
+	case CTL_CMD_RECOMPUTE:
 		if (n < 1)
-			return usage_error(err, "%s", "check needs at least one FILE");
+			return usage_error(err, "%s needs at least one file",
+					   a->cmd == CTL_CMD_CHECK ? "check" : "recompute");
 		a->files = pos;
 		a->nfiles = n;
 		return CTL_EXIT_OK;

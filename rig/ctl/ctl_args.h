@@ -24,6 +24,7 @@ enum ctl_command {
 	CTL_CMD_RUN,
 	CTL_CMD_ABORT,
 	CTL_CMD_CHECK,
+	CTL_CMD_RECOMPUTE,
 };
 
 struct ctl_args {
@@ -47,7 +48,7 @@ struct ctl_args {
 	/* run */
 	const char *sequence, *dut, *operator_name, *junit, *record;
 	bool wait;
-	/* check */
+	/* check, recompute */
 	char **files;
 	int nfiles;
 };

@@ -9,11 +9,68 @@
 #include "ctl_args.h"
 #include "junit.h"
 #include "outcome.h"
+#include "recompute.h"
 #include "record.h"
 #include "sequence.h"
 
 /* check_file() tells sequences and spec files apart and reports every
  * problem as `file: json.path: message`. */
+
+/* One record: its differences as "path: line" (text) or a JSON object. */
+static int recompute_one(const char *path, bool json, FILE *out, FILE *err)
+{
+	char *lines = NULL, msg[512];
+	size_t len = 0;
+	FILE *mem = open_memstream(&lines, &len);
+	if (!mem) {
+		fprintf(err, "rigctl: out of memory\n");
+		return CTL_EXIT_ERROR;
+	}
+	struct recompute_result r;
+	int rc = recompute_record(path, mem, &r, msg, sizeof msg);
+	fclose(mem);
+	if (rc < 0) {
+		fprintf(err, "rigctl: %s\n", msg);
+		free(lines);
+		return CTL_EXIT_ERROR;
+	}
+	if (json) {
+		cJSON *o = cJSON_CreateObject(), *d = cJSON_AddArrayToObject(o, "differences");
+		cJSON_AddStringToObject(o, "record", path);
+		cJSON_AddBoolToObject(o, "complete", !r.incomplete);
+		cJSON_AddNumberToObject(o, "steps", r.steps);
+		cJSON_AddNumberToObject(o, "captures", r.captures);
+		cJSON_AddNumberToObject(o, "measurements", r.measurements);
+		for (char *line = strtok(lines, "\n"); line && d; line = strtok(NULL, "\n"))
+			cJSON_AddItemToArray(d, cJSON_CreateString(line));
+		char *text = cJSON_PrintUnformatted(o);
+		if (text)
+			fprintf(out, "%s\n", text);
+		free(text);
+		cJSON_Delete(o);
+	} else {
+		for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(out, "%s: %s\n", path, line);
+		fprintf(out, "%s: %s%u step%s, %u capture%s, %u measurement%s recomputed: %s\n", path,
+			r.incomplete ? "incomplete run; " : "", r.steps, r.steps == 1 ? "" : "s",
+			r.captures, r.captures == 1 ? "" : "s", r.measurements,
+			r.measurements == 1 ? "" : "s",
+			r.differences ? "DIFFERENCES" : "all agree with the record");
+	}
+	free(lines);
+	return rc ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
+
+int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err)
+{
+	int worst = CTL_EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		int rc = recompute_one(records[i], json, out, err);
+		if (rc == CTL_EXIT_ERROR || (rc == CTL_EXIT_FAIL && worst == CTL_EXIT_OK))
+			worst = rc;
+	}
+	return worst;
+}
 
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err)
 {

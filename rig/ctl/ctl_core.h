@@ -12,6 +12,11 @@
  * Returns a ctl_exit code: 0 all valid, 1 problems found, 2 cannot check. */
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err);
 
+/* Recomputes each record (rig/core/recompute.h), printing every
+ * difference as `record: where: what` to out and a summary line per
+ * record. Returns 0 all agree, 1 a difference, 2 a record unreadable. */
+int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
+
 /* Reads the run record at record_path and writes JUnit XML to junit_path.
  * outcome/reason: what rigd's "finished" event said (NULL if unknown); a
  * record that is incomplete or says otherwise is reported as an error,

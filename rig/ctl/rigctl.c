@@ -752,6 +752,8 @@ int main(int argc, char **argv)
 		return cmd_abort(&a);
 	case CTL_CMD_CHECK:
 		return ctl_check_files(a.files, a.nfiles, stdout, stderr);
+	case CTL_CMD_RECOMPUTE:
+		return ctl_recompute(a.files, a.nfiles, a.json, stdout, stderr);
 	case CTL_CMD_NONE:
 		break;
 	}

@@ -747,8 +747,6 @@ static void *worker_main(void *arg)
         .station_id = run->rn->r->cfg.station,
         .record_path = run->record_path,
         /* the contents the client sent (path mode: the engine reads the files) */
-        .sequence_text = jstr(run->req, "sequence_text"),
-        .spec_text = jstr(run->req, "spec_text"),
     };
     struct run_result res;
     int rc = run_execute(&cfg, &runner_ops, run, &res);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "recompute.h"
 #include "record.h"
 
 char tmpdir[64];
@@ -82,11 +83,38 @@ struct run_result run(struct bench *b, const struct rig_sequence *s, const char 
     return r;
 }
 
-cJSON *read_record(void)
+cJSON *read_record_as_is(void)
 {
     char err[256];
     cJSON *r = record_read(record_path, err, sizeof err);
     ck_assert_msg(r != NULL, "%s", err);
+    return r;
+}
+
+int recompute(char **diffs)
+{
+    char err[256];
+    size_t len = 0;
+    *diffs = NULL;
+    FILE *out = open_memstream(diffs, &len);
+    ck_assert_ptr_nonnull(out);
+    struct recompute_result rr;
+    int rc = recompute_record(record_path, out, &rr, err, sizeof err);
+    if (rc < 0)
+        fputs(err, out);
+    fclose(out);
+    return rc;
+}
+
+cJSON *read_record(void)
+{
+    cJSON *r = read_record_as_is();
+    /* Every record a test reads recomputes from its attachments to what it
+     * says (rig/core/recompute.h). */
+    char *diffs;
+    int rc = recompute(&diffs);
+    ck_assert_msg(rc == 0, "the record does not recompute: %s", diffs);
+    free(diffs);
     return r;
 }
 

@@ -19,7 +19,13 @@ struct rig_sequence *load(const char *path);
 struct rig_sequence *inline_seq(const char *json);
 /* Run on b as DUT PA-0000042 (the synthetic pen's serial). */
 struct run_result run(struct bench *b, const struct rig_sequence *s, const char *record);
+/* The record at record_path, which must recompute (recompute below). */
 cJSON *read_record(void);
+/* The same without recomputing (a test that broke it on purpose). */
+cJSON *read_record_as_is(void);
+/* recompute_record on record_path: its return, the differences (or why it
+ * could not) in *diffs (malloc'd). */
+int recompute(char **diffs);
 const char *jstr(const cJSON *o, const char *k);
 /* Measurement name in the first non-superseded step holding it. */
 const cJSON *find_measurement(const cJSON *rec, const char *name);

@@ -51,7 +51,7 @@ START_TEST(eol_pass_with_record_and_attachments)
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(rec, "software");
     ck_assert_str_eq(jstr(sw, "version"), "0.1.0");
     /* the commit the binaries were built from, and whether the tree was clean */
-    ck_assert_str_eq(jstr(sw, "vcs"), rig_vcs());
+    ck_assert_str_eq(jstr(sw, "vcs"), rig_vcs_commit());
     ck_assert(strlen(rig_vcs()) >= 7);
     ck_assert(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(sw, "dirty")));
     ck_assert_str_eq(jstr(rec, "started_utc"), "2026-11-25T12:00:00.000Z");

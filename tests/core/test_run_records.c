@@ -113,7 +113,7 @@ START_TEST(record_is_never_overwritten)
     ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), -1);
     ck_assert_msg(strstr(r.message, "refusing to overwrite") != NULL, "%s", r.message);
     ck_assert_uint_eq(b.identifies + b.starts, 0);
-    cJSON *rec = read_record();
+    cJSON *rec = read_record_as_is();
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "evidence")));
     cJSON_Delete(rec);
     sequence_free(s);
@@ -175,10 +175,15 @@ START_TEST(results_directory_deleted_mid_run)
     ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
     ck_assert_msg(strstr(r.message, "capture attachment") && strstr(r.message, "missing"), "%s",
                   r.message);
-    cJSON *rec = read_record();
+    cJSON *rec = read_record_as_is();
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "complete")));
     ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
     cJSON_Delete(rec);
+    /* an auditor's recomputation says what is gone */
+    char *diffs;
+    ck_assert_int_eq(recompute(&diffs), 1);
+    ck_assert_msg(strstr(diffs, "step 3 ($.main[1]) run.cap1.bin: file: cannot read"), "%s", diffs);
+    free(diffs);
     sequence_free(s);
     remove_tmp();
     bench_free(&b);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "itestlib.h"
+#include "recompute.h"
 
 #define T_REPLY 5000        /* generous: 2 shared cores, maybe ASan */
 
@@ -588,6 +589,11 @@ static void t_release_mid_run(void)
     fclose(f);
     text[n] = '\0';
     IT_CHECK(strstr(text, "session ended: released by owner"), "the record does not say why");
+    /* what the aborted run measured recomputes from its attachments */
+    struct recompute_result rr;
+    char err[256] = "";
+    IT_CHECK(recompute_record(rec, stderr, &rr, err, sizeof err) == 0,
+             "the aborted run's record does not recompute (above) %s", err);
     expect_commanded_stop(5000);
     jl_close(&c);
     finish(0);

@@ -57,6 +57,7 @@ EOF
         echo "== profile ${profile} ($dut), ${rate} S/s per channel"
         "$build/tests/run/run_check" accuracy "$work/results/run.json" "$work/truth.jsonl" 100 1000 ||
             true
+        "$build/rig/ctl/rigctl" recompute "$work/results/run.json" | tail -n 1
         [ -n "$keep" ] && mkdir -p "$keep" && cp -r "$work" "$keep/"
     done
 done

@@ -81,12 +81,22 @@ while [ $n -lt "$SOAK_RUNS" ]; do
         if [ -f "$rec" ] && ! grep -q '"complete":[[:space:]]*false' "$rec" && ! grep -q '"complete":[[:space:]]*true' "$rec"; then
             bad=$((bad + 1))
             echo "crash: run $n: the killed run's record is not a record"
+        elif [ -f "$rec" ] && ! "$RIGCTL" recompute "$rec" >"$SOAK_DIR/recompute.out" 2>&1; then
+            # what the killed run recorded still recomputes to what it says
+            bad=$((bad + 1))
+            echo "crash: run $n: the killed run's record does not recompute:"
+            sed 's/^/      /' "$SOAK_DIR/recompute.out" | head -n 5
         fi
         start_rigd
         [ "$SOAK_QUIET" -eq 0 ] && echo "crash: run $n: rigd killed ${delay} s into an EOL run; restarted"
     fi
     ctl run "$EOL" --dut "$serial" --operator crash >"$SOAK_DIR/eol.out" 2>&1
     rc=$?
+    eol_rec=$(record_of "$SOAK_DIR/eol.out")
+    if [ -n "$eol_rec" ] && ! "$RIGCTL" recompute "$eol_rec" >"$SOAK_DIR/recompute.out" 2>&1; then
+        rc=99
+        sed 's/^/      /' "$SOAK_DIR/recompute.out" | head -n 5
+    fi
     if [ $rc -eq 0 ]; then
         pass=$((pass + 1))
     else

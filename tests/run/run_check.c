@@ -3,8 +3,9 @@
  *   run_check record FILE OUTCOME complete|incomplete [TEXT]
  *       the record parses, has this outcome (ANY = any) and completeness,
  *       every capture attachment exists beside it with the recorded
- *       SHA-256 and sample count, and (optionally) its message or a step
- *       message contains TEXT.
+ *       SHA-256 and sample count, it recomputes from its attachments to
+ *       what it says (rig/core/recompute.h, as `rigctl recompute`), and
+ *       (optionally) its message or a step message contains TEXT.
  *   run_check accuracy FILE TRUTH MAX_RATE_PCT MAX_DEPTH_UM
  *                      [MAX_FORCE_PCT MAX_FORCE_P95_PCT MAX_TIMING_MS]
  *       for every capture compare with the simulator's ground truth: the
@@ -26,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "digest.h"
+#include "recompute.h"
 #include "record.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -135,6 +137,11 @@ static int cmd_record(int argc, char **argv)
     }
     if (!found)
         rc = fail("no message mentions \"%s\" (run message: %s)", text, str(rec, "message"));
+    struct recompute_result rr;
+    int r = recompute_record(file, stderr, &rr, err, sizeof err);
+    if (r != 0)
+        rc = fail("the record does not recompute from its attachments%s%s", r < 0 ? ": " : "",
+                  r < 0 ? err : " (above)");
     printf("record %s: %s, %s, %u capture attachment%s verified\n", file, outcome ? outcome : "?",
            complete ? "complete" : "incomplete", captures, captures == 1 ? "" : "s");
     cJSON_Delete(rec);

@@ -14,6 +14,34 @@ eol-pass)
     grep -q "record: $REC" "$DIR/ctl.out" || fail "rigctl does not name the record"
     check_record PASS complete
     motor_stopped || fail "motor running after the run: $(pen)"
+    # An auditor's recomputation from the record and its attachments alone
+    # (docs/RECORD.md): it agrees, and it catches a tampered record.
+    "$RIGCTL" recompute "$REC" >"$DIR/rc.out" 2>&1 || fail "recompute: $(cat "$DIR/rc.out")"
+    grep -q "all agree with the record" "$DIR/rc.out" || fail "recompute says: $(cat "$DIR/rc.out")"
+    mkdir "$DIR/forged" && cp "$DIR"/results/rec* "$DIR/forged/" || fail "cannot copy the record"
+    # a measured value changed in the record
+    sed 's/"value":[[:space:]]*\(1\.0[0-9]*\)/"value": 1.1/' "$REC" >"$DIR/forged/rec.json"
+    "$RIGCTL" recompute "$DIR/forged/rec.json" >"$DIR/rc.out" 2>&1
+    [ $? -eq 1 ] || fail "a changed value recomputes: $(cat "$DIR/rc.out")"
+    grep -q "measurement depth: value: recorded 1.1, recomputed 1.0" "$DIR/rc.out" ||
+        fail "recompute does not name the changed value: $(cat "$DIR/rc.out")"
+    # samples changed, with the record's hash made to match them
+    cp "$REC" "$DIR/forged/rec.json"
+    cap="$DIR/forged/rec.cap2.bin"
+    printf '\177\177\177\177' | dd of="$cap" bs=1 seek=40000 conv=notrunc 2>/dev/null
+    old=$(sha256sum "$DIR/results/rec.cap2.bin" | cut -d' ' -f1)
+    new=$(sha256sum "$cap" | cut -d' ' -f1)
+    sed -i "s/$old/$new/" "$DIR/forged/rec.json"
+    "$RIGCTL" recompute "$DIR/forged/rec.json" >"$DIR/rc.out" 2>&1
+    [ $? -eq 1 ] || fail "changed samples recompute: $(cat "$DIR/rc.out")"
+    grep -q "rec.cap2.bin: .*recorded .*recomputed" "$DIR/rc.out" ||
+        fail "recompute does not show what the samples change: $(cat "$DIR/rc.out")"
+    # a capture lost
+    rm "$DIR/forged/rec.cap3.bin"
+    cp "$REC" "$DIR/forged/rec.json"
+    "$RIGCTL" recompute "$DIR/forged/rec.json" >"$DIR/rc.out" 2>&1
+    [ $? -eq 1 ] || fail "a lost capture recomputes: $(cat "$DIR/rc.out")"
+    grep -q "cannot read .*rec.cap3.bin" "$DIR/rc.out" || fail "recompute says: $(cat "$DIR/rc.out")"
     ;;
 depth-drift)
     run_fg "$EOL"

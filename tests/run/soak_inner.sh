@@ -26,7 +26,7 @@ wait_pen() {
     done
 }
 
-pass=0 fail=0 err=0 other=0 bad_aux=0 n=0
+pass=0 fail=0 err=0 other=0 bad_aux=0 n=0 recomputed=0 differ=0
 t_start=$(date +%s.%N)
 serial=PA-0000001
 wait_pen "$serial" 10 || { echo "soak: rigd did not attach the first pen" >&2; tail "$LOG" >&2; exit 2; }
@@ -83,9 +83,19 @@ while [ $n -lt "$SOAK_RUNS" ]; do
     2) if [ "$verdict" = ERROR ]; then err=$((err + 1)); else other=$((other + 1)); fi ;;
     *) other=$((other + 1)) ;;
     esac
+    # Every record recomputes from its attachments to what it says.
+    record=$(sed -n 's/^ *record: //p' "$SOAK_DIR/eol.out" | tail -n 1)
+    if [ -n "$record" ] && [ -f "$record" ]; then
+        recomputed=$((recomputed + 1))
+        if ! "$RIGCTL" recompute "$record" >"$SOAK_DIR/recompute.out" 2>&1; then
+            differ=$((differ + 1))
+            echo "soak: run $n ($kind, $serial): the record does not recompute:"
+            sed 's/^/      /' "$SOAK_DIR/recompute.out" | head -n 5
+            cp "$record" "$SOAK_OUT/differs-$n.json"
+        fi
+    fi
     if [ $rc -ne 0 ]; then
         reason=$(grep -E '^[0-9a-f-]{36}: |^rigctl: |error' "$SOAK_DIR/eol.out" | tail -n 1)
-        record=$(sed -n 's/^ *record: //p' "$SOAK_DIR/eol.out" | tail -n 1)
         echo "soak: run $n ($kind, $serial): EOL exit $rc: $reason"
         if [ -n "$record" ] && [ -f "$record" ]; then
             cp "$record" "$SOAK_OUT/fail-$n.json"
@@ -101,8 +111,9 @@ kill -TERM $rigd
 wait $rigd
 rigd_rc=$?
 awk -v n="$n" -v p="$pass" -v f="$fail" -v e="$err" -v o="$other" -v a="$bad_aux" \
-    -v t0="$t_start" -v t1="$t_end" 'BEGIN {
-    printf "soak: %d EOL runs: %d PASS, %d FAIL, %d ERROR, %d other; %d side runs went wrong; %.2f s per EOL run (swap, side run and EOL included)\n",
-        n, p, f, e, o, a, (t1 - t0) / n }'
+    -v r="$recomputed" -v d="$differ" -v t0="$t_start" -v t1="$t_end" 'BEGIN {
+    printf "soak: %d EOL runs: %d PASS, %d FAIL, %d ERROR, %d other; %d side runs went wrong; %d records recomputed, %d differ; %.2f s per EOL run (swap, side run and EOL included)\n",
+        n, p, f, e, o, a, r, d, (t1 - t0) / n }'
 [ $rigd_rc -eq 0 ] || echo "soak: rigd exit status $rigd_rc"
-[ $pass -eq "$n" ] && [ $bad_aux -eq 0 ] && [ $rigd_rc -eq 0 ]
+[ $pass -eq "$n" ] && [ $bad_aux -eq 0 ] && [ $rigd_rc -eq 0 ] && [ $differ -eq 0 ] &&
+    [ $recomputed -eq "$n" ]
