@@ -1,6 +1,7 @@
 #include "analysis.h"
 #include "peakforce.h"
 #include "rotor.h"
+#include "select.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -70,17 +71,6 @@ static bool disp_valid(int32_t d)
     return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
 
 static void set_error(struct an_result *out, const char *msg)
 {
@@ -107,11 +97,9 @@ static void result_init(struct an_result *out, uint32_t flags)
 static void check_rig_problems(const struct an_input *in, struct an_result *out)
 {
     size_t no_target = 0, out_of_range = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        if (in->disp_nm[i] == DISP_NO_TARGET)
-            no_target++;
-        else if (in->disp_nm[i] == DISP_OUT_OF_RANGE)
-            out_of_range++;
+    for (size_t i = 0; i < in->n; i++) {   /* (branch-free: it vectorises) */
+        no_target += in->disp_nm[i] == DISP_NO_TARGET;
+        out_of_range += in->disp_nm[i] == DISP_OUT_OF_RANGE;
     }
     if (no_target)
         out->flags |= AN_F_NO_TARGET;
@@ -154,9 +142,8 @@ static int percentiles(const struct an_input *in, int lo_pct, int hi_pct, double
         free(v);
         return -1;
     }
-    qsort(v, m, sizeof *v, cmp_i32);
-    *lo = v[(m - 1) * (size_t)lo_pct / 100];
-    *hi = v[(m - 1) * (size_t)hi_pct / 100];
+    *lo = select_i32(v, m, (m - 1) * (size_t)lo_pct / 100);
+    *hi = select_i32(v, m, (m - 1) * (size_t)hi_pct / 100);
     free(v);
     return 0;
 }
@@ -172,7 +159,8 @@ static void turning_points(const struct an_input *in, double delta, double *pk, 
                            double *tr, size_t *ntr, size_t cap)
 {
     enum { NONE, UP, DOWN } dir = NONE;
-    double ext_hi = 0, ext_lo = 0;
+    /* integers: x - y > delta iff x - y > floor(delta); >= iff >= ceil */
+    int64_t ext_hi = 0, ext_lo = 0, gt = (int64_t)floor(delta), ge = (int64_t)ceil(delta);
     *npk = *ntr = 0;
     for (size_t i = 0; i < in->n; i++) {
         int32_t d = in->disp_nm[i];
@@ -185,29 +173,22 @@ static void turning_points(const struct an_input *in, double delta, double *pk, 
             ext_hi = ext_lo = d;
             continue;
         }
-        if (d > ext_hi)
-            ext_hi = d;
-        if (d < ext_lo)
-            ext_lo = d;
-        if (dir == UP && d < ext_hi - delta) {
-            if (ext_hi - ext_lo >= delta && *npk < cap)
-                pk[(*npk)++] = ext_hi;
+        ext_hi = d > ext_hi ? d : ext_hi;
+        ext_lo = d < ext_lo ? d : ext_lo;
+        if (dir == UP && ext_hi - d > gt) {
+            if (ext_hi - ext_lo >= ge && *npk < cap)
+                pk[(*npk)++] = (double)ext_hi;
             dir = DOWN;
             ext_lo = d;
-        } else if (dir == DOWN && d > ext_lo + delta) {
-            if (ext_hi - ext_lo >= delta && *ntr < cap)
-                tr[(*ntr)++] = ext_lo;
+        } else if (dir == DOWN && d - ext_lo > gt) {
+            if (ext_hi - ext_lo >= ge && *ntr < cap)
+                tr[(*ntr)++] = (double)ext_lo;
             dir = UP;
             ext_hi = d;
         }
     }
 }
 
-static double median_of(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Retracted (lo) and protruded (hi) levels of the strokes: the medians of
  * the needle's turning points at least a third of the capture's range
@@ -239,8 +220,8 @@ static int levels(const struct an_input *in, double *lo, double *hi)
     turning_points(in, delta, pk, &npk, tr, &ntr, cap);
     int rc = 0;
     if (npk >= MIN_TURNS && ntr >= MIN_TURNS) {
-        *hi = median_of(pk, npk);
-        *lo = median_of(tr, ntr);
+        *hi = median_double(pk, npk);
+        *lo = median_double(tr, ntr);
     } else {
         rc = percentiles(in, 2, 98, lo, hi);
     }
@@ -329,8 +310,20 @@ static double plateau_after(const struct an_input *in, size_t m, size_t peak_i)
     size_t step = (peak_i - a) / PLATEAU_MAX + 1;
     for (size_t i = a; i < peak_i && n < PLATEAU_MAX; i += step)
         v[n++] = in->force_un[i];
-    qsort(v, n, sizeof *v, cmp_i32);
-    return v[n / 2];
+    return select_i32(v, n, n / 2);
+}
+
+/* Index of the first largest of v[from..to]: the largest value first (a
+ * plain reduction, which vectorises), then where it is. */
+static size_t first_max(const int32_t *v, size_t from, size_t to)
+{
+    int32_t m = v[from];
+    for (size_t i = from + 1; i <= to; i++)
+        m = v[i] > m ? v[i] : m;
+    size_t i = from;
+    while (v[i] != m)
+        i++;
+    return i;
 }
 
 /* A stroke's instant: where the needle passes half a swing below that
@@ -451,10 +444,7 @@ static int segment(const struct an_input *in, double lo, double hi, struct strok
              * first stroke too close to the capture's start to search
              * (its puncture may be before it) has no force. */
             size_t from = had_fall ? prev_fall : rise_i - half;
-            size_t fm = from;
-            for (size_t f = from + 1; f <= i; f++)
-                if (in->force_un[f] > in->force_un[fm])
-                    fm = f;
+            size_t fm = first_max(in->force_un, from, i);
             struct pf_result pf;
             pf_estimate(in->force_un, in->disp_nm, from, i, fm, in->rate_hz,
                         plateau_after(in, fm, peak_i), st.peak_pos, &pf);
@@ -478,8 +468,7 @@ static double median_period(const struct strokes *s, size_t a, size_t b)
         return 0;
     for (size_t i = 0; i < m; i++)
         p[i] = s->v[a + i + 1].rise - s->v[a + i].rise;
-    qsort(p, m, sizeof *p, cmp_double);
-    double med = p[m / 2];
+    double med = select_double(p, m, m / 2);
     free(p);
     return med;
 }
@@ -681,10 +670,8 @@ static double force_zero(const struct an_input *in)
         if (disp_valid(in->disp_nm[i]) && in->disp_nm[i] < -RETRACTED_NM)
             v[m++] = in->force_un[i];
     double z = NAN;
-    if (m >= MIN_ZERO_SAMPLES) {
-        qsort(v, m, sizeof *v, cmp_i32);
-        z = v[m / 2];
-    }
+    if (m >= MIN_ZERO_SAMPLES)
+        z = select_i32(v, m, m / 2);
     free(v);
     return z;
 }
