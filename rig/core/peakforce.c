@@ -16,6 +16,8 @@
 #define LM_ITERATIONS 12
 #define TEAR_MARGIN 0.5         /* samples: fitted only this far inside the tear */
 #define STEP_DONE 1e-4          /* samples: an LM step this small has converged */
+#define CANDIDATE_TEAR_FRAC 0.02   /* see rise_end_candidates */
+#define CANDIDATE_RISE_FRAC 0.004
 
 struct fit {
     double a, b, c;             /* rise: F = a + b x + c x^2 (x: see x_at) */
@@ -245,6 +247,52 @@ static bool rising_position(const int32_t *disp, size_t r_end, int n)
     return true;
 }
 
+/* The rise ending at r_end into ft: samples before r_end while the force
+ * climbs, in contact (above a tenth of the stroke's rise: before contact
+ * it is flat), at most RISE_SAMPLES; false if there are not two. */
+static bool rise_setup(const int32_t *f, const int32_t *disp, size_t from, size_t r_end,
+                       double top, double amp, struct fit *ft)
+{
+    double floor = top - 0.9 * amp;
+    int n = 1;
+    while (n < RISE_SAMPLES && r_end - (size_t)n >= from &&
+           f[r_end - (size_t)n] < f[r_end - (size_t)n + 1] && f[r_end - (size_t)n] > floor)
+        n++;
+    if (n < 2)
+        return false;
+    if (disp && rising_position(disp, r_end, n)) {
+        /* x(t) through the positions at r_end - 1, r_end, r_end + 1 */
+        double dm = (double)disp[r_end - 1] - disp[r_end], dp = (double)disp[r_end + 1] - disp[r_end];
+        ft->disp = disp;
+        ft->q[0] = 0;
+        ft->q[1] = (dp - dm) / 2;
+        ft->q[2] = (dp + dm) / 2;
+    }
+    return rise_curve(f, r_end, n, amp, ft);
+}
+
+/* Which sample the rise ends at: the largest m (bit 0) and/or the one
+ * before (bit 1). The rise up to m - 1, continued, says what m would read
+ * had the needles not torn yet: m clearly below it (2 % of the rise: 5 x
+ * the noise) is already on the tear; m on it is the rise's last. Only a
+ * puncture within ~half a sample before m leaves it open (the tear starts
+ * flat), and then both are fitted. Halves the fits. */
+static unsigned rise_end_candidates(const int32_t *f, const int32_t *disp, size_t from, size_t to,
+                                    size_t m, double amp)
+{
+    if (m == 0 || m >= to)
+        return 1u;
+    struct fit ft = { .r_end = m - 1 };
+    if (!rise_setup(f, disp, from, m - 1, f[m], amp, &ft))
+        return 3u;
+    double below = rise_at(&ft, 1.0) - f[m];
+    if (below > CANDIDATE_TEAR_FRAC * amp)
+        return 2u;
+    if (below < CANDIDATE_RISE_FRAC * amp)
+        return 1u;
+    return 3u;
+}
+
 /* The tear fit with the rise ending at r_end (the puncture between r_end
  * and r_end + 1). false if the samples do not determine it. */
 static bool try_tear(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t r_end,
@@ -253,26 +301,8 @@ static bool try_tear(const int32_t *f, const int32_t *disp, size_t from, size_t 
 {
     if (r_end <= from || r_end >= to)
         return false;
-    /* The rise: samples before r_end while the force climbs, in contact
-     * (above a tenth of the stroke's rise: before contact it is flat), at
-     * most RISE_SAMPLES. */
-    double floor = top - 0.9 * amp;
-    int n = 1;
-    while (n < RISE_SAMPLES && r_end - (size_t)n >= from &&
-           f[r_end - (size_t)n] < f[r_end - (size_t)n + 1] && f[r_end - (size_t)n] > floor)
-        n++;
-    if (n < 2)
-        return false;
     struct fit ft = { .r_end = r_end, .t_max = fmax(1.0, PF_TEAR_MAX_S * fs), .plateau = plateau };
-    if (disp && rising_position(disp, r_end, n)) {
-        /* x(t) through the positions at r_end - 1, r_end, r_end + 1 */
-        double dm = (double)disp[r_end - 1] - disp[r_end], dp = (double)disp[r_end + 1] - disp[r_end];
-        ft.disp = disp;
-        ft.q[0] = 0;
-        ft.q[1] = (dp - dm) / 2;
-        ft.q[2] = (dp + dm) / 2;
-    }
-    if (!rise_curve(f, r_end, n, amp, &ft))
+    if (!rise_setup(f, disp, from, r_end, top, amp, &ft))
         return false;
     /* The falling samples, while they fall and the tear may last, and
      * before the needles turn: then they withdraw and the force collapses,
@@ -374,10 +404,11 @@ void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, 
         /* The largest sample is the last of the rise, or the first of the
          * fall: fit both ways, keep the better. */
         double best = INFINITY, peak = 0, tp = 0;
+        unsigned which = rise_end_candidates(f, disp, from, to, m, amp);
         for (int k = 0; k < 2; k++) {
             double pk, t, cost;
             size_t r_end = k == 0 ? m : m - 1;
-            if (m == 0 && k == 1)
+            if (!(which & (1u << k)) || (m == 0 && k == 1))
                 continue;
             bool ok = try_tear(f, disp, from, to, r_end, fs, f[m], amp, plateau, turn, &pk, &t,
                                &cost);
