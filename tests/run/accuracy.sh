@@ -2,7 +2,7 @@
 # Accuracy benchmark: every measured value against rigsim's ground truth,
 # both pen profiles at both sample rates, through rigsim, rigd and rigctl.
 #
-#   tests/run/accuracy.sh [-b BUILD_DIR] [-s SEED] [-k KEEP_DIR]
+#   tests/run/accuracy.sh [-b BUILD_DIR] [-s SEED] [-k KEEP_DIR] [-d]
 #
 # For each of profile A / profile B at 20 and 50 kS/s: rigsim --truth,
 # rigd with the sensor at that rate, `rigctl run tests/run/accuracy-X.json`
@@ -10,15 +10,18 @@
 # `run_check accuracy` prints a table per capture and the worst errors:
 # rate (same strokes, same definition), mean depth, per-stroke depth p95,
 # mean peak force, per-stroke peak force p95, spin-up and stop time.
+# -d: the shipped DVT sweeps instead (fixtures/sequences/dvt-sweep.json,
+# dvt-sweep-b.json: steady captures at every 50/100/150 Hz x depth).
 # Figures, not a test: exit 0 unless something could not run.
 set -u
-build= seed=1 keep=
-while getopts b:s:k: opt; do
+build= seed=1 keep= dvt=
+while getopts b:s:k:d opt; do
     case $opt in
     b) build=$OPTARG ;;
     s) seed=$OPTARG ;;
     k) keep=$OPTARG ;;
-    *) echo "usage: accuracy.sh [-b BUILD_DIR] [-s SEED] [-k KEEP_DIR]" >&2; exit 2 ;;
+    d) dvt=1 ;;
+    *) echo "usage: accuracy.sh [-b BUILD_DIR] [-s SEED] [-k KEEP_DIR] [-d]" >&2; exit 2 ;;
     esac
 done
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,8 +32,12 @@ trap 'rm -rf "$dir"' EXIT
 rc=0
 for profile in a b; do
     case $profile in
-    a) bench=$src/fixtures/benches/default.json dut=PA-0000001 ;;
-    b) bench=$src/fixtures/benches/profile-b.json dut=PB-0000417 ;;
+    a) bench=$src/fixtures/benches/default.json dut=PA-0000001
+       seq=$src/tests/run/accuracy-a.json
+       [ -n "$dvt" ] && seq=$src/fixtures/sequences/dvt-sweep.json ;;
+    b) bench=$src/fixtures/benches/profile-b.json dut=PB-0000417
+       seq=$src/tests/run/accuracy-b.json
+       [ -n "$dvt" ] && seq=$src/fixtures/sequences/dvt-sweep-b.json ;;
     esac
     sensor=$(sed -n 's/.*"serial": *"\(SH2-[^"]*\)".*/\1/p' "$bench" | head -n 1)
     for rate in 20000 50000; do
@@ -48,7 +55,7 @@ i=0
 until "$build/rig/ctl/rigctl" --socket "$work/s.sock" --json status 2>/dev/null | grep -q '"pen":true,"sensor":true'; do
     i=\$((i + 1)); [ \$i -lt 200 ] || exit 2; sleep 0.05
 done
-"$build/rig/ctl/rigctl" --socket "$work/s.sock" run "$src/tests/run/accuracy-$profile.json" \
+"$build/rig/ctl/rigctl" --socket "$work/s.sock" run "$seq" \
     --dut $dut --record run.json >"$work/ctl.out" 2>&1
 kill -TERM \$rigd; wait \$rigd
 EOF

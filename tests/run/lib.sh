@@ -59,12 +59,12 @@ expect_motor_stopped_by_rigd() {
 
 # rigctl run in the background; output in ctl.out.
 run_bg() {
-    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record rec.json \
+    "$RIGCTL" --socket "$SOCK" run "$@" --dut "${DUT:-PA-0000001}" --operator tester --record rec.json \
         >"$DIR/ctl.out" 2>&1 &
     ctl=$!
 }
 run_fg() {
-    "$RIGCTL" --socket "$SOCK" run "$@" --dut PA-0000001 --operator tester --record rec.json \
+    "$RIGCTL" --socket "$SOCK" run "$@" --dut "${DUT:-PA-0000001}" --operator tester --record rec.json \
         >"$DIR/ctl.out" 2>&1
 }
 wait_ctl() {

@@ -191,11 +191,17 @@ bad-file)
     [ ! -e "$REC" ] || fail "a record was written for a refused run"
     motor_stopped || fail "motor running: $(pen)"
     ;;
-accuracy)
-    run_fg "$SRCDIR/tests/run/sweep-short.json"
+accuracy | accuracy-b)
+    # Every capture against rigsim's truth, at the goals: rate
+    # 0.02 %, mean depth 1 um, mean peak force 1 %, per-stroke force p95
+    # 3 %; spin-up and stop within 2 ms (the goal is 1 ms: the worst seen
+    # over many seeds, docs/RUNS.md, is below 2)
+    [ "$scenario" = accuracy ] && seq=sweep-short.json || seq=sweep-short-b.json
+    [ "$scenario" = accuracy ] && dut=PA-0000001 || dut=PB-0000417
+    DUT=$dut run_fg "$SRCDIR/tests/run/$seq"
     rc=$?
     [ $rc -eq 0 ] || fail "rigctl exit $rc, expected 0 (PASS)"
-    "$RUN_CHECK" accuracy "$REC" "$DIR/truth.jsonl" 0.1 5 || fail "accuracy versus ground truth"
+    "$RUN_CHECK" accuracy "$REC" "$DIR/truth.jsonl" 0.02 1 1 3 2 || fail "accuracy versus ground truth"
     ;;
 *)
     fail "unknown scenario"

@@ -28,6 +28,12 @@ case $scenario in
 depth-drift) opts="$opts --fault depth-drift=120" ;;
 no-cartridge) opts="$opts --fault no-cartridge" ;;
 accuracy) opts="$opts --truth $DIR/truth.jsonl" ;;
+accuracy-b)
+    # profile B: its own pen and sensor head (20 kS/s), every capture
+    # against the truth
+    opts="$opts --bench $SRCDIR/fixtures/benches/profile-b.json --truth $DIR/truth.jsonl"
+    sed -i 's/"serial": "PA-0000001"/"serial": "PB-0000417"/; s/"serial": "SH2-000101", "rate_hz": 50000/"serial": "SH2-000233", "rate_hz": 20000/' \
+        "$DIR/station.json" ;;
 junit-calibration)
     # a sensor head whose calibration was due yesterday
     due=$(date -u -d yesterday +%Y%m%d)
