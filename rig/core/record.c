@@ -65,11 +65,11 @@ static int make_parent_dirs(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (mkdir(dir, RECORD_DIR_MODE) < 0 && errno != EEXIST)
             rc = -errno;
         *p = '/';
     }
-    if (rc == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST)
+    if (rc == 0 && mkdir(dir, RECORD_DIR_MODE) < 0 && errno != EEXIST)
         rc = -errno;
     free(copy);
     return rc;
@@ -98,7 +98,7 @@ int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsig
     }
     const char *what = "write";
     int rc = write_all(fd, buf, len);
-    if (rc == 0 && fchmod(fd, 0644) < 0)
+    if (rc == 0 && fchmod(fd, RECORD_FILE_MODE) < 0)
         rc = -errno, what = "chmod";
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno, what = "fsync";

@@ -28,6 +28,11 @@
 #include "digest.h"
 
 #define RECORD_FORMAT "rig-record/1"
+/* Records, attachments and the directories rigd makes for them: the
+ * station's group (operators, engineers) may read them, the world may not,
+ * whatever the process umask (docs/RECORD.md). */
+#define RECORD_FILE_MODE 0640
+#define RECORD_DIR_MODE 0750
 #define CAPTURE_MAGIC "RIGCAP\0\1"
 #define CAPTURE_HEADER_SIZE 48
 

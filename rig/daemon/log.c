@@ -4,6 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 
 #include "dev.h"
 
@@ -44,10 +49,22 @@ static void emit(int level, const char *msg)
 /* Drivers log through the same sink. */
 static void driver_log(int level, const char *msg) { emit(level, msg); }
 
+/* systemd connects stderr to the journal and says so in JOURNAL_STREAM
+ * ("device:inode" of that stream): only then is stderr the journal (a
+ * child that inherited the variable may have its stderr redirected). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(bool v)
 {
     verbose = v;
-    journal = getenv("JOURNAL_STREAM") != NULL;
+    journal = stderr_is_journal();
     dev_log_verbose = v;
     dev_set_log(driver_log);
     setvbuf(stderr, NULL, _IOLBF, 0);
@@ -71,4 +88,28 @@ void log_msg(int level, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     emit(level, buf);
+}
+
+void log_run_msg(int level, const struct log_run *ctx, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (!journal || sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level,
+                                    "SYSLOG_IDENTIFIER=rigd", "RIG_STATION=%s",
+                                    ctx->station ? ctx->station : "", "RIG_FIXTURE=%s",
+                                    ctx->fixture ? ctx->fixture : "", "RIG_RUN_ID=%s",
+                                    ctx->run_id ? ctx->run_id : "", "RIG_DUT=%s",
+                                    ctx->dut ? ctx->dut : "", NULL) < 0) {
+        emit(level, buf);
+        return;
+    }
+    /* (sent to the journal directly: only the API's log hook is left) */
+    if (hook_fn && level <= LOG_INFO && !in_hook) {
+        in_hook = true;
+        hook_fn(hook_user, level, buf);
+        in_hook = false;
+    }
 }

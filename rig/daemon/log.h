@@ -12,6 +12,15 @@
 void log_init(bool verbose);
 bool log_verbose(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line about a run: under the journal it carries the fields RIG_STATION,
+ * RIG_FIXTURE, RIG_RUN_ID and RIG_DUT (journalctl RIG_DUT=PA-0000042), so
+ * an engineer finds every line of a unit's runs; elsewhere it is a plain
+ * log_msg line. */
+struct log_run {
+    const char *station, *fixture, *run_id, *dut;
+};
+void log_run_msg(int level, const struct log_run *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Called for every line at level <= LOG_INFO (not for debug traffic). */
 void log_set_hook(void (*hook)(void *user, int level, const char *msg), void *user);
 

@@ -91,6 +91,34 @@ static int default_socket(char *buf, size_t cap)
     return snprintf(buf, cap, "%s/rigd.sock", dir) < (int)cap ? 0 : -1;
 }
 
+/* Relative paths in the station config resolve against rigd's state
+ * directory (systemd's StateDirectory=, $STATE_DIRECTORY; the first of a
+ * ':'-separated list), else against the directory rigd started in --
+ * resolved once, so a later chdir or the unit's working directory cannot
+ * move the records (under ProtectSystem=strict "results" once resolved to
+ * a read-only "/results"). */
+static int resolve_station_paths(struct station_config *c, char *err, size_t errlen)
+{
+    if (c->results_dir[0] == '/')
+        return 0;
+    char base[2048];
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && *state)
+        snprintf(base, sizeof base, "%.*s", (int)strcspn(state, ":"), state);
+    else if (!getcwd(base, sizeof base)) {
+        snprintf(err, errlen, "results_dir \"%.200s\": cannot resolve (working directory: %s)",
+                 c->results_dir, strerror(errno));
+        return -1;
+    }
+    char abs[sizeof c->results_dir];
+    if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
+        snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
+        return -1;
+    }
+    memcpy(c->results_dir, abs, sizeof abs);
+    return 0;
+}
+
 /* ---- shutdown ---- */
 
 static void shutdown_stopped(struct rigd *r, void *user, bool confirmed, const char *detail)
@@ -201,6 +229,10 @@ int main(int argc, char **argv)
         log_msg(LOG_ERR, "bad bench config: %s", err);
         return 78;
     }
+    if (resolve_station_paths(&r->cfg, err, sizeof err) < 0) {
+        log_msg(LOG_ERR, "bad bench config: %s", err);
+        return 78;
+    }
     if (gethostname(r->hostname, sizeof r->hostname) < 0)
         snprintf(r->hostname, sizeof r->hostname, "localhost");
     r->hostname[sizeof r->hostname - 1] = '\0';
@@ -241,7 +273,8 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_hook(log_to_watchers, r);
-    log_msg(LOG_NOTICE, "station %s: serving %s", r->cfg.station, sockpath);
+    log_msg(LOG_NOTICE, "station %s: serving %s, records in %s", r->cfg.station, sockpath,
+            r->cfg.results_dir);
     if (bench_open(r, err, sizeof err) < 0) {
         log_msg(LOG_ERR, "cannot open the bench: %s", err);
         api_server_free(r->api);

@@ -95,6 +95,13 @@ struct run {
     cJSON *rig_actions;
 };
 
+/* The journal fields of a run's log lines (log.h); one fixture per station
+ * for now, so the fixture is the station. */
+#define RUN_LOG(run)                                                                           \
+    (&(struct log_run){ .station = (run)->rn->r->cfg.station,                                  \
+                        .fixture = (run)->rn->r->cfg.station, .run_id = (run)->run_id,         \
+                        .dut = (run)->dut })
+
 struct queued {
     struct queued *next;
     struct api_client *c;
@@ -1058,11 +1065,12 @@ static void finish_run(struct runner *rn)
         snprintf(reason, sizeof reason, "aborted: %s", run->abort_reason);   /* engine gave none */
     else if (res->outcome != OUTCOME_PASS)
         snprintf(reason, sizeof reason, "%s", res->message);
-    log_msg(LOG_NOTICE, "run %s (%s on %s) finished: %s%s%s; record %s", run->run_id,
+    log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s (%s on %s) finished: %s%s%s; record %s", run->run_id,
             run->seq->name ? run->seq->name : "?", run->dut, outcome, reason[0] ? " - " : "",
             reason, run->record_path);
     if (res->record_error[0])
-        log_msg(LOG_ERR, "run %s: record problem: %s", run->run_id, res->record_error);
+        log_run_msg(LOG_ERR, RUN_LOG(run), "run %s: record problem: %s", run->run_id,
+                    res->record_error);
 
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "run");
@@ -1333,7 +1341,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
         return;
     }
     run->thread_started = true;
-    log_msg(LOG_NOTICE, "run %s: %s on %s for %s, record %s", run->run_id,
+    log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s: %s on %s for %s, record %s", run->run_id,
             run->seq->name ? run->seq->name : "?", run->dut, run->owner_name, run->record_path);
 
     cJSON *b = cJSON_CreateObject();
@@ -1448,7 +1456,7 @@ bool runner_abort(struct rigd *r, const char *reason)
     if (run && !run->aborted) {
         run->aborted = true;
         snprintf(run->abort_reason, sizeof run->abort_reason, "%s", reason);
-        log_msg(LOG_NOTICE, "run %s: aborting: %s", run->run_id, reason);
+        log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s: aborting: %s", run->run_id, reason);
     }
     pthread_cond_broadcast(&rn->cond);
     pthread_mutex_unlock(&rn->lock);
@@ -1559,7 +1567,8 @@ static void stream_problem(struct rigd *r, uint32_t an_flags, const char *what)
     pthread_mutex_lock(&rn->lock);
     if (rn->run && rn->run->cap.active) {
         rn->run->cap.flags |= an_flags;
-        log_msg(LOG_WARNING, "run %s: capture flagged: %s", rn->run->run_id, what);
+        log_run_msg(LOG_WARNING, RUN_LOG(rn->run), "run %s: capture flagged: %s", rn->run->run_id,
+                    what);
         pthread_cond_broadcast(&rn->cond);
     }
     pthread_mutex_unlock(&rn->lock);
@@ -1625,7 +1634,7 @@ void runner_on_rig_problem(struct rigd *r, const char *what)
     struct run *run = rn->run;
     if (run && !run->rig_problem[0]) {
         snprintf(run->rig_problem, sizeof run->rig_problem, "%s", what);
-        log_msg(LOG_ERR, "run %s: rig problem: %s", run->run_id, what);
+        log_run_msg(LOG_ERR, RUN_LOG(run), "run %s: rig problem: %s", run->run_id, what);
     }
     pthread_mutex_unlock(&rn->lock);
 }
@@ -1689,7 +1698,8 @@ void runner_shutdown(struct rigd *r)
     pthread_mutex_unlock(&rn->lock);
     if (run && run->thread_started) {
         pthread_join(run->thread, NULL);
-        log_msg(LOG_NOTICE, "run %s ended at shutdown: %s; record %s", run->run_id,
+        log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s ended at shutdown: %s; record %s",
+                    run->run_id,
                 run->exec_rc < 0 ? "not started" : outcome_str(run->result.outcome),
                 run->record_path);
     }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "record.h"
 #include "rigd.h"
 
 /* Room a run needs beyond its captures (record, JUnit, the journal). */
@@ -279,11 +280,11 @@ static int make_dirs(const char *dir)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        if (mkdir(path, RECORD_DIR_MODE) < 0 && errno != EEXIST)
             return -errno;
         *p = '/';
     }
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    if (mkdir(path, RECORD_DIR_MODE) < 0 && errno != EEXIST)
         return -errno;
     return 0;
 }

@@ -379,7 +379,7 @@ START_TEST(record_write_is_atomic_and_refuses_bad_paths)
     cJSON_Delete(back);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    ck_assert_int_eq(st.st_mode & 0777, 0640);   /* the group's, never the world's */
     /* a directory that does not exist: nothing written, run refused */
     ck_assert_int_lt(record_write("/nonexistent-dir/r.json", a, err, sizeof err), 0);
     ck_assert(strncmp(err, "cannot create /nonexistent-dir/r.json.tmp", 41) == 0);

@@ -1,6 +1,6 @@
 /* rigd under a systemd-style service manager: it must send READY=1 and then
  * keep pinging WATCHDOG=1 while its loop runs (WatchdogSec= in
- * scripts/rigd.service), so a hung daemon gets killed and the pen's own
+ * data/rigd.service.in), so a hung daemon gets killed and the pen's own
  * watchdog stops the motor. The test plays the service manager: a datagram
  * socket as NOTIFY_SOCKET, WATCHDOG_USEC of 300 ms. No devices are needed.
  *

@@ -10,6 +10,25 @@ results() { ls "$DIR/results" 2>/dev/null; }
 pen_has_fault() { pen | grep -q "\"fault_names\":\[[^]]*\"$1\""; }
 outcome_of() { sed -n 's/^[0-9a-f-]\{36\}: \([A-Z]*\).*/\1/p' "$1" | tail -n 1; }
 
+if [ "$scenario" = journal ]; then
+    # A stand-in journald (run_test.sh gave us a private /run): every
+    # datagram rigd sends to the journal socket, one per paragraph.
+    mkdir -p /run/systemd/journal
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/run/systemd/journal/socket")
+out = open(sys.argv[1], "ab", buffering=0)
+while True:
+    out.write(s.recv(65536) + b"\n--\n")
+' "$DIR/journal.txt" &
+    journald=$!
+    poll 50 test -S /run/systemd/journal/socket || fail "no stand-in journal socket"
+    # stderr is the journal stream systemd would have given rigd
+    : >"$DIR/rigd.log"
+    JOURNAL_STREAM=$(stat -c '%d:%i' "$DIR/rigd.log")
+    export JOURNAL_STREAM
+fi
 start_rigd
 case $scenario in
 start-while-stopping)
@@ -226,6 +245,20 @@ junit-calibration)
     [ $rc -eq 2 ] || fail "exit $rc, expected 2 (ERROR)"
     grep -q 'errors="0"' "$DIR/j.xml" && fail "JUnit reads green: $(head -c 600 "$DIR/j.xml")"
     grep -q 'calibration was due' "$DIR/j.xml" || fail "JUnit does not say why"
+    ;;
+journal)
+    # Under systemd, a run's lines carry the station, fixture, run id and
+    # DUT as journal fields (journalctl RIG_DUT=...).
+    ctl_ run "$EOL" --dut PA-0000001 --record rec.json >"$DIR/ctl.out" 2>&1 || fail "EOL run"
+    id=$(sed -n 's/.*"id":[[:space:]]*"\([0-9a-f-]\{36\}\)".*/\1/p' "$REC" | head -n 1)
+    kill "$journald"
+    awk -v id="$id" 'BEGIN { RS = "\n--\n" }
+        /MESSAGE=run [^\n]* finished: PASS/ && /PRIORITY=5/ && /RIG_DUT=PA-0000001/ &&
+        $0 ~ "RIG_RUN_ID=" id && /RIG_STATION=sim-1/ && /RIG_FIXTURE=sim-1/ { found = 1 }
+        END { exit !found }' "$DIR/journal.txt" ||
+        fail "no journal entry with the run's fields: $(head -c 1500 "$DIR/journal.txt")"
+    grep -q "^<5>station sim-1: serving" "$DIR/rigd.log" ||
+        fail "other lines are not journal stream lines: $(head -n 3 "$DIR/rigd.log")"
     ;;
 *)
     fail "unknown scenario"
