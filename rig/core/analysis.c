@@ -35,6 +35,7 @@
  * stop time over those from this long before the stop command on. */
 #define SPINUP_FIT_S 0.3
 #define STOP_FIT_BEFORE_S 0.05
+#define STOP_FIT_SHARE 0.98
 /* ... and then again over the transient only: from the command to this
  * many time constants after the rotor started (the cam's revolutions wander
  * stroke by stroke, so a long steady tail blurs the time constant). */
@@ -485,13 +486,15 @@ static void fit_rotor(const struct an_input *in, double lo, double hi, size_t fr
     if (!spinup && n > 0) {
         /* Fit the braking, not the rest: a rotor snaps to a standstill at
          * the end (a real one by friction, any model by a threshold), which
-         * a first-order decay does not describe. Keep the points until 90 %
-         * of the revolutions made after the command. */
+         * a first-order decay does not describe. Keep the points until
+         * STOP_FIT_SHARE of the revolutions made after the command: the
+         * tail fixes the total (F tau) that the time constant is read
+         * against (0.9 left stop time up to 2.3 ms off, 0.98 within 1). */
         size_t c = 0;
         while (c < n && tr->t[c] < t_from)
             c++;
         if (c < n) {
-            double limit = tr->rev[c] + 0.9 * (tr->rev[n - 1] - tr->rev[c]);
+            double limit = tr->rev[c] + STOP_FIT_SHARE * (tr->rev[n - 1] - tr->rev[c]);
             size_t m = c;
             while (m < n && tr->rev[m] <= limit)
                 m++;

@@ -12,11 +12,18 @@
 #define TAU_MIN_S 0.0005
 #define TAU_MAX_S 0.5
 #define MIN_POINTS 6
-/* Tracking steps: at most 1/STEPS_PER_REV revolution at MAX_HZ; a step
- * larger than MAX_STEP is noise against a needle at rest, not a move. */
+/* Tracking steps: at most 1/STEPS_PER_REV revolution at MAX_HZ (0.25
+ * rad); a step larger than MAX_STEP is not a move. It must stay well below
+ * the distance to the other half's position: a needle parked near a
+ * quarter turn (0.4 rad from its mirror image) jumped there on a step of
+ * noise backwards when this was pi/2, and read a spin-up 6 ms short. */
 #define TRACK_MAX_HZ 160.0
 #define TRACK_STEPS_PER_REV 25.0
-#define TRACK_MAX_STEP (M_PI / 2)
+#define TRACK_MAX_STEP 0.5
+/* A needle that moves less than this from where a window begins, for at
+ * least TRACK_REST_MIN_S, is at rest there (25 x the sensor's noise). */
+#define TRACK_REST_NM 5000.0
+#define TRACK_REST_MIN_S 0.0005
 #define DISP_NO_TARGET INT32_MIN
 #define DISP_OUT_OF_RANGE (INT32_MIN + 1)
 
@@ -139,8 +146,10 @@ double rotor_time_to_rest(const struct rotor_fit *f, double frac)
     return -f->tau_s * log(frac);
 }
 
+/* Track from `from` on the given half; the needle rests until sample
+ * rest_until (its phase stays where it is parked: noise is no move). */
 static size_t track_half(const int32_t *disp, double fs, double lo, double hi, size_t from,
-                         size_t to, bool falling, struct rotor_track *tr)
+                         size_t to, size_t rest_until, bool falling, struct rotor_track *tr)
 {
     double span = hi - lo;
     size_t step = (size_t)(fs / (TRACK_MAX_HZ * TRACK_STEPS_PER_REV));
@@ -157,7 +166,7 @@ static size_t track_half(const int32_t *disp, double fs, double lo, double hi, s
         double th = acos(c < -1 ? -1 : c > 1 ? 1 : c);
         if (isnan(u)) {
             u = falling ? 2 * M_PI - th : th;
-        } else {
+        } else if (i >= rest_until) {
             /* The rotor only turns forward: the branch that is the smaller
              * step ahead, unless both are far. */
             double at = fmod(u, 2 * M_PI);
@@ -181,9 +190,34 @@ size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size
     tr->n = 0;
     if (!(hi > lo) || !(fs > 0) || to <= from)
         return 0;
+    /* A needle parked beyond the strokes' range (a deeper setting before
+     * this one) is not on the cam: track from where it is back on it. */
+    while (from < to && disp_nm[from] != DISP_NO_TARGET && disp_nm[from] != DISP_OUT_OF_RANGE &&
+           (disp_nm[from] > hi + TRACK_REST_NM || disp_nm[from] < lo - TRACK_REST_NM))
+        from++;
+    if (from >= to)
+        return 0;
+    /* A needle at rest when the window begins (a start, before the rotor
+     * moves): it stays parked until it has clearly moved, and the way it
+     * first moves (in or out) says which half of the turn it is on. */
+    size_t m = from;
+    int32_t d0 = disp_nm[from];
+    while (m < to && disp_nm[m] != DISP_NO_TARGET && disp_nm[m] != DISP_OUT_OF_RANGE &&
+           fabs((double)disp_nm[m] - d0) < TRACK_REST_NM)
+        m++;
+    /* (parked outside the strokes' range -- a deeper setting before this
+     * one -- its position says nothing about the cam's) */
+    if (m < to && m > from + (size_t)(TRACK_REST_MIN_S * fs) && d0 > lo && d0 < hi &&
+        disp_nm[m] != DISP_NO_TARGET && disp_nm[m] != DISP_OUT_OF_RANGE) {
+        /* (rest ends a step before the move, so the first step sees it) */
+        size_t step = (size_t)(fs / (TRACK_MAX_HZ * TRACK_STEPS_PER_REV));
+        size_t rest_until = m > from + step ? m - step : from;
+        tr->n = track_half(disp_nm, fs, lo, hi, from, to, rest_until, disp_nm[m] < d0, tr);
+        return tr->n;
+    }
     struct rotor_track alt;
-    size_t n = track_half(disp_nm, fs, lo, hi, from, to, false, tr);
-    size_t n2 = track_half(disp_nm, fs, lo, hi, from, to, true, &alt);
+    size_t n = track_half(disp_nm, fs, lo, hi, from, to, from, false, tr);
+    size_t n2 = track_half(disp_nm, fs, lo, hi, from, to, from, true, &alt);
     if (n2 > 0 && (n == 0 || alt.rev[n2 - 1] - alt.rev[0] > tr->rev[n - 1] - tr->rev[0])) {
         *tr = alt;
         n = n2;

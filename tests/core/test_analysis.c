@@ -217,20 +217,28 @@ END_TEST
  * a parked needle pulled above the strokes.) */
 START_TEST(parked_needle_before_start)
 {
-    static const double park_above_mm[] = { -3.5, -2.6, -1.75, -0.9, -0.3, -0.05, 0.0, 0.5, 1.5 };
+    static const double park_above_mm[] = { -3.5, -2.6, -1.75, -0.9, -0.5, -0.3, -0.05, 0.0, 0.5, 1.5 };
     static const double pre_s[] = { 0.0, 0.005, 0.05, 0.15, 0.3, 0.6 };
     for (size_t i = 0; i < sizeof park_above_mm / sizeof park_above_mm[0]; i++)
-        for (size_t j = 0; j < 2 * sizeof pre_s / sizeof pre_s[0]; j++) {
-            /* odd j: the cam stopped on its way out (the same position,
+        for (size_t j = 0; j < 4 * sizeof pre_s / sizeof pre_s[0]; j++) {
+            /* j % 2: the cam stopped on its way out (the same position,
              * the other half of the turn): the tracker must not wait for
-             * it to come round (a 7 ms short spin-up once) */
+             * it to come round (a 7 ms short spin-up once). (j / 2) % 2:
+             * the command went 3 ms before the rotor moved (the pen's
+             * latency), the needle resting meanwhile: a step of noise
+             * backwards must not take the tracker to the other half
+             * (parked 0.5 mm below the top, 6 ms short once). */
             bool falling = j % 2;
-            double pre = pre_s[j / 2];
+            double latency = (j / 2) % 2 ? 0.003 : 0;
+            double pre = pre_s[j / 4];
+            if (pre < latency)
+                continue;
+            const char *half = falling ? "falling" : "rising";
             struct synth_params p;
             synth_defaults(&p);
             p.spinup_tau_s = 0.010;
             p.noise_um = 0.2;
-            p.seed = 7 + i * 20 + j;
+            p.seed = 7 + i * 40 + j;
             double park = p.depth_mm + park_above_mm[i];   /* parked protrusion */
             bool on_cam = park <= p.depth_mm;
             if (on_cam) { /* d = D - (S/2)(1 + cos theta) */
@@ -245,21 +253,22 @@ START_TEST(parked_needle_before_start)
                 for (size_t k = 0; k < start; k++)
                     c.disp[k] = (int32_t)lround(park * 1e6);
             struct an_input in = input(&c, &p);
-            in.start_index = (int64_t)start;
+            in.start_index = (int64_t)start - (int64_t)(latency * p.fs);
             struct an_result r;
             ck_assert_int_eq(an_analyse(&in, &r), 0);
             ck_assert_str_eq(r.error, "");
             double truth_ms = (c.s.first_at_speed_t - pre) * 1000;
             ck_assert_msg(r.spinup_reached && fabs(r.spinup_ms - truth_ms) < 1,
-                          "parked at %+.2f mm (%s) for %.3f s: spin-up %.2f ms, truth %.2f ms",
-                          park, falling ? "falling" : "rising", pre, r.spinup_ms, truth_ms);
+                          "parked at %+.2f mm (%s, %.0f ms latency) for %.3f s: spin-up %.2f ms, "
+                          "truth %.2f ms",
+                          park, half, latency * 1000, pre, r.spinup_ms, truth_ms);
             ck_assert_msg(r.strokes + 2 >= c.s.peaks && r.strokes <= c.s.peaks,
-                          "parked at %+.2f mm (%s) for %.3f s: %zu strokes, truth %zu", park, falling ? "falling" : "rising", pre,
-                          r.strokes, c.s.peaks);
+                          "parked at %+.2f mm (%s) for %.3f s: %zu strokes, truth %zu", park,
+                          half, pre, r.strokes, c.s.peaks);
             ck_assert_msg(fabs(r.rate_hz - 100) < 0.5, "parked at %+.2f mm (%s) for %.3f s: rate %.3f",
-                          park, falling ? "falling" : "rising", pre, r.rate_hz);
+                          park, half, pre, r.rate_hz);
             ck_assert_msg(fabs(r.depth_mean_mm - p.depth_mm) < 0.002,
-                          "parked at %+.2f mm (%s) for %.3f s: depth %.4f", park, falling ? "falling" : "rising", pre,
+                          "parked at %+.2f mm (%s) for %.3f s: depth %.4f", park, half, pre,
                           r.depth_mean_mm);
             cap_free(&c);
         }
