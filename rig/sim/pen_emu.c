@@ -27,13 +27,13 @@
 
 #include "pen.h"
 #include "sensor.h"
+#include "usbdev.h"
 
+/* where rs_usb_pen_dev puts the pen (checked at plug) */
 #define PEN_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
-#define PEN_IFPATH PEN_SYSPATH "/1-1:1.0"
-#define PEN_TTYPATH PEN_IFPATH "/tty/ttyACM0"
+#define PEN_TTYPATH PEN_SYSPATH "/1-1:1.0/tty/ttyACM0"
 #define PEN_DEVNODE "/dev/ttyACM0"
 #define PEN_USB_DEVNUM 2
-#define PEN_MANUFACTURER "Rig Reference Pens"
 #define PEN_RETRY_MS 20         /* wait for the client to open the tty */
 #define PEN_TICK_MS 10          /* deliver model events (watchdog, at-rate) */
 #define PEN_MAX_EVENTS 16
@@ -41,6 +41,8 @@
 struct rs_pen {
     struct rs_world *w;
     UMockdevIoctlBase *ioctl;
+    struct rs_usb_dev usb;      /* USB identity of the current plug */
+    struct rs_usbfs *usbfs;     /* its /dev/bus/usb node: descriptors, strings */
     bool present;
     int master;                 /* pty master, ours */
     char ptsname[128];
@@ -60,68 +62,6 @@ struct rs_pen {
     struct rs_rng rng;
     struct rs_pen_stats stats;
 };
-
-/* ---------------------------------------------------------------- */
-/* Testbed device description                                        */
-
-static void append_hex(GString *s, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        g_string_append_printf(s, "%02X", b[i]);
-}
-
-/* Device + config descriptors of a CDC-ACM device, so libusb enumerating
- * the bus sees a well-formed device (it reads sysfs "descriptors"). */
-static void append_pen_descriptors(GString *s)
-{
-    const uint8_t dev[18] = {
-        18, 1, 0x00, 0x02, 0x02, 0x00, 0x00, 64,
-        PEN_USB_VID & 0xff, PEN_USB_VID >> 8, PEN_USB_PID & 0xff, PEN_USB_PID >> 8,
-        0x00, 0x01, 1, 2, 3, 1,
-    };
-    const uint8_t cfg[48] = {
-        9, 2, 48, 0, 2, 1, 0, 0x80, 50,
-        9, 4, 0, 0, 1, 0x02, 0x02, 0x01, 0,     /* CDC comm, ACM, AT */
-        7, 5, 0x83, 0x03, 16, 0, 16,            /* notification EP */
-        9, 4, 1, 0, 2, 0x0A, 0x00, 0x00, 0,     /* CDC data */
-        7, 5, 0x02, 0x02, 0x00, 0x02, 0,
-        7, 5, 0x81, 0x02, 0x00, 0x02, 0,
-    };
-    g_string_append(s, "H: descriptors=");
-    append_hex(s, dev, sizeof dev);
-    append_hex(s, cfg, sizeof cfg);
-    g_string_append_c(s, '\n');
-}
-
-static char *pen_description(const struct sim_params *p)
-{
-    GString *s = g_string_new(NULL);
-    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n");
-    g_string_append_printf(s, "N: bus/usb/001/%03d\n", PEN_USB_DEVNUM);
-    g_string_append_printf(s, "E: DEVNAME=/dev/bus/usb/001/%03d\n", PEN_USB_DEVNUM);
-    g_string_append(s, "E: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\nE: DRIVER=usb\n");
-    g_string_append_printf(s, "E: ID_VENDOR_ID=%04x\nE: ID_MODEL_ID=%04x\n", PEN_USB_VID,
-                           PEN_USB_PID);
-    g_string_append_printf(s, "E: ID_SERIAL_SHORT=%s\n", p->pen_serial);
-    g_string_append_printf(s, "A: idVendor=%04x\\n\nA: idProduct=%04x\\n\n", PEN_USB_VID,
-                           PEN_USB_PID);
-    g_string_append_printf(s, "A: serial=%s\\n\nA: manufacturer=%s\\n\nA: product=%s\\n\n",
-                           p->pen_serial, PEN_MANUFACTURER, p->pen_model);
-    g_string_append_printf(s, "A: busnum=1\\n\nA: devnum=%d\\n\n", PEN_USB_DEVNUM);
-    g_string_append(s, "A: bConfigurationValue=1\\n\nA: speed=12\\n\n");
-    g_string_append_printf(s, "A: dev=189:%d\\n\n", PEN_USB_DEVNUM - 1);
-    append_pen_descriptors(s);
-    g_string_append(s, "\n");
-    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0\n"
-                       "E: DEVTYPE=usb_interface\nE: SUBSYSTEM=usb\nE: DRIVER=cdc_acm\n"
-                       "A: bInterfaceNumber=00\\n\nA: bInterfaceClass=02\\n\n\n");
-    /* "L: device=" is how libserialport walks from the tty to the USB
-     * attributes; umockdev does not create that link by itself. */
-    g_string_append(s, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/tty/ttyACM0\n"
-                       "L: device=../../../1-1:1.0\n"
-                       "E: DEVNAME=/dev/ttyACM0\nE: SUBSYSTEM=tty\nA: dev=166:0\\n\n");
-    return g_string_free(s, FALSE);
-}
 
 /* ---------------------------------------------------------------- */
 /* tty ioctls (umockdev worker thread: no blocking, no world lock)    */
@@ -584,6 +524,7 @@ struct rs_pen *rs_pen_new(struct rs_world *w)
     rs_rng_seed(&p->rng, w->seed, 1);
     p->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(p->ioctl, "handle-ioctl", G_CALLBACK(on_tty_ioctl), p);
+    p->usbfs = rs_usbfs_new(w);
     return p;
 }
 
@@ -598,6 +539,7 @@ void rs_pen_free(struct rs_pen *p)
     /* the worker thread must not call into p once it is freed */
     g_signal_handlers_disconnect_by_data(p->ioctl, p);
     g_object_unref(p->ioctl);
+    rs_usbfs_free(p->usbfs);
     g_free(p);
 }
 
@@ -605,11 +547,9 @@ void rs_pen_free(struct rs_pen *p)
 static void undo_plug(struct rs_pen *p, bool device_added)
 {
     GError *err = NULL;
-    if (device_added) {
-        umockdev_testbed_remove_device(p->w->tb, PEN_TTYPATH);
-        umockdev_testbed_remove_device(p->w->tb, PEN_IFPATH);
-        umockdev_testbed_remove_device(p->w->tb, PEN_SYSPATH);
-    }
+    rs_usbfs_unplug(p->usbfs);
+    if (device_added)
+        rs_usb_remove(p->w->tb, &p->usb);
     if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
         rs_log(p->w, "pen: detach ioctl: %s", err->message);
         g_clear_error(&err);
@@ -626,7 +566,17 @@ int rs_pen_plug(struct rs_pen *p)
         g_clear_error(&err);
         return -1;
     }
-    char *desc = pen_description(&p->w->params);
+    /* The USB device with the current identity (swap_pen changes the
+     * serial); its usbfs node exists before udev hears of the device. */
+    char syspath[128];
+    rs_usb_pen_dev(&p->usb, &p->w->params, PEN_USB_DEVNUM);
+    rs_usb_syspath(&p->usb, syspath, sizeof syspath);
+    g_assert(strcmp(PEN_SYSPATH + strlen("/sys"), syspath) == 0);
+    if (rs_usbfs_plug(p->usbfs, &p->usb) < 0) {
+        undo_plug(p, false);
+        return -1;
+    }
+    char *desc = rs_usb_description(&p->usb);
     gboolean ok = umockdev_testbed_add_from_string(p->w->tb, desc, &err);
     g_free(desc);
     if (!ok) {
@@ -678,16 +628,12 @@ int rs_pen_unplug(struct rs_pen *p)
     while (take_events(p, ev) == PEN_MAX_EVENTS)
         ;
     rs_world_leave(p->w);
-    /* "remove" must go out while the sysfs entries still exist. */
-    umockdev_testbed_uevent(p->w->tb, PEN_TTYPATH, "remove");
-    umockdev_testbed_uevent(p->w->tb, PEN_SYSPATH, "remove");
     if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
         rs_log(p->w, "pen: detach ioctl: %s", err->message);
         g_clear_error(&err);
     }
-    umockdev_testbed_remove_device(p->w->tb, PEN_TTYPATH);
-    umockdev_testbed_remove_device(p->w->tb, PEN_IFPATH);
-    umockdev_testbed_remove_device(p->w->tb, PEN_SYSPATH);
+    rs_usbfs_unplug(p->usbfs);
+    rs_usb_remove(p->w->tb, &p->usb);   /* with "remove" uevents */
     destroy_tty_node(p);
     p->present = false;
     p->stats.unplugs++;

@@ -15,24 +15,21 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
 
 #include "sensor.h"
+#include "usbdev.h"
 
+/* where rs_usb_sh_dev puts the sensor head (checked at plug) */
 #define SH_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
 #define SH_FIRST_DEVNUM 3
 #define SH_TICK_MS 5
-#define SH_MANUFACTURER "Rig Sensor Systems"
-#define SH_PRODUCT "SH-2 Sensor Head"
 
 struct sh_urb {
     UMockdevIoctlData *urb_data;    /* local copy of struct usbdevfs_urb */
@@ -56,8 +53,8 @@ struct rs_sh {
     int generation, devnum;
     bool present;
     char devnode[32];
-    int fifo_fd;
-    bool fifo_full;
+    struct rs_usb_dev usb;          /* descriptors and strings of this plug */
+    struct rs_usbfs_fifo fifo;
     guint tick_id;
     uint8_t last_error;             /* enum sh_error of the last STALL */
     uint32_t block_frames;          /* wValue of START, or rate/100 */
@@ -69,110 +66,10 @@ struct rs_sh {
     struct rs_sh_stats stats;
 };
 
-/* ---------------------------------------------------------------- */
-/* Descriptors                                                       */
-
-static const uint8_t sh_dev_desc[18] = {
-    18, USB_DT_DEVICE, 0x00, 0x02, 0x00, 0x00, 0x00, 64,
-    SH_USB_VID & 0xff, SH_USB_VID >> 8, SH_USB_PID & 0xff, SH_USB_PID >> 8,
-    0x00, 0x01, 1, 2, 3, 1,
-};
-
-static const uint8_t sh_cfg_desc[25] = {
-    9, USB_DT_CONFIG, 25, 0, 1, 1, 0, 0x80, 250,
-    9, USB_DT_INTERFACE, SH_INTERFACE, 0, 1, 0xFF, SH_USB_SUBCLASS, SH_USB_PROTOCOL, 0,
-    7, USB_DT_ENDPOINT, SH_EP_STREAM, USB_ENDPOINT_XFER_BULK,
-    SH_MAX_PACKET & 0xff, SH_MAX_PACKET >> 8, 0,
-};
-
-static char *sh_description(const struct rs_sh *s)
-{
-    GString *d = g_string_new(NULL);
-    int dn = s->devnum;
-    g_string_append(d, "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2\n");
-    g_string_append_printf(d, "N: bus/usb/001/%03d\n", dn);
-    g_string_append(d, "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n");
-    g_string_append_printf(d, "E: DEVNAME=/dev/bus/usb/001/%03d\n", dn);
-    g_string_append_printf(d, "E: BUSNUM=001\nE: DEVNUM=%03d\nE: MAJOR=189\nE: MINOR=%d\n", dn,
-                           dn - 1);
-    g_string_append_printf(d, "E: PRODUCT=%x/%x/100\nE: TYPE=0/0/0\n", SH_USB_VID, SH_USB_PID);
-    g_string_append_printf(d, "E: ID_VENDOR_ID=%04x\nE: ID_MODEL_ID=%04x\n", SH_USB_VID,
-                           SH_USB_PID);
-    g_string_append_printf(d, "E: ID_SERIAL_SHORT=%s\n", s->w->params.sh_serial);
-    /* sysfs attribute values end in an escaped newline like the kernel's */
-    g_string_append_printf(d, "A: busnum=1\\n\nA: devnum=%d\\n\n", dn);
-    g_string_append(d, "A: bConfigurationValue=1\\n\nA: bNumConfigurations=1\\n\n");
-    g_string_append_printf(d, "A: dev=189:%d\\n\nA: devpath=2\\n\nA: speed=480\\n\n", dn - 1);
-    g_string_append_printf(d, "A: idVendor=%04x\\n\nA: idProduct=%04x\\n\n", SH_USB_VID,
-                           SH_USB_PID);
-    g_string_append_printf(d, "A: manufacturer=%s\\n\nA: product=%s\\n\nA: serial=%s\\n\n",
-                           SH_MANUFACTURER, SH_PRODUCT, s->w->params.sh_serial);
-    g_string_append(d, "H: descriptors=");
-    for (size_t i = 0; i < sizeof sh_dev_desc; i++)
-        g_string_append_printf(d, "%02X", sh_dev_desc[i]);
-    for (size_t i = 0; i < sizeof sh_cfg_desc; i++)
-        g_string_append_printf(d, "%02X", sh_cfg_desc[i]);
-    g_string_append(d, "\n\n");
-    return g_string_free(d, FALSE);
-}
-
-static int put_string_desc(uint8_t *dst, int maxlen, const char *str)
-{
-    uint8_t tmp[256];
-    int n = 2;
-    for (; *str && n + 2 <= 254; str++) {
-        tmp[n++] = (uint8_t)*str;
-        tmp[n++] = 0;
-    }
-    tmp[0] = (uint8_t)n;
-    tmp[1] = USB_DT_STRING;
-    n = MIN(n, maxlen);
-    memcpy(dst, tmp, (size_t)n);
-    return n;
-}
-
-/* ---------------------------------------------------------------- */
-/* Poll readiness through the FIFO node                              */
-
+/* Poll readiness through the FIFO node (see usbdev.h). */
 static void set_ready(struct rs_sh *s, bool ready)
 {
-    char c = 'x';
-    if (s->fifo_fd < 0)
-        return;
-    if (ready && s->fifo_full) {
-        if (read(s->fifo_fd, &c, 1) == 1)
-            s->fifo_full = false;
-    } else if (!ready && !s->fifo_full) {
-        if (write(s->fifo_fd, &c, 1) == 1)
-            s->fifo_full = true;
-    }
-}
-
-static int setup_fifo(struct rs_sh *s)
-{
-    char *root = umockdev_testbed_get_root_dir(s->w->tb);   /* a copy */
-    char *path = g_build_filename(root, s->devnode, NULL);
-    g_free(root);
-    int rc = -1;
-    if (s->fifo_fd >= 0) {
-        close(s->fifo_fd);
-        s->fifo_fd = -1;
-    }
-    if (unlink(path) < 0 && errno != ENOENT) {
-        fprintf(stderr, "rigsim: sensor: unlink %s: %s\n", path, strerror(errno));
-    } else if (mkfifo(path, 0666) < 0) {
-        fprintf(stderr, "rigsim: sensor: mkfifo %s: %s\n", path, strerror(errno));
-    } else if ((s->fifo_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        fprintf(stderr, "rigsim: sensor: open %s: %s\n", path, strerror(errno));
-    } else if (fcntl(s->fifo_fd, F_SETPIPE_SZ, 4096) < 0) {
-        fprintf(stderr, "rigsim: sensor: F_SETPIPE_SZ: %s\n", strerror(errno));
-    } else {
-        s->fifo_full = false;
-        set_ready(s, false);
-        rc = 0;
-    }
-    g_free(path);
-    return rc;
+    rs_usbfs_fifo_set_ready(&s->fifo, ready);
 }
 
 /* ---------------------------------------------------------------- */
@@ -319,49 +216,8 @@ static int handle_control(struct rs_sh *s, const struct usb_ctrlrequest *setup, 
     uint16_t wLength = le16toh(setup->wLength);
     s->stats.control_requests++;
 
-    if ((setup->bRequestType & USB_TYPE_MASK) == USB_TYPE_STANDARD) {
-        switch (setup->bRequest) {
-        case USB_REQ_GET_DESCRIPTOR: {
-            int dtype = wValue >> 8, idx = wValue & 0xff;
-            if (dtype == USB_DT_DEVICE) {
-                int n = MIN(wLength, (int)sizeof sh_dev_desc);
-                memcpy(data, sh_dev_desc, (size_t)n);
-                return n;
-            }
-            if (dtype == USB_DT_CONFIG && idx == 0) {
-                int n = MIN(wLength, (int)sizeof sh_cfg_desc);
-                memcpy(data, sh_cfg_desc, (size_t)n);
-                return n;
-            }
-            if (dtype == USB_DT_STRING) {
-                static const uint8_t langs[4] = {4, USB_DT_STRING, 0x09, 0x04};
-                switch (idx) {
-                case 0:
-                    memcpy(data, langs, (size_t)MIN(wLength, 4));
-                    return MIN(wLength, 4);
-                case 1: return put_string_desc(data, wLength, SH_MANUFACTURER);
-                case 2: return put_string_desc(data, wLength, SH_PRODUCT);
-                case 3: return put_string_desc(data, wLength, s->w->params.sh_serial);
-                default: break;
-                }
-            }
-            return -EPIPE;
-        }
-        case USB_REQ_GET_STATUS:
-            memset(data, 0, (size_t)MIN(wLength, 2));
-            return MIN(wLength, 2);
-        case USB_REQ_GET_CONFIGURATION:
-            if (wLength >= 1)
-                data[0] = 1;
-            return MIN(wLength, 1);
-        case USB_REQ_SET_CONFIGURATION:
-        case USB_REQ_SET_INTERFACE:
-        case USB_REQ_CLEAR_FEATURE:
-            return 0;
-        default:
-            return -EPIPE;
-        }
-    }
+    if ((setup->bRequestType & USB_TYPE_MASK) == USB_TYPE_STANDARD)
+        return rs_usb_std_request(&s->usb, setup, data);
     if ((setup->bRequestType & USB_TYPE_MASK) != USB_TYPE_VENDOR)
         return -EPIPE;
     if (wIndex != SH_INTERFACE)
@@ -704,10 +560,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
 
     switch (req) {
     case USBDEVFS_GET_CAPABILITIES:
-        e = resolve_u32_out(arg, USBDEVFS_CAP_BULK_SCATTER_GATHER |
-                                     USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-                                     USBDEVFS_CAP_REAP_AFTER_DISCONNECT |
-                                     USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION);
+        e = resolve_u32_out(arg, RS_USBFS_CAPS);
         if (e == 0 && !alive)
             e = ENODEV;
         ret = e ? -1 : 0;
@@ -777,7 +630,7 @@ struct rs_sh *rs_sh_new(struct rs_world *w)
 {
     struct rs_sh *s = g_new0(struct rs_sh, 1);
     s->w = w;
-    s->fifo_fd = -1;
+    s->fifo.fd = -1;
     s->devnum = SH_FIRST_DEVNUM - 1;
     s->node_generation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->ioctl = umockdev_ioctl_base_new();
@@ -807,8 +660,7 @@ void rs_sh_free(struct rs_sh *s)
     s->clients = NULL;
     g_mutex_unlock(&s->w->lock);
     g_object_unref(s->ioctl);
-    if (s->fifo_fd >= 0)
-        close(s->fifo_fd);
+    rs_usbfs_fifo_close(&s->fifo);
     g_hash_table_destroy(s->node_generation);
     g_free(s);
 }
@@ -829,16 +681,28 @@ int rs_sh_plug(struct rs_sh *s)
     s->drop_n = s->repeat_n = 0;
     s->repeat_pending = false;
     s->last_error = SH_ERR_NONE;
+    rs_usb_sh_dev(&s->usb, &s->w->params, s->devnum);
+    char syspath[128], msg[256];
+    rs_usb_syspath(&s->usb, syspath, sizeof syspath);
+    g_assert(strcmp(SH_SYSPATH + strlen("/sys"), syspath) == 0);
     g_mutex_unlock(&s->w->lock);
 
     /* Order matters: handler first (it only creates the ioctl socket), then
-     * the device, then the FIFO node, and only then the "add" uevent. */
+     * the FIFO node, then the device (umockdev announces it at once), and
+     * the "add" uevent again once it is present. */
     if (!umockdev_testbed_attach_ioctl(s->w->tb, s->devnode, s->ioctl, &err)) {
         fprintf(stderr, "rigsim: sensor: attach ioctl handler: %s\n", err->message);
         g_clear_error(&err);
         return -1;
     }
-    char *desc = sh_description(s);
+    g_mutex_lock(&s->w->lock);
+    int rc = rs_usbfs_fifo_open(&s->fifo, s->w->tb, s->devnode, msg, sizeof msg);
+    g_mutex_unlock(&s->w->lock);
+    if (rc < 0) {
+        fprintf(stderr, "rigsim: sensor: %s\n", msg);
+        return -1;
+    }
+    char *desc = rs_usb_description(&s->usb);
     gboolean ok = umockdev_testbed_add_from_string(s->w->tb, desc, &err);
     g_free(desc);
     if (!ok) {
@@ -847,14 +711,9 @@ int rs_sh_plug(struct rs_sh *s)
         return -1;
     }
     g_mutex_lock(&s->w->lock);
-    int rc = setup_fifo(s);
-    if (rc == 0) {
-        s->present = true;
-        s->stats.plugs++;
-    }
+    s->present = true;
+    s->stats.plugs++;
     g_mutex_unlock(&s->w->lock);
-    if (rc != 0)
-        return -1;
     umockdev_testbed_uevent(s->w->tb, SH_SYSPATH, "add");
     rs_log(s->w, "sensor: plugged in as %s", s->devnode);
     return 0;
@@ -886,9 +745,7 @@ int rs_sh_unplug(struct rs_sh *s)
     set_ready(s, true);
     rs_world_leave(s->w);
 
-    /* "remove" must go out while the sysfs entry still exists */
-    umockdev_testbed_uevent(s->w->tb, SH_SYSPATH, "remove");
-    umockdev_testbed_remove_device(s->w->tb, SH_SYSPATH);
+    rs_usb_remove(s->w->tb, &s->usb);   /* with "remove" uevents */
     rs_log(s->w, "sensor: unplugged");
     return 0;
 }

@@ -67,6 +67,36 @@ static bool wait_motor_stopped(int timeout_ms)
 
 /* ---------------------------------------------------------------- */
 
+/* PEN.md section 1: the pen's USB strings (read through usbfs) and
+ * bcdDevice are its IDENTIFY model, serial and firmware. */
+static void check_pen_usb(libusb_device *dev, const struct libusb_device_descriptor *dd,
+                          const struct pen_identity *id)
+{
+    unsigned minor = id->fw_minor > 15 ? 15 : id->fw_minor;
+    unsigned patch = id->fw_patch > 15 ? 15 : id->fw_patch;
+    unsigned bcd = (unsigned)id->fw_major << 8 | minor << 4 | patch;
+    CHECK(dd->bcdDevice == bcd, "pen bcdDevice %04x, firmware %u.%u.%u", dd->bcdDevice,
+          id->fw_major, id->fw_minor, id->fw_patch);
+    libusb_device_handle *h;
+    int r = libusb_open(dev, &h);
+    CHECK(r == 0, "libusb_open pen: %s", libusb_strerror(r));
+    if (r != 0)
+        return;
+    unsigned char prod[64] = "", ser[64] = "";
+    CHECK(libusb_get_string_descriptor_ascii(h, dd->iProduct, prod, sizeof prod) > 0,
+          "pen product string");
+    CHECK(libusb_get_string_descriptor_ascii(h, dd->iSerialNumber, ser, sizeof ser) > 0,
+          "pen serial string");
+    CHECK(strcmp((char *)prod, id->model) == 0, "pen iProduct '%s', IDENTIFY model '%s'", prod,
+          id->model);
+    CHECK(strcmp((char *)ser, id->serial) == 0, "pen iSerial '%s', IDENTIFY serial '%s'", ser,
+          id->serial);
+    /* its interfaces are cdc_acm's, as on a real host */
+    CHECK(libusb_kernel_driver_active(h, 0) == 1, "pen interface 0 without driver");
+    CHECK(libusb_claim_interface(h, 0) == LIBUSB_ERROR_BUSY, "pen interface 0 claimable");
+    libusb_close(h);
+}
+
 static int scenario_enum(void)
 {
     struct sp_port **ports;
@@ -101,6 +131,7 @@ static int scenario_enum(void)
     REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
     CHECK(strcmp(resp.u.identity.serial, usb_serial) == 0, "identify serial '%s' vs USB '%s'",
           resp.u.identity.serial, usb_serial);
+    const struct pen_identity pen_id = resp.u.identity;
     pen_close(&l);
 
     libusb_context *ctx;
@@ -113,8 +144,10 @@ static int scenario_enum(void)
         struct libusb_device_descriptor dd;
         if (libusb_get_device_descriptor(list[i], &dd) < 0)
             continue;
-        if (dd.idVendor == PEN_USB_VID && dd.idProduct == PEN_USB_PID)
+        if (dd.idVendor == PEN_USB_VID && dd.idProduct == PEN_USB_PID) {
             pens++;
+            check_pen_usb(list[i], &dd, &pen_id);
+        }
         if (dd.idVendor != SH_USB_VID || dd.idProduct != SH_USB_PID)
             continue;
         sensors++;
@@ -140,7 +173,7 @@ static int scenario_enum(void)
               "product string");
         CHECK(libusb_get_string_descriptor_ascii(h, dd.iSerialNumber, ser, sizeof ser) > 0,
               "serial string");
-        CHECK(strcmp((char *)prod, "SH-2 Sensor Head") == 0, "product '%s'", prod);
+        CHECK(strcmp((char *)prod, "SH-2") == 0, "product '%s' (SENSOR.md: the model)", prod);
         REQUIRE(libusb_claim_interface(h, SH_INTERFACE) == 0, "claim");
         uint8_t buf[SH_IDENTITY_SIZE];
         struct sh_identity ident;
