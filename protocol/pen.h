@@ -98,6 +98,9 @@ enum pen_error {
 /* Field ranges. */
 #define PEN_RATE_MIN_MHZ 50000u       /* 50.000 Hz */
 #define PEN_RATE_MAX_MHZ 150000u      /* 150.000 Hz */
+/* The pen's drive makes rates in these steps; SET_RATE applies the nearest
+ * (PEN.md 5.2). Both range ends are steps. */
+#define PEN_RATE_STEP_MHZ 100u        /* 0.1 Hz */
 #define PEN_DEPTH_MAX_UM 3000u        /* 0..3.000 mm */
 #define PEN_STR_LEN 16                /* fixed ASCII fields, NUL padded */
 

@@ -54,7 +54,8 @@ enum sh_request {
     SH_REQ_GET_CAL = 0x06,      /* IN,  SH_CALIBRATION_SIZE bytes */
     SH_REQ_SET_CAL = 0x07,      /* OUT, SH_CALIBRATION_SIZE bytes */
     SH_REQ_GET_STATUS = 0x08,   /* IN,  SH_STATUS_SIZE bytes */
-    SH_REQ_GET_ERROR = 0x09,    /* IN,  1 byte: enum sh_error of last STALL */
+    SH_REQ_GET_ERROR = 0x09,    /* IN,  1 byte: enum sh_error of the latest
+                                   vendor request (NONE if it succeeded) */
 };
 
 enum sh_error {

@@ -218,9 +218,9 @@ static void execute(struct rs_pen *p, const struct pen_msg *req, struct pen_msg 
         resp->u.depth_um = st.set_depth_um;
         break;
     case PEN_MSG_START:
-        /* firmware rule (pen.h): no START without a cartridge */
-        sim_pen_status(m, &st);
-        err = (st.faults & PEN_FAULT_NO_CARTRIDGE) ? PEN_ERR_NO_CARTRIDGE : sim_pen_start(m);
+        /* the model refuses in PEN.md 5.4's order: STOPPING, FAULT, no
+         * cartridge, no rate (and accepts in SPINUP/RUNNING regardless) */
+        err = sim_pen_start(m);
         break;
     case PEN_MSG_STOP:
         err = sim_pen_stop(m);
@@ -244,15 +244,26 @@ static void execute(struct rs_pen *p, const struct pen_msg *req, struct pen_msg 
     }
 }
 
+/* PEN.md 4: the NAK for a version-1 request with flags 0x00 that the
+ * receiver refused (another version: on_other_version). PEN_E_FLAGS here
+ * is a type that exists only pen -> host (EVT_*, NAK) sent as a request:
+ * no request of that type exists, so UNKNOWN_TYPE. */
+static const struct {
+    int result;
+    uint8_t error;
+} nak_for_result[] = {
+    {PEN_E_FLAGS, PEN_ERR_UNKNOWN_TYPE},
+    {PEN_E_UNKNOWN_TYPE, PEN_ERR_UNKNOWN_TYPE},
+    {PEN_E_LENGTH, PEN_ERR_BAD_LENGTH},
+    {PEN_E_RANGE, PEN_ERR_OUT_OF_RANGE},
+};
+
 static uint8_t nak_code_for(int result)
 {
-    switch (result) {
-    case PEN_E_VERSION: return PEN_ERR_VERSION;
-    case PEN_E_UNKNOWN_TYPE: return PEN_ERR_UNKNOWN_TYPE;
-    case PEN_E_LENGTH: return PEN_ERR_BAD_LENGTH;
-    case PEN_E_RANGE: return PEN_ERR_OUT_OF_RANGE;
-    default: return 0;          /* not answerable: drop silently */
-    }
+    for (size_t i = 0; i < sizeof nak_for_result / sizeof nak_for_result[0]; i++)
+        if (nak_for_result[i].result == result)
+            return nak_for_result[i].error;
+    return 0;                   /* not answerable: drop silently */
 }
 
 /* Did the frame pass the CRC? Only then is its header trustworthy (pen.h:
@@ -272,16 +283,32 @@ static bool header_trusted(int result)
     }
 }
 
-/* One frame from the host: r is pen_rx_next's result for req. */
+/* A frame of another version: NAKed (in a version 1 frame), but it is no
+ * valid request. It does not feed the watchdog (PEN.md 9: a host speaking
+ * another version must not keep a motor running) and is not cached as an
+ * answer (PEN.md 6: its type and seq need not mean what they mean in
+ * version 1). */
+static void on_other_version(struct rs_pen *p, const struct pen_msg *req)
+{
+    struct pen_msg m = {.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq};
+    m.u.nak.request_type = req->type;
+    m.u.nak.error = PEN_ERR_VERSION;
+    uint8_t frame[PEN_MAX_FRAME];
+    size_t n = encode_or_log(&m, frame);
+    if (n > 0) {
+        p->stats.naks++;
+        link_send(p, frame, n);
+    }
+}
+
+/* One frame from the host: r is pen_rx_next's result for req. PEN.md 4
+ * fixes the order: untrusted frames are dropped, another version is
+ * NAKed, flags other than 0x00 are dropped; everything left is a valid
+ * request and feeds the watchdog (PEN.md 9), NAKed or not. */
 static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
 {
     if (!header_trusted(r)) {
         p->stats.rx_bad_frames++;   /* like real firmware: drop silently */
-        return;
-    }
-    if (req->flags != 0) {
-        /* responses/events are pen -> host only: a confused host */
-        p->stats.rx_bad_frames++;
         return;
     }
     if (p->mute) {
@@ -290,14 +317,30 @@ static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
         p->stats.ignored_muted++;
         return;
     }
-    p->stats.requests++;
-
     struct pen_msg resp;
     struct pen_msg ev[PEN_MAX_EVENTS];
     int nev;
 
+    if (r == PEN_E_VERSION) {
+        /* checked before the flags: in another version byte 2 need not
+         * be the flags */
+        p->stats.requests++;
+        rs_world_enter(p->w);
+        nev = take_events(p, ev);
+        rs_world_leave(p->w);
+        on_other_version(p, req);
+        send_events(p, ev, nev);
+        return;
+    }
+    if (req->flags != 0) {
+        /* responses/events are pen -> host only: a confused host */
+        p->stats.rx_bad_frames++;
+        return;
+    }
+    p->stats.requests++;
+
     rs_world_enter(p->w);
-    sim_pen_heartbeat(p->w->model);   /* every request with a good CRC */
+    sim_pen_heartbeat(p->w->model);
     if (r != PEN_OK) {
         nev = take_events(p, ev);
         rs_world_leave(p->w);
@@ -310,7 +353,8 @@ static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
         return;
     }
     if (p->cache_valid && req->seq == p->cache_seq && req->type == p->cache_type) {
-        /* A retry: the host lost our answer. Never execute twice. */
+        /* A retry: the host lost our answer. Never execute twice. The
+         * same seq with another type is a new request (PEN.md 6). */
         nev = take_events(p, ev);
         rs_world_leave(p->w);
         p->stats.resent++;
@@ -319,6 +363,8 @@ static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
         return;
     }
     execute(p, req, &resp);
+    /* PEN.md 6: the answer first, then the events raised up to and by
+     * this request, all before the next request is read */
     nev = take_events(p, ev);
     rs_world_leave(p->w);
     send_response(p, &resp, req->type);

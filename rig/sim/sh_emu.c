@@ -24,6 +24,7 @@
 #include <linux/usbdevice_fs.h>
 
 #include "sensor.h"
+#include "sh_vendor.h"
 #include "usbdev.h"
 
 /* where rs_usb_sh_dev puts the sensor head (checked at plug) */
@@ -56,7 +57,7 @@ struct rs_sh {
     struct rs_usb_dev usb;          /* descriptors and strings of this plug */
     struct rs_usbfs_fifo fifo;
     guint tick_id;
-    uint8_t last_error;             /* enum sh_error of the last STALL */
+    struct sh_vendor vendor;        /* vendor requests: error register */
     uint32_t block_frames;          /* wValue of START, or rate/100 */
     unsigned drop_n, repeat_n;
     bool repeat_pending;
@@ -106,127 +107,42 @@ static uint32_t block_frames_now(struct rs_sh *s, int buffer_length)
     return 0;
 }
 
-static int vendor_stall(struct rs_sh *s, uint8_t error)
-{
-    s->last_error = error;
-    s->stats.stalls++;
-    return -EPIPE;
-}
-
 static void start_tick(struct rs_sh *s);
 
-static int vendor_in(struct rs_sh *s, uint8_t req, uint16_t wLength, uint8_t *data)
+/* A vendor request: the firmware's part is sh_vendor.c; here only what
+ * the USB side does with its outcome. */
+static int vendor_request(struct rs_sh *s, const struct usb_ctrlrequest *setup, uint8_t *data)
 {
-    uint8_t tmp[64];
-    int n;
-    switch (req) {
-    case SH_REQ_GET_IDENTITY: {
-        struct sh_identity id;
-        sim_sh_identity(s->w->model, &id);
-        n = sh_identity_encode(&id, tmp, sizeof tmp);
-        break;
+    const struct sh_setup v = {
+        .request_type = setup->bRequestType,
+        .request = setup->bRequest,
+        .value = le16toh(setup->wValue),
+        .index = le16toh(setup->wIndex),
+        .length = le16toh(setup->wLength),
+    };
+    struct sh_vendor_effect fx;
+    int r = sh_vendor_request(&s->vendor, s->w->model, &v, data, &fx);
+    if (r < 0)
+        s->stats.stalls++;
+    if (fx.start_frames > 0) {
+        s->block_frames = fx.start_frames;
+        s->repeat_pending = false;
+        start_tick(s);
     }
-    case SH_REQ_GET_CAL: {
-        struct sh_calibration c;
-        sim_sh_calibration(s->w->model, &c);
-        n = sh_calibration_encode(&c, tmp, sizeof tmp);
-        break;
-    }
-    case SH_REQ_GET_STATUS: {
-        struct sh_status st;
-        sim_sh_status(s->w->model, &st);
-        n = sh_status_encode(&st, tmp, sizeof tmp);
-        break;
-    }
-    case SH_REQ_GET_ERROR:
-        tmp[0] = s->last_error;
-        n = 1;
-        break;
-    default:
-        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
-    }
-    if (n < 0)
-        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
-    if (wLength < n)
-        return vendor_stall(s, SH_ERR_BAD_LENGTH);
-    memcpy(data, tmp, (size_t)n);
-    return n;
-}
-
-static int vendor_out(struct rs_sh *s, uint8_t req, uint16_t wValue, uint16_t wLength,
-                      const uint8_t *data)
-{
-    struct sim_model *m = s->w->model;
-    int err;
-    switch (req) {
-    case SH_REQ_SET_RATE: {
-        if (wLength != 4)
-            return vendor_stall(s, SH_ERR_BAD_LENGTH);
-        uint32_t rate = (uint32_t)data[0] | (uint32_t)data[1] << 8 |
-                        (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
-        err = sim_sh_set_rate(m, rate);
-        break;
-    }
-    case SH_REQ_START: {
-        if (wLength != 0)
-            return vendor_stall(s, SH_ERR_BAD_LENGTH);
-        if (wValue > SH_MAX_SAMPLES)
-            return vendor_stall(s, SH_ERR_OUT_OF_RANGE);
-        err = sim_sh_start(m);
-        if (err == 0) {
-            struct sh_status st;
-            sim_sh_status(m, &st);
-            uint32_t frames = wValue ? wValue : st.rate_hz / 100u;
-            s->block_frames = frames ? frames : 1;
-            s->repeat_pending = false;
-            start_tick(s);
-        }
-        break;
-    }
-    case SH_REQ_STOP:
-        err = wLength ? SH_ERR_BAD_LENGTH : sim_sh_stop(m);
-        break;
-    case SH_REQ_TARE:
-        err = wLength ? SH_ERR_BAD_LENGTH : sim_sh_tare(m);
-        break;
-    case SH_REQ_SET_CAL: {
-        struct sh_calibration c;
-        if (wLength != SH_CALIBRATION_SIZE)
-            return vendor_stall(s, SH_ERR_BAD_LENGTH);
-        if (sh_calibration_decode(data, wLength, &c) != SH_OK)
-            return vendor_stall(s, SH_ERR_BAD_CALIBRATION);
-        err = sim_sh_set_calibration(m, &c);
-        break;
-    }
-    default:
-        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
-    }
-    if (err != 0)
-        return vendor_stall(s, (uint8_t)err);
-    s->last_error = SH_ERR_NONE;
-    return 0;
+    return r;
 }
 
 /* A control request; returns the data-stage length or -errno (STALL =
  * -EPIPE, as usbfs reports it). */
 static int handle_control(struct rs_sh *s, const struct usb_ctrlrequest *setup, uint8_t *data)
 {
-    uint16_t wValue = le16toh(setup->wValue);
-    uint16_t wIndex = le16toh(setup->wIndex);
-    uint16_t wLength = le16toh(setup->wLength);
     s->stats.control_requests++;
 
     if ((setup->bRequestType & USB_TYPE_MASK) == USB_TYPE_STANDARD)
         return rs_usb_std_request(&s->usb, setup, data);
     if ((setup->bRequestType & USB_TYPE_MASK) != USB_TYPE_VENDOR)
         return -EPIPE;
-    if (wIndex != SH_INTERFACE)
-        return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
-    if (setup->bRequestType == SH_REQTYPE_IN)
-        return vendor_in(s, setup->bRequest, wLength, data);
-    if (setup->bRequestType == SH_REQTYPE_OUT)
-        return vendor_out(s, setup->bRequest, wValue, wLength, data);
-    return vendor_stall(s, SH_ERR_UNKNOWN_REQUEST);
+    return vendor_request(s, setup, data);
 }
 
 static struct usbdevfs_urb *urb_of(struct sh_urb *u)
@@ -680,7 +596,7 @@ int rs_sh_plug(struct rs_sh *s)
                         GINT_TO_POINTER(s->generation));
     s->drop_n = s->repeat_n = 0;
     s->repeat_pending = false;
-    s->last_error = SH_ERR_NONE;
+    sh_vendor_reset(&s->vendor);
     rs_usb_sh_dev(&s->usb, &s->w->params, s->devnum);
     char syspath[128], msg[256];
     rs_usb_syspath(&s->usb, syspath, sizeof syspath);

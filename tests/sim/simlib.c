@@ -286,7 +286,8 @@ int sh_set_rate(struct sh_dev *d, uint32_t rate)
 {
     uint8_t b[4] = {(uint8_t)rate, (uint8_t)(rate >> 8), (uint8_t)(rate >> 16),
                     (uint8_t)(rate >> 24)};
-    return sh_ctrl_out(d, SH_REQ_SET_RATE, 0, b, 4);
+    int r = sh_ctrl_out(d, SH_REQ_SET_RATE, 0, b, 4);
+    return r < 0 ? r : 0;      /* libusb: the 4 data bytes sent */
 }
 
 static void hash_samples(struct sh_streamer *s, const uint8_t *buf,

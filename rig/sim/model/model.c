@@ -236,6 +236,13 @@ static double set_rate_hz(const struct sim_model *m)
     return m->set_rate_mhz / 1000.0;
 }
 
+/* PEN.md 7: RUNNING is the rotor within 5 % of the setpoint. */
+static bool in_running_band(const struct sim_model *m)
+{
+    double set = set_rate_hz(m);
+    return set > 0 && fabs(m->f_motor - set) <= RUNNING_BAND * set;
+}
+
 static bool fault_on(const struct sim_model *m, enum sim_fault_kind k)
 {
     return m->fault[k].armed && m->now >= m->fault[k].start_ns;
@@ -378,13 +385,15 @@ static void raise_fault(struct sim_model *m, uint32_t bit)
     push_event(m, &ev);
 }
 
-/* A protection trips: motor off, FAULT latched until CLEAR_FAULT. */
+/* A protection trips: motor off, FAULT latched until CLEAR_FAULT. PEN.md
+ * 8/9: EVT_STATE (motor off, the fact a host must act on) goes out first,
+ * EVT_FAULT (the cause) right behind it. */
 static void trip(struct sim_model *m, uint32_t bit, uint8_t reason)
 {
-    raise_fault(m, bit);
     m->driven = false;
     m->stall_s = m->oc_s = 0;
     set_state(m, PEN_STATE_FAULT, reason);
+    raise_fault(m, bit);
 }
 
 /* ---- strokes and force ---- */
@@ -776,10 +785,9 @@ static void update_faults_and_state(struct sim_model *m)
     }
 
     if (m->state == PEN_STATE_SPINUP && m->driven) {
-        double set = set_rate_hz(m), target = drive_target_hz(m);
+        double target = drive_target_hz(m);
         if (target > 0 && !fault_on(m, SIM_FAULT_STALL) &&
-            (fabs(m->f_motor - set) <= RUNNING_BAND * set ||
-             fabs(m->f_motor - target) <= SETTLED_BAND * target))
+            (in_running_band(m) || fabs(m->f_motor - target) <= SETTLED_BAND * target))
             set_state(m, PEN_STATE_RUNNING, PEN_REASON_AT_RATE);
     } else if (m->state == PEN_STATE_STOPPING && m->f_motor == 0.0) {
         set_state(m, PEN_STATE_IDLE, PEN_REASON_STOPPED);
@@ -992,10 +1000,16 @@ int sim_pen_set_rate(struct sim_model *m, uint32_t rate_mhz)
 {
     if (rate_mhz < PEN_RATE_MIN_MHZ || rate_mhz > PEN_RATE_MAX_MHZ)
         return PEN_ERR_OUT_OF_RANGE;
-    bool changed = rate_mhz != m->set_rate_mhz;
-    m->set_rate_mhz = rate_mhz;
-    /* PEN.md 5.2: a new setpoint while running means spinning up again. */
-    if (changed && m->state == PEN_STATE_RUNNING)
+    /* PEN.md 5.2: the drive makes rates in PEN_RATE_STEP_MHZ steps; the
+     * setpoint is the nearest, a half step up (the range ends are steps) */
+    uint32_t applied = (rate_mhz + PEN_RATE_STEP_MHZ / 2) / PEN_RATE_STEP_MHZ * PEN_RATE_STEP_MHZ;
+    bool changed = applied != m->set_rate_mhz;
+    m->set_rate_mhz = applied;
+    /* PEN.md 5.2/7: a new setpoint the rotor already runs within 5 % of
+     * keeps RUNNING (no spin-up that is none); a farther one spins up
+     * again. The same setpoint changes nothing (an out-of-spec pen that
+     * settled outside the band stays RUNNING). */
+    if (changed && m->state == PEN_STATE_RUNNING && !in_running_band(m))
         set_state(m, PEN_STATE_SPINUP, PEN_REASON_COMMAND);
     return 0;
 }

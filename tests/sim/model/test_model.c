@@ -568,7 +568,9 @@ START_TEST(test_command_ranges)
     ck_assert_int_eq(sim_pen_set_rate(m, 150001), PEN_ERR_OUT_OF_RANGE);
     ck_assert_int_eq(sim_pen_set_rate(m, 50000), 0);
     ck_assert_int_eq(sim_pen_set_rate(m, 133333), 0);
-    ck_assert_uint_eq(status(m).set_rate_mhz, 133333);
+    ck_assert_uint_eq(status(m).set_rate_mhz, 133300);     /* PEN.md 5.2: 100 mHz steps */
+    ck_assert_int_eq(sim_pen_set_rate(m, 133350), 0);
+    ck_assert_uint_eq(status(m).set_rate_mhz, 133400);     /* a half step rounds up */
     ck_assert_int_eq(sim_pen_set_depth(m, 1100), PEN_ERR_OUT_OF_RANGE);  /* not x 250 um */
     ck_assert_int_eq(sim_pen_set_depth(m, 2750), PEN_ERR_OUT_OF_RANGE);  /* above max */
     ck_assert_int_eq(sim_pen_set_depth(m, 2500), 0);
@@ -608,6 +610,10 @@ START_TEST(test_state_machine_rules)
     ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
     ck_assert_int_eq(sim_pen_start(m), 0);              /* START while running: nothing */
     (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
+    /* a new setpoint the rotor is already within 5 % of: still RUNNING */
+    ck_assert_int_eq(sim_pen_set_rate(m, 121000), 0);
+    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
+    ck_assert_int_eq(sim_pen_take_events(m, (struct pen_msg[8]){0}, 8), 0);
     /* a new setpoint while running: SPINUP until within 5 % again */
     ck_assert_int_eq(sim_pen_set_rate(m, 80000), 0);
     ck_assert_int_eq(status(m).state, PEN_STATE_SPINUP);
@@ -646,11 +652,13 @@ START_TEST(test_watchdog_stops_after_500ms_not_before)
     ck_assert(st.faults & PEN_FAULT_WATCHDOG);
     struct pen_msg ev[8];
     int n = sim_pen_take_events(m, ev, 8);
-    ck_assert_int_eq(n, 4);             /* SPINUP, RUNNING, fault, FAULT */
-    ck_assert_uint_eq(ev[2].type, PEN_MSG_EVT_FAULT);
-    ck_assert(ev[2].u.evt_fault.faults & PEN_FAULT_WATCHDOG);
-    ck_assert_uint_eq(ev[3].u.evt_state.state, PEN_STATE_FAULT);
-    ck_assert_uint_eq(ev[3].u.evt_state.reason, PEN_REASON_WATCHDOG);
+    ck_assert_int_eq(n, 4);             /* SPINUP, RUNNING, FAULT, then the fault (PEN.md 9) */
+    ck_assert_uint_eq(ev[2].type, PEN_MSG_EVT_STATE);
+    ck_assert_uint_eq(ev[2].u.evt_state.state, PEN_STATE_FAULT);
+    ck_assert_uint_eq(ev[2].u.evt_state.reason, PEN_REASON_WATCHDOG);
+    ck_assert_uint_eq(ev[3].type, PEN_MSG_EVT_FAULT);
+    ck_assert(ev[3].u.evt_fault.faults & PEN_FAULT_WATCHDOG);
+    ck_assert_uint_eq(ev[3].seq, (uint16_t)(ev[2].seq + 1));
     /* latched until CLEAR_FAULT */
     ck_assert_int_eq(sim_pen_start(m), PEN_ERR_FAULT_ACTIVE);
     ck_assert_int_eq(sim_pen_clear_fault(m), 0);
