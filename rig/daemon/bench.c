@@ -403,15 +403,39 @@ void bench_close(struct rigd *r)
     r->sh = NULL;
 }
 
-static cJSON *stats_or_null(cJSON *o) { return o ? o : cJSON_CreateNull(); }
+/* Members the drivers describe only while they know them (a device that
+ * is missing has no port or identity): the API sends them as null then
+ * (docs/API.md, "Members are always sent"). */
+static const char *const pen_optional[] = {"port", "identity", "motor", NULL};
+static const char *const sensor_optional[] = {"identity", "calibration", NULL};
+
+static cJSON *with_nulls(cJSON *o, const char *const *keys)
+{
+    for (; o && *keys; keys++)
+        if (!cJSON_HasObjectItem(o, *keys))
+            cJSON_AddNullToObject(o, *keys);
+    return o;
+}
+
+cJSON *bench_pen_json(struct rigd *r)
+{
+    return r->pen ? with_nulls(dev_describe(pen_drv_dev(r->pen)), pen_optional) : NULL;
+}
+
+cJSON *bench_sensor_json(struct rigd *r)
+{
+    return r->sh ? with_nulls(dev_describe(sh_drv_dev(r->sh)), sensor_optional) : NULL;
+}
+
+static cJSON *or_null(cJSON *o) { return o ? o : cJSON_CreateNull(); }
 
 cJSON *bench_devices_json(struct rigd *r)
 {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "station", r->cfg.station);
     cJSON *arr = cJSON_AddArrayToObject(b, "devices");
-    cJSON_AddItemToArray(arr, stats_or_null(r->pen ? dev_describe(pen_drv_dev(r->pen)) : NULL));
-    cJSON_AddItemToArray(arr, stats_or_null(r->sh ? dev_describe(sh_drv_dev(r->sh)) : NULL));
+    cJSON_AddItemToArray(arr, or_null(bench_pen_json(r)));
+    cJSON_AddItemToArray(arr, or_null(bench_sensor_json(r)));
     return b;
 }
 

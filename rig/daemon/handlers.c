@@ -1,6 +1,10 @@
 /* API request classes that touch devices and sessions:
  *   devices, status, pen (identify|status|set|start|stop), session, abort,
- *   sensor (status|tare), run (placeholder for the engine).
+ *   sensor (status|tare), run (runner.c).
+ * Each class and action is a table entry naming the members it takes, so
+ * every one answers a member of the wrong type or a missing one alike
+ * (bad_request) before its handler looks at values (bad_argument), and
+ * then at the bench: the order docs/API.md ("Which error wins") promises.
  * Device requests are asynchronous: the reply is sent when the pen answers;
  * a request whose client disconnects meanwhile completes silently.
  */
@@ -23,8 +27,6 @@ struct pending {
     uint32_t depth_um;          /* set: depth still to send (UINT32_MAX none) */
 };
 
-static struct pending *pending_list;
-
 static struct pending *pending_new(struct rigd *r, struct api_client *c, const cJSON *req,
                                    const char *action)
 {
@@ -40,11 +42,11 @@ static struct pending *pending_new(struct rigd *r, struct api_client *c, const c
     p->c = c;
     p->depth_um = UINT32_MAX;
     snprintf(p->action, sizeof p->action, "%s", action);
-    p->next = pending_list;
-    if (pending_list)
-        pending_list->pprev = &p->next;
-    p->pprev = &pending_list;
-    pending_list = p;
+    p->next = r->pending;
+    if (r->pending)
+        r->pending->pprev = &p->next;
+    p->pprev = &r->pending;
+    r->pending = p;
     return p;
 }
 
@@ -57,9 +59,9 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-static void pending_client_gone(struct api_client *c)
+static void pending_client_gone(struct rigd *r, struct api_client *c)
 {
-    for (struct pending *p = pending_list; p; p = p->next)
+    for (struct pending *p = r->pending; p; p = p->next)
         if (p->c == c)
             p->c = NULL;
 }
@@ -129,12 +131,16 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
             cJSON_AddItemToObject(b, "status", pen_status_to_json(&resp->u.status));
             break;
         case PEN_MSG_SET_RATE:
+            /* Only a rate was asked for: "depth_mm" is null. */
             cJSON_AddNumberToObject(b, "rate_hz", resp->u.rate_mhz / 1000.0);
+            cJSON_AddNullToObject(b, "depth_mm");
             break;
         case PEN_MSG_SET_DEPTH: {
             const cJSON *ar = cJSON_GetObjectItemCaseSensitive(p->req, "_applied_rate_hz");
             if (cJSON_IsNumber(ar))
                 cJSON_AddNumberToObject(b, "rate_hz", ar->valuedouble);
+            else
+                cJSON_AddNullToObject(b, "rate_hz");
             cJSON_AddNumberToObject(b, "depth_mm", resp->u.depth_um / 1000.0);
             break;
         }
@@ -146,6 +152,8 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
         }
         if (r->have_session && r->owner.client == p->c)
             cJSON_AddNumberToObject(b, "session", (double)r->owner.id);
+        else
+            cJSON_AddNullToObject(b, "session");
         cJSON_DeleteItemFromObject(p->req, "_applied_rate_hz");
         api_reply(p->c, p->req, b);
     }
@@ -193,10 +201,6 @@ static int send_pen(struct rigd *r, struct api_client *c, const cJSON *req, cons
  * implicitly for this client (released when it disconnects). */
 static bool ensure_session(struct rigd *r, struct api_client *c, const cJSON *req)
 {
-    if (r->shutting_down) {
-        api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
-        return false;
-    }
     if (session_owned_by(r, c))
         return true;
     if (!r->have_session && !r->stopping && session_claim(r, c, req, true) == 0)
@@ -221,13 +225,10 @@ struct stop_req {
     char action[16];        /* a copy: the request is freed after dispatch */
 };
 
-static struct stop_req *stop_reqs;
-
 static void stop_replied(struct rigd *r, void *user, bool confirmed, const char *detail)
 {
-    (void)r;
     struct stop_req *s = user;
-    for (struct stop_req **pp = &stop_reqs; *pp; pp = &(*pp)->next)
+    for (struct stop_req **pp = &r->stop_reqs; *pp; pp = &(*pp)->next)
         if (*pp == s) {
             *pp = s->next;
             break;
@@ -258,85 +259,153 @@ static void request_stop(struct rigd *r, struct api_client *c, const cJSON *req,
     }
     s->c = c;
     snprintf(s->action, sizeof s->action, "%s", action);
-    s->next = stop_reqs;
-    stop_reqs = s;
+    s->next = r->stop_reqs;
+    r->stop_reqs = s;
     safe_stop(r, reason, stop_replied, s);
 }
 
-static void stop_client_gone(struct api_client *c)
+static void stop_client_gone(struct rigd *r, struct api_client *c)
 {
-    for (struct stop_req *s = stop_reqs; s; s = s->next)
+    for (struct stop_req *s = r->stop_reqs; s; s = s->next)
         if (s->c == c)
             s->c = NULL;
 }
 
-static int get_number(struct api_client *c, const cJSON *req, const char *key, double lo, double hi,
-                      double *out, bool *present)
+/* The "rate_hz" of a pen set: the protocol's range (every pen's). */
+static int check_rate(struct api_client *c, const cJSON *req, double hz, uint32_t *mhz)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
-    *present = v != NULL;
-    if (!v)
-        return 0;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi) {
-        api_error(c, req, API_E_BAD_ARGUMENT, "\"%s\" must be a number %g..%g", key, lo, hi);
+    double lo = PEN_RATE_MIN_MHZ / 1000.0, hi = PEN_RATE_MAX_MHZ / 1000.0;
+    if (!isfinite(hz) || hz < lo || hz > hi) {
+        api_error(c, req, API_E_BAD_ARGUMENT, "\"rate_hz\" %g is out of range: %g..%g Hz", hz, lo,
+                  hi);
         return -1;
     }
-    *out = v->valuedouble;
+    *mhz = (uint32_t)lround(hz * 1000.0);
     return 0;
 }
 
-static void handle_pen(struct rigd *r, struct api_client *c, const cJSON *req)
+/* The "depth_mm" of a pen set: within the attached pen's range and on
+ * one of its steps (what the pen would refuse, as "value out of range",
+ * after the rate had already been applied). Without an identified pen,
+ * the protocol's range in whole micrometres; its absence is answered
+ * later, as no_device. */
+static int check_depth(struct rigd *r, struct api_client *c, const cJSON *req, double mm,
+                       uint16_t *um)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "action");
-    if (!cJSON_IsString(a)) {
+    const struct pen_identity *id = r->pen && pen_drv_present(r->pen) ? pen_drv_identity(r->pen)
+                                                                       : NULL;
+    double lo = id ? id->depth_min_um : 0;
+    double hi = id && id->depth_max_um < PEN_DEPTH_MAX_UM ? id->depth_max_um : PEN_DEPTH_MAX_UM;
+    double step = id && id->depth_step_um ? id->depth_step_um : 1;
+    double x = mm * 1000.0, k = (x - lo) / step;
+    /* 1e-6 of a step: decimal fractions like 0.1 mm are not exact doubles. */
+    if (isfinite(x) && x >= lo - 1e-6 * step && x <= hi + 1e-6 * step &&
+        fabs(k - round(k)) <= 1e-6) {
+        *um = (uint16_t)lround(lo + round(k) * step);
+        return 0;
+    }
+    if (id)
         api_error(c, req, API_E_BAD_ARGUMENT,
-                  "pen needs \"action\": identify, status, set, start or stop");
+                  "\"depth_mm\" %g is not a depth pen %s can set: %g..%g mm in steps of %g mm", mm,
+                  id->serial, lo / 1000.0, hi / 1000.0, step / 1000.0);
+    else
+        api_error(c, req, API_E_BAD_ARGUMENT,
+                  "\"depth_mm\" %g is out of range: 0..%g mm in whole micrometres", mm,
+                  PEN_DEPTH_MAX_UM / 1000.0);
+    return -1;
+}
+
+/* Nothing new starts once rigd is shutting down. */
+static bool running(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (!r->shutting_down)
+        return true;
+    api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+    return false;
+}
+
+/* The pen is needed before the bench is claimed: a refused request must
+ * not leave its client holding an implicit session. */
+static bool pen_attached(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (r->pen && pen_drv_present(r->pen))
+        return true;
+    api_error(c, req, API_E_NO_DEVICE, "pen not attached (%s)",
+              r->cfg.pen.path[0] ? r->cfg.pen.path : "waiting for it to appear");
+    return false;
+}
+
+static void pen_identify(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    send_pen(r, c, req, "identify", PEN_MSG_IDENTIFY, NULL, UINT32_MAX);
+}
+
+static void pen_status(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    send_pen(r, c, req, "status", PEN_MSG_GET_STATUS, NULL, UINT32_MAX);
+}
+
+static void pen_set(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    const cJSON *rate = api_member(req, "rate_hz"), *depth = api_member(req, "depth_mm");
+    if (!rate && !depth) {
+        api_error(c, req, API_E_BAD_REQUEST, "pen set needs \"rate_hz\" and/or \"depth_mm\"");
         return;
     }
-    const char *action = a->valuestring;
-    if (strcmp(action, "identify") == 0) {
-        send_pen(r, c, req, action, PEN_MSG_IDENTIFY, NULL, UINT32_MAX);
-    } else if (strcmp(action, "status") == 0) {
-        send_pen(r, c, req, action, PEN_MSG_GET_STATUS, NULL, UINT32_MAX);
-    } else if (strcmp(action, "set") == 0) {
-        double rate = 0, depth = 0;
-        bool has_rate, has_depth;
-        if (get_number(c, req, "rate_hz", PEN_RATE_MIN_MHZ / 1000.0, PEN_RATE_MAX_MHZ / 1000.0, &rate,
-                       &has_rate) < 0 ||
-            get_number(c, req, "depth_mm", 0, PEN_DEPTH_MAX_UM / 1000.0, &depth, &has_depth) < 0)
-            return;
-        if (!has_rate && !has_depth) {
-            api_error(c, req, API_E_BAD_ARGUMENT, "pen set needs \"rate_hz\" and/or \"depth_mm\"");
-            return;
-        }
-        if (!ensure_session(r, c, req))
-            return;
-        uint32_t depth_um = (uint32_t)lround(depth * 1000.0);
-        if (has_rate) {
-            struct pen_msg m = {.u.rate_mhz = (uint32_t)lround(rate * 1000.0)};
-            send_pen(r, c, req, action, PEN_MSG_SET_RATE, &m, has_depth ? depth_um : UINT32_MAX);
-        } else {
-            struct pen_msg m = {.u.depth_um = (uint16_t)depth_um};
-            send_pen(r, c, req, action, PEN_MSG_SET_DEPTH, &m, UINT32_MAX);
-        }
-    } else if (strcmp(action, "start") == 0) {
-        if (!ensure_session(r, c, req))
-            return;
-        if (r->unvouched) {
-            api_error(c, req, API_E_INVALID_STATE,
-                      "a motor stop was not confirmed; re-attach the pen or start a new session");
-            return;
-        }
-        bench_update_heartbeat(r);
-        send_pen(r, c, req, action, PEN_MSG_START, NULL, UINT32_MAX);
-    } else if (strcmp(action, "stop") == 0) {
-        char reason[160];
-        snprintf(reason, sizeof reason, "pen stop by %s", api_client_name(c));
-        request_stop(r, c, req, action, reason);
+    uint32_t mhz = 0;
+    uint16_t um = 0;
+    if ((rate && check_rate(c, req, rate->valuedouble, &mhz) < 0) ||
+        (depth && check_depth(r, c, req, depth->valuedouble, &um) < 0))
+        return;
+    if (!running(r, c, req) || !pen_attached(r, c, req) || !ensure_session(r, c, req))
+        return;
+    if (rate) {
+        struct pen_msg m = {.u.rate_mhz = mhz};
+        send_pen(r, c, req, "set", PEN_MSG_SET_RATE, &m, depth ? um : UINT32_MAX);
     } else {
-        api_error(c, req, API_E_BAD_ARGUMENT,
-                  "unknown pen action '%s' (identify, status, set, start, stop)", action);
+        struct pen_msg m = {.u.depth_um = um};
+        send_pen(r, c, req, "set", PEN_MSG_SET_DEPTH, &m, UINT32_MAX);
     }
+}
+
+static void pen_start(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (!running(r, c, req) || !pen_attached(r, c, req) || !ensure_session(r, c, req))
+        return;
+    if (r->unvouched) {
+        api_error(c, req, API_E_INVALID_STATE,
+                  "a motor stop was not confirmed; re-attach the pen or start a new session");
+        return;
+    }
+    bench_update_heartbeat(r);
+    send_pen(r, c, req, "start", PEN_MSG_START, NULL, UINT32_MAX);
+}
+
+static void pen_stop(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason, "pen stop by %s", api_client_name(c));
+    request_stop(r, c, req, "stop", reason);
+}
+
+static const struct api_member pen_set_members[] = {
+    {"rate_hz", API_T_NUMBER, false},
+    {"depth_mm", API_T_NUMBER, false},
+    {NULL, 0, false},
+};
+
+static const struct rigd_request pen_actions[] = {
+    {"identify", pen_identify, NULL},
+    {"status", pen_status, NULL},
+    {"set", pen_set, pen_set_members},
+    {"start", pen_start, NULL},
+    {"stop", pen_stop, NULL},
+    {NULL, NULL, NULL},
+};
+
+static void handle_pen(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    rigd_dispatch_action(r, c, req, "pen", pen_actions, NULL);
 }
 
 static void handle_abort(struct rigd *r, struct api_client *c, const cJSON *req)
@@ -350,6 +419,8 @@ static void handle_abort(struct rigd *r, struct api_client *c, const cJSON *req)
     request_stop(r, c, req, "abort", reason);
 }
 
+/* Every member is always there (null when it has no value), as the
+ * example in docs/API.md shows it. */
 static cJSON *status_json(struct rigd *r)
 {
     cJSON *b = cJSON_CreateObject();
@@ -359,28 +430,36 @@ static cJSON *status_json(struct rigd *r)
     cJSON_AddStringToObject(sess, "state", r->have_session ? "owned" : "free");
     if (r->have_session)
         cJSON_AddItemToObject(sess, "owner", session_owner_json(&r->owner));
+    else
+        cJSON_AddNullToObject(sess, "owner");
     int waiting = 0;
     for (struct session_waiter *w = r->waiters; w; w = w->next)
         waiting++;
     cJSON_AddNumberToObject(sess, "waiting", waiting);
     cJSON *dev = cJSON_AddObjectToObject(b, "devices");
-    cJSON_AddBoolToObject(dev, "pen", r->pen && pen_drv_present(r->pen));
+    bool pen = r->pen && pen_drv_present(r->pen);
+    cJSON_AddBoolToObject(dev, "pen", pen);
     cJSON_AddBoolToObject(dev, "sensor", r->sh && sh_drv_present(r->sh));
     cJSON_AddBoolToObject(dev, "streaming", r->sh && sh_drv_streaming(r->sh));
     cJSON_AddBoolToObject(dev, "heartbeat", r->pen && pen_drv_heartbeat(r->pen));
-    if (r->pen && pen_drv_present(r->pen)) {
-        uint8_t state;
-        uint32_t faults;
+    if (pen) {
+        uint8_t state = 0;
+        uint32_t faults = 0;
         bool known = pen_drv_motor(r->pen, &state, &faults);
         char names[96];
         cJSON_AddStringToObject(dev, "pen_motor", known ? pen_state_str(state) : "unknown");
         cJSON_AddStringToObject(dev, "pen_faults", pen_fault_names(faults, names, sizeof names));
+    } else {
+        cJSON_AddNullToObject(dev, "pen_motor");
+        cJSON_AddNullToObject(dev, "pen_faults");
     }
     if (r->last_stop_detail[0]) {
         cJSON *ls = cJSON_AddObjectToObject(b, "last_stop");
         cJSON_AddBoolToObject(ls, "confirmed", r->last_stop_confirmed);
         cJSON_AddStringToObject(ls, "reason", r->stop_reason);
         cJSON_AddStringToObject(ls, "detail", r->last_stop_detail);
+    } else {
+        cJSON_AddNullToObject(b, "last_stop");   /* no stop since rigd started */
     }
     runner_status_add(r, b);
     struct api_stats st;
@@ -411,23 +490,24 @@ static void sensor_done(void *user, int status, const char *msg)
     bench_sync(r);
 }
 
-static void handle_sensor(struct rigd *r, struct api_client *c, const cJSON *req)
+static void sensor_status(struct rigd *r, struct api_client *c, const cJSON *req)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "action");
-    const char *action = cJSON_IsString(a) ? a->valuestring : "status";
-    if (strcmp(action, "status") == 0) {
-        api_reply(c, req, r->sh ? dev_describe(sh_drv_dev(r->sh)) : cJSON_CreateObject());
+    cJSON *b = bench_sensor_json(r);
+    if (!b) {
+        api_error(c, req, API_E_NO_DEVICE, "the station has no sensor head");
         return;
     }
-    if (strcmp(action, "tare") != 0) {
-        api_error(c, req, API_E_BAD_ARGUMENT, "unknown sensor action '%s' (status, tare)", action);
-        return;
-    }
-    if (!sh_drv_present(r->sh)) {
+    cJSON_AddStringToObject(b, "action", "status");
+    api_reply(c, req, b);
+}
+
+static void sensor_tare(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (!r->sh || !sh_drv_present(r->sh)) {
         api_error(c, req, API_E_NO_DEVICE, "sensor head not attached");
         return;
     }
-    struct pending *p = pending_new(r, c, req, action);
+    struct pending *p = pending_new(r, c, req, "tare");
     if (!p) {
         api_error(c, req, API_E_INTERNAL, "out of memory");
         return;
@@ -440,34 +520,105 @@ static void handle_sensor(struct rigd *r, struct api_client *c, const cJSON *req
     bench_sync(r);
 }
 
+static const struct rigd_request sensor_actions[] = {
+    {"status", sensor_status, NULL},
+    {"tare", sensor_tare, NULL},
+    {NULL, NULL, NULL},
+};
+
+static void handle_sensor(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    rigd_dispatch_action(r, c, req, "sensor", sensor_actions, "status");
+}
+
+static void handle_devices(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    api_reply(c, req, bench_devices_json(r));
+}
+
+static void handle_status(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    api_reply(c, req, status_json(r));
+}
+
+/* What "action" takes (its values are each class's action table). */
+static const struct api_member action_members[] = {
+    {"action", API_T_STRING, false},
+    {NULL, 0, false},
+};
+
+/* The run request's members; their values are checked in runreq.c. */
+static const struct api_member run_members[] = {
+    {"sequence", API_T_STRING, true},
+    {"sequence_text", API_T_STRING, false},
+    {"spec", API_T_STRING, false},
+    {"spec_text", API_T_STRING, false},
+    {"dut", API_T_STRING, true},
+    {"operator", API_T_STRING, false},
+    {"record", API_T_STRING, false},
+    {"wait", API_T_BOOL, false},
+    {NULL, 0, false},
+};
+
+static const struct rigd_request request_classes[] = {
+    {"devices", handle_devices, NULL},
+    {"status", handle_status, NULL},
+    {"pen", handle_pen, action_members},
+    {"session", session_handle, action_members},
+    {"abort", handle_abort, NULL},
+    {"sensor", handle_sensor, action_members},
+    {"run", runner_handle_run, run_members},
+    {NULL, NULL, NULL},
+};
+
+static const struct rigd_request *find_request(const struct rigd_request *table, const char *name)
+{
+    for (const struct rigd_request *q = table; q->name; q++)
+        if (strcmp(q->name, name) == 0)
+            return q;
+    return NULL;
+}
+
+void rigd_dispatch_action(struct rigd *r, struct api_client *c, const cJSON *req, const char *cls,
+                          const struct rigd_request *actions, const char *dflt)
+{
+    const cJSON *a = api_member(req, "action");
+    const char *name = a ? a->valuestring : dflt;
+    char what[64];
+    if (!name) {
+        api_error(c, req, API_E_BAD_REQUEST, "%s needs \"action\" (a string)", cls);
+        return;
+    }
+    const struct rigd_request *q = find_request(actions, name);
+    if (!q) {
+        char known[160] = "";
+        size_t n = 0;
+        for (const struct rigd_request *k = actions; k->name && n < sizeof known; k++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", n ? ", " : "", k->name);
+        api_error(c, req, API_E_BAD_ARGUMENT, "unknown %s action \"%.64s\" (%s)", cls, name, known);
+        return;
+    }
+    snprintf(what, sizeof what, "%s %s", cls, q->name);
+    if (api_members_require(c, req, what, q->members) == 0)
+        q->handle(r, c, req);
+}
+
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req)
 {
     struct rigd *r = user;
-    if (strcmp(cls, "devices") == 0) {
-        api_reply(c, req, bench_devices_json(r));
-    } else if (strcmp(cls, "status") == 0) {
-        api_reply(c, req, status_json(r));
-    } else if (strcmp(cls, "pen") == 0) {
-        handle_pen(r, c, req);
-    } else if (strcmp(cls, "session") == 0) {
-        session_handle(r, c, req);
-    } else if (strcmp(cls, "abort") == 0) {
-        handle_abort(r, c, req);
-    } else if (strcmp(cls, "sensor") == 0) {
-        handle_sensor(r, c, req);
-    } else if (strcmp(cls, "run") == 0) {
-        runner_handle_run(r, c, req);
-    } else {
-        api_error(c, req, API_E_UNKNOWN_CLASS, "unknown class '%s'", cls);
-    }
+    const struct rigd_request *q = find_request(request_classes, cls);
+    if (!q)
+        api_error(c, req, API_E_UNKNOWN_CLASS, "unknown class \"%.64s\"", cls);
+    else if (api_members_require(c, req, cls, q->members) == 0)
+        q->handle(r, c, req);
     bench_sync(r);
 }
 
 void handlers_on_disconnect(void *user, struct api_client *c)
 {
     struct rigd *r = user;
-    pending_client_gone(c);
-    stop_client_gone(c);
+    pending_client_gone(r, c);
+    stop_client_gone(r, c);
     if (r->exiting)
         return;
     runner_client_gone(r, c);   /* abort its run before the session ends */

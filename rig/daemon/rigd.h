@@ -30,6 +30,8 @@
 
 struct rigd;
 struct pen_start;
+struct pending;
+struct stop_req;
 
 #define RIGD_LIVE_RATE_HZ 1000          /* decimated "samples" topic rate */
 #define RIGD_STOP_GRACE_MS 1500         /* bound on waiting for STOP at exit */
@@ -115,6 +117,10 @@ struct rigd {
     sd_event_source *pen_start_timer;
 
     struct runner *runner;              /* runner.c: active + queued runs (lazy) */
+
+    /* handlers.c: requests waiting for a device, and for a stop. */
+    struct pending *pending;
+    struct stop_req *stop_reqs;
 };
 
 /* bench.c */
@@ -128,6 +134,9 @@ void bench_update_stream(struct rigd *r);
 void bench_on_watch(void *user, struct api_client *c);
 void bench_update_heartbeat(struct rigd *r);
 cJSON *bench_devices_json(struct rigd *r);
+/* One device's entry of "devices" (NULL when not in the station config). */
+cJSON *bench_pen_json(struct rigd *r);
+cJSON *bench_sensor_json(struct rigd *r);
 void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 
@@ -172,13 +181,13 @@ struct run_request {
     char record_name[RUNREQ_NAME_MAX];  /* "" = default name */
     bool wait;
 };
-/* Arguments and files. 0, or -1 after replying the error to c. */
+/* Arguments (their types already checked), files, and a named record
+ * that must not exist yet. 0, or -1 after replying the error to c. */
 int run_request_parse(struct rigd *r, struct api_client *c, const cJSON *req,
                       struct run_request *out);
 void run_request_free(struct run_request *rq);
-/* Both devices attached, room on disk for the run, a named record that
- * does not exist yet and (check_unit) the pen in the fixture is rq->dut.
- * 0, or -1 after replying the error. */
+/* Both devices attached, (check_unit) the pen in the fixture is rq->dut,
+ * and room on disk for the run. 0, or -1 after replying the error. */
 int run_request_bench_ready(struct rigd *r, struct api_client *c, const cJSON *req,
                             const struct run_request *rq, bool check_unit);
 /* Where the record goes: results_dir/NAME, or results_dir/<dut>-<UTC
@@ -187,6 +196,23 @@ int run_request_record_path(struct rigd *r, const struct run_request *rq, const 
                             char *out, size_t cap, char *err, size_t errlen);
 
 /* handlers.c */
+/* A request class, or one action of a class: its handler and the members
+ * it takes (api_args.h, NULL for none; checked before the handler runs).
+ * Tables end with a NULL name. */
+struct rigd_request {
+    const char *name;
+    void (*handle)(struct rigd *r, struct api_client *c, const cJSON *req);
+    const struct api_member *members;
+};
+/* Runs the entry of `actions` named by req's "action" (dflt when absent;
+ * NULL: "action" is required). Answers bad_request for a missing action
+ * or an action's member of the wrong type, bad_argument for an unknown
+ * action. */
+void rigd_dispatch_action(struct rigd *r, struct api_client *c, const cJSON *req, const char *cls,
+                          const struct rigd_request *actions, const char *dflt);
+/* 1..max-1 bytes, none a control character: text rigd logs or records
+ * (a newline would forge a log line). */
+bool rigd_printable(const char *s, size_t max);
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req);
 void handlers_on_disconnect(void *user, struct api_client *c);
 

@@ -634,6 +634,16 @@ static void add_num_or_null(cJSON *o, const char *key, double v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* Every member an event's example in docs/API.md shows is sent, null
+ * when it has no value, so clients need no "absent" case. */
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 /* Engine progress -> the "run" topic's progress/step events (docs/API.md). */
 static void emit_progress(struct run *run, const cJSON *e)
 {
@@ -660,10 +670,8 @@ static void emit_progress(struct run *run, const cJSON *e)
         cJSON_AddStringToObject(ev, "step", label);
         add_num_or_null(ev, "index", step);
         add_num_or_null(ev, "total", total);
-        if (kind)
-            cJSON_AddStringToObject(ev, "kind", kind);
-        if (path)
-            cJSON_AddStringToObject(ev, "path", path);
+        add_str_or_null(ev, "kind", kind);
+        add_str_or_null(ev, "path", path);
         post_event(run, "run", ev);
         return;
     }
@@ -697,16 +705,18 @@ static void emit_measurement(struct run *run, const cJSON *e)
     cJSON_AddStringToObject(ev, "class", "measurement");
     cJSON_AddStringToObject(ev, "run_id", run->run_id);
     add_num_or_null(ev, "step", jnum(e, "step"));
-    static const char *const keys[] = {"name", "quantity", "value", "units", "outcome",
-                                       "marginal", "note"};
+    /* event member <- the engine's measurement member (docs/API.md order) */
+    static const struct {
+        const char *event, *engine;
+    } keys[] = {
+        {"name", "name"},       {"quantity", "quantity"}, {"value", "value"},
+        {"units", "units"},     {"limits", "limit"},      {"outcome", "outcome"},
+        {"marginal", "marginal"}, {"note", "note"},
+    };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
-        if (v)
-            cJSON_AddItemToObject(ev, keys[i], cJSON_Duplicate(v, 1));
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i].engine);
+        cJSON_AddItemToObject(ev, keys[i].event, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
     }
-    const char *lim = jstr(m, "limit");
-    if (lim)
-        cJSON_AddStringToObject(ev, "limits", lim);
     post_event(run, "measurements", ev);
 }
 
@@ -1084,8 +1094,7 @@ static void finish_run(struct runner *rn)
         cJSON_AddNullToObject(ev, "reason");
     cJSON_AddStringToObject(ev, "record", run->record_path);
     cJSON_AddStringToObject(ev, "record_id", res->record_id);
-    if (res->record_error[0])
-        cJSON_AddStringToObject(ev, "record_error", res->record_error);
+    add_str_or_null(ev, "record_error", res->record_error[0] ? res->record_error : NULL);
     cJSON *sum = cJSON_AddObjectToObject(ev, "summary");
     cJSON_AddNumberToObject(sum, "steps", res->steps);
     cJSON_AddNumberToObject(sum, "measurements", res->measurements);
@@ -1233,36 +1242,33 @@ static struct runner *runner_get(struct rigd *r)
 
 /* ---- the "run" request ------------------------------------------------------- */
 
-/* Check the request (runreq.c) and make the run. NULL after replying an
- * error. check_bench: the bench is free for it now, so the devices, the
- * unit and the disk must be ready too. */
+/* Make the run of a checked request (runreq.c), taking rq's sequence.
+ * NULL after replying an error. check_bench: the bench is free for it
+ * now, so the unit in the fixture must be the run's too. */
 static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON *req,
-                               bool check_bench)
+                               struct run_request *rq, bool check_bench)
 {
-    struct run_request rq;
-    if (run_request_parse(r, c, req, &rq) < 0)
-        return NULL;   /* a bad file never starts (or queues) a run */
     /* A missing device refuses even a run that would wait: a queued run
      * must not start on a bench that is not there. */
-    if (run_request_bench_ready(r, c, req, &rq, check_bench) < 0) {
-        run_request_free(&rq);
+    if (run_request_bench_ready(r, c, req, rq, check_bench) < 0) {
+        run_request_free(rq);
         return NULL;
     }
     struct run *run = calloc(1, sizeof *run);
     if (!run || record_uuid(run->run_id) < 0 || !(run->req = cJSON_Duplicate(req, 1))) {
         api_error(c, req, API_E_INTERNAL, "cannot set up the run (out of memory / no randomness)");
-        run_request_free(&rq);
+        run_request_free(rq);
         if (run)
             cJSON_Delete(run->req);
         free(run);
         return NULL;
     }
-    run->seq = rq.seq;
-    rq.seq = NULL;
-    snprintf(run->dut, sizeof run->dut, "%s", rq.dut);
-    snprintf(run->operator_name, sizeof run->operator_name, "%s", rq.operator_name);
+    run->seq = rq->seq;
+    rq->seq = NULL;
+    snprintf(run->dut, sizeof run->dut, "%s", rq->dut);
+    snprintf(run->operator_name, sizeof run->operator_name, "%s", rq->operator_name);
     char err[256];
-    if (check_bench && run_request_record_path(r, &rq, run->run_id, run->record_path,
+    if (check_bench && run_request_record_path(r, rq, run->run_id, run->record_path,
                                                sizeof run->record_path, err, sizeof err) < 0) {
         api_error(c, req, API_E_INTERNAL, "%s", err);
         run_free(run);
@@ -1383,7 +1389,10 @@ static void try_start_queued(struct runner *rn)
         struct queued *q = rn->queue;
         rn->queue = q->next;
         /* Re-validate: the files, the devices, the unit in the fixture. */
-        struct run *run = prepare_run(r, q->c, q->req, true);
+        struct run_request rq;
+        struct run *run = run_request_parse(r, q->c, q->req, &rq) < 0
+                              ? NULL
+                              : prepare_run(r, q->c, q->req, &rq, true);
         cJSON_Delete(q->req);
         struct api_client *c = q->c;
         free(q);
@@ -1394,23 +1403,26 @@ static void try_start_queued(struct runner *rn)
     }
 }
 
+/* Errors in the order docs/API.md gives: the request's values and files
+ * (a bad file never starts or queues a run), rigd's state, the bench. */
 void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
 {
-    if (r->shutting_down) {
-        api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+    struct run_request rq;
+    if (run_request_parse(r, c, req, &rq) < 0)
         return;
-    }
     struct runner *rn = runner_get(r);
-    if (!rn) {
-        api_error(c, req, API_E_INTERNAL, "the run manager is not available");
-        return;
-    }
-    if (queue_position(rn, c)) {
-        api_error(c, req, API_E_INVALID_STATE, "this connection already has a run waiting");
+    if (r->shutting_down || !rn || queue_position(rn, c)) {
+        if (r->shutting_down)
+            api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+        else if (!rn)
+            api_error(c, req, API_E_INTERNAL, "the run manager is not available");
+        else
+            api_error(c, req, API_E_INVALID_STATE, "this connection already has a run waiting");
+        run_request_free(&rq);
         return;
     }
     bool free_now = bench_free_for(r, c);
-    struct run *run = prepare_run(r, c, req, free_now);
+    struct run *run = prepare_run(r, c, req, &rq, free_now);
     if (!run)
         return;
     if (free_now) {
@@ -1494,11 +1506,21 @@ bool runner_active_desc(struct rigd *r, char *desc, size_t len)
     return true;
 }
 
+static int runs_waiting(const struct runner *rn)
+{
+    int n = 0;
+    for (const struct queued *q = rn ? rn->queue : NULL; q; q = q->next)
+        n++;
+    return n;
+}
+
 void runner_status_add(struct rigd *r, cJSON *body)
 {
     struct runner *rn = r->runner;
+    /* Runs can wait with none active (a session holds the bench). */
     if (!rn || !rn->run) {
         cJSON_AddNullToObject(body, "run");
+        cJSON_AddNumberToObject(body, "runs_waiting", runs_waiting(rn));
         return;
     }
     struct run *run = rn->run;
@@ -1516,10 +1538,7 @@ void runner_status_add(struct rigd *r, cJSON *body)
     cJSON_AddStringToObject(j, "step_name", run->step_name);
     cJSON_AddBoolToObject(j, "aborting", run->aborted);
     pthread_mutex_unlock(&rn->lock);
-    int waiting = 0;
-    for (struct queued *q = rn->queue; q; q = q->next)
-        waiting++;
-    cJSON_AddNumberToObject(body, "runs_waiting", waiting);
+    cJSON_AddNumberToObject(body, "runs_waiting", runs_waiting(rn));
 }
 
 void runner_client_gone(struct rigd *r, struct api_client *c)

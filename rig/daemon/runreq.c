@@ -37,9 +37,8 @@ static const char *req_str(const cJSON *req, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* 1..max-1 bytes, none of them a control character (UTF-8 is already
- * checked for the whole request line). */
-static bool printable(const char *s, size_t max)
+/* (UTF-8 is already checked for the whole request line.) */
+bool rigd_printable(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n >= max)
@@ -179,32 +178,27 @@ static struct rig_sequence *load_sequence(struct rigd *r, struct api_client *c, 
     const char *seq_text = req_str(req, "sequence_text");
     const char *spec_text = req_str(req, "spec_text");
     const char *spec_label = req_str(req, "spec");
-    if (!label || !*label) {
+    /* (Both texts or neither: run_request_parse checked that first.) */
+    if (!*label) {
         api_error(c, req, API_E_BAD_ARGUMENT,
-                  "run needs \"sequence\": the sequence file's path (with \"sequence_text\" and "
+                  "\"sequence\" is empty: the sequence file's path (with \"sequence_text\" and "
                   "\"spec_text\", its contents and its spec's)");
         return NULL;
     }
     struct rig_problems probs;
     problems_init(&probs);
     struct rig_sequence *s = NULL;
-    if (seq_text || spec_text) {
-        if (!seq_text || !spec_text) {
-            api_error(c, req, API_E_BAD_ARGUMENT,
-                      "\"sequence_text\" and \"spec_text\" go together (a sequence and its spec)");
-        } else {
-            /* The spec's label: the client's path, else the reference. */
-            struct rig_sequence *bare = spec_label ? NULL
-                                        : sequence_parse(label, seq_text, strlen(seq_text), NULL,
-                                                         &probs);
-            const char *sl = spec_label ? spec_label : bare && bare->spec_ref ? bare->spec_ref : "spec";
-            if (spec_label || bare)
-                s = sequence_from_texts(label, seq_text, strlen(seq_text), sl, spec_text,
-                                        strlen(spec_text), &probs);
-            sequence_free(bare);
-            if (!s)
-                reply_problems(c, req, &probs);
-        }
+    if (seq_text) {
+        /* The spec's label: the client's path, else the reference. */
+        struct rig_sequence *bare = spec_label ? NULL
+                                    : sequence_parse(label, seq_text, strlen(seq_text), NULL, &probs);
+        const char *sl = spec_label ? spec_label : bare && bare->spec_ref ? bare->spec_ref : "spec";
+        if (spec_label || bare)
+            s = sequence_from_texts(label, seq_text, strlen(seq_text), sl, spec_text,
+                                    strlen(spec_text), &probs);
+        sequence_free(bare);
+        if (!s)
+            reply_problems(c, req, &probs);
     } else {
         s = load_allowed(r, c, req, label, &probs);
     }
@@ -212,43 +206,69 @@ static struct rig_sequence *load_sequence(struct rigd *r, struct api_client *c, 
     return s;
 }
 
+/* A named record must not exist yet: records are never overwritten. */
+static int check_record_free(struct rigd *r, struct api_client *c, const cJSON *req,
+                             const struct run_request *rq)
+{
+    if (!rq->record_name[0])
+        return 0;
+    char path[4200], err[256];
+    struct stat st;
+    if (run_request_record_path(r, rq, "", path, sizeof path, err, sizeof err) < 0) {
+        api_error(c, req, API_E_INTERNAL, "%s", err);
+        return -1;
+    }
+    if (lstat(path, &st) == 0) {
+        api_error(c, req, API_E_BAD_ARGUMENT,
+                  "record %s exists in the results directory: records are never overwritten",
+                  rq->record_name);
+        return -1;
+    }
+    return 0;
+}
+
+/* The members' types were checked by the class table (handlers.c); here
+ * what depends on their values, in the order docs/API.md gives. */
 int run_request_parse(struct rigd *r, struct api_client *c, const cJSON *req, struct run_request *out)
 {
     memset(out, 0, sizeof *out);
     const char *dut = req_str(req, "dut");
-    const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "operator");
-    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(req, "record");
-    const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
-    if (!printable(dut, sizeof out->dut)) {
-        api_error(c, req, API_E_BAD_ARGUMENT,
-                  "run needs \"dut\": the pen's serial, 1..63 printable characters");
+    const cJSON *op = api_member(req, "operator");
+    const cJSON *rec = api_member(req, "record");
+    if (!api_member(req, "sequence_text") != !api_member(req, "spec_text")) {
+        api_error(c, req, API_E_BAD_REQUEST,
+                  "\"sequence_text\" and \"spec_text\" go together (a sequence and its spec)");
         return -1;
     }
-    if (op && !cJSON_IsNull(op) &&
-        (!cJSON_IsString(op) || !printable(op->valuestring, sizeof out->operator_name))) {
+    if (!rigd_printable(dut, sizeof out->dut)) {
+        api_error(c, req, API_E_BAD_ARGUMENT,
+                  "\"dut\" must be the pen's serial, 1..63 printable characters");
+        return -1;
+    }
+    if (op && !rigd_printable(op->valuestring, sizeof out->operator_name)) {
         api_error(c, req, API_E_BAD_ARGUMENT,
                   "\"operator\" must be 1..63 printable characters (no newline or control characters)");
         return -1;
     }
-    if (rec && !cJSON_IsNull(rec) && (!cJSON_IsString(rec) || !record_name_ok(rec->valuestring))) {
+    if (rec && !record_name_ok(rec->valuestring)) {
         api_error(c, req, API_E_BAD_ARGUMENT,
                   "\"record\" must be a file name ending in .json (letters, digits, '.', '_', "
                   "'-'; no directory): records go into the station's results directory");
         return -1;
     }
-    if (wait && !cJSON_IsBool(wait)) {
-        api_error(c, req, API_E_BAD_ARGUMENT, "\"wait\" must be true or false");
-        return -1;
-    }
+    snprintf(out->dut, sizeof out->dut, "%s", dut);
+    if (op)
+        snprintf(out->operator_name, sizeof out->operator_name, "%s", op->valuestring);
+    if (rec)
+        snprintf(out->record_name, sizeof out->record_name, "%s", rec->valuestring);
+    out->wait = cJSON_IsTrue(api_member(req, "wait"));
     out->seq = load_sequence(r, c, req);
     if (!out->seq)
         return -1;
-    snprintf(out->dut, sizeof out->dut, "%s", dut);
-    if (cJSON_IsString(op))
-        snprintf(out->operator_name, sizeof out->operator_name, "%s", op->valuestring);
-    if (cJSON_IsString(rec))
-        snprintf(out->record_name, sizeof out->record_name, "%s", rec->valuestring);
-    out->wait = cJSON_IsTrue(wait);
+    if (check_record_free(r, c, req, out) < 0) {
+        run_request_free(out);
+        return -1;
+    }
     return 0;
 }
 
@@ -340,20 +360,6 @@ int run_request_bench_ready(struct rigd *r, struct api_client *c, const cJSON *r
                   "the pen in the fixture reports serial %s, not %s: scan the pen that is in "
                   "the fixture (nothing was tested)", id ? id->serial : "(unknown)", rq->dut);
         return -1;
-    }
-    if (rq->record_name[0]) {
-        char path[4200], err[256];
-        struct stat st;
-        if (run_request_record_path(r, rq, "", path, sizeof path, err, sizeof err) < 0) {
-            api_error(c, req, API_E_INTERNAL, "%s", err);
-            return -1;
-        }
-        if (lstat(path, &st) == 0) {
-            api_error(c, req, API_E_BAD_ARGUMENT,
-                      "record %s exists in the results directory: records are never overwritten",
-                      rq->record_name);
-            return -1;
-        }
     }
     /* What the run will write: its captures at the sensor's rate (8 bytes
      * a frame), twice over for the temp file of an atomic write. */

@@ -6,6 +6,7 @@
  *
  * Request: {"class":"session","action":"claim"|"release"|"status",
  *           "wait":bool, "host":"...", "purpose":"..."}
+ * Replies always carry "owner" (null when nobody owns the bench).
  */
 #include <errno.h>
 #include <pwd.h>
@@ -28,6 +29,8 @@ cJSON *session_owner_json(const struct session_owner *o)
     cJSON_AddStringToObject(j, "host", o->host);
     if (o->purpose[0])
         cJSON_AddStringToObject(j, "purpose", o->purpose);
+    else
+        cJSON_AddNullToObject(j, "purpose");
     cJSON_AddStringToObject(j, "started", o->started);
     cJSON_AddBoolToObject(j, "implicit", o->implicit);
     return j;
@@ -111,12 +114,19 @@ int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool i
     return 0;
 }
 
+static void add_owner(const struct rigd *r, cJSON *b)
+{
+    if (r->have_session)
+        cJSON_AddItemToObject(b, "owner", session_owner_json(&r->owner));
+    else
+        cJSON_AddNullToObject(b, "owner");
+}
+
 static cJSON *session_reply(const struct rigd *r, const char *state)
 {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "state", state);
-    if (r->have_session)
-        cJSON_AddItemToObject(b, "owner", session_owner_json(&r->owner));
+    add_owner(r, b);
     return b;
 }
 
@@ -212,79 +222,104 @@ static int queue_position(const struct rigd *r, const struct api_client *c)
     return 0;
 }
 
+static void session_status(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    api_reply(c, req, session_reply(r, r->have_session ? (session_owned_by(r, c) ? "owner" : "busy")
+                                                       : "free"));
+}
+
+/* "host" and "purpose" name the owner in logs, status and busy messages:
+ * printable text only (a newline would forge a log line). */
+static int check_label(struct api_client *c, const cJSON *req, const char *key, size_t max)
+{
+    const cJSON *v = api_member(req, key);
+    if (!v || rigd_printable(v->valuestring, max))
+        return 0;
+    api_error(c, req, API_E_BAD_ARGUMENT,
+              "\"%s\" must be 1..%zu printable characters (no newline or control characters)", key,
+              max - 1);
+    return -1;
+}
+
+static void session_claim_request(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (check_label(c, req, "host", sizeof r->owner.host) < 0 ||
+        check_label(c, req, "purpose", sizeof r->owner.purpose) < 0)
+        return;
+    if (r->shutting_down) {
+        api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
+        return;
+    }
+    if (session_owned_by(r, c)) {
+        r->owner.implicit = false;
+        api_reply(c, req, session_reply(r, "owner"));
+        return;
+    }
+    /* A stop in flight means the previous session is still ending. */
+    if (!r->have_session && !r->stopping && session_claim(r, c, req, false) == 0) {
+        api_reply(c, req, session_reply(r, "owner"));
+        return;
+    }
+    if (cJSON_IsTrue(api_member(req, "wait"))) {
+        if (queue_position(r, c)) {
+            api_error(c, req, API_E_INVALID_STATE, "already waiting for the session");
+            return;
+        }
+        if (queue_waiter(r, c, req) < 0) {
+            api_error(c, req, API_E_INTERNAL, "out of memory");
+            return;
+        }
+        /* Announce the queueing; the final reply (same id) comes when
+         * the session is granted. */
+        cJSON *ev = cJSON_CreateObject();
+        cJSON_AddStringToObject(ev, "class", "session");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+        if (id)
+            cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
+        cJSON_AddStringToObject(ev, "state", "queued");
+        cJSON_AddNumberToObject(ev, "position", queue_position(r, c));
+        add_owner(r, ev);
+        api_send(c, ev);
+        if (!r->have_session && !r->stopping)
+            grant_next_waiter(r);
+        return;
+    }
+    char run_desc[300];
+    if (r->have_session)
+        api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
+                  (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
+                  r->owner.started);
+    else if (runner_active_desc(r, run_desc, sizeof run_desc))
+        api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
+    else
+        api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
+}
+
+static void session_release_request(struct rigd *r, struct api_client *c, const cJSON *req)
+{
+    if (!session_owned_by(r, c)) {
+        api_error(c, req, API_E_INVALID_STATE, "you do not own the session");
+        return;
+    }
+    session_release(r, "released by owner");
+    api_reply(c, req, session_reply(r, "released"));
+}
+
+static const struct api_member claim_members[] = {
+    {"wait", API_T_BOOL, false},
+    {"host", API_T_STRING, false},
+    {"purpose", API_T_STRING, false},
+    {NULL, 0, false},
+};
+
+static const struct rigd_request session_actions[] = {
+    {"status", session_status, NULL},
+    {"claim", session_claim_request, claim_members},
+    {"release", session_release_request, NULL},
+    {NULL, NULL, NULL},
+};
+
 void session_handle(struct rigd *r, struct api_client *c, const cJSON *req)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "action");
-    const char *action = cJSON_IsString(a) ? a->valuestring : "status";
-    if (strcmp(action, "status") == 0) {
-        api_reply(c, req, session_reply(r, r->have_session ? (session_owned_by(r, c) ? "owner" : "busy")
-                                                           : "free"));
-        return;
-    }
-    if (strcmp(action, "claim") == 0) {
-        if (r->shutting_down) {
-            api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
-            return;
-        }
-        const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
-        if (wait && !cJSON_IsBool(wait)) {
-            api_error(c, req, API_E_BAD_ARGUMENT, "\"wait\" must be true or false");
-            return;
-        }
-        if (session_owned_by(r, c)) {
-            r->owner.implicit = false;
-            api_reply(c, req, session_reply(r, "owner"));
-            return;
-        }
-        /* A stop in flight means the previous session is still ending. */
-        if (!r->have_session && !r->stopping && session_claim(r, c, req, false) == 0) {
-            api_reply(c, req, session_reply(r, "owner"));
-            return;
-        }
-        if (cJSON_IsTrue(wait)) {
-            if (queue_position(r, c)) {
-                api_error(c, req, API_E_INVALID_STATE, "already waiting for the session");
-                return;
-            }
-            if (queue_waiter(r, c, req) < 0) {
-                api_error(c, req, API_E_INTERNAL, "out of memory");
-                return;
-            }
-            /* Announce the queueing; the final reply (same id) comes when
-             * the session is granted. */
-            cJSON *ev = cJSON_CreateObject();
-            cJSON_AddStringToObject(ev, "class", "session");
-            cJSON_AddStringToObject(ev, "state", "queued");
-            cJSON_AddNumberToObject(ev, "position", queue_position(r, c));
-            if (r->have_session)
-                cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
-            if (id)
-                cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
-            api_send(c, ev);
-            if (!r->have_session && !r->stopping)
-                grant_next_waiter(r);
-            return;
-        }
-        char run_desc[300];
-        if (r->have_session)
-            api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
-                      (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
-                      r->owner.started);
-        else if (runner_active_desc(r, run_desc, sizeof run_desc))
-            api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
-        else
-            api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
-        return;
-    }
-    if (strcmp(action, "release") == 0) {
-        if (!session_owned_by(r, c)) {
-            api_error(c, req, API_E_INVALID_STATE, "you do not own the session");
-            return;
-        }
-        session_release(r, "released by owner");
-        api_reply(c, req, session_reply(r, "released"));
-        return;
-    }
-    api_error(c, req, API_E_BAD_ARGUMENT, "unknown session action '%s' (claim, release, status)", action);
+    rigd_dispatch_action(r, c, req, "session", session_actions, "status");
 }

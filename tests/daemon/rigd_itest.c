@@ -1,8 +1,8 @@
 /* rigd integration tests, run inside rigsim:
- *   rigsim -- rigd_itest SCENARIO RIGD CONFIG
- * Each scenario starts rigd, talks to it over its API socket and checks
- * the simulated pen through rigsim's control socket (not rigd's word). */
-#include <glob.h>
+ *   rigsim -- rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]
+ * Each scenario starts rigd (rigd_harness.c), talks to it over its API
+ * socket and checks the simulated pen through rigsim's control socket
+ * (not rigd's word). The API contract's own scenarios: rigd_api_itest.c. */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,153 +12,7 @@
 
 #include "itestlib.h"
 #include "recompute.h"
-
-#define T_REPLY 5000        /* generous: 2 shared cores, maybe ASan */
-
-static const char *rigd_path, *config, *long_seq;
-static char sock[256];
-static pid_t rigd_pid;
-static int next_id = 100;
-
-static char sockdir[64];
-
-/* Leave no temporary directory behind (and no rigd running). */
-static void cleanup(void)
-{
-    if (rigd_pid > 0 && kill(rigd_pid, 0) == 0)
-        rigd_stop(rigd_pid, SIGKILL, 5000);
-    unlink(sock);
-    /* release-mid-run writes its record and capture files here */
-    char pat[96];
-    glob_t g;
-    snprintf(pat, sizeof pat, "%s/*", sockdir);
-    if (sockdir[0] && glob(pat, 0, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            unlink(g.gl_pathv[i]);
-        globfree(&g);
-    }
-    rmdir(sockdir);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    IT_CHECK(f, "cannot open %s", path);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
-static void start_rigd(void)
-{
-    snprintf(sockdir, sizeof sockdir, "/tmp/rigd-itest-XXXXXX");
-    IT_CHECK(mkdtemp(sockdir), "mkdtemp");
-    snprintf(sock, sizeof sock, "%s/rigd.sock", sockdir);
-    atexit(cleanup);
-    /* The given station, with its results in our directory. */
-    char *text = slurp(config);
-    cJSON *cfg = cJSON_Parse(text);
-    free(text);
-    IT_CHECK(cfg, "station config %s is not JSON", config);
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "results_dir");
-    cJSON_AddStringToObject(cfg, "results_dir", sockdir);
-    if (long_seq) {
-        /* rigd may read sequences by path from the source tree only */
-        char root[4096], dir[4200];
-        snprintf(dir, sizeof dir, "%.*s/../..", (int)(strrchr(long_seq, '/') - long_seq), long_seq);
-        IT_CHECK(realpath(dir, root), "cannot resolve %s", dir);
-        cJSON *dirs = cJSON_AddArrayToObject(cfg, "sequence_dirs");
-        cJSON_AddItemToArray(dirs, cJSON_CreateString(root));
-    }
-    static char station[128];
-    snprintf(station, sizeof station, "%s/station.json", sockdir);
-    char *out = cJSON_Print(cfg);
-    FILE *f = fopen(station, "w");
-    IT_CHECK(f && fputs(out, f) >= 0 && fclose(f) == 0, "cannot write %s", station);
-    free(out);
-    cJSON_Delete(cfg);
-    rigd_pid = rigd_start(rigd_path, station, sock);
-    IT_CHECK(rigd_pid > 0, "fork");
-}
-
-/* A "run" request as rigctl sends it: the sequence and its spec inline.
- * Returns the members without the braces (call() adds the id). */
-static char *run_body(const char *seq_file, const char *record)
-{
-    char seq[4096];
-    IT_CHECK(realpath(seq_file, seq), "cannot resolve %s", seq_file);
-    char *seq_text = slurp(seq);
-    cJSON *parsed = cJSON_Parse(seq_text);
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(parsed, "spec");
-    IT_CHECK(cJSON_IsString(ref), "%s names no spec", seq);
-    char spec[8192], spec_real[4096];
-    int dirlen = (int)(strrchr(seq, '/') - seq);
-    snprintf(spec, sizeof spec, "%.*s/%s", dirlen, seq, ref->valuestring);
-    IT_CHECK(realpath(spec, spec_real), "cannot resolve %s", spec);
-    char *spec_text = slurp(spec_real);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "class", "run");
-    cJSON_AddStringToObject(b, "sequence", seq);
-    cJSON_AddStringToObject(b, "sequence_text", seq_text);
-    cJSON_AddStringToObject(b, "spec", spec_real);
-    cJSON_AddStringToObject(b, "spec_text", spec_text);
-    cJSON_AddStringToObject(b, "dut", "PA-0000001");
-    cJSON_AddStringToObject(b, "record", record);
-    char *json = cJSON_PrintUnformatted(b);
-    cJSON_Delete(b);
-    cJSON_Delete(parsed);
-    free(seq_text);
-    free(spec_text);
-    size_t n = strlen(json);
-    memmove(json, json + 1, n - 2);
-    json[n - 2] = '\0';
-    return json;
-}
-
-static void connect_client(struct jl *c)
-{
-    IT_CHECK(jl_connect(c, sock, 10000) == 0, "cannot connect to rigd at %s", sock);
-    cJSON *hello = jl_recv(c, T_REPLY);
-    IT_CHECK(hello && js_str(hello, "class") && strcmp(js_str(hello, "class"), "version") == 0,
-             "no version greeting");
-    cJSON_Delete(hello);
-}
-
-/* Send a request built from fmt (must contain "id":%d first), return reply. */
-static cJSON *call(struct jl *c, const char *body)
-{
-    static char line[1 << 17];
-    int id = next_id++;
-    snprintf(line, sizeof line, "{\"id\":%d,%s}", id, body);
-    cJSON *r = jl_call(c, line, id, T_REPLY);
-    IT_CHECK(r, "no reply to %s", line);
-    return r;
-}
-
-static void expect_ok(struct jl *c, const char *body, const char *cls)
-{
-    cJSON *r = call(c, body);
-    const char *got = js_str(r, "class");
-    IT_CHECK(got && strcmp(got, cls) == 0, "%s -> %s %s", body, got ? got : "?",
-             js_str(r, "message") ? js_str(r, "message") : "");
-    cJSON_Delete(r);
-}
-
-static void wait_devices_ready(struct jl *c)
-{
-    long long until = it_now_ms() + 10000;
-    for (;;) {
-        cJSON *r = call(c, "\"class\":\"status\"");
-        bool ok = js_bool(r, "devices.pen") && js_bool(r, "devices.sensor");
-        cJSON_Delete(r);
-        if (ok)
-            return;
-        IT_CHECK(it_now_ms() < until, "devices not attached within 10 s");
-        it_sleep_ms(100);
-    }
-}
+#include "rigd_harness.h"
 
 static void start_motor(struct jl *c)
 {
@@ -184,12 +38,6 @@ static void expect_commanded_stop(int within_ms)
     cJSON_Delete(o);
 }
 
-static void finish(int want_exit)
-{
-    int st = rigd_stop(rigd_pid, SIGTERM, 10000);
-    IT_CHECK(st == want_exit, "rigd exit status %d, want %d", st, want_exit);
-}
-
 /* ---- scenarios ---- */
 
 static void t_discovery(void)
@@ -210,7 +58,7 @@ static void t_discovery(void)
     IT_CHECK(js_num(sh, "calibration.due_date", 0) > 20000000, "calibration due date reported");
     cJSON_Delete(r);
     jl_close(&c);
-    finish(0);
+    harness_finish(0);
 }
 
 static void t_pen_roundtrip(void)
@@ -238,7 +86,7 @@ static void t_pen_roundtrip(void)
     cJSON_Delete(r);
     expect_commanded_stop(3000);
     jl_close(&c);
-    finish(0);
+    harness_finish(0);
 }
 
 /* Polls status until devices.streaming is `want` (generous bound). */
@@ -291,7 +139,7 @@ static void t_watch_samples(void)
     jl_close(&c);
     IT_CHECK(wait_streaming(&c2, false), "still streaming after the last watcher left");
     jl_close(&c2);
-    finish(0);
+    harness_finish(0);
 }
 
 static void unplug(const char *dev)
@@ -360,7 +208,7 @@ static void t_unplug(const char *dev)
     }
     jl_close(&c);
     jl_close(&w);
-    finish(0);
+    harness_finish(0);
 }
 
 static void t_signal(int sig, bool twice)
@@ -369,12 +217,12 @@ static void t_signal(int sig, bool twice)
     connect_client(&c);
     wait_devices_ready(&c);
     start_motor(&c);
-    IT_CHECK(kill(rigd_pid, sig) == 0, "kill");
+    IT_CHECK(kill(harness()->rigd_pid, sig) == 0, "kill");
     if (twice) {
         it_sleep_ms(5);
-        kill(rigd_pid, SIGINT);
+        kill(harness()->rigd_pid, SIGINT);
     }
-    int st = rigd_wait(rigd_pid, 10000);
+    int st = rigd_wait(harness()->rigd_pid, 10000);
     if (twice)
         IT_CHECK(st == 0 || st == 2, "rigd exit status %d after a second SIGINT", st);
     else
@@ -404,7 +252,7 @@ static void t_owner_disconnect(void)
     IT_CHECK(strcmp(js_str(r, "session.state"), "free") == 0, "session released");
     cJSON_Delete(r);
     jl_close(&other);
-    finish(0);
+    harness_finish(0);
 }
 
 static void t_abort(void)
@@ -420,7 +268,7 @@ static void t_abort(void)
     expect_commanded_stop(3000);
     jl_close(&c);
     jl_close(&op);
-    finish(0);
+    harness_finish(0);
 }
 
 static void t_busy_wait(void)
@@ -447,7 +295,7 @@ static void t_busy_wait(void)
     IT_CHECK(r && strcmp(js_str(r, "state"), "owner") == 0, "waiter granted the session");
     cJSON_Delete(r);
     jl_close(&b);
-    finish(0);
+    harness_finish(0);
 }
 
 /* A stop that cannot be confirmed is reported (exit 2) and heartbeats stop,
@@ -461,7 +309,7 @@ static void t_sigterm_muted(void)
     cJSON *o = sim_ctl("{\"fault\":\"pen-mute\",\"value\":1}");
     IT_CHECK(o && js_bool(o, "ok"), "mute");
     cJSON_Delete(o);
-    int st = rigd_stop(rigd_pid, SIGTERM, 10000);
+    int st = rigd_stop(harness()->rigd_pid, SIGTERM, 10000);
     IT_CHECK(st == 2, "rigd exit %d, want 2 (stop not confirmed)", st);
     IT_CHECK(sim_wait_motor(false, 3000), "watchdog did not stop the motor: heartbeats still sent?");
     jl_close(&c);
@@ -481,20 +329,7 @@ static void t_late_pen(void)
     cJSON_Delete(r);
     wait_devices_ready(&c);
     jl_close(&c);
-    finish(0);
-}
-
-static void expect_refused(struct jl *c, const char *body, const char *code, const char *text)
-{
-    cJSON *r = call(c, body);
-    IT_CHECK(js_str(r, "code") && strcmp(js_str(r, "code"), code) == 0,
-             "%.200s -> code %s, want %s (%s)", body, js_str(r, "code") ? js_str(r, "code") : "none",
-             code, js_str(r, "message") ? js_str(r, "message") : "");
-    IT_CHECK(!text || (js_str(r, "message") && strstr(js_str(r, "message"), text)),
-             "%.200s -> message '%s' lacks '%s'", body, js_str(r, "message"), text);
-    IT_CHECK(!js_str(r, "message") || !strstr(js_str(r, "message"), "root:"),
-             "the reply echoes a file's contents");
-    cJSON_Delete(r);
+    harness_finish(0);
 }
 
 /* What rigd refuses in a "run" request before anything moves: forged
@@ -503,12 +338,12 @@ static void expect_refused(struct jl *c, const char *body, const char *code, con
  * be named by path. */
 static void t_run_refusals(void)
 {
-    IT_CHECK(long_seq, "run-refusals needs the LONG_SEQUENCE argument");
+    IT_CHECK(harness()->long_seq, "run-refusals needs the LONG_SEQUENCE argument");
     struct jl c;
     connect_client(&c);
     wait_devices_ready(&c);
     char seq[4096];
-    IT_CHECK(realpath(long_seq, seq), "cannot resolve %s", long_seq);
+    IT_CHECK(realpath(harness()->long_seq, seq), "cannot resolve %s", harness()->long_seq);
     char body[8192];
     snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\\nrigd: x\"", seq);
     expect_refused(&c, body, "bad_argument", "printable");
@@ -524,11 +359,11 @@ static void t_run_refusals(void)
     expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/etc/passwd\",\"dut\":\"PA-0000001\"",
                    "permission_denied", "sequence directories");
     expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
-                   "\"dut\":\"PA-0000001\"", "bad_argument", "go together");
+                   "\"dut\":\"PA-0000001\"", "bad_request", "go together");
     expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000002\"",
                    "permission_denied", NULL);
     /* the unit check comes with a good request on a free bench */
-    char *good = run_body(long_seq, "ok.json");
+    char *good = run_body(harness()->long_seq, "ok.json");
     char *wrong = strstr(good, "PA-0000001");
     IT_CHECK(wrong, "body has the serial");
     memcpy(wrong, "PA-0000009", 10);
@@ -542,17 +377,17 @@ static void t_run_refusals(void)
     cJSON_Delete(r);
     expect_ok(&c, "\"class\":\"abort\"", "abort");
     jl_close(&c);
-    finish(0);
+    harness_finish(0);
 }
 
 /* The owner releases its session in the middle of its own run: the run
  * is aborted (finished event and record say why), then the motor stopped. */
 static void t_release_mid_run(void)
 {
-    IT_CHECK(long_seq, "release-mid-run needs the LONG_SEQUENCE argument");
+    IT_CHECK(harness()->long_seq, "release-mid-run needs the LONG_SEQUENCE argument");
     char rec[300];
-    snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
-    char *body = run_body(long_seq, "rec.json");
+    snprintf(rec, sizeof rec, "%s/rec.json", harness()->sockdir);
+    char *body = run_body(harness()->long_seq, "rec.json");
     struct jl c;
     connect_client(&c);
     wait_devices_ready(&c);
@@ -596,7 +431,7 @@ static void t_release_mid_run(void)
              "the aborted run's record does not recompute (above) %s", err);
     expect_commanded_stop(5000);
     jl_close(&c);
-    finish(0);
+    harness_finish(0);
 }
 
 /* The owner releases mid-run while another client waits for the session:
@@ -604,10 +439,10 @@ static void t_release_mid_run(void)
  * so the aborted run's teardown can never stop the new owner's motor. */
 static void t_claim_while_run_ends(void)
 {
-    IT_CHECK(long_seq, "claim-while-run-ends needs the LONG_SEQUENCE argument");
+    IT_CHECK(harness()->long_seq, "claim-while-run-ends needs the LONG_SEQUENCE argument");
     char rec[300];
-    snprintf(rec, sizeof rec, "%s/rec.json", sockdir);
-    char *body = run_body(long_seq, "rec.json");
+    snprintf(rec, sizeof rec, "%s/rec.json", harness()->sockdir);
+    char *body = run_body(harness()->long_seq, "rec.json");
     struct jl a, b;
     connect_client(&a);
     connect_client(&b);
@@ -642,23 +477,20 @@ static void t_claim_while_run_ends(void)
     expect_commanded_stop(5000);
     jl_close(&a);
     jl_close(&b);
-    finish(0);
+    harness_finish(0);
 }
 
 int main(int argc, char **argv)
 {
     IT_CHECK(argc == 4 || argc == 5, "usage: rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]");
     signal(SIGPIPE, SIG_IGN);
-    rigd_path = argv[2];
-    config = argv[3];
-    long_seq = argc == 5 ? argv[4] : NULL;
     const char *s = argv[1];
     if (strcmp(s, "late-pen") == 0) {
         cJSON *o = sim_ctl("{\"fault\":\"pen-unplug\",\"replug_after\":2}");
         IT_CHECK(o && js_bool(o, "ok"), "unplug before start");
         cJSON_Delete(o);
     }
-    start_rigd();
+    harness_start(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
     if (strcmp(s, "discovery") == 0) t_discovery();
     else if (strcmp(s, "pen-roundtrip") == 0) t_pen_roundtrip();
     else if (strcmp(s, "watch-samples") == 0) t_watch_samples();

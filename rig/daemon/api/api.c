@@ -9,10 +9,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "api_args.h"
 #include "api_outq.h"
+#include "api_socket.h"
 
 #ifndef RIG_RELEASE
 #define RIG_RELEASE "unknown"
@@ -413,21 +414,21 @@ bool api_has_watchers(const struct api_server *s, const char *topic)
 
 /* ---- requests -------------------------------------------------------- */
 
-/* Parses "topics" into a mask. 0 on success, else an error was sent. */
+/* Parses "topics" (an array, checked by the member table) into a mask.
+ * 0 on success, else an error was sent. */
 static int watch_topics(struct api_client *c, const cJSON *req, const cJSON *topics,
 			unsigned *mask)
 {
 	*mask = 0;
-	if (!cJSON_IsArray(topics)) {
-		api_error(c, req, API_E_BAD_REQUEST, "\"topics\" must be an array of strings");
-		return -1;
-	}
 	const cJSON *t;
+	/* Every element's type before any name: shape errors win over values. */
 	cJSON_ArrayForEach(t, topics) {
 		if (!cJSON_IsString(t)) {
 			api_error(c, req, API_E_BAD_REQUEST, "\"topics\" must be an array of strings");
 			return -1;
 		}
+	}
+	cJSON_ArrayForEach(t, topics) {
 		int i = api_topic_from_name(t->valuestring);
 		if (i < 0) {
 			api_error(c, req, API_E_BAD_ARGUMENT,
@@ -448,14 +449,18 @@ static void notify_watch(struct api_client *c, unsigned before)
 		s->h.on_watch(s->user, c);
 }
 
+static const struct api_member watch_members[] = {
+	{ "enable", API_T_BOOL, false },
+	{ "topics", API_T_ARRAY, false },
+	{ NULL, 0, false },
+};
+
 static void handle_watch(struct api_client *c, const cJSON *req)
 {
-	const cJSON *enable = cJSON_GetObjectItemCaseSensitive(req, "enable");
-	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(req, "topics");
-	if (enable && !cJSON_IsBool(enable)) {
-		api_error(c, req, API_E_BAD_REQUEST, "\"enable\" must be true or false");
+	if (api_members_require(c, req, "watch", watch_members) < 0)
 		return;
-	}
+	const cJSON *enable = api_member(req, "enable");
+	const cJSON *topics = api_member(req, "topics");
 	bool on = !enable || cJSON_IsTrue(enable);
 	unsigned mask = on ? API_TOPIC_DEFAULT : API_TOPIC_ALL;
 	if (topics && watch_topics(c, req, topics, &mask) < 0)
@@ -682,78 +687,6 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
-/* ---- socket setup ---------------------------------------------------- */
-
-static int fill_addr(struct sockaddr_un *sa, const char *path)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa->sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
-/* An existing socket file is stale when connecting to it is refused. */
-static int remove_stale_socket(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		errno = EEXIST;
-		return -1;
-	}
-	struct sockaddr_un sa;
-	if (fill_addr(&sa, path) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	int err = errno;
-	close(fd);
-	if (r == 0) {
-		errno = EADDRINUSE;
-		return -1;
-	}
-	if (err != ECONNREFUSED) {
-		errno = err;
-		return -1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-static int listen_on(const char *path, struct stat *st)
-{
-	struct sockaddr_un sa;
-	if (fill_addr(&sa, path) < 0 || remove_stale_socket(path) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* Nobody can connect before listen(), so setting the mode between
-	 * bind() and listen() leaves no window with wider permissions. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		goto fail;
-	if (chmod(path, 0660) < 0 || lstat(path, st) < 0 || listen(fd, SOMAXCONN) < 0) {
-		int err = errno;
-		unlink(path);
-		errno = err;
-		goto fail;
-	}
-	return fd;
-fail:;
-	int err = errno;
-	close(fd);
-	errno = err;
-	return -1;
-}
-
 static struct api_server *server_alloc(sd_event *ev, const struct api_handlers *h, void *user)
 {
 	struct api_server *s = calloc(1, sizeof *s);
@@ -796,7 +729,7 @@ struct api_server *api_server_new(sd_event *ev, const char *path, const struct a
 		return NULL;
 	struct stat st;
 	s->path = strdup(path);
-	if (!s->path || (s->fd = listen_on(path, &st)) < 0) {
+	if (!s->path || (s->fd = api_listen_on(path, &st)) < 0) {
 		int err = s->path ? errno : ENOMEM;
 		free(s->path);
 		s->path = NULL; /* not ours: do not unlink */

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
+#include "api_args.h"
 #include "api_proto.h"
 
 struct api_server;
@@ -34,7 +35,11 @@ struct api_client;
 struct api_handlers {
 	/* A well-formed request whose class is not "watch". `req` is only
 	 * valid during the call (cJSON_Duplicate it to keep it). Unknown
-	 * classes come here too: answer API_E_UNKNOWN_CLASS. */
+	 * classes come here too: answer API_E_UNKNOWN_CLASS. Its "id", if
+	 * any, is a cJSON raw item holding the id's JSON text as the client
+	 * wrote it: copy it into a reply (api_reply, api_error, or
+	 * cJSON_Duplicate for an interim message), never re-create it from
+	 * a number or a C string, or the echo is no longer verbatim. */
 	void (*on_request)(void *user, struct api_client *c, const char *cls, const cJSON *req);
 	/* The client went away (EOF, reset, write error, overflow, server
 	 * shutdown). Called once; `c` is freed right after it returns. */

@@ -91,21 +91,185 @@ static int fail(struct api_parsed *out, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-/* An "id" is echoed verbatim, so it must be something small and
- * printable: a finite number or a short string. */
-static int check_id(struct api_parsed *out)
+/* ---- the request's "id", echoed as sent ------------------------------
+ *
+ * cJSON turns numbers into doubles and strings into C strings, so an id
+ * re-printed from its parse is not what the client sent (a 20-digit
+ * integer comes back rounded, 1e3 as 1000, "a\u0000b" as "a"). The reply
+ * therefore carries the id's own JSON text, found in the request line.
+ * The line has already been accepted by cJSON, so the scan below only has
+ * to skip over values, never to diagnose them. */
+
+/* cJSON treats every byte up to the space as whitespace; skip the same. */
+static size_t skip_ws(const char *s, size_t len, size_t i)
 {
+	while (i < len && (unsigned char)s[i] <= ' ')
+		i++;
+	return i;
+}
+
+/* s[i] is the opening quote; returns the index after the closing one. */
+static size_t skip_string(const char *s, size_t len, size_t i)
+{
+	for (i++; i < len && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i < len ? i + 1 : len;
+}
+
+/* Returns the index just after the value that starts at s[i]. */
+static size_t skip_value(const char *s, size_t len, size_t i)
+{
+	if (s[i] == '"')
+		return skip_string(s, len, i);
+	if (s[i] == '{' || s[i] == '[') {
+		size_t depth = 0;
+		while (i < len) {
+			if (s[i] == '"') {
+				i = skip_string(s, len, i);
+				continue;
+			}
+			if (s[i] == '{' || s[i] == '[')
+				depth++;
+			else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return len;
+	}
+	/* number, true, false, null */
+	while (i < len && (unsigned char)s[i] > ' ' && !strchr(",}]", s[i]))
+		i++;
+	return i;
+}
+
+/* Where the value of the top-level object's member number `index` (0 =
+ * first) lies in s: *at and *n. False when the line ends first. */
+static bool member_span(const char *s, size_t len, size_t index, size_t *at, size_t *n)
+{
+	size_t i = skip_ws(s, len, 0);
+	if (i >= len || s[i] != '{')
+		return false;
+	i++;
+	for (size_t k = 0;; k++) {
+		i = skip_ws(s, len, i);
+		if (i >= len || s[i] != '"')
+			return false;
+		i = skip_ws(s, len, skip_string(s, len, i));
+		if (i >= len || s[i] != ':')
+			return false;
+		i = skip_ws(s, len, i + 1);
+		if (i >= len)
+			return false;
+		size_t end = skip_value(s, len, i);
+		if (k == index) {
+			*at = i;
+			*n = end - i;
+			return true;
+		}
+		i = skip_ws(s, len, end);
+		if (i >= len || s[i] != ',')
+			return false;
+		i++;
+	}
+}
+
+static size_t digits(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* RFC 8259's number grammar (cJSON also takes "01", "1." and "-01";
+ * echoed verbatim they would make the reply invalid JSON). */
+static bool strict_number(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		i = digits(s, n, i);
+	else
+		return false;
+	if (i < n && s[i] == '.') {
+		size_t d = digits(s, n, i + 1);
+		if (d == i + 1)
+			return false;
+		i = d;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t d = digits(s, n, i);
+		if (d == i)
+			return false;
+		i = d;
+	}
+	return i == n;
+}
+
+/* A string token whose text between the quotes has no raw control
+ * character (cJSON lets them through; they are not JSON). Its escapes
+ * were checked by cJSON. */
+static bool strict_string(const char *s, size_t n)
+{
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if ((unsigned char)s[i] < ' ')
+			return false;
+	return true;
+}
+
+/* Index of the first member named `name` (the one cJSON's lookups find). */
+static long member_index(const cJSON *obj, const char *name)
+{
+	long k = 0;
+	for (const cJSON *m = obj->child; m; m = m->next, k++)
+		if (m->string && strcmp(m->string, name) == 0)
+			return k;
+	return -1;
+}
+
+/* An "id" must be a number or a short string, written as valid JSON; it
+ * is then replaced by a raw item holding its text, so every reply that
+ * copies it (api_reply, api_error, interim messages) echoes it as sent. */
+static int check_id(const char *line, size_t len, struct api_parsed *out)
+{
+	long k = member_index(out->req, "id");
+	if (k < 0)
+		return 0;
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(out->req, "id");
-	if (!id)
-		return 0;
-	if (cJSON_IsNumber(id) && isfinite(id->valuedouble))
-		return 0;
-	if (cJSON_IsString(id) && strlen(id->valuestring) <= API_MAX_ID_LEN)
-		return 0;
-	/* Do not echo an id we just rejected. */
-	cJSON_DeleteItemFromObjectCaseSensitive(out->req, "id");
-	return fail(out, API_E_BAD_REQUEST, "\"id\" must be a number or a string of at most %d bytes",
-		    API_MAX_ID_LEN);
+	size_t at = 0, n = 0;
+	bool ok = (cJSON_IsNumber(id) || cJSON_IsString(id)) &&
+		  member_span(line, len, (size_t)k, &at, &n);
+	if (ok && cJSON_IsNumber(id))
+		ok = n <= API_MAX_ID_LEN && strict_number(line + at, n);
+	else if (ok)
+		ok = n >= 2 && n - 2 <= API_MAX_ID_LEN && strict_string(line + at, n);
+	if (!ok) {
+		/* Do not echo an id we just rejected, nor a repeated one behind it. */
+		while (cJSON_GetObjectItemCaseSensitive(out->req, "id"))
+			cJSON_DeleteItemFromObjectCaseSensitive(out->req, "id");
+		return fail(out, API_E_BAD_REQUEST,
+			    "\"id\" must be a JSON number or string of at most %d bytes (a string's "
+			    "quotes not counted)", API_MAX_ID_LEN);
+	}
+	char text[API_MAX_ID_LEN + 3];
+	memcpy(text, line + at, n);
+	text[n] = '\0';
+	cJSON *raw = cJSON_CreateRaw(text);
+	if (!raw || !cJSON_ReplaceItemInObjectCaseSensitive(out->req, "id", raw)) {
+		cJSON_Delete(raw);
+		while (cJSON_GetObjectItemCaseSensitive(out->req, "id"))
+			cJSON_DeleteItemFromObjectCaseSensitive(out->req, "id");
+		return fail(out, API_E_INTERNAL, "out of memory");
+	}
+	return 0;
 }
 
 int api_parse_request(const char *line, size_t len, struct api_parsed *out)
@@ -138,7 +302,7 @@ int api_parse_request(const char *line, size_t len, struct api_parsed *out)
 		out->req = NULL;
 		return fail(out, API_E_BAD_REQUEST, "request must be a JSON object");
 	}
-	if (check_id(out) < 0)
+	if (check_id(line, len, out) < 0)
 		return -1;
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(out->req, "class");
 	if (!cls)

@@ -15,12 +15,13 @@
 #include <cjson/cJSON.h>
 
 #define API_PROTO_MAJOR 1
-#define API_PROTO_MINOR 0
+#define API_PROTO_MINOR 1
 
 /* Longest request line accepted, newline excluded. Longer lines get one
  * "line_too_long" error and are discarded up to the next newline. */
 #define API_MAX_LINE 65536
-/* Longest string "id" echoed back; longer ids are a bad_request. */
+/* Longest id echoed back, as the client wrote it (a string's text between
+ * its quotes); longer ids are a bad_request. */
 #define API_MAX_ID_LEN 128
 
 /* Stable error codes (documented in docs/API.md). The module itself emits
@@ -68,7 +69,9 @@ bool api_utf8_valid(const char *s, size_t len);
 /* Result of parsing one request line. On success `req` owns the parsed
  * object and `cls` points into it; on failure `code` is one of the API_E_*
  * strings, `message` says what is wrong, and `req` is still set when the
- * line was a JSON object (so the error can echo its "id"). */
+ * line was a JSON object (so the error can echo its "id"). A valid "id" is
+ * a cJSON raw item: the id's JSON text from the line, so that printing it
+ * echoes exactly what the client sent; an invalid one is removed. */
 struct api_parsed {
 	cJSON *req;
 	const char *cls;

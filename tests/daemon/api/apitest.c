@@ -150,25 +150,37 @@ static int fill(struct tconn *c, double deadline)
 	}
 }
 
-cJSON *tconn_read(struct tconn *c, double timeout_s)
+char *tconn_read_line(struct tconn *c, double timeout_s)
 {
 	double deadline = now_s() + timeout_s;
 	for (;;) {
 		char *nl = c->buf ? memchr(c->buf, '\n', c->len) : NULL;
 		if (nl) {
-			*nl = '\0';
-			cJSON *o = cJSON_Parse(c->buf);
-			ck_assert_msg(o != NULL, "server sent a malformed line: %.200s", c->buf);
-			size_t used = (size_t)(nl - c->buf) + 1;
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			return o;
+			size_t n = (size_t)(nl - c->buf);
+			char *line = malloc(n + 1);
+			ck_assert_ptr_nonnull(line);
+			memcpy(line, c->buf, n);
+			line[n] = '\0';
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return line;
 		}
 		int r = fill(c, deadline);
 		ck_assert_msg(r >= 0, "no line from the server within %.0f s", timeout_s);
 		if (r == 0)
 			return NULL;
 	}
+}
+
+cJSON *tconn_read(struct tconn *c, double timeout_s)
+{
+	char *line = tconn_read_line(c, timeout_s);
+	if (!line)
+		return NULL;
+	cJSON *o = cJSON_Parse(line);
+	ck_assert_msg(o != NULL, "server sent a malformed line: %.200s", line);
+	free(line);
+	return o;
 }
 
 bool tconn_wait_eof(struct tconn *c, double timeout_s)

@@ -36,6 +36,9 @@ void tconn_open(struct tconn *c, const char *path, bool greeting);
 void tconn_close(struct tconn *c);
 void tconn_send(struct tconn *c, const char *bytes, size_t n);
 void tconn_sendstr(struct tconn *c, const char *s);
+/* Next line as sent (malloc'd, no newline), or NULL on EOF; fails the
+ * test on timeout. For what parsing would hide: an id's exact text. */
+char *tconn_read_line(struct tconn *c, double timeout_s);
 /* Next object, or NULL on EOF; fails the test on timeout. */
 cJSON *tconn_read(struct tconn *c, double timeout_s);
 /* True when the peer closed (EOF or reset) within timeout, discarding

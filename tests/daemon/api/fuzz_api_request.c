@@ -19,6 +19,16 @@ static void parse_line(const char *line, size_t len)
 	} else if (!p.code || !p.message[0]) {
 		__builtin_trap();
 	}
+	/* An id that will be echoed is the client's text of one JSON number
+	 * or string, short enough. */
+	const cJSON *id = p.req ? cJSON_GetObjectItemCaseSensitive(p.req, "id") : NULL;
+	if (id) {
+		cJSON *again = cJSON_IsRaw(id) ? cJSON_Parse(id->valuestring) : NULL;
+		if (!again || !(cJSON_IsNumber(again) || cJSON_IsString(again)) ||
+		    strlen(id->valuestring) > API_MAX_ID_LEN + 2)
+			__builtin_trap();
+		cJSON_Delete(again);
+	}
 	api_parsed_clear(&p);
 }
 

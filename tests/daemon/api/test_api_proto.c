@@ -1,5 +1,5 @@
-/* Unit tests of the pure API pieces: request parser, line splitter,
- * bounded output queue. */
+/* Unit tests of the pure API pieces: request parser (and its verbatim
+ * ids), member tables, line splitter, bounded output queue. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api_args.h"
 #include "api_outq.h"
 #include "api_proto.h"
 
@@ -30,7 +31,8 @@ START_TEST(parse_valid)
 	const char *line = "{\"class\":\"devices\",\"id\":7}";
 	ck_assert_int_eq(api_parse_request(line, strlen(line), &p), 0);
 	ck_assert_str_eq(p.cls, "devices");
-	ck_assert_int_eq(cJSON_GetObjectItem(p.req, "id")->valueint, 7);
+	ck_assert(cJSON_IsRaw(cJSON_GetObjectItem(p.req, "id")));
+	ck_assert_str_eq(cJSON_GetObjectItem(p.req, "id")->valuestring, "7");
 	api_parsed_clear(&p);
 	ck_assert_str_eq(parse_code("  {\"class\":\"x\",\"id\":\"abc\"}  "), "ok");
 	ck_assert_str_eq(parse_code("{\"class\":\"caf\xc3\xa9\"}"), "ok");
@@ -79,13 +81,131 @@ START_TEST(parse_error_keeps_id)
 	ck_assert_int_eq(api_parse_request(line, strlen(line), &p), -1);
 	ck_assert_str_eq(p.code, API_E_BAD_REQUEST);
 	ck_assert_ptr_nonnull(p.req); /* so the error can echo the id */
-	ck_assert_int_eq(cJSON_GetObjectItem(p.req, "id")->valueint, 42);
+	ck_assert_str_eq(cJSON_GetObjectItem(p.req, "id")->valuestring, "42");
 	api_parsed_clear(&p);
 	/* A rejected id is not echoed. */
 	line = "{\"class\":\"x\",\"id\":{\"a\":1}}";
 	ck_assert_int_eq(api_parse_request(line, strlen(line), &p), -1);
 	ck_assert_ptr_null(cJSON_GetObjectItem(p.req, "id"));
 	api_parsed_clear(&p);
+}
+END_TEST
+
+/* The id a reply echoes: the client's own JSON text (docs/API.md). */
+START_TEST(parse_id_verbatim)
+{
+	static const struct {
+		const char *line, *id;
+	} cases[] = {
+		{ "{\"class\":\"x\",\"id\":12345678901234567890}", "12345678901234567890" },
+		{ "{\"class\":\"x\",\"id\":1e3}", "1e3" },
+		{ "{\"class\":\"x\",\"id\":1.50}", "1.50" },
+		{ "{\"class\":\"x\",\"id\":-0}", "-0" },
+		{ "{\"class\":\"x\",\"id\":2E+2}", "2E+2" },
+		{ "{\"class\":\"x\",\"id\":1e999}", "1e999" },
+		{ "{\"class\":\"x\",\"id\":\"a\\u0000b\"}", "\"a\\u0000b\"" },
+		{ "{\"class\":\"x\",\"id\":\"\\u00e9\\/\"}", "\"\\u00e9\\/\"" },
+		{ "{\"class\":\"x\",\"id\":\"caf\xc3\xa9\"}", "\"caf\xc3\xa9\"" },
+		/* whitespace around it, members (with look-alikes) before it */
+		{ " { \"a\" : {\"id\":1,\"b\":\"}\\\",\"} , \"c\":[\"]\",{}], \"id\"\t:\t7 ,\"class\":\"x\"}",
+		  "7" },
+		/* a key written with escapes is still "id" */
+		{ "{\"class\":\"x\",\"\\u0069d\":\"k\"}", "\"k\"" },
+		/* a repeated id: the first, as for every member */
+		{ "{\"class\":\"x\",\"id\":1,\"id\":2}", "1" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct api_parsed p;
+		ck_assert_msg(api_parse_request(cases[i].line, strlen(cases[i].line), &p) == 0, "%s: %s",
+			      cases[i].line, p.message);
+		const cJSON *id = cJSON_GetObjectItem(p.req, "id");
+		ck_assert_msg(cJSON_IsRaw(id) && strcmp(id->valuestring, cases[i].id) == 0,
+			      "%s: id %s, want %s", cases[i].line, cJSON_IsRaw(id) ? id->valuestring : "?",
+			      cases[i].id);
+		/* and the reply built from it says the same */
+		char *text = cJSON_PrintUnformatted(id);
+		ck_assert_str_eq(text, cases[i].id);
+		cJSON_free(text);
+		api_parsed_clear(&p);
+	}
+}
+END_TEST
+
+/* Ids that cannot be echoed as valid JSON are refused (and not echoed). */
+START_TEST(parse_id_refused)
+{
+	char long_str[200] = "{\"class\":\"x\",\"id\":\"", long_num[200] = "{\"class\":\"x\",\"id\":";
+	memset(long_str + strlen(long_str), 'x', 129);
+	strcat(long_str, "\"}");
+	memset(long_num + strlen(long_num), '9', 129);
+	strcat(long_num, "}");
+	const char *const lines[] = {
+		"{\"class\":\"x\",\"id\":01}", "{\"class\":\"x\",\"id\":1.}",
+		"{\"class\":\"x\",\"id\":-01}", "{\"class\":\"x\",\"id\":\"a\tb\"}",
+		"{\"class\":\"x\",\"id\":null}", "{\"class\":\"x\",\"id\":false}",
+		/* a repeated id behind a refused one is not echoed either */
+		"{\"class\":\"x\",\"id\":01,\"id\":\"a\\u0000b\"}", long_str,
+		long_num,
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		struct api_parsed p;
+		ck_assert_msg(api_parse_request(lines[i], strlen(lines[i]), &p) == -1, "%s accepted",
+			      lines[i]);
+		ck_assert_str_eq(p.code, API_E_BAD_REQUEST);
+		ck_assert_ptr_null(cJSON_GetObjectItem(p.req, "id"));
+		api_parsed_clear(&p);
+	}
+	/* 128 bytes is the most: between a string's quotes, or a number's. */
+	long_str[strlen(long_str) - 3] = '\0';
+	strcat(long_str, "\"}");
+	ck_assert_str_eq(parse_code(long_str), "ok");
+	long_num[strlen(long_num) - 2] = '\0';
+	strcat(long_num, "}");
+	ck_assert_str_eq(parse_code(long_num), "ok");
+}
+END_TEST
+
+/* ---- member tables ----------------------------------------------------- */
+
+START_TEST(members_types_and_presence)
+{
+	static const struct api_member m[] = {
+		{ "dut", API_T_STRING, true },
+		{ "rate_hz", API_T_NUMBER, false },
+		{ "id_or_name", API_T_NUMBER | API_T_STRING, false },
+		{ NULL, 0, false },
+	};
+	static const struct {
+		const char *json, *msg; /* msg NULL: accepted */
+	} cases[] = {
+		{ "{\"dut\":\"P\"}", NULL },
+		{ "{\"dut\":\"P\",\"rate_hz\":null,\"other\":[1]}", NULL },
+		{ "{\"dut\":\"P\",\"id_or_name\":\"n\"}", NULL },
+		{ "{}", "run needs \"dut\" (a string)" },
+		{ "{\"dut\":null}", "run needs \"dut\" (a string)" },
+		{ "{\"dut\":7}", "\"dut\" must be a string" },
+		{ "{\"dut\":\"P\",\"rate_hz\":\"1\"}", "\"rate_hz\" must be a number" },
+		{ "{\"dut\":\"P\",\"id_or_name\":true}", "\"id_or_name\" must be a string or a number" },
+		/* the first member in table order wins */
+		{ "{\"rate_hz\":\"1\"}", "run needs \"dut\" (a string)" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *req = cJSON_Parse(cases[i].json);
+		char msg[160] = "";
+		int r = api_members_check(req, "run", m, msg, sizeof msg);
+		if (cases[i].msg) {
+			ck_assert_msg(r == -1, "%s accepted", cases[i].json);
+			ck_assert_str_eq(msg, cases[i].msg);
+		} else {
+			ck_assert_msg(r == 0, "%s: %s", cases[i].json, msg);
+		}
+		cJSON_Delete(req);
+	}
+	cJSON *req = cJSON_Parse("{\"a\":null,\"b\":1}");
+	ck_assert_ptr_null(api_member(req, "a"));
+	ck_assert_ptr_null(api_member(req, "c"));
+	ck_assert_ptr_nonnull(api_member(req, "b"));
+	cJSON_Delete(req);
 }
 END_TEST
 
@@ -284,6 +404,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, parse_errors);
 	tcase_add_test(tc, parse_nul_and_length);
 	tcase_add_test(tc, parse_error_keeps_id);
+	tcase_add_test(tc, parse_id_verbatim);
+	tcase_add_test(tc, parse_id_refused);
+	tcase_add_test(tc, members_types_and_presence);
 	tcase_add_test(tc, utf8_validator);
 	tcase_add_test(tc, topics);
 	suite_add_tcase(s, tc);

@@ -75,7 +75,7 @@ START_TEST(greeting_and_echo)
 	cJSON *g = tconn_read(&c, T_TIMEOUT_S);
 	ck_assert_str_eq(jstr(g, "class"), "version");
 	ck_assert_int_eq((int)jnum(g, "proto_major"), 1);
-	ck_assert_int_eq((int)jnum(g, "proto_minor"), 0);
+	ck_assert_int_eq((int)jnum(g, "proto_minor"), 1);
 	ck_assert_int_eq((int)jnum(g, "max_line"), API_MAX_LINE);
 	ck_assert_str_ne(jstr(g, "release"), "(missing)");
 	cJSON_Delete(g);
@@ -133,6 +133,76 @@ START_TEST(error_codes_exact)
 	r = tconn_call(&c, "{\"id\":99}\n");
 	ck_assert_str_eq(jstr(r, "code"), API_E_BAD_REQUEST);
 	ck_assert_int_eq((int)jnum(r, "id"), 99);
+	cJSON_Delete(r);
+	tconn_close(&c);
+}
+END_TEST
+
+/* Sends line and returns the next line, raw. */
+static char *raw_call(struct tconn *c, const char *line)
+{
+	tconn_sendstr(c, line);
+	char *r = tconn_read_line(c, T_TIMEOUT_S);
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/* docs/API.md: the reply echoes the id verbatim, whatever JSON number or
+ * string the client wrote; an id it could not echo is refused. */
+START_TEST(ids_echoed_verbatim)
+{
+	static const char *const ids[] = {
+		"12345678901234567890", "1e3", "1.50", "-0", "1E-7", "\"a\\u0000b\"", "\"\\ud83d\\ude00\"",
+		"\"tab\\there\"",
+	};
+	static const char *const requests[] = {
+		"{\"class\":\"echo\",\"id\":%s}\n",      /* a reply */
+		"{\"class\":\"nope\",\"id\":%s}\n",      /* the handler's error */
+		"{\"id\":%s}\n",                        /* the module's error */
+		"{\"class\":\"watch\",\"id\":%s}\n",     /* the module's reply */
+		"{\"class\":\"later\",\"ms\":1,\"id\":%s}\n", /* asynchronous */
+	};
+	struct tconn c;
+	tconn_open(&c, td.path, true);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		for (size_t k = 0; k < sizeof requests / sizeof requests[0]; k++) {
+			char line[256], want[160];
+			snprintf(line, sizeof line, requests[k], ids[i]);
+			snprintf(want, sizeof want, "\"id\":%s", ids[i]);
+			char *r = raw_call(&c, line);
+			const char *at = strstr(r, want);
+			ck_assert_msg(at && (at[strlen(want)] == ',' || at[strlen(want)] == '}'),
+				      "%s-> %s", line, r);
+			free(r);
+		}
+	}
+	/* Not valid JSON once echoed (cJSON would take them): refused. */
+	static const char *const bad[] = { "01", "-01", "1.", "\"raw\ttab\"" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char line[128];
+		snprintf(line, sizeof line, "{\"class\":\"echo\",\"id\":%s}\n", bad[i]);
+		char *r = raw_call(&c, line);
+		ck_assert_msg(strstr(r, "\"code\":\"bad_request\"") && !strstr(r, "\"id\":"), "%s-> %s",
+			      line, r);
+		free(r);
+	}
+	tconn_close(&c);
+}
+END_TEST
+
+/* docs/API.md "Which error wins": a member's type before its value; a
+ * null member is absent. */
+START_TEST(watch_members)
+{
+	struct tconn c;
+	tconn_open(&c, td.path, true);
+	expect_error(&c, "{\"class\":\"watch\",\"topics\":[\"weather\",1]}\n", API_E_BAD_REQUEST);
+	expect_error(&c, "{\"class\":\"watch\",\"topics\":{}}\n", API_E_BAD_REQUEST);
+	expect_error(&c, "{\"class\":\"watch\",\"enable\":\"no\",\"topics\":[\"weather\"]}\n",
+		     API_E_BAD_REQUEST);
+	cJSON *r = tconn_call(&c, "{\"class\":\"watch\",\"id\":1,\"enable\":null,\"topics\":null}\n");
+	ck_assert_str_eq(jstr(r, "class"), "watch");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "topics")), 4); /* the default set */
 	cJSON_Delete(r);
 	tconn_close(&c);
 }
@@ -647,6 +717,8 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, greeting_and_echo);
 	tcase_add_test(tc, error_codes_exact);
+	tcase_add_test(tc, ids_echoed_verbatim);
+	tcase_add_test(tc, watch_members);
 	tcase_add_test(tc, garbage_flood);
 	tcase_add_test(tc, oversize_lines);
 	tcase_add_test(tc, thousands_pipelined);
