@@ -276,6 +276,35 @@ static int swap_pen(struct rs_bench *b, const struct rs_ctl_request *req, char *
     return 0;
 }
 
+/* The operator re-mounts the pen, or a new session starts (which mounts it
+ * too). The model refuses both unless the pen is at rest: say why. */
+static int mount_request(struct rs_bench *b, const struct rs_ctl_request *req, cJSON *reply,
+                         char *err, size_t errlen)
+{
+    struct rs_world *w = b->world;
+    bool session = req->kind == RS_CTL_SESSION;
+    struct pen_status st;
+    rs_world_enter(w);
+    int rc = session ? sim_model_new_session(w->model, req->session_seed)
+                     : sim_pen_remount(w->model);
+    sim_pen_status(w->model, &st);
+    uint64_t now_session = sim_model_session(w->model);
+    uint32_t mount = sim_model_mount_count(w->model);
+    rs_world_leave(w);
+    const char *what = session ? "session" : "remount";
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: the pen is not at rest (state %s, %u mHz): stop it and "
+                 "let the rotor stop first", what, pen_state_str(st.state),
+                 (unsigned)st.measured_rate_mhz);
+        return -1;
+    }
+    cJSON_AddNumberToObject(reply, "session", (double)now_session);
+    cJSON_AddNumberToObject(reply, "mount", mount);
+    rs_log(w, "%s: session %llu, mount %u", what, (unsigned long long)now_session,
+           (unsigned)mount);
+    return 0;
+}
+
 static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, cJSON *reply,
                          char *err, size_t errlen)
 {
@@ -291,6 +320,9 @@ static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, c
         return 0;
     case RS_CTL_SWAP_PEN:
         return swap_pen(b, req, err, errlen);
+    case RS_CTL_REMOUNT:
+    case RS_CTL_SESSION:
+        return mount_request(b, req, reply, err, errlen);
     case RS_CTL_QUERY:
         switch (req->query) {
         case RS_Q_PEN: query_pen(b, reply); break;

@@ -178,19 +178,28 @@ static int parse_query(const char *q, struct rs_ctl_request *out, char *err, siz
     return -1;
 }
 
+/* obj's "seed": an integer 0..2^53 (JSON numbers are doubles: above that
+ * they are no longer exact). false if obj is no object or has no such seed. */
+static bool json_seed(const cJSON *obj, unsigned long long *out)
+{
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(obj, "seed");
+    if (!cJSON_IsObject(obj) || !cJSON_IsNumber(seed) || !(seed->valuedouble >= 0) ||
+        seed->valuedouble > 9007199254740992.0 || seed->valuedouble != floor(seed->valuedouble))
+        return false;
+    *out = (unsigned long long)seed->valuedouble;
+    return true;
+}
+
 /* {"swap_pen": {"seed": N, "serial": "PA-...", "gap": seconds}} */
 static int parse_swap(const cJSON *swap, struct rs_ctl_request *out, char *err, size_t errlen)
 {
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(swap, "seed");
     const cJSON *serial = cJSON_GetObjectItemCaseSensitive(swap, "serial");
     out->kind = RS_CTL_SWAP_PEN;
     out->swap_gap_s = 0.2;
-    if (!cJSON_IsObject(swap) || !cJSON_IsNumber(seed) || !(seed->valuedouble >= 0) ||
-        seed->valuedouble > 9007199254740992.0 || seed->valuedouble != floor(seed->valuedouble)) {
+    if (!json_seed(swap, &out->swap_seed)) {
         snprintf(err, errlen, "swap_pen: needs \"seed\": an integer 0..2^53");
         return -1;
     }
-    out->swap_seed = (unsigned long long)seed->valuedouble;
     size_t len = cJSON_IsString(serial) ? strlen(serial->valuestring) : 0;
     if (len == 0 || len >= sizeof out->swap_serial) {
         snprintf(err, errlen, "swap_pen: needs \"serial\": 1..16 printable characters");
@@ -219,6 +228,46 @@ static int parse_swap(const cJSON *swap, struct rs_ctl_request *out, char *err, 
     return 0;
 }
 
+/* Only the listed members: a misspelt option must not be ignored. */
+static bool only_members(const cJSON *obj, const char *const *allowed, size_t n)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, obj) {
+        size_t i = 0;
+        while (i < n && strcmp(item->string ? item->string : "", allowed[i]) != 0)
+            i++;
+        if (i == n)
+            return false;
+    }
+    return true;
+}
+
+/* {"remount": {}}: the operator takes the pen out and puts it back. */
+static int parse_remount(const cJSON *remount, struct rs_ctl_request *out, char *err,
+                         size_t errlen)
+{
+    out->kind = RS_CTL_REMOUNT;
+    if (!cJSON_IsObject(remount) || !only_members(remount, NULL, 0)) {
+        snprintf(err, errlen, "remount: expected an empty object {}");
+        return -1;
+    }
+    return 0;
+}
+
+/* {"session": {"seed": N}}: a new session (operator, day) with its seed. */
+static int parse_session(const cJSON *session, struct rs_ctl_request *out, char *err,
+                         size_t errlen)
+{
+    static const char *const keys[] = {"seed"};
+    out->kind = RS_CTL_SESSION;
+    if (!json_seed(session, &out->session_seed) ||
+        !only_members(session, keys, G_N_ELEMENTS(keys))) {
+        snprintf(err, errlen, "session: expected {\"seed\": an integer 0..2^53}");
+        return -1;
+    }
+    return 0;
+}
+
 int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, size_t errlen)
 {
     *out = (struct rs_ctl_request){.kind = RS_CTL_QUERY, .query = RS_Q_TIME};
@@ -231,8 +280,14 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
         const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");
         const cJSON *clear = cJSON_GetObjectItemCaseSensitive(req, "clear");
         const cJSON *swap = cJSON_GetObjectItemCaseSensitive(req, "swap_pen");
+        const cJSON *remount = cJSON_GetObjectItemCaseSensitive(req, "remount");
+        const cJSON *session = cJSON_GetObjectItemCaseSensitive(req, "session");
         if (swap) {
             rc = parse_swap(swap, out, err, errlen);
+        } else if (remount) {
+            rc = parse_remount(remount, out, err, errlen);
+        } else if (session) {
+            rc = parse_session(session, out, err, errlen);
         } else if (cJSON_IsString(fault)) {
             out->kind = RS_CTL_FAULT;
             rc = parse_fault_request(req, fault->valuestring, out, err, errlen);
@@ -242,7 +297,8 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
             out->kind = RS_CTL_CLEAR;
             rc = 0;
         } else {
-            snprintf(err, errlen, "expected \"fault\", \"query\", \"clear\" or \"swap_pen\"");
+            snprintf(err, errlen, "expected \"fault\", \"query\", \"clear\", \"swap_pen\", "
+                     "\"remount\" or \"session\"");
         }
     }
     cJSON_Delete(req);

@@ -42,6 +42,8 @@ enum rs_ctl_kind {
     RS_CTL_CLEAR,
     RS_CTL_QUERY,
     RS_CTL_SWAP_PEN,
+    RS_CTL_REMOUNT,
+    RS_CTL_SESSION,
 };
 
 enum rs_ctl_query {
@@ -63,6 +65,8 @@ struct rs_ctl_request {
     unsigned long long swap_seed;
     char swap_serial[17];
     double swap_gap_s;
+    /* RS_CTL_SESSION: the new session's seed */
+    unsigned long long session_seed;
 };
 
 /* Parse one line (without its newline). 0, or -1 with a message in err. */

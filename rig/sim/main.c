@@ -1,7 +1,7 @@
 /* rigsim: run COMMAND on a simulated bench.
  *
- *   rigsim [--bench FILE] [--seed N] [--truth FILE] [--control PATH]
- *          [--fault SPEC]... [--verbose] -- COMMAND [ARGS...]
+ *   rigsim [--bench FILE] [--seed N] [--session N] [--truth FILE]
+ *          [--control PATH] [--fault SPEC]... [--verbose] -- COMMAND [ARGS...]
  *   rigsim [--control PATH] --send JSON-LINE
  *
  * Lifecycle: rigsim re-executes itself under libumockdev-preload.so (the
@@ -35,6 +35,7 @@
 struct options {
     const char *bench, *truth, *control, *send;
     uint64_t seed;
+    uint64_t session;           /* 0 = none: the streams of the seed alone */
     const char *faults[MAX_FAULTS];
     int nfaults;
     bool verbose;
@@ -44,8 +45,9 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rigsim [--bench FILE] [--seed N] [--truth FILE] [--control PATH]\n"
-            "              [--fault KIND[@SECONDS][=VALUE]]... [--verbose] -- COMMAND [ARGS...]\n"
+            "usage: rigsim [--bench FILE] [--seed N] [--session N] [--truth FILE]\n"
+            "              [--control PATH] [--fault KIND[@SECONDS][=VALUE]]... [--verbose]\n"
+            "              -- COMMAND [ARGS...]\n"
             "       rigsim [--control PATH] --send JSON\n"
             "       rigsim --version\n"
             "Runs COMMAND with a simulated pen (/dev/ttyACM0) and sensor head (USB).\n"
@@ -58,6 +60,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     static const struct option longopts[] = {
         {"bench", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},
+        {"session", required_argument, NULL, 'N'},
         {"truth", required_argument, NULL, 't'},
         {"control", required_argument, NULL, 'c'},
         {"fault", required_argument, NULL, 'f'},
@@ -70,21 +73,24 @@ static int parse_options(int argc, char **argv, struct options *o)
     int c;
     *o = (struct options){.seed = 1};
     /* '+': stop at the first non-option, COMMAND's options are its own */
-    while ((c = getopt_long(argc, argv, "+b:s:t:c:f:S:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+b:s:N:t:c:f:S:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': o->bench = optarg; break;
         case 't': o->truth = optarg; break;
         case 'c': o->control = optarg; break;
         case 'S': o->send = optarg; break;
         case 'v': o->verbose = true; break;
-        case 's': {
+        case 's':
+        case 'N': {
             char *end;
             errno = 0;
-            o->seed = strtoull(optarg, &end, 0);
+            uint64_t v = strtoull(optarg, &end, 0);
             if (errno || end == optarg || *end) {
-                fprintf(stderr, "rigsim: --seed: not a number: %s\n", optarg);
+                fprintf(stderr, "rigsim: --%s: not a number: %s\n",
+                        c == 's' ? "seed" : "session", optarg);
                 return -1;
             }
+            *(c == 's' ? &o->seed : &o->session) = v;
             break;
         }
         case 'f':
@@ -363,6 +369,11 @@ int main(int argc, char **argv)
     w.model = sim_model_new(&w.params, o.seed);
     if (!w.model) {
         fprintf(stderr, "rigsim: cannot create the bench model\n");
+        return 2;
+    }
+    /* Before the truth is attached: its first mount line is the session's. */
+    if (o.session != 0 && sim_model_new_session(w.model, o.session) < 0) {
+        fprintf(stderr, "rigsim: --session: cannot start a session\n");
         return 2;
     }
     if (truth) {

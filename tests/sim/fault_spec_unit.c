@@ -105,6 +105,39 @@ START_TEST(swap_pen_request)
 }
 END_TEST
 
+START_TEST(remount_and_session_requests)
+{
+    struct rs_ctl_request r;
+    char err[256];
+    ck_assert_int_eq(rs_control_parse("{\"remount\":{}}", &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.kind, RS_CTL_REMOUNT);
+    ck_assert_int_eq(rs_control_parse("{\"session\":{\"seed\":12}}", &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.kind, RS_CTL_SESSION);
+    ck_assert_uint_eq(r.session_seed, 12);
+    ck_assert_int_eq(rs_control_parse("{\"session\":{\"seed\":0}}", &r, err, sizeof err), 0);
+    ck_assert_uint_eq(r.session_seed, 0);
+    static const struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"{\"remount\":true}", "remount"},
+        {"{\"remount\":{\"gap\":1}}", "remount"},         /* no options (yet) */
+        {"{\"session\":{}}", "session"},
+        {"{\"session\":7}", "session"},
+        {"{\"session\":{\"seed\":-1}}", "session"},
+        {"{\"session\":{\"seed\":2.5}}", "session"},
+        {"{\"session\":{\"seed\":1e300}}", "session"},
+        {"{\"session\":{\"seed\":1,\"operator\":\"x\"}}", "session"},
+        {"{\"remounts\":{}}", "remount"},                  /* the list of requests */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_msg(rs_control_parse(bad[i].line, &r, err, sizeof err) == -1, "accepted %s",
+                      bad[i].line);
+        ck_assert_msg(strstr(err, bad[i].msg) != NULL, "%s: message '%s'", bad[i].line, err);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rigsim fault specs");
@@ -115,6 +148,7 @@ int main(void)
     tcase_add_test(tc, unplug_value_is_replug_delay);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, swap_pen_request);
+    tcase_add_test(tc, remount_and_session_requests);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

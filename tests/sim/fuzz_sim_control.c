@@ -22,6 +22,10 @@ static void check_request(const struct rs_ctl_request *r)
 {
     switch (r->kind) {
     case RS_CTL_CLEAR:
+    case RS_CTL_REMOUNT:
+        return;
+    case RS_CTL_SESSION:
+        REQUIRE(r->session_seed <= 9007199254740992ull);     /* 2^53 */
         return;
     case RS_CTL_SWAP_PEN: {
         size_t len = strnlen(r->swap_serial, sizeof r->swap_serial);

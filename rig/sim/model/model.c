@@ -13,8 +13,10 @@
  * their own exact times (first_sample + n)/rate after START.
  *
  * Randomness: xoshiro256** streams seeded (via splitmix64) from the seed,
- * one per purpose (unit draws, pen dynamics, sensor noise), so switching
- * the sensor on or off does not change what the pen does.
+ * one per purpose (unit draws, pen dynamics, sensor noise, mounts: rng.h),
+ * so switching the sensor on or off does not change what the pen does.
+ * What changes each time the pen is clamped in the fixture lives in
+ * mount.c.
  */
 #include "model.h"
 
@@ -22,6 +24,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mount.h"
+#include "rng.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -64,73 +69,6 @@
 #define EVENT_QUEUE 64
 #define TARE_WINDOW_STEPS 100           /* TARE averages the last 10 ms */
 
-/* ---- random numbers ---- */
-
-struct rng {
-    uint64_t s[4];
-    bool has_spare;
-    double spare;
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-    r->has_spare = false;
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t rng_next(struct rng *r)   /* xoshiro256** */
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-static inline double rng_uniform(struct rng *r)  /* [0, 1) */
-{
-    return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* Standard normal, Marsaglia's polar method (no trig; pairs cached). */
-static double rng_normal(struct rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = false;
-        return r->spare;
-    }
-    double u, v, s;
-    do {
-        u = 2.0 * rng_uniform(r) - 1.0;
-        v = 2.0 * rng_uniform(r) - 1.0;
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    double f = sqrt(-2.0 * log(s) / s);
-    r->spare = v * f;
-    r->has_spare = true;
-    return u * f;
-}
-
 /* ---- model state ---- */
 
 /* One needle stroke: phase 0 = fully retracted (p = d - S), 0.5 = peak
@@ -142,6 +80,8 @@ struct stroke {
     double depth_mm;            /* peak protrusion d of this stroke */
     double depth_noise_mm;      /* its per-stroke part */
     double threshold_n;         /* puncture threshold F_p of all needles */
+    double threshold_base_n;    /* ... before the mount's phantom spot scales it */
+    double seat_mm;             /* phantom surface beyond the face (mount) */
     double set_depth_mm;
     double set_rate_hz;
     double peak_force_n;        /* analytic max of the contact force */
@@ -169,6 +109,12 @@ struct sim_model {
     struct sim_params p;
     uint64_t seed;
     struct rng rng_unit, rng_pen, rng_sh;
+    /* measurement system analysis: the bench's own seed (seed is the
+     * current unit's), the session, the mount in the fixture and the load
+     * cell's zero shift at the last control step */
+    uint64_t bench_seed, session;
+    struct sim_mount mount;
+    double zero_shift_n;
     FILE *truth;
     uint64_t now;
     uint64_t next_step;
@@ -319,10 +265,11 @@ static void truth_stroke(struct sim_model *m, uint64_t t_end)
     double period = (double)(t_end - s->start_ns) * 1e-9;
     double t_peak = (double)s->peak_ns * 1e-9;     /* phase 0.5 */
     /* Effective penetration: past the puncture point the surface stays
-     * depressed by the deflection at puncture, x_p = F_p / k; a stroke that
-     * never punctures does not penetrate. */
+     * depressed by the deflection at puncture, x_p = F_p / k, below where
+     * this mount seats it; a stroke that never punctures does not
+     * penetrate. */
     double pen = s->contact && s->phi_puncture >= 0
-                     ? s->depth_mm - s->peak_force_n / s->k_n_per_mm
+                     ? s->depth_mm - s->seat_mm - s->peak_force_n / s->k_n_per_mm
                      : 0.0;
     truth_printf(m,
                  "{\"t\":%.9f,\"stroke\":%llu,\"t_rise\":%.9f,\"t_peak\":%.9f,\"period_s\":%.9f,"
@@ -335,6 +282,20 @@ static void truth_stroke(struct sim_model *m, uint64_t t_end)
                  s->contact ? s->peak_force_n : 0.0, pen > 0 ? pen : 0.0,
                  s->phi_puncture >= 0 ? "true" : "false", s->all_driven ? "true" : "false",
                  state_name(m->state));
+}
+
+/* The mount in effect, so an analyst can check each mount's readings. */
+static void truth_mount(struct sim_model *m)
+{
+    char members[768];
+    sim_mount_describe(&m->mount, &m->p, members, sizeof members);
+    truth_printf(m, "{\"t\":%.9f,\"event\":\"mount\",%s}\n", (double)m->now * 1e-9, members);
+}
+
+static void truth_session(struct sim_model *m)
+{
+    truth_printf(m, "{\"t\":%.9f,\"event\":\"session\",\"session\":%llu}\n",
+                 (double)m->now * 1e-9, (unsigned long long)m->session);
 }
 
 /* ---- pen events ---- */
@@ -409,15 +370,16 @@ static double depth_now_mm(const struct sim_model *m)
 }
 
 /* Where this stroke punctures and the forces it sees. Puncture happens
- * where the phantom's deflection force k*p reaches the needles' combined
- * threshold F_p; from the cam law p = d - (S/2)(1 + cos theta) that is at
- * cos theta_p = 2 (d - x_p) / S - 1 with x_p = F_p / k. */
+ * where the phantom's deflection force k*(p - seat) reaches the needles'
+ * combined threshold F_p; from the cam law p = d - (S/2)(1 + cos theta)
+ * that is at cos theta_p = 2 (d - seat - x_p) / S - 1 with x_p = F_p / k. */
 static void stroke_geometry(struct stroke *s, const struct sim_params *p)
 {
     double f_p = s->threshold_n;
-    double f_max_elastic = s->k_n_per_mm * fmax(0.0, s->depth_mm);
+    double reach_mm = s->depth_mm - s->seat_mm;     /* past the phantom surface */
+    double f_max_elastic = s->k_n_per_mm * fmax(0.0, reach_mm);
     if (s->contact && f_p > 0 && f_max_elastic > f_p) {
-        double c = 2.0 * (s->depth_mm - f_p / s->k_n_per_mm) / p->stroke_mm - 1.0;
+        double c = 2.0 * (reach_mm - f_p / s->k_n_per_mm) / p->stroke_mm - 1.0;
         c = fmin(1.0, fmax(-1.0, c));
         s->phi_puncture = acos(c) / (2.0 * M_PI);
         s->peak_force_n = f_p;
@@ -427,6 +389,17 @@ static void stroke_geometry(struct stroke *s, const struct sim_params *p)
         s->peak_force_n = f_max_elastic;
         s->plateau_n = 0.0;
     }
+}
+
+/* The phantom a stroke meets is the one at the current mount's spot, as
+ * far from the cartridge face as this mount seats it. */
+static void stroke_meets_mount(struct stroke *s, const struct sim_mount *mt,
+                               const struct sim_params *p)
+{
+    s->k_n_per_mm = p->phantom_k_n_per_mm * mt->k_factor;
+    s->threshold_n = s->threshold_base_n * mt->puncture_factor;
+    s->seat_mm = mt->seat_mm;
+    stroke_geometry(s, p);
 }
 
 /* Draw the next stroke's parameters (at its start, phase 0). */
@@ -447,7 +420,6 @@ static void begin_stroke(struct sim_model *m, uint64_t t)
     s->depth_mm = depth_now_mm(m) + dn;
     s->set_depth_mm = m->set_depth_um / 1000.0;
     s->set_rate_hz = set_rate_hz(m);
-    s->k_n_per_mm = p->phantom_k_n_per_mm;
     s->punctured = false;
     s->peak_seen = false;
     s->rise_seen = false;
@@ -464,8 +436,9 @@ static void begin_stroke(struct sim_model *m, uint64_t t)
         needles -= (int)lround(missing);
     }
     s->contact = m->cart_present && needles > 0;
-    s->threshold_n = (needles > 0 ? needles : 0) * p->puncture_n_per_needle * fmax(0.0, 1.0 + pn);
-    stroke_geometry(s, p);
+    s->threshold_base_n =
+        (needles > 0 ? needles : 0) * p->puncture_n_per_needle * fmax(0.0, 1.0 + pn);
+    stroke_meets_mount(s, &m->mount, p);
 }
 
 /* Needle-phantom contact force at phase phi (0..1 within the stroke),
@@ -477,6 +450,7 @@ static void begin_stroke(struct sim_model *m, uint64_t t)
 static inline double contact_force(const struct stroke *s, double phi, double p_mm,
                                    double tau_s)
 {
+    p_mm -= s->seat_mm;                 /* needle tips past the phantom surface */
     if (!s->contact || p_mm <= 0.0)
         return 0.0;
     if (s->phi_puncture < 0.0 || phi < s->phi_puncture)
@@ -581,9 +555,12 @@ static void emit_sample(struct sim_model *m, uint64_t t)
     double phi = phase_at(m, t);
     double p_mm = m->st.depth_mm - 0.5 * p->stroke_mm * (1.0 + cos(2.0 * M_PI * phi));
     double force_n = contact_force(&m->st, phi, p_mm, since_puncture(m, t)) + ring_force(m, t) +
-                     LOAD_CELL_ZERO_N;
+                     LOAD_CELL_ZERO_N + m->zero_shift_n;
     double f_un = force_n * 1e6 + rng_normal(&m->rng_sh) * p->force_noise_n * 1e6;
-    double d_nm = p_mm * 1e6 + rng_normal(&m->rng_sh) * p->disp_noise_um * 1e3;
+    /* The sensor reads the needles against its own zero, which this mount
+     * put a little off the cartridge face. */
+    double d_nm = (p_mm + m->mount.disp_zero_mm) * 1e6 +
+                  rng_normal(&m->rng_sh) * p->disp_noise_um * 1e3;
     bool over;
     /* Tared, uncalibrated: raw = (true - offset) x 1e6 / gain - tare. */
     int32_t fr = quantise((f_un - c->force_offset_un) * 1e6 / c->force_gain_ppm - m->tare_un,
@@ -816,7 +793,7 @@ static double raw_force_now(const struct sim_model *m)
     double phi = phase_at(m, m->now);
     double p_mm = m->st.depth_mm - 0.5 * m->p.stroke_mm * (1.0 + cos(2.0 * M_PI * phi));
     double f = contact_force(&m->st, phi, p_mm, since_puncture(m, m->now)) +
-               ring_force(m, m->now) + LOAD_CELL_ZERO_N;
+               ring_force(m, m->now) + LOAD_CELL_ZERO_N + m->zero_shift_n;
     return (f * 1e6 - c->force_offset_un) * 1e6 / c->force_gain_ppm;
 }
 
@@ -839,6 +816,7 @@ static void control_step(struct sim_model *m)
     update_supply(m);
     update_motor(m);
     update_faults_and_state(m);
+    m->zero_shift_n = sim_mount_zero_shift_n(&m->mount, m->now);
     record_tare_history(m);
 }
 
@@ -926,6 +904,9 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     rng_seed(&m->rng_unit, seed, 1);
     rng_seed(&m->rng_pen, seed, 2);
     rng_seed(&m->rng_sh, seed, 3);
+    m->bench_seed = seed;
+    sim_mount_seed(&m->mount, seed, 0);
+    sim_mount_draw(&m->mount, p, SIM_MOUNT_START, 0);
 
     m->depth_bias_mm = isnan(p->depth_bias_mm)
                            ? rng_normal(&m->rng_unit) * p->depth_bias_sd_mm
@@ -958,7 +939,7 @@ int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial)
     memcpy(m->p.pen_serial, serial, len);
     m->seed = seed;
     rng_seed(&m->rng_unit, seed, 1);
-    rng_seed(&m->rng_pen, seed, 2);
+    rng_seed(&m->rng_pen, rng_session_seed(seed, m->session), 2);
     m->depth_bias_mm = isnan(m->p.depth_bias_mm)
                            ? rng_normal(&m->rng_unit) * m->p.depth_bias_sd_mm
                            : m->p.depth_bias_mm;
@@ -966,11 +947,15 @@ int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial)
     for (int k = 0; k < SIM_FAULT_COUNT_; k++)
         if (k != SIM_FAULT_SENSOR_OVERRUN)
             m->fault[k] = (struct fault_slot){0};
+    /* The next unit goes into the fixture: a mount of its own, in place
+     * before the power-on parks its needles against the phantom. */
+    sim_mount_draw(&m->mount, &m->p, SIM_MOUNT_SWAP, m->now);
     pen_power_on(m, rng_uniform(&m->rng_unit));
     truth_printf(m, "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"serial\":\"%s\","
                  "\"depth_bias_mm\":%.6f,\"needles\":%u}\n",
                  (double)m->now * 1e-9, (unsigned long long)m->seed, m->p.pen_serial,
                  m->depth_bias_mm, (unsigned)m->p.needle_count);
+    truth_mount(m);
     return 0;
 }
 
@@ -992,6 +977,64 @@ void sim_model_set_truth(struct sim_model *m, FILE *truth)
                  "\"needles\":%u}\n",
                  (double)m->now * 1e-9, (unsigned long long)m->seed, m->depth_bias_mm,
                  (unsigned)m->p.needle_count);
+    if (m->session != 0)
+        truth_session(m);
+    truth_mount(m);
+}
+
+/* ---- measurement system analysis: mounts and sessions ---- */
+
+/* An operator unclamps a pen only when it is at rest (docs: the model
+ * refuses rather than guess what a pen running out of the fixture does). */
+static bool pen_at_rest(const struct sim_model *m)
+{
+    return !m->driven && m->f_motor == 0.0;
+}
+
+/* A new mount under the pen at rest: the needles stay where the cam
+ * stopped, now against the phantom at the new spot. */
+static void remount_at_rest(struct sim_model *m, enum sim_mount_why why)
+{
+    sim_mount_draw(&m->mount, &m->p, why, m->now);
+    m->zero_shift_n = sim_mount_zero_shift_n(&m->mount, m->now);
+    stroke_meets_mount(&m->st, &m->mount, &m->p);
+    /* Needles parked past the puncture point went through the new spot as
+     * the pen went in (as at power-on); nothing rings any more. */
+    m->st.punctured = m->st.phi_puncture >= 0 && phase_at(m, m->now) > m->st.phi_puncture;
+    m->ring_on = false;
+    truth_mount(m);
+}
+
+int sim_pen_remount(struct sim_model *m)
+{
+    if (!pen_at_rest(m))
+        return -1;
+    remount_at_rest(m, SIM_MOUNT_REMOUNT);
+    return 0;
+}
+
+int sim_model_new_session(struct sim_model *m, uint64_t session)
+{
+    if (!pen_at_rest(m))
+        return -1;
+    /* The unit stream stays: the units are the same physical pens. */
+    m->session = session;
+    rng_seed(&m->rng_pen, rng_session_seed(m->seed, session), 2);
+    rng_seed(&m->rng_sh, rng_session_seed(m->bench_seed, session), 3);
+    sim_mount_seed(&m->mount, m->bench_seed, session);
+    truth_session(m);
+    remount_at_rest(m, SIM_MOUNT_SESSION);
+    return 0;
+}
+
+uint64_t sim_model_session(const struct sim_model *m)
+{
+    return m->session;
+}
+
+uint32_t sim_model_mount_count(const struct sim_model *m)
+{
+    return m->mount.n;
 }
 
 /* ---- pen firmware interface ---- */

@@ -61,9 +61,22 @@ struct sim_params {
     double disp_noise_um;         /* RMS 0.2 */
     double force_lsb_n;           /* quantisation 0.0001 */
     double disp_lsb_um;           /* quantisation 0.01 */
+    /* mount variation, drawn each time the pen is (re)mounted in the
+     * fixture (docs/SIMULATOR-MODEL.md "Measurement system analysis").
+     * Defaults: all spreads 0 = an ideal fixture; sim_params_mount_typical
+     * sets the documented realistic ones. */
+    double mount_disp_zero_sd_um; /* needle tip vs the sensor's zero, RMS */
+    double mount_seat_sd_um;      /* phantom surface vs cartridge face, RMS */
+    double mount_k_sd_pct;        /* phantom stiffness at the new spot, RMS % */
+    double mount_puncture_sd_pct; /* puncture threshold at the new spot, RMS % */
+    double mount_tare_drift_sd_mn_per_min; /* load-cell zero drift rate, RMS */
+    double mount_tare_settle_min; /* the drift settles with this time constant, 4 */
 };
 
 void sim_params_default(struct sim_params *p);
+/* Set the mount spreads to the documented realistic magnitudes (what
+ * fixtures/benches/msa.json holds); nothing else changes. */
+void sim_params_mount_typical(struct sim_params *p);
 
 /* Apply a bench JSON document over p. On error returns -1 and writes
  * "json.path: message" into err. */
@@ -122,6 +135,26 @@ bool sim_pen_motor_running(const struct sim_model *m);
  * parked) and the given USB/IDENTIFY serial (1..16 printable ASCII); the
  * sensor head and the phantom stay. 0, or -1 for a bad serial. */
 int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial);
+
+/* Measurement system analysis (docs/SIMULATOR-MODEL.md): every mount of a
+ * pen in the fixture draws its own displacement zero, seating, phantom spot
+ * and load-cell drift from the mount stream; sim_model_new mounts the first
+ * pen, sim_pen_new_unit mounts the next one.
+ *
+ * Remount: the operator takes the same pen out and puts it back (a new
+ * mount draw; the pen's state, setpoint and parked needles stay). Only with
+ * the pen at rest (not driven, rotor stopped): -1 and nothing changes
+ * otherwise, as an operator must stop the pen before unclamping it. */
+int sim_pen_remount(struct sim_model *m);
+/* A new session (operator, day) with its own seed: re-seeds the pen's
+ * per-stroke noise, the sensor noise and the mount stream from (seed,
+ * session), then mounts the pen (the session's first mount). Session 0 =
+ * the streams the seed alone gives (the default). -1 if the pen is not at
+ * rest, as for a remount. */
+int sim_model_new_session(struct sim_model *m, uint64_t session);
+uint64_t sim_model_session(const struct sim_model *m);
+/* Mounts so far in this session: 1 = its first. */
+uint32_t sim_model_mount_count(const struct sim_model *m);
 
 /* Sensor head side. */
 int sim_sh_set_rate(struct sim_model *m, uint32_t rate_hz);  /* 0 or SH_ERR_* */

@@ -74,6 +74,12 @@ void sim_params_default(struct sim_params *p)
     p->disp_noise_um = 0.2;
     p->force_lsb_n = 0.0001;
     p->disp_lsb_um = 0.01;
+
+    /* An ideal fixture: every mount the same (the spreads are 0), so runs
+     * compare exactly with the ground truth; benches that want a gauge
+     * study's mount-to-mount variation say so (fixtures/benches/msa.json,
+     * sim_params_mount_typical). */
+    p->mount_tare_settle_min = 4.0;
 }
 
 /* ---- fault names ---- */
@@ -193,6 +199,31 @@ static const struct field sensor_fields[] = {
     {"disp_lsb_um", F_DBL, P(disp_lsb_um), 0, 10, true},
     {"calibration", F_OBJECT, 0, 0, 0, false, calibration_fields},
     {NULL, F_DBL, 0, 0, 0, false},
+};
+
+/* Spreads of what each mount of the pen in the fixture draws (mount.c). */
+static const struct field mount_fields[] = {
+    {"disp_zero_sd_um", F_DBL, P(mount_disp_zero_sd_um), 0, 100, false},
+    {"seat_sd_um", F_DBL, P(mount_seat_sd_um), 0, 500, false},
+    {"phantom_k_sd_pct", F_DBL, P(mount_k_sd_pct), 0, 30, false},
+    {"puncture_sd_pct", F_DBL, P(mount_puncture_sd_pct), 0, 30, false},
+    /* bounded so the zero's whole creep, r tau, stays far inside the
+     * load cell's 10 N and the tare's int32 uN */
+    {"tare_drift_sd_mn_per_min", F_DBL, P(mount_tare_drift_sd_mn_per_min), 0, 100, false},
+    {"tare_settle_min", F_DBL, P(mount_tare_settle_min), 0, 100, true},
+    {NULL, F_DBL, 0, 0, 0, false},
+};
+
+/* The top-level sections of a bench file. */
+static const struct {
+    const char *key;
+    const struct field *fields;
+} sections[] = {
+    {"pen", pen_fields},
+    {"cartridge", cartridge_fields},
+    {"phantom", phantom_fields},
+    {"sensor_head", sensor_fields},
+    {"mount", mount_fields},
 };
 
 struct jerr {
@@ -395,20 +426,17 @@ int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *e
         const char *k = item->string ? item->string : "?";
         char path[64];
         snprintf(path, sizeof path, "$.%s", k);
+        size_t i = 0;
+        while (i < sizeof sections / sizeof sections[0] && strcmp(k, sections[i].key) != 0)
+            i++;
         int rc;
-        if (strcmp(k, "pen") == 0)
-            rc = apply_section(&q, item, path, pen_fields, &e);
-        else if (strcmp(k, "cartridge") == 0)
-            rc = apply_section(&q, item, path, cartridge_fields, &e);
-        else if (strcmp(k, "phantom") == 0)
-            rc = apply_section(&q, item, path, phantom_fields, &e);
-        else if (strcmp(k, "sensor_head") == 0)
-            rc = apply_section(&q, item, path, sensor_fields, &e);
+        if (i < sizeof sections / sizeof sections[0])
+            rc = apply_section(&q, item, path, sections[i].fields, &e);
         else if (strcmp(k, "description") == 0)
             rc = cJSON_IsString(item) ? 0 : fail(&e, path, "expected a string");
         else
             rc = fail(&e, path, "unknown key (expected pen, cartridge, phantom, sensor_head, "
-                      "description)");
+                      "mount, description)");
         if (rc < 0)
             return -1;
     }

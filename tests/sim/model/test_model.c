@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "helpers.h"
+#include "test_mount.h"
 
 /* ---- helpers ---- */
 
@@ -1254,6 +1255,7 @@ static Suite *model_suite(void)
     tcase_add_test(j, test_bench_files_load);
     tcase_add_test(j, test_fault_names);
     suite_add_tcase(s, j);
+    suite_add_tcase(s, mount_tcase());
     return s;
 }
 
