@@ -13,17 +13,14 @@
 #define TAU_MAX_S 0.5
 #define MIN_POINTS 6
 /* Tracking steps: at most 1/STEPS_PER_REV revolution at MAX_HZ (0.25
- * rad); a step larger than MAX_STEP is not a move. It must stay well below
- * the distance to the other half's position: a needle parked near a
- * quarter turn (0.4 rad from its mirror image) jumped there on a step of
- * noise backwards when this was pi/2, and read a spin-up 6 ms short. */
+ * rad); a step larger than MAX_STEP forward is not a move (a step back
+ * never is). A needle that moved less than MOVE_NM since it last moved has
+ * not moved (5 x its sensor noise): it keeps its phase, so noise at rest
+ * never turns the rotor. */
 #define TRACK_MAX_HZ 160.0
 #define TRACK_STEPS_PER_REV 25.0
-#define TRACK_MAX_STEP 0.5
-/* A needle that moves less than this from where a window begins, for at
- * least TRACK_REST_MIN_S, is at rest there (25 x the sensor's noise). */
-#define TRACK_REST_NM 5000.0
-#define TRACK_REST_MIN_S 0.0005
+#define TRACK_MAX_STEP 1.0
+#define TRACK_MOVE_NM 1000.0
 #define DISP_NO_TARGET INT32_MIN
 #define DISP_OUT_OF_RANGE (INT32_MIN + 1)
 
@@ -146,42 +143,9 @@ double rotor_time_to_rest(const struct rotor_fit *f, double frac)
     return -f->tau_s * log(frac);
 }
 
-/* Track from `from` on the given half; the needle rests until sample
- * rest_until (its phase stays where it is parked: noise is no move). */
-static size_t track_half(const int32_t *disp, double fs, double lo, double hi, size_t from,
-                         size_t to, size_t rest_until, bool falling, struct rotor_track *tr)
+static bool disp_ok(int32_t d)
 {
-    double span = hi - lo;
-    size_t step = (size_t)(fs / (TRACK_MAX_HZ * TRACK_STEPS_PER_REV));
-    if (step < 1)
-        step = 1;
-    size_t steps = (to - from) / step + 1;
-    size_t keep = steps / ROTOR_TRACK_POINTS + 1, n = 0, k = 0;
-    double u = NAN;
-    for (size_t i = from; i < to; i += step, k++) {
-        int32_t d = disp[i];
-        if (d == DISP_NO_TARGET || d == DISP_OUT_OF_RANGE)
-            return 0;
-        double c = 2 * (hi - d) / span - 1;
-        double th = acos(c < -1 ? -1 : c > 1 ? 1 : c);
-        if (isnan(u)) {
-            u = falling ? 2 * M_PI - th : th;
-        } else if (i >= rest_until) {
-            /* The rotor only turns forward: the branch that is the smaller
-             * step ahead, unless both are far. */
-            double at = fmod(u, 2 * M_PI);
-            double f1 = fmod(th - at + 4 * M_PI, 2 * M_PI);
-            double f2 = fmod(2 * M_PI - th - at + 4 * M_PI, 2 * M_PI);
-            double fwd = f1 < f2 ? f1 : f2;
-            if (fwd < TRACK_MAX_STEP)
-                u += fwd;
-        }
-        if (k % keep == 0 && n < ROTOR_TRACK_POINTS) {
-            tr->t[n] = (double)i / fs;
-            tr->rev[n++] = u / (2 * M_PI);
-        }
-    }
-    return n;
+    return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
 }
 
 size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from,
@@ -192,36 +156,55 @@ size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size
         return 0;
     /* A needle parked beyond the strokes' range (a deeper setting before
      * this one) is not on the cam: track from where it is back on it. */
-    while (from < to && disp_nm[from] != DISP_NO_TARGET && disp_nm[from] != DISP_OUT_OF_RANGE &&
-           (disp_nm[from] > hi + TRACK_REST_NM || disp_nm[from] < lo - TRACK_REST_NM))
+    while (from < to && disp_ok(disp_nm[from]) &&
+           (disp_nm[from] > hi + TRACK_MOVE_NM || disp_nm[from] < lo - TRACK_MOVE_NM))
         from++;
-    if (from >= to)
-        return 0;
-    /* A needle at rest when the window begins (a start, before the rotor
-     * moves): it stays parked until it has clearly moved, and the way it
-     * first moves (in or out) says which half of the turn it is on. */
-    size_t m = from;
-    int32_t d0 = disp_nm[from];
-    while (m < to && disp_nm[m] != DISP_NO_TARGET && disp_nm[m] != DISP_OUT_OF_RANGE &&
-           fabs((double)disp_nm[m] - d0) < TRACK_REST_NM)
-        m++;
-    /* (parked outside the strokes' range -- a deeper setting before this
-     * one -- its position says nothing about the cam's) */
-    if (m < to && m > from + (size_t)(TRACK_REST_MIN_S * fs) && d0 > lo && d0 < hi &&
-        disp_nm[m] != DISP_NO_TARGET && disp_nm[m] != DISP_OUT_OF_RANGE) {
-        /* (rest ends a step before the move, so the first step sees it) */
-        size_t step = (size_t)(fs / (TRACK_MAX_HZ * TRACK_STEPS_PER_REV));
-        size_t rest_until = m > from + step ? m - step : from;
-        tr->n = track_half(disp_nm, fs, lo, hi, from, to, rest_until, disp_nm[m] < d0, tr);
-        return tr->n;
+    double span = hi - lo;
+    size_t step = (size_t)(fs / (TRACK_MAX_HZ * TRACK_STEPS_PER_REV));
+    if (step < 1)
+        step = 1;
+    size_t steps = to > from ? (to - from) / step + 1 : 0;
+    size_t keep = steps / ROTOR_TRACK_POINTS + 1, n = 0, k = 0;
+    double u = NAN;             /* unknown until the needle first moves */
+    int32_t ref = 0;            /* where it was when it last moved */
+    bool have_ref = false;
+    for (size_t i = from; i < to; i += step, k++) {
+        int32_t d = disp_nm[i];
+        if (!disp_ok(d))
+            return tr->n = 0;
+        double c = 2 * (hi - d) / span - 1;
+        double th = acos(c < -1 ? -1 : c > 1 ? 1 : c);
+        if (!have_ref) {
+            ref = d;
+            have_ref = true;
+        } else if (fabs((double)d - ref) >= TRACK_MOVE_NM) {
+            /* It moved: out (displacement up) is the rising half of the
+             * turn, theta in (0, pi); in is the falling half. The way it
+             * moves decides, not the nearest branch: near a turning point
+             * both branches are close, and a stroke whose depth differs
+             * from the last (a dip at the bottom) made the nearest one
+             * the wrong one and stalled the tracker for a revolution. */
+            double now = d > ref ? th : 2 * M_PI - th;
+            if (isnan(u)) {
+                /* its phase until now: where it rested, on that half */
+                double c0 = 2 * (hi - ref) / span - 1;
+                double th0 = acos(c0 < -1 ? -1 : c0 > 1 ? 1 : c0);
+                u = d > ref ? th0 : 2 * M_PI - th0;
+                for (size_t j = 0; j < n; j++)
+                    tr->rev[j] = u / (2 * M_PI);
+            }
+            double fwd = fmod(now - fmod(u, 2 * M_PI) + 4 * M_PI, 2 * M_PI);
+            if (fwd < TRACK_MAX_STEP)   /* the rotor only turns forward */
+                u += fwd;
+            ref = d;
+        }
+        if (k % keep == 0 && n < ROTOR_TRACK_POINTS) {
+            tr->t[n] = (double)i / fs;
+            tr->rev[n++] = u / (2 * M_PI);
+        }
     }
-    struct rotor_track alt;
-    size_t n = track_half(disp_nm, fs, lo, hi, from, to, from, false, tr);
-    size_t n2 = track_half(disp_nm, fs, lo, hi, from, to, from, true, &alt);
-    if (n2 > 0 && (n == 0 || alt.rev[n2 - 1] - alt.rev[0] > tr->rev[n - 1] - tr->rev[0])) {
-        *tr = alt;
-        n = n2;
-    }
+    if (isnan(u))
+        return tr->n = 0;       /* never moved: nothing to fit */
     tr->n = n;
     return n;
 }

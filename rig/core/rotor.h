@@ -27,10 +27,11 @@
 
 /* The rotor's revolutions from the needle's position. The cam gives
  * p = hi - (hi - lo)(1 + cos theta)/2 (theta = 0: retracted, the start of
- * a stroke), so theta = acos(2 (hi - p)/(hi - lo) - 1) up to its half
- * (rising or falling), which continuity decides: each step (at most ~1/25
- * revolution at the fastest rate) takes the branch that is the smaller
- * step forward. */
+ * a stroke), so theta = acos(2 (hi - p)/(hi - lo) - 1) up to its half,
+ * which the way the needle moves decides: out is the rising half (0..pi),
+ * in the falling one. Steps are small (at most ~1/25 revolution at the
+ * fastest rate) and only forward; a needle that has not moved (noise) keeps
+ * its phase. */
 #define ROTOR_TRACK_POINTS 400
 struct rotor_track {
     double t[ROTOR_TRACK_POINTS];       /* s from the capture's first sample */
@@ -39,11 +40,11 @@ struct rotor_track {
 };
 /* Track disp_nm[from, to) (sample rate fs; lo/hi the retracted and
  * protruded levels, nm) into tr, at most ROTOR_TRACK_POINTS evenly spread
- * points. A needle parked mid-stroke may be on its way in or out: both
- * halves are tracked and the one that turns further is kept (the wrong one
- * waits, as a step back is never taken, until the needle is back at the
- * same position on the other half). Returns tr->n; 0 when a displacement
- * sample in the window is the sensor's "no target" or "out of range". */
+ * points. A needle at rest when the window begins keeps the phase where it
+ * is parked, on the half its first move says. Samples parked beyond the
+ * strokes' range at the window's start are skipped. Returns tr->n; 0 when
+ * a displacement sample is the sensor's "no target" or "out of range", or
+ * the needle never moved. */
 size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from,
                    size_t to, struct rotor_track *tr);
 

@@ -462,6 +462,37 @@ START_TEST(stroke_cut_by_capture_start)
 }
 END_TEST
 
+/* Stop time at the fastest rate with the stroke-to-stroke play in depth:
+ * where one stroke ends lower than the next begins, the needle dips at the
+ * bottom, and a tracker that took the nearer branch there thought it had
+ * not turned yet and lost a revolution (a stop 4.6 ms short once). */
+START_TEST(stop_time_with_depth_play)
+{
+    for (size_t i = 0; i < 8; i++) {
+        struct synth_params p;
+        synth_defaults(&p);
+        p.fs = 20000;
+        p.rate_hz = 150;
+        p.depth_mm = 2.5;
+        p.depth_noise_mm = 0.006;
+        p.jitter_pct = 0.5;
+        p.spindown_tau_s = 0.0174;
+        p.noise_um = 0.2;
+        p.seed = 41 + i;
+        struct cap c;
+        make(&c, &p, 0.45, -1, 0.1);
+        struct an_input in = input(&c, &p);
+        in.stop_index = (int64_t)(0.1 * p.fs);
+        struct an_result r;
+        ck_assert_int_eq(an_analyse(&in, &r), 0);
+        double truth = p.spindown_tau_s * log(20) * 1000;
+        ck_assert_msg(fabs(r.stop_ms - truth) < 1, "seed %zu: stop %.2f ms, truth %.2f", i,
+                      r.stop_ms, truth);
+        cap_free(&c);
+    }
+}
+END_TEST
+
 START_TEST(stall_reads_slow)
 {
     /* The rotor stops at 0.3 s of a 0.6 s capture with no stop command. */
@@ -592,6 +623,7 @@ static Suite *suite(void)
     tcase_add_test(tc, rate_ignores_depth_play);
     tcase_add_test(tc, force_at_20k);
     tcase_add_test(tc, stroke_cut_by_capture_start);
+    tcase_add_test(tc, stop_time_with_depth_play);
     tcase_add_test(tc, stall_reads_slow);
     tcase_add_test(tc, stop_when_already_stopped);
     tcase_add_test(tc, no_target_is_a_rig_error);
