@@ -617,7 +617,7 @@ int rs_pen_plug(struct rs_pen *p)
     char syspath[128];
     rs_usb_pen_dev(&p->usb, &p->w->params, PEN_USB_DEVNUM);
     rs_usb_syspath(&p->usb, syspath, sizeof syspath);
-    g_assert(strcmp(PEN_SYSPATH + strlen("/sys"), syspath) == 0);
+    g_assert(strcmp(&PEN_SYSPATH[sizeof "/sys" - 1], syspath) == 0);
     if (rs_usbfs_plug(p->usbfs, &p->usb) < 0) {
         undo_plug(p, false);
         return -1;

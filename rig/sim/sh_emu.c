@@ -600,7 +600,7 @@ int rs_sh_plug(struct rs_sh *s)
     rs_usb_sh_dev(&s->usb, &s->w->params, s->devnum);
     char syspath[128], msg[256];
     rs_usb_syspath(&s->usb, syspath, sizeof syspath);
-    g_assert(strcmp(SH_SYSPATH + strlen("/sys"), syspath) == 0);
+    g_assert(strcmp(&SH_SYSPATH[sizeof "/sys" - 1], syspath) == 0);
     g_mutex_unlock(&s->w->lock);
 
     /* Order matters: handler first (it only creates the ioctl socket), then

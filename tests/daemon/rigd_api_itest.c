@@ -160,8 +160,8 @@ static void t_types(void)
         "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000001\",\"operator\":5",
         "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000001\",\"record\":1",
         "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000001\",\"wait\":\"no\"",
-        "\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":7,\"spec_text\":\"{}\","
-        "\"dut\":\"PA-0000001\"",
+        ("\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":7,\"spec_text\":\"{}\","
+         "\"dut\":\"PA-0000001\""),
     };
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++)
         expect_refused(&c, wrong[i], "bad_request", NULL);
