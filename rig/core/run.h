@@ -129,6 +129,7 @@ struct run_config {
     const char *dut_serial;          /* required */
     const char *operator_name;       /* may be NULL */
     const char *station_id;          /* may be NULL */
+    const char *fixture;             /* the station's fixture; may be NULL */
     const char *record_path;         /* record JSON; captures go beside it as
                                         <record without .json>.cap<N>.bin.
                                         NULL = no record (tests only) */

@@ -285,6 +285,10 @@ cJSON *new_record(struct exec *e)
     }
     cJSON_AddStringToObject(r, "operator", c->operator_name ? c->operator_name : "");
     cJSON_AddStringToObject(r, "station", c->station_id ? c->station_id : "");
+    if (c->fixture)
+        cJSON_AddStringToObject(r, "fixture", c->fixture);
+    else
+        cJSON_AddNullToObject(r, "fixture");
     cJSON *seq = cJSON_AddObjectToObject(r, "sequence");
     if (seq) {
         cJSON_AddStringToObject(seq, "file", c->seq->file ? c->seq->file : "");

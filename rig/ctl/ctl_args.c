@@ -27,17 +27,19 @@ enum {
 	OPT_RECORD,
 	OPT_WAIT,
 	OPT_HOLD,
+	OPT_FIXTURE,
 };
 
 #define GLOBAL_OPTIONS                                              \
 	{ "socket", required_argument, NULL, OPT_SOCKET },          \
 	{ "json", no_argument, NULL, OPT_JSON },                    \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },        \
+	{ "fixture", required_argument, NULL, OPT_FIXTURE },        \
 	{ "help", no_argument, NULL, OPT_HELP },                    \
 	{ "version", no_argument, NULL, OPT_VERSION }
 
 static const char usage_main[] =
-	"Usage: rigctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]\n"
+	"Usage: rigctl [--socket PATH] [--fixture NAME] [--json] [--timeout S] COMMAND [ARGS]\n"
 	"\n"
 	"Talks to rigd, the test-rig daemon, over its JSON-lines API.\n"
 	"\n"
@@ -61,6 +63,8 @@ static const char usage_main[] =
 	"Global options:\n"
 	"  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
 	"                  $XDG_RUNTIME_DIR/rigd.sock if present, else /run/rigd/rigd.sock)\n"
+	"  --fixture NAME  the station's fixture to address (needed when it has\n"
+	"                  several; devices/status/watch: only that fixture)\n"
 	"  --json          print rigd's raw JSON lines (one object per line)\n"
 	"  --timeout S     seconds to wait for each reply (default 10)\n"
 	"  --help          this text; `rigctl COMMAND --help` for one command\n"
@@ -158,6 +162,16 @@ static int global_opt(int opt, struct ctl_args *a, FILE *err)
 		return 1;
 	case OPT_JSON:
 		a->json = true;
+		return 1;
+	case OPT_FIXTURE:
+		if (!*optarg || strlen(optarg) > 31 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						       "abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+								 strlen(optarg)) {
+			usage_error(err, "--fixture '%s': a fixture name (1..31 of A-Z a-z 0-9 _ . -)",
+				    optarg);
+			return -1;
+		}
+		a->fixture = optarg;
 		return 1;
 	case OPT_TIMEOUT:
 		if (parse_number(optarg, &a->timeout_s) < 0 || a->timeout_s <= 0) {

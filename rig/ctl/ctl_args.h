@@ -30,6 +30,7 @@ enum ctl_command {
 struct ctl_args {
 	/* global */
 	const char *socket; /* NULL: ctl_default_socket() */
+	const char *fixture; /* NULL: rigd's only fixture */
 	bool json;
 	double timeout_s;   /* reply timeout; run: overall limit when set */
 	bool timeout_set;

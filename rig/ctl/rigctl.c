@@ -280,10 +280,11 @@ static int simple_request(const struct ctl_args *a, cJSON *req, const char *what
 	return requests(a, &req, &what, 1, print);
 }
 
-static cJSON *new_request(const char *cls)
+static cJSON *new_request(const struct ctl_args *a, const char *cls)
 {
 	cJSON *o = cJSON_CreateObject();
-	if (o && !cJSON_AddStringToObject(o, "class", cls)) {
+	if (o && (!cJSON_AddStringToObject(o, "class", cls) ||
+		  (a->fixture && !cJSON_AddStringToObject(o, "fixture", a->fixture)))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -345,22 +346,22 @@ static void print_abort(const cJSON *reply)
 
 static int cmd_devices(const struct ctl_args *a)
 {
-	return simple_request(a, new_request("devices"), "devices", print_devices);
+	return simple_request(a, new_request(a, "devices"), "devices", print_devices);
 }
 
 static int cmd_status(const struct ctl_args *a)
 {
-	return simple_request(a, new_request("status"), "status", print_generic);
+	return simple_request(a, new_request(a, "status"), "status", print_generic);
 }
 
 static int cmd_abort(const struct ctl_args *a)
 {
-	return simple_request(a, new_request("abort"), "abort", print_abort);
+	return simple_request(a, new_request(a, "abort"), "abort", print_abort);
 }
 
 static cJSON *pen_request(const char *action, const struct ctl_args *a, bool setpoints)
 {
-	cJSON *req = new_request("pen");
+	cJSON *req = new_request(a, "pen");
 	if (req) {
 		cJSON_AddStringToObject(req, "action", action);
 		if (setpoints && a->have_rate)
@@ -406,7 +407,7 @@ static cJSON *topics_array(const char *list)
 /* Subscribes; prints rigd's error and returns -1 when refused. */
 static int subscribe(const struct ctl_args *a, struct ctl_conn *c, cJSON *topics)
 {
-	cJSON *req = new_request("watch");
+	cJSON *req = new_request(a, "watch");
 	if (!req) {
 		cJSON_Delete(topics);
 		return -1;
@@ -459,6 +460,12 @@ static int cmd_watch(const struct ctl_args *a)
 		}
 		if (r == 0)
 			continue;
+		/* --fixture: that fixture's events and the station's own */
+		const char *fx = str_member(ev, "fixture");
+		if (a->fixture && fx && strcmp(fx, a->fixture) != 0) {
+			cJSON_Delete(ev);
+			continue;
+		}
 		if (a->json)
 			print_json_line(ev);
 		else
@@ -610,7 +617,7 @@ static void print_summary(struct run_view *v)
  * opens a client's path itself), under their canonical paths. */
 static cJSON *build_run_request(const struct ctl_args *a, const struct ctl_run_files *f)
 {
-	cJSON *req = new_request("run");
+	cJSON *req = new_request(a, "run");
 	if (!req)
 		return NULL;
 	cJSON_AddStringToObject(req, "sequence", f->seq_path);

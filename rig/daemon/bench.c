@@ -12,9 +12,35 @@
 #include "record.h"
 #include "rigd.h"
 
-void bench_publish_device(struct rigd *r, const char *device, const char *event, const char *fmt, ...)
+void bench_log(const struct bench *bench, int level, const char *fmt, ...)
 {
-    if (!r->api)
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const struct log_run ctx = {.station = bench->rigd->cfg.station, .fixture = bench->name};
+    /* One fixture: the lines read as they always did. */
+    if (bench->rigd->nbenches > 1)
+        log_run_msg(level, &ctx, "fixture %s: %s", bench->name, msg);
+    else
+        log_run_msg(level, &ctx, "%s", msg);
+}
+
+void bench_publish(struct bench *bench, const char *topic, cJSON *ev)
+{
+    if (!bench->rigd->api) {
+        cJSON_Delete(ev);
+        return;
+    }
+    cJSON_AddStringToObject(ev, "fixture", bench->name);
+    api_publish(bench->rigd->api, topic, ev);
+}
+
+void bench_publish_device(struct bench *bench, const char *device, const char *event,
+                          const char *fmt, ...)
+{
+    if (!bench->rigd->api)
         return;
     char msg[256];
     va_list ap;
@@ -25,88 +51,88 @@ void bench_publish_device(struct rigd *r, const char *device, const char *event,
     cJSON_AddStringToObject(ev, "device", device);
     cJSON_AddStringToObject(ev, "event", event);
     cJSON_AddStringToObject(ev, "message", msg);
-    api_publish(r->api, "devices", ev);
+    bench_publish(bench, "devices", ev);
 }
 
-void bench_sync(struct rigd *r)
+void bench_sync(struct bench *bench)
 {
-    if (r->pen_watch.dev)
-        dev_watch_sync(&r->pen_watch);
-    if (r->sh_watch.dev)
-        dev_watch_sync(&r->sh_watch);
+    if (bench->pen_watch.dev)
+        dev_watch_sync(&bench->pen_watch);
+    if (bench->sh_watch.dev)
+        dev_watch_sync(&bench->sh_watch);
 }
 
-void bench_update_heartbeat(struct rigd *r)
+void bench_update_heartbeat(struct bench *bench)
 {
-    bool on = r->pen && pen_drv_present(r->pen) && (r->have_session || r->stopping) &&
-              !r->unvouched && !r->exiting;
-    if (r->pen && on != pen_drv_heartbeat(r->pen)) {
-        log_msg(LOG_INFO, "pen heartbeats %s", on ? "on" : "off");
-        pen_drv_set_heartbeat(r->pen, on);
+    bool on = bench->pen && pen_drv_present(bench->pen) && (bench->have_session || bench->stopping) &&
+              !bench->unvouched && !bench->rigd->exiting;
+    if (bench->pen && on != pen_drv_heartbeat(bench->pen)) {
+        bench_log(bench, LOG_INFO, "pen heartbeats %s", on ? "on" : "off");
+        pen_drv_set_heartbeat(bench->pen, on);
     }
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 /* ---- streaming on demand ---- */
 
-static bool stream_wanted(struct rigd *r)
+static bool stream_wanted(struct bench *bench)
 {
-    if (r->shutting_down || !r->sh || !sh_drv_present(r->sh))
+    if (bench->rigd->shutting_down || !bench->sh || !sh_drv_present(bench->sh))
         return false;
-    return r->have_session || r->stream_holds > 0 || api_has_watchers(r->api, "samples");
+    return bench->have_session || bench->stream_holds > 0 || api_has_watchers(bench->rigd->api, "samples");
 }
 
 /* A stream that ended or failed to start although it is still wanted is
  * retried by a one-shot timer, never at once: a sensor head that keeps
  * failing must not make rigd loop on START/STOP. */
-static void arm_stream_retry(struct rigd *r)
+static void arm_stream_retry(struct bench *bench)
 {
-    if (!r->demand_timer || r->exiting)
+    if (!bench->demand_timer || bench->rigd->exiting)
         return;
     int on = SD_EVENT_OFF;
-    if (sd_event_source_get_enabled(r->demand_timer, &on) >= 0 && on != SD_EVENT_OFF)
+    if (sd_event_source_get_enabled(bench->demand_timer, &on) >= 0 && on != SD_EVENT_OFF)
         return;   /* already pending: one retry per period at most */
-    int rc = sd_event_source_set_time_relative(r->demand_timer, RIGD_DEMAND_CHECK_MS * 1000u);
+    int rc = sd_event_source_set_time_relative(bench->demand_timer, RIGD_DEMAND_CHECK_MS * 1000u);
     if (rc >= 0)
-        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_ONESHOT);
+        rc = sd_event_source_set_enabled(bench->demand_timer, SD_EVENT_ONESHOT);
     if (rc < 0)
-        log_msg(LOG_WARNING, "sensor: cannot arm the stream retry timer: %s", strerror(-rc));
+        bench_log(bench, LOG_WARNING, "sensor: cannot arm the stream retry timer: %s", strerror(-rc));
 }
 
 static void stream_done(void *user, int status, const char *msg)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     if (status < 0 && status != -ECANCELED) {
-        log_msg(LOG_WARNING, "sensor: %s", msg);
-        arm_stream_retry(r);
-        bench_sync(r);
+        bench_log(bench, LOG_WARNING, "sensor: %s", msg);
+        arm_stream_retry(bench);
+        bench_sync(bench);
         return;
     }
     /* The demand may have changed while the request was in flight (the
      * last watcher left during START): follow it now. */
-    bench_update_stream(r);
+    bench_update_stream(bench);
 }
 
-void bench_update_stream(struct rigd *r)
+void bench_update_stream(struct bench *bench)
 {
-    if (!r->sh || !sh_drv_present(r->sh))
+    if (!bench->sh || !sh_drv_present(bench->sh))
         return;
-    bool want = stream_wanted(r);
-    bool on = sh_drv_streaming(r->sh);
+    bool want = stream_wanted(bench);
+    bool on = sh_drv_streaming(bench->sh);
     if (want && !on) {
-        int rc = sh_drv_start(r->sh, stream_done, r);
+        int rc = sh_drv_start(bench->sh, stream_done, bench);
         if (rc < 0 && rc != -EALREADY) {
-            log_msg(LOG_WARNING, "sensor: cannot start streaming: %s", strerror(-rc));
-            arm_stream_retry(r);
+            bench_log(bench, LOG_WARNING, "sensor: cannot start streaming: %s", strerror(-rc));
+            arm_stream_retry(bench);
         }
     } else if (!want && on) {
-        int rc = sh_drv_stop(r->sh, stream_done, r);
+        int rc = sh_drv_stop(bench->sh, stream_done, bench);
         if (rc >= 0)
-            r->stream_stop_asked = true;
+            bench->stream_stop_asked = true;
         else if (rc != -EALREADY)
-            log_msg(LOG_WARNING, "sensor: cannot stop streaming: %s", strerror(-rc));
+            bench_log(bench, LOG_WARNING, "sensor: cannot stop streaming: %s", strerror(-rc));
     }
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 /* The stream retry timer (see arm_stream_retry). Demand changes themselves
@@ -132,11 +158,11 @@ static void live_reset(struct live_decim *l, uint64_t first, uint32_t rate_hz)
 static void on_samples(void *user, uint64_t first, const int32_t *force, const int32_t *disp,
                        size_t n, uint32_t rate_hz)
 {
-    struct rigd *r = user;
-    runner_on_samples(r, first, force, disp, n, rate_hz);
-    if (!api_has_watchers(r->api, "samples"))
+    struct bench *bench = user;
+    runner_on_samples(bench, first, force, disp, n, rate_hz);
+    if (!api_has_watchers(bench->rigd->api, "samples"))
         return;
-    struct live_decim *l = &r->live;
+    struct live_decim *l = &bench->live;
     uint32_t factor = rate_hz > RIGD_LIVE_RATE_HZ ? rate_hz / RIGD_LIVE_RATE_HZ : 1;
     /* A gap or a rate change restarts averaging: never average across. */
     if (first != l->expect_in || factor != l->factor)
@@ -170,7 +196,7 @@ static void on_samples(void *user, uint64_t first, const int32_t *force, const i
     cJSON_AddNumberToObject(ev, "rate_hz", (double)rate_hz / l->factor);
     cJSON_AddItemToObject(ev, "force_n", fa);
     cJSON_AddItemToObject(ev, "disp_mm", da);
-    api_publish(r->api, "samples", ev);
+    bench_publish(bench, "samples", ev);
 }
 
 /* ---- faults the rig caused ---- */
@@ -184,12 +210,12 @@ static void on_samples(void *user, uint64_t first, const int32_t *force, const i
  * and a run on it FAILs naming it. */
 static void clear_done(void *user, int status, const struct pen_msg *resp)
 {
-    struct rigd *r = user;
-    r->clearing_fault = false;
+    struct bench *bench = user;
+    bench->clearing_fault = false;
     if (status == 0) {
-        log_msg(LOG_NOTICE, "pen: cleared the WATCHDOG fault the rig caused (%s)", r->fault_why);
-        bench_publish_device(r, "pen", "fault_cleared", "WATCHDOG fault cleared by rigd: %s",
-                             r->fault_why);
+        bench_log(bench, LOG_NOTICE, "pen: cleared the WATCHDOG fault the rig caused (%s)", bench->fault_why);
+        bench_publish_device(bench, "pen", "fault_cleared", "WATCHDOG fault cleared by rigd: %s",
+                             bench->fault_why);
         cJSON *a = cJSON_CreateObject();
         struct timespec ts;
         char utc[32];
@@ -198,84 +224,84 @@ static void clear_done(void *user, int status, const struct pen_msg *resp)
         cJSON_AddStringToObject(a, "utc", utc);
         cJSON_AddStringToObject(a, "action", "clear_pen_fault");
         cJSON_AddStringToObject(a, "faults", "WATCHDOG");
-        cJSON_AddStringToObject(a, "reason", r->fault_why);
-        const struct pen_identity *id = pen_drv_identity(r->pen);
+        cJSON_AddStringToObject(a, "reason", bench->fault_why);
+        const struct pen_identity *id = pen_drv_identity(bench->pen);
         cJSON_AddStringToObject(a, "pen_serial", id ? id->serial : "");
-        runner_note_rig_action(r, a);
+        runner_note_rig_action(bench, a);
     } else {
-        log_msg(LOG_ERR, "pen: could not clear the WATCHDOG fault (%s)",
+        bench_log(bench, LOG_ERR, "pen: could not clear the WATCHDOG fault (%s)",
                 status == PEN_DRV_NAK && resp ? pen_error_str(resp->u.nak.error)
                                                : strerror(status < 0 ? -status : EIO));
     }
-    bench_sync(r);
+    bench_sync(bench);
 }
 
-static void check_pen_faults(struct rigd *r, bool at_attach)
+static void check_pen_faults(struct bench *bench, bool at_attach)
 {
     uint32_t faults = 0;
-    (void)pen_drv_motor(r->pen, NULL, &faults);
-    if (!(faults & PEN_FAULT_HOST_CAUSED) || !pen_drv_present(r->pen))
+    (void)pen_drv_motor(bench->pen, NULL, &faults);
+    if (!(faults & PEN_FAULT_HOST_CAUSED) || !pen_drv_present(bench->pen))
         return;
-    snprintf(r->fault_why, sizeof r->fault_why, "%s",
+    snprintf(bench->fault_why, sizeof bench->fault_why, "%s",
              at_attach ? "latched before rigd attached the pen: a previous rigd crashed, hung or "
                          "was killed with the motor running"
-                       : r->have_session
+                       : bench->have_session
                              ? "rigd did not send the pen a request for 500 ms while its motor "
                                "ran (rigd hung, stopped or starved of CPU)"
                              : "the pen's watchdog stopped a motor no session of rigd was "
                                "driving (left running by a previous host)");
     if (!at_attach)
-        runner_on_rig_problem(r, "the pen's watchdog stopped the motor: rigd did not feed it "
+        runner_on_rig_problem(bench, "the pen's watchdog stopped the motor: rigd did not feed it "
                                  "for 500 ms (rigd hung, stopped or starved of CPU)");
     char names[96];
     if (faults & PEN_FAULT_LATCHED & ~PEN_FAULT_HOST_CAUSED) {
-        log_msg(LOG_WARNING, "pen: faults %s latched: not clearing (the pen raised some itself)",
+        bench_log(bench, LOG_WARNING, "pen: faults %s latched: not clearing (the pen raised some itself)",
                 pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names));
         return;
     }
     uint8_t state;
     /* CLEAR_FAULT outside FAULT is a no-op: wait for the state event. */
-    if (r->clearing_fault || !pen_drv_motor(r->pen, &state, NULL) || state != PEN_STATE_FAULT)
+    if (bench->clearing_fault || !pen_drv_motor(bench->pen, &state, NULL) || state != PEN_STATE_FAULT)
         return;
-    if (pen_drv_request(r->pen, PEN_MSG_CLEAR_FAULT, NULL, clear_done, r) == 0)
-        r->clearing_fault = true;
-    bench_sync(r);
+    if (pen_drv_request(bench->pen, PEN_MSG_CLEAR_FAULT, NULL, clear_done, bench) == 0)
+        bench->clearing_fault = true;
+    bench_sync(bench);
 }
 
 /* ---- driver callbacks ---- */
 
 static void pen_presence(void *user, bool present, const char *reason)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     if (present) {
-        const struct pen_identity *id = pen_drv_identity(r->pen);
-        r->unvouched = false;
-        bench_publish_device(r, "pen", "attached", "%s serial %s on %s", id ? id->model : "?",
-                             id ? id->serial : "?", pen_drv_port_name(r->pen));
-        r->clearing_fault = false;
-        check_pen_faults(r, true);
+        const struct pen_identity *id = pen_drv_identity(bench->pen);
+        bench->unvouched = false;
+        bench_publish_device(bench, "pen", "attached", "%s serial %s on %s", id ? id->model : "?",
+                             id ? id->serial : "?", pen_drv_port_name(bench->pen));
+        bench->clearing_fault = false;
+        check_pen_faults(bench, true);
         /* A motor running when rigd finds the pen was started by a host
          * that is gone (a rigd killed mid-run): stop it now rather than
          * leave it to the pen's watchdog. */
         uint8_t state;
-        if (pen_drv_motor(r->pen, &state, NULL) &&
-            (state == PEN_STATE_SPINUP || state == PEN_STATE_RUNNING) && !r->have_session)
-            safe_stop(r, "motor found running at attach (left by a previous host)", NULL, NULL);
+        if (pen_drv_motor(bench->pen, &state, NULL) &&
+            (state == PEN_STATE_SPINUP || state == PEN_STATE_RUNNING) && !bench->have_session)
+            safe_stop(bench, "motor found running at attach (left by a previous host)", NULL, NULL);
     } else {
-        bench_publish_device(r, "pen", "detached", "%s", reason);
-        if (r->have_session) {
-            log_msg(LOG_ERR, "pen lost during session %llu of %s: %s",
-                    (unsigned long long)r->owner.id, r->owner.user, reason);
-            runner_on_pen_lost(r, reason);   /* the active run ends in ERROR */
+        bench_publish_device(bench, "pen", "detached", "%s", reason);
+        if (bench->have_session) {
+            bench_log(bench, LOG_ERR, "pen lost during session %llu of %s: %s",
+                    (unsigned long long)bench->owner.id, bench->owner.user, reason);
+            runner_on_pen_lost(bench, reason);   /* the active run ends in ERROR */
         }
     }
-    pen_start_on_state(r);   /* a START waiting for the motor fails now */
-    bench_update_heartbeat(r);
+    pen_start_on_state(bench);   /* a START waiting for the motor fails now */
+    bench_update_heartbeat(bench);
 }
 
 static void pen_event(void *user, const struct pen_msg *m)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "device", "pen");
     if (m->type == PEN_MSG_EVT_STATE) {
@@ -283,9 +309,9 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddStringToObject(ev, "state", pen_state_str(m->u.evt_state.state));
         cJSON_AddStringToObject(ev, "previous", pen_state_str(m->u.evt_state.previous));
         cJSON_AddNumberToObject(ev, "reason", m->u.evt_state.reason);
-        log_msg(LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
+        bench_log(bench, LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
                 pen_state_str(m->u.evt_state.state));
-        pen_start_on_state(r);
+        pen_start_on_state(bench);
     } else if (m->type == PEN_MSG_EVT_FAULT) {
         cJSON_AddStringToObject(ev, "event", "fault");
         cJSON_AddNumberToObject(ev, "faults", m->u.evt_fault.faults);
@@ -293,114 +319,127 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddNumberToObject(ev, "supply_mv", m->u.evt_fault.supply_mv);
         char names[96];
         cJSON_AddStringToObject(ev, "names", pen_fault_names(m->u.evt_fault.faults, names, sizeof names));
-        log_msg(LOG_WARNING, "pen: fault %s (current %u mA, supply %u mV)", names,
+        bench_log(bench, LOG_WARNING, "pen: fault %s (current %u mA, supply %u mV)", names,
                 m->u.evt_fault.motor_current_ma, m->u.evt_fault.supply_mv);
     } else {
         cJSON_AddStringToObject(ev, "event", pen_msg_type_str(m->type));
     }
-    api_publish(r->api, "devices", ev);
+    bench_publish(bench, "devices", ev);
     if (m->type == PEN_MSG_EVT_FAULT ||
         (m->type == PEN_MSG_EVT_STATE && m->u.evt_state.state == PEN_STATE_FAULT))
-        check_pen_faults(r, false);
+        check_pen_faults(bench, false);
 }
 
 static void sh_presence(void *user, bool present, const char *reason)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     if (present) {
-        const struct sh_identity *id = sh_drv_identity(r->sh);
-        const struct sh_calibration *cal = sh_drv_calibration(r->sh);
-        bench_publish_device(r, "sensor", "attached", "%s serial %s, calibration due %u%s",
+        const struct sh_identity *id = sh_drv_identity(bench->sh);
+        const struct sh_calibration *cal = sh_drv_calibration(bench->sh);
+        bench_publish_device(bench, "sensor", "attached", "%s serial %s, calibration due %u%s",
                              id ? id->model : "?", id ? id->serial : "?", cal ? cal->due_date : 0,
-                             sh_drv_cal_due(r->sh) ? " (OVERDUE)" : "");
-        bench_update_stream(r);
+                             sh_drv_cal_due(bench->sh) ? " (OVERDUE)" : "");
+        bench_update_stream(bench);
         return;
     }
-    bench_publish_device(r, "sensor", "detached", "%s", reason);
-    runner_on_sensor_lost(r, reason);   /* an active capture ends in ERROR */
-    if (r->have_session && !r->shutting_down) {
+    bench_publish_device(bench, "sensor", "detached", "%s", reason);
+    runner_on_sensor_lost(bench, reason);   /* an active capture ends in ERROR */
+    if (bench->have_session && !bench->rigd->shutting_down) {
         /* Without the sensor nothing can be measured: stop the motor. */
         char why[160];
         snprintf(why, sizeof why, "sensor head lost: %s", reason);
-        safe_stop(r, why, NULL, NULL);
+        safe_stop(bench, why, NULL, NULL);
         /* LEAVE THE ENGINE A PLACE HERE: the active run ends in ERROR. */
     }
 }
 
 static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, const char *msg)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "device", "sensor");
     cJSON_AddStringToObject(j, "event", sh_drv_event_str(ev));
     cJSON_AddNumberToObject(j, "count", (double)detail);
     cJSON_AddStringToObject(j, "message", msg);
     struct sh_stream_stats st;
-    sh_drv_stream_stats(r->sh, &st);
+    sh_drv_stream_stats(bench->sh, &st);
     cJSON_AddNumberToObject(j, "lost_blocks", (double)st.lost_blocks);
     cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
-    api_publish(r->api, "devices", j);
-    runner_on_stream_event(r, ev, msg);   /* flags an active capture */
+    bench_publish(bench, "devices", j);
+    runner_on_stream_event(bench, ev, msg);   /* flags an active capture */
     if (ev == SH_EV_STREAM_STOPPED) {
         /* A stop we asked for may have raced with new demand (a session
          * claimed while stopping): follow the demand now. A stop nobody
          * asked for (transfer errors) is retried later, paced. */
-        bool asked = r->stream_stop_asked;
-        r->stream_stop_asked = false;
+        bool asked = bench->stream_stop_asked;
+        bench->stream_stop_asked = false;
         if (asked)
-            bench_update_stream(r);
-        else if (stream_wanted(r))
-            arm_stream_retry(r);
+            bench_update_stream(bench);
+        else if (stream_wanted(bench))
+            arm_stream_retry(bench);
     }
 }
 
 /* ---- open / close ---- */
 
-int bench_open(struct rigd *r, char *err, size_t errlen)
+int bench_open(struct bench *bench, char *err, size_t errlen)
 {
     static const struct pen_drv_callbacks pen_cb = {.on_event = pen_event, .on_presence = pen_presence};
     static const struct sh_drv_callbacks sh_cb = {
         .on_presence = sh_presence, .on_samples = on_samples, .on_stream_event = sh_stream_event};
-    r->pen = pen_drv_new(&r->cfg.pen, &pen_cb, r);
-    if (!r->pen) {
+    bench->pen = pen_drv_new(&bench->cfg->pen, &pen_cb, bench);
+    if (!bench->pen) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    r->sh = sh_drv_new(&r->cfg.sensor, r->cfg.sensor_rate_hz, &sh_cb, r, err, errlen);
-    if (!r->sh)
+    bench->sh = sh_drv_new(&bench->cfg->sensor, bench->cfg->sensor_rate_hz, &sh_cb, bench, err,
+                           errlen);
+    if (!bench->sh)
         return -EIO;
-    int rc = dev_watch_start(&r->pen_watch, r->ev, pen_drv_dev(r->pen));
+    int rc = dev_watch_start(&bench->pen_watch, bench->rigd->ev, pen_drv_dev(bench->pen));
     if (rc >= 0)
-        rc = dev_watch_start(&r->sh_watch, r->ev, sh_drv_dev(r->sh));
+        rc = dev_watch_start(&bench->sh_watch, bench->rigd->ev, sh_drv_dev(bench->sh));
     if (rc >= 0)
-        rc = sd_event_add_time_relative(r->ev, &r->demand_timer, CLOCK_MONOTONIC,
-                                        RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, r);
+        rc = sd_event_add_time_relative(bench->rigd->ev, &bench->demand_timer, CLOCK_MONOTONIC,
+                                        RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, bench);
     if (rc >= 0)   /* armed only when a stream must be retried */
-        rc = sd_event_source_set_enabled(r->demand_timer, SD_EVENT_OFF);
+        rc = sd_event_source_set_enabled(bench->demand_timer, SD_EVENT_OFF);
     if (rc < 0) {
         snprintf(err, errlen, "cannot watch devices: %s", strerror(-rc));
         return rc;
     }
     /* Missing devices are not fatal: report them and keep looking. */
     char why[256];
-    if (pen_drv_attach(r->pen, why, sizeof why) < 0)
-        log_msg(LOG_WARNING, "%s; will attach when it appears", why);
-    if (sh_drv_attach(r->sh, why, sizeof why) < 0)
-        log_msg(LOG_WARNING, "%s; will attach when it appears", why);
-    bench_sync(r);
+    if (pen_drv_attach(bench->pen, why, sizeof why) < 0)
+        bench_log(bench, LOG_WARNING, "%s; will attach when it appears", why);
+    if (sh_drv_attach(bench->sh, why, sizeof why) < 0)
+        bench_log(bench, LOG_WARNING, "%s; will attach when it appears", why);
+    bench_sync(bench);
     return 0;
 }
 
-void bench_close(struct rigd *r)
+void bench_close(struct bench *bench)
 {
-    pen_start_cancel_all(r, -ECANCELED);
-    r->demand_timer = sd_event_source_disable_unref(r->demand_timer);
-    dev_watch_stop(&r->pen_watch);
-    dev_watch_stop(&r->sh_watch);
-    pen_drv_free(r->pen);
-    r->pen = NULL;
-    sh_drv_free(r->sh);
-    r->sh = NULL;
+    pen_start_cancel_all(bench, -ECANCELED);
+    bench->demand_timer = sd_event_source_disable_unref(bench->demand_timer);
+    dev_watch_stop(&bench->pen_watch);
+    dev_watch_stop(&bench->sh_watch);
+    pen_drv_free(bench->pen);
+    bench->pen = NULL;
+    sh_drv_free(bench->sh);
+    bench->sh = NULL;
+    /* Waiters of a stop that never finished (second SIGINT) are dropped. */
+    while (bench->stop_waiters) {
+        struct stop_waiter *w = bench->stop_waiters;
+        bench->stop_waiters = w->next;
+        free(w);
+    }
+    while (bench->waiters) {
+        struct session_waiter *w = bench->waiters;
+        bench->waiters = w->next;
+        cJSON_Delete(w->req);
+        free(w);
+    }
 }
 
 /* Members the drivers describe only while they know them (a device that
@@ -417,32 +456,35 @@ static cJSON *with_nulls(cJSON *o, const char *const *keys)
     return o;
 }
 
-cJSON *bench_pen_json(struct rigd *r)
+cJSON *bench_pen_json(struct bench *bench)
 {
-    return r->pen ? with_nulls(dev_describe(pen_drv_dev(r->pen)), pen_optional) : NULL;
+    return bench->pen ? with_nulls(dev_describe(pen_drv_dev(bench->pen)), pen_optional) : NULL;
 }
 
-cJSON *bench_sensor_json(struct rigd *r)
+cJSON *bench_sensor_json(struct bench *bench)
 {
-    return r->sh ? with_nulls(dev_describe(sh_drv_dev(r->sh)), sensor_optional) : NULL;
+    return bench->sh ? with_nulls(dev_describe(sh_drv_dev(bench->sh)), sensor_optional) : NULL;
 }
 
-static cJSON *or_null(cJSON *o) { return o ? o : cJSON_CreateNull(); }
-
-cJSON *bench_devices_json(struct rigd *r)
+/* Both devices of the bench (null for one the fixture does not have),
+ * each naming the fixture, appended to arr. */
+void bench_devices_add(struct bench *bench, cJSON *arr)
 {
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "station", r->cfg.station);
-    cJSON *arr = cJSON_AddArrayToObject(b, "devices");
-    cJSON_AddItemToArray(arr, or_null(bench_pen_json(r)));
-    cJSON_AddItemToArray(arr, or_null(bench_sensor_json(r)));
-    return b;
+    cJSON *pen = bench_pen_json(bench), *sensor = bench_sensor_json(bench);
+    if (pen)
+        cJSON_AddStringToObject(pen, "fixture", bench->name);
+    if (sensor)
+        cJSON_AddStringToObject(sensor, "fixture", bench->name);
+    cJSON_AddItemToArray(arr, pen ? pen : cJSON_CreateNull());
+    cJSON_AddItemToArray(arr, sensor ? sensor : cJSON_CreateNull());
 }
 
 void bench_on_watch(void *user, struct api_client *c)
 {
     (void)c;
     struct rigd *r = user;
-    if (!r->exiting)
-        bench_update_stream(r);   /* someone started or stopped watching samples */
+    if (r->exiting)
+        return;
+    for (size_t i = 0; i < r->nbenches; i++)
+        bench_update_stream(&r->benches[i]);   /* someone started or stopped watching samples */
 }

@@ -20,14 +20,14 @@
 /* An API request waiting for a device. */
 struct pending {
     struct pending *next, **pprev;
-    struct rigd *r;
+    struct bench *bench;
     struct api_client *c;       /* NULL once the client is gone */
     cJSON *req;
     char action[16];
     uint32_t depth_um;          /* set: depth still to send (UINT32_MAX none) */
 };
 
-static struct pending *pending_new(struct rigd *r, struct api_client *c, const cJSON *req,
+static struct pending *pending_new(struct bench *bench, struct api_client *c, const cJSON *req,
                                    const char *action)
 {
     struct pending *p = calloc(1, sizeof *p);
@@ -38,15 +38,15 @@ static struct pending *pending_new(struct rigd *r, struct api_client *c, const c
         free(p);
         return NULL;
     }
-    p->r = r;
+    p->bench = bench;
     p->c = c;
     p->depth_um = UINT32_MAX;
     snprintf(p->action, sizeof p->action, "%s", action);
-    p->next = r->pending;
-    if (r->pending)
-        r->pending->pprev = &p->next;
-    p->pprev = &r->pending;
-    r->pending = p;
+    p->next = bench->pending;
+    if (bench->pending)
+        bench->pending->pprev = &p->next;
+    p->pprev = &bench->pending;
+    bench->pending = p;
     return p;
 }
 
@@ -59,9 +59,9 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-static void pending_client_gone(struct rigd *r, struct api_client *c)
+static void pending_client_gone(struct bench *bench, struct api_client *c)
 {
-    for (struct pending *p = r->pending; p; p = p->next)
+    for (struct pending *p = bench->pending; p; p = p->next)
         if (p->c == c)
             p->c = NULL;
 }
@@ -100,11 +100,11 @@ static cJSON *pen_body(const char *action)
 static void pen_done(void *user, int status, const struct pen_msg *resp)
 {
     struct pending *p = user;
-    struct rigd *r = p->r;
+    struct bench *bench = p->bench;
     if (status != 0) {
         reply_pen_failure(p, status, resp, p->action);
         pending_free(p);
-        bench_sync(r);
+        bench_sync(bench);
         return;
     }
     if (strcmp(p->action, "set") == 0 && resp->type == PEN_MSG_SET_RATE &&
@@ -113,12 +113,12 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
         struct pen_msg m = {.u.depth_um = (uint16_t)p->depth_um};
         cJSON_AddNumberToObject(p->req, "_applied_rate_hz", resp->u.rate_mhz / 1000.0);
         p->depth_um = UINT32_MAX;
-        int rc = pen_drv_request(r->pen, PEN_MSG_SET_DEPTH, &m, pen_done, p);
+        int rc = pen_drv_request(bench->pen, PEN_MSG_SET_DEPTH, &m, pen_done, p);
         if (rc < 0) {
             reply_pen_failure(p, rc, NULL, "set depth");
             pending_free(p);
         }
-        bench_sync(r);
+        bench_sync(bench);
         return;
     }
     if (p->c) {
@@ -150,15 +150,15 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
         default:
             break;
         }
-        if (r->have_session && r->owner.client == p->c)
-            cJSON_AddNumberToObject(b, "session", (double)r->owner.id);
+        if (bench->have_session && bench->owner.client == p->c)
+            cJSON_AddNumberToObject(b, "session", (double)bench->owner.id);
         else
             cJSON_AddNullToObject(b, "session");
         cJSON_DeleteItemFromObject(p->req, "_applied_rate_hz");
         api_reply(p->c, p->req, b);
     }
     pending_free(p);
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 /* A manual START that waited for the motor to come to rest still goes out
@@ -166,25 +166,25 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
 static bool start_still_wanted(void *user)
 {
     struct pending *p = user;
-    return p->c && session_owned_by(p->r, p->c) && !p->r->unvouched && !p->r->shutting_down;
+    return p->c && session_owned_by(p->bench, p->c) && !p->bench->unvouched && !p->bench->rigd->shutting_down;
 }
 
-static int send_pen(struct rigd *r, struct api_client *c, const cJSON *req, const char *action,
+static int send_pen(struct bench *bench, struct api_client *c, const cJSON *req, const char *action,
                     uint8_t type, const struct pen_msg *m, uint32_t then_depth_um)
 {
-    if (!pen_drv_present(r->pen)) {
+    if (!pen_drv_present(bench->pen)) {
         api_error(c, req, API_E_NO_DEVICE, "pen not attached (%s)",
-                  r->cfg.pen.path[0] ? r->cfg.pen.path : "waiting for it to appear");
+                  bench->cfg->pen.path[0] ? bench->cfg->pen.path : "waiting for it to appear");
         return -ENODEV;
     }
-    struct pending *p = pending_new(r, c, req, action);
+    struct pending *p = pending_new(bench, c, req, action);
     if (!p) {
         api_error(c, req, API_E_INTERNAL, "out of memory");
         return -ENOMEM;
     }
     p->depth_um = then_depth_um;
-    int rc = type == PEN_MSG_START ? pen_start_when_ready(r, pen_done, start_still_wanted, p)
-                                   : pen_drv_request(r->pen, type, m, pen_done, p);
+    int rc = type == PEN_MSG_START ? pen_start_when_ready(bench, pen_done, start_still_wanted, p)
+                                   : pen_drv_request(bench->pen, type, m, pen_done, p);
     if (rc < 0) {
         if (rc == -EAGAIN)
             api_error(c, req, API_E_BUSY, "too many pen requests in flight; retry");
@@ -193,24 +193,24 @@ static int send_pen(struct rigd *r, struct api_client *c, const cJSON *req, cons
         pending_free(p);
         return rc;
     }
-    bench_sync(r);
+    bench_sync(bench);
     return 0;
 }
 
 /* Controlling the motor needs the session; a free bench is claimed
  * implicitly for this client (released when it disconnects). */
-static bool ensure_session(struct rigd *r, struct api_client *c, const cJSON *req)
+static bool ensure_session(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (session_owned_by(r, c))
+    if (session_owned_by(bench, c))
         return true;
-    if (!r->have_session && !r->stopping && session_claim(r, c, req, true) == 0)
+    if (!bench->have_session && !bench->stopping && session_claim(bench, c, req, true) == 0)
         return true;
     char run_desc[300];
-    if (r->have_session)
+    if (bench->have_session)
         api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
-                  (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
-                  r->owner.started);
-    else if (runner_active_desc(r, run_desc, sizeof run_desc))
+                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
+                  bench->owner.started);
+    else if (runner_active_desc(bench, run_desc, sizeof run_desc))
         api_error(c, req, API_E_BUSY, "bench busy: %s; retry", run_desc);
     else
         api_error(c, req, API_E_BUSY, "bench busy: a motor stop is in progress; retry");
@@ -225,10 +225,10 @@ struct stop_req {
     char action[16];        /* a copy: the request is freed after dispatch */
 };
 
-static void stop_replied(struct rigd *r, void *user, bool confirmed, const char *detail)
+static void stop_replied(struct bench *bench, void *user, bool confirmed, const char *detail)
 {
     struct stop_req *s = user;
-    for (struct stop_req **pp = &r->stop_reqs; *pp; pp = &(*pp)->next)
+    for (struct stop_req **pp = &bench->stop_reqs; *pp; pp = &(*pp)->next)
         if (*pp == s) {
             *pp = s->next;
             break;
@@ -244,7 +244,7 @@ static void stop_replied(struct rigd *r, void *user, bool confirmed, const char 
     free(s);
 }
 
-static void request_stop(struct rigd *r, struct api_client *c, const cJSON *req, const char *action,
+static void request_stop(struct bench *bench, struct api_client *c, const cJSON *req, const char *action,
                          const char *reason)
 {
     struct stop_req *s = calloc(1, sizeof *s);
@@ -253,20 +253,20 @@ static void request_stop(struct rigd *r, struct api_client *c, const cJSON *req,
     if (!s || !s->req) {
         free(s);
         /* Still stop; just no reply with the outcome. */
-        safe_stop(r, reason, NULL, NULL);
+        safe_stop(bench, reason, NULL, NULL);
         api_error(c, req, API_E_INTERNAL, "stop commanded, but out of memory to report its outcome");
         return;
     }
     s->c = c;
     snprintf(s->action, sizeof s->action, "%s", action);
-    s->next = r->stop_reqs;
-    r->stop_reqs = s;
-    safe_stop(r, reason, stop_replied, s);
+    s->next = bench->stop_reqs;
+    bench->stop_reqs = s;
+    safe_stop(bench, reason, stop_replied, s);
 }
 
-static void stop_client_gone(struct rigd *r, struct api_client *c)
+static void stop_client_gone(struct bench *bench, struct api_client *c)
 {
-    for (struct stop_req *s = r->stop_reqs; s; s = s->next)
+    for (struct stop_req *s = bench->stop_reqs; s; s = s->next)
         if (s->c == c)
             s->c = NULL;
 }
@@ -289,10 +289,10 @@ static int check_rate(struct api_client *c, const cJSON *req, double hz, uint32_
  * after the rate had already been applied). Without an identified pen,
  * the protocol's range in whole micrometres; its absence is answered
  * later, as no_device. */
-static int check_depth(struct rigd *r, struct api_client *c, const cJSON *req, double mm,
+static int check_depth(struct bench *bench, struct api_client *c, const cJSON *req, double mm,
                        uint16_t *um)
 {
-    const struct pen_identity *id = r->pen && pen_drv_present(r->pen) ? pen_drv_identity(r->pen)
+    const struct pen_identity *id = bench->pen && pen_drv_present(bench->pen) ? pen_drv_identity(bench->pen)
                                                                        : NULL;
     double lo = id ? id->depth_min_um : 0;
     double hi = id && id->depth_max_um < PEN_DEPTH_MAX_UM ? id->depth_max_um : PEN_DEPTH_MAX_UM;
@@ -316,9 +316,9 @@ static int check_depth(struct rigd *r, struct api_client *c, const cJSON *req, d
 }
 
 /* Nothing new starts once rigd is shutting down. */
-static bool running(struct rigd *r, struct api_client *c, const cJSON *req)
+static bool running(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (!r->shutting_down)
+    if (!bench->rigd->shutting_down)
         return true;
     api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
     return false;
@@ -326,26 +326,26 @@ static bool running(struct rigd *r, struct api_client *c, const cJSON *req)
 
 /* The pen is needed before the bench is claimed: a refused request must
  * not leave its client holding an implicit session. */
-static bool pen_attached(struct rigd *r, struct api_client *c, const cJSON *req)
+static bool pen_attached(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (r->pen && pen_drv_present(r->pen))
+    if (bench->pen && pen_drv_present(bench->pen))
         return true;
     api_error(c, req, API_E_NO_DEVICE, "pen not attached (%s)",
-              r->cfg.pen.path[0] ? r->cfg.pen.path : "waiting for it to appear");
+              bench->cfg->pen.path[0] ? bench->cfg->pen.path : "waiting for it to appear");
     return false;
 }
 
-static void pen_identify(struct rigd *r, struct api_client *c, const cJSON *req)
+static void pen_identify(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    send_pen(r, c, req, "identify", PEN_MSG_IDENTIFY, NULL, UINT32_MAX);
+    send_pen(bench, c, req, "identify", PEN_MSG_IDENTIFY, NULL, UINT32_MAX);
 }
 
-static void pen_status(struct rigd *r, struct api_client *c, const cJSON *req)
+static void pen_status(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    send_pen(r, c, req, "status", PEN_MSG_GET_STATUS, NULL, UINT32_MAX);
+    send_pen(bench, c, req, "status", PEN_MSG_GET_STATUS, NULL, UINT32_MAX);
 }
 
-static void pen_set(struct rigd *r, struct api_client *c, const cJSON *req)
+static void pen_set(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     const cJSON *rate = api_member(req, "rate_hz"), *depth = api_member(req, "depth_mm");
     if (!rate && !depth) {
@@ -355,37 +355,37 @@ static void pen_set(struct rigd *r, struct api_client *c, const cJSON *req)
     uint32_t mhz = 0;
     uint16_t um = 0;
     if ((rate && check_rate(c, req, rate->valuedouble, &mhz) < 0) ||
-        (depth && check_depth(r, c, req, depth->valuedouble, &um) < 0))
+        (depth && check_depth(bench, c, req, depth->valuedouble, &um) < 0))
         return;
-    if (!running(r, c, req) || !pen_attached(r, c, req) || !ensure_session(r, c, req))
+    if (!running(bench, c, req) || !pen_attached(bench, c, req) || !ensure_session(bench, c, req))
         return;
     if (rate) {
         struct pen_msg m = {.u.rate_mhz = mhz};
-        send_pen(r, c, req, "set", PEN_MSG_SET_RATE, &m, depth ? um : UINT32_MAX);
+        send_pen(bench, c, req, "set", PEN_MSG_SET_RATE, &m, depth ? um : UINT32_MAX);
     } else {
         struct pen_msg m = {.u.depth_um = um};
-        send_pen(r, c, req, "set", PEN_MSG_SET_DEPTH, &m, UINT32_MAX);
+        send_pen(bench, c, req, "set", PEN_MSG_SET_DEPTH, &m, UINT32_MAX);
     }
 }
 
-static void pen_start(struct rigd *r, struct api_client *c, const cJSON *req)
+static void pen_start(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (!running(r, c, req) || !pen_attached(r, c, req) || !ensure_session(r, c, req))
+    if (!running(bench, c, req) || !pen_attached(bench, c, req) || !ensure_session(bench, c, req))
         return;
-    if (r->unvouched) {
+    if (bench->unvouched) {
         api_error(c, req, API_E_INVALID_STATE,
                   "a motor stop was not confirmed; re-attach the pen or start a new session");
         return;
     }
-    bench_update_heartbeat(r);
-    send_pen(r, c, req, "start", PEN_MSG_START, NULL, UINT32_MAX);
+    bench_update_heartbeat(bench);
+    send_pen(bench, c, req, "start", PEN_MSG_START, NULL, UINT32_MAX);
 }
 
-static void pen_stop(struct rigd *r, struct api_client *c, const cJSON *req)
+static void pen_stop(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     char reason[160];
     snprintf(reason, sizeof reason, "pen stop by %s", api_client_name(c));
-    request_stop(r, c, req, "stop", reason);
+    request_stop(bench, c, req, "stop", reason);
 }
 
 static const struct api_member pen_set_members[] = {
@@ -403,73 +403,20 @@ static const struct rigd_request pen_actions[] = {
     {NULL, NULL, NULL},
 };
 
-static void handle_pen(struct rigd *r, struct api_client *c, const cJSON *req)
+static void handle_pen(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    rigd_dispatch_action(r, c, req, "pen", pen_actions, NULL);
+    rigd_dispatch_action(bench, c, req, "pen", pen_actions, NULL);
 }
 
-static void handle_abort(struct rigd *r, struct api_client *c, const cJSON *req)
+static void handle_abort(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     char user[64], reason[160];
     session_peer_user(c, user, sizeof user);
     snprintf(reason, sizeof reason, "abort requested by %s", user);
     /* Abort the active run (-> ABORTED) before stopping the motor; the
      * runner refuses any later start, so teardown cannot restart it. */
-    runner_abort(r, reason);
-    request_stop(r, c, req, "abort", reason);
-}
-
-/* Every member is always there (null when it has no value), as the
- * example in docs/API.md shows it. */
-static cJSON *status_json(struct rigd *r)
-{
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "station", r->cfg.station);
-    cJSON_AddStringToObject(b, "state", r->shutting_down ? "shutting_down" : "running");
-    cJSON *sess = cJSON_AddObjectToObject(b, "session");
-    cJSON_AddStringToObject(sess, "state", r->have_session ? "owned" : "free");
-    if (r->have_session)
-        cJSON_AddItemToObject(sess, "owner", session_owner_json(&r->owner));
-    else
-        cJSON_AddNullToObject(sess, "owner");
-    int waiting = 0;
-    for (struct session_waiter *w = r->waiters; w; w = w->next)
-        waiting++;
-    cJSON_AddNumberToObject(sess, "waiting", waiting);
-    cJSON *dev = cJSON_AddObjectToObject(b, "devices");
-    bool pen = r->pen && pen_drv_present(r->pen);
-    cJSON_AddBoolToObject(dev, "pen", pen);
-    cJSON_AddBoolToObject(dev, "sensor", r->sh && sh_drv_present(r->sh));
-    cJSON_AddBoolToObject(dev, "streaming", r->sh && sh_drv_streaming(r->sh));
-    cJSON_AddBoolToObject(dev, "heartbeat", r->pen && pen_drv_heartbeat(r->pen));
-    if (pen) {
-        uint8_t state = 0;
-        uint32_t faults = 0;
-        bool known = pen_drv_motor(r->pen, &state, &faults);
-        char names[96];
-        cJSON_AddStringToObject(dev, "pen_motor", known ? pen_state_str(state) : "unknown");
-        cJSON_AddStringToObject(dev, "pen_faults", pen_fault_names(faults, names, sizeof names));
-    } else {
-        cJSON_AddNullToObject(dev, "pen_motor");
-        cJSON_AddNullToObject(dev, "pen_faults");
-    }
-    if (r->last_stop_detail[0]) {
-        cJSON *ls = cJSON_AddObjectToObject(b, "last_stop");
-        cJSON_AddBoolToObject(ls, "confirmed", r->last_stop_confirmed);
-        cJSON_AddStringToObject(ls, "reason", r->stop_reason);
-        cJSON_AddStringToObject(ls, "detail", r->last_stop_detail);
-    } else {
-        cJSON_AddNullToObject(b, "last_stop");   /* no stop since rigd started */
-    }
-    runner_status_add(r, b);
-    struct api_stats st;
-    api_server_stats(r->api, &st);
-    cJSON *a = cJSON_AddObjectToObject(b, "api");
-    cJSON_AddNumberToObject(a, "clients", st.clients);
-    cJSON_AddNumberToObject(a, "requests", (double)st.requests);
-    cJSON_AddNumberToObject(a, "protocol_errors", (double)st.protocol_errors);
-    cJSON_AddNumberToObject(a, "samples_dropped", (double)st.samples_dropped);
-    return b;
+    runner_abort(bench, reason);
+    request_stop(bench, c, req, "abort", reason);
 }
 
 static void sensor_done(void *user, int status, const char *msg)
@@ -485,14 +432,14 @@ static void sensor_done(void *user, int status, const char *msg)
                       "sensor %s failed: %s", p->action, msg);
         }
     }
-    struct rigd *r = p->r;
+    struct bench *bench = p->bench;
     pending_free(p);
-    bench_sync(r);
+    bench_sync(bench);
 }
 
-static void sensor_status(struct rigd *r, struct api_client *c, const cJSON *req)
+static void sensor_status(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    cJSON *b = bench_sensor_json(r);
+    cJSON *b = bench_sensor_json(bench);
     if (!b) {
         api_error(c, req, API_E_NO_DEVICE, "the station has no sensor head");
         return;
@@ -501,23 +448,23 @@ static void sensor_status(struct rigd *r, struct api_client *c, const cJSON *req
     api_reply(c, req, b);
 }
 
-static void sensor_tare(struct rigd *r, struct api_client *c, const cJSON *req)
+static void sensor_tare(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (!r->sh || !sh_drv_present(r->sh)) {
+    if (!bench->sh || !sh_drv_present(bench->sh)) {
         api_error(c, req, API_E_NO_DEVICE, "sensor head not attached");
         return;
     }
-    struct pending *p = pending_new(r, c, req, "tare");
+    struct pending *p = pending_new(bench, c, req, "tare");
     if (!p) {
         api_error(c, req, API_E_INTERNAL, "out of memory");
         return;
     }
-    int rc = sh_drv_tare(r->sh, sensor_done, p);
+    int rc = sh_drv_tare(bench->sh, sensor_done, p);
     if (rc < 0) {
         api_error(c, req, API_E_DEVICE_ERROR, "cannot send TARE: %s", strerror(-rc));
         pending_free(p);
     }
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 static const struct rigd_request sensor_actions[] = {
@@ -526,19 +473,9 @@ static const struct rigd_request sensor_actions[] = {
     {NULL, NULL, NULL},
 };
 
-static void handle_sensor(struct rigd *r, struct api_client *c, const cJSON *req)
+static void handle_sensor(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    rigd_dispatch_action(r, c, req, "sensor", sensor_actions, "status");
-}
-
-static void handle_devices(struct rigd *r, struct api_client *c, const cJSON *req)
-{
-    api_reply(c, req, bench_devices_json(r));
-}
-
-static void handle_status(struct rigd *r, struct api_client *c, const cJSON *req)
-{
-    api_reply(c, req, status_json(r));
+    rigd_dispatch_action(bench, c, req, "sensor", sensor_actions, "status");
 }
 
 /* What "action" takes (its values are each class's action table). */
@@ -560,16 +497,76 @@ static const struct api_member run_members[] = {
     {NULL, 0, false},
 };
 
-static const struct rigd_request request_classes[] = {
-    {"devices", handle_devices, NULL},
-    {"status", handle_status, NULL},
-    {"pen", handle_pen, action_members},
-    {"session", session_handle, action_members},
-    {"abort", handle_abort, NULL},
-    {"sensor", handle_sensor, action_members},
-    {"run", runner_handle_run, run_members},
-    {NULL, NULL, NULL},
+/* The "fixture" every request may carry. */
+static const struct api_member fixture_members[] = {
+    {"fixture", API_T_STRING, false},
+    {NULL, 0, false},
 };
+
+static void handle_devices(struct rigd *r, struct bench *one, struct api_client *c,
+                           const cJSON *req)
+{
+    api_reply(c, req, rigd_devices_json(r, one));
+}
+
+static void handle_status(struct rigd *r, struct bench *one, struct api_client *c,
+                          const cJSON *req)
+{
+    api_reply(c, req, rigd_status_json(r, one));
+}
+
+/* A request class: about the whole station (optionally narrowed to one
+ * fixture) or addressed to one fixture's bench. */
+struct rigd_class {
+    const char *name;
+    void (*station)(struct rigd *r, struct bench *one, struct api_client *c, const cJSON *req);
+    void (*fixture)(struct bench *bench, struct api_client *c, const cJSON *req);
+    const struct api_member *members;
+};
+
+static const struct rigd_class request_classes[] = {
+    {"devices", handle_devices, NULL, NULL},
+    {"status", handle_status, NULL, NULL},
+    {"pen", NULL, handle_pen, action_members},
+    {"session", NULL, session_handle, action_members},
+    {"abort", NULL, handle_abort, NULL},
+    {"sensor", NULL, handle_sensor, action_members},
+    {"run", NULL, runner_handle_run, run_members},
+    {NULL, NULL, NULL, NULL},
+};
+
+static void fixture_names(const struct rigd *r, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->nbenches && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", i ? ", " : "", r->benches[i].name);
+}
+
+/* The fixture req names, the only one when it names none, else NULL
+ * (*ambiguous: several fixtures and none named). -1 after replying
+ * bad_argument for a fixture the station does not have. */
+static int addressed_bench(struct rigd *r, struct api_client *c, const cJSON *req,
+                           struct bench **out)
+{
+    const cJSON *fx = api_member(req, "fixture");
+    *out = NULL;
+    if (!fx) {
+        if (r->nbenches == 1)
+            *out = &r->benches[0];
+        return 0;
+    }
+    for (size_t i = 0; i < r->nbenches; i++)
+        if (strcmp(r->benches[i].name, fx->valuestring) == 0) {
+            *out = &r->benches[i];
+            return 0;
+        }
+    char names[STATION_MAX_FIXTURES * STATION_FIXTURE_NAME_MAX];
+    fixture_names(r, names, sizeof names);
+    api_error(c, req, API_E_BAD_ARGUMENT, "unknown fixture \"%.64s\" (station %s has: %s)",
+              fx->valuestring, r->cfg.station, names);
+    return -1;
+}
 
 static const struct rigd_request *find_request(const struct rigd_request *table, const char *name)
 {
@@ -579,7 +576,7 @@ static const struct rigd_request *find_request(const struct rigd_request *table,
     return NULL;
 }
 
-void rigd_dispatch_action(struct rigd *r, struct api_client *c, const cJSON *req, const char *cls,
+void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req, const char *cls,
                           const struct rigd_request *actions, const char *dflt)
 {
     const cJSON *a = api_member(req, "action");
@@ -600,28 +597,48 @@ void rigd_dispatch_action(struct rigd *r, struct api_client *c, const cJSON *req
     }
     snprintf(what, sizeof what, "%s %s", cls, q->name);
     if (api_members_require(c, req, what, q->members) == 0)
-        q->handle(r, c, req);
+        q->handle(bench, c, req);
 }
 
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req)
 {
     struct rigd *r = user;
-    const struct rigd_request *q = find_request(request_classes, cls);
-    if (!q)
+    const struct rigd_class *q = request_classes;
+    while (q->name && strcmp(q->name, cls) != 0)
+        q++;
+    struct bench *one = NULL;
+    if (!q->name) {
         api_error(c, req, API_E_UNKNOWN_CLASS, "unknown class \"%.64s\"", cls);
-    else if (api_members_require(c, req, cls, q->members) == 0)
-        q->handle(r, c, req);
-    bench_sync(r);
+    } else if (api_members_require(c, req, cls, fixture_members) == 0 &&
+               api_members_require(c, req, cls, q->members) == 0 &&
+               addressed_bench(r, c, req, &one) == 0) {
+        if (q->station) {
+            q->station(r, one, c, req);
+        } else if (one) {
+            q->fixture(one, c, req);
+        } else {
+            char names[STATION_MAX_FIXTURES * STATION_FIXTURE_NAME_MAX];
+            fixture_names(r, names, sizeof names);
+            api_error(c, req, API_E_BAD_REQUEST,
+                      "%s needs \"fixture\": station %s has several (%s)", cls, r->cfg.station,
+                      names);
+        }
+    }
+    for (size_t i = 0; i < r->nbenches; i++)
+        bench_sync(&r->benches[i]);
 }
 
 void handlers_on_disconnect(void *user, struct api_client *c)
 {
     struct rigd *r = user;
-    pending_client_gone(r, c);
-    stop_client_gone(r, c);
-    if (r->exiting)
-        return;
-    runner_client_gone(r, c);   /* abort its run before the session ends */
-    session_client_gone(r, c);
-    bench_update_stream(r);     /* it may have been the last samples watcher */
+    for (size_t i = 0; i < r->nbenches; i++) {
+        struct bench *bench = &r->benches[i];
+        pending_client_gone(bench, c);
+        stop_client_gone(bench, c);
+        if (r->exiting)
+            continue;
+        runner_client_gone(bench, c);   /* abort its run before the session ends */
+        session_client_gone(bench, c);
+        bench_update_stream(bench);     /* it may have been the last samples watcher */
+    }
 }

@@ -92,6 +92,8 @@ void log_msg(int level, const char *fmt, ...)
 
 void log_run_msg(int level, const struct log_run *ctx, const char *fmt, ...)
 {
+    if (level >= LOG_DEBUG && !verbose)
+        return;
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);

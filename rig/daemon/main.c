@@ -30,8 +30,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: rigd [--config FILE] [--socket PATH] [--verbose] | --version\n"
-            "Runs the test-rig daemon for one bench.\n"
-            "  -c, --config FILE   bench config (default %s)\n"
+            "Runs the test-rig daemon for a station's fixtures.\n"
+            "  -c, --config FILE   station config (default %s)\n"
             "  -s, --socket PATH   API socket (default $RUNTIME_DIRECTORY/rigd.sock,\n"
             "                      /run/rigd/rigd.sock as root, else $XDG_RUNTIME_DIR/rigd.sock)\n"
             "  -v, --verbose       log protocol traffic\n"
@@ -121,16 +121,44 @@ static int resolve_station_paths(struct station_config *c, char *err, size_t err
 
 /* ---- shutdown ---- */
 
-static void shutdown_stopped(struct rigd *r, void *user, bool confirmed, const char *detail)
+static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user)
+{
+    struct rigd *r = user;
+    (void)s;
+    (void)usec;
+    sd_event_exit(r->ev, r->exit_code);
+    return 0;
+}
+
+void rigd_exit_when_settled(struct rigd *r, bool flush)
+{
+    bool ending = false;
+    for (size_t i = 0; i < r->nbenches; i++) {
+        if (!r->benches[i].shutdown_stopped)
+            return;
+        /* the aborted run ends first (record, reply); its end calls us */
+        ending = runner_defer_exit(&r->benches[i]) || ending;
+    }
+    if (ending)
+        return;
+    log_msg(LOG_NOTICE, "exiting");
+    if (!flush ||
+        (!r->flush_timer && sd_event_add_time_relative(r->ev, &r->flush_timer, CLOCK_MONOTONIC,
+                                                       RIGD_EXIT_FLUSH_MS * 1000u, 10000,
+                                                       on_exit_timer, r) < 0))
+        sd_event_exit(r->ev, r->exit_code);
+}
+
+static void shutdown_stopped(struct bench *bench, void *user, bool confirmed, const char *detail)
 {
     (void)user;
     (void)detail;
-    log_msg(LOG_NOTICE, "exiting (motor stop %s)", confirmed ? "confirmed" : "NOT confirmed");
+    struct rigd *r = bench->rigd;
+    bench_log(bench, LOG_NOTICE, "motor stop at shutdown %s", confirmed ? "confirmed" : "NOT confirmed");
     if (!confirmed && r->exit_code == 0)
         r->exit_code = 2;
-    if (runner_defer_exit(r))
-        return;     /* the aborted run ends first (record, reply); it exits */
-    sd_event_exit(r->ev, r->exit_code);
+    bench->shutdown_stopped = true;
+    rigd_exit_when_settled(r, false);
 }
 
 static int on_grace_timeout(sd_event_source *s, uint64_t usec, void *user)
@@ -152,17 +180,19 @@ void rigd_begin_shutdown(struct rigd *r, const char *why)
     r->shutting_down = true;
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_NOTICE, "shutting down: %s", why);
-    char abort_why[160];
-    snprintf(abort_why, sizeof abort_why, "rigd shutting down (%s)", why);
-    runner_abort(r, abort_why);   /* the worker is joined after the loop */
-    bench_update_stream(r);
     int rc = sd_event_add_time_relative(r->ev, &r->grace_timer, CLOCK_MONOTONIC,
                                         RIGD_STOP_GRACE_MS * 1000u, 10000, on_grace_timeout, r);
     if (rc < 0)
         log_msg(LOG_WARNING, "cannot arm the shutdown timer: %s", strerror(-rc));
-    char reason[160];
+    char abort_why[160], reason[160];
+    snprintf(abort_why, sizeof abort_why, "rigd shutting down (%s)", why);
     snprintf(reason, sizeof reason, "rigd shutdown (%s)", why);
-    safe_stop(r, reason, shutdown_stopped, NULL);
+    for (size_t i = 0; i < r->nbenches; i++) {
+        struct bench *bench = &r->benches[i];
+        runner_abort(bench, abort_why);   /* the worker is joined after the loop */
+        bench_update_stream(bench);
+        safe_stop(bench, reason, shutdown_stopped, NULL);
+    }
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user)
@@ -170,14 +200,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
     struct rigd *r = user;
     (void)s;
     if (si->ssi_signo == SIGINT && r->shutting_down) {
-        /* Second SIGINT: do not wait. One STOP frame straight to the port;
-         * heartbeats stop with us, so the pen's watchdog is the backstop. */
-        int rc = r->pen ? pen_drv_stop_now(r->pen) : -ENODEV;
-        if (r->pen)
-            pen_drv_set_heartbeat(r->pen, false);
-        log_msg(LOG_ERR, "second SIGINT: exiting now; STOP %s, not confirmed; pen watchdog stops "
-                "the motor within %d ms", rc == 0 ? "sent" : "could not be sent",
-                PEN_WATCHDOG_TIMEOUT_MS);
+        /* Second SIGINT: do not wait. One STOP frame straight to each
+         * port; heartbeats stop with us, so the pens' watchdogs are the
+         * backstop. */
+        for (size_t i = 0; i < r->nbenches; i++) {
+            struct bench *bench = &r->benches[i];
+            int rc = bench->pen ? pen_drv_stop_now(bench->pen) : -ENODEV;
+            if (bench->pen)
+                pen_drv_set_heartbeat(bench->pen, false);
+            bench_log(bench, LOG_ERR, "second SIGINT: exiting now; STOP %s, not confirmed; pen "
+                      "watchdog stops the motor within %d ms",
+                      rc == 0 ? "sent" : "could not be sent", PEN_WATCHDOG_TIMEOUT_MS);
+        }
         r->exit_code = 2;
         sd_event_exit(r->ev, r->exit_code);
         return 0;
@@ -226,12 +260,19 @@ int main(int argc, char **argv)
     struct rigd *r = &rigd;
     char err[512];
     if (station_load(opt.config, &r->cfg, err, sizeof err) < 0) {
-        log_msg(LOG_ERR, "bad bench config: %s", err);
+        log_msg(LOG_ERR, "bad station config: %s", err);
         return 78;
     }
     if (resolve_station_paths(&r->cfg, err, sizeof err) < 0) {
-        log_msg(LOG_ERR, "bad bench config: %s", err);
+        log_msg(LOG_ERR, "bad station config: %s", err);
         return 78;
+    }
+    r->nbenches = r->cfg.nfixtures;
+    for (size_t i = 0; i < r->nbenches; i++) {
+        struct bench *bench = &r->benches[i];
+        bench->rigd = r;
+        bench->cfg = &r->cfg.fixtures[i];
+        bench->name = bench->cfg->name;
     }
     if (gethostname(r->hostname, sizeof r->hostname) < 0)
         snprintf(r->hostname, sizeof r->hostname, "localhost");
@@ -273,13 +314,17 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_hook(log_to_watchers, r);
-    log_msg(LOG_NOTICE, "station %s: serving %s, records in %s", r->cfg.station, sockpath,
-            r->cfg.results_dir);
-    if (bench_open(r, err, sizeof err) < 0) {
-        log_msg(LOG_ERR, "cannot open the bench: %s", err);
-        api_server_free(r->api);
-        sd_event_unref(r->ev);
-        return 1;
+    log_msg(LOG_NOTICE, "station %s: %zu fixture%s, serving %s, records in %s", r->cfg.station,
+            r->nbenches, r->nbenches == 1 ? "" : "s", sockpath, r->cfg.results_dir);
+    for (size_t i = 0; i < r->nbenches; i++) {
+        if (bench_open(&r->benches[i], err, sizeof err) < 0) {
+            log_msg(LOG_ERR, "cannot open fixture %s: %s", r->benches[i].name, err);
+            for (size_t j = 0; j <= i; j++)
+                bench_close(&r->benches[j]);
+            api_server_free(r->api);
+            sd_event_unref(r->ev);
+            return 1;
+        }
     }
 
     /* Under systemd (Type=notify): serving now; devices may still attach. */
@@ -288,28 +333,20 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_msg(LOG_ERR, "event loop failed: %s", strerror(-rc));
 
-    /* Fail the run's remaining ops, let it write its record, join it. */
-    runner_shutdown(r);
+    /* Fail the runs' remaining ops, let them write their records, join. */
+    for (size_t i = 0; i < r->nbenches; i++)
+        runner_shutdown(&r->benches[i]);
     r->exiting = true;
-    if (r->pen)
-        pen_drv_set_heartbeat(r->pen, false);
+    for (size_t i = 0; i < r->nbenches; i++)
+        if (r->benches[i].pen)
+            pen_drv_set_heartbeat(r->benches[i].pen, false);
     log_set_hook(NULL, NULL);
     api_server_free(r->api);
     r->api = NULL;
-    bench_close(r);
-    /* Waiters of a stop that never finished (second SIGINT) are dropped. */
-    while (r->stop_waiters) {
-        struct stop_waiter *w = r->stop_waiters;
-        r->stop_waiters = w->next;
-        free(w);
-    }
-    while (r->waiters) {
-        struct session_waiter *w = r->waiters;
-        r->waiters = w->next;
-        cJSON_Delete(w->req);
-        free(w);
-    }
+    for (size_t i = 0; i < r->nbenches; i++)
+        bench_close(&r->benches[i]);
     r->grace_timer = sd_event_source_unref(r->grace_timer);
+    r->flush_timer = sd_event_source_unref(r->flush_timer);
     sd_event_unref(r->ev);
     return rc < 0 ? 1 : r->exit_code;
 }

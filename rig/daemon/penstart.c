@@ -29,7 +29,7 @@
 
 struct pen_start {
     struct pen_start *next;
-    struct rigd *r;
+    struct bench *bench;
     pen_done_fn done;
     bool (*wanted)(void *user);
     void *user;
@@ -49,7 +49,7 @@ static uint64_t mono_us(void)
 
 static void unlink_start(struct pen_start *s)
 {
-    for (struct pen_start **pp = &s->r->pen_starts; *pp; pp = &(*pp)->next)
+    for (struct pen_start **pp = &s->bench->pen_starts; *pp; pp = &(*pp)->next)
         if (*pp == s) {
             *pp = s->next;
             return;
@@ -80,9 +80,9 @@ static void status_answered(void *user, int status, const struct pen_msg *resp)
     }
     /* A failed status leaves the state unknown: the deadline bounds it.
      * (check may complete and free s.) */
-    struct rigd *r = s->r;
+    struct bench *bench = s->bench;
     check(s);
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 static void start_answered(void *user, int status, const struct pen_msg *resp)
@@ -94,7 +94,7 @@ static void start_answered(void *user, int status, const struct pen_msg *resp)
         /* The motor was still ramping down after all: ask, then wait. */
         s->naks++;
         s->sent_start = false;
-        if (pen_drv_request(s->r->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0) {
+        if (pen_drv_request(s->bench->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0) {
             s->in_flight = true;
             return;
         }
@@ -104,23 +104,23 @@ static void start_answered(void *user, int status, const struct pen_msg *resp)
 
 static void send_start(struct pen_start *s)
 {
-    struct rigd *r = s->r;
-    bench_update_heartbeat(r);
-    int rc = pen_drv_request(r->pen, PEN_MSG_START, NULL, start_answered, s);
+    struct bench *bench = s->bench;
+    bench_update_heartbeat(bench);
+    int rc = pen_drv_request(bench->pen, PEN_MSG_START, NULL, start_answered, s);
     if (rc < 0) {
         finish(s, rc, NULL);
         return;
     }
     s->in_flight = s->sent_start = true;
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 static void check(struct pen_start *s)
 {
-    struct rigd *r = s->r;
+    struct bench *bench = s->bench;
     if (s->in_flight)
         return;
-    if (!r->pen || !pen_drv_present(r->pen)) {
+    if (!bench->pen || !pen_drv_present(bench->pen)) {
         finish(s, -ENODEV, NULL);
         return;
     }
@@ -129,7 +129,7 @@ static void check(struct pen_start *s)
         return;
     }
     uint8_t state;
-    bool known = pen_drv_motor(r->pen, &state, NULL);
+    bool known = pen_drv_motor(bench->pen, &state, NULL);
     if (s->rest_only && known && state != PEN_STATE_STOPPING && state != PEN_STATE_SPINUP &&
         state != PEN_STATE_RUNNING) {
         finish(s, 0, NULL);
@@ -145,16 +145,16 @@ static void check(struct pen_start *s)
     }
     if (mono_us() >= s->deadline_us) {
         /* Send it anyway: the pen's NAK then says what is wrong. */
-        log_msg(LOG_WARNING, "pen: motor %s %d ms after the stop; sending START anyway",
+        bench_log(bench, LOG_WARNING, "pen: motor %s %d ms after the stop; sending START anyway",
                 known ? "still stopping" : "state unknown", RIGD_PEN_SETTLE_MS);
         s->naks = PENSTART_RETRIES;
         send_start(s);
         return;
     }
     if (!known) {
-        if (pen_drv_request(r->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0)
+        if (pen_drv_request(bench->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0)
             s->in_flight = true;
-        bench_sync(r);
+        bench_sync(bench);
     }
     /* STOPPING: the state event (pen_start_on_state) or the poll timer
      * comes back here. */
@@ -163,85 +163,85 @@ static void check(struct pen_start *s)
 static int on_poll(sd_event_source *src, uint64_t usec, void *user)
 {
     (void)usec;
-    struct rigd *r = user;
+    struct bench *bench = user;
     /* Waiting for a motor to come to rest: ask again (the IDLE event may
      * have been lost), then re-check every waiter. */
-    for (struct pen_start *s = r->pen_starts, *next; s; s = next) {
+    for (struct pen_start *s = bench->pen_starts, *next; s; s = next) {
         next = s->next;
         if (s->in_flight)
             continue;
         uint8_t state;
-        if (pen_drv_present(r->pen) && pen_drv_motor(r->pen, &state, NULL) &&
+        if (pen_drv_present(bench->pen) && pen_drv_motor(bench->pen, &state, NULL) &&
             (state == PEN_STATE_STOPPING ||
              (s->rest_only && (state == PEN_STATE_SPINUP || state == PEN_STATE_RUNNING))) &&
             mono_us() < s->deadline_us) {
-            if (pen_drv_request(r->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0)
+            if (pen_drv_request(bench->pen, PEN_MSG_GET_STATUS, NULL, status_answered, s) == 0)
                 s->in_flight = true;
             continue;
         }
         check(s);
     }
-    if (r->pen_starts)
+    if (bench->pen_starts)
         sd_event_source_set_time_relative(src, PENSTART_POLL_MS * 1000u);
     else
         sd_event_source_set_enabled(src, SD_EVENT_OFF);
-    bench_sync(r);
+    bench_sync(bench);
     return 0;
 }
 
-static int wait_start(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user,
+static int wait_start(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user), void *user,
                       bool rest_only)
 {
-    if (!r->pen || !pen_drv_present(r->pen))
+    if (!bench->pen || !pen_drv_present(bench->pen))
         return -ENODEV;
     struct pen_start *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    s->r = r;
+    s->bench = bench;
     s->done = done;
     s->wanted = wanted;
     s->user = user;
     s->rest_only = rest_only;
     s->deadline_us = mono_us() + RIGD_PEN_SETTLE_MS * 1000u;
-    s->next = r->pen_starts;
-    r->pen_starts = s;
-    if (!r->pen_start_timer &&
-        sd_event_add_time_relative(r->ev, &r->pen_start_timer, CLOCK_MONOTONIC,
-                                   PENSTART_POLL_MS * 1000u, 5000, on_poll, r) < 0)
-        log_msg(LOG_WARNING, "pen: no poll timer for a waiting START; relying on state events");
-    if (r->pen_start_timer) {
-        sd_event_source_set_time_relative(r->pen_start_timer, PENSTART_POLL_MS * 1000u);
-        sd_event_source_set_enabled(r->pen_start_timer, SD_EVENT_ON);
+    s->next = bench->pen_starts;
+    bench->pen_starts = s;
+    if (!bench->pen_start_timer &&
+        sd_event_add_time_relative(bench->rigd->ev, &bench->pen_start_timer, CLOCK_MONOTONIC,
+                                   PENSTART_POLL_MS * 1000u, 5000, on_poll, bench) < 0)
+        bench_log(bench, LOG_WARNING, "pen: no poll timer for a waiting START; relying on state events");
+    if (bench->pen_start_timer) {
+        sd_event_source_set_time_relative(bench->pen_start_timer, PENSTART_POLL_MS * 1000u);
+        sd_event_source_set_enabled(bench->pen_start_timer, SD_EVENT_ON);
     }
     check(s);
     return 0;
 }
 
-int pen_start_when_ready(struct rigd *r, pen_done_fn done, bool (*wanted)(void *user), void *user)
+int pen_start_when_ready(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user), void *user)
 {
-    return wait_start(r, done, wanted, user, false);
+    return wait_start(bench, done, wanted, user, false);
 }
 
-int pen_when_at_rest(struct rigd *r, pen_done_fn done, void *user)
+int pen_when_at_rest(struct bench *bench, pen_done_fn done, void *user)
 {
-    return wait_start(r, done, NULL, user, true);
+    return wait_start(bench, done, NULL, user, true);
 }
 
-void pen_start_on_state(struct rigd *r)
+void pen_start_on_state(struct bench *bench)
 {
-    for (struct pen_start *s = r->pen_starts, *next; s; s = next) {
+    for (struct pen_start *s = bench->pen_starts, *next; s; s = next) {
         next = s->next;
         check(s);
     }
 }
 
-void pen_start_cancel_all(struct rigd *r, int status)
+void pen_start_cancel_all(struct bench *bench, int status)
 {
     /* Waiters with a request in flight complete through the driver. */
-    for (struct pen_start *s = r->pen_starts, *next; s; s = next) {
+    for (struct pen_start *s = bench->pen_starts, *next; s; s = next) {
         next = s->next;
         if (!s->in_flight)
             finish(s, status, NULL);
     }
-    r->pen_start_timer = sd_event_source_disable_unref(r->pen_start_timer);
+    bench->pen_start_timer = sd_event_source_disable_unref(bench->pen_start_timer);
 }

@@ -31,7 +31,6 @@
  * free; this slow poll is only a fallback for a transition not hooked. */
 #define RUN_QUEUE_POLL_US 1000000u
 /* At shutdown, time for the last events to reach clients' sockets. */
-#define RUN_EXIT_FLUSH_US 100000u
 
 enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_PEN_REST, CMD_TARE };
 
@@ -95,11 +94,10 @@ struct run {
     cJSON *rig_actions;
 };
 
-/* The journal fields of a run's log lines (log.h); one fixture per station
- * for now, so the fixture is the station. */
+/* The journal fields of a run's log lines (log.h). */
 #define RUN_LOG(run)                                                                           \
-    (&(struct log_run){ .station = (run)->rn->r->cfg.station,                                  \
-                        .fixture = (run)->rn->r->cfg.station, .run_id = (run)->run_id,         \
+    (&(struct log_run){ .station = (run)->rn->bench->rigd->cfg.station,                                  \
+                        .fixture = (run)->rn->bench->name, .run_id = (run)->run_id,         \
                         .dut = (run)->dut })
 
 struct queued {
@@ -109,7 +107,7 @@ struct queued {
 };
 
 struct runner {
-    struct rigd *r;
+    struct bench *bench;
     int efd;
     sd_event_source *wake_src, *queue_timer;
     pthread_mutex_t lock;
@@ -141,7 +139,7 @@ static void wake_loop(struct runner *rn)
     uint64_t one = 1;
     /* EAGAIN means the counter is already non-zero: the loop will wake. */
     if (write(rn->efd, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_msg(LOG_ERR, "run: cannot wake the event loop: %s", strerror(errno));
+        bench_log(rn->bench, LOG_ERR, "run: cannot wake the event loop: %s", strerror(errno));
 }
 
 /* ---- stream clock (lock held) ------------------------------------------ */
@@ -761,7 +759,8 @@ static void *worker_main(void *arg)
         .run_id = run->run_id,
         .dut_serial = run->dut,
         .operator_name = run->operator_name[0] ? run->operator_name : NULL,
-        .station_id = run->rn->r->cfg.station,
+        .station_id = run->rn->bench->rigd->cfg.station,
+        .fixture = run->rn->bench->name,
         .record_path = run->record_path,
         /* the contents the client sent (path mode: the engine reads the files) */
     };
@@ -834,8 +833,8 @@ static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
     } else if (status == PEN_DRV_NAK) {
         uint8_t code = resp ? resp->u.nak.error : 0;
         uint32_t faults = 0;
-        if (rn->r && rn->r->pen)
-            (void)pen_drv_motor(rn->r->pen, NULL, &faults);
+        if (rn->bench && rn->bench->pen)
+            (void)pen_drv_motor(rn->bench->pen, NULL, &faults);
         char names[96];
         pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names);
         if (code == PEN_ERR_FAULT_ACTIVE && (faults & PEN_FAULT_LATCHED) == PEN_FAULT_HOST_CAUSED)
@@ -856,13 +855,13 @@ static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
         cmd_complete(rn, cmd, status < 0 ? status : -EIO, "%s failed: %s",
                      pen_msg_type_str(cmd->pen_type), strerror(status < 0 ? -status : EIO));
     }
-    if (rn->r)
-        bench_sync(rn->r);
+    if (rn->bench)
+        bench_sync(rn->bench);
 }
 
-static void stop_cmd_done(struct rigd *r, void *user, bool confirmed, const char *detail)
+static void stop_cmd_done(struct bench *bench, void *user, bool confirmed, const char *detail)
 {
-    (void)r;
+    (void)bench;
     struct run_cmd *cmd = user;
     if (confirmed)
         cmd_complete(g_runner, cmd, 0, NULL);
@@ -883,30 +882,30 @@ static bool start_still_wanted(void *user)
 {
     (void)user;
     struct runner *rn = g_runner;
-    return !run_aborted(rn) && !rn->r->shutting_down && !rn->r->unvouched;
+    return !run_aborted(rn) && !rn->bench->rigd->shutting_down && !rn->bench->unvouched;
 }
 
 static void exec_pen(struct runner *rn, struct run_cmd *cmd)
 {
-    struct rigd *r = rn->r;
-    if (!r->pen || !pen_drv_present(r->pen)) {
+    struct bench *bench = rn->bench;
+    if (!bench->pen || !pen_drv_present(bench->pen)) {
         cmd_complete(rn, cmd, -ENODEV, "pen not attached");
         return;
     }
     if (cmd->pen_type == PEN_MSG_START) {
         /* An aborted run never (re)starts the motor, not even in teardown. */
-        if (run_aborted(rn) || r->shutting_down) {
+        if (run_aborted(rn) || bench->rigd->shutting_down) {
             cmd_complete(rn, cmd, -ECANCELED, "run aborted: motor not started");
             return;
         }
-        if (r->unvouched) {
+        if (bench->unvouched) {
             cmd_complete(rn, cmd, -EIO, "a motor stop was not confirmed; re-attach the pen");
             return;
         }
     }
     int rc = cmd->pen_type == PEN_MSG_START
-                 ? pen_start_when_ready(r, pen_cmd_done, start_still_wanted, cmd)
-                 : pen_drv_request(r->pen, cmd->pen_type, &cmd->req, pen_cmd_done, cmd);
+                 ? pen_start_when_ready(bench, pen_cmd_done, start_still_wanted, cmd)
+                 : pen_drv_request(bench->pen, cmd->pen_type, &cmd->req, pen_cmd_done, cmd);
     if (rc < 0) {
         cmd_complete(rn, cmd, rc, "cannot send %s: %s", pen_msg_type_str(cmd->pen_type),
                      strerror(-rc));
@@ -915,17 +914,17 @@ static void exec_pen(struct runner *rn, struct run_cmd *cmd)
     pthread_mutex_lock(&rn->lock);
     inflight_add(rn, cmd);
     pthread_mutex_unlock(&rn->lock);
-    bench_sync(r);
+    bench_sync(bench);
 }
 
 static void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
 {
-    struct rigd *r = rn->r;
-    if (!r->sh || !sh_drv_present(r->sh)) {
+    struct bench *bench = rn->bench;
+    if (!bench->sh || !sh_drv_present(bench->sh)) {
         cmd_complete(rn, cmd, -ENODEV, "sensor head not attached");
         return;
     }
-    bench_update_stream(r);   /* the session wants the stream: make sure */
+    bench_update_stream(bench);   /* the session wants the stream: make sure */
     pthread_mutex_lock(&rn->lock);
     if (rn->run) {
         capture_reset(&rn->run->cap);
@@ -933,7 +932,7 @@ static void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
         /* Without a valid clock (stream not yet delivering after a (re)start)
          * there is no index yet: take everything the new stream brings. */
         rn->run->cap.begin_index =
-            sh_drv_streaming(r->sh) && rn->clock_ok ? clock_now_index(rn) : 0;
+            sh_drv_streaming(bench->sh) && rn->clock_ok ? clock_now_index(rn) : 0;
     }
     pthread_mutex_unlock(&rn->lock);
     cmd_complete(rn, cmd, 0, NULL);
@@ -941,10 +940,10 @@ static void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
 
 static void exec_instruments(struct runner *rn, struct run_cmd *cmd)
 {
-    struct rigd *r = rn->r;
-    const struct sh_identity *id = r->sh ? sh_drv_identity(r->sh) : NULL;
-    const struct sh_calibration *cal = r->sh ? sh_drv_calibration(r->sh) : NULL;
-    if (!r->sh || !sh_drv_present(r->sh) || !id || !cal) {
+    struct bench *bench = rn->bench;
+    const struct sh_identity *id = bench->sh ? sh_drv_identity(bench->sh) : NULL;
+    const struct sh_calibration *cal = bench->sh ? sh_drv_calibration(bench->sh) : NULL;
+    if (!bench->sh || !sh_drv_present(bench->sh) || !id || !cal) {
         cmd_complete(rn, cmd, -ENODEV, "sensor head not attached (identity unknown)");
         return;
     }
@@ -981,14 +980,14 @@ static void tare_done(void *user, int status, const char *msg)
 {
     struct runner *rn = g_runner;
     struct run_cmd *cmd = user;
-    struct rigd *r = rn->r;
+    struct bench *bench = rn->bench;
     if (status != 0) {
         cmd_complete(rn, cmd, status == -ENODEV ? -ENODEV : -EIO, "sensor head TARE: %s", msg);
         return;
     }
     int32_t raw = 0;
-    (void)sh_drv_tare_info(r->sh, &raw);
-    const struct sh_calibration *cal = sh_drv_calibration(r->sh);
+    (void)sh_drv_tare_info(bench->sh, &raw);
+    const struct sh_calibration *cal = sh_drv_calibration(bench->sh);
     pthread_mutex_lock(&rn->lock);
     cmd->tare.offset_raw_un = raw;
     /* what the tare took as zero, in calibrated terms (an untared reading) */
@@ -1009,7 +1008,7 @@ static void exec_cmd(struct runner *rn, struct run_cmd *cmd)
         pthread_mutex_lock(&rn->lock);
         inflight_add(rn, cmd);
         pthread_mutex_unlock(&rn->lock);
-        safe_stop(rn->r, why, stop_cmd_done, cmd);
+        safe_stop(rn->bench, why, stop_cmd_done, cmd);
         break;
     }
     case CMD_CAPTURE_BEGIN:
@@ -1019,14 +1018,14 @@ static void exec_cmd(struct runner *rn, struct run_cmd *cmd)
         exec_instruments(rn, cmd);
         break;
     case CMD_PEN_REST:
-        if (pen_when_at_rest(rn->r, rest_done, cmd) < 0)
+        if (pen_when_at_rest(rn->bench, rest_done, cmd) < 0)
             cmd_complete(rn, cmd, -ENODEV, "pen not attached");
         break;
     case CMD_TARE:
-        if (!rn->r->sh || sh_drv_tare(rn->r->sh, tare_done, cmd) < 0)
+        if (!rn->bench->sh || sh_drv_tare(rn->bench->sh, tare_done, cmd) < 0)
             cmd_complete(rn, cmd, -ENODEV, "sensor head not attached");
         else
-            bench_sync(rn->r);
+            bench_sync(rn->bench);
         break;
     }
 }
@@ -1035,14 +1034,15 @@ static void exec_cmd(struct runner *rn, struct run_cmd *cmd)
 
 static void send_to_run(struct runner *rn, const char *topic, cJSON *ev)
 {
-    struct rigd *r = rn->r;
+    struct bench *bench = rn->bench;
     struct api_client *owner = rn->run ? rn->run->owner : NULL;
+    cJSON_AddStringToObject(ev, "fixture", bench->name);
     /* The owner gets every event of its run even if it does not watch;
      * a watching owner gets it once, through the topic. */
     if (owner && !api_client_watching(owner, topic))
         api_send(owner, cJSON_Duplicate(ev, 1));
-    if (r->api)
-        api_publish(r->api, topic, ev);
+    if (bench->rigd->api)
+        api_publish(bench->rigd->api, topic, ev);
     else
         cJSON_Delete(ev);
 }
@@ -1059,11 +1059,10 @@ static void run_free(struct run *run)
 }
 
 static void try_start_queued(struct runner *rn);
-static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user);
 
 static void finish_run(struct runner *rn)
 {
-    struct rigd *r = rn->r;
+    struct bench *bench = rn->bench;
     struct run *run = rn->run;
     pthread_join(run->thread, NULL);
     const struct run_result *res = &run->result;
@@ -1116,37 +1115,27 @@ static void finish_run(struct runner *rn)
         /* Shutdown: the motor stop is already confirmed and the session
          * ends with rigd. Leave the loop a moment later, so the queued
          * "finished" event can still reach the owner's socket. */
-        log_msg(LOG_NOTICE, "run ended; exiting");
-        if (sd_event_add_time_relative(r->ev, NULL, CLOCK_MONOTONIC, RUN_EXIT_FLUSH_US, 10000,
-                                       on_exit_timer, rn) < 0)
-            sd_event_exit(r->ev, r->exit_code);
+        bench_log(bench, LOG_NOTICE, "run ended at shutdown");
+        rigd_exit_when_settled(bench->rigd, true);
         return;
     }
     /* A session the run claimed ends with it (the release stops the motor
      * once more: a confirmed stop is the bench's resting state). A session
      * the client held before the run stays its own, but a run that did not
      * pass still gets rigd's own stop on top of the engine's. */
-    if (owner && claimed && session_owned_by(r, owner))
-        session_release(r, "run finished");
-    else if (!passed && !r->stopping)
-        safe_stop(r, "run ended without PASS", NULL, NULL);
+    if (owner && claimed && session_owned_by(bench, owner))
+        session_release(bench, "run finished");
+    else if (!passed && !bench->stopping)
+        safe_stop(bench, "run ended without PASS", NULL, NULL);
     /* Session claims were refused while the run was ending; with no stop
      * in flight nothing else will hand the bench on (a stop's completion
      * does so itself). */
-    if (!r->stopping)
-        session_after_stop(r);
-    bench_update_stream(r);
+    if (!bench->stopping)
+        session_after_stop(bench);
+    bench_update_stream(bench);
     try_start_queued(rn);
 }
 
-static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user)
-{
-    (void)s;
-    (void)usec;
-    struct runner *rn = user;
-    sd_event_exit(rn->r->ev, rn->r->exit_code);
-    return 0;
-}
 
 static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
 {
@@ -1155,7 +1144,7 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
     struct runner *rn = user;
     uint64_t v;
     if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
-        log_msg(LOG_ERR, "run: eventfd read: %s", strerror(errno));
+        bench_log(rn->bench, LOG_ERR, "run: eventfd read: %s", strerror(errno));
     for (;;) {
         pthread_mutex_lock(&rn->lock);
         struct run_cmd *cmd = rn->cmds;
@@ -1186,7 +1175,7 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
     pthread_mutex_unlock(&rn->lock);
     if (fin)
         finish_run(rn);
-    bench_sync(rn->r);
+    bench_sync(rn->bench);
     return 0;
 }
 
@@ -1201,14 +1190,14 @@ static int on_queue_timer(sd_event_source *s, uint64_t usec, void *user)
     return 0;
 }
 
-static struct runner *runner_get(struct rigd *r)
+static struct runner *runner_get(struct bench *bench)
 {
-    if (r->runner)
-        return r->runner;
+    if (bench->runner)
+        return bench->runner;
     struct runner *rn = calloc(1, sizeof *rn);
     if (!rn)
         return NULL;
-    rn->r = r;
+    rn->bench = bench;
     rn->cmds_tail = &rn->cmds;
     rn->out_tail = &rn->out;
     pthread_condattr_t ca;
@@ -1218,14 +1207,14 @@ static struct runner *runner_get(struct rigd *r)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&rn->lock, NULL);
     rn->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int rc = rn->efd < 0 ? -errno : sd_event_add_io(r->ev, &rn->wake_src, rn->efd, EPOLLIN, on_wake, rn);
+    int rc = rn->efd < 0 ? -errno : sd_event_add_io(bench->rigd->ev, &rn->wake_src, rn->efd, EPOLLIN, on_wake, rn);
     if (rc >= 0)
-        rc = sd_event_add_time_relative(r->ev, &rn->queue_timer, CLOCK_MONOTONIC, RUN_QUEUE_POLL_US,
+        rc = sd_event_add_time_relative(bench->rigd->ev, &rn->queue_timer, CLOCK_MONOTONIC, RUN_QUEUE_POLL_US,
                                         50000, on_queue_timer, rn);
     if (rc >= 0)
         rc = sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_OFF);
     if (rc < 0) {
-        log_msg(LOG_ERR, "run: cannot set up the run manager: %s", strerror(-rc));
+        bench_log(bench, LOG_ERR, "run: cannot set up the run manager: %s", strerror(-rc));
         rn->wake_src = sd_event_source_disable_unref(rn->wake_src);
         rn->queue_timer = sd_event_source_disable_unref(rn->queue_timer);
         if (rn->efd >= 0)
@@ -1235,7 +1224,7 @@ static struct runner *runner_get(struct rigd *r)
         free(rn);
         return NULL;
     }
-    r->runner = rn;
+    bench->runner = rn;
     g_runner = rn;
     return rn;
 }
@@ -1245,12 +1234,12 @@ static struct runner *runner_get(struct rigd *r)
 /* Make the run of a checked request (runreq.c), taking rq's sequence.
  * NULL after replying an error. check_bench: the bench is free for it
  * now, so the unit in the fixture must be the run's too. */
-static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON *req,
+static struct run *prepare_run(struct bench *bench, struct api_client *c, const cJSON *req,
                                struct run_request *rq, bool check_bench)
 {
     /* A missing device refuses even a run that would wait: a queued run
      * must not start on a bench that is not there. */
-    if (run_request_bench_ready(r, c, req, rq, check_bench) < 0) {
+    if (run_request_bench_ready(bench, c, req, rq, check_bench) < 0) {
         run_request_free(rq);
         return NULL;
     }
@@ -1268,7 +1257,7 @@ static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON
     snprintf(run->dut, sizeof run->dut, "%s", rq->dut);
     snprintf(run->operator_name, sizeof run->operator_name, "%s", rq->operator_name);
     char err[256];
-    if (check_bench && run_request_record_path(r, rq, run->run_id, run->record_path,
+    if (check_bench && run_request_record_path(bench, rq, run->run_id, run->record_path,
                                                sizeof run->record_path, err, sizeof err) < 0) {
         api_error(c, req, API_E_INTERNAL, "%s", err);
         run_free(run);
@@ -1278,26 +1267,26 @@ static struct run *prepare_run(struct rigd *r, struct api_client *c, const cJSON
 }
 
 /* The bench is free for c: it owns the session, or nobody does. */
-static bool bench_free_for(struct rigd *r, struct api_client *c)
+static bool bench_free_for(struct bench *bench, struct api_client *c)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (rn && rn->run)
         return false;
-    return session_owned_by(r, c) || (!r->have_session && !r->stopping);
+    return session_owned_by(bench, c) || (!bench->have_session && !bench->stopping);
 }
 
-static void busy_error(struct rigd *r, struct api_client *c, const cJSON *req)
+static void busy_error(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (rn && rn->run)
         api_error(c, req, API_E_BUSY, "bench busy: run %s (%s on %s) owned by %s; retry or use --wait",
                   rn->run->run_id, rn->run->seq->name ? rn->run->seq->name : "?", rn->run->dut,
                   rn->run->owner_name);
-    else if (r->have_session)
+    else if (bench->have_session)
         api_error(c, req, API_E_BUSY,
                   "bench busy: session %llu owned by %s (pid %ld) on %s since %s; retry or use --wait",
-                  (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
-                  r->owner.started);
+                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
+                  bench->owner.started);
     else
         api_error(c, req, API_E_BUSY, "bench busy: a motor stop is in progress; retry");
 }
@@ -1305,24 +1294,24 @@ static void busy_error(struct rigd *r, struct api_client *c, const cJSON *req)
 /* Claim the bench and start the worker. Replies to c either way. */
 static void start_run(struct runner *rn, struct api_client *c, struct run *run)
 {
-    struct rigd *r = rn->r;
-    if (!session_owned_by(r, c)) {
+    struct bench *bench = rn->bench;
+    if (!session_owned_by(bench, c)) {
         cJSON *claim = cJSON_CreateObject();
         char purpose[128];
         snprintf(purpose, sizeof purpose, "run %s on %s", run->seq->name ? run->seq->name : "?",
                  run->dut);
         cJSON_AddStringToObject(claim, "purpose", purpose);
-        int rc = session_claim(r, c, claim, false);
+        int rc = session_claim(bench, c, claim, false);
         cJSON_Delete(claim);
         if (rc < 0) {
-            busy_error(r, c, run->req);
+            busy_error(bench, c, run->req);
             run_free(run);
             return;
         }
         run->claimed_session = true;
     }
     run->owner = c;
-    snprintf(run->owner_name, sizeof run->owner_name, "%s (%s)", r->owner.user, api_client_name(c));
+    snprintf(run->owner_name, sizeof run->owner_name, "%s (%s)", bench->owner.user, api_client_name(c));
     run->rn = rn;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -1333,7 +1322,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     rn->pending_actions = NULL;
     rn->run = run;
     pthread_mutex_unlock(&rn->lock);
-    bench_update_stream(r);
+    bench_update_stream(bench);
 
     int rc = pthread_create(&run->thread, NULL, worker_main, run);
     if (rc != 0) {
@@ -1342,7 +1331,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
         rn->run = NULL;
         pthread_mutex_unlock(&rn->lock);
         if (run->claimed_session)
-            session_release(r, "run could not start");
+            session_release(bench, "run could not start");
         run_free(run);
         return;
     }
@@ -1353,6 +1342,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "run_id", run->run_id);
     cJSON_AddStringToObject(b, "state", "started");
+    cJSON_AddStringToObject(b, "fixture", bench->name);
     cJSON_AddStringToObject(b, "record", run->record_path);
     api_reply(c, run->req, b);
 
@@ -1382,17 +1372,17 @@ static int queue_position(struct runner *rn, struct api_client *c)
 
 static void try_start_queued(struct runner *rn)
 {
-    struct rigd *r = rn->r;
+    struct bench *bench = rn->bench;
     /* (A motor still ramping down after the previous stop is the START's
      * business: penstart.c waits for it.) */
-    while (rn->queue && !r->shutting_down && bench_free_for(r, rn->queue->c)) {
+    while (rn->queue && !bench->rigd->shutting_down && bench_free_for(bench, rn->queue->c)) {
         struct queued *q = rn->queue;
         rn->queue = q->next;
         /* Re-validate: the files, the devices, the unit in the fixture. */
         struct run_request rq;
-        struct run *run = run_request_parse(r, q->c, q->req, &rq) < 0
+        struct run *run = run_request_parse(bench, q->c, q->req, &rq) < 0
                               ? NULL
-                              : prepare_run(r, q->c, q->req, &rq, true);
+                              : prepare_run(bench, q->c, q->req, &rq, true);
         cJSON_Delete(q->req);
         struct api_client *c = q->c;
         free(q);
@@ -1405,14 +1395,14 @@ static void try_start_queued(struct runner *rn)
 
 /* Errors in the order docs/API.md gives: the request's values and files
  * (a bad file never starts or queues a run), rigd's state, the bench. */
-void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
+void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     struct run_request rq;
-    if (run_request_parse(r, c, req, &rq) < 0)
+    if (run_request_parse(bench, c, req, &rq) < 0)
         return;
-    struct runner *rn = runner_get(r);
-    if (r->shutting_down || !rn || queue_position(rn, c)) {
-        if (r->shutting_down)
+    struct runner *rn = runner_get(bench);
+    if (bench->rigd->shutting_down || !rn || queue_position(rn, c)) {
+        if (bench->rigd->shutting_down)
             api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
         else if (!rn)
             api_error(c, req, API_E_INTERNAL, "the run manager is not available");
@@ -1421,8 +1411,8 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
         run_request_free(&rq);
         return;
     }
-    bool free_now = bench_free_for(r, c);
-    struct run *run = prepare_run(r, c, req, &rq, free_now);
+    bool free_now = bench_free_for(bench, c);
+    struct run *run = prepare_run(bench, c, req, &rq, free_now);
     if (!run)
         return;
     if (free_now) {
@@ -1430,7 +1420,7 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
         return;
     }
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"))) {
-        busy_error(r, c, req);
+        busy_error(bench, c, req);
         run_free(run);
         return;
     }
@@ -1449,6 +1439,7 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "run");
     cJSON_AddStringToObject(ev, "state", "queued");
+    cJSON_AddStringToObject(ev, "fixture", rn->bench->name);
     cJSON_AddNumberToObject(ev, "position", queue_position(rn, c));
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
     if (id)
@@ -1458,9 +1449,9 @@ void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req)
     sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
 }
 
-bool runner_abort(struct rigd *r, const char *reason)
+bool runner_abort(struct bench *bench, const char *reason)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return false;
     pthread_mutex_lock(&rn->lock);
@@ -1475,24 +1466,24 @@ bool runner_abort(struct rigd *r, const char *reason)
     return run != NULL;
 }
 
-bool runner_abort_client(struct rigd *r, const struct api_client *c, const char *reason)
+bool runner_abort_client(struct bench *bench, const struct api_client *c, const char *reason)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn || !rn->run || !c || rn->run->owner != c)
         return false;
-    return runner_abort(r, reason);
+    return runner_abort(bench, reason);
 }
 
-void runner_bench_freed(struct rigd *r)
+void runner_bench_freed(struct bench *bench)
 {
-    struct runner *rn = r->runner;
-    if (rn && rn->queue && !r->exiting)
+    struct runner *rn = bench->runner;
+    if (rn && rn->queue && !bench->rigd->exiting)
         try_start_queued(rn);
 }
 
-bool runner_active_desc(struct rigd *r, char *desc, size_t len)
+bool runner_active_desc(struct bench *bench, char *desc, size_t len)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn || !rn->run)
         return false;
     if (desc && len) {
@@ -1514,9 +1505,9 @@ static int runs_waiting(const struct runner *rn)
     return n;
 }
 
-void runner_status_add(struct rigd *r, cJSON *body)
+void runner_status_add(struct bench *bench, cJSON *body)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     /* Runs can wait with none active (a session holds the bench). */
     if (!rn || !rn->run) {
         cJSON_AddNullToObject(body, "run");
@@ -1541,9 +1532,9 @@ void runner_status_add(struct rigd *r, cJSON *body)
     cJSON_AddNumberToObject(body, "runs_waiting", runs_waiting(rn));
 }
 
-void runner_client_gone(struct rigd *r, struct api_client *c)
+void runner_client_gone(struct bench *bench, struct api_client *c)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
     struct queued **pp = &rn->queue;
@@ -1559,14 +1550,14 @@ void runner_client_gone(struct rigd *r, struct api_client *c)
     }
     if (rn->run && rn->run->owner == c) {
         rn->run->owner = NULL;
-        runner_abort(r, "owner disconnected");
+        runner_abort(bench, "owner disconnected");
     }
 }
 
-void runner_on_samples(struct rigd *r, uint64_t first, const int32_t *force, const int32_t *disp,
+void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force, const int32_t *disp,
                        size_t n, uint32_t rate_hz)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn || !n)
         return;
     pthread_mutex_lock(&rn->lock);
@@ -1578,9 +1569,9 @@ void runner_on_samples(struct rigd *r, uint64_t first, const int32_t *force, con
     pthread_mutex_unlock(&rn->lock);
 }
 
-static void stream_problem(struct rigd *r, uint32_t an_flags, const char *what)
+static void stream_problem(struct bench *bench, uint32_t an_flags, const char *what)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
     pthread_mutex_lock(&rn->lock);
@@ -1593,9 +1584,9 @@ static void stream_problem(struct rigd *r, uint32_t an_flags, const char *what)
     pthread_mutex_unlock(&rn->lock);
 }
 
-void runner_on_sensor_lost(struct rigd *r, const char *reason)
+void runner_on_sensor_lost(struct bench *bench, const char *reason)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
     pthread_mutex_lock(&rn->lock);
@@ -1603,12 +1594,12 @@ void runner_on_sensor_lost(struct rigd *r, const char *reason)
     pthread_mutex_unlock(&rn->lock);
     char what[200];
     snprintf(what, sizeof what, "sensor head lost: %s", reason);
-    stream_problem(r, AN_F_DISCONNECT, what);
+    stream_problem(bench, AN_F_DISCONNECT, what);
 }
 
-void runner_on_pen_lost(struct rigd *r, const char *reason)
+void runner_on_pen_lost(struct bench *bench, const char *reason)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
     pthread_mutex_lock(&rn->lock);
@@ -1620,9 +1611,9 @@ void runner_on_pen_lost(struct rigd *r, const char *reason)
     pthread_mutex_unlock(&rn->lock);
 }
 
-void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *msg)
+void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const char *msg)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (rn && (ev == SH_EV_STREAM_STARTED || ev == SH_EV_STREAM_STOPPED)) {
         /* The sensor's sample counter restarts with the stream: forget the
          * clock mapping; a capture that already has samples is cut. */
@@ -1634,19 +1625,19 @@ void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *ms
                    rn->run->cap.have_first;
         pthread_mutex_unlock(&rn->lock);
         if (cut)
-            stream_problem(r, AN_F_SAMPLE_LOSS, "sensor stream restarted during the capture");
+            stream_problem(bench, AN_F_SAMPLE_LOSS, "sensor stream restarted during the capture");
     }
     if (ev == SH_EV_LOST_BLOCKS || ev == SH_EV_BAD_BLOCK)
-        stream_problem(r, AN_F_SAMPLE_LOSS, msg);
+        stream_problem(bench, AN_F_SAMPLE_LOSS, msg);
     else if (ev == SH_EV_OVERRUN)
-        stream_problem(r, AN_F_OVERRUN, msg);
+        stream_problem(bench, AN_F_OVERRUN, msg);
     else if (ev == SH_EV_STREAM_ERROR)
-        stream_problem(r, AN_F_SAMPLE_LOSS, msg);
+        stream_problem(bench, AN_F_SAMPLE_LOSS, msg);
 }
 
-void runner_on_rig_problem(struct rigd *r, const char *what)
+void runner_on_rig_problem(struct bench *bench, const char *what)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
     pthread_mutex_lock(&rn->lock);
@@ -1658,9 +1649,9 @@ void runner_on_rig_problem(struct rigd *r, const char *what)
     pthread_mutex_unlock(&rn->lock);
 }
 
-void runner_note_rig_action(struct rigd *r, cJSON *action)
+void runner_note_rig_action(struct bench *bench, cJSON *action)
 {
-    struct runner *rn = runner_get(r);
+    struct runner *rn = runner_get(bench);
     if (!rn) {
         cJSON_Delete(action);
         return;
@@ -1676,21 +1667,21 @@ void runner_note_rig_action(struct rigd *r, cJSON *action)
     pthread_mutex_unlock(&rn->lock);
 }
 
-bool runner_defer_exit(struct rigd *r)
+bool runner_defer_exit(struct bench *bench)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn || !rn->run)
         return false;
     rn->exit_when_done = true;
     return true;
 }
 
-void runner_shutdown(struct rigd *r)
+void runner_shutdown(struct bench *bench)
 {
-    struct runner *rn = r->runner;
+    struct runner *rn = bench->runner;
     if (!rn)
         return;
-    runner_abort(r, "rigd shutting down");
+    runner_abort(bench, "rigd shutting down");
     pthread_mutex_lock(&rn->lock);
     rn->loop_gone = true;
     /* Nothing will execute queued or in-flight ops any more: fail them so

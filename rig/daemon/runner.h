@@ -30,49 +30,49 @@ struct api_client;
 struct runner;
 
 /* "run" request: validate, claim the bench (or queue with "wait"), start. */
-void runner_handle_run(struct rigd *r, struct api_client *c, const cJSON *req);
+void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *req);
 /* Abort the active run (-> ABORTED) and drop queued runs' hope of starting
  * while shutting down. Returns true when a run was active. Wakes the
  * worker; pen starts are refused from now on. */
-bool runner_abort(struct rigd *r, const char *reason);
+bool runner_abort(struct bench *bench, const char *reason);
 /* Abort the active run if client c owns it (a session ending under it). */
-bool runner_abort_client(struct rigd *r, const struct api_client *c, const char *reason);
+bool runner_abort_client(struct bench *bench, const struct api_client *c, const char *reason);
 /* The bench may have become free (a session ended, a stop finished):
  * start the first queued run that can start now. */
-void runner_bench_freed(struct rigd *r);
+void runner_bench_freed(struct bench *bench);
 /* True while a run is active or still ending (its worker not yet joined,
  * its final STOP maybe not yet sent): the bench must not get a new owner
  * then. desc (if given) names the run for a "busy" message. */
-bool runner_active_desc(struct rigd *r, char *desc, size_t len);
+bool runner_active_desc(struct bench *bench, char *desc, size_t len);
 /* Adds "run": {...} (id, step, owner, ...) or "run": null to a status body. */
-void runner_status_add(struct rigd *r, cJSON *body);
+void runner_status_add(struct bench *bench, cJSON *body);
 /* A client went away: abort its run, drop its queued runs. */
-void runner_client_gone(struct rigd *r, struct api_client *c);
+void runner_client_gone(struct bench *bench, struct api_client *c);
 
 /* Hooks from bench.c (event thread). */
-void runner_on_samples(struct rigd *r, uint64_t first, const int32_t *force, const int32_t *disp,
+void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force, const int32_t *disp,
                        size_t n, uint32_t rate_hz);
 /* A sensor stream event: loss, overrun, errors flag an active capture. */
-void runner_on_stream_event(struct rigd *r, enum sh_drv_event ev, const char *msg);
-void runner_on_sensor_lost(struct rigd *r, const char *reason);
+void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const char *msg);
+void runner_on_sensor_lost(struct bench *bench, const char *reason);
 /* The pen vanished: a capture in progress cannot be judged (ERROR, not a
  * pen FAIL for the strokes that stopped); later ops fail with -ENODEV. */
-void runner_on_pen_lost(struct rigd *r, const char *reason);
+void runner_on_pen_lost(struct bench *bench, const char *reason);
 
 /* The rig did something that invalidates what the active run measures
  * (e.g. it let the pen's watchdog expire): the run is told at its next
  * check and ends ERROR, never FAIL. No-op without an active run. */
-void runner_on_rig_problem(struct rigd *r, const char *what);
+void runner_on_rig_problem(struct bench *bench, const char *what);
 /* Something the rig did to the bench (takes action): recorded in the
  * active run's record, or in the next run's when none is active. */
-void runner_note_rig_action(struct rigd *r, cJSON *action);
+void runner_note_rig_action(struct bench *bench, cJSON *action);
 
 /* Shutdown: true when a run is still ending; the loop is then exited
- * (sd_event_exit with r->exit_code) as soon as it has finished, so its
+ * (sd_event_exit with bench->rigd->exit_code) as soon as it has finished, so its
  * owner gets the "finished" event. The shutdown grace timer still bounds it. */
-bool runner_defer_exit(struct rigd *r);
+bool runner_defer_exit(struct bench *bench);
 /* After the event loop has ended: abort, fail every pending op, join the
  * worker (its record is written, marked ABORTED) and free everything. */
-void runner_shutdown(struct rigd *r);
+void runner_shutdown(struct bench *bench);
 
 #endif

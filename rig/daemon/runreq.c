@@ -131,16 +131,16 @@ static char *read_text(const char *path, size_t *len)
 
 /* By path: the sequence and the spec it names must both lie in the
  * station's sequence directories. */
-static struct rig_sequence *load_allowed(struct rigd *r, struct api_client *c, const cJSON *req,
+static struct rig_sequence *load_allowed(struct bench *bench, struct api_client *c, const cJSON *req,
                                          const char *path, struct rig_problems *probs)
 {
-    char *seq_path = allowed_path(&r->cfg, path);
+    char *seq_path = allowed_path(&bench->rigd->cfg, path);
     if (!seq_path) {
         api_error(c, req, API_E_PERMISSION,
                   "rigd reads sequence files only from the station's sequence directories "
                   "(\"sequence_dirs\": %zu configured); send the file's contents as "
                   "\"sequence_text\" and \"spec_text\" (rigctl does)",
-                  r->cfg.nsequence_dirs);
+                  bench->rigd->cfg.nsequence_dirs);
         return NULL;
     }
     size_t seq_len = 0, spec_len = 0;
@@ -149,7 +149,7 @@ static struct rig_sequence *load_allowed(struct rigd *r, struct api_client *c, c
                                          : NULL;
     char *named = bare && bare->spec_ref ? sequence_resolve_spec(seq_path, bare->spec_ref) : NULL;
     if (named)
-        spec_path = allowed_path(&r->cfg, named);
+        spec_path = allowed_path(&bench->rigd->cfg, named);
     if (spec_path)
         spec_text = read_text(spec_path, &spec_len);
     struct rig_sequence *s = NULL;
@@ -172,7 +172,7 @@ static struct rig_sequence *load_allowed(struct rigd *r, struct api_client *c, c
     return s;
 }
 
-static struct rig_sequence *load_sequence(struct rigd *r, struct api_client *c, const cJSON *req)
+static struct rig_sequence *load_sequence(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     const char *label = req_str(req, "sequence");
     const char *seq_text = req_str(req, "sequence_text");
@@ -200,21 +200,21 @@ static struct rig_sequence *load_sequence(struct rigd *r, struct api_client *c, 
         if (!s)
             reply_problems(c, req, &probs);
     } else {
-        s = load_allowed(r, c, req, label, &probs);
+        s = load_allowed(bench, c, req, label, &probs);
     }
     problems_free(&probs);
     return s;
 }
 
 /* A named record must not exist yet: records are never overwritten. */
-static int check_record_free(struct rigd *r, struct api_client *c, const cJSON *req,
+static int check_record_free(struct bench *bench, struct api_client *c, const cJSON *req,
                              const struct run_request *rq)
 {
     if (!rq->record_name[0])
         return 0;
     char path[4200], err[256];
     struct stat st;
-    if (run_request_record_path(r, rq, "", path, sizeof path, err, sizeof err) < 0) {
+    if (run_request_record_path(bench, rq, "", path, sizeof path, err, sizeof err) < 0) {
         api_error(c, req, API_E_INTERNAL, "%s", err);
         return -1;
     }
@@ -229,7 +229,7 @@ static int check_record_free(struct rigd *r, struct api_client *c, const cJSON *
 
 /* The members' types were checked by the class table (handlers.c); here
  * what depends on their values, in the order docs/API.md gives. */
-int run_request_parse(struct rigd *r, struct api_client *c, const cJSON *req, struct run_request *out)
+int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *req, struct run_request *out)
 {
     memset(out, 0, sizeof *out);
     const char *dut = req_str(req, "dut");
@@ -262,10 +262,10 @@ int run_request_parse(struct rigd *r, struct api_client *c, const cJSON *req, st
     if (rec)
         snprintf(out->record_name, sizeof out->record_name, "%s", rec->valuestring);
     out->wait = cJSON_IsTrue(api_member(req, "wait"));
-    out->seq = load_sequence(r, c, req);
+    out->seq = load_sequence(bench, c, req);
     if (!out->seq)
         return -1;
-    if (check_record_free(r, c, req, out) < 0) {
+    if (check_record_free(bench, c, req, out) < 0) {
         run_request_free(out);
         return -1;
     }
@@ -279,9 +279,9 @@ void run_request_free(struct run_request *rq)
 }
 
 /* The results directory, absolute (relative to rigd's working directory). */
-static int results_dir(struct rigd *r, char *dir, size_t cap)
+static int results_dir(struct bench *bench, char *dir, size_t cap)
 {
-    const char *cfg_dir = r->cfg.results_dir[0] ? r->cfg.results_dir : ".";
+    const char *cfg_dir = bench->rigd->cfg.results_dir[0] ? bench->rigd->cfg.results_dir : ".";
     char cwd[2048];
     int n;
     if (cfg_dir[0] != '/' && getcwd(cwd, sizeof cwd))
@@ -309,11 +309,11 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
-int run_request_record_path(struct rigd *r, const struct run_request *rq, const char *run_id,
+int run_request_record_path(struct bench *bench, const struct run_request *rq, const char *run_id,
                             char *out, size_t cap, char *err, size_t errlen)
 {
     char dir[4096];
-    int rc = results_dir(r, dir, sizeof dir);
+    int rc = results_dir(bench, dir, sizeof dir);
     if (rc == 0)
         rc = make_dirs(dir);
     if (rc < 0) {
@@ -344,17 +344,17 @@ int run_request_record_path(struct rigd *r, const struct run_request *rq, const 
     return 0;
 }
 
-int run_request_bench_ready(struct rigd *r, struct api_client *c, const cJSON *req,
+int run_request_bench_ready(struct bench *bench, struct api_client *c, const cJSON *req,
                             const struct run_request *rq, bool check_unit)
 {
-    if (!r->pen || !pen_drv_present(r->pen) || !r->sh || !sh_drv_present(r->sh)) {
-        bool pen = r->pen && pen_drv_present(r->pen);
+    if (!bench->pen || !pen_drv_present(bench->pen) || !bench->sh || !sh_drv_present(bench->sh)) {
+        bool pen = bench->pen && pen_drv_present(bench->pen);
         api_error(c, req, API_E_NO_DEVICE, "%s not attached: the run is refused (plug %s in, or "
                   "wait until `rigctl devices` shows it)",
                   !pen ? "the pen is" : "the sensor head is", !pen ? "the pen" : "the sensor head");
         return -1;
     }
-    const struct pen_identity *id = pen_drv_identity(r->pen);
+    const struct pen_identity *id = pen_drv_identity(bench->pen);
     if (check_unit && (!id || strcmp(id->serial, rq->dut) != 0)) {
         api_error(c, req, API_E_WRONG_UNIT,
                   "the pen in the fixture reports serial %s, not %s: scan the pen that is in "
@@ -365,9 +365,9 @@ int run_request_bench_ready(struct rigd *r, struct api_client *c, const cJSON *r
      * a frame), twice over for the temp file of an atomic write. */
     char dir[4096];
     struct statvfs vfs;
-    if (results_dir(r, dir, sizeof dir) == 0 && make_dirs(dir) == 0 && statvfs(dir, &vfs) == 0) {
+    if (results_dir(bench, dir, sizeof dir) == 0 && make_dirs(dir) == 0 && statvfs(dir, &vfs) == 0) {
         double seconds = sequence_capture_seconds(rq->seq, PEN_RATE_MIN_MHZ / 1000.0);
-        unsigned long long need = (unsigned long long)(seconds * r->cfg.sensor_rate_hz * 8.0 * 2.0) +
+        unsigned long long need = (unsigned long long)(seconds * bench->cfg->sensor_rate_hz * 8.0 * 2.0) +
                                   RUNREQ_SPACE_MARGIN;
         unsigned long long have = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
         if (have < need) {

@@ -12,44 +12,44 @@
 #include "log.h"
 #include "rigd.h"
 
-static void finish(struct rigd *r, bool confirmed, const char *detail)
+static void finish(struct bench *bench, bool confirmed, const char *detail)
 {
-    r->stopping = false;
-    r->last_stop_confirmed = confirmed;
-    snprintf(r->last_stop_detail, sizeof r->last_stop_detail, "%s", detail);
+    bench->stopping = false;
+    bench->last_stop_confirmed = confirmed;
+    snprintf(bench->last_stop_detail, sizeof bench->last_stop_detail, "%s", detail);
     if (confirmed)
-        log_msg(LOG_NOTICE, "motor stop confirmed (%s)", r->stop_reason);
+        bench_log(bench, LOG_NOTICE, "motor stop confirmed (%s)", bench->stop_reason);
     else
-        log_msg(LOG_ERR, "motor stop NOT confirmed (%s): %s; heartbeats off, the pen watchdog "
-                "stops the motor within %d ms", r->stop_reason, detail, PEN_WATCHDOG_TIMEOUT_MS);
+        bench_log(bench, LOG_ERR, "motor stop NOT confirmed (%s): %s; heartbeats off, the pen watchdog "
+                "stops the motor within %d ms", bench->stop_reason, detail, PEN_WATCHDOG_TIMEOUT_MS);
     if (!confirmed) {
-        r->unvouched = true;
-        pen_drv_set_heartbeat(r->pen, false);
+        bench->unvouched = true;
+        pen_drv_set_heartbeat(bench->pen, false);
     }
-    bench_publish_device(r, "pen", confirmed ? "stop_confirmed" : "stop_not_confirmed", "%s: %s",
-                         r->stop_reason, detail);
+    bench_publish_device(bench, "pen", confirmed ? "stop_confirmed" : "stop_not_confirmed", "%s: %s",
+                         bench->stop_reason, detail);
     /* Detach the list first: a waiter may start another stop. */
-    struct stop_waiter *w = r->stop_waiters;
-    r->stop_waiters = NULL;
+    struct stop_waiter *w = bench->stop_waiters;
+    bench->stop_waiters = NULL;
     while (w) {
         struct stop_waiter *next = w->next;
         if (w->done)
-            w->done(r, w->user, confirmed, detail);
+            w->done(bench, w->user, confirmed, detail);
         free(w);
         w = next;
     }
-    bench_update_heartbeat(r);
-    session_after_stop(r);
-    bench_sync(r);
+    bench_update_heartbeat(bench);
+    session_after_stop(bench);
+    bench_sync(bench);
 }
 
 static void stop_done(void *user, int status, const struct pen_msg *resp)
 {
-    struct rigd *r = user;
+    struct bench *bench = user;
     char detail[128];
     switch (status) {
     case 0:
-        finish(r, true, "pen acknowledged STOP");
+        finish(bench, true, "pen acknowledged STOP");
         return;
     case PEN_DRV_NAK:
         /* BAD_STATE to STOP means nothing to stop: the motor is off. */
@@ -57,7 +57,7 @@ static void stop_done(void *user, int status, const struct pen_msg *resp)
                      resp->u.nak.error == PEN_ERR_FAULT_ACTIVE)) {
             snprintf(detail, sizeof detail, "pen says motor is not running (%s)",
                      pen_error_str(resp->u.nak.error));
-            finish(r, true, detail);
+            finish(bench, true, detail);
             return;
         }
         snprintf(detail, sizeof detail, "pen refused STOP: %s",
@@ -73,42 +73,42 @@ static void stop_done(void *user, int status, const struct pen_msg *resp)
         snprintf(detail, sizeof detail, "STOP failed: %s", strerror(status < 0 ? -status : EIO));
         break;
     }
-    finish(r, false, detail);
+    finish(bench, false, detail);
 }
 
-void safe_stop(struct rigd *r, const char *reason, safe_stop_fn done, void *user)
+void safe_stop(struct bench *bench, const char *reason, safe_stop_fn done, void *user)
 {
     struct stop_waiter *w = calloc(1, sizeof *w);
     if (w) {
         w->done = done;
         w->user = user;
-        w->next = r->stop_waiters;
-        r->stop_waiters = w;
+        w->next = bench->stop_waiters;
+        bench->stop_waiters = w;
     } else if (done) {
-        log_msg(LOG_ERR, "out of memory queueing a stop waiter");
+        bench_log(bench, LOG_ERR, "out of memory queueing a stop waiter");
     }
-    if (r->stopping)
+    if (bench->stopping)
         return;     /* joins the stop already in flight */
-    r->stopping = true;
-    snprintf(r->stop_reason, sizeof r->stop_reason, "%s", reason);
-    log_msg(LOG_NOTICE, "stopping the motor: %s", reason);
-    if (!r->pen || !pen_drv_port_name(r->pen)[0]) {
-        finish(r, false, "pen not attached");
+    bench->stopping = true;
+    snprintf(bench->stop_reason, sizeof bench->stop_reason, "%s", reason);
+    bench_log(bench, LOG_NOTICE, "stopping the motor: %s", reason);
+    if (!bench->pen || !pen_drv_port_name(bench->pen)[0]) {
+        finish(bench, false, "pen not attached");
         return;
     }
-    int rc = pen_drv_request(r->pen, PEN_MSG_STOP, NULL, stop_done, r);
+    int rc = pen_drv_request(bench->pen, PEN_MSG_STOP, NULL, stop_done, bench);
     if (rc < 0) {
         char detail[96];
         snprintf(detail, sizeof detail, "cannot send STOP: %s", strerror(-rc));
-        finish(r, false, detail);
+        finish(bench, false, detail);
         return;
     }
-    bench_sync(r);
+    bench_sync(bench);
 }
 
-void safe_stop_forget(struct rigd *r, void *user)
+void safe_stop_forget(struct bench *bench, void *user)
 {
-    for (struct stop_waiter *w = r->stop_waiters; w; w = w->next)
+    for (struct stop_waiter *w = bench->stop_waiters; w; w = w->next)
         if (w->user == user)
             w->done = NULL;
 }

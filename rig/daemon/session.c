@@ -36,9 +36,9 @@ cJSON *session_owner_json(const struct session_owner *o)
     return j;
 }
 
-bool session_owned_by(const struct rigd *r, const struct api_client *c)
+bool session_owned_by(const struct bench *bench, const struct api_client *c)
 {
-    return r->have_session && r->owner.client == c;
+    return bench->have_session && bench->owner.client == c;
 }
 
 static void copy_opt_string(const cJSON *req, const char *key, char *dst, size_t cap)
@@ -64,11 +64,11 @@ void session_peer_user(const struct api_client *c, char *out, size_t len)
         snprintf(out, len, "uid %ld", (long)uid);
 }
 
-static void fill_owner(struct rigd *r, struct session_owner *o, struct api_client *c,
+static void fill_owner(struct bench *bench, struct session_owner *o, struct api_client *c,
                        const cJSON *req, bool implicit)
 {
     memset(o, 0, sizeof *o);
-    o->id = ++r->next_session_id;
+    o->id = ++bench->rigd->next_session_id;
     o->client = c;
     o->implicit = implicit;
     uid_t uid = (uid_t)-1;
@@ -82,7 +82,7 @@ static void fill_owner(struct rigd *r, struct session_owner *o, struct api_clien
     session_peer_user(c, o->user, sizeof o->user);
     /* The socket is local: the host is this machine unless the client says
      * more (e.g. a CI runner naming its job host). */
-    snprintf(o->host, sizeof o->host, "%s", r->hostname);
+    snprintf(o->host, sizeof o->host, "%s", bench->rigd->hostname);
     copy_opt_string(req, "host", o->host, sizeof o->host);
     copy_opt_string(req, "purpose", o->purpose, sizeof o->purpose);
     time_t now = time(NULL);
@@ -91,52 +91,52 @@ static void fill_owner(struct rigd *r, struct session_owner *o, struct api_clien
         strftime(o->started, sizeof o->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int session_claim(struct rigd *r, struct api_client *c, const cJSON *req, bool implicit)
+int session_claim(struct bench *bench, struct api_client *c, const cJSON *req, bool implicit)
 {
-    if (r->have_session)
-        return r->owner.client == c ? 0 : -EBUSY;
+    if (bench->have_session)
+        return bench->owner.client == c ? 0 : -EBUSY;
     /* A run whose session ended (owner left or released) may still send
      * its teardown STOP: that must never stop a new owner's motor. */
-    if (runner_active_desc(r, NULL, 0))
+    if (runner_active_desc(bench, NULL, 0))
         return -EBUSY;
-    fill_owner(r, &r->owner, c, req, implicit);
-    r->have_session = true;
-    r->unvouched = false;
-    log_msg(LOG_NOTICE, "session %llu claimed by %s (pid %ld, %s)%s",
-            (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
+    fill_owner(bench, &bench->owner, c, req, implicit);
+    bench->have_session = true;
+    bench->unvouched = false;
+    bench_log(bench, LOG_NOTICE, "session %llu claimed by %s (pid %ld, %s)%s",
+            (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
             implicit ? " for manual pen control" : "");
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "session_claimed");
-    cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
-    api_publish(r->api, "devices", ev);
-    bench_update_heartbeat(r);
-    bench_update_stream(r);
+    cJSON_AddItemToObject(ev, "owner", session_owner_json(&bench->owner));
+    bench_publish(bench, "devices", ev);
+    bench_update_heartbeat(bench);
+    bench_update_stream(bench);
     return 0;
 }
 
-static void add_owner(const struct rigd *r, cJSON *b)
+static void add_owner(const struct bench *bench, cJSON *b)
 {
-    if (r->have_session)
-        cJSON_AddItemToObject(b, "owner", session_owner_json(&r->owner));
+    if (bench->have_session)
+        cJSON_AddItemToObject(b, "owner", session_owner_json(&bench->owner));
     else
         cJSON_AddNullToObject(b, "owner");
 }
 
-static cJSON *session_reply(const struct rigd *r, const char *state)
+static cJSON *session_reply(const struct bench *bench, const char *state)
 {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "state", state);
-    add_owner(r, b);
+    add_owner(bench, b);
     return b;
 }
 
-static void grant_next_waiter(struct rigd *r)
+static void grant_next_waiter(struct bench *bench)
 {
-    while (!r->have_session && r->waiters && !r->shutting_down && !runner_active_desc(r, NULL, 0)) {
-        struct session_waiter *w = r->waiters;
-        r->waiters = w->next;
-        if (session_claim(r, w->client, w->req, false) == 0)
-            api_reply(w->client, w->req, session_reply(r, "owner"));
+    while (!bench->have_session && bench->waiters && !bench->rigd->shutting_down && !runner_active_desc(bench, NULL, 0)) {
+        struct session_waiter *w = bench->waiters;
+        bench->waiters = w->next;
+        if (session_claim(bench, w->client, w->req, false) == 0)
+            api_reply(w->client, w->req, session_reply(bench, "owner"));
         cJSON_Delete(w->req);
         free(w);
     }
@@ -144,38 +144,38 @@ static void grant_next_waiter(struct rigd *r)
 
 /* Any safe stop finished: a session that was ending has now really ended,
  * so the next waiter may have the bench. */
-void session_after_stop(struct rigd *r)
+void session_after_stop(struct bench *bench)
 {
-    grant_next_waiter(r);
-    runner_bench_freed(r);   /* a queued run starts now, not at the next poll */
-    bench_update_stream(r);
+    grant_next_waiter(bench);
+    runner_bench_freed(bench);   /* a queued run starts now, not at the next poll */
+    bench_update_stream(bench);
 }
 
-void session_release(struct rigd *r, const char *reason)
+void session_release(struct bench *bench, const char *reason)
 {
-    if (!r->have_session)
+    if (!bench->have_session)
         return;
-    log_msg(LOG_NOTICE, "session %llu of %s ends: %s", (unsigned long long)r->owner.id,
-            r->owner.user, reason);
+    bench_log(bench, LOG_NOTICE, "session %llu of %s ends: %s", (unsigned long long)bench->owner.id,
+            bench->owner.user, reason);
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "session_released");
-    cJSON_AddItemToObject(ev, "owner", session_owner_json(&r->owner));
+    cJSON_AddItemToObject(ev, "owner", session_owner_json(&bench->owner));
     cJSON_AddStringToObject(ev, "reason", reason);
-    api_publish(r->api, "devices", ev);
-    r->have_session = false;
+    bench_publish(bench, "devices", ev);
+    bench->have_session = false;
     char why[160];
     snprintf(why, sizeof why, "session ended: %s", reason);
     /* A run of this session (the owner releasing mid-run, or leaving) is
      * aborted first, so the engine never starts the motor again and its
      * record says why; then the motor is stopped. */
-    runner_abort_client(r, r->owner.client, why);
+    runner_abort_client(bench, bench->owner.client, why);
     /* Heartbeats stay on until the stop is confirmed or has failed. */
-    safe_stop(r, why, NULL, NULL);
+    safe_stop(bench, why, NULL, NULL);
 }
 
-static void drop_waiter(struct rigd *r, struct api_client *c)
+static void drop_waiter(struct bench *bench, struct api_client *c)
 {
-    struct session_waiter **pp = &r->waiters;
+    struct session_waiter **pp = &bench->waiters;
     while (*pp) {
         struct session_waiter *w = *pp;
         if (w->client == c) {
@@ -188,14 +188,14 @@ static void drop_waiter(struct rigd *r, struct api_client *c)
     }
 }
 
-void session_client_gone(struct rigd *r, struct api_client *c)
+void session_client_gone(struct bench *bench, struct api_client *c)
 {
-    drop_waiter(r, c);
-    if (session_owned_by(r, c))
-        session_release(r, "owner disconnected");
+    drop_waiter(bench, c);
+    if (session_owned_by(bench, c))
+        session_release(bench, "owner disconnected");
 }
 
-static int queue_waiter(struct rigd *r, struct api_client *c, const cJSON *req)
+static int queue_waiter(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     struct session_waiter *w = calloc(1, sizeof *w);
     if (!w)
@@ -206,25 +206,25 @@ static int queue_waiter(struct rigd *r, struct api_client *c, const cJSON *req)
         free(w);
         return -ENOMEM;
     }
-    struct session_waiter **pp = &r->waiters;
+    struct session_waiter **pp = &bench->waiters;
     while (*pp)
         pp = &(*pp)->next;
     *pp = w;
     return 0;
 }
 
-static int queue_position(const struct rigd *r, const struct api_client *c)
+static int queue_position(const struct bench *bench, const struct api_client *c)
 {
     int pos = 1;
-    for (const struct session_waiter *w = r->waiters; w; w = w->next, pos++)
+    for (const struct session_waiter *w = bench->waiters; w; w = w->next, pos++)
         if (w->client == c)
             return pos;
     return 0;
 }
 
-static void session_status(struct rigd *r, struct api_client *c, const cJSON *req)
+static void session_status(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    api_reply(c, req, session_reply(r, r->have_session ? (session_owned_by(r, c) ? "owner" : "busy")
+    api_reply(c, req, session_reply(bench, bench->have_session ? (session_owned_by(bench, c) ? "owner" : "busy")
                                                        : "free"));
 }
 
@@ -241,31 +241,31 @@ static int check_label(struct api_client *c, const cJSON *req, const char *key, 
     return -1;
 }
 
-static void session_claim_request(struct rigd *r, struct api_client *c, const cJSON *req)
+static void session_claim_request(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (check_label(c, req, "host", sizeof r->owner.host) < 0 ||
-        check_label(c, req, "purpose", sizeof r->owner.purpose) < 0)
+    if (check_label(c, req, "host", sizeof bench->owner.host) < 0 ||
+        check_label(c, req, "purpose", sizeof bench->owner.purpose) < 0)
         return;
-    if (r->shutting_down) {
+    if (bench->rigd->shutting_down) {
         api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
         return;
     }
-    if (session_owned_by(r, c)) {
-        r->owner.implicit = false;
-        api_reply(c, req, session_reply(r, "owner"));
+    if (session_owned_by(bench, c)) {
+        bench->owner.implicit = false;
+        api_reply(c, req, session_reply(bench, "owner"));
         return;
     }
     /* A stop in flight means the previous session is still ending. */
-    if (!r->have_session && !r->stopping && session_claim(r, c, req, false) == 0) {
-        api_reply(c, req, session_reply(r, "owner"));
+    if (!bench->have_session && !bench->stopping && session_claim(bench, c, req, false) == 0) {
+        api_reply(c, req, session_reply(bench, "owner"));
         return;
     }
     if (cJSON_IsTrue(api_member(req, "wait"))) {
-        if (queue_position(r, c)) {
+        if (queue_position(bench, c)) {
             api_error(c, req, API_E_INVALID_STATE, "already waiting for the session");
             return;
         }
-        if (queue_waiter(r, c, req) < 0) {
+        if (queue_waiter(bench, c, req) < 0) {
             api_error(c, req, API_E_INTERNAL, "out of memory");
             return;
         }
@@ -277,32 +277,32 @@ static void session_claim_request(struct rigd *r, struct api_client *c, const cJ
         if (id)
             cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
         cJSON_AddStringToObject(ev, "state", "queued");
-        cJSON_AddNumberToObject(ev, "position", queue_position(r, c));
-        add_owner(r, ev);
+        cJSON_AddNumberToObject(ev, "position", queue_position(bench, c));
+        add_owner(bench, ev);
         api_send(c, ev);
-        if (!r->have_session && !r->stopping)
-            grant_next_waiter(r);
+        if (!bench->have_session && !bench->stopping)
+            grant_next_waiter(bench);
         return;
     }
     char run_desc[300];
-    if (r->have_session)
+    if (bench->have_session)
         api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
-                  (unsigned long long)r->owner.id, r->owner.user, (long)r->owner.pid, r->owner.host,
-                  r->owner.started);
-    else if (runner_active_desc(r, run_desc, sizeof run_desc))
+                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
+                  bench->owner.started);
+    else if (runner_active_desc(bench, run_desc, sizeof run_desc))
         api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
     else
         api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
 }
 
-static void session_release_request(struct rigd *r, struct api_client *c, const cJSON *req)
+static void session_release_request(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    if (!session_owned_by(r, c)) {
+    if (!session_owned_by(bench, c)) {
         api_error(c, req, API_E_INVALID_STATE, "you do not own the session");
         return;
     }
-    session_release(r, "released by owner");
-    api_reply(c, req, session_reply(r, "released"));
+    session_release(bench, "released by owner");
+    api_reply(c, req, session_reply(bench, "released"));
 }
 
 static const struct api_member claim_members[] = {
@@ -319,7 +319,7 @@ static const struct rigd_request session_actions[] = {
     {NULL, NULL, NULL},
 };
 
-void session_handle(struct rigd *r, struct api_client *c, const cJSON *req)
+void session_handle(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    rigd_dispatch_action(r, c, req, "session", session_actions, "status");
+    rigd_dispatch_action(bench, c, req, "session", session_actions, "status");
 }

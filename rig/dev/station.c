@@ -80,16 +80,16 @@ static int check_keys(const cJSON *obj, const char *const *allowed, const char *
     return 0;
 }
 
-static int parse_match(const cJSON *root, const char *key, bool allow_path, uint16_t vid,
-                       uint16_t pid, struct station_match *m, const char *name, char *err,
-                       size_t errlen)
+static int parse_match(const cJSON *parent, const char *key, const char *ppath, bool allow_path,
+                       uint16_t vid, uint16_t pid, struct station_match *m, const char *name,
+                       char *err, size_t errlen)
 {
-    char path[32];
-    snprintf(path, sizeof path, "$.%s", key);
+    char path[64];
+    snprintf(path, sizeof path, "%s.%s", ppath, key);
     memset(m, 0, sizeof *m);
     m->vid = vid;
     m->pid = pid;
-    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(parent, key);
     if (!obj)
         return fail(err, errlen, name, "%s: missing (the bench needs this device)", path);
     if (!cJSON_IsObject(obj))
@@ -104,6 +104,113 @@ static int parse_match(const cJSON *root, const char *key, bool allow_path, uint
     if (allow_path &&
         get_string(obj, "path", path, m->path, sizeof m->path, name, err, errlen) < 0)
         return -1;
+    return 0;
+}
+
+static bool valid_fixture_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= STATION_FIXTURE_NAME_MAX)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
+/* One fixture's devices from obj (a "fixtures" element, or the root in
+ * the single-fixture form); path is its JSON path for messages. */
+static int parse_fixture(const cJSON *obj, const char *path, struct fixture_config *fx,
+                         const char *name, char *err, size_t errlen)
+{
+    if (parse_match(obj, "pen", path, true, PEN_USB_VID, PEN_USB_PID, &fx->pen, name, err,
+                    errlen) < 0 ||
+        parse_match(obj, "sensor", path, false, SH_USB_VID, SH_USB_PID, &fx->sensor, name, err,
+                    errlen) < 0)
+        return -1;
+    fx->sensor_rate_hz = 50000;
+    const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(obj, "sensor");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(sensor, "rate_hz");
+    if (rate) {
+        if (!cJSON_IsNumber(rate) || rate->valuedouble < SH_RATE_MIN ||
+            rate->valuedouble > SH_RATE_MAX ||
+            rate->valuedouble != (double)(uint32_t)rate->valuedouble)
+            return fail(err, errlen, name, "%s.sensor.rate_hz: must be an integer %u..%u", path,
+                        SH_RATE_MIN, SH_RATE_MAX);
+        fx->sensor_rate_hz = (uint32_t)rate->valuedouble;
+    }
+    return 0;
+}
+
+static int parse_fixture_name(const cJSON *obj, const char *key, const char *path,
+                              struct fixture_config *fx, const char *name, char *err,
+                              size_t errlen)
+{
+    if (get_string(obj, key, path, fx->name, sizeof fx->name, name, err, errlen) < 0)
+        return -1;
+    if (!valid_fixture_name(fx->name))
+        return fail(err, errlen, name,
+                    "%s.%s: must be 1..%d characters of A-Z a-z 0-9 _ . -", path, key,
+                    STATION_FIXTURE_NAME_MAX - 1);
+    return 0;
+}
+
+static int parse_fixtures(const cJSON *arr, struct station_config *out, const char *name,
+                          char *err, size_t errlen)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n < 1 || n > STATION_MAX_FIXTURES)
+        return fail(err, errlen, name, "$.fixtures: must be an array of 1..%d fixtures",
+                    STATION_MAX_FIXTURES);
+    static const char *const keys[] = {"name", "pen", "sensor", NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        char path[32];
+        snprintf(path, sizeof path, "$.fixtures[%zu]", out->nfixtures);
+        struct fixture_config *fx = &out->fixtures[out->nfixtures];
+        if (!cJSON_IsObject(it))
+            return fail(err, errlen, name, "%s: must be an object", path);
+        if (!cJSON_HasObjectItem(it, "name"))
+            return fail(err, errlen, name, "%s.name: missing", path);
+        if (check_keys(it, keys, path, name, err, errlen) < 0 ||
+            parse_fixture_name(it, "name", path, fx, name, err, errlen) < 0 ||
+            parse_fixture(it, path, fx, name, err, errlen) < 0)
+            return -1;
+        out->nfixtures++;
+    }
+    return 0;
+}
+
+/* Several fixtures: every device must be one only this fixture can match. */
+static int check_distinct(const struct station_config *c, const char *name, char *err,
+                          size_t errlen)
+{
+    for (size_t i = 0; i < c->nfixtures; i++) {
+        const struct fixture_config *a = &c->fixtures[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(a->name, c->fixtures[j].name) == 0)
+                return fail(err, errlen, name, "$.fixtures[%zu].name: \"%s\" is used twice", i,
+                            a->name);
+        if (c->nfixtures == 1)
+            break;
+        if (!a->pen.serial[0] && !a->pen.path[0])
+            return fail(err, errlen, name,
+                        "$.fixtures[%zu].pen: needs a serial or a path (several fixtures)", i);
+        if (!a->sensor.serial[0])
+            return fail(err, errlen, name,
+                        "$.fixtures[%zu].sensor: needs a serial (several fixtures)", i);
+        for (size_t j = 0; j < i; j++) {
+            const struct fixture_config *b = &c->fixtures[j];
+            if ((a->pen.serial[0] && strcmp(a->pen.serial, b->pen.serial) == 0) ||
+                (a->pen.path[0] && strcmp(a->pen.path, b->pen.path) == 0))
+                return fail(err, errlen, name, "$.fixtures[%zu].pen: same device as fixture %s",
+                            i, b->name);
+            if (strcmp(a->sensor.serial, b->sensor.serial) == 0)
+                return fail(err, errlen, name,
+                            "$.fixtures[%zu].sensor: same device as fixture %s", i, b->name);
+        }
+    }
     return 0;
 }
 
@@ -133,7 +240,6 @@ int station_parse(const char *text, const char *name, struct station_config *out
     memset(out, 0, sizeof *out);
     snprintf(out->station, sizeof out->station, "bench");
     snprintf(out->results_dir, sizeof out->results_dir, "results");
-    out->sensor_rate_hz = 50000;
 
     cJSON *root = cJSON_Parse(text);
     if (!root) {
@@ -142,8 +248,8 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = {"station", "results_dir", "pen", "sensor",
-                                           "sequence_dirs", NULL};
+    static const char *const top_keys[] = {"station", "results_dir", "fixtures", "fixture", "pen",
+                                           "sensor", "sequence_dirs", NULL};
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -151,22 +257,32 @@ int station_parse(const char *text, const char *name, struct station_config *out
     if (check_keys(root, top_keys, "$", name, err, errlen) < 0 ||
         get_string(root, "station", "$", out->station, sizeof out->station, name, err, errlen) < 0 ||
         get_string(root, "results_dir", "$", out->results_dir, sizeof out->results_dir, name, err,
-                   errlen) < 0 ||
-        parse_match(root, "pen", true, PEN_USB_VID, PEN_USB_PID, &out->pen, name, err, errlen) < 0 ||
-        parse_match(root, "sensor", false, SH_USB_VID, SH_USB_PID, &out->sensor, name, err,
-                    errlen) < 0)
+                   errlen) < 0)
         goto out;
-    const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(root, "sensor");
-    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(sensor, "rate_hz");
-    if (rate) {
-        if (!cJSON_IsNumber(rate) || rate->valuedouble < SH_RATE_MIN ||
-            rate->valuedouble > SH_RATE_MAX || rate->valuedouble != (double)(uint32_t)rate->valuedouble) {
-            fail(err, errlen, name, "$.sensor.rate_hz: must be an integer %u..%u", SH_RATE_MIN,
-                 SH_RATE_MAX);
+    const cJSON *fixtures = cJSON_GetObjectItemCaseSensitive(root, "fixtures");
+    if (fixtures) {
+        const char *extra = cJSON_HasObjectItem(root, "pen")      ? "pen"
+                            : cJSON_HasObjectItem(root, "sensor") ? "sensor"
+                            : cJSON_HasObjectItem(root, "fixture") ? "fixture"
+                                                                   : NULL;
+        if (extra) {
+            fail(err, errlen, name, "$.%s: not with \"fixtures\" (devices go in each fixture)",
+                 extra);
             goto out;
         }
-        out->sensor_rate_hz = (uint32_t)rate->valuedouble;
+        if (parse_fixtures(fixtures, out, name, err, errlen) < 0)
+            goto out;
+    } else {
+        struct fixture_config *fx = &out->fixtures[0];
+        snprintf(fx->name, sizeof fx->name, "1");
+        if ((cJSON_HasObjectItem(root, "fixture") &&
+             parse_fixture_name(root, "fixture", "$", fx, name, err, errlen) < 0) ||
+            parse_fixture(root, "$", fx, name, err, errlen) < 0)
+            goto out;
+        out->nfixtures = 1;
     }
+    if (check_distinct(out, name, err, errlen) < 0)
+        goto out;
     if (!out->station[0]) {
         fail(err, errlen, name, "$.station: must not be empty");
         goto out;
@@ -234,15 +350,33 @@ cJSON *station_match_to_json(const struct station_match *m)
     return o;
 }
 
+const struct fixture_config *station_fixture(const struct station_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nfixtures; i++)
+        if (strcmp(c->fixtures[i].name, name) == 0)
+            return &c->fixtures[i];
+    return NULL;
+}
+
+cJSON *station_fixture_to_json(const struct fixture_config *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddItemToObject(o, "pen", station_match_to_json(&f->pen));
+    cJSON *s = station_match_to_json(&f->sensor);
+    cJSON_AddNumberToObject(s, "rate_hz", f->sensor_rate_hz);
+    cJSON_AddItemToObject(o, "sensor", s);
+    return o;
+}
+
 cJSON *station_to_json(const struct station_config *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "station", c->station);
     cJSON_AddStringToObject(o, "results_dir", c->results_dir);
-    cJSON_AddItemToObject(o, "pen", station_match_to_json(&c->pen));
-    cJSON *s = station_match_to_json(&c->sensor);
-    cJSON_AddNumberToObject(s, "rate_hz", c->sensor_rate_hz);
-    cJSON_AddItemToObject(o, "sensor", s);
+    cJSON *fx = cJSON_AddArrayToObject(o, "fixtures");
+    for (size_t i = 0; i < c->nfixtures; i++)
+        cJSON_AddItemToArray(fx, station_fixture_to_json(&c->fixtures[i]));
     cJSON *dirs = cJSON_AddArrayToObject(o, "sequence_dirs");
     for (size_t i = 0; i < c->nsequence_dirs; i++)
         cJSON_AddItemToArray(dirs, cJSON_CreateString(c->sequence_dirs[i]));

@@ -1,12 +1,23 @@
-/* Bench (station) configuration: which devices make up the bench.
+/* Station configuration: the station's fixtures and which devices make
+ * up each fixture's bench.
  *
  * {
- *   "station": "sim-1",
+ *   "station": "EOL-3",
  *   "results_dir": "/var/lib/rig/results",
- *   "pen":    { "vid": "0x1209", "pid": "0x504e", "serial": "PEN0001" },
- *   "sensor": { "vid": "0x1209", "pid": "0x5348", "serial": "SH0001",
- *               "rate_hz": 50000 }
+ *   "fixtures": [
+ *     { "name": "A",
+ *       "pen":    { "vid": "0x1209", "pid": "0x504e", "serial": "PA-0000001" },
+ *       "sensor": { "serial": "SH2-000101", "rate_hz": 50000 } },
+ *     { "name": "B", "pen": { "serial": "PA-0000002" }, "sensor": { "serial": "SH2-000102" } }
+ *   ]
  * }
+ * The single-fixture form puts "pen" and "sensor" at the top level
+ * instead of "fixtures" (optionally "fixture": its name, default "1"); it
+ * is the same as a one-element "fixtures". Fixture names are 1..31 of
+ * [A-Za-z0-9_.-], unique. With several fixtures every pen names a serial
+ * or a path and every sensor head a serial, all distinct: a device that
+ * could match two fixtures would put one fixture's pen under another's
+ * verdict.
  * A device is matched by USB VID/PID and, when given, serial; the pen may
  * instead name a port ("path": "/dev/ttyACM0"). vid/pid are numbers or
  * "0x..." strings. "sequence_dirs" (optional, absolute paths) are the only
@@ -24,6 +35,8 @@
 
 #define STATION_STR_MAX 128
 #define STATION_MAX_SEQ_DIRS 8
+#define STATION_MAX_FIXTURES 8
+#define STATION_FIXTURE_NAME_MAX 32
 
 struct station_match {
     uint16_t vid, pid;
@@ -31,12 +44,19 @@ struct station_match {
     char path[STATION_STR_MAX];     /* pen only; "" = match by USB ids */
 };
 
-struct station_config {
-    char station[STATION_STR_MAX];
-    char results_dir[4096];
+/* One fixture: a pen and a sensor head tested together. */
+struct fixture_config {
+    char name[STATION_FIXTURE_NAME_MAX];
     struct station_match pen;
     struct station_match sensor;
     uint32_t sensor_rate_hz;        /* streaming rate per channel */
+};
+
+struct station_config {
+    char station[STATION_STR_MAX];
+    char results_dir[4096];
+    struct fixture_config fixtures[STATION_MAX_FIXTURES];
+    size_t nfixtures;               /* >= 1 */
     char sequence_dirs[STATION_MAX_SEQ_DIRS][1024];
     size_t nsequence_dirs;
 };
@@ -45,8 +65,11 @@ struct station_config {
 int station_parse(const char *text, const char *name, struct station_config *out,
                   char *err, size_t errlen);
 int station_load(const char *path, struct station_config *out, char *err, size_t errlen);
+/* The fixture named name, or NULL. */
+const struct fixture_config *station_fixture(const struct station_config *c, const char *name);
 /* The config as JSON (for "status"). */
 cJSON *station_to_json(const struct station_config *c);
+cJSON *station_fixture_to_json(const struct fixture_config *f);
 cJSON *station_match_to_json(const struct station_match *m);
 
 #endif

@@ -96,8 +96,8 @@ static void open_bench(void)
     static const struct sh_drv_callbacks shcb = {
         .on_presence = on_sh_presence, .on_samples = on_samples, .on_stream_event = on_stream_event};
     static const struct pen_drv_callbacks pencb = {.on_presence = on_pen_presence};
-    pen = pen_drv_new(&cfg.pen, &pencb, NULL);
-    sh = sh_drv_new(&cfg.sensor, cfg.sensor_rate_hz, &shcb, NULL, err, sizeof err);
+    pen = pen_drv_new(&cfg.fixtures[0].pen, &pencb, NULL);
+    sh = sh_drv_new(&cfg.fixtures[0].sensor, cfg.fixtures[0].sensor_rate_hz, &shcb, NULL, err, sizeof err);
     IT_CHECK(pen && sh, "driver creation: %s", err);
     IT_CHECK(pen_drv_attach(pen, err, sizeof err) == 0, "pen attach: %s", err);
     IT_CHECK(sh_drv_attach(sh, err, sizeof err) == 0, "sensor attach: %s", err);

@@ -116,12 +116,12 @@ START_TEST(station_full)
     ck_assert_msg(station_parse(text, "b.json", &c, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(c.station, "eol-3");
     ck_assert_str_eq(c.results_dir, "/var/r");
-    ck_assert_uint_eq(c.pen.vid, 0x1234);
-    ck_assert_uint_eq(c.pen.pid, 4660);
-    ck_assert_str_eq(c.pen.serial, "PA1");
-    ck_assert_uint_eq(c.sensor.vid, 0x1209);   /* defaults to the sensor head ids */
-    ck_assert_uint_eq(c.sensor.pid, 0x5348);
-    ck_assert_uint_eq(c.sensor_rate_hz, 20000);
+    ck_assert_uint_eq(c.fixtures[0].pen.vid, 0x1234);
+    ck_assert_uint_eq(c.fixtures[0].pen.pid, 4660);
+    ck_assert_str_eq(c.fixtures[0].pen.serial, "PA1");
+    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209);   /* defaults to the sensor head ids */
+    ck_assert_uint_eq(c.fixtures[0].sensor.pid, 0x5348);
+    ck_assert_uint_eq(c.fixtures[0].sensor_rate_hz, 20000);
 }
 END_TEST
 
@@ -130,8 +130,47 @@ START_TEST(station_path_pen)
     struct station_config c;
     ck_assert(station_parse("{\"station\":\"s\",\"pen\":{\"path\":\"/dev/ttyACM3\"},\"sensor\":{}}",
                             "b", &c, err, sizeof err) == 0);
-    ck_assert_str_eq(c.pen.path, "/dev/ttyACM3");
-    ck_assert_uint_eq(c.sensor_rate_hz, 50000);
+    ck_assert_str_eq(c.fixtures[0].pen.path, "/dev/ttyACM3");
+    ck_assert_uint_eq(c.fixtures[0].sensor_rate_hz, 50000);
+}
+END_TEST
+
+/* The single-fixture form is one fixture named "1" (or "fixture"). */
+START_TEST(station_single_fixture_name)
+{
+    struct station_config c;
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert_uint_eq(c.nfixtures, 1);
+    ck_assert_str_eq(c.fixtures[0].name, "1");
+    ck_assert(station_parse("{\"fixture\":\"F-2\",\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) == 0);
+    ck_assert_str_eq(c.fixtures[0].name, "F-2");
+    ck_assert_ptr_eq(station_fixture(&c, "F-2"), &c.fixtures[0]);
+    ck_assert_ptr_null(station_fixture(&c, "1"));
+}
+END_TEST
+
+START_TEST(station_fixtures)
+{
+    struct station_config c;
+    const char *text = "{\"station\":\"EOL-3\",\"fixtures\":["
+                       "{\"name\":\"A\",\"pen\":{\"serial\":\"PA-1\"},"
+                       "\"sensor\":{\"serial\":\"SH-1\",\"rate_hz\":20000}},"
+                       "{\"name\":\"B\",\"pen\":{\"path\":\"/dev/ttyACM1\"},"
+                       "\"sensor\":{\"serial\":\"SH-2\"}}]}";
+    ck_assert_msg(station_parse(text, "s.json", &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.nfixtures, 2);
+    ck_assert_str_eq(c.fixtures[0].name, "A");
+    ck_assert_str_eq(c.fixtures[0].pen.serial, "PA-1");
+    ck_assert_uint_eq(c.fixtures[0].pen.vid, 0x1209);
+    ck_assert_uint_eq(c.fixtures[0].sensor_rate_hz, 20000);
+    ck_assert_str_eq(c.fixtures[1].name, "B");
+    ck_assert_str_eq(c.fixtures[1].pen.path, "/dev/ttyACM1");
+    ck_assert_uint_eq(c.fixtures[1].sensor_rate_hz, 50000);
+    ck_assert_ptr_eq(station_fixture(&c, "B"), &c.fixtures[1]);
+    cJSON *j = station_to_json(&c);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "fixtures")), 2);
+    cJSON_Delete(j);
 }
 END_TEST
 
@@ -158,6 +197,35 @@ START_TEST(station_errors)
     expect_error("{\"pen\":{},\"sensor\":{\"path\":\"/dev/x\"}}", "$.sensor.path: unknown key");
     expect_error("{\"pen\":{},\"sensor\":{\"rate_hz\":10}}", "$.sensor.rate_hz");
     expect_error("{\"pen\":{},\"sensor\":{},\"colour\":1}", "$.colour: unknown key");
+    /* fixtures: names, one form only, devices only one fixture can match */
+    expect_error("{\"fixtures\":[]}", "$.fixtures: must be an array of 1..8");
+    expect_error("{\"fixtures\":{}}", "$.fixtures: must be an array");
+    expect_error("{\"fixtures\":[{\"pen\":{},\"sensor\":{}}]}", "$.fixtures[0].name: missing");
+    expect_error("{\"fixtures\":[{\"name\":\"a b\",\"pen\":{},\"sensor\":{}}]}",
+                 "$.fixtures[0].name: must be 1..31 characters");
+    expect_error("{\"fixture\":\"\",\"pen\":{},\"sensor\":{}}", "$.fixture: must be 1..31");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{}}],\"pen\":{}}",
+                 "$.pen: not with \"fixtures\"");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{},\"x\":1}]}",
+                 "$.fixtures[0].x: unknown key");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"sensor\":{}}]}", "$.fixtures[0].pen: missing");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{\"rate_hz\":1}}]}",
+                 "$.fixtures[0].sensor.rate_hz");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+                 "\"S1\"}},{\"name\":\"A\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+                 "$.fixtures[1].name: \"A\" is used twice");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{\"serial\":\"S1\"}},"
+                 "{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+                 "$.fixtures[0].pen: needs a serial or a path (several fixtures)");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{}},"
+                 "{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+                 "$.fixtures[0].sensor: needs a serial (several fixtures)");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+                 "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+                 "$.fixtures[1].pen: same device as fixture A");
+    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+                 "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S1\"}}]}",
+                 "$.fixtures[1].sensor: same device as fixture A");
     expect_error("{\"station\":\"\",\"pen\":{},\"sensor\":{}}", "$.station: must not be empty");
 }
 END_TEST
@@ -182,6 +250,8 @@ int main(void)
     tc = tcase_create("station");
     tcase_add_test(tc, station_full);
     tcase_add_test(tc, station_path_pen);
+    tcase_add_test(tc, station_single_fixture_name);
+    tcase_add_test(tc, station_fixtures);
     tcase_add_test(tc, station_errors);
     tcase_add_test(tc, station_load_missing_file);
     suite_add_tcase(s, tc);

@@ -26,10 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (station_parse(text, "fuzz.json", &cfg, err, sizeof err) == 0) {
         assert(memchr(cfg.station, '\0', sizeof cfg.station));
         assert(memchr(cfg.results_dir, '\0', sizeof cfg.results_dir));
-        assert(memchr(cfg.pen.serial, '\0', sizeof cfg.pen.serial));
-        assert(memchr(cfg.pen.path, '\0', sizeof cfg.pen.path));
-        assert(memchr(cfg.sensor.serial, '\0', sizeof cfg.sensor.serial));
-        assert(cfg.sensor_rate_hz >= SH_RATE_MIN && cfg.sensor_rate_hz <= SH_RATE_MAX);
+        assert(cfg.nfixtures >= 1 && cfg.nfixtures <= STATION_MAX_FIXTURES);
+        for (size_t i = 0; i < cfg.nfixtures; i++) {
+            const struct fixture_config *f = &cfg.fixtures[i];
+            assert(f->name[0] && memchr(f->name, '\0', sizeof f->name));
+            assert(station_fixture(&cfg, f->name) == f);   /* names are unique */
+            assert(memchr(f->pen.serial, '\0', sizeof f->pen.serial));
+            assert(memchr(f->pen.path, '\0', sizeof f->pen.path));
+            assert(memchr(f->sensor.serial, '\0', sizeof f->sensor.serial));
+            assert(f->sensor_rate_hz >= SH_RATE_MIN && f->sensor_rate_hz <= SH_RATE_MAX);
+        }
         cJSON *j = station_to_json(&cfg);
         assert(j);
         cJSON_Delete(j);

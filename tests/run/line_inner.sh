@@ -248,16 +248,21 @@ junit-calibration)
     ;;
 journal)
     # Under systemd, a run's lines carry the station, fixture, run id and
-    # DUT as journal fields (journalctl RIG_DUT=...).
+    # DUT as journal fields (journalctl RIG_DUT=...); a fixture's other
+    # lines its station and fixture (a single-fixture config: fixture "1").
     ctl_ run "$EOL" --dut PA-0000001 --record rec.json >"$DIR/ctl.out" 2>&1 || fail "EOL run"
     id=$(sed -n 's/.*"id":[[:space:]]*"\([0-9a-f-]\{36\}\)".*/\1/p' "$REC" | head -n 1)
     kill "$journald"
     awk -v id="$id" 'BEGIN { RS = "\n--\n" }
         /MESSAGE=run [^\n]* finished: PASS/ && /PRIORITY=5/ && /RIG_DUT=PA-0000001/ &&
-        $0 ~ "RIG_RUN_ID=" id && /RIG_STATION=sim-1/ && /RIG_FIXTURE=sim-1/ { found = 1 }
+        $0 ~ "RIG_RUN_ID=" id && /RIG_STATION=sim-1/ && /RIG_FIXTURE=1\n/ { found = 1 }
         END { exit !found }' "$DIR/journal.txt" ||
         fail "no journal entry with the run's fields: $(head -c 1500 "$DIR/journal.txt")"
-    grep -q "^<5>station sim-1: serving" "$DIR/rigd.log" ||
+    awk 'BEGIN { RS = "\n--\n" }
+        /MESSAGE=session [0-9]+ claimed/ && /RIG_STATION=sim-1/ && /RIG_FIXTURE=1\n/ { found = 1 }
+        END { exit !found }' "$DIR/journal.txt" ||
+        fail "no journal entry with the fixture's fields: $(head -c 1500 "$DIR/journal.txt")"
+    grep -q "^<5>station sim-1: 1 fixture, serving" "$DIR/rigd.log" ||
         fail "other lines are not journal stream lines: $(head -n 3 "$DIR/rigd.log")"
     ;;
 *)
