@@ -60,7 +60,8 @@ cJSON *rigd_status_json(struct rigd *r, struct bench *one)
         cJSON_AddStringToObject(b, "fixture", one->name);
         fixture_status_add(one, b);
     } else {
-        static const char *const members[] = {"fixture", "session", "devices", "last_stop", "run"};
+        static const char *const members[] = {"fixture", "session", "devices", "last_stop", "run",
+                                              "runs_waiting"};
         for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
             cJSON_AddNullToObject(b, members[i]);
     }
