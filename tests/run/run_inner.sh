@@ -194,8 +194,9 @@ bad-file)
 accuracy | accuracy-b)
     # Every capture against rigsim's truth, at the goals: rate
     # 0.02 %, mean depth 1 um, mean peak force 1 %, per-stroke force p95
-    # 3 %; spin-up and stop within 2 ms (the goal is 1 ms: the worst seen
-    # over many seeds, docs/RUNS.md, is below 2)
+    # 3 %; spin-up and stop within 2 ms (the goal is 1 ms; profile A and
+    # stop times meet it, profile B's spin-up reaches 2.8 ms over the
+    # seeds of docs/RUNS.md -- only profile A's sweep has a start-up here)
     [ "$scenario" = accuracy ] && seq=sweep-short.json || seq=sweep-short-b.json
     [ "$scenario" = accuracy ] && dut=PA-0000001 || dut=PB-0000417
     DUT=$dut run_fg "$SRCDIR/tests/run/$seq"
