@@ -1,6 +1,7 @@
-/* The bench as rigd sees it: the two drivers, their callbacks, device
- * events for watchers, heartbeats, sensor streaming on demand and the
- * decimated live samples. */
+/* The bench as rigd sees it: its instruments (opened, described and
+ * closed by role through the driver registry, dev/driver.h), their
+ * callbacks, device events for watchers, heartbeats, sensor streaming on
+ * demand and the decimated live samples. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,10 +57,16 @@ void bench_publish_device(struct bench *bench, const char *device, const char *e
 
 void bench_sync(struct bench *bench)
 {
-    if (bench->pen_watch.dev)
-        dev_watch_sync(&bench->pen_watch);
-    if (bench->sh_watch.dev)
-        dev_watch_sync(&bench->sh_watch);
+    for (int role = 0; role < RIG_ROLES; role++)
+        if (bench->watch[role].dev)
+            dev_watch_sync(&bench->watch[role]);
+}
+
+/* The sensor-role instrument, when it is there. */
+static struct rig_device *sensor_present(struct bench *bench)
+{
+    struct rig_device *d = bench->dev[RIG_ROLE_SENSOR];
+    return d && d->driver->present(d) ? d : NULL;
 }
 
 void bench_update_heartbeat(struct bench *bench)
@@ -77,7 +84,7 @@ void bench_update_heartbeat(struct bench *bench)
 
 static bool stream_wanted(struct bench *bench)
 {
-    if (bench->rigd->shutting_down || !bench->sh || !sh_drv_present(bench->sh))
+    if (bench->rigd->shutting_down || !sensor_present(bench))
         return false;
     return bench->have_session || bench->stream_holds > 0 || api_has_watchers(bench->rigd->api, "samples");
 }
@@ -115,18 +122,19 @@ static void stream_done(void *user, int status, const char *msg)
 
 void bench_update_stream(struct bench *bench)
 {
-    if (!bench->sh || !sh_drv_present(bench->sh))
+    struct rig_device *d = sensor_present(bench);
+    if (!d)
         return;
     bool want = stream_wanted(bench);
-    bool on = sh_drv_streaming(bench->sh);
+    bool on = d->driver->running(d);
     if (want && !on) {
-        int rc = sh_drv_start(bench->sh, stream_done, bench);
+        int rc = d->driver->start(d, stream_done, bench);
         if (rc < 0 && rc != -EALREADY) {
             bench_log(bench, LOG_WARNING, "sensor: cannot start streaming: %s", strerror(-rc));
             arm_stream_retry(bench);
         }
     } else if (!want && on) {
-        int rc = sh_drv_stop(bench->sh, stream_done, bench);
+        int rc = d->driver->stop(d, stream_done, bench);
         if (rc >= 0)
             bench->stream_stop_asked = true;
         else if (rc != -EALREADY)
@@ -155,10 +163,13 @@ static void live_reset(struct live_decim *l, uint64_t first, uint32_t rate_hz)
     l->next_out_index = first / l->factor;
 }
 
-static void on_samples(void *user, uint64_t first, const int32_t *force, const int32_t *disp,
-                       size_t n, uint32_t rate_hz)
+static void on_samples(void *user, const struct rig_samples *s)
 {
     struct bench *bench = user;
+    uint64_t first = s->first;
+    const int32_t *force = s->ch[RIG_CH_FORCE], *disp = s->ch[RIG_CH_DISP];
+    size_t n = s->n;
+    uint32_t rate_hz = s->rate_hz;
     runner_on_samples(bench, first, force, disp, n, rate_hz);
     if (!api_has_watchers(bench->rigd->api, "samples"))
         return;
@@ -382,23 +393,53 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
 
 /* ---- open / close ---- */
 
+/* Each role's callbacks; a driver calls those of its role. */
+static const struct rig_callbacks role_callbacks[RIG_ROLES] = {
+    [RIG_ROLE_PEN] = {.on_presence = pen_presence, .on_pen_event = pen_event},
+    [RIG_ROLE_SENSOR] = {.on_presence = sh_presence, .on_samples = on_samples,
+                         .on_stream_event = sh_stream_event},
+};
+
+static const struct station_match *role_match(const struct bench *bench, enum rig_role role)
+{
+    return role == RIG_ROLE_PEN ? &bench->cfg->pen : &bench->cfg->sensor;
+}
+
+/* Open every role's instrument through the registry (attached later). */
+static int open_devices(struct bench *bench, char *err, size_t errlen)
+{
+    for (int role = 0; role < RIG_ROLES; role++) {
+        bench->dev[role] = rig_device_open(role_match(bench, role), &role_callbacks[role], bench,
+                                           err, errlen);
+        if (!bench->dev[role])
+            return -EIO;
+    }
+    /* rigd's run and request code speaks the MNP pen protocol and the
+     * SH-2's tare and calibration (see docs/INSTRUMENTS.md). */
+    bench->pen = pen_drv_of(bench->dev[RIG_ROLE_PEN]);
+    bench->sh = sh_drv_of(bench->dev[RIG_ROLE_SENSOR]);
+    if (!bench->pen || !bench->sh) {
+        int role = bench->pen ? RIG_ROLE_SENSOR : RIG_ROLE_PEN;
+        snprintf(err, errlen, "%s driver \"%s\": rigd cannot run tests with it yet",
+                 rig_role_str(role), bench->dev[role]->driver->name);
+        return -ENOTSUP;
+    }
+    struct rig_device *sensor = bench->dev[RIG_ROLE_SENSOR];
+    if (sensor->driver->configure(sensor, "rate_hz", bench->cfg->sensor_rate_hz, NULL, NULL) < 0) {
+        snprintf(err, errlen, "sensor: rate %u Hz refused", bench->cfg->sensor_rate_hz);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int bench_open(struct bench *bench, char *err, size_t errlen)
 {
-    static const struct pen_drv_callbacks pen_cb = {.on_event = pen_event, .on_presence = pen_presence};
-    static const struct sh_drv_callbacks sh_cb = {
-        .on_presence = sh_presence, .on_samples = on_samples, .on_stream_event = sh_stream_event};
-    bench->pen = pen_drv_new(&bench->cfg->pen, &pen_cb, bench);
-    if (!bench->pen) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    bench->sh = sh_drv_new(&bench->cfg->sensor, bench->cfg->sensor_rate_hz, &sh_cb, bench, err,
-                           errlen);
-    if (!bench->sh)
-        return -EIO;
-    int rc = dev_watch_start(&bench->pen_watch, bench->rigd->ev, pen_drv_dev(bench->pen));
-    if (rc >= 0)
-        rc = dev_watch_start(&bench->sh_watch, bench->rigd->ev, sh_drv_dev(bench->sh));
+    int rc = open_devices(bench, err, errlen);
+    if (rc < 0)
+        return rc;
+    for (int role = 0; role < RIG_ROLES && rc >= 0; role++)
+        rc = dev_watch_start(&bench->watch[role], bench->rigd->ev,
+                             bench->dev[role]->driver->dev(bench->dev[role]));
     if (rc >= 0)
         rc = sd_event_add_time_relative(bench->rigd->ev, &bench->demand_timer, CLOCK_MONOTONIC,
                                         RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, bench);
@@ -409,11 +450,12 @@ int bench_open(struct bench *bench, char *err, size_t errlen)
         return rc;
     }
     /* Missing devices are not fatal: report them and keep looking. */
-    char why[256];
-    if (pen_drv_attach(bench->pen, why, sizeof why) < 0)
-        bench_log(bench, LOG_WARNING, "%s; will attach when it appears", why);
-    if (sh_drv_attach(bench->sh, why, sizeof why) < 0)
-        bench_log(bench, LOG_WARNING, "%s; will attach when it appears", why);
+    for (int role = 0; role < RIG_ROLES; role++) {
+        char why[256];
+        struct rig_device *d = bench->dev[role];
+        if (d->driver->attach(d, why, sizeof why) < 0)
+            bench_log(bench, LOG_WARNING, "%s; will attach when it appears", why);
+    }
     bench_sync(bench);
     return 0;
 }
@@ -422,11 +464,12 @@ void bench_close(struct bench *bench)
 {
     pen_start_cancel_all(bench, -ECANCELED);
     bench->demand_timer = sd_event_source_disable_unref(bench->demand_timer);
-    dev_watch_stop(&bench->pen_watch);
-    dev_watch_stop(&bench->sh_watch);
-    pen_drv_free(bench->pen);
+    for (int role = 0; role < RIG_ROLES; role++) {
+        dev_watch_stop(&bench->watch[role]);
+        rig_device_close(bench->dev[role]);
+        bench->dev[role] = NULL;
+    }
     bench->pen = NULL;
-    sh_drv_free(bench->sh);
     bench->sh = NULL;
     /* Waiters of a stop that never finished (second SIGINT) are dropped. */
     while (bench->stop_waiters) {
@@ -458,12 +501,14 @@ static cJSON *with_nulls(cJSON *o, const char *const *keys)
 
 cJSON *bench_pen_json(struct bench *bench)
 {
-    return bench->pen ? with_nulls(dev_describe(pen_drv_dev(bench->pen)), pen_optional) : NULL;
+    struct rig_device *d = bench->dev[RIG_ROLE_PEN];
+    return d ? with_nulls(rig_device_describe(d), pen_optional) : NULL;
 }
 
 cJSON *bench_sensor_json(struct bench *bench)
 {
-    return bench->sh ? with_nulls(dev_describe(sh_drv_dev(bench->sh)), sensor_optional) : NULL;
+    struct rig_device *d = bench->dev[RIG_ROLE_SENSOR];
+    return d ? with_nulls(rig_device_describe(d), sensor_optional) : NULL;
 }
 
 /* Both devices of the bench (null for one the fixture does not have),

@@ -8,7 +8,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "dev.h"
+#include "dev/dev.h"
 
 struct dev_watch {
     sd_event *ev;

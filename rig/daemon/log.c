@@ -10,7 +10,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "dev.h"
+#include "dev/dev.h"
 
 static bool verbose;
 static bool journal;

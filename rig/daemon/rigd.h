@@ -29,9 +29,10 @@
 #include "api.h"
 #include "sequence.h"
 #include "devloop.h"
-#include "pen_drv.h"
-#include "sh_drv.h"
-#include "station.h"
+#include "dev/driver.h"
+#include "dev/mnp-pen/protocol.h"
+#include "dev/sh2/protocol.h"
+#include "dev/station.h"
 
 struct rigd;
 struct bench;
@@ -86,9 +87,13 @@ struct bench {
     const struct fixture_config *cfg;   /* rigd->cfg.fixtures[i] */
     const char *name;                   /* cfg->name */
 
+    /* The fixture's instruments by role (RIG_ROLE_PEN, RIG_ROLE_SENSOR),
+     * opened through the driver registry (dev/driver.h); pen and sh are
+     * the same devices' protocol-level APIs (pen requests, tare...). */
+    struct rig_device *dev[RIG_ROLES];
+    struct dev_watch watch[RIG_ROLES];
     struct pen_drv *pen;
     struct sh_drv *sh;
-    struct dev_watch pen_watch, sh_watch;
 
     bool have_session;
     struct session_owner owner;

@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "sh_drv.h"
+#include "dev/sh2/protocol.h"
 
 struct rigd;
 struct api_client;

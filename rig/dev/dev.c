@@ -1,5 +1,5 @@
 /* Helpers shared by the drivers: clock, logging hook, a poll() loop step. */
-#include "dev.h"
+#include "dev/dev.h"
 
 #include <errno.h>
 #include <stdarg.h>

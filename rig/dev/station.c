@@ -1,5 +1,5 @@
 /* Bench configuration parsing and validation. */
-#include "station.h"
+#include "dev/station.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/driver.h"
 #include "sensor.h"
 
 static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
@@ -80,29 +81,60 @@ static int check_keys(const cJSON *obj, const char *const *allowed, const char *
     return 0;
 }
 
-static int parse_match(const cJSON *parent, const char *key, const char *ppath, bool allow_path,
-                       uint16_t vid, uint16_t pid, struct station_match *m, const char *name,
-                       char *err, size_t errlen)
+/* The device's driver: "driver" if given (known, and of this role), else
+ * the role's default. */
+static const struct rig_driver *parse_driver(const cJSON *obj, const char *path, enum rig_role role,
+                                             struct station_match *m, const char *name, char *err,
+                                             size_t errlen)
+{
+    const struct rig_driver *drv = rig_driver_default(role);
+    if (get_string(obj, "driver", path, m->driver, sizeof m->driver, name, err, errlen) < 0)
+        return NULL;
+    char names[256];
+    if (m->driver[0]) {
+        drv = rig_driver_find(m->driver);
+        if (!drv) {
+            fail(err, errlen, name, "%s.driver: unknown driver \"%s\" (known: %s)", path,
+                 m->driver, rig_driver_names(-1, names, sizeof names));
+            return NULL;
+        }
+    }
+    if (!drv || drv->role != role) {
+        fail(err, errlen, name, "%s.driver: \"%s\" is not a %s driver (%s drivers: %s)", path,
+             m->driver, rig_role_str(role), rig_role_str(role),
+             rig_driver_names((int)role, names, sizeof names));
+        return NULL;
+    }
+    snprintf(m->driver, sizeof m->driver, "%s", drv->name);
+    return drv;
+}
+
+static int parse_match(const cJSON *parent, const char *key, const char *ppath, enum rig_role role,
+                       struct station_match *m, const char *name, char *err, size_t errlen)
 {
     char path[64];
     snprintf(path, sizeof path, "%s.%s", ppath, key);
     memset(m, 0, sizeof *m);
-    m->vid = vid;
-    m->pid = pid;
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(parent, key);
     if (!obj)
         return fail(err, errlen, name, "%s: missing (the bench needs this device)", path);
     if (!cJSON_IsObject(obj))
         return fail(err, errlen, name, "%s: must be an object", path);
-    static const char *const pen_keys[] = {"vid", "pid", "serial", "path", NULL};
-    static const char *const sensor_keys[] = {"vid", "pid", "serial", "rate_hz", NULL};
-    if (check_keys(obj, allow_path ? pen_keys : sensor_keys, path, name, err, errlen) < 0 ||
-        get_usb_id(obj, "vid", path, &m->vid, name, err, errlen) < 0 ||
+    static const char *const pen_keys[] = {"driver", "vid", "pid", "serial", "path", NULL};
+    static const char *const sensor_keys[] = {"driver", "vid", "pid", "serial", "rate_hz", NULL};
+    bool pen = role == RIG_ROLE_PEN;
+    if (check_keys(obj, pen ? pen_keys : sensor_keys, path, name, err, errlen) < 0)
+        return -1;
+    const struct rig_driver *drv = parse_driver(obj, path, role, m, name, err, errlen);
+    if (!drv)
+        return -1;
+    m->vid = drv->usb_vid;
+    m->pid = drv->usb_pid;
+    if (get_usb_id(obj, "vid", path, &m->vid, name, err, errlen) < 0 ||
         get_usb_id(obj, "pid", path, &m->pid, name, err, errlen) < 0 ||
         get_string(obj, "serial", path, m->serial, sizeof m->serial, name, err, errlen) < 0)
         return -1;
-    if (allow_path &&
-        get_string(obj, "path", path, m->path, sizeof m->path, name, err, errlen) < 0)
+    if (pen && get_string(obj, "path", path, m->path, sizeof m->path, name, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -124,10 +156,8 @@ static bool valid_fixture_name(const char *s)
 static int parse_fixture(const cJSON *obj, const char *path, struct fixture_config *fx,
                          const char *name, char *err, size_t errlen)
 {
-    if (parse_match(obj, "pen", path, true, PEN_USB_VID, PEN_USB_PID, &fx->pen, name, err,
-                    errlen) < 0 ||
-        parse_match(obj, "sensor", path, false, SH_USB_VID, SH_USB_PID, &fx->sensor, name, err,
-                    errlen) < 0)
+    if (parse_match(obj, "pen", path, RIG_ROLE_PEN, &fx->pen, name, err, errlen) < 0 ||
+        parse_match(obj, "sensor", path, RIG_ROLE_SENSOR, &fx->sensor, name, err, errlen) < 0)
         return -1;
     fx->sensor_rate_hz = 50000;
     const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(obj, "sensor");
@@ -362,8 +392,11 @@ cJSON *station_fixture_to_json(const struct fixture_config *f)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", f->name);
-    cJSON_AddItemToObject(o, "pen", station_match_to_json(&f->pen));
+    cJSON *p = station_match_to_json(&f->pen);
+    cJSON_AddStringToObject(p, "driver", f->pen.driver);
+    cJSON_AddItemToObject(o, "pen", p);
     cJSON *s = station_match_to_json(&f->sensor);
+    cJSON_AddStringToObject(s, "driver", f->sensor.driver);
     cJSON_AddNumberToObject(s, "rate_hz", f->sensor_rate_hz);
     cJSON_AddItemToObject(o, "sensor", s);
     return o;

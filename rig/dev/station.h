@@ -18,9 +18,12 @@
  * or a path and every sensor head a serial, all distinct: a device that
  * could match two fixtures would put one fixture's pen under another's
  * verdict.
- * A device is matched by USB VID/PID and, when given, serial; the pen may
- * instead name a port ("path": "/dev/ttyACM0"). vid/pid are numbers or
- * "0x..." strings. "sequence_dirs" (optional, absolute paths) are the only
+ * Each device may name its driver ("driver": "mnp-pen", "sh2"; see
+ * dev/driver.h), default the registry's default for the role (pen,
+ * sensor); an unknown name, or a driver of the other role, is an error
+ * listing the known drivers. A device is matched by USB VID/PID (default:
+ * the driver's ids) and, when given, serial; the pen may instead name a
+ * port ("path": "/dev/ttyACM0"). vid/pid are numbers or "0x..." strings. "sequence_dirs" (optional, absolute paths) are the only
  * places rigd reads sequence and spec files from by path; clients
  * otherwise send the files' contents (rigctl does). Errors read
  * "FILE: json.path: what is wrong".
@@ -37,8 +40,10 @@
 #define STATION_MAX_SEQ_DIRS 8
 #define STATION_MAX_FIXTURES 8
 #define STATION_FIXTURE_NAME_MAX 32
+#define STATION_DRIVER_MAX 32
 
 struct station_match {
+    char driver[STATION_DRIVER_MAX];    /* registry name; never "" after parsing */
     uint16_t vid, pid;
     char serial[STATION_STR_MAX];   /* "" = any */
     char path[STATION_STR_MAX];     /* pen only; "" = match by USB ids */

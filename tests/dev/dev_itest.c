@@ -2,14 +2,16 @@
  * libusb against the simulated bench):
  *   rigsim -- dev_itest identify|timeout|retry|stream|lost-block|repeat-block|
  *                       unplug-sensor|unplug-pen
- * Drives the drivers with dev_poll_once(), the poll()-based loop step. */
+ * Opens the instruments through the driver registry (dev/driver.h) and
+ * drives them with dev_poll_once(), the poll()-based loop step. */
 #include <errno.h>
 #include <string.h>
 
 #include "itestlib.h"
-#include "pen_drv.h"
-#include "sh_drv.h"
-#include "station.h"
+#include "dev/driver.h"
+#include "dev/mnp-pen/protocol.h"
+#include "dev/sh2/protocol.h"
+#include "dev/station.h"
 
 #define CONFIG_TEXT                                                                      \
     "{\"station\":\"t\",\"pen\":{\"serial\":\"PA-0000001\"},"                           \
@@ -25,8 +27,15 @@ struct events {
     unsigned lost, repeated, bad, errors, started, stopped;
     uint64_t samples;
     bool sensor_present;
+    /* The sample feed: the current contiguous segment [seg_first, next)
+     * and the previous one's end; a block not starting at next opens a
+     * new segment. */
+    uint64_t seg_first, next, prev_end;
+    unsigned segments;
+    uint32_t rate_hz;
 };
 
+static struct rig_device *pen_dev, *sh_dev;
 static struct pen_drv *pen;
 static struct sh_drv *sh;
 static struct events ev;
@@ -41,27 +50,36 @@ static void on_done(void *user, int status, const struct pen_msg *resp)
         r->msg = *resp;
 }
 
-static void on_stream_event(void *user, enum sh_drv_event e, uint64_t detail, const char *msg)
+static void on_stream_event(void *user, enum rig_stream_event e, uint64_t detail, const char *msg)
 {
     (void)user;
     (void)detail;
     (void)msg;
     switch (e) {
-    case SH_EV_LOST_BLOCKS: ev.lost++; break;
-    case SH_EV_REPEATED_BLOCK: ev.repeated++; break;
-    case SH_EV_BAD_BLOCK: ev.bad++; break;
-    case SH_EV_STREAM_ERROR: ev.errors++; break;
-    case SH_EV_STREAM_STARTED: ev.started++; break;
-    case SH_EV_STREAM_STOPPED: ev.stopped++; break;
-    case SH_EV_OVERRUN: break;
+    case RIG_EV_LOST_BLOCKS: ev.lost++; break;
+    case RIG_EV_REPEATED_BLOCK: ev.repeated++; break;
+    case RIG_EV_BAD_BLOCK: ev.bad++; break;
+    case RIG_EV_STREAM_ERROR: ev.errors++; break;
+    case RIG_EV_STREAM_STARTED: ev.started++; break;
+    case RIG_EV_STREAM_STOPPED: ev.stopped++; break;
+    case RIG_EV_OVERRUN: break;
     }
 }
 
-static void on_samples(void *user, uint64_t first, const int32_t *f, const int32_t *d, size_t n,
-                       uint32_t rate)
+static void on_samples(void *user, const struct rig_samples *s)
 {
-    (void)user; (void)first; (void)f; (void)d; (void)rate;
-    ev.samples += n;
+    (void)user;
+    IT_CHECK(s->nch == 2 && s->ch[RIG_CH_FORCE] && s->ch[RIG_CH_DISP], "two channels");
+    IT_CHECK(ev.segments == 0 || s->first >= ev.next, "index went back: %llu < %llu",
+             (unsigned long long)s->first, (unsigned long long)ev.next);
+    if (ev.segments == 0 || s->first != ev.next) {
+        ev.prev_end = ev.next;
+        ev.seg_first = s->first;
+        ev.segments++;
+    }
+    ev.next = s->first + s->n;
+    ev.rate_hz = s->rate_hz;
+    ev.samples += s->n;
 }
 
 static void on_sh_presence(void *user, bool present, const char *reason)
@@ -73,7 +91,7 @@ static void on_sh_presence(void *user, bool present, const char *reason)
 
 static void pump(int ms)
 {
-    struct dev *devs[2] = {pen_drv_dev(pen), sh_drv_dev(sh)};
+    struct dev *devs[2] = {pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev)};
     long long until = it_now_ms() + ms;
     while (it_now_ms() < until)
         IT_CHECK(dev_poll_once(devs, 2, 50) >= 0, "poll failed");
@@ -81,7 +99,7 @@ static void pump(int ms)
 
 static bool pump_until(bool *flag, int ms)
 {
-    struct dev *devs[2] = {pen_drv_dev(pen), sh_drv_dev(sh)};
+    struct dev *devs[2] = {pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev)};
     long long until = it_now_ms() + ms;
     while (!*flag && it_now_ms() < until)
         IT_CHECK(dev_poll_once(devs, 2, 50) >= 0, "poll failed");
@@ -93,14 +111,20 @@ static void open_bench(void)
     struct station_config cfg;
     char err[256];
     IT_CHECK(station_parse(CONFIG_TEXT, "test", &cfg, err, sizeof err) == 0, "%s", err);
-    static const struct sh_drv_callbacks shcb = {
+    static const struct rig_callbacks shcb = {
         .on_presence = on_sh_presence, .on_samples = on_samples, .on_stream_event = on_stream_event};
-    static const struct pen_drv_callbacks pencb = {.on_presence = on_pen_presence};
-    pen = pen_drv_new(&cfg.fixtures[0].pen, &pencb, NULL);
-    sh = sh_drv_new(&cfg.fixtures[0].sensor, cfg.fixtures[0].sensor_rate_hz, &shcb, NULL, err, sizeof err);
-    IT_CHECK(pen && sh, "driver creation: %s", err);
-    IT_CHECK(pen_drv_attach(pen, err, sizeof err) == 0, "pen attach: %s", err);
-    IT_CHECK(sh_drv_attach(sh, err, sizeof err) == 0, "sensor attach: %s", err);
+    static const struct rig_callbacks pencb = {.on_presence = on_pen_presence};
+    pen_dev = rig_device_open(&cfg.fixtures[0].pen, &pencb, NULL, err, sizeof err);
+    IT_CHECK(pen_dev, "pen driver: %s", err);
+    sh_dev = rig_device_open(&cfg.fixtures[0].sensor, &shcb, NULL, err, sizeof err);
+    IT_CHECK(sh_dev, "sensor driver: %s", err);
+    pen = pen_drv_of(pen_dev);
+    sh = sh_drv_of(sh_dev);
+    IT_CHECK(pen && sh, "the config's default drivers are mnp-pen and sh2");
+    IT_CHECK(sh_dev->driver->configure(sh_dev, "rate_hz", cfg.fixtures[0].sensor_rate_hz, NULL,
+                                       NULL) == 1, "sensor rate");
+    IT_CHECK(pen_dev->driver->attach(pen_dev, err, sizeof err) == 0, "pen attach: %s", err);
+    IT_CHECK(sh_dev->driver->attach(sh_dev, err, sizeof err) == 0, "sensor attach: %s", err);
     long long until = it_now_ms() + 5000;
     while (!pen_drv_present(pen) && it_now_ms() < until)
         pump(50);
@@ -158,7 +182,21 @@ static int t_identify(void)
     struct result r = request(PEN_MSG_GET_STATUS, NULL);
     IT_CHECK(r.status == 0 && r.msg.type == PEN_MSG_GET_STATUS, "status %d", r.status);
     IT_CHECK(r.msg.u.status.state == PEN_STATE_IDLE, "pen idle at start");
-    cJSON *d = dev_describe(pen_drv_dev(pen));
+    /* scan finds the simulated instruments through the table */
+    char err[256];
+    cJSON *found = pen_dev->driver->scan(&(struct station_match){.vid = PEN_USB_VID, .pid = PEN_USB_PID},
+                                         err, sizeof err);
+    IT_CHECK(found && cJSON_GetArraySize(found) == 1, "pen scan: %s", found ? "count" : err);
+    const char *ser = js_str(cJSON_GetArrayItem(found, 0), "serial");
+    IT_CHECK(ser && strcmp(ser, "PA-0000001") == 0, "pen scan: serial");
+    cJSON_Delete(found);
+    found = sh_dev->driver->scan(&(struct station_match){.vid = SH_USB_VID, .pid = SH_USB_PID,
+                                                         .serial = "SH2-000101"}, err, sizeof err);
+    IT_CHECK(found && cJSON_GetArraySize(found) == 1, "sensor scan: %s", found ? "count" : err);
+    cJSON_Delete(found);
+    cJSON *d = rig_device_describe(pen_dev);
+    const char *name = js_str(d, "driver");
+    IT_CHECK(name && strcmp(name, "mnp-pen") == 0, "describe names the driver");
     /* attach: IDENTIFY + GET_STATUS; then ours */
     IT_CHECK(js_num(d, "link.requests", 0) == 3 && js_num(d, "link.responses", 0) == 3,
              "link stats count requests and responses");
@@ -214,11 +252,11 @@ static int t_retry(void)
 
 static void stream_for(int ms)
 {
-    IT_CHECK(sh_drv_start(sh, NULL, NULL) == 0, "start streaming");
+    IT_CHECK(sh_dev->driver->start(sh_dev, NULL, NULL) == 0, "start streaming");
     long long until = it_now_ms() + 5000;
-    while (!sh_drv_streaming(sh) && it_now_ms() < until)
+    while (!sh_dev->driver->running(sh_dev) && it_now_ms() < until)
         pump(20);
-    IT_CHECK(sh_drv_streaming(sh), "stream did not start");
+    IT_CHECK(sh_dev->driver->running(sh_dev), "stream did not start");
     pump(ms);
 }
 
@@ -236,36 +274,28 @@ static int t_stream(void)
              (unsigned long long)st.repeated_blocks, (unsigned long long)st.bad_blocks);
     IT_CHECK(ev.lost == 0 && ev.errors == 0, "no loss events");
     IT_CHECK(ev.samples == st.samples, "every accepted sample delivered");
-    uint64_t oldest, end;
-    uint32_t rate;
-    sample_ring_span(sh_drv_ring(sh), &oldest, &end, &rate);
-    IT_CHECK(rate == 50000, "rate %u", rate);
-    IT_CHECK(end - oldest >= 50000, "ring holds one contiguous second");
-    static int32_t f[50000], d[50000];
-    IT_CHECK(sample_ring_read(sh_drv_ring(sh), end - 50000, 50000, f, d) == SRING_OK, "ring read");
-    IT_CHECK(sh_drv_stop(sh, NULL, NULL) == 0, "stop");
+    IT_CHECK(ev.rate_hz == 50000, "rate %u", ev.rate_hz);
+    IT_CHECK(ev.segments == 1 && ev.next - ev.seg_first >= 50000, "one contiguous second and more");
+    IT_CHECK(sh_dev->driver->stop(sh_dev, NULL, NULL) == 0, "stop");
     long long until = it_now_ms() + 5000;
     while (ev.stopped == 0 && it_now_ms() < until)
         pump(20);
     IT_CHECK(ev.stopped == 1, "stream stop reported");
     /* A restart counts from 0 on the device, but indices keep increasing
      * and the restart is a discontinuity, never stitched. */
-    uint64_t prev_end;
-    sample_ring_span(sh_drv_ring(sh), NULL, &prev_end, NULL);
+    uint64_t prev_end = ev.next;
     stream_for(500);
-    sample_ring_span(sh_drv_ring(sh), &oldest, &end, NULL);
-    IT_CHECK(oldest > prev_end, "restart segment starts at %llu <= previous end %llu",
-             (unsigned long long)oldest, (unsigned long long)prev_end);
-    IT_CHECK(sample_ring_read(sh_drv_ring(sh), prev_end - 10, 20, f, d) == SRING_GAP,
-             "read across a restart must fail");
+    IT_CHECK(ev.segments == 2 && ev.prev_end == prev_end, "the restart opens a new segment");
+    IT_CHECK(ev.seg_first > prev_end, "restart segment starts at %llu <= previous end %llu",
+             (unsigned long long)ev.seg_first, (unsigned long long)prev_end);
     return 0;
 }
 
 static int t_lost_block(void)
 {
     stream_for(500);
-    uint64_t oldest0, end0;
-    sample_ring_span(sh_drv_ring(sh), &oldest0, &end0, NULL);
+    uint64_t end0 = ev.next;
+    unsigned segments0 = ev.segments;
     sim_fault("{\"fault\":\"sensor-drop-block\",\"value\":3}");
     long long until = it_now_ms() + 5000;
     while (ev.lost == 0 && it_now_ms() < until)
@@ -275,13 +305,9 @@ static int t_lost_block(void)
     sh_drv_stream_stats(sh, &st);
     IT_CHECK(st.lost_blocks == 3, "3 blocks lost, counted %llu", (unsigned long long)st.lost_blocks);
     IT_CHECK(st.lost_samples > 0, "lost samples counted");
-    /* The gap is never patched over: reads across it fail. */
-    uint64_t oldest, end;
-    sample_ring_span(sh_drv_ring(sh), &oldest, &end, NULL);
-    IT_CHECK(oldest > end0, "a new segment starts after the gap");
-    int32_t f[16];
-    IT_CHECK(sample_ring_read(sh_drv_ring(sh), oldest - 8, 16, f, NULL) == SRING_GAP,
-             "read across the gap must fail");
+    /* The gap is never patched over: the feed jumps over it. */
+    IT_CHECK(ev.segments == segments0 + 1, "a new segment starts after the gap");
+    IT_CHECK(ev.seg_first > end0, "the index jumps over the gap");
     return 0;
 }
 
@@ -327,7 +353,7 @@ static int t_unplug_sensor(void)
     sim_fault("{\"fault\":\"sensor-unplug\",\"replug_after\":1.0}");
     IT_CHECK(wait_flag_value(&ev.sensor_present, false, 5000), "unplug not noticed");
     IT_CHECK(ev.errors >= 1, "stream error reported on unplug");
-    IT_CHECK(sh_drv_start(sh, NULL, NULL) == -ENODEV, "start refused while gone");
+    IT_CHECK(sh_dev->driver->start(sh_dev, NULL, NULL) == -ENODEV, "start refused while gone");
     IT_CHECK(wait_flag_value(&ev.sensor_present, true, 10000), "no re-attach after re-plug");
     IT_CHECK(sh_drv_present(sh) && sh_drv_identity(sh), "identity read again");
     long long until = it_now_ms() + 5000;
@@ -372,8 +398,8 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "unplug-sensor") == 0) rc = t_unplug_sensor();
     else if (strcmp(argv[1], "unplug-pen") == 0) rc = t_unplug_pen();
     else IT_CHECK(0, "unknown scenario %s", argv[1]);
-    sh_drv_free(sh);
-    pen_drv_free(pen);
+    rig_device_close(sh_dev);
+    rig_device_close(pen_dev);
     if (rc == 0)
         fprintf(stderr, "PASS %s\n", argv[1]);
     return rc;

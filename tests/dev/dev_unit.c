@@ -1,109 +1,12 @@
-/* Unit tests of rig/dev pieces that need no device: the sample ring and
- * the bench config parser. */
+/* Unit tests of rig/dev pieces that need no device: the driver registry
+ * and the station config parser (with its "driver" member). */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample_ring.h"
-#include "station.h"
-
-static void fill(int32_t *f, int32_t *d, size_t n, int32_t base)
-{
-    for (size_t i = 0; i < n; i++) {
-        f[i] = base + (int32_t)i;
-        d[i] = -(base + (int32_t)i);
-    }
-}
-
-START_TEST(ring_contiguous_read)
-{
-    struct sample_ring r;
-    ck_assert_int_eq(sample_ring_init(&r, 1000), 0);
-    ck_assert_uint_eq(r.cap, 1024);
-    int32_t f[100], d[100], of[100], od[100];
-    sample_ring_restart(&r, 500, 50000);
-    fill(f, d, 100, 500);
-    sample_ring_push(&r, 500, f, d, 100);
-    fill(f, d, 100, 600);
-    sample_ring_push(&r, 600, f, d, 100);
-    ck_assert_int_eq(sample_ring_read(&r, 550, 100, of, od), SRING_OK);
-    for (int i = 0; i < 100; i++) {
-        ck_assert_int_eq(of[i], 550 + i);
-        ck_assert_int_eq(od[i], -(550 + i));
-    }
-    ck_assert_int_eq(sample_ring_read(&r, 650, 100, of, od), SRING_NOT_YET);
-    ck_assert_int_eq(sample_ring_read(&r, 499, 10, of, od), SRING_GAP);
-    ck_assert_uint_eq(r.gaps, 0);
-    sample_ring_free(&r);
-}
-END_TEST
-
-/* An index near the top of the 64-bit range must not wrap first + n
- * past the end check and read stale slots as if they were acquired. */
-START_TEST(ring_read_index_overflow)
-{
-    struct sample_ring r;
-    ck_assert_int_eq(sample_ring_init(&r, 1024), 0);
-    int32_t f[100], d[100], of[8];
-    sample_ring_restart(&r, 0, 50000);
-    fill(f, d, 100, 0);
-    sample_ring_push(&r, 0, f, d, 100);
-    ck_assert_int_eq(sample_ring_read(&r, UINT64_MAX - 1, 4, of, NULL), SRING_NOT_YET);
-    ck_assert_int_eq(sample_ring_read(&r, UINT64_MAX, 1, of, NULL), SRING_NOT_YET);
-    ck_assert_int_eq(sample_ring_read(&r, 96, 4, of, NULL), SRING_OK);
-    ck_assert_int_eq(of[3], 99);
-    sample_ring_free(&r);
-}
-END_TEST
-
-START_TEST(ring_gap_is_not_stitched)
-{
-    struct sample_ring r;
-    ck_assert_int_eq(sample_ring_init(&r, 1024), 0);
-    int32_t f[100], d[100], of[200];
-    sample_ring_restart(&r, 0, 1000);
-    fill(f, d, 100, 0);
-    sample_ring_push(&r, 0, f, d, 100);
-    fill(f, d, 100, 150);
-    sample_ring_push(&r, 150, f, d, 100);   /* samples 100..149 lost */
-    ck_assert_uint_eq(r.gaps, 1);
-    ck_assert_int_eq(sample_ring_read(&r, 50, 150, of, NULL), SRING_GAP);
-    ck_assert_int_eq(sample_ring_read(&r, 0, 100, of, NULL), SRING_GAP);
-    ck_assert_int_eq(sample_ring_read(&r, 150, 100, of, NULL), SRING_OK);
-    uint64_t lo, end;
-    sample_ring_span(&r, &lo, &end, NULL);
-    ck_assert_uint_eq(lo, 150);
-    ck_assert_uint_eq(end, 250);
-    sample_ring_free(&r);
-}
-END_TEST
-
-START_TEST(ring_overwrite_detected)
-{
-    struct sample_ring r;
-    ck_assert_int_eq(sample_ring_init(&r, 1024), 0);
-    int32_t *f = calloc(3000, sizeof *f), *d = calloc(3000, sizeof *d), of[10];
-    ck_assert_ptr_nonnull(f);
-    ck_assert_ptr_nonnull(d);
-    fill(f, d, 3000, 0);
-    sample_ring_restart(&r, 0, 1000);
-    for (int i = 0; i < 3; i++)
-        sample_ring_push(&r, (uint64_t)i * 1000, f + i * 1000, d + i * 1000, 1000);
-    ck_assert_int_eq(sample_ring_read(&r, 100, 10, of, NULL), SRING_OVERWRITTEN);
-    ck_assert_int_eq(sample_ring_read(&r, 2990, 10, of, NULL), SRING_OK);
-    ck_assert_int_eq(of[9], 2999);
-    /* One push larger than the ring keeps only the newest samples. */
-    sample_ring_push(&r, 3000, f, d, 3000);
-    ck_assert_int_eq(sample_ring_read(&r, 5990, 10, of, NULL), SRING_OK);
-    ck_assert_int_eq(of[0], 2990);
-    ck_assert_int_eq(sample_ring_read(&r, 4976, 1024, NULL, NULL), SRING_OK);
-    ck_assert_int_eq(sample_ring_read(&r, 4975, 10, of, NULL), SRING_OVERWRITTEN);
-    ck_assert_int_eq(sample_ring_read(&r, 0, 2000, of, NULL), SRING_ARG);
-    free(f);
-    free(d);
-    sample_ring_free(&r);
-}
-END_TEST
+#include "dev/driver.h"
+#include "dev/station.h"
 
 static char err[512];
 
@@ -227,6 +130,97 @@ START_TEST(station_errors)
                  "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S1\"}}]}",
                  "$.fixtures[1].sensor: same device as fixture A");
     expect_error("{\"station\":\"\",\"pen\":{},\"sensor\":{}}", "$.station: must not be empty");
+    /* drivers: known, and of the device's role */
+    expect_error("{\"pen\":{\"driver\":\"xyz\"},\"sensor\":{}}",
+                 "$.pen.driver: unknown driver \"xyz\" (known: mnp-pen, sh2)");
+    expect_error("{\"pen\":{},\"sensor\":{\"driver\":\"mnp-pen\"}}",
+                 "$.sensor.driver: \"mnp-pen\" is not a sensor driver (sensor drivers: sh2)");
+    expect_error("{\"pen\":{\"driver\":7},\"sensor\":{}}", "$.pen.driver: must be a string");
+}
+END_TEST
+
+START_TEST(registry_lookup)
+{
+    const struct rig_driver *pen = rig_driver_find("mnp-pen"), *sh = rig_driver_find("sh2");
+    ck_assert_ptr_nonnull(pen);
+    ck_assert_ptr_nonnull(sh);
+    ck_assert_ptr_null(rig_driver_find("nope"));
+    ck_assert_int_eq(pen->role, RIG_ROLE_PEN);
+    ck_assert_int_eq(sh->role, RIG_ROLE_SENSOR);
+    ck_assert_ptr_eq(rig_driver_default(RIG_ROLE_PEN), pen);
+    ck_assert_ptr_eq(rig_driver_default(RIG_ROLE_SENSOR), sh);
+    char names[128];
+    ck_assert_str_eq(rig_driver_names(-1, names, sizeof names), "mnp-pen, sh2");
+    ck_assert_str_eq(rig_driver_names(RIG_ROLE_SENSOR, names, sizeof names), "sh2");
+    /* Every driver fills the whole table. */
+    for (const struct rig_driver *const *d = rig_drivers; *d; d++) {
+        const struct rig_driver *v = *d;
+        ck_assert_msg(v->name && v->longname && v->scan && v->open && v->attach && v->close &&
+                          v->dev && v->present && v->start && v->stop && v->running &&
+                          v->configure && v->describe,
+                      "driver %s leaves a method out", v->name);
+        ck_assert_ptr_eq(rig_driver_find(v->name), v);
+    }
+}
+END_TEST
+
+/* Open (nothing attached), configure, describe and close through the
+ * table: no device needed. */
+START_TEST(registry_open_close)
+{
+    struct station_config c;
+    ck_assert_msg(station_parse("{\"pen\":{\"path\":\"/nonexistent/tty\"},\"sensor\":{}}", "b",
+                                &c, err, sizeof err) == 0, "%s", err);
+    struct rig_device *pen = rig_device_open(&c.fixtures[0].pen, NULL, NULL, err, sizeof err);
+    ck_assert_msg(pen != NULL, "%s", err);
+    ck_assert(!pen->driver->present(pen));
+    ck_assert_int_eq(pen->driver->attach(pen, err, sizeof err), -ENODEV);
+    ck_assert_int_eq(pen->driver->start(pen, NULL, NULL), -ENODEV);
+    ck_assert_int_eq(pen->driver->configure(pen, "colour", 1, NULL, NULL), -EINVAL);
+    cJSON *j = rig_device_describe(pen);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "driver")->valuestring, "mnp-pen");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "kind")->valuestring, "pen");
+    cJSON_Delete(j);
+    cJSON *scan = pen->driver->scan(&c.fixtures[0].pen, err, sizeof err);
+    ck_assert_msg(scan != NULL, "%s", err);
+    ck_assert_int_eq(cJSON_GetArraySize(scan), 0);
+    cJSON_Delete(scan);
+    rig_device_close(pen);
+
+    struct rig_device *sh = rig_device_open(&c.fixtures[0].sensor, NULL, NULL, err, sizeof err);
+    ck_assert_msg(sh != NULL, "%s", err);
+    ck_assert_int_eq(sh->driver->configure(sh, "rate_hz", 20000, NULL, NULL), 1);
+    ck_assert_int_eq(sh->driver->configure(sh, "rate_hz", 10, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(sh->driver->configure(sh, "depth_mm", 1, NULL, NULL), -EINVAL);
+    j = rig_device_describe(sh);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "driver")->valuestring, "sh2");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "rate_hz")->valueint, 20000);
+    cJSON_Delete(j);
+    rig_device_close(sh);
+
+    struct station_match bad = {.driver = "nope"};
+    ck_assert_ptr_null(rig_device_open(&bad, NULL, NULL, err, sizeof err));
+    ck_assert_msg(strstr(err, "unknown driver \"nope\" (known: mnp-pen, sh2)"), "%s", err);
+}
+END_TEST
+
+START_TEST(station_drivers)
+{
+    struct station_config c;
+    /* Default: the registry's default for the role. */
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert_str_eq(c.fixtures[0].pen.driver, "mnp-pen");
+    ck_assert_str_eq(c.fixtures[0].sensor.driver, "sh2");
+    ck_assert(station_parse("{\"pen\":{\"driver\":\"mnp-pen\"},\"sensor\":{\"driver\":\"sh2\","
+                            "\"rate_hz\":20000}}", "b", &c, err, sizeof err) == 0);
+    ck_assert_str_eq(c.fixtures[0].sensor.driver, "sh2");
+    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209);   /* the driver's ids */
+    ck_assert_uint_eq(c.fixtures[0].sensor.pid, 0x5348);
+    cJSON *j = station_to_json(&c);
+    const cJSON *fx = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "fixtures"), 0);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(fx, "pen"), "driver")->valuestring,
+                     "mnp-pen");
+    cJSON_Delete(j);
 }
 END_TEST
 
@@ -241,11 +235,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("dev");
-    TCase *tc = tcase_create("ring");
-    tcase_add_test(tc, ring_contiguous_read);
-    tcase_add_test(tc, ring_read_index_overflow);
-    tcase_add_test(tc, ring_gap_is_not_stitched);
-    tcase_add_test(tc, ring_overwrite_detected);
+    TCase *tc = tcase_create("registry");
+    tcase_add_test(tc, registry_lookup);
+    tcase_add_test(tc, registry_open_close);
     suite_add_tcase(s, tc);
     tc = tcase_create("station");
     tcase_add_test(tc, station_full);
@@ -253,6 +245,7 @@ int main(void)
     tcase_add_test(tc, station_single_fixture_name);
     tcase_add_test(tc, station_fixtures);
     tcase_add_test(tc, station_errors);
+    tcase_add_test(tc, station_drivers);
     tcase_add_test(tc, station_load_missing_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,14 +1,16 @@
 /* libFuzzer target for the bench (station) config parser: arbitrary bytes
  * as the config text. A config that parses must have the invariants the
- * daemon relies on (terminated strings, a streaming rate the sensor head
- * accepts) and must serialise back to JSON. */
+ * daemon relies on (terminated strings, a registered driver of the right
+ * role per device, a streaming rate the sensor head accepts) and must
+ * serialise back to JSON. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/driver.h"
+#include "dev/station.h"
 #include "sensor.h"
-#include "station.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             assert(memchr(f->pen.serial, '\0', sizeof f->pen.serial));
             assert(memchr(f->pen.path, '\0', sizeof f->pen.path));
             assert(memchr(f->sensor.serial, '\0', sizeof f->sensor.serial));
+            const struct rig_driver *pd = rig_driver_find(f->pen.driver);
+            const struct rig_driver *sd = rig_driver_find(f->sensor.driver);
+            assert(pd && pd->role == RIG_ROLE_PEN && sd && sd->role == RIG_ROLE_SENSOR);
             assert(f->sensor_rate_hz >= SH_RATE_MIN && f->sensor_rate_hz <= SH_RATE_MAX);
         }
         cJSON *j = station_to_json(&cfg);

@@ -1,10 +1,14 @@
-/* Pen (DUT) driver: the pen's USB CDC-ACM service port via libserialport.
+/* MNP pen (DUT) driver, the device side: the pen's USB CDC-ACM service
+ * port via libserialport (wire format: protocol/pen.h, PEN.md). api.c puts
+ * it behind the driver table ("mnp-pen", role pen; dev/driver.h); rigd
+ * sends the pen's requests through the functions below.
  *
  * Request/response by sequence number: every request gets a fresh seq, is
  * resent with the SAME seq after PEN_RESPONSE_TIMEOUT_MS at most
  * PEN_MAX_RETRIES times, then completes with -ETIMEDOUT. Several requests may
  * be in flight (PEN_DRV_MAX_INFLIGHT). Completions and pen events are
- * delivered through callbacks from dev_process().
+ * delivered through callbacks (dev/driver.h: on_pen_event, on_presence)
+ * from dev_process().
  *
  * Heartbeats: while enabled (rigd enables them only while a session owns the
  * pen and rigd can vouch for it) a HEARTBEAT request goes out every
@@ -17,15 +21,14 @@
  * IDENTIFY and GET_STATUS and calls on_presence(true) once the identity
  * (and, normally, the motor's state and latched faults) are known.
  */
-#ifndef RIG_DEV_PEN_DRV_H
-#define RIG_DEV_PEN_DRV_H
+#ifndef RIG_DEV_MNP_PEN_PROTOCOL_H
+#define RIG_DEV_MNP_PEN_PROTOCOL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "dev/driver.h"
 #include "pen.h"
-#include "station.h"
 
 #define PEN_DRV_MAX_INFLIGHT 8
 #define PEN_DRV_RESCAN_MS 500
@@ -39,13 +42,6 @@ struct pen_drv;
 #define PEN_DRV_NAK 1
 typedef void (*pen_done_fn)(void *user, int status, const struct pen_msg *resp);
 
-struct pen_drv_callbacks {
-    /* Unsolicited event from the pen (EVT_STATE, EVT_FAULT). */
-    void (*on_event)(void *user, const struct pen_msg *evt);
-    /* Attached (identity known) or detached; reason is human-readable. */
-    void (*on_presence)(void *user, bool present, const char *reason);
-};
-
 struct pen_link_stats {
     uint64_t tx_frames, rx_frames;
     uint64_t crc_errors, malformed;     /* from the frame receiver */
@@ -55,7 +51,8 @@ struct pen_link_stats {
     uint32_t attaches, detaches;
 };
 
-struct pen_drv *pen_drv_new(const struct station_match *match, const struct pen_drv_callbacks *cb,
+/* cb: on_pen_event, on_presence. */
+struct pen_drv *pen_drv_new(const struct station_match *match, const struct rig_callbacks *cb,
                             void *user);
 /* Closes the port; pending requests complete with -ECANCELED. */
 void pen_drv_free(struct pen_drv *p);
@@ -86,6 +83,12 @@ int pen_drv_stop_now(struct pen_drv *p);
 
 void pen_drv_set_heartbeat(struct pen_drv *p, bool on);
 bool pen_drv_heartbeat(const struct pen_drv *p);
+
+/* The pens present now matching m (ids and serial, or path), as a JSON
+ * array of match objects (with "path": the port); NULL with err. */
+cJSON *pen_drv_scan(const struct station_match *m, char *err, size_t errlen);
+/* The driver behind an open "mnp-pen" device; NULL for another driver's. */
+struct pen_drv *pen_drv_of(struct rig_device *d);
 
 void pen_drv_stats(const struct pen_drv *p, struct pen_link_stats *out);
 cJSON *pen_identity_to_json(const struct pen_identity *id);

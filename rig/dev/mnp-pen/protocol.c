@@ -1,5 +1,5 @@
-/* Pen driver over libserialport (see pen_drv.h). */
-#include "pen_drv.h"
+/* MNP pen over libserialport (see protocol.h). */
+#include "dev/mnp-pen/protocol.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@ struct pen_slot {
 struct pen_drv {
     struct dev dev;
     struct station_match match;
-    struct pen_drv_callbacks cb;
+    struct rig_callbacks cb;
     void *user;
 
     struct sp_port *port;
@@ -247,8 +247,8 @@ static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
             p->faults = m->u.evt_fault.faults;
         }
         dev_log(LOG_DEBUG, "pen: <- event %s seq=%u", pen_msg_type_str(m->type), m->seq);
-        if (p->cb.on_event)
-            p->cb.on_event(p->user, m);
+        if (p->cb.on_pen_event)
+            p->cb.on_pen_event(p->user, m);
         return;
     }
     struct pen_slot *s = NULL;
@@ -383,6 +383,44 @@ static struct sp_port *find_port(const struct pen_drv *p)
             found = NULL;
     sp_free_port_list(list);
     return found;
+}
+
+static cJSON *port_json(struct sp_port *port)
+{
+    struct station_match found = {0};
+    int vid = 0, pid = 0;
+    if (sp_get_port_usb_vid_pid(port, &vid, &pid) == SP_OK) {
+        found.vid = (uint16_t)vid;
+        found.pid = (uint16_t)pid;
+    }
+    const char *ser = sp_get_port_usb_serial(port), *name = sp_get_port_name(port);
+    snprintf(found.serial, sizeof found.serial, "%s", ser ? ser : "");
+    snprintf(found.path, sizeof found.path, "%s", name ? name : "");
+    return station_match_to_json(&found);
+}
+
+cJSON *pen_drv_scan(const struct station_match *m, char *err, size_t errlen)
+{
+    cJSON *arr = cJSON_CreateArray();
+    struct sp_port *one = NULL;
+    if (m->path[0]) {
+        if (sp_get_port_by_name(m->path, &one) == SP_OK) {
+            cJSON_AddItemToArray(arr, port_json(one));
+            sp_free_port(one);
+        }
+        return arr;
+    }
+    struct sp_port **list = NULL;
+    if (sp_list_ports(&list) != SP_OK) {
+        snprintf(err, errlen, "pen: cannot list serial ports: %s", sp_errmsg());
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    for (int i = 0; list[i]; i++)
+        if (port_matches(m, list[i]))
+            cJSON_AddItemToArray(arr, port_json(list[i]));
+    sp_free_port_list(list);
+    return arr;
 }
 
 static int configure_port(struct sp_port *port)
@@ -632,7 +670,7 @@ static const struct dev_ops pen_dev_ops = {
 
 /* ---- public ---- */
 
-struct pen_drv *pen_drv_new(const struct station_match *match, const struct pen_drv_callbacks *cb,
+struct pen_drv *pen_drv_new(const struct station_match *match, const struct rig_callbacks *cb,
                             void *user)
 {
     struct pen_drv *p = calloc(1, sizeof *p);

@@ -1,4 +1,7 @@
-/* Sensor-head driver: USB vendor-class device via libusb (see sensor.h).
+/* SH-2 sensor head driver, the device side: USB vendor-class device via
+ * libusb (wire format: protocol/sensor.h, SENSOR.md). api.c puts it behind
+ * the driver table ("sh2", role sensor; dev/driver.h); rigd uses the
+ * functions below for what only this instrument does (tare, calibration).
  *
  * Control requests: synchronous (short timeout) only during attach, where
  * they run once, in order, before anything else can use the device
@@ -10,9 +13,10 @@
  * flight while streaming. Each block is validated (sh_block_decode), checked
  * for continuity (sh_stream_check: lost, repeated, overrun) and the problems
  * are counted and reported through on_stream_event -- never patched over: a
- * gap starts a new segment in the sample ring, repeated blocks are dropped.
- * Samples are calibrated (sh_cal_force / sh_cal_disp) into the ring.
- * Sample indices (ring and on_samples) are the device's first_sample plus
+ * gap shows as a jump in the sample index, repeated blocks are dropped.
+ * Samples are calibrated (sh_cal_force / sh_cal_disp) and fed to
+ * on_samples (channels RIG_CH_FORCE, RIG_CH_DISP).
+ * Sample indices are the device's first_sample plus
  * an offset chosen at each stream start, so they only ever increase while
  * the driver lives: a restart shows up as a discontinuity, and an index
  * never names two different samples.
@@ -21,16 +25,14 @@
  * ending with NO_DEVICE) and re-plug of a device with the configured
  * VID/PID; the driver then re-opens it and calls on_presence(true).
  */
-#ifndef RIG_DEV_SH_DRV_H
-#define RIG_DEV_SH_DRV_H
+#ifndef RIG_DEV_SH2_PROTOCOL_H
+#define RIG_DEV_SH2_PROTOCOL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dev.h"
-#include "sample_ring.h"
+#include "dev/driver.h"
 #include "sensor.h"
-#include "station.h"
 
 #define SH_DRV_TRANSFERS 8
 #define SH_DRV_SETUP_TIMEOUT_MS 1000
@@ -38,28 +40,20 @@
 #define SH_DRV_DRAIN_MS 3000          /* attach: bound on reading a dead owner's stream away */
 #define SH_DRV_DRAIN_QUIET_MS 100     /* ...an endpoint quiet this long is empty */
 #define SH_DRV_GONE_WAIT_MS 2000      /* wait for transfers after unplug */
-#define SH_DRV_RING_SAMPLES (1u << 19)  /* ~10 s at 50 kS/s */
 
 struct sh_drv;
 
-enum sh_drv_event {
-    SH_EV_LOST_BLOCKS,      /* seq jumped: detail = blocks lost this time */
-    SH_EV_REPEATED_BLOCK,   /* duplicate/old block dropped */
-    SH_EV_OVERRUN,          /* device FIFO overflow: samples skipped */
-    SH_EV_BAD_BLOCK,        /* failed validation (CRC, magic, length...) */
-    SH_EV_STREAM_ERROR,     /* transfer error / stall: streaming stopped */
-    SH_EV_STREAM_STARTED,
-    SH_EV_STREAM_STOPPED,
-};
-const char *sh_drv_event_str(enum sh_drv_event ev);
-
-struct sh_drv_callbacks {
-    void (*on_presence)(void *user, bool present, const char *reason);
-    /* Calibrated samples just added to the ring (for live decimation). */
-    void (*on_samples)(void *user, uint64_t first, const int32_t *force, const int32_t *disp,
-                       size_t n, uint32_t rate_hz);
-    void (*on_stream_event)(void *user, enum sh_drv_event ev, uint64_t detail, const char *msg);
-};
+/* Stream events are the generic ones (dev/driver.h); the old names stay
+ * for the daemon's run code until it moves to the generic ones. */
+#define sh_drv_event rig_stream_event
+#define sh_drv_event_str rig_stream_event_str
+#define SH_EV_LOST_BLOCKS RIG_EV_LOST_BLOCKS
+#define SH_EV_REPEATED_BLOCK RIG_EV_REPEATED_BLOCK
+#define SH_EV_OVERRUN RIG_EV_OVERRUN
+#define SH_EV_BAD_BLOCK RIG_EV_BAD_BLOCK
+#define SH_EV_STREAM_ERROR RIG_EV_STREAM_ERROR
+#define SH_EV_STREAM_STARTED RIG_EV_STREAM_STARTED
+#define SH_EV_STREAM_STOPPED RIG_EV_STREAM_STOPPED
 
 /* Completion of an asynchronous control request: status 0 or -errno
  * (-EPIPE: the device refused it (STALL); -ETIMEDOUT; -ENODEV). */
@@ -67,8 +61,9 @@ typedef void (*sh_done_fn)(void *user, int status, const char *msg);
 /* Completion of sh_drv_get_status: st is NULL unless status == 0. */
 typedef void (*sh_status_fn)(void *user, int status, const struct sh_status *st);
 
+/* cb: on_presence, on_samples, on_stream_event. */
 struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
-                          const struct sh_drv_callbacks *cb, void *user, char *err, size_t errlen);
+                          const struct rig_callbacks *cb, void *user, char *err, size_t errlen);
 void sh_drv_free(struct sh_drv *s);
 struct dev *sh_drv_dev(struct sh_drv *s);
 
@@ -92,7 +87,14 @@ int sh_drv_tare(struct sh_drv *s, sh_done_fn done, void *user);
 /* Asynchronous GET_STATUS (streaming flag, overruns, target present...). */
 int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user);
 
-struct sample_ring *sh_drv_ring(struct sh_drv *s);
+/* The SH-2 heads present now matching m (ids, and serial when given), as
+ * a JSON array of match objects plus bus/address; NULL with err. */
+cJSON *sh_drv_scan(const struct station_match *m, char *err, size_t errlen);
+/* Streaming rate (per channel) for the next start; 0 or -EINVAL. */
+int sh_drv_set_rate(struct sh_drv *s, uint32_t rate_hz);
+uint32_t sh_drv_rate(const struct sh_drv *s);
+/* The driver behind an open "sh2" device; NULL for another driver's. */
+struct sh_drv *sh_drv_of(struct rig_device *d);
 void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out);
 
 cJSON *sh_identity_to_json(const struct sh_identity *id);

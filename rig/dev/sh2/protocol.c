@@ -1,5 +1,5 @@
-/* Sensor-head driver over libusb (see sh_drv.h). */
-#include "sh_drv.h"
+/* SH-2 sensor head over libusb (see protocol.h). */
+#include "dev/sh2/protocol.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +34,7 @@ struct sh_drv {
     struct dev dev;
     struct station_match match;
     uint32_t rate_hz;
-    struct sh_drv_callbacks cb;
+    struct rig_callbacks cb;
     void *user;
 
     libusb_context *ctx;
@@ -59,8 +59,8 @@ struct sh_drv {
     struct sh_stream stream;
     int32_t raw_f[SH_MAX_SAMPLES], raw_d[SH_MAX_SAMPLES];
     int32_t cal_f[SH_MAX_SAMPLES], cal_d[SH_MAX_SAMPLES];
-    struct sample_ring ring;
-    uint64_t index_offset;          /* ring index = device first_sample + this */
+    uint64_t index_offset;          /* sample index = device first_sample + this */
+    uint64_t next_index;            /* end of the last block fed (0: none yet) */
 
     struct sh_ctrl *ctrls;          /* async control requests in flight */
     uint64_t transfer_errors;
@@ -71,20 +71,6 @@ struct sh_drv {
 
 static const struct dev_ops sh_dev_ops;
 static void detach(struct sh_drv *s, const char *reason);
-
-const char *sh_drv_event_str(enum sh_drv_event ev)
-{
-    switch (ev) {
-    case SH_EV_LOST_BLOCKS: return "lost_blocks";
-    case SH_EV_REPEATED_BLOCK: return "repeated_block";
-    case SH_EV_OVERRUN: return "overrun";
-    case SH_EV_BAD_BLOCK: return "bad_block";
-    case SH_EV_STREAM_ERROR: return "stream_error";
-    case SH_EV_STREAM_STARTED: return "stream_started";
-    case SH_EV_STREAM_STOPPED: return "stream_stopped";
-    }
-    return "unknown";
-}
 
 static void emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const char *msg)
 {
@@ -142,11 +128,8 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
         /* The device counts from 0 at every START; keep our indices
          * increasing so an index never names two different samples, and
          * leave a hole of one so a restart reads as a discontinuity. */
-        uint64_t end;
-        sample_ring_span(&s->ring, NULL, &end, NULL);
-        uint64_t start = end ? end + 1 : 0;
+        uint64_t start = s->next_index ? s->next_index + 1 : 0;
         s->index_offset = start - h.first_sample;
-        sample_ring_restart(&s->ring, start, h.rate_hz);
         break;
     }
     case SH_CONT_OK:
@@ -157,11 +140,14 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
         s->cal_f[i] = sh_cal_force_tared(&s->cal, s->raw_f[i], s->tared);
         s->cal_d[i] = sh_cal_disp(&s->cal, s->raw_d[i]);
     }
-    /* A discontinuity makes the ring start a new segment (never stitched). */
-    uint64_t first = h.first_sample + s->index_offset;
-    sample_ring_push(&s->ring, first, s->cal_f, s->cal_d, h.count);
+    /* A gap shows as a jump in the index (never stitched). */
+    struct rig_samples blk = {.first = h.first_sample + s->index_offset, .rate_hz = h.rate_hz,
+                              .n = h.count, .nch = 2};
+    blk.ch[RIG_CH_FORCE] = s->cal_f;
+    blk.ch[RIG_CH_DISP] = s->cal_d;
+    s->next_index = blk.first + blk.n;
     if (s->cb.on_samples)
-        s->cb.on_samples(s->user, first, s->cal_f, s->cal_d, h.count, h.rate_hz);
+        s->cb.on_samples(s->user, &blk);
     if (h.flags & SH_BLK_LAST) {
         dev_log(LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
         if (s->state == ST_STOPPING)
@@ -704,6 +690,48 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
     return 0;
 }
 
+cJSON *sh_drv_scan(const struct station_match *m, char *err, size_t errlen)
+{
+    libusb_context *ctx;
+    int rc = libusb_init(&ctx);
+    if (rc != 0) {
+        snprintf(err, errlen, "libusb_init: %s", libusb_error_name(rc));
+        return NULL;
+    }
+    libusb_device **list;
+    ssize_t cnt = libusb_get_device_list(ctx, &list);
+    if (cnt < 0) {
+        snprintf(err, errlen, "sensor: cannot list USB devices: %s", libusb_error_name((int)cnt));
+        libusb_exit(ctx);
+        return NULL;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (ssize_t i = 0; i < cnt; i++) {
+        struct libusb_device_descriptor dd;
+        if (libusb_get_device_descriptor(list[i], &dd) != 0 || dd.idVendor != m->vid ||
+            dd.idProduct != m->pid)
+            continue;
+        unsigned char ser[128] = "";
+        libusb_device_handle *h;
+        if (dd.iSerialNumber && libusb_open(list[i], &h) == 0) {
+            if (libusb_get_string_descriptor_ascii(h, dd.iSerialNumber, ser, sizeof ser) < 0)
+                ser[0] = '\0';
+            libusb_close(h);
+        }
+        if (m->serial[0] && strcmp((const char *)ser, m->serial) != 0)
+            continue;
+        struct station_match found = {.vid = dd.idVendor, .pid = dd.idProduct};
+        snprintf(found.serial, sizeof found.serial, "%s", (const char *)ser);
+        cJSON *o = station_match_to_json(&found);
+        cJSON_AddNumberToObject(o, "bus", libusb_get_bus_number(list[i]));
+        cJSON_AddNumberToObject(o, "address", libusb_get_device_address(list[i]));
+        cJSON_AddItemToArray(arr, o);
+    }
+    libusb_free_device_list(list, 1);
+    libusb_exit(ctx);
+    return arr;
+}
+
 /* Every transfer has ended: the handle can be closed -- but not from
  * inside libusb's event handling (libusb_close would deadlock on the event
  * lock), so only flag it here; process() closes it. */
@@ -941,7 +969,7 @@ static void LIBUSB_CALL fd_removed(int fd, void *user)
 }
 
 struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
-                          const struct sh_drv_callbacks *cb, void *user, char *err, size_t errlen)
+                          const struct rig_callbacks *cb, void *user, char *err, size_t errlen)
 {
     struct sh_drv *s = calloc(1, sizeof *s);
     if (!s) {
@@ -955,15 +983,9 @@ struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
         s->cb = *cb;
     s->user = user;
     s->reattach_at = DEV_NO_DEADLINE;
-    if (sample_ring_init(&s->ring, SH_DRV_RING_SAMPLES) < 0) {
-        snprintf(err, errlen, "out of memory for the sample ring");
-        free(s);
-        return NULL;
-    }
     int rc = libusb_init(&s->ctx);
     if (rc != 0) {
         snprintf(err, errlen, "libusb_init: %s", libusb_error_name(rc));
-        sample_ring_free(&s->ring);
         free(s);
         return NULL;
     }
@@ -1012,7 +1034,6 @@ void sh_drv_free(struct sh_drv *s)
     if (s->has_hotplug)
         libusb_hotplug_deregister_callback(s->ctx, s->hotplug);
     libusb_exit(s->ctx);
-    sample_ring_free(&s->ring);
     free(s);
 }
 
@@ -1032,5 +1053,12 @@ bool sh_drv_cal_due(const struct sh_drv *s)
 {
     return caldate_overdue(s->cal.due_date, caldate_utc(time(NULL)));
 }
-struct sample_ring *sh_drv_ring(struct sh_drv *s) { return &s->ring; }
+uint32_t sh_drv_rate(const struct sh_drv *s) { return s->rate_hz; }
+int sh_drv_set_rate(struct sh_drv *s, uint32_t rate_hz)
+{
+    if (rate_hz < SH_RATE_MIN || rate_hz > SH_RATE_MAX)
+        return -EINVAL;
+    s->rate_hz = rate_hz;
+    return 0;
+}
 void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out) { *out = s->stream.stats; }
