@@ -22,6 +22,18 @@ static void parse_bad(const char *spec, const char *why)
     ck_assert_msg(strstr(err, why) != NULL, "%s: message '%s' lacks '%s'", spec, err, why);
 }
 
+/* Every line refused by rs_control_parse, with a message naming why. */
+static void requests_refused(const char *const *lines, size_t n, const char *why)
+{
+    struct rs_ctl_request r;
+    for (size_t i = 0; i < n; i++) {
+        char err[256] = "";
+        ck_assert_msg(rs_control_parse(lines[i], &r, err, sizeof err) == -1, "accepted %s",
+                      lines[i]);
+        ck_assert_msg(strstr(err, why) != NULL, "%s: message '%s'", lines[i], err);
+    }
+}
+
 START_TEST(model_kind)
 {
     struct rs_fault f = parse_ok("stall");
@@ -107,11 +119,7 @@ START_TEST(bench_member)
         "{\"query\":\"pen\",\"bench\":1.5}", "{\"query\":\"pen\",\"bench\":\"1\"}",
         "{\"clear\":true,\"bench\":null}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        ck_assert_msg(rs_control_parse(bad[i], &r, err, sizeof err) == -1, "accepted %s", bad[i]);
-        ck_assert_msg(strstr(err, "bench") != NULL, "%s: message '%s'", bad[i], err);
-    }
+    requests_refused(bad, sizeof bad / sizeof bad[0], "bench");
 }
 END_TEST
 
@@ -140,11 +148,7 @@ START_TEST(swap_pen_request)
         "{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":\"1\"}}",
         "{\"swap_pen\":3}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        ck_assert_msg(rs_control_parse(bad[i], &r, err, sizeof err) == -1, "accepted %s", bad[i]);
-        ck_assert_msg(strstr(err, "swap_pen") != NULL, "%s: message '%s'", bad[i], err);
-    }
+    requests_refused(bad, sizeof bad / sizeof bad[0], "swap_pen");
 }
 END_TEST
 
