@@ -118,6 +118,22 @@ static int check_sensor_heads(void)
     return 0;
 }
 
+/* The request is refused with a message containing why. */
+static bool ctl_refused(const char *line, const char *why)
+{
+    cJSON *j = ctl("%s", line);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+    bool refused = j && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "ok")) &&
+                   cJSON_IsString(err) && strstr(err->valuestring, why);
+    if (!refused) {
+        char *t = j ? cJSON_PrintUnformatted(j) : NULL;
+        fprintf(stderr, "ctl: %s -> %s\n", line, t ? t : "(no reply)");
+        cJSON_free(t);
+    }
+    cJSON_Delete(j);
+    return refused;
+}
+
 /* One control socket: "bench" picks the bench, a missing one is refused. */
 static int check_control(void)
 {
@@ -127,12 +143,16 @@ static int check_control(void)
               json_num(j, "sensor.devnum"));
         cJSON_Delete(j);
     }
-    cJSON *j = ctl("{\"query\":\"pen\",\"bench\":2}");
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-    CHECK(j && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "ok")) && cJSON_IsString(err) &&
-              strstr(err->valuestring, "no such bench"),
+    CHECK(ctl_refused("{\"query\":\"pen\",\"bench\":2}", "no such bench"),
           "bench 2 not refused");
-    cJSON_Delete(j);
+    /* bench 1 may not take bench 0's pen serial: rigd could not tell them apart */
+    CHECK(ctl_refused("{\"swap_pen\":{\"seed\":5,\"serial\":\"PA-0000002\",\"gap\":0},"
+                      "\"bench\":1}", "bench 0's pen"),
+          "swap_pen to bench 0's serial not refused");
+    cJSON *q = ctl("{\"query\":\"pen\",\"bench\":1}");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "present")),
+          "bench 1's pen unplugged by a refused swap");
+    cJSON_Delete(q);
     return 0;
 }
 
