@@ -1,6 +1,8 @@
-/* Fault injection: "--fault KIND[@SECONDS][=VALUE]" specs, and the control
- * socket that takes one JSON object per line at run time (and its tiny
- * client behind `rigsim --send`). All of it runs on the main thread.
+/* Fault injection: "--fault [N:]KIND[@SECONDS][=VALUE]" specs, and the
+ * control socket that takes one JSON object per line at run time (and its
+ * tiny client behind `rigsim --send`). One socket serves every bench: a
+ * request's "bench" picks the one it acts on. All of it runs on the main
+ * thread.
  */
 #include "rigsim.h"
 
@@ -249,11 +251,18 @@ static void clear_faults(struct rs_bench *b)
 }
 
 /* An operator swaps pens: the old one is unplugged, the next unit (new
- * seed, new serial) is plugged in after gap_s. */
-static int swap_pen(struct rs_bench *b, const struct rs_ctl_request *req, char *err,
-                    size_t errlen)
+ * seed, new serial) is plugged in after gap_s. A serial another bench's
+ * pen has is refused: a host could no longer tell the two apart. */
+static int swap_pen(struct rs_benchset *set, struct rs_bench *b,
+                    const struct rs_ctl_request *req, char *err, size_t errlen)
 {
     struct rs_world *w = b->world;
+    int owner = rs_benchset_pen_serial_owner(set, req->swap_serial, (int)w->index);
+    if (owner >= 0) {
+        snprintf(err, errlen, "swap_pen: serial %s is bench %d's pen: serials must differ "
+                 "between benches", req->swap_serial, owner);
+        return -1;
+    }
     if (rs_pen_unplug(b->pen) < 0) {
         snprintf(err, errlen, "swap_pen: unplug failed (see rigsim's stderr)");
         return -1;
@@ -305,12 +314,19 @@ static int mount_request(struct rs_bench *b, const struct rs_ctl_request *req, c
     return 0;
 }
 
-static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, cJSON *reply,
-                         char *err, size_t errlen)
+static int apply_request(struct rs_benchset *set, const struct rs_ctl_request *req,
+                         cJSON *reply, char *err, size_t errlen)
 {
+    if (req->bench >= set->n) {
+        snprintf(err, errlen, "bench %d: no such bench (this rigsim has %d: 0..%d)", req->bench,
+                 set->n, set->n - 1);
+        return -1;
+    }
+    struct rs_bench *b = &set->bench[req->bench];
     switch (req->kind) {
     case RS_CTL_FAULT: {
         struct rs_fault f = req->fault;
+        f.bench = req->bench;
         if (req->at_from_now)
             f.at_s += (double)rs_world_now(b->world) / 1e9;
         return rs_fault_apply(b, &f, err, errlen);
@@ -319,7 +335,7 @@ static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, c
         clear_faults(b);
         return 0;
     case RS_CTL_SWAP_PEN:
-        return swap_pen(b, req, err, errlen);
+        return swap_pen(set, b, req, err, errlen);
     case RS_CTL_REMOUNT:
     case RS_CTL_SESSION:
         return mount_request(b, req, reply, err, errlen);
@@ -337,16 +353,17 @@ static int apply_request(struct rs_bench *b, const struct rs_ctl_request *req, c
 }
 
 /* One request line -> one reply line: parse (rs_control_parse), then act. */
-static char *handle_line(struct rs_bench *b, const char *line)
+static char *handle_line(struct rs_benchset *set, const char *line)
 {
     char err[512] = "";
     cJSON *reply = cJSON_CreateObject();
     struct rs_ctl_request req;
     int rc = rs_control_parse(line, &req, err, sizeof err);
     if (rc == 0)
-        rc = apply_request(b, &req, reply, err, sizeof err);
+        rc = apply_request(set, &req, reply, err, sizeof err);
     cJSON_AddBoolToObject(reply, "ok", rc == 0);
-    cJSON_AddNumberToObject(reply, "t", (double)rs_world_now(b->world) / 1e9);
+    /* one clock for all benches */
+    cJSON_AddNumberToObject(reply, "t", (double)rs_world_now(set->bench[0].world) / 1e9);
     if (rc != 0)
         cJSON_AddStringToObject(reply, "error", err);
     char *text = cJSON_PrintUnformatted(reply);
@@ -365,7 +382,7 @@ struct conn {
 };
 
 struct rs_control {
-    struct rs_bench *b;
+    struct rs_benchset *set;
     char *path;
     int fd;
     guint watch;
@@ -419,7 +436,7 @@ static gboolean on_conn(gint fd, GIOCondition cond, gpointer user)
     char *nl;
     while ((nl = memchr(c->in->str, '\n', c->in->len)) != NULL) {
         *nl = '\0';
-        char *reply = handle_line(c->ctl->b, c->in->str);
+        char *reply = handle_line(c->ctl->set, c->in->str);
         g_string_erase(c->in, 0, nl - c->in->str + 1);
         bool ok = write_all(fd, reply, strlen(reply)) && write_all(fd, "\n", 1);
         cJSON_free(reply);
@@ -470,7 +487,7 @@ static bool make_addr(const char *path, struct sockaddr_un *a, char *err, size_t
     return true;
 }
 
-struct rs_control *rs_control_new(struct rs_bench *b, const char *path, char *err,
+struct rs_control *rs_control_new(struct rs_benchset *set, const char *path, char *err,
                                   size_t errlen)
 {
     struct sockaddr_un a;
@@ -493,7 +510,7 @@ struct rs_control *rs_control_new(struct rs_bench *b, const char *path, char *er
         return NULL;
     }
     struct rs_control *c = g_new0(struct rs_control, 1);
-    c->b = b;
+    c->set = set;
     c->fd = fd;
     c->path = g_strdup(path);
     c->watch = g_unix_fd_add(fd, G_IO_IN, on_accept, c);

@@ -1,4 +1,4 @@
-/* rigsim's parsers (control_parse.h): "--fault KIND[@SECONDS][=VALUE]" specs
+/* rigsim's parsers (control_parse.h): "--fault [N:]KIND[@SECONDS][=VALUE]" specs
  * and control-socket request lines. No I/O, no bench: the control socket
  * (control.c) parses with these and then acts; the fuzz targets call them
  * directly.
@@ -76,15 +76,36 @@ static int fault_from_name(const char *name, struct rs_fault *f, char *err, size
     return -1;
 }
 
+/* "N:" before the kind: the bench. Digits only, so it cannot be taken for
+ * a kind (letters and '-'), a time ('@') or a value ('='). Returns the
+ * rest of the spec, or NULL with err set. */
+static char *bench_prefix(char *buf, const char *spec, int *bench, char *err, size_t errlen)
+{
+    size_t ndig = strspn(buf, "0123456789");
+    *bench = 0;
+    if (buf[ndig] != ':')
+        return buf;             /* no prefix: bench 0 */
+    if (ndig == 0 || ndig > 3 || atoi(buf) >= RS_MAX_BENCHES) {
+        snprintf(err, errlen, "fault '%s': bad bench '%.*s' (0..%d before the ':')", spec,
+                 (int)ndig, buf, RS_MAX_BENCHES - 1);
+        return NULL;
+    }
+    *bench = atoi(buf);
+    return buf + ndig + 1;
+}
+
 int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen)
 {
-    char buf[128];
+    char whole[128];
     *f = (struct rs_fault){.replug_after_s = -1};
-    if (strlen(spec) >= sizeof buf) {
+    if (strlen(spec) >= sizeof whole) {
         snprintf(err, errlen, "fault spec too long");
         return -1;
     }
-    strcpy(buf, spec);
+    strcpy(whole, spec);
+    char *buf = bench_prefix(whole, spec, &f->bench, err, errlen);
+    if (!buf)
+        return -1;
     char *eq = strchr(buf, '=');
     if (eq) {
         *eq = '\0';
@@ -268,6 +289,23 @@ static int parse_session(const cJSON *session, struct rs_ctl_request *out, char 
     return 0;
 }
 
+/* "bench": an integer 0..RS_MAX_BENCHES-1, default 0. */
+static int parse_bench(const cJSON *req, int *bench, char *err, size_t errlen)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, "bench");
+    *bench = 0;
+    if (!b)
+        return 0;
+    if (!cJSON_IsNumber(b) || !(b->valuedouble >= 0) || b->valuedouble >= RS_MAX_BENCHES ||
+        b->valuedouble != floor(b->valuedouble)) {
+        snprintf(err, errlen, "bench: must be an integer 0..%d (the bench's index)",
+                 RS_MAX_BENCHES - 1);
+        return -1;
+    }
+    *bench = (int)b->valuedouble;
+    return 0;
+}
+
 int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, size_t errlen)
 {
     *out = (struct rs_ctl_request){.kind = RS_CTL_QUERY, .query = RS_Q_TIME};
@@ -275,6 +313,8 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
     int rc = -1;
     if (!req || !cJSON_IsObject(req)) {
         snprintf(err, errlen, "not a JSON object");
+    } else if (parse_bench(req, &out->bench, err, errlen) < 0) {
+        rc = -1;
     } else {
         const cJSON *fault = cJSON_GetObjectItemCaseSensitive(req, "fault");
         const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "query");

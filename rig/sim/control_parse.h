@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Benches one rigsim can present (--bench, repeatable). */
+#define RS_MAX_BENCHES 8
+
 enum rs_link_fault {
     RS_LF_PEN_UNPLUG,
     RS_LF_PEN_REPLUG,
@@ -23,6 +26,7 @@ enum rs_link_fault {
 
 /* A parsed fault: either a model fault or a link fault. */
 struct rs_fault {
+    int bench;                  /* "--fault N:...": 0..RS_MAX_BENCHES-1, default 0 */
     bool is_model;
     int kind;                   /* enum sim_fault_kind or enum rs_link_fault */
     double at_s;                /* offset from rigsim start (specs) or from now */
@@ -32,7 +36,9 @@ struct rs_fault {
     double replug_after_s;      /* unplug kinds: < 0 = stay unplugged */
 };
 
-/* Parse "KIND[@SECONDS][=VALUE]". 0 or -1 with a message in err. */
+/* Parse "[BENCH:]KIND[@SECONDS][=VALUE]" (BENCH: decimal, default 0;
+ * whether that bench exists is the caller's to check). 0 or -1 with a
+ * message in err. */
 int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen);
 const char *rs_link_fault_name(enum rs_link_fault k);
 
@@ -54,6 +60,9 @@ enum rs_ctl_query {
 };
 
 struct rs_ctl_request {
+    /* "bench": N, the bench acted on (default 0); 0..RS_MAX_BENCHES-1 here,
+     * whether it exists is the caller's to check */
+    int bench;
     enum rs_ctl_kind kind;
     enum rs_ctl_query query;    /* RS_CTL_QUERY */
     struct rs_fault fault;      /* RS_CTL_FAULT */

@@ -1,6 +1,6 @@
 /* rigsim: run COMMAND on a simulated bench.
  *
- *   rigsim [--bench FILE] [--seed N] [--session N] [--truth FILE]
+ *   rigsim [--bench FILE]... [--seed N] [--session N] [--truth FILE]...
  *          [--control PATH] [--fault SPEC]... [--verbose] -- COMMAND [ARGS...]
  *   rigsim [--control PATH] --send JSON-LINE
  *
@@ -25,7 +25,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <glib-unix.h>
 
 #define PRELOAD "libumockdev-preload.so"
@@ -33,9 +32,8 @@
 #define REAP_GRACE_MS 2000
 
 struct options {
-    const char *bench, *truth, *control, *send;
-    uint64_t seed;
-    uint64_t session;           /* 0 = none: the streams of the seed alone */
+    struct rs_bench_options benches;    /* files, truths, seed, session */
+    const char *control, *send;
     const char *faults[MAX_FAULTS];
     int nfaults;
     bool verbose;
@@ -45,14 +43,17 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rigsim [--bench FILE] [--seed N] [--session N] [--truth FILE]\n"
-            "              [--control PATH] [--fault KIND[@SECONDS][=VALUE]]... [--verbose]\n"
-            "              -- COMMAND [ARGS...]\n"
+            "usage: rigsim [--bench FILE]... [--seed N] [--session N] [--truth FILE]...\n"
+            "              [--control PATH] [--fault [BENCH:]KIND[@SECONDS][=VALUE]]...\n"
+            "              [--verbose] -- COMMAND [ARGS...]\n"
             "       rigsim [--control PATH] --send JSON\n"
             "       rigsim --version\n"
-            "Runs COMMAND with a simulated pen (/dev/ttyACM0) and sensor head (USB).\n"
-            "The control socket path is exported to COMMAND as RIGSIM_CONTROL.\n"
-            "See docs/RIGSIM.md for fault kinds and control commands.\n");
+            "Runs COMMAND with simulated benches: each a pen (/dev/ttyACM<i>) and a\n"
+            "sensor head (USB). One bench per --bench (at most %d, numbered from 0 in\n"
+            "order; none: one default bench); the k-th --truth is bench k's.\n"
+            "The control socket path is exported to COMMAND as RIGSIM_CONTROL;\n"
+            "requests take \"bench\":N. See docs/RIGSIM.md for fault kinds and\n"
+            "control commands.\n", RS_MAX_BENCHES);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -71,15 +72,26 @@ static int parse_options(int argc, char **argv, struct options *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    *o = (struct options){.seed = 1};
+    *o = (struct options){.benches.seed = 1};
+    struct rs_bench_options *b = &o->benches;
     /* '+': stop at the first non-option, COMMAND's options are its own */
     while ((c = getopt_long(argc, argv, "+b:s:N:t:c:f:S:vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->bench = optarg; break;
-        case 't': o->truth = optarg; break;
+        case 'b':
+        case 't': {
+            const char **list = c == 'b' ? b->files : b->truths;
+            int *n = c == 'b' ? &b->nfiles : &b->ntruths;
+            if (*n == RS_MAX_BENCHES) {
+                fprintf(stderr, "rigsim: too many --%s options (at most %d benches)\n",
+                        c == 'b' ? "bench" : "truth", RS_MAX_BENCHES);
+                return -1;
+            }
+            list[(*n)++] = optarg;
+            break;
+        }
         case 'c': o->control = optarg; break;
         case 'S': o->send = optarg; break;
-        case 'v': o->verbose = true; break;
+        case 'v': b->verbose = true; break;
         case 's':
         case 'N': {
             char *end;
@@ -90,7 +102,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                         c == 's' ? "seed" : "session", optarg);
                 return -1;
             }
-            *(c == 's' ? &o->seed : &o->session) = v;
+            *(c == 's' ? &b->seed : &b->session) = v;
             break;
         }
         case 'f':
@@ -131,32 +143,6 @@ static void reexec_under_preload(char **argv)
     execv("/proc/self/exe", argv);
     fprintf(stderr, "rigsim: re-exec under %s: %s\n", PRELOAD, strerror(errno));
     exit(125);
-}
-
-static int load_bench(const char *path, struct sim_params *p)
-{
-    gchar *text = NULL;
-    GError *err = NULL;
-    char msg[256];
-    if (!g_file_get_contents(path, &text, NULL, &err)) {
-        fprintf(stderr, "rigsim: %s\n", err->message);
-        g_clear_error(&err);
-        return -1;
-    }
-    cJSON *root = cJSON_Parse(text);
-    g_free(text);
-    if (!root) {
-        fprintf(stderr, "rigsim: %s: not valid JSON near '%.20s'\n", path,
-                cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
-        return -1;
-    }
-    int rc = sim_params_from_json(p, root, msg, sizeof msg);
-    cJSON_Delete(root);
-    if (rc < 0) {
-        fprintf(stderr, "rigsim: %s: %s\n", path, msg);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -343,15 +329,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rigsim: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
 
     /* static: umockdev's worker thread may still release a client (and
-     * take the world lock) while rigsim tears down and exits */
-    static struct rs_world w;
-    w.seed = o.seed;
-    w.verbose = o.verbose;
-    g_mutex_init(&w.lock);
-    sim_params_default(&w.params);
-    if (o.bench && load_bench(o.bench, &w.params) < 0)
-        return 2;
-
+     * take a world lock) while rigsim tears down and exits */
+    static struct rs_benchset set;
     struct rs_fault faults[MAX_FAULTS];
     for (int i = 0; i < o.nfaults; i++) {
         char err[512];
@@ -360,33 +339,21 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    FILE *truth = NULL;
-    if (o.truth && !(truth = fopen(o.truth, "w"))) {
-        fprintf(stderr, "rigsim: --truth %s: %s\n", o.truth, strerror(errno));
+    if (rs_benchset_load(&set, &o.benches) < 0) {
+        (void)rs_benchset_free(&set, NULL);
         return 2;
     }
+    for (int i = 0; i < o.nfaults; i++) {
+        if (faults[i].bench >= set.n) {
+            fprintf(stderr, "rigsim: --fault %s: no bench %d (this rigsim has %d: 0..%d)\n",
+                    o.faults[i], faults[i].bench, set.n, set.n - 1);
+            (void)rs_benchset_free(&set, NULL);
+            return 2;
+        }
+    }
+    struct rs_world *w0 = set.bench[0].world;
+    UMockdevTestbed *tb = umockdev_testbed_new();
 
-    w.model = sim_model_new(&w.params, o.seed);
-    if (!w.model) {
-        fprintf(stderr, "rigsim: cannot create the bench model\n");
-        return 2;
-    }
-    /* Before the truth is attached: its first mount line is the session's. */
-    if (o.session != 0 && sim_model_new_session(w.model, o.session) < 0) {
-        fprintf(stderr, "rigsim: --session: cannot start a session\n");
-        return 2;
-    }
-    if (truth) {
-        /* line buffered: a reader can follow the file while we run */
-        setvbuf(truth, NULL, _IOLBF, 0);
-        sim_model_set_truth(w.model, truth);
-    }
-    w.t0_ns = rs_monotonic_ns();
-    w.tb = umockdev_testbed_new();
-
-    struct rs_bench bench = {.world = &w};
-    bench.pen = rs_pen_new(&w);
-    bench.sh = rs_sh_new(&w);
     int rc = 2;
     char *ctl_path = o.control ? g_strdup(o.control) : default_control_path();
     char err[512];
@@ -397,14 +364,14 @@ int main(int argc, char **argv)
     /* the janitor removes the testbed and socket, and kills COMMAND's
      * process group, if rigsim itself is killed (SIGKILL) */
     struct rs_janitor *janitor = rs_janitor_start();
-    char *tb_root = umockdev_testbed_get_root_dir(w.tb);
+    char *tb_root = umockdev_testbed_get_root_dir(tb);
     rs_janitor_watch_path(janitor, tb_root);
     rs_janitor_watch_path(janitor, ctl_path);
     g_free(tb_root);
 
-    if (rs_pen_plug(bench.pen) < 0 || rs_sh_plug(bench.sh) < 0)
+    if (rs_benchset_plug(&set, tb) < 0)
         goto out;
-    ctl = rs_control_new(&bench, ctl_path, err, sizeof err);
+    ctl = rs_control_new(&set, ctl_path, err, sizeof err);
     if (!ctl) {
         fprintf(stderr, "rigsim: %s\n", err);
         goto out;
@@ -414,7 +381,7 @@ int main(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < o.nfaults; i++) {
-        if (rs_fault_apply(&bench, &faults[i], err, sizeof err) < 0) {
+        if (rs_fault_apply(&set.bench[faults[i].bench], &faults[i], err, sizeof err) < 0) {
             fprintf(stderr, "rigsim: --fault %s: %s\n", o.faults[i], err);
             goto out;
         }
@@ -430,25 +397,18 @@ int main(int argc, char **argv)
     }
     setpgid(r.child, r.child);  /* also here: no race with kill(-pgid) */
     rs_janitor_watch_pgid(janitor, r.child);
-    rs_log(&w, "started %s (pid %d), control %s", o.command[0], (int)r.child, ctl_path);
+    rs_log(w0, "started %s (pid %d), control %s", o.command[0], (int)r.child, ctl_path);
     g_child_watch_add(r.child, on_child_exit, &r);
     g_main_loop_run(r.loop);
     rc = exit_code(r.status);
-    rs_log(&w, "%s exited with %d", o.command[0], rc);
+    rs_log(w0, "%s exited with %d", o.command[0], rc);
     kill_leftovers(r.child, rs_janitor_pid(janitor));
-    print_usage_stats(&w);
+    print_usage_stats(w0);
 
 out:
     rs_control_free(ctl);
-    rs_pen_free(bench.pen);
-    rs_sh_free(bench.sh);
-    g_object_unref(w.tb);       /* removes the testbed directory */
-    sim_model_free(w.model);
-    if (truth && fclose(truth) != 0) {
-        fprintf(stderr, "rigsim: --truth %s: %s\n", o.truth, strerror(errno));
-        if (rc == 0)
-            rc = 2;
-    }
+    if (rs_benchset_free(&set, tb) < 0 && rc == 0)
+        rc = 2;
     rs_janitor_finish(janitor);
     g_main_loop_unref(r.loop);
     g_free(ctl_path);

@@ -1,5 +1,5 @@
-/* The pen: a USB CDC-ACM tty (/dev/ttyACM0) in the testbed, and the pen
- * firmware emulated behind the pty master on the glib main loop.
+/* The pen: a USB CDC-ACM tty (/dev/ttyACM<bench>) in the testbed, and the
+ * pen firmware emulated behind the pty master on the glib main loop.
  *
  * Why an ioctl handler: umockdev backs the tty with a pty, which answers the
  * modem-line ioctls (TIOCMGET, used by sp_open) with ENOTTY. The handler
@@ -29,11 +29,7 @@
 #include "sensor.h"
 #include "usbdev.h"
 
-/* where rs_usb_pen_dev puts the pen (checked at plug) */
-#define PEN_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
-#define PEN_TTYPATH PEN_SYSPATH "/1-1:1.0/tty/ttyACM0"
-#define PEN_DEVNODE "/dev/ttyACM0"
-#define PEN_USB_DEVNUM 2
+#define ACM_MAJOR 166
 #define PEN_RETRY_MS 20         /* wait for the client to open the tty */
 #define PEN_TICK_MS 10          /* deliver model events (watchdog, at-rate) */
 #define PEN_MAX_EVENTS 16
@@ -41,6 +37,11 @@
 struct rs_pen {
     struct rs_world *w;
     UMockdevIoctlBase *ioctl;
+    /* where the bench's pen is: /dev/ttyACM<bench>, its sysfs device and
+     * tty, and a bus address taken at the first plug and kept (a known
+     * difference from real hardware, docs/RIGSIM.md) */
+    char devnode[32], syspath[160], ttypath[224];
+    int devnum;
     struct rs_usb_dev usb;      /* USB identity of the current plug */
     struct rs_usbfs *usbfs;     /* its /dev/bus/usb node: descriptors, strings */
     bool present;
@@ -522,14 +523,15 @@ static int create_tty_node(struct rs_pen *p)
         close(master);
         return -1;
     }
-    char *node = tb_path(p, "dev/ttyACM0");
+    char *node = tb_path(p, p->devnode + 1);    /* without the leading '/' */
     char *map = ptymap_path(p, name);
     char *mapdir = g_path_get_dirname(map);
+    char *devno = g_strdup_printf("%d:%u", ACM_MAJOR, p->w->index);
     int rc = 0;
     (void)unlink(node);
     (void)unlink(map);
     if (symlink(name, node) < 0 || g_mkdir_with_parents(mapdir, 0755) < 0 ||
-        symlink("166:0", map) < 0) {
+        symlink(devno, map) < 0) {
         fprintf(stderr, "rigsim: pen: create %s: %s\n", node, strerror(errno));
         close(master);
         rc = -1;
@@ -537,6 +539,7 @@ static int create_tty_node(struct rs_pen *p)
         p->master = master;
         g_strlcpy(p->ptsname, name, sizeof p->ptsname);
     }
+    g_free(devno);
     g_free(mapdir);
     g_free(map);
     g_free(node);
@@ -567,6 +570,7 @@ struct rs_pen *rs_pen_new(struct rs_world *w)
     p->master = -1;
     pen_rx_init(&p->rx);
     p->modem_bits = TIOCM_DSR | TIOCM_CTS | TIOCM_CD;
+    snprintf(p->devnode, sizeof p->devnode, "/dev/ttyACM%u", w->index);
     rs_rng_seed(&p->rng, w->seed, 1);
     p->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(p->ioctl, "handle-ioctl", G_CALLBACK(on_tty_ioctl), p);
@@ -596,7 +600,7 @@ static void undo_plug(struct rs_pen *p, bool device_added)
     rs_usbfs_unplug(p->usbfs);
     if (device_added)
         rs_usb_remove(p->w->tb, &p->usb);
-    if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
+    if (!umockdev_testbed_detach_ioctl(p->w->tb, p->devnode, &err)) {
         rs_log(p->w, "pen: detach ioctl: %s", err->message);
         g_clear_error(&err);
     }
@@ -607,17 +611,20 @@ int rs_pen_plug(struct rs_pen *p)
     GError *err = NULL;
     if (p->present)
         return 0;
-    if (!umockdev_testbed_attach_ioctl(p->w->tb, PEN_DEVNODE, p->ioctl, &err)) {
+    if (!umockdev_testbed_attach_ioctl(p->w->tb, p->devnode, p->ioctl, &err)) {
         fprintf(stderr, "rigsim: pen: attach ioctl handler: %s\n", err->message);
         g_clear_error(&err);
         return -1;
     }
     /* The USB device with the current identity (swap_pen changes the
      * serial); its usbfs node exists before udev hears of the device. */
-    char syspath[128];
-    rs_usb_pen_dev(&p->usb, &p->w->params, PEN_USB_DEVNUM);
-    rs_usb_syspath(&p->usb, syspath, sizeof syspath);
-    g_assert(strcmp(&PEN_SYSPATH[sizeof "/sys" - 1], syspath) == 0);
+    if (p->devnum == 0)
+        p->devnum = rs_bus_new_devnum(p->w->bus);
+    rs_usb_pen_dev(&p->usb, &p->w->params, p->w->index, p->devnum);
+    strcpy(p->syspath, "/sys");
+    rs_usb_syspath(&p->usb, p->syspath + 4, sizeof p->syspath - 4);
+    snprintf(p->ttypath, sizeof p->ttypath, "%s/%s:1.0/tty/%s", p->syspath, p->usb.port,
+             p->usb.tty);
     if (rs_usbfs_plug(p->usbfs, &p->usb) < 0) {
         undo_plug(p, false);
         return -1;
@@ -653,9 +660,9 @@ int rs_pen_plug(struct rs_pen *p)
     p->present = true;
     p->stats.plugs++;
     start_retry(p);
-    umockdev_testbed_uevent(p->w->tb, PEN_SYSPATH, "add");
-    umockdev_testbed_uevent(p->w->tb, PEN_TTYPATH, "add");
-    rs_log(p->w, "pen: plugged in as %s", PEN_DEVNODE);
+    umockdev_testbed_uevent(p->w->tb, p->syspath, "add");
+    umockdev_testbed_uevent(p->w->tb, p->ttypath, "add");
+    rs_log(p->w, "pen: plugged in as %s", p->devnode);
     return 0;
 }
 
@@ -674,7 +681,7 @@ int rs_pen_unplug(struct rs_pen *p)
     while (take_events(p, ev) == PEN_MAX_EVENTS)
         ;
     rs_world_leave(p->w);
-    if (!umockdev_testbed_detach_ioctl(p->w->tb, PEN_DEVNODE, &err)) {
+    if (!umockdev_testbed_detach_ioctl(p->w->tb, p->devnode, &err)) {
         rs_log(p->w, "pen: detach ioctl: %s", err->message);
         g_clear_error(&err);
     }

@@ -1,17 +1,21 @@
 /* rigsim internals: the simulated bench process.
  *
- * rigsim runs a COMMAND inside a umockdev testbed in which two emulated
- * devices exist: the pen (a USB CDC-ACM tty, emulated firmware behind the
- * pty master, main thread) and the sensor head (a usbfs node whose ioctls
- * are answered in umockdev's worker thread). Both talk to one physics model
- * (rig/sim/model/) driven by one clock: monotonic time since rigsim start.
+ * rigsim runs a COMMAND inside a umockdev testbed holding one or more
+ * benches (fixtures). Each bench has two emulated devices: the pen (a USB
+ * CDC-ACM tty, emulated firmware behind the pty master, main thread) and
+ * the sensor head (a usbfs node whose ioctls are answered in umockdev's
+ * worker thread). Both talk to the bench's own physics model
+ * (rig/sim/model/); all benches share one clock: monotonic time since
+ * rigsim start.
  *
- * Threading: the main thread runs the glib main loop (pen emulator, timers,
- * control socket); umockdev's worker thread runs the usbfs ioctl handler.
- * Everything shared (the model, the sensor-head emulator state and its
- * client list) is guarded by the single world lock; the pen emulator's own
+ * Threading: the main thread runs the glib main loop (pen emulators,
+ * timers, control socket); umockdev's worker thread runs the usbfs ioctl
+ * handlers. Everything shared within a bench (its model, its sensor-head
+ * emulator state and client list) is guarded by that bench's world lock,
+ * so one bench's traffic never waits for another's; the pen emulator's own
  * state (link faults, receiver, cache) is main-thread only, except
- * modem_bits (atomic). Never block while holding the lock.
+ * modem_bits (atomic). Never block while holding a lock, and never hold
+ * two world locks at once.
  */
 #ifndef RIG_SIM_RIGSIM_H
 #define RIG_SIM_RIGSIM_H
@@ -26,17 +30,35 @@
 #include "control_parse.h"
 #include "model/model.h"
 
-/* ---- the world: model + clock + lock (world.c) ---- */
+/* ---- the world of one bench: model + clock + lock (world.c) ---- */
+
+/* The USB bus all benches share. A bus address is never given twice, so
+ * a re-plugged sensor head gets a number no device of the testbed ever
+ * had (as a real host controller counts on). */
+struct rs_bus {
+    gint next_devnum;           /* atomic; 0 = the first is 2, as today */
+};
+int rs_bus_new_devnum(struct rs_bus *bus);
 
 struct rs_world {
     GMutex lock;
     struct sim_model *model;
     struct sim_params params;
+    uint64_t seed;              /* this bench's (rs_bench_seed) */
+    unsigned index;             /* bench number: its ports, tty and log tag */
+    bool tag_logs;              /* several benches: say which in rs_log */
+    /* the same in every bench's world (set once before any thread runs,
+     * read without a lock) */
     uint64_t t0_ns;             /* CLOCK_MONOTONIC at start */
-    uint64_t seed;
     bool verbose;
     UMockdevTestbed *tb;
+    struct rs_bus *bus;
 };
+
+/* The seed of bench i: --seed itself for bench 0 (single-bench runs stay
+ * as they were), else the i-th output of SplitMix64 started at seed, so
+ * two benches from files that differ only in serials are different units. */
+uint64_t rs_bench_seed(uint64_t seed, unsigned i);
 
 uint64_t rs_monotonic_ns(void);
 /* Simulated time: ns since rigsim start. */
@@ -122,11 +144,49 @@ struct rs_bench {
     struct rs_sh *sh;
 };
 
+/* ---- the benches of this rigsim (benchset.c) ---- */
+
+/* Numbered 0..n-1 in command-line order. The worlds live here, and the
+ * set must not be freed while umockdev's worker thread may still release
+ * a client (which takes its world's lock): main keeps it static. */
+struct rs_benchset {
+    struct rs_bench bench[RS_MAX_BENCHES];
+    struct rs_world world[RS_MAX_BENCHES];
+    FILE *truth[RS_MAX_BENCHES];
+    const char *truth_path[RS_MAX_BENCHES];
+    struct rs_bus bus;
+    int n;
+};
+
+struct rs_bench_options {
+    const char *files[RS_MAX_BENCHES];  /* none: one default bench */
+    int nfiles;
+    const char *truths[RS_MAX_BENCHES]; /* the k-th is bench k's */
+    int ntruths;
+    uint64_t seed, session;
+    bool verbose;
+};
+
+/* Load the bench files, refuse serials two benches share, open the truth
+ * files and create the models. 0, or -1 after a message on stderr. */
+int rs_benchset_load(struct rs_benchset *set, const struct rs_bench_options *o);
+/* Start the clock, create the emulators in testbed tb and plug every
+ * bench in (pen, then sensor head, bench by bench). 0 or -1. */
+int rs_benchset_plug(struct rs_benchset *set, UMockdevTestbed *tb);
+/* Free the emulators, then the testbed tb (its directory goes), then the
+ * models, and close the truth files: 0, or -1 if a truth file could not
+ * be written (said on stderr). */
+int rs_benchset_free(struct rs_benchset *set, UMockdevTestbed *tb);
+/* Which bench holds pen (or sensor-head) serial `serial`, other than
+ * bench `except`: its index, or -1. Main thread. */
+int rs_benchset_pen_serial_owner(struct rs_benchset *set, const char *serial, int except);
+
 /* Apply a fault now or schedule it (main thread). 0 or -1 with err. */
 int rs_fault_apply(struct rs_bench *b, const struct rs_fault *f, char *err, size_t errlen);
 
 struct rs_control;
-struct rs_control *rs_control_new(struct rs_bench *b, const char *path, char *err,
+/* The control socket of all benches in set: a request's "bench" picks one. */
+struct rs_control *rs_control_new(struct rs_benchset *set, const char *path, char *err,
                                   size_t errlen);
 void rs_control_free(struct rs_control *c);
 

@@ -27,9 +27,6 @@
 #include "sh_vendor.h"
 #include "usbdev.h"
 
-/* where rs_usb_sh_dev puts the sensor head (checked at plug) */
-#define SH_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
-#define SH_FIRST_DEVNUM 3
 #define SH_TICK_MS 5
 
 struct sh_urb {
@@ -54,6 +51,7 @@ struct rs_sh {
     int generation, devnum;
     bool present;
     char devnode[32];
+    char syspath[160];              /* of the current plug, with "/sys" */
     struct rs_usb_dev usb;          /* descriptors and strings of this plug */
     struct rs_usbfs_fifo fifo;
     guint tick_id;
@@ -547,7 +545,6 @@ struct rs_sh *rs_sh_new(struct rs_world *w)
     struct rs_sh *s = g_new0(struct rs_sh, 1);
     s->w = w;
     s->fifo.fd = -1;
-    s->devnum = SH_FIRST_DEVNUM - 1;
     s->node_generation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(s->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), s);
@@ -590,17 +587,18 @@ int rs_sh_plug(struct rs_sh *s)
         return 0;
     }
     s->generation++;
-    s->devnum++;
+    /* a fresh bus address on every plug, unique on the whole bus */
+    s->devnum = rs_bus_new_devnum(s->w->bus);
     snprintf(s->devnode, sizeof s->devnode, "/dev/bus/usb/001/%03d", s->devnum);
     g_hash_table_insert(s->node_generation, g_strdup(s->devnode),
                         GINT_TO_POINTER(s->generation));
     s->drop_n = s->repeat_n = 0;
     s->repeat_pending = false;
     sh_vendor_reset(&s->vendor);
-    rs_usb_sh_dev(&s->usb, &s->w->params, s->devnum);
-    char syspath[128], msg[256];
-    rs_usb_syspath(&s->usb, syspath, sizeof syspath);
-    g_assert(strcmp(&SH_SYSPATH[sizeof "/sys" - 1], syspath) == 0);
+    rs_usb_sh_dev(&s->usb, &s->w->params, s->w->index, s->devnum);
+    char msg[256];
+    strcpy(s->syspath, "/sys");
+    rs_usb_syspath(&s->usb, s->syspath + 4, sizeof s->syspath - 4);
     g_mutex_unlock(&s->w->lock);
 
     /* Order matters: handler first (it only creates the ioctl socket), then
@@ -630,7 +628,7 @@ int rs_sh_plug(struct rs_sh *s)
     s->present = true;
     s->stats.plugs++;
     g_mutex_unlock(&s->w->lock);
-    umockdev_testbed_uevent(s->w->tb, SH_SYSPATH, "add");
+    umockdev_testbed_uevent(s->w->tb, s->syspath, "add");
     rs_log(s->w, "sensor: plugged in as %s", s->devnode);
     return 0;
 }

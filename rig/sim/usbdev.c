@@ -72,7 +72,8 @@ static void set_config_desc(struct rs_usb_dev *d, const uint8_t *cfg, size_t len
  * (header, call management, ACM, union). Protocol 0x00, not 0x01 (AT
  * commands): the pen speaks no AT, and ModemManager leaves such ports
  * alone. Full speed: bulk packets are 64 bytes. */
-void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum)
+void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
+                    int devnum)
 {
     static const uint8_t cfg[] = {
         9, USB_DT_CONFIG, 67, 0, 2, 1, 0, 0x80, 50,             /* bus powered, 100 mA */
@@ -87,17 +88,20 @@ void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum
         7, USB_DT_ENDPOINT, 0x81, USB_ENDPOINT_XFER_BULK, 64, 0, 0,
     };
     _Static_assert(sizeof cfg == 67, "wTotalLength");
+    char port[16];
     memset(d, 0, sizeof *d);
-    set_identity(d, "1-1", devnum, PEN_MANUFACTURER, p->pen_model, p->pen_serial);
+    snprintf(port, sizeof port, "1-%u", 2 * bench + 1);
+    set_identity(d, port, devnum, PEN_MANUFACTURER, p->pen_model, p->pen_serial);
     d->speed = USB_SPEED_FULL;
     d->driver = "cdc_acm";
-    d->tty = "ttyACM0";
+    snprintf(d->tty, sizeof d->tty, "ttyACM%u", bench);
     set_device_desc(d, USB_CLASS_COMM, PEN_USB_VID, PEN_USB_PID, rs_usb_bcd_device(p->pen_fw));
     set_config_desc(d, cfg, sizeof cfg);
 }
 
 /* SENSOR.md section 1. No kernel driver binds the vendor interface. */
-void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum)
+void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
+                   int devnum)
 {
     static const uint8_t cfg[] = {
         9, USB_DT_CONFIG, 25, 0, 1, 1, 0, 0x80, 250,            /* bus powered, 500 mA */
@@ -106,8 +110,10 @@ void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum)
         SH_MAX_PACKET & 0xff, SH_MAX_PACKET >> 8, 0,
     };
     _Static_assert(sizeof cfg == 25, "wTotalLength");
+    char port[16];
     memset(d, 0, sizeof *d);
-    set_identity(d, "1-2", devnum, SH_MANUFACTURER, p->sh_model, p->sh_serial);
+    snprintf(port, sizeof port, "1-%u", 2 * bench + 2);
+    set_identity(d, port, devnum, SH_MANUFACTURER, p->sh_model, p->sh_serial);
     d->speed = USB_SPEED_HIGH;
     set_device_desc(d, 0x00, SH_USB_VID, SH_USB_PID, rs_usb_bcd_device(p->sh_fw));
     set_config_desc(d, cfg, sizeof cfg);
@@ -350,7 +356,7 @@ char *rs_usb_description(const struct rs_usb_dev *d)
     usb_device_entry(s, d, syspath, n);
     for (int i = 0; i < n; i++)
         usb_interface_entry(s, d, syspath, &ifs[i]);
-    if (d->tty && n > 0)
+    if (d->tty[0] && n > 0)
         tty_entry(s, d, syspath, &ifs[0]);
     return g_string_free(s, FALSE);
 }
@@ -368,7 +374,7 @@ void rs_usb_remove(UMockdevTestbed *tb, const struct rs_usb_dev *d)
     int n = interfaces(d, ifs, 8);
     snprintf(sys, sizeof sys, "/sys");
     rs_usb_syspath(d, sys + 4, sizeof sys - 4);
-    if (d->tty && n > 0) {
+    if (d->tty[0] && n > 0) {
         iface_name(d, &ifs[0], name, sizeof name);
         snprintf(path, sizeof path, "%s/%s/tty/%s", sys, name, d->tty);
         remove_one(tb, path);

@@ -43,7 +43,7 @@ struct rs_usb_dev {
     int devnum;                 /* bus address, /dev/bus/usb/001/NNN */
     enum usb_device_speed speed;    /* USB_SPEED_FULL or USB_SPEED_HIGH */
     const char *driver;         /* kernel driver of every interface, NULL = none */
-    const char *tty;            /* tty under interface 0 ("ttyACM0"), or NULL */
+    char tty[24];               /* tty under interface 0 ("ttyACM0"), or "" */
     uint8_t desc[RS_USB_DESC_MAX];  /* device descriptor, then configuration 1 */
     size_t desc_len;
     char str[RS_USB_NSTR][RS_USB_STR_MAX + 1];  /* [1..3]; [0] unused */
@@ -53,9 +53,14 @@ struct rs_usb_dev {
  * the high byte, minor and patch one hex digit each (saturated at 0xF). */
 uint16_t rs_usb_bcd_device(const uint8_t fw[3]);
 
-/* The two devices of the bench, from the bench parameters. */
-void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum);
-void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, int devnum);
+/* The two devices of bench number `bench` (0-based), from its parameters.
+ * Each bench has its own hub ports and tty, so several benches can share
+ * the bus: pen 1-(2*bench+1) with ttyACM<bench>, sensor head
+ * 1-(2*bench+2); bench 0 is 1-1, ttyACM0 and 1-2. */
+void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
+                    int devnum);
+void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
+                   int devnum);
 
 /* "/devices/pci0000:00/0000:00:14.0/usb1/1-1" (no "/sys"), into buf. */
 void rs_usb_syspath(const struct rs_usb_dev *d, char *buf, size_t len);

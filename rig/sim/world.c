@@ -1,4 +1,5 @@
-/* The world shared by both emulators: one model, one clock, one lock. */
+/* The world of one bench, shared by its two emulators: one model, one
+ * lock; and the clock and bus all benches share. */
 #include "rigsim.h"
 
 #include <stdarg.h>
@@ -54,13 +55,31 @@ double rs_rng_uniform(struct rs_rng *r)
     return (double)(splitmix64(&r->s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+uint64_t rs_bench_seed(uint64_t seed, unsigned i)
+{
+    if (i == 0)
+        return seed;
+    /* the state before the i-th call: its output mixes seed + i * golden */
+    uint64_t s = seed + (uint64_t)(i - 1) * 0x9E3779B97F4A7C15ull;
+    return splitmix64(&s);
+}
+
+int rs_bus_new_devnum(struct rs_bus *bus)
+{
+    /* 2 first: 001 would be the root hub's */
+    return g_atomic_int_add(&bus->next_devnum, 1) + 2;
+}
+
 void rs_log(const struct rs_world *w, const char *fmt, ...)
 {
     if (!w->verbose)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "rigsim[%.3f]: ", (double)rs_world_now(w) / 1e9);
+    if (w->tag_logs)
+        fprintf(stderr, "rigsim[%.3f] bench %u: ", (double)rs_world_now(w) / 1e9, w->index);
+    else
+        fprintf(stderr, "rigsim[%.3f]: ", (double)rs_world_now(w) / 1e9);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

@@ -22,6 +22,18 @@ static void parse_bad(const char *spec, const char *why)
     ck_assert_msg(strstr(err, why) != NULL, "%s: message '%s' lacks '%s'", spec, err, why);
 }
 
+/* Every line refused by rs_control_parse, with a message naming why. */
+static void requests_refused(const char *const *lines, size_t n, const char *why)
+{
+    struct rs_ctl_request r;
+    for (size_t i = 0; i < n; i++) {
+        char err[256] = "";
+        ck_assert_msg(rs_control_parse(lines[i], &r, err, sizeof err) == -1, "accepted %s",
+                      lines[i]);
+        ck_assert_msg(strstr(err, why) != NULL, "%s: message '%s'", lines[i], err);
+    }
+}
+
 START_TEST(model_kind)
 {
     struct rs_fault f = parse_ok("stall");
@@ -72,6 +84,45 @@ START_TEST(errors)
 }
 END_TEST
 
+START_TEST(bench_prefix)
+{
+    struct rs_fault f = parse_ok("stall");
+    ck_assert_int_eq(f.bench, 0);
+    f = parse_ok("1:sensor-unplug@2=0.5");
+    ck_assert_int_eq(f.bench, 1);
+    ck_assert(!f.is_model && f.kind == RS_LF_SENSOR_UNPLUG && f.has_at);
+    ck_assert(fabs(f.replug_after_s - 0.5) < 1e-12);
+    f = parse_ok("7:stall");
+    ck_assert_int_eq(f.bench, RS_MAX_BENCHES - 1);
+    parse_bad("8:stall", "bad bench");
+    parse_bad(":stall", "bad bench");
+    parse_bad("0001:stall", "bad bench");
+    parse_bad("1:", "unknown fault");
+    parse_bad("x:stall", "unknown fault");
+}
+END_TEST
+
+START_TEST(bench_member)
+{
+    struct rs_ctl_request r;
+    char err[256] = "";
+    ck_assert_int_eq(rs_control_parse("{\"query\":\"pen\"}", &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.bench, 0);
+    ck_assert_int_eq(rs_control_parse("{\"query\":\"pen\",\"bench\":3}", &r, err, sizeof err),
+                     0);
+    ck_assert_int_eq(r.bench, 3);
+    ck_assert_int_eq(
+        rs_control_parse("{\"fault\":\"sensor-unplug\",\"bench\":1}", &r, err, sizeof err), 0);
+    ck_assert(r.bench == 1 && r.kind == RS_CTL_FAULT);
+    static const char *const bad[] = {
+        "{\"query\":\"pen\",\"bench\":-1}", "{\"query\":\"pen\",\"bench\":8}",
+        "{\"query\":\"pen\",\"bench\":1.5}", "{\"query\":\"pen\",\"bench\":\"1\"}",
+        "{\"clear\":true,\"bench\":null}",
+    };
+    requests_refused(bad, sizeof bad / sizeof bad[0], "bench");
+}
+END_TEST
+
 START_TEST(swap_pen_request)
 {
     struct rs_ctl_request r;
@@ -97,11 +148,7 @@ START_TEST(swap_pen_request)
         "{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":\"1\"}}",
         "{\"swap_pen\":3}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        ck_assert_msg(rs_control_parse(bad[i], &r, err, sizeof err) == -1, "accepted %s", bad[i]);
-        ck_assert_msg(strstr(err, "swap_pen") != NULL, "%s: message '%s'", bad[i], err);
-    }
+    requests_refused(bad, sizeof bad / sizeof bad[0], "swap_pen");
 }
 END_TEST
 
@@ -147,6 +194,8 @@ int main(void)
     tcase_add_test(tc, link_kinds);
     tcase_add_test(tc, unplug_value_is_replug_delay);
     tcase_add_test(tc, errors);
+    tcase_add_test(tc, bench_prefix);
+    tcase_add_test(tc, bench_member);
     tcase_add_test(tc, swap_pen_request);
     tcase_add_test(tc, remount_and_session_requests);
     suite_add_tcase(s, tc);

@@ -37,15 +37,20 @@ void sleep_ms(unsigned ms)
 
 int pen_open(struct pen_link *l)
 {
+    return pen_open_port(l, PEN_PORT);
+}
+
+int pen_open_port(struct pen_link *l, const char *name)
+{
     memset(l, 0, sizeof *l);
     pen_rx_init(&l->rx);
     l->seq = 100;
-    if (sp_get_port_by_name(PEN_PORT, &l->port) != SP_OK) {
-        fprintf(stderr, "pen: %s: %s\n", PEN_PORT, sp_last_error_message());
+    if (sp_get_port_by_name(name, &l->port) != SP_OK) {
+        fprintf(stderr, "pen: %s: %s\n", name, sp_last_error_message());
         return -1;
     }
     if (sp_open(l->port, SP_MODE_READ_WRITE) != SP_OK) {
-        fprintf(stderr, "pen: open %s: %s\n", PEN_PORT, sp_last_error_message());
+        fprintf(stderr, "pen: open %s: %s\n", name, sp_last_error_message());
         sp_free_port(l->port);
         l->port = NULL;
         return -1;
@@ -55,7 +60,7 @@ int pen_open(struct pen_link *l)
         sp_set_stopbits(l->port, 1) != SP_OK ||
         sp_set_flowcontrol(l->port, SP_FLOWCONTROL_NONE) != SP_OK ||
         sp_set_dtr(l->port, SP_DTR_ON) != SP_OK) {
-        fprintf(stderr, "pen: configure %s: %s\n", PEN_PORT, sp_last_error_message());
+        fprintf(stderr, "pen: configure %s: %s\n", name, sp_last_error_message());
         pen_close(l);
         return -1;
     }
@@ -230,10 +235,59 @@ bool pen_wait_state(struct pen_link *l, uint8_t want, int timeout_ms, struct pen
     return false;
 }
 
+int pen_start(struct pen_link *l, uint32_t rate_mhz)
+{
+    struct pen_msg req = {0}, resp;
+    req.u.rate_mhz = rate_mhz;
+    REQUIRE(pen_request(l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
+    REQUIRE(pen_request(l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 0, "start: %s",
+            resp.type == PEN_MSG_NAK ? pen_error_str(resp.u.nak.error) : "no answer");
+    struct pen_status st;
+    REQUIRE(pen_wait_state(l, PEN_STATE_RUNNING, 3000, &st), "never RUNNING (state %s)",
+            pen_state_str(st.state));
+    return 0;
+}
+
+void pen_keep_alive(struct pen_link *l, unsigned ms)
+{
+    struct pen_msg resp;
+    for (uint64_t end = now_ms() + ms; now_ms() < end; sleep_ms(100))
+        (void)pen_request(l, PEN_MSG_HEARTBEAT, NULL, &resp, IO_TIMEOUT_MS);
+}
+
 /* ---------------------------------------------------------------- */
 /* sensor head                                                       */
 
 int sh_open(struct sh_dev *d)
+{
+    return sh_open_serial(d, NULL);
+}
+
+/* The sensor head with this USB serial, opened (NULL if none is). */
+static libusb_device_handle *open_by_serial(libusb_context *ctx, const char *serial)
+{
+    libusb_device **list;
+    libusb_device_handle *found = NULL;
+    ssize_t n = libusb_get_device_list(ctx, &list);
+    for (ssize_t i = 0; i < n && !found; i++) {
+        struct libusb_device_descriptor dd;
+        libusb_device_handle *h;
+        unsigned char ser[64] = "";
+        if (libusb_get_device_descriptor(list[i], &dd) < 0 || dd.idVendor != SH_USB_VID ||
+            dd.idProduct != SH_USB_PID || libusb_open(list[i], &h) < 0)
+            continue;
+        if (libusb_get_string_descriptor_ascii(h, dd.iSerialNumber, ser, sizeof ser) > 0 &&
+            strcmp((char *)ser, serial) == 0)
+            found = h;
+        else
+            libusb_close(h);
+    }
+    if (n >= 0)
+        libusb_free_device_list(list, 1);
+    return found;
+}
+
+int sh_open_serial(struct sh_dev *d, const char *serial)
 {
     memset(d, 0, sizeof *d);
     int r = libusb_init(&d->ctx);
@@ -241,9 +295,11 @@ int sh_open(struct sh_dev *d)
         fprintf(stderr, "sensor: libusb_init: %s\n", libusb_strerror(r));
         return -1;
     }
-    d->h = libusb_open_device_with_vid_pid(d->ctx, SH_USB_VID, SH_USB_PID);
+    d->h = serial ? open_by_serial(d->ctx, serial)
+                  : libusb_open_device_with_vid_pid(d->ctx, SH_USB_VID, SH_USB_PID);
     if (!d->h) {
-        fprintf(stderr, "sensor: %04x:%04x not found or not openable\n", SH_USB_VID, SH_USB_PID);
+        fprintf(stderr, "sensor: %04x:%04x%s%s not found or not openable\n", SH_USB_VID,
+                SH_USB_PID, serial ? " serial " : "", serial ? serial : "");
         sh_close(d);
         return -1;
     }
@@ -398,6 +454,25 @@ void sh_stream_end(struct sh_streamer *s)
         libusb_free_transfer(s->xfers[i]);
         s->xfers[i] = NULL;
     }
+}
+
+int sh_hash(const char *serial, uint64_t n, uint64_t *hash)
+{
+    struct sh_dev d;
+    REQUIRE(sh_open_serial(&d, serial) == 0, "open sensor head");
+    REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
+    struct sh_streamer s = {.hash_limit = n};
+    REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
+    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
+    uint64_t deadline = now_ms() + 10000;
+    while (s.hashed < n && now_ms() < deadline)
+        sh_stream_run(&s, 100);
+    (void)sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0);
+    sh_stream_end(&s);
+    sh_close(&d);
+    REQUIRE(s.hashed == n, "only %llu samples", (unsigned long long)s.hashed);
+    *hash = s.hash;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- */

@@ -54,7 +54,8 @@ struct pen_link {
     bool io_error;
 };
 
-int pen_open(struct pen_link *l);
+int pen_open(struct pen_link *l);     /* PEN_PORT */
+int pen_open_port(struct pen_link *l, const char *name);
 void pen_close(struct pen_link *l);
 /* Next decoded frame: 1 got one, 0 timeout, -1 read error (unplug). */
 int pen_poll(struct pen_link *l, struct pen_msg *out, int timeout_ms);
@@ -73,6 +74,10 @@ bool pen_wait_event(struct pen_link *l, uint8_t type, int reason, int timeout_ms
                     struct pen_msg *out);
 /* Poll GET_STATUS (also the heartbeat) until state == want. */
 bool pen_wait_state(struct pen_link *l, uint8_t want, int timeout_ms, struct pen_status *st);
+/* SET_RATE, START and wait for RUNNING: 0, or 1 after a failed check. */
+int pen_start(struct pen_link *l, uint32_t rate_mhz);
+/* Heartbeats every 100 ms for ms milliseconds (the watchdog is 500 ms). */
+void pen_keep_alive(struct pen_link *l, unsigned ms);
 
 /* ---- sensor head over libusb ---- */
 struct sh_dev {
@@ -81,6 +86,8 @@ struct sh_dev {
 };
 
 int sh_open(struct sh_dev *d);          /* find by VID/PID, claim interface 0 */
+/* The one with this USB serial (several benches: one sensor head each). */
+int sh_open_serial(struct sh_dev *d, const char *serial);
 void sh_close(struct sh_dev *d);
 int sh_ctrl_in(struct sh_dev *d, uint8_t req, uint16_t value, uint8_t *buf, uint16_t len);
 int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *buf,
@@ -108,6 +115,10 @@ int sh_stream_begin(struct sh_streamer *s, struct sh_dev *d, int ntransfers);
 void sh_stream_run(struct sh_streamer *s, unsigned ms);
 /* Cancel and wait for every transfer; frees them. */
 void sh_stream_end(struct sh_streamer *s);
+/* Stream at 50 kS/s from the sensor head with this serial (NULL: the
+ * first found) and hash its first n samples (FNV-1a, sh_streamer): 0, or
+ * 1 after a failed check. */
+int sh_hash(const char *serial, uint64_t n, uint64_t *hash);
 
 /* ---- rigsim control socket ---- */
 /* Send one JSON line to $RIGSIM_CONTROL; returns the parsed reply (caller

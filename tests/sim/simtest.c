@@ -32,19 +32,6 @@
 
 /* ---------------------------------------------------------------- */
 
-static int start_pen(struct pen_link *l, uint32_t rate_mhz)
-{
-    struct pen_msg req = {0}, resp;
-    req.u.rate_mhz = rate_mhz;
-    REQUIRE(pen_request(l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
-    REQUIRE(pen_request(l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 0, "start: %s",
-            resp.type == PEN_MSG_NAK ? pen_error_str(resp.u.nak.error) : "no answer");
-    struct pen_status st;
-    REQUIRE(pen_wait_state(l, PEN_STATE_RUNNING, 3000, &st), "never RUNNING (state %s)",
-            pen_state_str(st.state));
-    return 0;
-}
-
 static bool query_motor_running(void)
 {
     cJSON *j = ctl("{\"query\":\"pen\"}");
@@ -225,7 +212,7 @@ static int scenario_pen(void)
     CHECK(pen_request(&l, PEN_MSG_SET_DEPTH, &req, &resp, IO_TIMEOUT_MS) == 0, "set depth");
     CHECK(resp.u.depth_um == depth, "depth echo %u want %u", resp.u.depth_um, depth);
 
-    REQUIRE(start_pen(&l, 120000) == 0, "start");
+    REQUIRE(pen_start(&l, 120000) == 0, "start");
     struct pen_status st;
     CHECK(pen_wait_state(&l, PEN_STATE_RUNNING, 1000, &st), "status RUNNING");
     CHECK(fabs((double)st.measured_rate_mhz - 120000.0) < 0.05 * 120000.0,
@@ -374,20 +361,10 @@ static int scenario_stream(double seconds, uint32_t rate, uint16_t block, int nx
 
 static int scenario_hash(uint64_t n)
 {
-    struct sh_dev d;
-    REQUIRE(sh_open(&d) == 0, "open sensor head");
-    REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
-    struct sh_streamer s = {.hash_limit = n};
-    REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
-    REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
-    uint64_t deadline = now_ms() + 10000;
-    while (s.hashed < n && now_ms() < deadline)
-        sh_stream_run(&s, 100);
-    (void)sh_ctrl_out(&d, SH_REQ_STOP, 0, NULL, 0);
-    sh_stream_end(&s);
-    REQUIRE(s.hashed == n, "only %llu samples", (unsigned long long)s.hashed);
-    printf("%016llx\n", (unsigned long long)s.hash);
-    sh_close(&d);
+    uint64_t hash;
+    if (sh_hash(NULL, n, &hash) != 0)
+        return 1;
+    printf("%016llx\n", (unsigned long long)hash);
     return 0;
 }
 
@@ -397,7 +374,7 @@ static int scenario_watchdog(void)
 {
     struct pen_link l;
     REQUIRE(pen_open(&l) == 0, "open pen");
-    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    REQUIRE(pen_start(&l, 100000) == 0, "start");
     l.nevents = 0;
     /* go silent: no request for 1 s, only listen */
     struct pen_msg ev;
@@ -445,7 +422,7 @@ static int scenario_unplug_pen(void)
     struct pen_link l;
     struct pen_msg resp;
     REQUIRE(pen_open(&l) == 0, "open pen");
-    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    REQUIRE(pen_start(&l, 100000) == 0, "start");
     REQUIRE(ctl_ok("{\"fault\":\"pen-unplug\"}"), "unplug");
     CHECK(wait_motor_stopped(2000), "motor still running without USB power");
     /* The tty is hung up, as when a real CDC-ACM device goes: writes fail
@@ -538,7 +515,7 @@ static int pen_fault_flag(const char *kind, uint32_t flag, double value)
 {
     struct pen_link l;
     REQUIRE(pen_open(&l) == 0, "open pen");
-    REQUIRE(start_pen(&l, 100000) == 0, "start");
+    REQUIRE(pen_start(&l, 100000) == 0, "start");
     char line[128];
     if (isnan(value))
         snprintf(line, sizeof line, "{\"fault\":\"%s\"}", kind);
@@ -699,13 +676,6 @@ static int scenario_fault(const char *kind)
 /* ---------------------------------------------------------------- */
 /* faults seen only in the physics: compare ground truth before/after  */
 
-static void keep_alive(struct pen_link *l, unsigned ms)
-{
-    struct pen_msg resp;
-    for (uint64_t end = now_ms() + ms; now_ms() < end; sleep_ms(100))
-        (void)pen_request(l, PEN_MSG_HEARTBEAT, NULL, &resp, IO_TIMEOUT_MS);
-}
-
 struct moments {
     double n, sum, sum2;
 };
@@ -759,13 +729,13 @@ static int scenario_truth(const char *kind, const char *path)
                         : strcmp(kind, "rate-jitter") == 0 ? "rate_hz"
                                                            : "peak_force_n";
     REQUIRE(pen_open(&l) == 0, "open pen");
-    REQUIRE(start_pen(&l, 100000) == 0, "start");
-    keep_alive(&l, 1000);
+    REQUIRE(pen_start(&l, 100000) == 0, "start");
+    pen_keep_alive(&l, 1000);
     cJSON *j = ctl("{\"fault\":\"%s\",\"value\":%g}", kind, value);
     double t_inj = json_num(j, "t");
     cJSON_Delete(j);
     REQUIRE(!isnan(t_inj), "inject %s", kind);
-    keep_alive(&l, 2500);
+    pen_keep_alive(&l, 2500);
     cJSON *q = ctl("{\"query\":\"time\"}");
     double t_end = json_num(q, "t");
     cJSON_Delete(q);
