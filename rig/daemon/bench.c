@@ -405,6 +405,12 @@ static const struct station_match *role_match(const struct bench *bench, enum ri
     return role == RIG_ROLE_PEN ? &bench->cfg->pen : &bench->cfg->sensor;
 }
 
+/* A driver's line: the fixture's, through rigd's logger. */
+static void driver_log(void *user, int level, const char *msg)
+{
+    bench_log(user, level, "%s", msg);
+}
+
 /* Open every role's instrument through the registry (attached later). */
 static int open_devices(struct bench *bench, char *err, size_t errlen)
 {
@@ -413,6 +419,8 @@ static int open_devices(struct bench *bench, char *err, size_t errlen)
                                            err, errlen);
         if (!bench->dev[role])
             return -EIO;
+        dev_set_log(bench->dev[role]->driver->dev(bench->dev[role]), driver_log, bench,
+                    log_verbose());
     }
     /* rigd's run and request code speaks the MNP pen protocol and the
      * SH-2's tare and calibration (see docs/INSTRUMENTS.md). */

@@ -47,7 +47,6 @@ static void emit(int level, const char *msg)
 }
 
 /* Drivers log through the same sink. */
-static void driver_log(int level, const char *msg) { emit(level, msg); }
 
 /* systemd connects stderr to the journal and says so in JOURNAL_STREAM
  * ("device:inode" of that stream): only then is stderr the journal (a
@@ -65,8 +64,6 @@ void log_init(bool v)
 {
     verbose = v;
     journal = stderr_is_journal();
-    dev_log_verbose = v;
-    dev_set_log(driver_log);
     setvbuf(stderr, NULL, _IOLBF, 0);
 }
 

@@ -7,29 +7,26 @@
 #include <syslog.h>
 #include <time.h>
 
-bool dev_log_verbose;
-
-static void default_log(int level, const char *msg)
+void dev_set_log(struct dev *d, dev_log_fn fn, void *user, bool verbose)
 {
-    if (level >= LOG_DEBUG && !dev_log_verbose)
-        return;
-    fprintf(stderr, "%s\n", msg);
+    d->log = fn;
+    d->log_user = user;
+    d->log_verbose = verbose;
 }
 
-static dev_log_fn log_fn = default_log;
-
-void dev_set_log(dev_log_fn fn) { log_fn = fn ? fn : default_log; }
-
-void dev_log(int level, const char *fmt, ...)
+void dev_log(const struct dev *d, int level, const char *fmt, ...)
 {
-    if (level >= LOG_DEBUG && !dev_log_verbose)
+    if (level >= LOG_DEBUG && !d->log_verbose)
         return;
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    log_fn(level, buf);
+    if (d->log)
+        d->log(d->log_user, level, buf);
+    else
+        fprintf(stderr, "%s\n", buf);
 }
 
 uint64_t dev_now_us(void)

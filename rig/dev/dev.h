@@ -37,9 +37,17 @@ struct dev_ops {
     cJSON *(*describe)(struct dev *d);
 };
 
+/* Log sink: drivers report problems and (when verbose) protocol traffic
+ * through it; level is a syslog level. Each device has its own, so the
+ * daemon can say which fixture a line is about. */
+typedef void (*dev_log_fn)(void *user, int level, const char *msg);
+
 struct dev {
     const struct dev_ops *ops;
     unsigned fd_generation;
+    dev_log_fn log;             /* NULL: stderr */
+    void *log_user;
+    bool log_verbose;           /* also protocol traffic (LOG_DEBUG) */
 };
 
 static inline int dev_pollfds(struct dev *d, struct pollfd *out, int max)
@@ -63,12 +71,11 @@ uint64_t dev_now_us(void);
  * number of devices that had ready fds, or -errno. */
 int dev_poll_once(struct dev *const *devs, int ndev, int max_wait_ms);
 
-/* Log hook: drivers report problems and (when verbose) protocol traffic
- * through this; the default writes to stderr. level is a syslog level. */
-typedef void (*dev_log_fn)(int level, const char *msg);
-void dev_set_log(dev_log_fn fn);
-void dev_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-extern bool dev_log_verbose;  /* log protocol traffic at LOG_DEBUG */
+/* Where d's lines go (fn NULL: stderr), and whether its protocol traffic
+ * is logged. */
+void dev_set_log(struct dev *d, dev_log_fn fn, void *user, bool verbose);
+void dev_log(const struct dev *d, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The identity fields every device reports, as a new JSON object the
  * driver adds its own fields to. */

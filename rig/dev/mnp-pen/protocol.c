@@ -132,7 +132,7 @@ static int send_slot(struct pen_drv *p, struct pen_slot *s)
 {
     s->tries++;
     s->deadline = dev_now_us() + PEN_RESPONSE_TIMEOUT_MS * 1000u;
-    dev_log(LOG_DEBUG, "pen: -> %s seq=%u%s", pen_msg_type_str(s->type), s->seq,
+    dev_log(&p->dev, LOG_DEBUG, "pen: -> %s seq=%u%s", pen_msg_type_str(s->type), s->seq,
             s->tries > 1 ? " (resend)" : "");
     return queue_frame(p, s->frame, (size_t)s->frame_len);
 }
@@ -158,7 +158,7 @@ static int start_request(struct pen_drv *p, uint8_t type, const struct pen_msg *
     m.seq = p->next_seq++;
     int n = pen_encode(&m, s->frame, sizeof s->frame);
     if (n < 0) {
-        dev_log(LOG_WARNING, "pen: cannot encode %s: %s", pen_msg_type_str(type), pen_result_str(n));
+        dev_log(&p->dev, LOG_WARNING, "pen: cannot encode %s: %s", pen_msg_type_str(type), pen_result_str(n));
         return -EINVAL;
     }
     s->used = true;
@@ -246,7 +246,7 @@ static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
         } else if (m->type == PEN_MSG_EVT_FAULT) {
             p->faults = m->u.evt_fault.faults;
         }
-        dev_log(LOG_DEBUG, "pen: <- event %s seq=%u", pen_msg_type_str(m->type), m->seq);
+        dev_log(&p->dev, LOG_DEBUG, "pen: <- event %s seq=%u", pen_msg_type_str(m->type), m->seq);
         if (p->cb.on_pen_event)
             p->cb.on_pen_event(p->user, m);
         return;
@@ -258,16 +258,16 @@ static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
     if (!s) {
         /* Late answer to a request already resent and answered, or timed out. */
         p->st.unmatched++;
-        dev_log(LOG_DEBUG, "pen: <- %s seq=%u matches no pending request", pen_msg_type_str(m->type),
+        dev_log(&p->dev, LOG_DEBUG, "pen: <- %s seq=%u matches no pending request", pen_msg_type_str(m->type),
                 m->seq);
         return;
     }
-    dev_log(LOG_DEBUG, "pen: <- %s seq=%u", pen_msg_type_str(m->type), m->seq);
+    dev_log(&p->dev, LOG_DEBUG, "pen: <- %s seq=%u", pen_msg_type_str(m->type), m->seq);
     if (!s->heartbeat)
         p->st.responses++;
     if (m->type == PEN_MSG_NAK) {
         p->st.naks++;
-        dev_log(LOG_DEBUG, "pen: %s refused: %s", pen_msg_type_str(s->type),
+        dev_log(&p->dev, LOG_DEBUG, "pen: %s refused: %s", pen_msg_type_str(s->type),
                 pen_error_str(m->u.nak.error));
         complete(p, s, PEN_DRV_NAK, m);
     } else if (m->type != s->type) {
@@ -299,7 +299,7 @@ static void read_port(struct pen_drv *p)
             if (r == PEN_OK)
                 handle_msg(p, &m);
             else if (r < 0)
-                dev_log(LOG_DEBUG, "pen: bad frame dropped: %s", pen_result_str(r));
+                dev_log(&p->dev, LOG_DEBUG, "pen: bad frame dropped: %s", pen_result_str(r));
         }
         if (!p->port || (size_t)n < sizeof buf)
             return;
@@ -318,10 +318,10 @@ static void attach_status_done(void *user, int status, const struct pen_msg *res
     if (status == -ENODEV || status == -ECANCELED)
         return;
     if (status != 0)
-        dev_log(LOG_WARNING, "pen: no status at attach on %s; motor state unknown", p->port_name);
+        dev_log(&p->dev, LOG_WARNING, "pen: no status at attach on %s; motor state unknown", p->port_name);
     p->identified = true;
     char faults[96];
-    dev_log(LOG_INFO, "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s', motor %s, faults %s",
+    dev_log(&p->dev, LOG_INFO, "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s', motor %s, faults %s",
             p->port_name, p->identity.model, p->identity.serial, p->identity.fw_major,
             p->identity.fw_minor, p->identity.fw_patch, p->identity.cartridge_id,
             p->motor_known ? pen_state_str(p->motor_state) : "unknown",
@@ -344,7 +344,7 @@ static void identify_done(void *user, int status, const struct pen_msg *resp)
     char why[96];
     snprintf(why, sizeof why, "no valid IDENTIFY answer (%s)",
              status == -ETIMEDOUT ? "timeout" : status == PEN_DRV_NAK ? "refused" : "protocol error");
-    dev_log(LOG_ERR, "pen: %s on %s", why, p->port_name);
+    dev_log(&p->dev, LOG_ERR, "pen: %s on %s", why, p->port_name);
     detach(p, why);
 }
 
@@ -499,7 +499,7 @@ static void detach(struct pen_drv *p, const char *reason)
     if (!p->port)
         return;
     bool was_identified = p->identified;
-    dev_log(LOG_WARNING, "pen: %s gone: %s", p->port_name, reason);
+    dev_log(&p->dev, LOG_WARNING, "pen: %s gone: %s", p->port_name, reason);
     close_port(p);
     p->identified = false;
     p->st.detaches++;
@@ -551,7 +551,7 @@ static void run_timeouts(struct pen_drv *p, uint64_t now)
             p->st.heartbeat_timeouts++;
         } else {
             p->st.timeouts++;
-            dev_log(LOG_WARNING, "pen: %s seq=%u: no answer after %d tries", pen_msg_type_str(s->type),
+            dev_log(&p->dev, LOG_WARNING, "pen: %s seq=%u: no answer after %d tries", pen_msg_type_str(s->type),
                     s->seq, s->tries);
         }
         complete(p, s, -ETIMEDOUT, NULL);
@@ -560,7 +560,7 @@ static void run_timeouts(struct pen_drv *p, uint64_t now)
         p->next_heartbeat = now + PEN_HEARTBEAT_PERIOD_MS * 1000u;
         int rc = start_request(p, PEN_MSG_HEARTBEAT, NULL, true, NULL, NULL);
         if (rc == -EAGAIN)
-            dev_log(LOG_WARNING, "pen: heartbeat skipped: %d requests in flight", PEN_DRV_MAX_INFLIGHT);
+            dev_log(&p->dev, LOG_WARNING, "pen: heartbeat skipped: %d requests in flight", PEN_DRV_MAX_INFLIGHT);
     }
 }
 
@@ -573,7 +573,7 @@ static void pen_process(struct dev *d, const struct pollfd *fds, int n)
             char err[256];
             int rc = pen_drv_attach(p, err, sizeof err);
             if (rc < 0 && !p->missing_logged) {
-                dev_log(LOG_WARNING, "%s; rescanning every %d ms", err, PEN_DRV_RESCAN_MS);
+                dev_log(&p->dev, LOG_WARNING, "%s; rescanning every %d ms", err, PEN_DRV_RESCAN_MS);
                 p->missing_logged = true;
             }
         }

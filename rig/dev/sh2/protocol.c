@@ -75,7 +75,7 @@ static void detach(struct sh_drv *s, const char *reason);
 static void emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const char *msg)
 {
     if (ev <= SH_EV_STREAM_ERROR)
-        dev_log(LOG_WARNING, "sensor: %s: %s", sh_drv_event_str(ev), msg);
+        dev_log(&s->dev, LOG_WARNING, "sensor: %s: %s", sh_drv_event_str(ev), msg);
     if (s->cb.on_stream_event)
         s->cb.on_stream_event(s->user, ev, detail, msg);
 }
@@ -100,7 +100,7 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
      * tail still in the device: never ours, never stitched to ours. */
     if (s->state == ST_STARTING && !s->stream.started && h.first_sample != 0) {
         s->stale_blocks++;
-        dev_log(LOG_DEBUG, "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
+        dev_log(&s->dev, LOG_DEBUG, "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
                 (unsigned long long)h.first_sample);
         return;
     }
@@ -149,7 +149,7 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
     if (s->cb.on_samples)
         s->cb.on_samples(s->user, &blk);
     if (h.flags & SH_BLK_LAST) {
-        dev_log(LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
+        dev_log(&s->dev, LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
         if (s->state == ST_STOPPING)
             s->stop_deadline = 0;   /* cancel the rest now */
     }
@@ -284,7 +284,7 @@ static void LIBUSB_CALL ctrl_cb(struct libusb_transfer *x)
         snprintf(msg, sizeof msg, "control transfer 0x%02x failed", c->request);
         break;
     }
-    dev_log(LOG_DEBUG, "sensor: control 0x%02x -> %s", c->request, msg);
+    dev_log(&s->dev, LOG_DEBUG, "sensor: control 0x%02x -> %s", c->request, msg);
     c->actual = x->actual_length;
     ctrl_unlink(s, c);
     libusb_free_transfer(x);
@@ -354,7 +354,7 @@ static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_
     if (s->ctrls)
         s->ctrls->prev_link = c;
     s->ctrls = c;
-    dev_log(LOG_DEBUG, "sensor: control 0x%02x value=%u len=%u sent", request, value, len);
+    dev_log(&s->dev, LOG_DEBUG, "sensor: control 0x%02x value=%u len=%u sent", request, value, len);
     return c;
 }
 
@@ -383,7 +383,7 @@ static void start_after_start(struct sh_ctrl *c, int status)
     struct sh_drv *s = c->drv;
     if (status == 0) {
         set_state(s, ST_STREAMING);
-        dev_log(LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
+        dev_log(&s->dev, LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
         emit(s, SH_EV_STREAM_STARTED, s->rate_hz, "stream started");
         ctrl_finish(c, 0, "streaming");
         return;
@@ -465,7 +465,7 @@ static void tare_after_status(struct sh_ctrl *c, int status)
     if (status == 0) {
         s->tared = (st.flags & SH_STAT_TARED) != 0;
         s->tare_offset_un = st.tare_offset_un;
-        dev_log(LOG_INFO, "sensor: tared, offset %d uN (raw)", st.tare_offset_un);
+        dev_log(&s->dev, LOG_INFO, "sensor: tared, offset %d uN (raw)", st.tare_offset_un);
     }
     ctrl_finish(c, status, status == 0 ? "tared" : "TARE done, status unreadable");
 }
@@ -527,7 +527,7 @@ static void drain_stale_stream(struct sh_drv *s)
         blocks++;
     }
     free(buf);
-    dev_log(LOG_NOTICE, "sensor: stopped a stream left running by a previous owner; "
+    dev_log(&s->dev, LOG_NOTICE, "sensor: stopped a stream left running by a previous owner; "
             "discarded %u stale block%s%s", blocks, blocks == 1 ? "" : "s",
             last ? "" : " (no LAST block seen)");
 }
@@ -563,7 +563,7 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
         n = libusb_control_transfer(s->handle, SH_REQTYPE_OUT, SH_REQ_STOP, 0, SH_INTERFACE, NULL, 0,
                                     SH_DRV_SETUP_TIMEOUT_MS);
         if (n < 0)
-            dev_log(LOG_WARNING, "sensor: could not stop a running stream: %s", libusb_error_name(n));
+            dev_log(&s->dev, LOG_WARNING, "sensor: could not stop a running stream: %s", libusb_error_name(n));
         else
             drain_stale_stream(s);
     }
@@ -682,7 +682,7 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
     s->reattach_at = DEV_NO_DEADLINE;
     set_state(s, ST_IDLE);
     s->dev.fd_generation++;
-    dev_log(LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
+    dev_log(&s->dev, LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
             s->identity.model, s->identity.serial, s->identity.fw_major, s->identity.fw_minor,
             s->identity.fw_patch, s->cal.due_date, sh_drv_cal_due(s) ? " (OVERDUE: measurements refused)" : "");
     if (s->cb.on_presence)
@@ -747,7 +747,7 @@ static void maybe_finish_detach(struct sh_drv *s)
  * callbacks will never run), so they are ours to free. */
 static void force_close(struct sh_drv *s)
 {
-    dev_log(LOG_WARNING, "sensor: %d bulk and %s control transfer(s) still pending %d ms after "
+    dev_log(&s->dev, LOG_WARNING, "sensor: %d bulk and %s control transfer(s) still pending %d ms after "
             "unplug; closing anyway", s->bulk_inflight, s->ctrls ? "some" : "no", SH_DRV_GONE_WAIT_MS);
     libusb_release_interface(s->handle, SH_INTERFACE);
     libusb_close(s->handle);
@@ -799,7 +799,7 @@ static void detach(struct sh_drv *s, const char *reason)
     s->present = false;
     s->gone = true;
     s->gone_deadline = dev_now_us() + SH_DRV_GONE_WAIT_MS * 1000u;
-    dev_log(LOG_WARNING, "sensor: gone: %s", reason);
+    dev_log(&s->dev, LOG_WARNING, "sensor: gone: %s", reason);
     if (s->state != ST_IDLE) {
         emit(s, SH_EV_STREAM_ERROR, 0, "stream ended: device gone");
         set_state(s, ST_STOPPING);
@@ -873,7 +873,7 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
     struct timeval zero = {0, 0};
     int rc = libusb_handle_events_timeout_completed(s->ctx, &zero, NULL);
     if (rc != 0 && rc != LIBUSB_ERROR_INTERRUPTED)
-        dev_log(LOG_WARNING, "sensor: libusb event handling: %s", libusb_error_name(rc));
+        dev_log(&s->dev, LOG_WARNING, "sensor: libusb event handling: %s", libusb_error_name(rc));
     finish_detach(s);
     uint64_t now = dev_now_us();
     if (s->state == ST_STOPPING && s->bulk_inflight > 0 && now >= s->stop_deadline) {
@@ -889,7 +889,7 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
             /* Just announced: the node may not be ready; try again shortly. */
             s->reattach_at = now + 250000u;
             if (!s->missing_logged) {
-                dev_log(LOG_WARNING, "%s; waiting for hotplug", err);
+                dev_log(&s->dev, LOG_WARNING, "%s; waiting for hotplug", err);
                 s->missing_logged = true;
             }
             if (!s->has_hotplug)
@@ -997,7 +997,7 @@ struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
         s->has_hotplug = rc == LIBUSB_SUCCESS;
     }
     if (!s->has_hotplug)
-        dev_log(LOG_WARNING, "sensor: libusb hotplug unavailable; rescanning every second");
+        dev_log(&s->dev, LOG_WARNING, "sensor: libusb hotplug unavailable; rescanning every second");
     return s;
 }
 
