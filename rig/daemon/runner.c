@@ -1419,7 +1419,14 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
         start_run(rn, c, run);
         return;
     }
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"))) {
+    /* Only the stop that ended the previous run or session is still in
+     * flight: that is the rig finishing its own work, not a busy bench.
+     * The run waits for it (bounded by the stop's own bound) whether or
+     * not the client asked to wait; refusing it would make an operator
+     * retry a good pen because of rigd's timing. */
+    bool wait = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"));
+    bool only_stopping = !rn->run && !bench->have_session && bench->stopping;
+    if (!wait && !only_stopping) {
         busy_error(bench, c, req);
         run_free(run);
         return;
@@ -1436,6 +1443,10 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
     while (*pp)
         pp = &(*pp)->next;
     *pp = q;
+    sd_event_source_set_time_relative(rn->queue_timer, RUN_QUEUE_POLL_US);
+    sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
+    if (!wait)
+        return;   /* the reply comes when it starts, a moment from now */
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "run");
     cJSON_AddStringToObject(ev, "state", "queued");
@@ -1445,8 +1456,6 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
     if (id)
         cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
     api_send(c, ev);
-    sd_event_source_set_time_relative(rn->queue_timer, RUN_QUEUE_POLL_US);
-    sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
 }
 
 bool runner_abort(struct bench *bench, const char *reason)

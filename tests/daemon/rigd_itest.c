@@ -480,6 +480,54 @@ static void t_claim_while_run_ends(void)
     harness_finish(0);
 }
 
+/* A run requested while the stop that ended the last session is still
+ * waiting for the pen (its STOP unanswered for ~150 ms) waits for that
+ * stop and then starts: the rig finishing its own work is not a busy bench
+ * (a production line once got "busy: a motor stop is in progress" for a
+ * good pen, under load). The run asks for no "wait". */
+static void t_run_while_stopping(void)
+{
+    IT_CHECK(harness()->long_seq, "run-while-stopping needs the LONG_SEQUENCE argument");
+    struct jl a, b;
+    connect_client(&a);
+    connect_client(&b);
+    wait_devices_ready(&a);
+    start_motor(&a);
+    cJSON *o = sim_ctl("{\"fault\":\"pen-mute\",\"value\":1}");
+    IT_CHECK(o && js_bool(o, "ok"), "mute");
+    cJSON_Delete(o);
+    jl_close(&a);   /* the session ends: rigd sends STOP, which goes unanswered */
+    it_sleep_ms(20);
+    cJSON *r = call(&b, "\"class\":\"status\"");
+    IT_CHECK(js_str(r, "session.state") && strcmp(js_str(r, "session.state"), "free") == 0,
+             "session still owned");
+    cJSON_Delete(r);
+    char *body = run_body(harness()->long_seq, "rec.json");
+    char line[65536];
+    snprintf(line, sizeof line, "{\"id\":9,%s}", body);
+    free(body);
+    IT_CHECK(jl_send(&b, line) == 0, "send run");
+    /* Unmuted before the driver's last STOP retry (tries at 0, 100, 200 ms). */
+    it_sleep_ms(130);
+    o = sim_ctl("{\"fault\":\"pen-mute\",\"value\":0}");
+    IT_CHECK(o && js_bool(o, "ok"), "unmute");
+    cJSON_Delete(o);
+    r = jl_call(&b, "", 9, 20000);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
+             "run refused while the last stop was in flight: %s %s",
+             r && js_str(r, "code") ? js_str(r, "code") : "", r && js_str(r, "message") ? js_str(r, "message") : "");
+    cJSON_Delete(r);
+    IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
+    r = call(&b, "\"class\":\"abort\"");
+    cJSON_Delete(r);
+    r = jl_wait_for(&b, "event", "finished", 10000);
+    IT_CHECK(r && strcmp(js_str(r, "outcome"), "ABORTED") == 0, "run ABORTED");
+    cJSON_Delete(r);
+    expect_commanded_stop(5000);
+    jl_close(&b);
+    harness_finish(0);
+}
+
 int main(int argc, char **argv)
 {
     IT_CHECK(argc == 4 || argc == 5, "usage: rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]");
@@ -507,6 +555,7 @@ int main(int argc, char **argv)
     else if (strcmp(s, "release-mid-run") == 0) t_release_mid_run();
     else if (strcmp(s, "claim-while-run-ends") == 0) t_claim_while_run_ends();
     else if (strcmp(s, "run-refusals") == 0) t_run_refusals();
+    else if (strcmp(s, "run-while-stopping") == 0) t_run_while_stopping();
     else IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;
