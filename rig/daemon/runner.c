@@ -612,26 +612,6 @@ static void post_event(struct run *run, const char *topic, cJSON *ev)
     wake_loop(rn);
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static void add_num_or_null(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
 /* Every member an event's example in docs/API.md shows is sent, null
  * when it has no value, so clients need no "absent" case. */
 static void add_str_or_null(cJSON *o, const char *key, const char *v)
@@ -642,47 +622,48 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-/* Engine progress -> the "run" topic's progress/step events (docs/API.md). */
-static void emit_progress(struct run *run, const cJSON *e)
+/* A step begins -> the "run" topic's progress event (docs/API.md). */
+static void emit_step_begin(struct run *run, const struct run_event *e)
 {
-    const char *state = jstr(e, "state");
-    double step = jnum(e, "step"), total = jnum(e, "total");
-    if (state && strcmp(state, "begin") == 0) {
-        const char *name = jstr(e, "name"), *kind = jstr(e, "kind"), *path = jstr(e, "path");
-        char label[96];
-        if (name)
-            snprintf(label, sizeof label, "%s", name);
-        else
-            snprintf(label, sizeof label, "%s %s", kind ? kind : "step", path ? path : "");
-        pthread_mutex_lock(&run->rn->lock);
-        run->step = isfinite(step) ? (unsigned)step : 0;
-        run->total = isfinite(total) ? (unsigned)total : 0;
-        snprintf(run->step_name, sizeof run->step_name, "%s", label);
-        pthread_mutex_unlock(&run->rn->lock);
-        cJSON *ev = cJSON_CreateObject();
-        cJSON_AddStringToObject(ev, "class", "run");
-        cJSON_AddStringToObject(ev, "event", "progress");
-        cJSON_AddStringToObject(ev, "run_id", run->run_id);
-        double frac = total > 0 && step >= 1 ? (step - 1) / total : 0;
-        cJSON_AddNumberToObject(ev, "progress", frac > 1 ? 1 : frac);
-        cJSON_AddStringToObject(ev, "step", label);
-        add_num_or_null(ev, "index", step);
-        add_num_or_null(ev, "total", total);
-        add_str_or_null(ev, "kind", kind);
-        add_str_or_null(ev, "path", path);
-        post_event(run, "run", ev);
-        return;
-    }
-    const char *outcome = jstr(e, "outcome");
-    if (!outcome || strcmp(outcome, "PASS") == 0)
+    const char *name = e->u.begin.name, *kind = step_kind_str(e->u.begin.kind);
+    const char *path = e->u.begin.path;
+    char label[96];
+    if (name)
+        snprintf(label, sizeof label, "%s", name);
+    else
+        snprintf(label, sizeof label, "%s %s", kind, path ? path : "");
+    pthread_mutex_lock(&run->rn->lock);
+    run->step = e->step;
+    run->total = e->total;
+    snprintf(run->step_name, sizeof run->step_name, "%s", label);
+    pthread_mutex_unlock(&run->rn->lock);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "class", "run");
+    cJSON_AddStringToObject(ev, "event", "progress");
+    cJSON_AddStringToObject(ev, "run_id", run->run_id);
+    double step = e->step, total = e->total;
+    double frac = total > 0 && step >= 1 ? (step - 1) / total : 0;
+    cJSON_AddNumberToObject(ev, "progress", frac > 1 ? 1 : frac);
+    cJSON_AddStringToObject(ev, "step", label);
+    cJSON_AddNumberToObject(ev, "index", step);
+    cJSON_AddNumberToObject(ev, "total", total);
+    cJSON_AddStringToObject(ev, "kind", kind);
+    add_str_or_null(ev, "path", path);
+    post_event(run, "run", ev);
+}
+
+/* A step ended -> a step_result event when it did not pass. */
+static void emit_step_end(struct run *run, const struct run_event *e)
+{
+    if (e->u.end.outcome == OUTCOME_PASS)
         return;
     /* A step that did not pass: say why, as text rigctl prints. */
-    const char *msg = jstr(e, "message");
+    const char *outcome = outcome_str(e->u.end.outcome), *msg = e->u.end.message;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "run");
     cJSON_AddStringToObject(ev, "event", "step_result");
     cJSON_AddStringToObject(ev, "run_id", run->run_id);
-    add_num_or_null(ev, "index", step);
+    cJSON_AddNumberToObject(ev, "index", e->step);
     cJSON_AddStringToObject(ev, "outcome", outcome);
     char text[320];
     pthread_mutex_lock(&run->rn->lock);
@@ -693,41 +674,37 @@ static void emit_progress(struct run *run, const cJSON *e)
     post_event(run, "run", ev);
 }
 
-/* Engine measurement -> the "measurements" topic (docs/API.md). */
-static void emit_measurement(struct run *run, const cJSON *e)
+/* A judged measurement -> the "measurements" topic (docs/API.md), in the
+ * order and with the values of the record entry. */
+static void emit_measurement(struct run *run, const struct run_event *e)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "measurement");
-    if (!cJSON_IsObject(m))
-        return;
+    const struct run_measurement *m = &e->u.measurement;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "measurement");
     cJSON_AddStringToObject(ev, "run_id", run->run_id);
-    add_num_or_null(ev, "step", jnum(e, "step"));
-    /* event member <- the engine's measurement member (docs/API.md order) */
-    static const struct {
-        const char *event, *engine;
-    } keys[] = {
-        {"name", "name"},       {"quantity", "quantity"}, {"value", "value"},
-        {"units", "units"},     {"limits", "limit"},      {"outcome", "outcome"},
-        {"marginal", "marginal"}, {"note", "note"},
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i].engine);
-        cJSON_AddItemToObject(ev, keys[i].event, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-    }
+    cJSON_AddNumberToObject(ev, "step", e->step);
+    cJSON_AddStringToObject(ev, "name", m->name);
+    cJSON_AddStringToObject(ev, "quantity", m->quantity);
+    if (m->is_text)
+        cJSON_AddStringToObject(ev, "value", m->text);
+    else
+        record_add_number(ev, "value", m->value);   /* the record's digits, null if NaN */
+    cJSON_AddStringToObject(ev, "units", m->units);
+    cJSON_AddStringToObject(ev, "limits", m->limit);
+    cJSON_AddStringToObject(ev, "outcome", outcome_str(m->outcome));
+    cJSON_AddBoolToObject(ev, "marginal", m->marginal);
+    add_str_or_null(ev, "note", m->note);
     post_event(run, "measurements", ev);
 }
 
-static void op_emit(void *ctx, const cJSON *e)
+static void op_emit(void *ctx, const struct run_event *e)
 {
     struct run *run = R(ctx);
-    const char *cls = jstr(e, "class");
-    if (!cls)
-        return;
-    if (strcmp(cls, "progress") == 0)
-        emit_progress(run, e);
-    else if (strcmp(cls, "measurement") == 0)
-        emit_measurement(run, e);
+    switch (e->kind) {
+    case RUN_EV_STEP_BEGIN: emit_step_begin(run, e); break;
+    case RUN_EV_STEP_END: emit_step_end(run, e); break;
+    case RUN_EV_MEASUREMENT: emit_measurement(run, e); break;
+    }
 }
 
 static const struct rig_ops runner_ops = {
