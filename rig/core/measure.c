@@ -112,7 +112,8 @@ static const char *string_value(enum rig_quantity q, const struct measure_src *v
 }
 
 cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src *v,
-                     const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen)
+                     const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen,
+                     struct measure_value *val)
 {
     cJSON *me = cJSON_CreateObject();
     if (!me)
@@ -125,11 +126,21 @@ cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src 
         const char *s = string_value(m->quantity, v, sbuf, sizeof sbuf);
         cJSON_AddStringToObject(me, "value", s);
         limit_eval_string(&m->limit, s, ev);
+        if (val) {
+            val->is_text = true;
+            val->number = NAN;
+            snprintf(val->text, sizeof val->text, "%s", s);
+        }
     } else {
         enum rig_outcome hint;
         double x = numeric_value(m->quantity, v, sp, &hint, note, sizeof note);
         record_add_number(me, "value", x);
         limit_eval_number(&m->limit, sp, x, ev);
+        if (val) {
+            val->is_text = false;
+            val->number = x;
+            val->text[0] = '\0';
+        }
         if (hint != OUTCOME_PASS) {
             ev->outcome = hint;
             ev->marginal = false;
@@ -148,6 +159,8 @@ cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src 
     char desc[128];
     limit_describe(&m->limit, ev, desc, sizeof desc);
     cJSON_AddStringToObject(me, "limit", desc);
+    if (val)
+        snprintf(val->limit, sizeof val->limit, "%s", desc);
     cJSON_AddStringToObject(me, "outcome", outcome_str(ev->outcome));
     cJSON_AddBoolToObject(me, "marginal", ev->marginal);
     snprintf(why, whylen, "%s", note[0] ? note : ev->note);

@@ -304,7 +304,7 @@ static enum rig_outcome rejudge(struct rc *c, const cJSON *step, const struct an
                 struct measure_src v = { .an = an, .recorded = from_capture ? NULL : m };
                 struct lim_eval ev;
                 char why[160];
-                cJSON *now = measure_judge(sm, &v, &lsp, &ev, why, sizeof why);
+                cJSON *now = measure_judge(sm, &v, &lsp, &ev, why, sizeof why, NULL);
                 if (now && rig_problem(m) && ev.outcome == OUTCOME_FAIL) {
                     /* the rig took the blame for this FAIL (docs/RECORD.md) */
                     ev.outcome = OUTCOME_ERROR;

@@ -67,11 +67,16 @@ void note_message(struct exec *e, const char *fmt, ...)
     va_end(ap);
 }
 
-static void emit(struct exec *e, cJSON *ev)
+/* Tell the front end (rig_ops.emit): ev's kind and union are filled in,
+ * the members every event has are filled in here. */
+static void emit(struct exec *e, struct run_event *ev)
 {
-    if (ev && e->ops->emit)
-        e->ops->emit(e->ctx, ev);
-    cJSON_Delete(ev);
+    if (!e->ops->emit)
+        return;
+    ev->run_id = e->res->record_id;
+    ev->step = e->leaf;
+    ev->total = e->leaf_total;
+    e->ops->emit(e->ctx, ev);
 }
 
 /* Map an op's return code to an outcome (see run.h). */
@@ -184,8 +189,9 @@ static void evaluate(struct exec *e, struct leaf *l, const struct measure_src *v
     for (size_t i = 0; i < l->st->nevaluate; i++) {
         const struct spec_measurement *m = spec_find(e->spec, l->st->evaluate[i]);
         struct lim_eval ev;
+        struct measure_value val;
         char why[160];
-        cJSON *me = m ? measure_judge(m, v, &e->sp, &ev, why, sizeof why) : NULL;
+        cJSON *me = m ? measure_judge(m, v, &e->sp, &ev, why, sizeof why, &val) : NULL;
         if (!me) {
             leaf_fail(l, OUTCOME_ERROR, "measurement missing from spec or out of memory");
             continue;
@@ -198,14 +204,25 @@ static void evaluate(struct exec *e, struct leaf *l, const struct measure_src *v
         }
         l->marginal |= ev.marginal;
 
-        cJSON *event = cJSON_CreateObject();
-        if (event) {
-            cJSON_AddStringToObject(event, "class", "measurement");
-            cJSON_AddStringToObject(event, "run", e->res->record_id);
-            cJSON_AddNumberToObject(event, "step", e->leaf);
-            cJSON_AddItemReferenceToObject(event, "measurement", me);
-            emit(e, event);
-        }
+        struct run_event event = {
+            .kind = RUN_EV_MEASUREMENT,
+            .u.measurement = {
+                .name = m->name,
+                .quantity = quantity_info(m->quantity)->name,
+                .units = m->units ? m->units : "",
+                .is_text = val.is_text,
+                .value = val.number,
+                .text = val.text,
+                .comparison = m->limit.cmp,
+                .low = ev.low,
+                .high = ev.high,
+                .limit = val.limit,
+                .outcome = ev.outcome,
+                .marginal = ev.marginal,
+                .note = why[0] ? why : NULL,
+            },
+        };
+        emit(e, &event);
     }
 }
 
@@ -505,19 +522,11 @@ static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, dou
         cJSON_AddNumberToObject(l.entry, "attempt", e->attempt);
     put_utc(e, l.entry, "started_utc");
 
-    cJSON *ev = cJSON_CreateObject();
-    if (ev) {
-        cJSON_AddStringToObject(ev, "class", "progress");
-        cJSON_AddStringToObject(ev, "run", e->res->record_id);
-        cJSON_AddNumberToObject(ev, "step", e->leaf);
-        cJSON_AddNumberToObject(ev, "total", e->leaf_total);
-        cJSON_AddStringToObject(ev, "kind", step_kind_str(st->kind));
-        cJSON_AddStringToObject(ev, "path", st->path ? st->path : "");
-        if (st->name)
-            cJSON_AddStringToObject(ev, "name", st->name);
-        cJSON_AddStringToObject(ev, "state", "begin");
-        emit(e, ev);
-    }
+    emit(e, &(struct run_event){
+                .kind = RUN_EV_STEP_BEGIN,
+                .u.begin = { .kind = st->kind, .path = st->path ? st->path : "",
+                             .name = st->name },
+            });
 
     char err[200] = "";
     int rc;
@@ -562,19 +571,11 @@ static enum rig_outcome exec_leaf(struct exec *e, const struct seq_step *st, dou
     cJSON_AddItemToObject(l.entry, "measurements", l.meas);
     cJSON_AddItemToArray(e->steps, l.entry);
 
-    ev = cJSON_CreateObject();
-    if (ev) {
-        cJSON_AddStringToObject(ev, "class", "progress");
-        cJSON_AddStringToObject(ev, "run", e->res->record_id);
-        cJSON_AddNumberToObject(ev, "step", e->leaf);
-        cJSON_AddNumberToObject(ev, "total", e->leaf_total);
-        cJSON_AddStringToObject(ev, "state", "end");
-        cJSON_AddStringToObject(ev, "outcome", outcome_str(l.outcome));
-        cJSON_AddBoolToObject(ev, "marginal", marginal);
-        if (l.message[0])
-            cJSON_AddStringToObject(ev, "message", l.message);
-        emit(e, ev);
-    }
+    emit(e, &(struct run_event){
+                .kind = RUN_EV_STEP_END,
+                .u.end = { .outcome = l.outcome, .marginal = marginal,
+                           .message = l.message[0] ? l.message : NULL },
+            });
     write_record(e, false);
     return l.outcome;
 }

@@ -56,6 +56,50 @@ struct rig_tare {
     double zero_n;             /* the force it took as zero, calibrated N */
 };
 
+/* What the engine tells its front end while a run executes (rig_ops.emit):
+ * typed, so the front end never parses what the engine wrote. Strings
+ * point into the engine's data and live only for the emit call. */
+enum run_event_kind {
+    RUN_EV_STEP_BEGIN,      /* a leaf step starts */
+    RUN_EV_MEASUREMENT,     /* a measurement of the step was judged */
+    RUN_EV_STEP_END,        /* a leaf step ended */
+};
+
+/* A measurement as it was judged, with the values of its record entry. */
+struct run_measurement {
+    const char *name, *quantity;
+    const char *units;             /* "" for none */
+    bool is_text;                  /* text quantity (pen model, firmware) */
+    double value;                  /* NaN: could not be measured (!is_text) */
+    const char *text;              /* the value when is_text */
+    enum lim_cmp comparison;
+    double low, high;              /* resolved limits (NaN if unused) */
+    const char *limit;             /* the limit as text, e.g. "GELE [0.85, 1.15]" */
+    enum rig_outcome outcome;
+    bool marginal;
+    const char *note;              /* why not a plain PASS; NULL if none */
+};
+
+struct run_event {
+    enum run_event_kind kind;
+    const char *run_id;            /* the record's id */
+    unsigned step;                 /* leaf step, from 1; retries count again */
+    unsigned total;                /* planned leaf steps (retries once) */
+    union {
+        struct {                   /* RUN_EV_STEP_BEGIN */
+            enum step_kind kind;
+            const char *path;      /* JSON path in the sequence file, "" if unknown */
+            const char *name;      /* the step's label, NULL if none */
+        } begin;
+        struct run_measurement measurement;     /* RUN_EV_MEASUREMENT */
+        struct {                   /* RUN_EV_STEP_END */
+            enum rig_outcome outcome;
+            bool marginal;
+            const char *message;   /* why not PASS; NULL if none */
+        } end;
+    } u;
+};
+
 struct rig_ops {
     /* Pen (DUT). Rates in mHz, depths in um, as on the wire. */
     int (*pen_identify)(void *ctx, struct pen_identity *id, char *err, size_t errlen);
@@ -115,10 +159,10 @@ struct rig_ops {
     cJSON *(*rig_actions)(void *ctx);
 
     /* Optional (NULL = not used / system clock). emit gets progress and
-     * measurement events (see docs/RECORD.md "Events"); it must not keep
-     * the pointer. now: monotonic seconds. wall: UTC for timestamps and
-     * the calibration check. */
-    void (*emit)(void *ctx, const cJSON *event);
+     * measurement events (struct run_event, docs/RECORD.md "Events"); it
+     * must not keep the pointer nor any pointer inside it. now: monotonic
+     * seconds. wall: UTC for timestamps and the calibration check. */
+    void (*emit)(void *ctx, const struct run_event *event);
     double (*now)(void *ctx);
     void (*wall)(void *ctx, struct timespec *ts);
 };

@@ -13,8 +13,15 @@
  *   penstart.c  START once the motor has come to rest after a STOP
  *   handlers.c  API request classes: station-wide or addressed to one fixture
  *   status.c    "status" and "devices": the station and each fixture
+ *   runreq.c    the "run" request, checked before anything moves
+ *   runner.c    runs (runner.h): lifecycle, queue, abort, status, shutdown;
+ *               its pieces (runner_int.h): runowner.c (the session),
+ *               runops.c (the rig ops of the worker), runevents.c (engine
+ *               events -> API events), capture.c (capture buffer, stream
+ *               clock), opbridge.c (worker <-> loop bridge)
  *
- * Everything runs on the single sd-event thread.
+ * Everything runs on the single sd-event thread, but for a run's worker
+ * thread (runner.h).
  */
 #ifndef RIGD_RIGD_H
 #define RIGD_RIGD_H

@@ -254,12 +254,11 @@ static int instruments(void *ctx, struct rig_instrument *out, size_t max, char *
     return 1;
 }
 
-static void emit(void *ctx, const cJSON *ev)
+static void emit(void *ctx, const struct run_event *ev)
 {
     struct bench *b = B(ctx);
     b->emits++;
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "class");
-    if (cJSON_IsString(c) && strcmp(c->valuestring, "measurement") == 0)
+    if (ev->kind == RUN_EV_MEASUREMENT)
         b->measurement_events++;
 }
 
