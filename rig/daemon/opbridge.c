@@ -60,6 +60,7 @@ int run_cmd(struct run *run, struct run_cmd *cmd, char *err, size_t errlen)
 {
     struct runner *rn = run->rn;
     cmd->refs = 2;
+    cmd->rn = rn;
     pthread_mutex_lock(&rn->lock);
     if (rn->loop_gone) {
         cmd->refs = 1;      /* only the worker's: nothing will run it */

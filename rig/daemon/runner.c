@@ -162,7 +162,6 @@ static struct runner *runner_get(struct bench *bench)
         return NULL;
     }
     bench->runner = rn;
-    runops_set_runner(rn);
     return rn;
 }
 

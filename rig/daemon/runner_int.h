@@ -45,6 +45,7 @@ enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_P
  * that gave up waiting never leaves the loop with a dangling pointer. */
 struct run_cmd {
     struct run_cmd *next;
+    struct runner *rn;          /* whose command: driver completions find it here */
     int refs;
     enum cmd_kind kind;
     uint8_t pen_type;
@@ -187,7 +188,6 @@ void runevents_finished(struct runner *rn, const struct run *run, const char *ou
 
 extern const struct rig_ops runner_ops;
 /* The runner that driver completions report to. */
-void runops_set_runner(struct runner *rn);
 void exec_cmd(struct runner *rn, struct run_cmd *cmd);
 
 /* ---- runowner.c: a run and the bench's session --------------------------- */

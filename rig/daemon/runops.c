@@ -191,19 +191,14 @@ const struct rig_ops runner_ops = {
 
 /* ---- event thread: executing commands -------------------------------------- */
 
-/* The runner outlives every command (freed only after the worker joined
- * and the drivers are closed), so completions may reach it. */
-static struct runner *g_runner;
-
-void runops_set_runner(struct runner *rn)
-{
-    g_runner = rn;
-}
+/* Driver completions find their runner in the command: each fixture's
+ * bench has its own, and the runner outlives every command it posted
+ * (freed only after the worker joined and the drivers are closed). */
 
 static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
 {
     struct run_cmd *cmd = user;
-    struct runner *rn = g_runner;
+    struct runner *rn = cmd->rn;
     if (status == 0) {
         pthread_mutex_lock(&rn->lock);
         cmd->resp = *resp;
@@ -243,9 +238,9 @@ static void stop_cmd_done(struct bench *bench, void *user, bool confirmed, const
     (void)bench;
     struct run_cmd *cmd = user;
     if (confirmed)
-        cmd_complete(g_runner, cmd, 0, NULL);
+        cmd_complete(cmd->rn, cmd, 0, NULL);
     else
-        cmd_complete(g_runner, cmd, -EIO, "motor stop not confirmed: %s", detail);
+        cmd_complete(cmd->rn, cmd, -EIO, "motor stop not confirmed: %s", detail);
 }
 
 static bool run_aborted(struct runner *rn)
@@ -259,8 +254,7 @@ static bool run_aborted(struct runner *rn)
 /* Asked by penstart.c right before a START that waited goes out. */
 static bool start_still_wanted(void *user)
 {
-    (void)user;
-    struct runner *rn = g_runner;
+    struct runner *rn = ((struct run_cmd *)user)->rn;
     return !run_aborted(rn) && !rn->bench->rigd->shutting_down && !rn->bench->unvouched;
 }
 
@@ -326,18 +320,19 @@ static void exec_instruments(struct runner *rn, struct run_cmd *cmd)
 static void rest_done(void *user, int status, const struct pen_msg *resp)
 {
     (void)resp;
-    struct runner *rn = g_runner;
+    struct run_cmd *cmd = user;
+    struct runner *rn = cmd->rn;
     if (status == 0)
-        cmd_complete(rn, user, 0, NULL);
+        cmd_complete(rn, cmd, 0, NULL);
     else
-        cmd_complete(rn, user, status == -ENODEV ? -ENODEV : -EIO,
+        cmd_complete(rn, cmd, status == -ENODEV ? -ENODEV : -EIO,
                      "the pen's motor did not come to rest within %d ms", RIGD_PEN_SETTLE_MS);
 }
 
 static void tare_done(void *user, int status, const char *msg)
 {
-    struct runner *rn = g_runner;
     struct run_cmd *cmd = user;
+    struct runner *rn = cmd->rn;
     struct bench *bench = rn->bench;
     if (status != 0) {
         cmd_complete(rn, cmd, status == -ENODEV ? -ENODEV : -EIO, "sensor head TARE: %s", msg);
