@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 void capture_free(struct rig_capture *c)
 {
@@ -75,6 +76,12 @@ static int make_parent_dirs(const char *path)
     return rc;
 }
 
+/* Not g_file_set_contents_full(): a record must never replace an
+ * existing one (AW_NO_REPLACE: link(), which fails with EEXIST where
+ * rename() replaces), its directory is fsync'd so the rename itself
+ * survives a power cut, the mode is set before the name appears, and a
+ * results directory deleted under a run is recreated (AW_RECREATE_DIR);
+ * GLib's writer does none of these. */
 int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsigned flags,
                             char *err, size_t errlen)
 {
@@ -336,21 +343,14 @@ char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz)
 
 int record_uuid(char out[37])
 {
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        got += (size_t)n;
+    /* GLib's random (version 4, RFC 4122) UUID: 36 characters */
+    gchar *u = g_uuid_string_random();
+    if (!u || strlen(u) != 36) {
+        g_free(u);
+        return -EIO;
     }
-    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40);   /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    memcpy(out, u, 37);
+    g_free(u);
     return 0;
 }
 
