@@ -485,12 +485,7 @@ void bench_close(struct bench *bench)
         bench->stop_waiters = w->next;
         free(w);
     }
-    while (bench->waiters) {
-        struct session_waiter *w = bench->waiters;
-        bench->waiters = w->next;
-        cJSON_Delete(w->req);
-        free(w);
-    }
+    benchq_clear(&bench->waiting);
 }
 
 /* Members the drivers describe only while they know them (a device that

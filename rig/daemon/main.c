@@ -273,6 +273,7 @@ int main(int argc, char **argv)
         bench->rigd = r;
         bench->cfg = &r->cfg.fixtures[i];
         bench->name = bench->cfg->name;
+        g_queue_init(&bench->waiting);
     }
     if (gethostname(r->hostname, sizeof r->hostname) < 0)
         snprintf(r->hostname, sizeof r->hostname, "localhost");

@@ -13,6 +13,7 @@
  *   penstart.c  START once the motor has come to rest after a STOP
  *   handlers.c  API request classes: station-wide or addressed to one fixture
  *   status.c    "status" and "devices": the station and each fixture
+ *   benchq.c    the bench's one queue of waiting session claims and runs
  *   runreq.c    the "run" request, checked before anything moves
  *   runner.c    runs (runner.h): lifecycle, queue, abort, status, shutdown;
  *               its pieces (runner_int.h): runowner.c (the session),
@@ -34,6 +35,7 @@
 #include <systemd/sd-event.h>
 
 #include "api.h"
+#include "benchq.h"
 #include "sequence.h"
 #include "devloop.h"
 #include "dev/driver.h"
@@ -65,11 +67,6 @@ struct session_owner {
     bool implicit;                      /* claimed by a pen command */
 };
 
-struct session_waiter {
-    struct session_waiter *next;
-    struct api_client *client;
-    cJSON *req;                         /* duplicated request, for the reply */
-};
 
 /* A pending safe stop and everyone waiting for its result. */
 typedef void (*safe_stop_fn)(struct bench *bench, void *user, bool confirmed, const char *detail);
@@ -104,7 +101,7 @@ struct bench {
 
     bool have_session;
     struct session_owner owner;
-    struct session_waiter *waiters;
+    GQueue waiting;                     /* benchq.h: session claims and runs, in order */
 
     /* Safe stop in flight (one at a time; later requests join it). */
     bool stopping;
@@ -181,6 +178,10 @@ int session_claim(struct bench *bench, struct api_client *c, const cJSON *req, b
 /* Stop the motor, end the session, hand it to the next waiter. */
 void session_release(struct bench *bench, const char *reason);
 void session_after_stop(struct bench *bench);
+/* The bench may have become free (a stop ended, a run ended, a session
+ * was released): serve the queue's head -- a session claim or a run --
+ * for as long as the bench is free for it. */
+void bench_hand_on(struct bench *bench);
 void session_client_gone(struct bench *bench, struct api_client *c);
 void session_handle(struct bench *bench, struct api_client *c, const cJSON *req);
 

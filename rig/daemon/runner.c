@@ -12,7 +12,7 @@
 
 #include "runner_int.h"
 
-/* Queued runs start from runner_bench_freed() as soon as the bench is
+/* Queued runs start from bench_hand_on() as soon as the bench is
  * free; this slow poll is only a fallback for a transition not hooked. */
 #define RUN_QUEUE_POLL_US 1000000u
 
@@ -53,7 +53,6 @@ static void run_free(struct run *run)
     free(run);
 }
 
-static void try_start_queued(struct runner *rn);
 
 static void finish_run(struct runner *rn)
 {
@@ -94,7 +93,7 @@ static void finish_run(struct runner *rn)
         return;
     }
     run_release_bench(bench, owner, claimed, passed);
-    try_start_queued(rn);
+    bench_hand_on(bench);
 }
 
 static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
@@ -129,8 +128,8 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *user)
 static int on_queue_timer(sd_event_source *s, uint64_t usec, void *user)
 {
     struct runner *rn = user;
-    try_start_queued(rn);
-    if (rn->queue)
+    bench_hand_on(rn->bench);
+    if (benchq_count(&rn->bench->waiting, BENCHQ_RUN))
         sd_event_source_set_time(s, usec + RUN_QUEUE_POLL_US);
     else
         sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -249,36 +248,22 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     runevents_started(rn, run);
 }
 
-static int queue_position(struct runner *rn, struct api_client *c)
+int runner_start_queued(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    int pos = 1;
-    for (struct queued *q = rn->queue; q; q = q->next, pos++)
-        if (q->c == c)
-            return pos;
-    return 0;
-}
-
-static void try_start_queued(struct runner *rn)
-{
-    struct bench *bench = rn->bench;
+    struct runner *rn = bench->runner;
     /* (A motor still ramping down after the previous stop is the START's
      * business: penstart.c waits for it.) */
-    while (rn->queue && !bench->rigd->shutting_down && bench_free_for(bench, rn->queue->c)) {
-        struct queued *q = rn->queue;
-        rn->queue = q->next;
-        /* Re-validate: the files, the devices, the unit in the fixture. */
-        struct run_request rq;
-        struct run *run = run_request_parse(bench, q->c, q->req, &rq) < 0
-                              ? NULL
-                              : prepare_run(bench, q->c, q->req, &rq, true);
-        cJSON_Delete(q->req);
-        struct api_client *c = q->c;
-        free(q);
-        if (run) {
-            start_run(rn, c, run);
-            break;
-        }
-    }
+    if (!rn || !bench_free_for(bench, c))
+        return 0;
+    /* Re-validate: the files, the devices, the unit in the fixture. */
+    struct run_request rq;
+    struct run *run = run_request_parse(bench, c, req, &rq) < 0
+                          ? NULL
+                          : prepare_run(bench, c, req, &rq, true);
+    if (!run)
+        return -1;                      /* refused, and told why */
+    start_run(rn, c, run);
+    return 1;
 }
 
 /* Errors in the order docs/API.md gives: the request's values and files
@@ -289,7 +274,7 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
     if (run_request_parse(bench, c, req, &rq) < 0)
         return;
     struct runner *rn = runner_get(bench);
-    if (bench->rigd->shutting_down || !rn || queue_position(rn, c)) {
+    if (bench->rigd->shutting_down || !rn || benchq_position(&bench->waiting, c, BENCHQ_RUN)) {
         if (bench->rigd->shutting_down)
             api_error(c, req, API_E_INVALID_STATE, "rigd is shutting down");
         else if (!rn)
@@ -313,24 +298,18 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
      * not the client asked to wait; refusing it would make an operator
      * retry a good pen because of rigd's timing. */
     bool wait = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"));
-    bool only_stopping = !rn->run && !bench->have_session && bench->stopping;
+    bool only_stopping = !rn->run && !bench->have_session && bench->stopping &&
+                         g_queue_is_empty(&bench->waiting);
     if (!wait && !only_stopping) {
         busy_error(bench, c, req);
         run_free(run);
         return;
     }
     run_free(run);
-    struct queued *q = calloc(1, sizeof *q);
-    if (!q || !(q->req = cJSON_Duplicate(req, 1))) {
-        free(q);
+    if (benchq_push(&bench->waiting, BENCHQ_RUN, c, req) < 0) {
         api_error(c, req, API_E_INTERNAL, "out of memory");
         return;
     }
-    q->c = c;
-    struct queued **pp = &rn->queue;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = q;
     sd_event_source_set_time_relative(rn->queue_timer, RUN_QUEUE_POLL_US);
     sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
     if (!wait)
@@ -339,7 +318,7 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
     cJSON_AddStringToObject(ev, "class", "run");
     cJSON_AddStringToObject(ev, "state", "queued");
     cJSON_AddStringToObject(ev, "fixture", rn->bench->name);
-    cJSON_AddNumberToObject(ev, "position", queue_position(rn, c));
+    cJSON_AddNumberToObject(ev, "position", benchq_position(&bench->waiting, c, BENCHQ_RUN));
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
     if (id)
         cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
@@ -371,13 +350,6 @@ bool runner_abort_client(struct bench *bench, const struct api_client *c, const 
     return runner_abort(bench, reason);
 }
 
-void runner_bench_freed(struct bench *bench)
-{
-    struct runner *rn = bench->runner;
-    if (rn && rn->queue && !bench->rigd->exiting)
-        try_start_queued(rn);
-}
-
 bool runner_active_desc(struct bench *bench, char *desc, size_t len)
 {
     struct runner *rn = bench->runner;
@@ -394,21 +366,13 @@ bool runner_active_desc(struct bench *bench, char *desc, size_t len)
     return true;
 }
 
-static int runs_waiting(const struct runner *rn)
-{
-    int n = 0;
-    for (const struct queued *q = rn ? rn->queue : NULL; q; q = q->next)
-        n++;
-    return n;
-}
-
 void runner_status_add(struct bench *bench, cJSON *body)
 {
     struct runner *rn = bench->runner;
     /* Runs can wait with none active (a session holds the bench). */
     if (!rn || !rn->run) {
         cJSON_AddNullToObject(body, "run");
-        cJSON_AddNumberToObject(body, "runs_waiting", runs_waiting(rn));
+        cJSON_AddNumberToObject(body, "runs_waiting", benchq_count(&bench->waiting, BENCHQ_RUN));
         return;
     }
     struct run *run = rn->run;
@@ -426,7 +390,7 @@ void runner_status_add(struct bench *bench, cJSON *body)
     cJSON_AddStringToObject(j, "step_name", run->step_name);
     cJSON_AddBoolToObject(j, "aborting", run->aborted);
     pthread_mutex_unlock(&rn->lock);
-    cJSON_AddNumberToObject(body, "runs_waiting", runs_waiting(rn));
+    cJSON_AddNumberToObject(body, "runs_waiting", benchq_count(&bench->waiting, BENCHQ_RUN));
 }
 
 void runner_client_gone(struct bench *bench, struct api_client *c)
@@ -434,17 +398,6 @@ void runner_client_gone(struct bench *bench, struct api_client *c)
     struct runner *rn = bench->runner;
     if (!rn)
         return;
-    struct queued **pp = &rn->queue;
-    while (*pp) {
-        struct queued *q = *pp;
-        if (q->c == c) {
-            *pp = q->next;
-            cJSON_Delete(q->req);
-            free(q);
-        } else {
-            pp = &q->next;
-        }
-    }
     if (rn->run && rn->run->owner == c) {
         rn->run->owner = NULL;
         runner_abort(bench, "owner disconnected");
@@ -514,12 +467,6 @@ void runner_shutdown(struct bench *bench)
     pthread_mutex_unlock(&rn->lock);
     bridge_drop_events(rn);
     run_free(run);
-    while (rn->queue) {
-        struct queued *q = rn->queue;
-        rn->queue = q->next;
-        cJSON_Delete(q->req);
-        free(q);
-    }
     cJSON_Delete(rn->pending_actions);
     rn->pending_actions = NULL;
     rn->wake_src = sd_event_source_disable_unref(rn->wake_src);

@@ -37,9 +37,10 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
 bool runner_abort(struct bench *bench, const char *reason);
 /* Abort the active run if client c owns it (a session ending under it). */
 bool runner_abort_client(struct bench *bench, const struct api_client *c, const char *reason);
-/* The bench may have become free (a session ended, a stop finished):
- * start the first queued run that can start now. */
-void runner_bench_freed(struct bench *bench);
+/* A run from the bench's queue (benchq.h), served by bench_hand_on():
+ * 1 started (replied), 0 the bench is not free for it yet (keep it
+ * queued), -1 refused on re-validation (replied with the error). */
+int runner_start_queued(struct bench *bench, struct api_client *c, const cJSON *req);
 /* True while a run is active or still ending (its worker not yet joined,
  * its final STOP maybe not yet sent): the bench must not get a new owner
  * then. desc (if given) names the run for a "busy" message. */

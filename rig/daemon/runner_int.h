@@ -107,12 +107,6 @@ struct run {
                         .fixture = (run)->rn->bench->name, .run_id = (run)->run_id,         \
                         .dut = (run)->dut })
 
-struct queued {
-    struct queued *next;
-    struct api_client *c;
-    cJSON *req;
-};
-
 struct runner {
     struct bench *bench;
     int efd;
@@ -125,7 +119,6 @@ struct runner {
     bool loop_gone;
     bool exit_when_done;        /* shutdown waits for the run to end */
     struct run *run;
-    struct queued *queue;
     cJSON *pending_actions;     /* rig actions since the last run, for the next one */
     /* Stream clock: maps monotonic time to the sensor's sample index. */
     bool clock_ok;

@@ -130,15 +130,31 @@ static cJSON *session_reply(const struct bench *bench, const char *state)
     return b;
 }
 
-static void grant_next_waiter(struct bench *bench)
+/* A queued claim gets the bench. */
+static void grant_waiter(struct bench *bench, struct benchq_entry *e)
 {
-    while (!bench->have_session && bench->waiters && !bench->rigd->shutting_down && !runner_active_desc(bench, NULL, 0)) {
-        struct session_waiter *w = bench->waiters;
-        bench->waiters = w->next;
-        if (session_claim(bench, w->client, w->req, false) == 0)
-            api_reply(w->client, w->req, session_reply(bench, "owner"));
-        cJSON_Delete(w->req);
-        free(w);
+    if (session_claim(bench, e->c, e->req, false) == 0)
+        api_reply(e->c, e->req, session_reply(bench, "owner"));
+}
+
+void bench_hand_on(struct bench *bench)
+{
+    struct benchq_entry *e;
+    while (!bench->rigd->shutting_down && !bench->rigd->exiting &&
+           (e = benchq_head(&bench->waiting))) {
+        if (e->kind == BENCHQ_SESSION) {
+            if (bench->have_session || bench->stopping || runner_active_desc(bench, NULL, 0))
+                return;
+            grant_waiter(bench, benchq_pop(&bench->waiting));
+            benchq_entry_free(e);
+            continue;
+        }
+        int rc = runner_start_queued(bench, e->c, e->req);
+        if (rc == 0)
+            return;                     /* not free for it yet: it keeps its place */
+        benchq_entry_free(benchq_pop(&bench->waiting));
+        if (rc > 0)
+            return;                     /* started: the bench is the run's now */
     }
 }
 
@@ -146,8 +162,7 @@ static void grant_next_waiter(struct bench *bench)
  * so the next waiter may have the bench. */
 void session_after_stop(struct bench *bench)
 {
-    grant_next_waiter(bench);
-    runner_bench_freed(bench);   /* a queued run starts now, not at the next poll */
+    bench_hand_on(bench);   /* a queued claim or run gets it now, not at the next poll */
     bench_update_stream(bench);
 }
 
@@ -173,53 +188,11 @@ void session_release(struct bench *bench, const char *reason)
     safe_stop(bench, why, NULL, NULL);
 }
 
-static void drop_waiter(struct bench *bench, struct api_client *c)
-{
-    struct session_waiter **pp = &bench->waiters;
-    while (*pp) {
-        struct session_waiter *w = *pp;
-        if (w->client == c) {
-            *pp = w->next;
-            cJSON_Delete(w->req);
-            free(w);
-        } else {
-            pp = &w->next;
-        }
-    }
-}
-
 void session_client_gone(struct bench *bench, struct api_client *c)
 {
-    drop_waiter(bench, c);
+    benchq_drop_client(&bench->waiting, c);
     if (session_owned_by(bench, c))
         session_release(bench, "owner disconnected");
-}
-
-static int queue_waiter(struct bench *bench, struct api_client *c, const cJSON *req)
-{
-    struct session_waiter *w = calloc(1, sizeof *w);
-    if (!w)
-        return -ENOMEM;
-    w->client = c;
-    w->req = cJSON_Duplicate(req, 1);
-    if (!w->req) {
-        free(w);
-        return -ENOMEM;
-    }
-    struct session_waiter **pp = &bench->waiters;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = w;
-    return 0;
-}
-
-static int queue_position(const struct bench *bench, const struct api_client *c)
-{
-    int pos = 1;
-    for (const struct session_waiter *w = bench->waiters; w; w = w->next, pos++)
-        if (w->client == c)
-            return pos;
-    return 0;
 }
 
 static void session_status(struct bench *bench, struct api_client *c, const cJSON *req)
@@ -261,11 +234,11 @@ static void session_claim_request(struct bench *bench, struct api_client *c, con
         return;
     }
     if (cJSON_IsTrue(api_member(req, "wait"))) {
-        if (queue_position(bench, c)) {
+        if (benchq_position(&bench->waiting, c, BENCHQ_SESSION)) {
             api_error(c, req, API_E_INVALID_STATE, "already waiting for the session");
             return;
         }
-        if (queue_waiter(bench, c, req) < 0) {
+        if (benchq_push(&bench->waiting, BENCHQ_SESSION, c, req) < 0) {
             api_error(c, req, API_E_INTERNAL, "out of memory");
             return;
         }
@@ -277,11 +250,11 @@ static void session_claim_request(struct bench *bench, struct api_client *c, con
         if (id)
             cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
         cJSON_AddStringToObject(ev, "state", "queued");
-        cJSON_AddNumberToObject(ev, "position", queue_position(bench, c));
+        cJSON_AddNumberToObject(ev, "position", benchq_position(&bench->waiting, c, BENCHQ_SESSION));
         add_owner(bench, ev);
         api_send(c, ev);
         if (!bench->have_session && !bench->stopping)
-            grant_next_waiter(bench);
+            bench_hand_on(bench);
         return;
     }
     char run_desc[300];

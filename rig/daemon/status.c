@@ -19,10 +19,7 @@ static void fixture_status_add(struct bench *bench, cJSON *o)
         cJSON_AddItemToObject(sess, "owner", session_owner_json(&bench->owner));
     else
         cJSON_AddNullToObject(sess, "owner");
-    int waiting = 0;
-    for (struct session_waiter *w = bench->waiters; w; w = w->next)
-        waiting++;
-    cJSON_AddNumberToObject(sess, "waiting", waiting);
+    cJSON_AddNumberToObject(sess, "waiting", benchq_count(&bench->waiting, BENCHQ_SESSION));
     cJSON *dev = cJSON_AddObjectToObject(o, "devices");
     bool pen = bench->pen && pen_drv_present(bench->pen);
     cJSON_AddBoolToObject(dev, "pen", pen);

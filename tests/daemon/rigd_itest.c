@@ -528,6 +528,58 @@ static void t_run_while_stopping(void)
     harness_finish(0);
 }
 
+/* One queue per bench, first come first served: a run that waits ahead
+ * of a session claim that waits gets the bench first (session waiters
+ * used to jump every queued run). */
+static void t_queue_order(void)
+{
+    IT_CHECK(harness()->long_seq, "queue-order needs the LONG_SEQUENCE argument");
+    struct jl a, b, c;
+    connect_client(&a);
+    connect_client(&b);
+    connect_client(&c);
+    wait_devices_ready(&a);
+    expect_ok(&a, "\"class\":\"session\",\"action\":\"claim\"", "session");
+    char *body = run_body(harness()->long_seq, "rec.json");
+    char line[65536];
+    snprintf(line, sizeof line, "{\"id\":8,%s,\"wait\":true}", body);
+    free(body);
+    IT_CHECK(jl_send(&b, line) == 0, "send run");
+    cJSON *r = jl_recv(&b, T_REPLY);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0 &&
+                 js_num(r, "position", 0) == 1, "run queued first");
+    cJSON_Delete(r);
+    IT_CHECK(jl_send(&c, "{\"id\":9,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0,
+             "send claim");
+    r = jl_recv(&c, T_REPLY);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0 &&
+                 js_num(r, "position", 0) == 2, "claim queued second, behind the run");
+    cJSON_Delete(r);
+    r = call(&a, "\"class\":\"status\"");
+    IT_CHECK(js_num(r, "runs_waiting", -1) == 1 && js_num(r, "session.waiting", -1) == 1,
+             "status counts one run and one claim waiting");
+    cJSON_Delete(r);
+    expect_ok(&a, "\"class\":\"session\",\"action\":\"release\"", "session");
+    r = jl_call(&b, "", 8, 20000);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
+             "the queued run got the bench first: %s", r && js_str(r, "message") ? js_str(r, "message") : "?");
+    cJSON_Delete(r);
+    r = call(&a, "\"class\":\"status\"");
+    IT_CHECK(r && js_str(r, "run.run_id") && js_num(r, "session.waiting", -1) == 1,
+             "the run is active and the claim still waits");
+    cJSON_Delete(r);
+    IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
+    cJSON_Delete(call(&b, "\"class\":\"abort\""));
+    r = jl_call(&c, "", 9, 20000);
+    IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "owner") == 0,
+             "the claim got the bench after the run");
+    cJSON_Delete(r);
+    jl_close(&a);
+    jl_close(&b);
+    jl_close(&c);
+    harness_finish(0);
+}
+
 int main(int argc, char **argv)
 {
     IT_CHECK(argc == 4 || argc == 5, "usage: rigd_itest SCENARIO RIGD CONFIG [LONG_SEQUENCE]");
@@ -556,6 +608,7 @@ int main(int argc, char **argv)
     else if (strcmp(s, "claim-while-run-ends") == 0) t_claim_while_run_ends();
     else if (strcmp(s, "run-refusals") == 0) t_run_refusals();
     else if (strcmp(s, "run-while-stopping") == 0) t_run_while_stopping();
+    else if (strcmp(s, "queue-order") == 0) t_queue_order();
     else IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;
