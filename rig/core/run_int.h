@@ -1,5 +1,6 @@
-/* The sequence executor's insides, shared by run.c (walking the sequence,
- * the steps) and runrec.c (the record they fill). Not an API. */
+/* The sequence executor's insides, shared by run.c (walking the sequence),
+ * runstep.c (one leaf step) and runrec.c (the record they fill). Not an
+ * API. */
 #ifndef RIG_CORE_RUN_INT_H
 #define RIG_CORE_RUN_INT_H
 
@@ -48,7 +49,7 @@ struct leaf {
 
 
 
-/* run.c */
+/* runstep.c: one leaf step, and the helpers the run and the record share */
 double now_s(const struct exec *e);
 void wall(const struct exec *e, struct timespec *ts);
 void put_utc(const struct exec *e, cJSON *obj, const char *key);
@@ -56,6 +57,15 @@ void put_utc(const struct exec *e, cJSON *obj, const char *key);
 void note_message(struct exec *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void leaf_fail(struct leaf *l, enum rig_outcome o, const char *msg);
 double resolve_setpoint(const struct exec *e, const struct lim_value *v);
+bool runstep_aborted(const struct exec *e);
+/* Map an op's return code to an outcome (see run.h), and say what failed. */
+enum rig_outcome runstep_rc_outcome(int rc);
+void runstep_rc_message(int rc, const char *what, const char *err, char *out, size_t len);
+/* Zero the force channel; the result goes into obj "tare" (see runstep.c). */
+int runstep_tare(struct exec *e, cJSON *obj, char *err, size_t errlen);
+/* Run (or, in skip mode, record as skipped) one leaf step. */
+enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, double deadline,
+                                   const char *section);
 
 /* runrec.c: the record */
 cJSON *new_record(struct exec *e);

@@ -549,3 +549,23 @@ double json_num(const cJSON *o, const char *path)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
+
+bool sim_motor_running(void)
+{
+    cJSON *j = ctl("{\"query\":\"pen\"}");
+    bool running = j && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "motor_running"));
+    cJSON_Delete(j);
+    return running;
+}
+
+/* The model stops the motor with a spin-down: allow it some time. */
+bool sim_wait_motor_stopped(int timeout_ms)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    do {
+        if (!sim_motor_running())
+            return true;
+        sleep_ms(50);
+    } while (now_ms() < deadline);
+    return false;
+}

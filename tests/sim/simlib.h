@@ -127,5 +127,8 @@ cJSON *ctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ctl() and require "ok":true. */
 bool ctl_ok(const char *line);
 double json_num(const cJSON *o, const char *path);   /* "a.b"; NaN if absent */
+/* Is the pen's motor running, as rigsim says ({"query":"pen"})? */
+bool sim_motor_running(void);
+bool sim_wait_motor_stopped(int timeout_ms);
 
 #endif

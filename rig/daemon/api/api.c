@@ -1,4 +1,7 @@
-/* rigd's JSON-lines API server on sd-event (see api.h, docs/API.md). */
+/* rigd's JSON-lines API server on sd-event (see api.h, docs/API.md): the
+ * listening socket and accepting clients, reading their lines and
+ * dispatching requests (answering "watch" itself), the server's life cycle
+ * and the client accessors. Sending to clients is api_send.c. */
 #include "api.h"
 
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "api_args.h"
+#include "api_int.h"
 #include "api_outq.h"
 #include "api_socket.h"
 
@@ -27,79 +31,8 @@
 #define ACCEPT_BUDGET 32
 /* After EMFILE/ENFILE, pause accepting for this long instead of spinning. */
 #define ACCEPT_PAUSE_USEC (500 * 1000)
-/* A "dropped" notice is only queued once the queue has drained this far
- * below the soft cap; otherwise a client at the cap would get one notice
- * per dropped message. */
-#define DROPPED_NOTICE_ROOM_DIV 2
-
-struct api_client {
-	struct api_server *srv;
-	struct api_client *prev, *next;
-	int fd;
-	sd_event_source *io;
-	uint64_t id;
-	char name[64];
-	uid_t uid;
-	pid_t pid;
-	bool have_cred;
-	void *user;
-	unsigned topics;
-	struct api_linebuf lb;
-	struct api_outq q;
-	bool read_eof; /* peer will send no more: close once answered and sent */
-	bool closing;  /* api_client_close(): close once output is sent */
-	/* Requests not answered yet (handlers may answer asynchronously, e.g.
-	 * when the pen replies): a half-closed client keeps its connection
-	 * until they are. */
-	unsigned outstanding;
-	bool dead;     /* connection over: freed by the reaper */
-};
-
-struct api_server {
-	sd_event *ev;
-	int fd;
-	char *path; /* NULL when the socket was passed in */
-	dev_t sock_dev;
-	ino_t sock_ino;
-	sd_event_source *listen_io;
-	sd_event_source *accept_timer;
-	sd_event_source *reaper;
-	struct api_handlers h;
-	void *user;
-	struct api_client *clients;
-	unsigned nclients;
-	uint64_t next_id;
-	size_t soft_cap, hard_cap;
-	unsigned max_clients;
-	struct api_stats stats;
-};
-
-static void warnx_api(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warnx_api(const char *fmt, ...)
-{
-	/* "<4>" is the journal's warning level when stderr goes there. */
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("<4>api: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* ---- client teardown ------------------------------------------------- */
-
-static void client_kill(struct api_client *c)
-{
-	if (c->dead)
-		return;
-	c->dead = true;
-	/* Stop watching the fd now; the memory goes in the reaper so that
-	 * callers up the stack (handlers, publish loops) never see it freed. */
-	if (c->io)
-		sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
-	if (c->srv->reaper)
-		sd_event_source_set_enabled(c->srv->reaper, SD_EVENT_ONESHOT);
-}
 
 static void client_free(struct api_client *c)
 {
@@ -145,271 +78,6 @@ static int on_reap(sd_event_source *src, void *userdata)
 	(void)src;
 	reap_dead(userdata);
 	return 0;
-}
-
-/* ---- output ---------------------------------------------------------- */
-
-static void client_update_events(struct api_client *c)
-{
-	if (c->dead)
-		return;
-	bool sent_all = api_outq_empty(&c->q);
-	if (sent_all && (c->closing || (c->read_eof && c->outstanding == 0))) {
-		/* Everything asked for has been answered and sent. */
-		client_kill(c);
-		return;
-	}
-	uint32_t ev = 0;
-	/* Stop reading requests while replies pile up: a client that
-	 * pipelines without reading slows itself down instead of being
-	 * disconnected or costing memory. */
-	if (!c->read_eof && !c->closing && c->q.bytes <= c->q.soft_cap)
-		ev |= EPOLLIN;
-	if (!sent_all)
-		ev |= EPOLLOUT;
-	/* ev may be 0 (half-closed client waiting for an asynchronous reply):
-	 * epoll still reports HUP/ERR, so a peer that goes away is noticed. */
-	if (sd_event_source_set_io_events(c->io, ev) < 0)
-		client_kill(c);
-}
-
-static void maybe_notify_dropped(struct api_client *c);
-
-static void client_flush(struct api_client *c)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		int r = api_outq_send(&c->q, c->fd);
-		if (r < 0) {
-			/* EPIPE/ECONNRESET: the peer is gone, which is normal. */
-			if (r != -EPIPE && r != -ECONNRESET)
-				warnx_api("%s: write failed: %s", c->name, strerror(-r));
-			client_kill(c);
-			return;
-		}
-		/* The client caught up: tell it what it missed (once; the
-		 * notice itself is sent by the second pass). */
-		if (pass > 0 || c->q.dropped_pending == 0)
-			break;
-		maybe_notify_dropped(c);
-	}
-	client_update_events(c);
-}
-
-static struct api_msg *msg_from_json(const cJSON *obj)
-{
-	char *text = cJSON_PrintUnformatted(obj);
-	if (!text)
-		return NULL;
-	struct api_msg *m = api_msg_new(text, strlen(text));
-	cJSON_free(text);
-	return m;
-}
-
-/* Tells the client how many samples it missed, once there is room. */
-static void maybe_notify_dropped(struct api_client *c)
-{
-	if (c->q.dropped_pending == 0 || c->q.bytes > c->q.soft_cap / DROPPED_NOTICE_ROOM_DIV)
-		return;
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return;
-	cJSON_AddStringToObject(o, "class", "dropped");
-	cJSON_AddStringToObject(o, "topic", "samples");
-	cJSON_AddNumberToObject(o, "count", (double)c->q.dropped_pending);
-	cJSON_AddNumberToObject(o, "total", (double)c->q.dropped_total);
-	struct api_msg *m = msg_from_json(o);
-	cJSON_Delete(o);
-	if (!m)
-		return;
-	if (api_outq_push(&c->q, m, false) == API_PUSH_OK)
-		c->q.dropped_pending = 0;
-	api_msg_unref(m);
-}
-
-/* Queues one message and tries to send it right away (lowest latency;
- * batching happens by itself when the socket is full). */
-static void client_queue(struct api_client *c, struct api_msg *m, bool droppable)
-{
-	if (c->dead || !m)
-		return;
-	bool was_empty = api_outq_empty(&c->q);
-	maybe_notify_dropped(c);
-	uint64_t dropped_before = c->q.dropped_total;
-	enum api_push_result r = api_outq_push(&c->q, m, droppable);
-	/* Refused now, or queued ones purged to make room. */
-	c->srv->stats.samples_dropped += c->q.dropped_total - dropped_before;
-	switch (r) {
-	case API_PUSH_OK:
-		break;
-	case API_PUSH_DROPPED:
-		return;
-	case API_PUSH_OVERFLOW:
-		warnx_api("%s: not reading, %zu bytes queued: disconnecting", c->name, c->q.bytes);
-		c->srv->stats.overflow_disconnects++;
-		client_kill(c);
-		return;
-	case API_PUSH_NOMEM:
-		warnx_api("%s: out of memory queueing a message: disconnecting", c->name);
-		client_kill(c);
-		return;
-	}
-	if (was_empty)
-		client_flush(c);
-}
-
-/* Builds the object to send: "class" and "id" first (easier to read in
- * logs and by eye), then the body's own members. Takes ownership of body. */
-static cJSON *compose(const char *cls, const cJSON *id, cJSON *body)
-{
-	cJSON *o = cJSON_CreateObject();
-	if (!o) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	cJSON *body_cls = body ? cJSON_DetachItemFromObjectCaseSensitive(body, "class") : NULL;
-	if (body_cls)
-		cJSON_AddItemToObject(o, "class", body_cls);
-	else if (cls)
-		cJSON_AddStringToObject(o, "class", cls);
-	if (id) {
-		cJSON *dup = cJSON_Duplicate(id, 1);
-		if (dup)
-			cJSON_AddItemToObject(o, "id", dup);
-		if (body)
-			cJSON_DeleteItemFromObjectCaseSensitive(body, "id");
-	}
-	while (body && body->child) {
-		cJSON *item = cJSON_DetachItemViaPointer(body, body->child);
-		if (!item->string) {
-			cJSON_Delete(item); /* a non-object body: no key to keep */
-			continue;
-		}
-		char *key = strdup(item->string);
-		if (key) {
-			cJSON_AddItemToObject(o, key, item);
-			free(key);
-		} else {
-			cJSON_Delete(item);
-		}
-	}
-	cJSON_Delete(body);
-	return o;
-}
-
-static const char *req_class(const cJSON *req)
-{
-	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(req, "class");
-	return cJSON_IsString(cls) ? cls->valuestring : NULL;
-}
-
-static void send_obj(struct api_client *c, cJSON *o)
-{
-	if (!o)
-		return;
-	struct api_msg *m = msg_from_json(o);
-	cJSON_Delete(o);
-	if (!m) {
-		warnx_api("%s: out of memory serialising a message", c->name);
-		return;
-	}
-	client_queue(c, m, false);
-	api_msg_unref(m);
-}
-
-void api_reply(struct api_client *c, const cJSON *req, cJSON *body)
-{
-	if (!c || c->dead) {
-		cJSON_Delete(body);
-		return;
-	}
-	if (c->outstanding > 0)
-		c->outstanding--;
-	send_obj(c, compose(req_class(req), cJSON_GetObjectItemCaseSensitive(req, "id"), body));
-}
-
-static void error_v(struct api_client *c, const cJSON *req, const char *code, const char *fmt,
-		    va_list ap)
-{
-	char message[512];
-	vsnprintf(message, sizeof message, fmt, ap);
-	cJSON *body = cJSON_CreateObject();
-	if (!body)
-		return;
-	const char *cls = req_class(req);
-	if (cls)
-		cJSON_AddStringToObject(body, "request", cls);
-	cJSON_AddStringToObject(body, "code", code);
-	/* The message may quote client bytes or be cut mid-character by the
-	 * buffer or a %.64s: keep only its valid UTF-8 prefix. */
-	size_t mlen = strlen(message);
-	while (mlen > 0 && !api_utf8_valid(message, mlen))
-		mlen--;
-	message[mlen] = '\0';
-	if (mlen == 0)
-		snprintf(message, sizeof message, "%s", code);
-	cJSON_AddStringToObject(body, "message", message);
-	c->srv->stats.protocol_errors++;
-	send_obj(c, compose("error", cJSON_GetObjectItemCaseSensitive(req, "id"), body));
-}
-
-void api_error(struct api_client *c, const cJSON *req, const char *code, const char *fmt, ...)
-{
-	if (!c || c->dead)
-		return;
-	if (c->outstanding > 0)
-		c->outstanding--;
-	va_list ap;
-	va_start(ap, fmt);
-	error_v(c, req, code, fmt, ap);
-	va_end(ap);
-}
-
-void api_send(struct api_client *c, cJSON *obj)
-{
-	if (!c || c->dead) {
-		cJSON_Delete(obj);
-		return;
-	}
-	send_obj(c, obj);
-}
-
-void api_publish(struct api_server *s, const char *topic, cJSON *event)
-{
-	int t = api_topic_from_name(topic);
-	if (!s || t < 0 || !event) {
-		cJSON_Delete(event);
-		return;
-	}
-	if (!api_has_watchers(s, topic)) {
-		cJSON_Delete(event);
-		return;
-	}
-	cJSON *o = compose(topic, NULL, event);
-	if (!o)
-		return;
-	/* Serialise once, share the bytes between all watchers. */
-	struct api_msg *m = msg_from_json(o);
-	cJSON_Delete(o);
-	if (!m) {
-		warnx_api("out of memory serialising a %s event", topic);
-		return;
-	}
-	bool droppable = (t == API_TOPIC_SAMPLES);
-	for (struct api_client *c = s->clients; c; c = c->next)
-		if (!c->dead && (c->topics & (1u << t)))
-			client_queue(c, m, droppable);
-	api_msg_unref(m);
-}
-
-bool api_has_watchers(const struct api_server *s, const char *topic)
-{
-	int t = api_topic_from_name(topic);
-	if (!s || t < 0)
-		return false;
-	for (const struct api_client *c = s->clients; c; c = c->next)
-		if (!c->dead && (c->topics & (1u << t)))
-			return true;
-	return false;
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -535,8 +203,8 @@ static void client_read(struct api_client *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno != ECONNRESET)
-				warnx_api("%s: read failed: %s", c->name, strerror(errno));
-			client_kill(c);
+				api_warnx("%s: read failed: %s", c->name, strerror(errno));
+			api_client_kill(c);
 			return;
 		}
 		if (n == 0) {
@@ -551,7 +219,7 @@ static void client_read(struct api_client *c)
 		}
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 		client_consume(c, buf, (size_t)n);
-		/* Stop early when replies back up (see client_update_events). */
+		/* Stop early when replies back up (see api_client_update_events). */
 		if (c->q.bytes > c->q.soft_cap)
 			return;
 	}
@@ -567,12 +235,12 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
 	if (revents & EPOLLIN)
 		client_read(c);
 	if (!c->dead && !api_outq_empty(&c->q))
-		client_flush(c);
+		api_client_flush(c);
 	else if (!c->dead)
-		client_update_events(c);
+		api_client_update_events(c);
 	/* ERR/HUP with nothing left to read: the peer is gone for good. */
 	if (!c->dead && (revents & (EPOLLERR | EPOLLHUP)) && !(revents & EPOLLIN))
-		client_kill(c);
+		api_client_kill(c);
 	return 0;
 }
 
@@ -588,7 +256,7 @@ static void send_greeting(struct api_client *c)
 	cJSON_AddNumberToObject(o, "proto_major", API_PROTO_MAJOR);
 	cJSON_AddNumberToObject(o, "proto_minor", API_PROTO_MINOR);
 	cJSON_AddNumberToObject(o, "max_line", API_MAX_LINE);
-	send_obj(c, o);
+	api_send_obj(c, o);
 }
 
 /* Over the client limit: say why (best effort, never blocking) and close. */
@@ -612,7 +280,7 @@ static void client_add(struct api_server *s, int fd)
 	}
 	struct api_client *c = calloc(1, sizeof *c);
 	if (!c || api_linebuf_init(&c->lb, API_MAX_LINE) < 0) {
-		warnx_api("out of memory accepting a client");
+		api_warnx("out of memory accepting a client");
 		free(c);
 		close(fd);
 		return;
@@ -634,7 +302,7 @@ static void client_add(struct api_server *s, int fd)
 	}
 	int r = sd_event_add_io(s->ev, &c->io, fd, EPOLLIN, on_client_io, c);
 	if (r < 0) {
-		warnx_api("cannot watch %s: %s", c->name, strerror(-r));
+		api_warnx("cannot watch %s: %s", c->name, strerror(-r));
 		c->io = NULL;
 		client_free(c);
 		return;
@@ -670,7 +338,7 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			break;
-		warnx_api("accept failed: %s; pausing new connections", strerror(errno));
+		api_warnx("accept failed: %s; pausing new connections", strerror(errno));
 		/* EMFILE etc.: the listen fd stays readable, so pause instead of
 		 * spinning on it. */
 		sd_event_source_set_enabled(src, SD_EVENT_OFF);
@@ -835,5 +503,5 @@ void api_client_close(struct api_client *c)
 	if (!c || c->dead)
 		return;
 	c->closing = true;
-	client_update_events(c);
+	api_client_update_events(c);
 }

@@ -1,5 +1,8 @@
-/* SH-2 sensor head over libusb (see protocol.h). */
-#include "dev/sh2/protocol.h"
+/* SH-2 sensor head over libusb (see protocol.h): finding and attaching
+ * the head (setup, scan), its presence (hotplug, closing after unplug),
+ * the dev ops and what describes it. The asynchronous control requests are
+ * control.c, the bulk stream stream.c (shared state: sh2_int.h). */
+#include "dev/sh2/sh2_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,489 +16,7 @@
 
 #include "caldate.h"
 
-/* Asynchronous control request in flight. */
-struct sh_ctrl {
-    struct sh_drv *drv;
-    struct libusb_transfer *xfer;
-    uint8_t request;
-    sh_done_fn done;
-    void *user;
-    /* Internal continuation (start = SET_RATE then START). */
-    void (*next)(struct sh_ctrl *c, int status);
-    sh_status_fn status_done;       /* GET_STATUS completion */
-    int actual;                     /* bytes transferred (data stage) */
-    struct sh_ctrl *prev_link, *next_link;
-    uint8_t buf[LIBUSB_CONTROL_SETUP_SIZE + 64];
-};
-
-enum stream_state { ST_IDLE, ST_STARTING, ST_STREAMING, ST_STOPPING };
-
-struct sh_drv {
-    struct dev dev;
-    struct station_match match;
-    uint32_t rate_hz;
-    struct rig_callbacks cb;
-    void *user;
-
-    libusb_context *ctx;
-    libusb_hotplug_callback_handle hotplug;
-    bool has_hotplug;
-    libusb_device_handle *handle;
-    libusb_device *device;          /* ref held while open */
-    bool present;                   /* open and set up */
-    bool gone;                      /* unplugged: waiting for transfers to end */
-    bool close_pending;             /* transfers ended: close in process() */
-    uint64_t gone_deadline;         /* force the close if transfers never end */
-    uint64_t reattach_at;           /* DEV_NO_DEADLINE when none pending */
-    bool missing_logged;
-
-    struct sh_identity identity;
-    struct sh_calibration cal;
-
-    struct libusb_transfer *bulk[SH_DRV_TRANSFERS];
-    int bulk_inflight;
-    enum stream_state state;
-    uint64_t stop_deadline;
-    struct sh_stream stream;
-    int32_t raw_f[SH_MAX_SAMPLES], raw_d[SH_MAX_SAMPLES];
-    int32_t cal_f[SH_MAX_SAMPLES], cal_d[SH_MAX_SAMPLES];
-    uint64_t index_offset;          /* sample index = device first_sample + this */
-    uint64_t next_index;            /* end of the last block fed (0: none yet) */
-
-    struct sh_ctrl *ctrls;          /* async control requests in flight */
-    uint64_t transfer_errors;
-    uint64_t stale_blocks;          /* a previous stream's blocks, dropped */
-    bool tared;                     /* SH_STAT_TARED: no calibration offset on force */
-    int32_t tare_offset_un;         /* the device's tare, raw uN (GET_STATUS) */
-};
-
 static const struct dev_ops sh_dev_ops;
-static void detach(struct sh_drv *s, const char *reason);
-
-static void emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const char *msg)
-{
-    if (ev <= SH_EV_STREAM_ERROR)
-        dev_log(&s->dev, LOG_WARNING, "sensor: %s: %s", sh_drv_event_str(ev), msg);
-    if (s->cb.on_stream_event)
-        s->cb.on_stream_event(s->user, ev, detail, msg);
-}
-
-/* ---- stream ---- */
-
-static void set_state(struct sh_drv *s, enum stream_state st) { s->state = st; }
-
-static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
-{
-    struct sh_block_header h;
-    int r = sh_block_decode(buf, len, &h);
-    if (r != SH_OK) {
-        sh_stream_bad_block(&s->stream);
-        char msg[96];
-        snprintf(msg, sizeof msg, "block of %zu bytes rejected: %s", len, sh_result_str(r));
-        emit(s, SH_EV_BAD_BLOCK, 1, msg);
-        return;
-    }
-    /* Until our START has been answered, a block that is not the first
-     * of a stream (first_sample 0, SENSOR.md 3.3) is a previous stream's
-     * tail still in the device: never ours, never stitched to ours. */
-    if (s->state == ST_STARTING && !s->stream.started && h.first_sample != 0) {
-        s->stale_blocks++;
-        dev_log(&s->dev, LOG_DEBUG, "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
-                (unsigned long long)h.first_sample);
-        return;
-    }
-    uint64_t lost_before = s->stream.stats.lost_blocks;
-    uint64_t lost_samples_before = s->stream.stats.lost_samples;
-    enum sh_continuity c = sh_stream_check(&s->stream, &h);
-    char msg[128];
-    switch (c) {
-    case SH_CONT_REPEAT:
-        snprintf(msg, sizeof msg, "block seq %u repeated, dropped", h.seq);
-        emit(s, SH_EV_REPEATED_BLOCK, 1, msg);
-        return;
-    case SH_CONT_GAP:
-        snprintf(msg, sizeof msg, "%llu block(s) lost before seq %u (%llu samples)",
-                 (unsigned long long)(s->stream.stats.lost_blocks - lost_before), h.seq,
-                 (unsigned long long)(s->stream.stats.lost_samples - lost_samples_before));
-        emit(s, SH_EV_LOST_BLOCKS, s->stream.stats.lost_blocks - lost_before, msg);
-        break;
-    case SH_CONT_OVERRUN:
-        snprintf(msg, sizeof msg, "device overrun before seq %u: %llu samples skipped", h.seq,
-                 (unsigned long long)(s->stream.stats.lost_samples - lost_samples_before));
-        emit(s, SH_EV_OVERRUN, s->stream.stats.lost_samples - lost_samples_before, msg);
-        break;
-    case SH_CONT_FIRST: {
-        /* The device counts from 0 at every START; keep our indices
-         * increasing so an index never names two different samples, and
-         * leave a hole of one so a restart reads as a discontinuity. */
-        uint64_t start = s->next_index ? s->next_index + 1 : 0;
-        s->index_offset = start - h.first_sample;
-        break;
-    }
-    case SH_CONT_OK:
-        break;
-    }
-    sh_block_samples(buf, &h, s->raw_f, s->raw_d);
-    for (unsigned i = 0; i < h.count; i++) {
-        s->cal_f[i] = sh_cal_force_tared(&s->cal, s->raw_f[i], s->tared);
-        s->cal_d[i] = sh_cal_disp(&s->cal, s->raw_d[i]);
-    }
-    /* A gap shows as a jump in the index (never stitched). */
-    struct rig_samples blk = {.first = h.first_sample + s->index_offset, .rate_hz = h.rate_hz,
-                              .n = h.count, .nch = 2};
-    blk.ch[RIG_CH_FORCE] = s->cal_f;
-    blk.ch[RIG_CH_DISP] = s->cal_d;
-    s->next_index = blk.first + blk.n;
-    if (s->cb.on_samples)
-        s->cb.on_samples(s->user, &blk);
-    if (h.flags & SH_BLK_LAST) {
-        dev_log(&s->dev, LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
-        if (s->state == ST_STOPPING)
-            s->stop_deadline = 0;   /* cancel the rest now */
-    }
-}
-
-static void cancel_bulk(struct sh_drv *s)
-{
-    for (int i = 0; i < SH_DRV_TRANSFERS; i++)
-        if (s->bulk[i] && s->bulk[i]->user_data)
-            libusb_cancel_transfer(s->bulk[i]);
-}
-
-static void maybe_finish_detach(struct sh_drv *s);
-
-static void LIBUSB_CALL bulk_cb(struct libusb_transfer *x)
-{
-    struct sh_drv *s = x->user_data;
-    if (!s)
-        return;
-    bool resubmit = false;
-    switch (x->status) {
-    case LIBUSB_TRANSFER_COMPLETED:
-        handle_block(s, x->buffer, (size_t)x->actual_length);
-        resubmit = !s->gone && (s->state == ST_STREAMING || s->state == ST_STARTING ||
-                                (s->state == ST_STOPPING && s->stop_deadline != 0));
-        break;
-    case LIBUSB_TRANSFER_CANCELLED:
-        break;
-    case LIBUSB_TRANSFER_NO_DEVICE:
-        detach(s, "unplugged (transfer ended: no device)");
-        break;
-    default: {
-        s->transfer_errors++;
-        char msg[96];
-        snprintf(msg, sizeof msg, "bulk transfer failed: %s", libusb_error_name(x->status));
-        if (s->state != ST_IDLE && s->state != ST_STOPPING) {
-            emit(s, SH_EV_STREAM_ERROR, 1, msg);
-            set_state(s, ST_STOPPING);
-            s->stop_deadline = 0;
-        }
-        break;
-    }
-    }
-    if (resubmit) {
-        int rc = libusb_submit_transfer(x);
-        if (rc == 0)
-            return;
-        if (rc == LIBUSB_ERROR_NO_DEVICE) {
-            x->user_data = NULL;
-            s->bulk_inflight--;
-            detach(s, "unplugged (resubmit: no device)");
-            return;
-        }
-        char msg[96];
-        snprintf(msg, sizeof msg, "cannot resubmit bulk transfer: %s", libusb_error_name(rc));
-        emit(s, SH_EV_STREAM_ERROR, 1, msg);
-    }
-    x->user_data = NULL;
-    s->bulk_inflight--;
-    if (s->bulk_inflight == 0 && s->state == ST_STOPPING) {
-        set_state(s, ST_IDLE);
-        emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped");
-    }
-    maybe_finish_detach(s);
-}
-
-static int submit_bulk(struct sh_drv *s)
-{
-    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
-        struct libusb_transfer *x = s->bulk[i];
-        if (x->user_data)
-            continue;
-        /* user_data is the driver while in flight, NULL when idle. */
-        x->user_data = s;
-        int rc = libusb_submit_transfer(x);
-        if (rc != 0) {
-            x->user_data = NULL;
-            return rc;
-        }
-        s->bulk_inflight++;
-    }
-    return 0;
-}
-
-/* ---- async control requests ---- */
-
-static void ctrl_unlink(struct sh_drv *s, struct sh_ctrl *c)
-{
-    if (c->prev_link)
-        c->prev_link->next_link = c->next_link;
-    else
-        s->ctrls = c->next_link;
-    if (c->next_link)
-        c->next_link->prev_link = c->prev_link;
-}
-
-static void ctrl_finish(struct sh_ctrl *c, int status, const char *msg)
-{
-    if (c->done)
-        c->done(c->user, status, msg);
-}
-
-static void LIBUSB_CALL ctrl_cb(struct libusb_transfer *x)
-{
-    struct sh_ctrl *c = x->user_data;
-    struct sh_drv *s = c->drv;
-    int status;
-    char msg[128];
-    switch (x->status) {
-    case LIBUSB_TRANSFER_COMPLETED:
-        status = 0;
-        snprintf(msg, sizeof msg, "ok");
-        break;
-    case LIBUSB_TRANSFER_STALL:
-        status = -EPIPE;
-        snprintf(msg, sizeof msg, "sensor head refused request 0x%02x", c->request);
-        break;
-    case LIBUSB_TRANSFER_NO_DEVICE:
-        status = -ENODEV;
-        snprintf(msg, sizeof msg, "sensor head gone");
-        break;
-    case LIBUSB_TRANSFER_TIMED_OUT:
-        status = -ETIMEDOUT;
-        snprintf(msg, sizeof msg, "sensor head did not answer request 0x%02x", c->request);
-        break;
-    case LIBUSB_TRANSFER_CANCELLED:
-        status = -ECANCELED;
-        snprintf(msg, sizeof msg, "cancelled");
-        break;
-    default:
-        status = -EIO;
-        snprintf(msg, sizeof msg, "control transfer 0x%02x failed", c->request);
-        break;
-    }
-    dev_log(&s->dev, LOG_DEBUG, "sensor: control 0x%02x -> %s", c->request, msg);
-    c->actual = x->actual_length;
-    ctrl_unlink(s, c);
-    libusb_free_transfer(x);
-    if (c->next)
-        c->next(c, status);
-    else
-        ctrl_finish(c, status, msg);
-    free(c);
-    if (status == -ENODEV)
-        detach(s, "unplugged (control transfer: no device)");
-    maybe_finish_detach(s);
-}
-
-/* Submit a vendor control request: OUT with `data` (len bytes), or IN
- * (reqtype SH_REQTYPE_IN, data NULL) reading up to len bytes into c->buf. */
-static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_t request,
-                                       uint16_t value, const void *data, uint16_t len,
-                                       void (*next)(struct sh_ctrl *, int), sh_done_fn done,
-                                       void *user, int *rcp);
-
-static int ctrl_submit(struct sh_drv *s, uint8_t request, uint16_t value, const void *data,
-                       uint16_t len, void (*next)(struct sh_ctrl *, int), sh_done_fn done,
-                       void *user)
-{
-    int rc;
-    ctrl_submit_dir(s, SH_REQTYPE_OUT, request, value, data, len, next, done, user, &rc);
-    return rc;
-}
-
-static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_t request,
-                                       uint16_t value, const void *data, uint16_t len,
-                                       void (*next)(struct sh_ctrl *, int), sh_done_fn done,
-                                       void *user, int *rcp)
-{
-    struct sh_ctrl *c = NULL;
-    *rcp = 0;
-#define CTRL_FAIL(e) do { *rcp = (e); return NULL; } while (0)
-    if (!s->present || s->gone)
-        CTRL_FAIL(-ENODEV);
-    if (len > 64)
-        CTRL_FAIL(-EINVAL);
-    c = calloc(1, sizeof *c);
-    if (!c)
-        CTRL_FAIL(-ENOMEM);
-    c->xfer = libusb_alloc_transfer(0);
-    if (!c->xfer) {
-        free(c);
-        CTRL_FAIL(-ENOMEM);
-    }
-    c->drv = s;
-    c->request = request;
-    c->done = done;
-    c->user = user;
-    c->next = next;
-    libusb_fill_control_setup(c->buf, reqtype, request, value, SH_INTERFACE, len);
-    if (len && data)
-        memcpy(c->buf + LIBUSB_CONTROL_SETUP_SIZE, data, len);
-    libusb_fill_control_transfer(c->xfer, s->handle, c->buf, ctrl_cb, c, SH_DRV_CTRL_TIMEOUT_MS);
-    int rc = libusb_submit_transfer(c->xfer);
-    if (rc != 0) {
-        libusb_free_transfer(c->xfer);
-        free(c);
-        CTRL_FAIL(rc == LIBUSB_ERROR_NO_DEVICE ? -ENODEV : -EIO);
-    }
-#undef CTRL_FAIL
-    c->next_link = s->ctrls;
-    if (s->ctrls)
-        s->ctrls->prev_link = c;
-    s->ctrls = c;
-    dev_log(&s->dev, LOG_DEBUG, "sensor: control 0x%02x value=%u len=%u sent", request, value, len);
-    return c;
-}
-
-static void status_after(struct sh_ctrl *c, int status)
-{
-    struct sh_status st;
-    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
-        status = -EPROTO;
-    if (c->status_done)
-        c->status_done(c->user, status, status == 0 ? &st : NULL);
-}
-
-int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user)
-{
-    int rc;
-    struct sh_ctrl *c = ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL, SH_STATUS_SIZE,
-                                        status_after, NULL, user, &rc);
-    if (c)
-        c->status_done = done;
-    return rc;
-}
-
-/* START chain: SET_RATE -> START, bulk transfers already in flight. */
-static void start_after_start(struct sh_ctrl *c, int status)
-{
-    struct sh_drv *s = c->drv;
-    if (status == 0) {
-        set_state(s, ST_STREAMING);
-        dev_log(&s->dev, LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
-        emit(s, SH_EV_STREAM_STARTED, s->rate_hz, "stream started");
-        ctrl_finish(c, 0, "streaming");
-        return;
-    }
-    if (s->state == ST_STARTING) {
-        set_state(s, ST_STOPPING);
-        s->stop_deadline = 0;
-    }
-    ctrl_finish(c, status, "START failed");
-}
-
-static void start_after_rate(struct sh_ctrl *c, int status)
-{
-    struct sh_drv *s = c->drv;
-    if (status == 0)
-        status = ctrl_submit(s, SH_REQ_START, 0, NULL, 0, start_after_start, c->done, c->user);
-    if (status == 0)
-        return;
-    if (s->state == ST_STARTING) {
-        set_state(s, ST_STOPPING);
-        s->stop_deadline = 0;
-    }
-    ctrl_finish(c, status, "SET_RATE failed");
-}
-
-int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user)
-{
-    if (!s->present || s->gone)
-        return -ENODEV;
-    if (s->state != ST_IDLE)
-        return -EALREADY;
-    sh_stream_reset(&s->stream);
-    set_state(s, ST_STARTING);
-    int rc = submit_bulk(s);
-    if (rc == 0) {
-        uint8_t le[4] = {(uint8_t)s->rate_hz, (uint8_t)(s->rate_hz >> 8), (uint8_t)(s->rate_hz >> 16),
-                         (uint8_t)(s->rate_hz >> 24)};
-        rc = ctrl_submit(s, SH_REQ_SET_RATE, 0, le, 4, start_after_rate, done, user);
-    } else {
-        rc = -EIO;
-    }
-    if (rc < 0) {
-        set_state(s, ST_STOPPING);
-        s->stop_deadline = 0;
-        cancel_bulk(s);
-        if (s->bulk_inflight == 0)
-            set_state(s, ST_IDLE);
-    }
-    return rc;
-}
-
-static void stop_after_stop(struct sh_ctrl *c, int status)
-{
-    struct sh_drv *s = c->drv;
-    /* Give the device time to send its LAST block; then cancel the rest. */
-    if (s->state == ST_STOPPING && s->stop_deadline != 0)
-        s->stop_deadline = dev_now_us() + 300000u;
-    ctrl_finish(c, status, status == 0 ? "stopped" : "STOP failed");
-}
-
-int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user)
-{
-    if (!s->present || s->gone)
-        return -ENODEV;
-    if (s->state == ST_IDLE || s->state == ST_STOPPING)
-        return -EALREADY;
-    set_state(s, ST_STOPPING);
-    s->stop_deadline = dev_now_us() + 2u * SH_DRV_CTRL_TIMEOUT_MS * 1000u;
-    return ctrl_submit(s, SH_REQ_STOP, 0, NULL, 0, stop_after_stop, done, user);
-}
-
-/* TARE chain: TARE, then GET_STATUS for the offset it took. */
-static void tare_after_status(struct sh_ctrl *c, int status)
-{
-    struct sh_drv *s = c->drv;
-    struct sh_status st;
-    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
-        status = -EPROTO;
-    if (status == 0) {
-        s->tared = (st.flags & SH_STAT_TARED) != 0;
-        s->tare_offset_un = st.tare_offset_un;
-        dev_log(&s->dev, LOG_INFO, "sensor: tared, offset %d uN (raw)", st.tare_offset_un);
-    }
-    ctrl_finish(c, status, status == 0 ? "tared" : "TARE done, status unreadable");
-}
-
-static void tare_after_tare(struct sh_ctrl *c, int status)
-{
-    struct sh_drv *s = c->drv;
-    if (status == 0) {
-        s->tared = true;
-        int rc;
-        ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL, SH_STATUS_SIZE,
-                        tare_after_status, c->done, c->user, &rc);
-        if (rc == 0)
-            return;
-        status = rc;
-    }
-    ctrl_finish(c, status, "TARE failed");
-}
-
-int sh_drv_tare(struct sh_drv *s, sh_done_fn done, void *user)
-{
-    return ctrl_submit(s, SH_REQ_TARE, 0, NULL, 0, tare_after_tare, done, user);
-}
-
-bool sh_drv_tare_info(const struct sh_drv *s, int32_t *offset_raw_un)
-{
-    if (offset_raw_un)
-        *offset_raw_un = s->tare_offset_un;
-    return s->tared;
-}
 
 /* ---- attach / detach ---- */
 
@@ -582,39 +103,11 @@ static bool serial_matches(struct sh_drv *s, libusb_device_handle *h,
     return n > 0 && strcmp((const char *)ser, s->match.serial) == 0;
 }
 
-static void free_bulk(struct sh_drv *s)
-{
-    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
-        if (s->bulk[i]) {
-            free(s->bulk[i]->buffer);
-            libusb_free_transfer(s->bulk[i]);
-            s->bulk[i] = NULL;
-        }
-    }
-}
-
-static int alloc_bulk(struct sh_drv *s)
-{
-    for (int i = 0; i < SH_DRV_TRANSFERS; i++) {
-        struct libusb_transfer *x = libusb_alloc_transfer(0);
-        uint8_t *buf = malloc(SH_TRANSFER_SIZE);
-        if (!x || !buf) {
-            libusb_free_transfer(x);
-            free(buf);
-            free_bulk(s);
-            return -ENOMEM;
-        }
-        libusb_fill_bulk_transfer(x, s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, bulk_cb, NULL, 0);
-        s->bulk[i] = x;
-    }
-    return 0;
-}
-
 static void close_handle(struct sh_drv *s)
 {
     if (!s->handle)
         return;
-    free_bulk(s);
+    sh2_free_bulk(s);
     libusb_release_interface(s->handle, SH_INTERFACE);
     libusb_close(s->handle);
     libusb_unref_device(s->device);
@@ -671,7 +164,7 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
             s->reattach_at = dev_now_us() + 1000000u;
         return rc;
     }
-    if (setup_device(s, err, errlen) < 0 || alloc_bulk(s) < 0) {
+    if (setup_device(s, err, errlen) < 0 || sh2_alloc_bulk(s) < 0) {
         close_handle(s);
         s->reattach_at = dev_now_us() + 1000000u;
         return -EIO;
@@ -680,7 +173,7 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
     s->gone = false;
     s->missing_logged = false;
     s->reattach_at = DEV_NO_DEADLINE;
-    set_state(s, ST_IDLE);
+    sh2_set_state(s, ST_IDLE);
     s->dev.fd_generation++;
     dev_log(&s->dev, LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
             s->identity.model, s->identity.serial, s->identity.fw_major, s->identity.fw_minor,
@@ -732,15 +225,6 @@ cJSON *sh_drv_scan(const struct station_match *m, char *err, size_t errlen)
     return arr;
 }
 
-/* Every transfer has ended: the handle can be closed -- but not from
- * inside libusb's event handling (libusb_close would deadlock on the event
- * lock), so only flag it here; process() closes it. */
-static void maybe_finish_detach(struct sh_drv *s)
-{
-    if (s->gone && s->bulk_inflight == 0 && !s->ctrls)
-        s->close_pending = true;
-}
-
 /* The device is gone but some transfers never completed (a disconnect
  * the kernel -- or an emulation -- never reports as an error on the
  * usbfs fd). libusb_close() then drops them from its in-flight list (their
@@ -758,10 +242,10 @@ static void force_close(struct sh_drv *s)
         if (s->bulk[i])
             s->bulk[i]->user_data = NULL;
     s->bulk_inflight = 0;
-    free_bulk(s);
+    sh2_free_bulk(s);
     while (s->ctrls) {
         struct sh_ctrl *c = s->ctrls;
-        ctrl_unlink(s, c);
+        sh2_ctrl_unlink(s, c);
         libusb_free_transfer(c->xfer);
         if (c->done)
             c->done(c->user, -ENODEV, "sensor head gone");
@@ -770,8 +254,8 @@ static void force_close(struct sh_drv *s)
         free(c);
     }
     if (s->state != ST_IDLE) {
-        set_state(s, ST_IDLE);
-        emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped (device gone)");
+        sh2_set_state(s, ST_IDLE);
+        sh2_emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped (device gone)");
     }
     s->gone = false;
     s->close_pending = false;
@@ -792,27 +276,6 @@ static void finish_detach(struct sh_drv *s)
     s->dev.fd_generation++;
 }
 
-static void detach(struct sh_drv *s, const char *reason)
-{
-    if (!s->present)
-        return;
-    s->present = false;
-    s->gone = true;
-    s->gone_deadline = dev_now_us() + SH_DRV_GONE_WAIT_MS * 1000u;
-    dev_log(&s->dev, LOG_WARNING, "sensor: gone: %s", reason);
-    if (s->state != ST_IDLE) {
-        emit(s, SH_EV_STREAM_ERROR, 0, "stream ended: device gone");
-        set_state(s, ST_STOPPING);
-        s->stop_deadline = 0;
-    }
-    cancel_bulk(s);
-    for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
-        libusb_cancel_transfer(c->xfer);
-    if (s->cb.on_presence)
-        s->cb.on_presence(s->user, false, reason);
-    maybe_finish_detach(s);
-}
-
 static int LIBUSB_CALL hotplug_cb(libusb_context *ctx, libusb_device *device,
                                   libusb_hotplug_event event, void *user)
 {
@@ -820,7 +283,7 @@ static int LIBUSB_CALL hotplug_cb(libusb_context *ctx, libusb_device *device,
     struct sh_drv *s = user;
     if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
         if (s->device == device)
-            detach(s, "unplugged");
+            sh2_detach(s, "unplugged");
     } else if (!s->present) {
         /* Open from process(), not from inside libusb's event handling
          * (and only once the old handle is fully closed). */
@@ -878,7 +341,7 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
     uint64_t now = dev_now_us();
     if (s->state == ST_STOPPING && s->bulk_inflight > 0 && now >= s->stop_deadline) {
         s->stop_deadline = DEV_NO_DEADLINE;
-        cancel_bulk(s);
+        sh2_cancel_bulk(s);
     }
     if (s->reattach_at != DEV_NO_DEADLINE && now >= s->reattach_at && !s->gone && !s->present) {
         char err[256];
@@ -1016,7 +479,7 @@ void sh_drv_free(struct sh_drv *s)
         /* Cancel everything and let the callbacks run before closing. */
         s->gone = true;
         s->present = false;
-        cancel_bulk(s);
+        sh2_cancel_bulk(s);
         for (struct sh_ctrl *c = s->ctrls; c; c = c->next_link)
             libusb_cancel_transfer(c->xfer);
         uint64_t until = dev_now_us() + 2000000u;
@@ -1039,7 +502,6 @@ void sh_drv_free(struct sh_drv *s)
 
 struct dev *sh_drv_dev(struct sh_drv *s) { return &s->dev; }
 bool sh_drv_present(const struct sh_drv *s) { return s->present; }
-bool sh_drv_streaming(const struct sh_drv *s) { return s->state == ST_STREAMING; }
 const struct sh_identity *sh_drv_identity(const struct sh_drv *s)
 {
     return s->present ? &s->identity : NULL;
@@ -1061,4 +523,3 @@ int sh_drv_set_rate(struct sh_drv *s, uint32_t rate_hz)
     s->rate_hz = rate_hz;
     return 0;
 }
-void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out) { *out = s->stream.stats; }

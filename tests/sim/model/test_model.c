@@ -1,108 +1,31 @@
 /* Unit tests of the simulator physics model alone (no umockdev): pen
- * dynamics, sensor stream, ground truth, determinism, watchdog, faults,
- * FIFO overrun. Everything runs in simulated time, so nothing here depends
- * on the speed of the machine. */
+ * dynamics, sensor stream, ground truth, determinism, watchdog, FIFO
+ * overrun; the faults (test_faults.c), the bench JSON (test_params.c) and
+ * the mounts (test_mount.c) are run from here too. Everything runs in
+ * simulated time, so nothing here depends on the speed of the machine. */
+#include "test_model.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
-#include "helpers.h"
+#include "checks.h"
 #include "test_mount.h"
-
-/* ---- helpers ---- */
-
-static struct sim_params defaults(void)
-{
-    struct sim_params p;
-    sim_params_default(&p);
-    p.depth_bias_mm = 0.0;
-    return p;
-}
-
-/* A model whose rate has been set to 120 Hz (START needs a setpoint). */
-static struct sim_model *model(const struct sim_params *p, uint64_t seed)
-{
-    struct sim_model *m = sim_model_new(p, seed);
-    ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(sim_pen_set_rate(m, 120000), 0);
-    return m;
-}
-
-static struct pen_status status(const struct sim_model *m)
-{
-    struct pen_status st;
-    sim_pen_status(m, &st);
-    return st;
-}
-
-/* Mean and RMS spread of stroke rates of RUNNING strokes after t_from. */
-static void rate_stats(const struct truth *t, double t_from, double *mean, double *sd,
-                       size_t *n)
-{
-    double s = 0, s2 = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->s[i].t < t_from || strcmp(t->s[i].state, "RUNNING") != 0)
-            continue;
-        s += t->s[i].rate;
-        s2 += t->s[i].rate * t->s[i].rate;
-        k++;
-    }
-    *n = k;
-    *mean = k ? s / (double)k : NAN;
-    *sd = k > 1 ? sqrt(fmax(0, (s2 - s * s / (double)k) / (double)(k - 1))) : NAN;
-}
-
-static double mean_field(const struct truth *t, double t_from, size_t off)
-{
-    double s = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->s[i].t < t_from)
-            continue;
-        s += *(const double *)(const void *)((const char *)&t->s[i] + off);
-        k++;
-    }
-    return k ? s / (double)k : NAN;
-}
-
-#define MEAN_OF(t, from, field) mean_field(t, from, offsetof(struct stroke_truth, field))
-
-/* Run a started pen for dur with truth captured; returns the parsed truth. */
-static void run_with_truth(const struct sim_params *p, uint64_t seed, uint64_t dur,
-                           struct truth *tr)
-{
-    struct sim_model *m = model(p, seed);
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    sim_model_set_truth(m, f);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, dur, NULL);
-    ck_assert_int_eq(fflush(f), 0);
-    truth_read(f, tr);
-    ck_assert(!tr->parse_error);
-    fclose(f);
-    sim_model_free(m);
-}
-
-static bool has_event(struct sim_model *m, uint8_t type, uint32_t fault, uint8_t state);
 
 /* ---- pen dynamics ---- */
 
 START_TEST(test_spinup_reaches_rate_fast)
 {
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 1);
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 1);
     ck_assert_int_eq(sim_pen_set_rate(m, 120000), 0);
     ck_assert_int_eq(sim_pen_start(m), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_SPINUP);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_SPINUP);
     uint64_t t_in_band = 0, t_running = 0, max_current = 0;
     for (uint64_t t = MS; t <= 200 * MS; t += MS) {
         run_fed(m, t, NULL);
-        struct pen_status st = status(m);
+        struct pen_status st = tm_status(m);
         if (st.motor_current_ma > max_current)
             max_current = st.motor_current_ma;
         if (!t_in_band && fabs(st.measured_rate_mhz - 120000.0) <= 0.05 * 120000)
@@ -117,7 +40,7 @@ START_TEST(test_spinup_reaches_rate_fast)
     /* inrush about 3x the 450 mA run current, then back near run current */
     ck_assert_uint_ge(max_current, 1100);
     ck_assert_uint_le(max_current, 1500);
-    struct pen_status st = status(m);
+    struct pen_status st = tm_status(m);
     ck_assert_uint_ge(st.motor_current_ma, 400);
     ck_assert_uint_le(st.motor_current_ma, 500);
 
@@ -135,10 +58,10 @@ START_TEST(test_spinup_reaches_rate_fast)
 
     /* stop: spin down to rest, STOPPING then IDLE */
     ck_assert_int_eq(sim_pen_stop(m), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_STOPPING);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_STOPPING);
     ck_assert(!sim_pen_motor_running(m));
     run_fed(m, 600 * MS, NULL);
-    st = status(m);
+    st = tm_status(m);
     ck_assert_int_eq(st.state, PEN_STATE_IDLE);
     ck_assert_uint_eq(st.measured_rate_mhz, 0);
     ck_assert_uint_eq(st.motor_current_ma, 0);
@@ -150,14 +73,14 @@ START_TEST(test_steady_rate_within_rate_error)
 {
     static const double errors[] = {0.0, 1.5, -3.0};
     for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
-        struct sim_params p = defaults();
+        struct sim_params p = tm_defaults();
         p.rate_error_pct = errors[i];
         p.supply_mv = 0;            /* USB powered: no droop */
         struct truth tr;
-        run_with_truth(&p, 7 + i, 3 * SEC, &tr);
+        tm_run_with_truth(&p, 7 + i, 3 * SEC, &tr);
         double mean, sd;
         size_t n;
-        rate_stats(&tr, 0.5, &mean, &sd, &n);
+        tm_rate_stats(&tr, 0.5, &mean, &sd, &n);
         double expect = 120.0 * (1 + errors[i] / 100);
         ck_assert_uint_gt(n, 250);
         /* 0.5 % RMS jitter over > 250 strokes: mean within 0.2 % */
@@ -179,8 +102,8 @@ END_TEST
  * so a rate over the strokes before a stop counts the same strokes. */
 START_TEST(test_needles_continuous_across_stop_and_depth)
 {
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 5);
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 5);
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
@@ -230,9 +153,9 @@ END_TEST
 
 START_TEST(test_truth_depth_matches_setting_plus_bias)
 {
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.depth_bias_mm = 0.030;
-    struct sim_model *m = model(&p, 3);
+    struct sim_model *m = tm_model(&p, 3);
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
@@ -288,7 +211,7 @@ START_TEST(test_depth_bias_drawn_per_unit)
     uint64_t seeds[3] = {11, 11, 12};
     for (int i = 0; i < 3; i++) {
         struct truth tr;
-        run_with_truth(&p, seeds[i], 300 * MS, &tr);
+        tm_run_with_truth(&p, seeds[i], 300 * MS, &tr);
         ck_assert_uint_gt(tr.n, 10);
         d[i] = tr.s[tr.n - 1].protrusion;
         truth_free(&tr);
@@ -309,7 +232,7 @@ START_TEST(test_new_unit_power_on)
     sim_params_default(&p);
     p.depth_noise_mm = 0;
     p.disp_noise_um = 0;
-    struct sim_model *m = model(&p, 5);
+    struct sim_model *m = tm_model(&p, 5);
     ck_assert_int_eq(sim_sh_start(m), 0);
     struct capture c;
     capture_init(&c);
@@ -317,7 +240,7 @@ START_TEST(test_new_unit_power_on)
     run_fed(m, 200 * MS, &c);
     /* Old unit left in FAULT by a lost heartbeat. */
     sim_model_run_until(m, 800 * MS);
-    ck_assert_int_eq(status(m).state, PEN_STATE_FAULT);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_FAULT);
     capture_drain(m, &c, 2000);
     double parked[4];
     for (int u = 0; u < 4; u++) {
@@ -327,7 +250,7 @@ START_TEST(test_new_unit_power_on)
         struct pen_identity id;
         sim_pen_identity(m, &id);
         ck_assert_str_eq(id.serial, serial);
-        struct pen_status st = status(m);
+        struct pen_status st = tm_status(m);
         ck_assert_int_eq(st.state, PEN_STATE_IDLE);
         ck_assert_uint_eq(st.faults, 0);
         ck_assert_uint_eq(st.set_rate_mhz, 0);
@@ -356,8 +279,8 @@ END_TEST
  * frames in the FIFO, asking for 500 gives exactly 500 twice. */
 START_TEST(test_take_block_fills_to_max)
 {
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 5);
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 5);
     ck_assert_int_eq(sim_sh_set_rate(m, 50000), 0);
     ck_assert_int_eq(sim_sh_start(m), 0);
     sim_model_run_until(m, 20 * MS);
@@ -378,8 +301,8 @@ START_TEST(test_samples_synchronous_and_counted)
 {
     static const uint32_t rates[] = {50000, 20000, 48000, 7500};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-        struct sim_params p = defaults();
-        struct sim_model *m = model(&p, 5);
+        struct sim_params p = tm_defaults();
+        struct sim_model *m = tm_model(&p, 5);
         ck_assert_int_eq(sim_pen_start(m), 0);
         run_fed(m, 123 * MS, NULL);
         ck_assert_int_eq(sim_sh_set_rate(m, rates[i]), 0);
@@ -415,12 +338,12 @@ END_TEST
 
 START_TEST(test_same_seed_same_samples)
 {
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.depth_bias_mm = NAN;
     struct capture c[3];
     uint64_t seeds[3] = {42, 42, 43};
     for (int i = 0; i < 3; i++) {
-        struct sim_model *m = model(&p, seeds[i]);
+        struct sim_model *m = tm_model(&p, seeds[i]);
         capture_init(&c[i]);
         ck_assert_int_eq(sim_pen_start(m), 0);
         ck_assert_int_eq(sim_sh_start(m), 0);
@@ -451,9 +374,9 @@ END_TEST
 
 START_TEST(test_fifo_overrun_exact_skip)
 {
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.sh_fifo_frames = 1000;
-    struct sim_model *m = model(&p, 9);
+    struct sim_model *m = tm_model(&p, 9);
     ck_assert_int_eq(sim_sh_set_rate(m, 10000), 0);
     sim_model_run_until(m, 250 * MS);
     ck_assert_int_eq(sim_sh_start(m), 0);
@@ -481,7 +404,7 @@ END_TEST
 
 START_TEST(test_tare_and_calibration)
 {
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.sh_cal.force_gain_ppm = 1020000;
     p.sh_cal.force_offset_un = 3000;
     p.sh_cal.disp_gain_ppm = 990000;
@@ -489,7 +412,7 @@ START_TEST(test_tare_and_calibration)
     p.depth_noise_mm = 0;
     p.force_noise_n = 0;
     p.disp_noise_um = 0;
-    struct sim_model *m = model(&p, 2);
+    struct sim_model *m = tm_model(&p, 2);
     ck_assert_int_eq(sim_sh_start(m), 0);
     struct capture c;
     capture_init(&c);
@@ -538,10 +461,10 @@ END_TEST
 
 START_TEST(test_depth_change_at_rest_moves_needles)
 {
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.depth_noise_mm = 0;
     p.disp_noise_um = 0;
-    struct sim_model *m = model(&p, 2);
+    struct sim_model *m = tm_model(&p, 2);
     ck_assert_int_eq(sim_sh_start(m), 0);
     struct capture c;
     capture_init(&c);
@@ -555,436 +478,17 @@ START_TEST(test_depth_change_at_rest_moves_needles)
 }
 END_TEST
 
-/* ---- commands and watchdog ---- */
-
-START_TEST(test_command_ranges)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = sim_model_new(&p, 1);
-    ck_assert_ptr_nonnull(m);
-    ck_assert_uint_eq(status(m).set_rate_mhz, 0);
-    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);     /* no rate set yet */
-    ck_assert(!sim_pen_motor_running(m));
-    ck_assert_int_eq(sim_pen_set_rate(m, 49999), PEN_ERR_OUT_OF_RANGE);
-    ck_assert_int_eq(sim_pen_set_rate(m, 150001), PEN_ERR_OUT_OF_RANGE);
-    ck_assert_int_eq(sim_pen_set_rate(m, 50000), 0);
-    ck_assert_int_eq(sim_pen_set_rate(m, 133333), 0);
-    ck_assert_uint_eq(status(m).set_rate_mhz, 133300);     /* PEN.md 5.2: 100 mHz steps */
-    ck_assert_int_eq(sim_pen_set_rate(m, 133350), 0);
-    ck_assert_uint_eq(status(m).set_rate_mhz, 133400);     /* a half step rounds up */
-    ck_assert_int_eq(sim_pen_set_depth(m, 1100), PEN_ERR_OUT_OF_RANGE);  /* not x 250 um */
-    ck_assert_int_eq(sim_pen_set_depth(m, 2750), PEN_ERR_OUT_OF_RANGE);  /* above max */
-    ck_assert_int_eq(sim_pen_set_depth(m, 2500), 0);
-    ck_assert_int_eq(sim_pen_set_depth(m, 0), 0);
-    ck_assert_uint_eq(status(m).set_depth_um, 0);
-    ck_assert_int_eq(sim_sh_set_rate(m, 999), SH_ERR_OUT_OF_RANGE);
-    ck_assert_int_eq(sim_sh_set_rate(m, 100001), SH_ERR_OUT_OF_RANGE);
-    struct pen_identity id;
-    sim_pen_identity(m, &id);
-    ck_assert_str_eq(id.model, "MNP-A");
-    ck_assert_uint_eq(id.needle_count, 14);
-    ck_assert_uint_eq(id.depth_step_um, 250);
-    ck_assert_uint_eq(id.protocol_version, PEN_PROTOCOL_VERSION);
-    ck_assert_uint_eq(status(m).watchdog_ms, PEN_WATCHDOG_TIMEOUT_MS);
-    sim_model_free(m);
-
-    /* profile B style range: steps count from depth_min_um */
-    p.depth_min_um = 150;
-    p.depth_step_um = 100;
-    p.depth_max_um = 2950;
-    m = model(&p, 1);
-    ck_assert_int_eq(sim_pen_set_depth(m, 250), 0);
-    ck_assert_int_eq(sim_pen_set_depth(m, 200), PEN_ERR_OUT_OF_RANGE);
-    ck_assert_int_eq(sim_pen_set_depth(m, 100), PEN_ERR_OUT_OF_RANGE);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_state_machine_rules)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 1);
-    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in IDLE: nothing */
-    ck_assert_int_eq(sim_pen_clear_fault(m), 0);        /* no fault: nothing */
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, 200 * MS, NULL);
-    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
-    ck_assert_int_eq(sim_pen_start(m), 0);              /* START while running: nothing */
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
-    /* a new setpoint the rotor is already within 5 % of: still RUNNING */
-    ck_assert_int_eq(sim_pen_set_rate(m, 121000), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
-    ck_assert_int_eq(sim_pen_take_events(m, (struct pen_msg[8]){0}, 8), 0);
-    /* a new setpoint while running: SPINUP until within 5 % again */
-    ck_assert_int_eq(sim_pen_set_rate(m, 80000), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_SPINUP);
-    ck_assert(has_event(m, PEN_MSG_EVT_STATE, 0, PEN_STATE_SPINUP));
-    run_fed(m, 400 * MS, NULL);
-    struct pen_status st = status(m);
-    ck_assert_int_eq(st.state, PEN_STATE_RUNNING);
-    ck_assert_double_eq_tol(st.measured_rate_mhz, 80000, 0.05 * 80000);
-    /* START while the rotor is still braking is refused */
-    ck_assert_int_eq(sim_pen_stop(m), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_STOPPING);
-    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);
-    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in STOPPING: nothing */
-    run_fed(m, 700 * MS, NULL);
-    ck_assert_int_eq(status(m).state, PEN_STATE_IDLE);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_watchdog_stops_after_500ms_not_before)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 1);
-    sim_model_run_until(m, 37 * MS);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    sim_model_run_until(m, 200 * MS);
-    sim_pen_heartbeat(m);                   /* last heartbeat at 200 ms */
-    sim_model_run_until(m, 699 * MS);
-    ck_assert(sim_pen_motor_running(m));
-    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
-    ck_assert_uint_eq(status(m).faults & PEN_FAULT_WATCHDOG, 0);
-    sim_model_run_until(m, 701 * MS);
-    ck_assert(!sim_pen_motor_running(m));
-    struct pen_status st = status(m);
-    ck_assert_int_eq(st.state, PEN_STATE_FAULT);
-    ck_assert(st.faults & PEN_FAULT_WATCHDOG);
-    struct pen_msg ev[8];
-    int n = sim_pen_take_events(m, ev, 8);
-    ck_assert_int_eq(n, 4);             /* SPINUP, RUNNING, FAULT, then the fault (PEN.md 9) */
-    ck_assert_uint_eq(ev[2].type, PEN_MSG_EVT_STATE);
-    ck_assert_uint_eq(ev[2].u.evt_state.state, PEN_STATE_FAULT);
-    ck_assert_uint_eq(ev[2].u.evt_state.reason, PEN_REASON_WATCHDOG);
-    ck_assert_uint_eq(ev[3].type, PEN_MSG_EVT_FAULT);
-    ck_assert(ev[3].u.evt_fault.faults & PEN_FAULT_WATCHDOG);
-    ck_assert_uint_eq(ev[3].seq, (uint16_t)(ev[2].seq + 1));
-    /* latched until CLEAR_FAULT */
-    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_FAULT_ACTIVE);
-    ck_assert_int_eq(sim_pen_clear_fault(m), 0);
-    ck_assert_uint_eq(status(m).faults, 0);
-    ck_assert_int_ne(status(m).state, PEN_STATE_FAULT);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    ck_assert(sim_pen_motor_running(m));
-    /* the rotor keeps decelerating/accelerating normally afterwards */
-    run_fed(m, 1200 * MS, NULL);
-    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
-    sim_model_free(m);
-}
-END_TEST
-
-/* ---- faults ---- */
-
-static struct sim_model *running_pen(struct sim_params *p, uint64_t seed)
-{
-    struct sim_model *m = model(p, seed);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, 200 * MS, NULL);
-    ck_assert_int_eq(status(m).state, PEN_STATE_RUNNING);
-    return m;
-}
-
-static bool has_event(struct sim_model *m, uint8_t type, uint32_t fault, uint8_t state)
-{
-    struct pen_msg ev[64];
-    int n = sim_pen_take_events(m, ev, 64);
-    for (int i = 0; i < n; i++) {
-        if (ev[i].type != type)
-            continue;
-        if (type == PEN_MSG_EVT_FAULT && (ev[i].u.evt_fault.faults & fault))
-            return true;
-        if (type == PEN_MSG_EVT_STATE && ev[i].u.evt_state.state == state)
-            return true;
-    }
-    return false;
-}
-
-START_TEST(test_fault_stall)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = running_pen(&p, 1);
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
-    sim_model_inject(m, SIM_FAULT_STALL, NAN, 300 * MS);
-    run_fed(m, 290 * MS, NULL);
-    ck_assert_uint_gt(status(m).measured_rate_mhz, 110000);
-    run_fed(m, 350 * MS, NULL);         /* 50 ms after the stall */
-    struct pen_status st = status(m);
-    ck_assert_uint_lt(st.measured_rate_mhz, 2000);
-    ck_assert_uint_ge(st.motor_current_ma, 1200);
-    ck_assert_uint_le(st.motor_current_ma, 1500);
-    run_fed(m, 580 * MS, NULL);         /* cut-out ~300 ms after detection */
-    ck_assert(sim_pen_motor_running(m));
-    run_fed(m, 650 * MS, NULL);
-    ck_assert(!sim_pen_motor_running(m));
-    st = status(m);
-    ck_assert_int_eq(st.state, PEN_STATE_FAULT);
-    ck_assert(st.faults & PEN_FAULT_STALL);
-    ck_assert_uint_eq(st.motor_current_ma, 0);
-    ck_assert(has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_STALL, 0));
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_overcurrent)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = running_pen(&p, 1);
-    sim_model_inject(m, SIM_FAULT_OVERCURRENT, NAN, 300 * MS);
-    run_fed(m, 395 * MS, NULL);
-    ck_assert(sim_pen_motor_running(m));
-    ck_assert_uint_gt(status(m).motor_current_ma, 1500);
-    run_fed(m, 410 * MS, NULL);
-    ck_assert(!sim_pen_motor_running(m));
-    ck_assert(status(m).faults & PEN_FAULT_OVERCURRENT);
-    ck_assert_int_eq(status(m).state, PEN_STATE_FAULT);
-    ck_assert(has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_OVERCURRENT, 0));
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_depth_drift)
-{
-    struct sim_params p = defaults();
-    p.depth_noise_mm = 0;
-    struct sim_model *m = model(&p, 1);
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    sim_model_set_truth(m, f);
-    sim_model_inject(m, SIM_FAULT_DEPTH_DRIFT, 6.0, 0);    /* 0.1 mm/s: cap at 2 s */
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, 3 * SEC, NULL);
-    ck_assert_int_eq(fflush(f), 0);
-    struct truth tr;
-    truth_read(f, &tr);
-    double mid = NAN, last = tr.s[tr.n - 1].protrusion;
-    for (size_t i = 0; i < tr.n; i++)
-        if (tr.s[i].t >= 1.0) {
-            mid = tr.s[i].protrusion;
-            break;
-        }
-    ck_assert_double_eq_tol(mid, 1.0 + 0.1, 0.002);
-    ck_assert_double_eq_tol(last, 1.0 + 0.2, 1e-9);    /* capped */
-    truth_free(&tr);
-    fclose(f);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_rate_jitter)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = model(&p, 4);
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    sim_model_set_truth(m, f);
-    sim_model_inject(m, SIM_FAULT_RATE_JITTER, NAN, 1 * SEC);   /* default 7 % */
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, 4 * SEC, NULL);
-    ck_assert_int_eq(fflush(f), 0);
-    struct truth tr;
-    truth_read(f, &tr);
-    double s1 = 0, s1sq = 0, s2 = 0, s2sq = 0;
-    size_t n1 = 0, n2 = 0;
-    for (size_t i = 0; i < tr.n; i++) {
-        double r = tr.s[i].rate;
-        if (tr.s[i].t > 0.3 && tr.s[i].t < 0.99) {
-            s1 += r, s1sq += r * r, n1++;
-        } else if (tr.s[i].t > 1.02) {
-            s2 += r, s2sq += r * r, n2++;
-        }
-    }
-    double sd1 = sqrt((s1sq - s1 * s1 / n1) / (n1 - 1)) / (s1 / n1);
-    double sd2 = sqrt((s2sq - s2 * s2 / n2) / (n2 - 1)) / (s2 / n2);
-    ck_assert_double_lt(sd1, 0.01);
-    ck_assert_double_gt(sd2, 0.05);
-    ck_assert_double_lt(sd2, 0.10);
-    truth_free(&tr);
-    fclose(f);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_low_battery)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = running_pen(&p, 1);
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
-    sim_model_inject(m, SIM_FAULT_LOW_BATTERY, 200.0, 500 * MS);   /* 200 mV/s */
-    run_fed(m, 2900 * MS, NULL);        /* 4000 - 480 = 3520 mV */
-    struct pen_status st = status(m);
-    ck_assert_uint_eq(st.faults & PEN_FAULT_LOW_BATTERY, 0);
-    /* open-loop drive: rate droops with supply (3520/4000 = 0.88) */
-    ck_assert_double_eq_tol(st.measured_rate_mhz / 120000.0, 3520.0 / 4000.0, 0.03);
-    run_fed(m, 3100 * MS, NULL);        /* 3480 mV: warning, still running */
-    st = status(m);
-    ck_assert(st.faults & PEN_FAULT_LOW_BATTERY);
-    ck_assert(sim_pen_motor_running(m));
-    ck_assert(has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_LOW_BATTERY, 0));
-    run_fed(m, 4600 * MS, NULL);        /* 3180 mV: below cut-off */
-    st = status(m);
-    ck_assert(!sim_pen_motor_running(m));
-    ck_assert(st.faults & PEN_FAULT_BATTERY_CUTOFF);
-    ck_assert_int_eq(st.state, PEN_STATE_FAULT);
-    ck_assert_uint_lt(st.supply_mv, 3200);
-    ck_assert_int_eq(sim_pen_clear_fault(m), PEN_ERR_FAULT_ACTIVE);   /* still flat */
-    /* a fresh battery: the warning clears itself, the cut-off needs CLEAR_FAULT */
-    sim_model_clear_faults(m);
-    run_fed(m, 4700 * MS, NULL);
-    ck_assert_uint_eq(status(m).faults & PEN_FAULT_LOW_BATTERY, 0);
-    ck_assert(status(m).faults & PEN_FAULT_BATTERY_CUTOFF);
-    ck_assert_int_eq(sim_pen_clear_fault(m), 0);
-    ck_assert_int_eq(status(m).state, PEN_STATE_IDLE);
-    ck_assert_uint_eq(status(m).faults, 0);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_no_cartridge)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = running_pen(&p, 1);
-    sim_model_inject(m, SIM_FAULT_NO_CARTRIDGE, NAN, 300 * MS);
-    ck_assert_int_eq(sim_sh_start(m), 0);
-    struct capture c;
-    capture_init(&c);
-    run_fed(m, 290 * MS, &c);
-    ck_assert_uint_eq(c.no_target_blocks, 0);
-    size_t before = c.n;
-    run_fed(m, 310 * MS, NULL);
-    capture_drain(m, &c, SH_MAX_SAMPLES);
-    before = c.n;
-    run_fed(m, 800 * MS, &c);
-    ck_assert_uint_gt(c.no_target_blocks, 0);
-    int32_t fmax_un = INT32_MIN;
-    for (size_t k = before; k < c.n; k++) {
-        ck_assert_int_eq(c.disp[k], SH_NO_TARGET);
-        if (c.force[k] > fmax_un)
-            fmax_un = c.force[k];
-    }
-    ck_assert_int_lt(fmax_un, 100000);      /* zero offset + noise only */
-    /* the pen keeps running and reports it */
-    ck_assert(sim_pen_motor_running(m));
-    ck_assert(status(m).faults & PEN_FAULT_NO_CARTRIDGE);
-    struct pen_identity id;
-    sim_pen_identity(m, &id);
-    ck_assert_str_eq(id.cartridge_id, "");
-    ck_assert_uint_eq(id.needle_count, 0);
-    struct sh_status sst;
-    sim_sh_status(m, &sst);
-    ck_assert_uint_eq(sst.flags & SH_STAT_TARGET_PRESENT, 0);
-    ck_assert(has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_NO_CARTRIDGE, 0));
-    /* once stopped it will not start without a cartridge */
-    ck_assert_int_eq(sim_pen_stop(m), 0);
-    run_fed(m, 950 * MS, &c);          /* 120 Hz -> rest: ~95 ms */
-    ck_assert_int_eq(status(m).state, PEN_STATE_IDLE);
-    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_NO_CARTRIDGE);
-    /* put it back */
-    sim_model_clear_faults(m);
-    run_fed(m, 1000 * MS, &c);
-    ck_assert_uint_eq(status(m).faults & PEN_FAULT_NO_CARTRIDGE, 0);
-    ck_assert_int_ne(c.disp[c.n - 1], SH_NO_TARGET);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    capture_free(&c);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_sensor_overrun)
-{
-    struct sim_params p = defaults();
-    struct sim_model *m = running_pen(&p, 1);
-    ck_assert_int_eq(sim_sh_start(m), 0);       /* at 200 ms */
-    sim_model_inject(m, SIM_FAULT_SENSOR_OVERRUN, 1234, 400 * MS);
-    struct capture c;
-    capture_init(&c);
-    run_fed(m, 1200 * MS, &c);
-    ck_assert_uint_eq(c.overrun_blocks, 1);
-    /* frame 9999 is taken at t0 + 10000/50000 s = 400 ms, just before the
-     * fault acts; frames 10000..11233 are lost */
-    ck_assert_uint_eq(c.first_after_overrun, 10000 + 1234);
-    ck_assert_uint_eq(c.n, 50000 - 1234);
-    ck_assert(!c.index_error && !c.seq_error);
-    capture_free(&c);
-    sim_model_free(m);
-}
-END_TEST
-
-START_TEST(test_fault_bent_needle)
-{
-    struct sim_params p = defaults();
-    struct truth healthy, bent;
-    run_with_truth(&p, 8, 2 * SEC, &healthy);
-    struct sim_model *m = model(&p, 8);
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    sim_model_set_truth(m, f);
-    sim_model_inject(m, SIM_FAULT_BENT_NEEDLE, 2, 0);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    ck_assert_int_eq(sim_sh_start(m), 0);
-    struct capture c;
-    capture_init(&c);
-    run_fed(m, 2 * SEC, &c);
-    ck_assert_int_eq(fflush(f), 0);
-    truth_read(f, &bent);
-    double h = MEAN_OF(&healthy, 0.3, peak_force), b = MEAN_OF(&bent, 0.3, peak_force);
-    /* 14 needles x 0.0375 N = 0.525 N; two missing: 12/14 of it */
-    ck_assert_double_eq_tol(h, 0.525, 0.01);
-    ck_assert_double_eq_tol(b / h, 12.0 / 14.0, 0.01);
-    /* and the force samples show it: max per stroke ~ truth peak + zero offset */
-    int32_t fmax_un = INT32_MIN;
-    for (size_t k = c.n / 2; k < c.n; k++)
-        if (c.force[k] > fmax_un)
-            fmax_un = c.force[k];
-    ck_assert_double_eq_tol(fmax_un / 1e6, 0.45 + 0.05, 0.04);
-    capture_free(&c);
-    truth_free(&healthy);
-    truth_free(&bent);
-    fclose(f);
-    sim_model_free(m);
-}
-END_TEST
-
-/* Review fix: a bent-needle value beyond int range ("all of them") used to
- * be converted unclamped, wrapping to a healthy or super-healthy pen. */
-START_TEST(test_fault_bent_needle_huge_value)
-{
-    static const double values[] = { 14, 3e9, 1e30 };
-    struct sim_params p = defaults();
-    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
-        struct sim_model *m = model(&p, 8);
-        FILE *f = tmpfile();
-        ck_assert_ptr_nonnull(f);
-        sim_model_set_truth(m, f);
-        sim_model_inject(m, SIM_FAULT_BENT_NEEDLE, values[i], 0);
-        ck_assert_int_eq(sim_pen_start(m), 0);
-        run_fed(m, SEC / 2, NULL);
-        ck_assert_int_eq(fflush(f), 0);
-        struct truth t;
-        truth_read(f, &t);
-        ck_assert(!t.parse_error);
-        ck_assert_uint_gt(t.n, 10);
-        /* no needle left to meet the phantom: no force on any stroke */
-        ck_assert_msg(MEAN_OF(&t, 0.1, peak_force) == 0.0, "value %g: peak force %g N",
-                      values[i], MEAN_OF(&t, 0.1, peak_force));
-        truth_free(&t);
-        fclose(f);
-        sim_model_free(m);
-    }
-}
-END_TEST
-
 START_TEST(test_force_waveform_shape)
 {
     /* no noise: force rises k*p to the puncture threshold, falls to the
      * plateau, rings, and is ~0 after withdrawal; the sampled maximum of
      * each stroke is within ~1.5 % of the truth peak */
-    struct sim_params p = defaults();
+    struct sim_params p = tm_defaults();
     p.force_noise_n = 0;
     p.disp_noise_um = 0;
     p.jitter_pct = 0;
     p.depth_noise_mm = 0;
-    struct sim_model *m = model(&p, 1);
+    struct sim_model *m = tm_model(&p, 1);
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
@@ -1034,180 +538,123 @@ START_TEST(test_force_waveform_shape)
 }
 END_TEST
 
-/* ---- bench JSON ---- */
 
-static int parse(const char *json, struct sim_params *p, char *err, size_t len)
-{
-    cJSON *root = cJSON_Parse(json);
-    ck_assert_ptr_nonnull(root);
-    sim_params_default(p);
-    int rc = sim_params_from_json(p, root, err, len);
-    cJSON_Delete(root);
-    return rc;
-}
+/* ---- commands and watchdog ---- */
 
-START_TEST(test_params_errors_name_path)
+START_TEST(test_command_ranges)
 {
-    static const struct {
-        const char *json, *msg;
-    } cases[] = {
-        {"{\"pen\":{\"colour\":1}}", "$.pen.colour: unknown key"},
-        {"{\"pen\":{\"stroke_mm\":\"3\"}}", "$.pen.stroke_mm: expected a number"},
-        {"{\"pen\":{\"stroke_mm\":-1}}", "$.pen.stroke_mm: -1 is out of range"},
-        {"{\"pen\":{\"hw_revision\":1.5}}", "$.pen.hw_revision: expected an integer"},
-        {"{\"pen\":{\"firmware\":\"1.2\"}}", "$.pen.firmware: expected \"major.minor.patch\""},
-        {"{\"cartridge\":{\"needle_count\":65}}", "$.cartridge.needle_count: 65 is out of range"},
-        {"{\"cartridge\":{\"id\":\"ABCDEFGHIJKLMNOPQ\"}}", "$.cartridge.id: longer than 16"},
-        {"{\"phantom\":[]}", "$.phantom: expected an object"},
-        {"{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":0}}}",
-         "$.sensor_head.calibration.force_gain_ppm: 0 is out of range"},
-        {"{\"sensor_head\":{\"calibration\":{\"due\":1}}}",
-         "$.sensor_head.calibration.due: unknown key"},
-        {"{\"sensor_head\":{\"rate_hz\":200000}}", "$.sensor_head.rate_hz: 200000 is out of range"},
-        {"{\"sensor\":{}}", "$.sensor: unknown key"},
-        {"[]", "$: expected an object"},
-        {"{\"pen\":{\"depth_min_um\":2000,\"depth_max_um\":1000}}",
-         "$.pen.depth_min_um: 2000 is above depth_max_um"},
-        {"{\"cartridge\":{\"needle_count\":0}}", "$.cartridge: id must be"},
-        {"{\"pen\":{\"serial\":\"\"}}", "$.pen.serial: must not be empty"},
-        {"{\"pen\":{\"depth_step_um\":300}}", "$.pen.depth_step_um: depth_max_um - depth_min_um"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct sim_params p;
-        char err[256];
-        ck_assert_msg(parse(cases[i].json, &p, err, sizeof err) == -1, "accepted %s",
-                      cases[i].json);
-        ck_assert_msg(strncmp(err, cases[i].msg, strlen(cases[i].msg)) == 0,
-                      "%s: got '%s', want '%s...'", cases[i].json, err, cases[i].msg);
-    }
-    /* a bad document leaves the params untouched */
-    struct sim_params p, d;
-    char err[256];
-    sim_params_default(&d);
-    ck_assert_int_eq(parse("{\"pen\":{\"jitter_pct\":2,\"bogus\":1}}", &p, err, sizeof err), -1);
-    ck_assert_double_eq(p.jitter_pct, d.jitter_pct);
-}
-END_TEST
-
-START_TEST(test_params_good_values)
-{
-    struct sim_params p;
-    char err[256] = "";
-    ck_assert_int_eq(parse("{\"description\":\"x\",\"pen\":{\"depth_bias_mm\":null,"
-                           "\"firmware\":\"2.10.255\",\"jitter_pct\":1.25},"
-                           "\"cartridge\":{\"id\":\"\",\"needle_count\":0},"
-                           "\"sensor_head\":{\"rate_hz\":20000,\"calibration\":"
-                           "{\"certificate\":\"C-9\",\"disp_offset_nm\":-12}}}",
-                           &p, err, sizeof err),
-                     0);
-    ck_assert_str_eq(err, "");
-    ck_assert(isnan(p.depth_bias_mm));
-    ck_assert_uint_eq(p.pen_fw[1], 10);
-    ck_assert_uint_eq(p.pen_fw[2], 255);
-    ck_assert_double_eq(p.jitter_pct, 1.25);
-    ck_assert_uint_eq(p.needle_count, 0);
-    ck_assert_uint_eq(p.sh_rate_hz, 20000);
-    ck_assert_str_eq(p.sh_cal.certificate, "C-9");
-    ck_assert_int_eq(p.sh_cal.disp_offset_nm, -12);
-    /* a pen built without a cartridge reports it from the start */
-    struct sim_model *m = model(&p, 1);
-    ck_assert(status(m).faults & PEN_FAULT_NO_CARTRIDGE);
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = sim_model_new(&p, 1);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 0);
+    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);     /* no rate set yet */
+    ck_assert(!sim_pen_motor_running(m));
+    ck_assert_int_eq(sim_pen_set_rate(m, 49999), PEN_ERR_OUT_OF_RANGE);
+    ck_assert_int_eq(sim_pen_set_rate(m, 150001), PEN_ERR_OUT_OF_RANGE);
+    ck_assert_int_eq(sim_pen_set_rate(m, 50000), 0);
+    ck_assert_int_eq(sim_pen_set_rate(m, 133333), 0);
+    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133300);     /* PEN.md 5.2: 100 mHz steps */
+    ck_assert_int_eq(sim_pen_set_rate(m, 133350), 0);
+    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133400);     /* a half step rounds up */
+    ck_assert_int_eq(sim_pen_set_depth(m, 1100), PEN_ERR_OUT_OF_RANGE);  /* not x 250 um */
+    ck_assert_int_eq(sim_pen_set_depth(m, 2750), PEN_ERR_OUT_OF_RANGE);  /* above max */
+    ck_assert_int_eq(sim_pen_set_depth(m, 2500), 0);
+    ck_assert_int_eq(sim_pen_set_depth(m, 0), 0);
+    ck_assert_uint_eq(tm_status(m).set_depth_um, 0);
+    ck_assert_int_eq(sim_sh_set_rate(m, 999), SH_ERR_OUT_OF_RANGE);
+    ck_assert_int_eq(sim_sh_set_rate(m, 100001), SH_ERR_OUT_OF_RANGE);
+    struct pen_identity id;
+    sim_pen_identity(m, &id);
+    ck_assert_str_eq(id.model, "MNP-A");
+    ck_assert_uint_eq(id.needle_count, 14);
+    ck_assert_uint_eq(id.depth_step_um, 250);
+    ck_assert_uint_eq(id.protocol_version, PEN_PROTOCOL_VERSION);
+    ck_assert_uint_eq(tm_status(m).watchdog_ms, PEN_WATCHDOG_TIMEOUT_MS);
     sim_model_free(m);
-}
-END_TEST
 
-/* Review fix: the bench reader used to accept any gain >= 1 ppm, any int32
- * offset and non-dates like 20260231, so the emulated sensor head then
- * could not encode its own calibration for GET_CAL. Whatever the reader
- * accepts must be a record the wire codec can send. */
-START_TEST(test_params_calibration_must_be_reportable)
-{
-    static const char *const bad[] = {
-        "{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":1000}}}",
-        "{\"sensor_head\":{\"calibration\":{\"disp_gain_ppm\":2000001}}}",
-        "{\"sensor_head\":{\"calibration\":{\"force_offset_un\":10000001}}}",
-        "{\"sensor_head\":{\"calibration\":{\"disp_offset_nm\":-2147483648}}}",
-        "{\"sensor_head\":{\"calibration\":{\"cal_date\":20260231}}}",
-        "{\"sensor_head\":{\"calibration\":{\"due_date\":20271399}}}",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct sim_params p;
-        char err[256];
-        ck_assert_msg(parse(bad[i], &p, err, sizeof err) == -1, "accepted %s", bad[i]);
-        ck_assert_msg(strncmp(err, "$.sensor_head.calibration: not a record", 39) == 0,
-                      "%s: got '%s'", bad[i], err);
-    }
-    /* the edges of the wire ranges still load, and the device reports them */
-    struct sim_params p;
-    char err[256] = "";
-    ck_assert_msg(parse("{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":500000,"
-                        "\"disp_gain_ppm\":2000000,\"force_offset_un\":-10000000,"
-                        "\"disp_offset_nm\":10000000,\"cal_date\":20280229,"
-                        "\"due_date\":20290228}}}", &p, err, sizeof err) == 0, "%s", err);
-    struct sim_model *m = model(&p, 1);
-    struct sh_calibration cal;
-    sim_sh_calibration(m, &cal);
-    uint8_t wire[SH_CALIBRATION_SIZE];
-    ck_assert_int_eq(sh_calibration_encode(&cal, wire, sizeof wire), SH_CALIBRATION_SIZE);
-    sim_model_free(m);
-}
-END_TEST
-
-static cJSON *load_file(const char *name)
-{
-    const char *dir = getenv("BENCH_DIR");
-    ck_assert_ptr_nonnull(dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *root = cJSON_Parse(buf);
-    ck_assert_msg(root != NULL, "%s: not JSON", path);
-    return root;
-}
-
-START_TEST(test_bench_files_load)
-{
-    struct sim_params d, a, b;
-    char err[256];
-    sim_params_default(&d);
-    a = d;
-    cJSON *root = load_file("default.json");
-    ck_assert_msg(sim_params_from_json(&a, root, err, sizeof err) == 0, "default.json: %s", err);
-    cJSON_Delete(root);
-    /* default.json spells out the built-in defaults */
-    ck_assert_str_eq(a.pen_model, d.pen_model);
-    ck_assert_uint_eq(a.needle_count, d.needle_count);
-    ck_assert_double_eq(a.puncture_n_per_needle, d.puncture_n_per_needle);
-    ck_assert_uint_eq(a.sh_rate_hz, d.sh_rate_hz);
-    ck_assert_int_eq(memcmp(&a.sh_cal, &d.sh_cal, sizeof a.sh_cal), 0);
-    b = d;
-    root = load_file("profile-b.json");
-    ck_assert_msg(sim_params_from_json(&b, root, err, sizeof err) == 0, "profile-b.json: %s", err);
-    cJSON_Delete(root);
-    ck_assert_uint_eq(b.needle_count, 16);
-    ck_assert_uint_eq(b.depth_step_um, 100);
-    ck_assert_uint_eq(b.depth_min_um, 200);
-    ck_assert_uint_eq(b.depth_max_um, 3000);
-    struct sim_model *m = model(&b, 1);
-    ck_assert_int_eq(sim_pen_set_depth(m, 1100), 0);
+    /* profile B style range: steps count from depth_min_um */
+    p.depth_min_um = 150;
+    p.depth_step_um = 100;
+    p.depth_max_um = 2950;
+    m = tm_model(&p, 1);
+    ck_assert_int_eq(sim_pen_set_depth(m, 250), 0);
+    ck_assert_int_eq(sim_pen_set_depth(m, 200), PEN_ERR_OUT_OF_RANGE);
     ck_assert_int_eq(sim_pen_set_depth(m, 100), PEN_ERR_OUT_OF_RANGE);
     sim_model_free(m);
 }
 END_TEST
 
-START_TEST(test_fault_names)
+START_TEST(test_state_machine_rules)
 {
-    for (int k = 0; k < SIM_FAULT_COUNT_; k++)
-        ck_assert_int_eq(sim_fault_from_name(sim_fault_name((enum sim_fault_kind)k)), k);
-    ck_assert_int_eq(sim_fault_from_name("stall"), SIM_FAULT_STALL);
-    ck_assert_int_eq(sim_fault_from_name("sensor-overrun"), SIM_FAULT_SENSOR_OVERRUN);
-    ck_assert_int_eq(sim_fault_from_name("nope"), -1);
-    ck_assert_int_eq(sim_fault_from_name(NULL), -1);
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 1);
+    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in IDLE: nothing */
+    ck_assert_int_eq(sim_pen_clear_fault(m), 0);        /* no fault: nothing */
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    run_fed(m, 200 * MS, NULL);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
+    ck_assert_int_eq(sim_pen_start(m), 0);              /* START while running: nothing */
+    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
+    /* a new setpoint the rotor is already within 5 % of: still RUNNING */
+    ck_assert_int_eq(sim_pen_set_rate(m, 121000), 0);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
+    ck_assert_int_eq(sim_pen_take_events(m, (struct pen_msg[8]){0}, 8), 0);
+    /* a new setpoint while running: SPINUP until within 5 % again */
+    ck_assert_int_eq(sim_pen_set_rate(m, 80000), 0);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_SPINUP);
+    ck_assert(tm_has_event(m, PEN_MSG_EVT_STATE, 0, PEN_STATE_SPINUP));
+    run_fed(m, 400 * MS, NULL);
+    struct pen_status st = tm_status(m);
+    ck_assert_int_eq(st.state, PEN_STATE_RUNNING);
+    ck_assert_double_eq_tol(st.measured_rate_mhz, 80000, 0.05 * 80000);
+    /* START while the rotor is still braking is refused */
+    ck_assert_int_eq(sim_pen_stop(m), 0);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_STOPPING);
+    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);
+    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in STOPPING: nothing */
+    run_fed(m, 700 * MS, NULL);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_IDLE);
+    sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_watchdog_stops_after_500ms_not_before)
+{
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 1);
+    sim_model_run_until(m, 37 * MS);
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    sim_model_run_until(m, 200 * MS);
+    sim_pen_heartbeat(m);                   /* last heartbeat at 200 ms */
+    sim_model_run_until(m, 699 * MS);
+    ck_assert(sim_pen_motor_running(m));
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
+    ck_assert_uint_eq(tm_status(m).faults & PEN_FAULT_WATCHDOG, 0);
+    sim_model_run_until(m, 701 * MS);
+    ck_assert(!sim_pen_motor_running(m));
+    struct pen_status st = tm_status(m);
+    ck_assert_int_eq(st.state, PEN_STATE_FAULT);
+    ck_assert(st.faults & PEN_FAULT_WATCHDOG);
+    struct pen_msg ev[8];
+    int n = sim_pen_take_events(m, ev, 8);
+    ck_assert_int_eq(n, 4);             /* SPINUP, RUNNING, FAULT, then the fault (PEN.md 9) */
+    ck_assert_uint_eq(ev[2].type, PEN_MSG_EVT_STATE);
+    ck_assert_uint_eq(ev[2].u.evt_state.state, PEN_STATE_FAULT);
+    ck_assert_uint_eq(ev[2].u.evt_state.reason, PEN_REASON_WATCHDOG);
+    ck_assert_uint_eq(ev[3].type, PEN_MSG_EVT_FAULT);
+    ck_assert(ev[3].u.evt_fault.faults & PEN_FAULT_WATCHDOG);
+    ck_assert_uint_eq(ev[3].seq, (uint16_t)(ev[2].seq + 1));
+    /* latched until CLEAR_FAULT */
+    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_FAULT_ACTIVE);
+    ck_assert_int_eq(sim_pen_clear_fault(m), 0);
+    ck_assert_uint_eq(tm_status(m).faults, 0);
+    ck_assert_int_ne(tm_status(m).state, PEN_STATE_FAULT);
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    ck_assert(sim_pen_motor_running(m));
+    /* the rotor keeps decelerating/accelerating normally afterwards */
+    run_fed(m, 1200 * MS, NULL);
+    ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
+    sim_model_free(m);
 }
 END_TEST
 
@@ -1236,25 +683,8 @@ static Suite *model_suite(void)
     tcase_add_test(sh, test_depth_change_at_rest_moves_needles);
     tcase_set_timeout(sh, 120);
     suite_add_tcase(s, sh);
-    TCase *f = tcase_create("faults");
-    tcase_add_test(f, test_fault_stall);
-    tcase_add_test(f, test_fault_overcurrent);
-    tcase_add_test(f, test_fault_depth_drift);
-    tcase_add_test(f, test_fault_rate_jitter);
-    tcase_add_test(f, test_fault_low_battery);
-    tcase_add_test(f, test_fault_no_cartridge);
-    tcase_add_test(f, test_fault_sensor_overrun);
-    tcase_add_test(f, test_fault_bent_needle);
-    tcase_add_test(f, test_fault_bent_needle_huge_value);
-    tcase_set_timeout(f, 120);
-    suite_add_tcase(s, f);
-    TCase *j = tcase_create("params");
-    tcase_add_test(j, test_params_errors_name_path);
-    tcase_add_test(j, test_params_good_values);
-    tcase_add_test(j, test_params_calibration_must_be_reportable);
-    tcase_add_test(j, test_bench_files_load);
-    tcase_add_test(j, test_fault_names);
-    suite_add_tcase(s, j);
+    suite_add_tcase(s, faults_tcase());
+    suite_add_tcase(s, params_tcase());
     suite_add_tcase(s, mount_tcase());
     return s;
 }
