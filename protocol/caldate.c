@@ -1,4 +1,4 @@
-#include "caldate.h"
+#include "protocol/caldate.h"
 
 uint32_t caldate_utc(time_t t)
 {

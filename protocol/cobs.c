@@ -1,6 +1,6 @@
 /* COBS encoder/decoder (see cobs.h). Byte loops with explicit bounds
  * checks on every write: these run on untrusted input. */
-#include "cobs.h"
+#include "protocol/cobs.h"
 
 size_t cobs_encode(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
 {

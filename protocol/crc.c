@@ -1,7 +1,7 @@
 /* CRC-16/CCITT-FALSE and CRC-32/ISO-HDLC, byte-wise table driven.
  * The tables are constants (generated once from the polynomials in crc.h)
  * so there is no lazy initialisation and the functions are thread-safe. */
-#include "crc.h"
+#include "protocol/crc.h"
 
 static const uint16_t crc16_table[256] = {
     0x0000u, 0x1021u, 0x2042u, 0x3063u, 0x4084u, 0x50A5u, 0x60C6u, 0x70E7u,

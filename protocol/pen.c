@@ -1,12 +1,12 @@
 /* Pen service-port protocol v1 codec (normative spec: PEN.md). */
-#include "pen.h"
+#include "protocol/pen.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cobs.h"
-#include "crc.h"
-#include "wire.h"
+#include "protocol/cobs.h"
+#include "protocol/crc.h"
+#include "protocol/wire.h"
 
 /* Largest COBS-encoded body, i.e. the most bytes a frame may hold between
  * two 0x00 delimiters. */

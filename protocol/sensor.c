@@ -1,10 +1,10 @@
 /* Sensor-head protocol v1 codec (normative spec: SENSOR.md). */
-#include "sensor.h"
+#include "protocol/sensor.h"
 
 #include <string.h>
 
-#include "crc.h"
-#include "wire.h"
+#include "protocol/crc.h"
+#include "protocol/wire.h"
 
 /* Ranges beyond those named in sensor.h (documented in SENSOR.md). */
 #define SH_GAIN_MIN_PPM 500000        /* 0.5 */

@@ -1,7 +1,7 @@
-#include "analysis.h"
-#include "peakforce.h"
-#include "rotor.h"
-#include "select.h"
+#include "core/analysis.h"
+#include "core/peakforce.h"
+#include "core/rotor.h"
+#include "core/select.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -1,4 +1,4 @@
-#include "digest.h"
+#include "core/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>

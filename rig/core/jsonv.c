@@ -1,4 +1,4 @@
-#include "jsonv.h"
+#include "core/jsonv.h"
 
 #include <errno.h>
 #include <math.h>

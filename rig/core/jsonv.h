@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "speclimit.h"
-#include "outcome.h"
+#include "core/speclimit.h"
+#include "core/outcome.h"
 
 #define JV_PATH_MAX 256
 #define JV_MAX_FILE_SIZE (4u << 20)    /* user files above 4 MiB are refused */

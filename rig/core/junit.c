@@ -1,4 +1,4 @@
-#include "junit.h"
+#include "core/junit.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "record.h"
+#include "core/record.h"
 
 /* Growable text buffer; on out of memory it stays failed. */
 struct buf {

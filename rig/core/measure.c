@@ -1,12 +1,12 @@
 /* Measured values and their verdicts (see measure.h). */
-#include "measure.h"
+#include "core/measure.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "quantity.h"
-#include "record.h"
+#include "core/quantity.h"
+#include "core/record.h"
 
 
 /* A value the record holds (recomputing), NaN when it held none. */

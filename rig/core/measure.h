@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "analysis.h"
-#include "outcome.h"
-#include "pen.h"
-#include "spec.h"
-#include "speclimit.h"
+#include "core/analysis.h"
+#include "core/outcome.h"
+#include "protocol/pen.h"
+#include "core/spec.h"
+#include "core/speclimit.h"
 
 struct measure_src {
     const struct an_result *an;       /* capture analysis, NULL outside captures */

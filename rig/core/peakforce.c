@@ -1,5 +1,5 @@
 /* Puncture peak estimator (see peakforce.h). */
-#include "peakforce.h"
+#include "core/peakforce.h"
 
 #include <math.h>
 #include <stdbool.h>

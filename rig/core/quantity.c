@@ -1,4 +1,4 @@
-#include "quantity.h"
+#include "core/quantity.h"
 
 #include <string.h>
 

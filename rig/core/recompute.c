@@ -1,5 +1,5 @@
 /* Recomputing a run record (see recompute.h). */
-#include "recompute.h"
+#include "core/recompute.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
-#include "digest.h"
-#include "measure.h"
-#include "quantity.h"
-#include "record.h"
-#include "spec.h"
+#include "core/analysis.h"
+#include "core/digest.h"
+#include "core/measure.h"
+#include "core/quantity.h"
+#include "core/record.h"
+#include "core/spec.h"
 
 #define MAX_ATTACHMENT (64u << 20)
 

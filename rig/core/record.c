@@ -1,8 +1,8 @@
-#include "record.h"
+#include "core/record.h"
 
 #include <math.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "digest.h"
+#include "core/digest.h"
 
 #define RECORD_FORMAT "rig-record/1"
 /* Records, attachments and the directories rigd makes for them: the

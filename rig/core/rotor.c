@@ -1,5 +1,5 @@
 /* Rotor fits (see rotor.h). */
-#include "rotor.h"
+#include "core/rotor.h"
 
 #include <math.h>
 

@@ -2,7 +2,7 @@
  * (instruments, the unit, the tare), walking the sequence's groups (sweep,
  * repeat, retry) and sections with the skip rules, the final motor stop
  * and the run's outcome. One leaf step is runstep.c, the record runrec.c. */
-#include "run.h"
+#include "core/run.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_int.h"
+#include "core/run_int.h"
 
 /* The reason an aborted run gives: the front end's words when it has them. */
 static void abort_message(const struct exec *e, char *out, size_t len)

@@ -28,10 +28,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "outcome.h"
-#include "pen.h"
-#include "record.h"
-#include "sequence.h"
+#include "core/outcome.h"
+#include "protocol/pen.h"
+#include "core/record.h"
+#include "core/sequence.h"
 
 #define RIG_OPS_NAK(code) (0x100 | (int)(code))
 #define RIG_OPS_IS_NAK(rc) ((rc) > 0 && ((rc) & 0x100))

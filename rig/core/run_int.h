@@ -8,9 +8,9 @@
 #include <math.h>
 #include <time.h>
 
-#include "analysis.h"
-#include "record.h"
-#include "run.h"
+#include "core/analysis.h"
+#include "core/record.h"
+#include "core/run.h"
 
 struct exec {
     const struct run_config *cfg;

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caldate.h"
-#include "quantity.h"
-#include "run_int.h"
-#include "version.h"
+#include "protocol/caldate.h"
+#include "core/quantity.h"
+#include "core/run_int.h"
+#include "version/version.h"
 
 void add_setpoints(const struct exec *e, cJSON *entry)
 {

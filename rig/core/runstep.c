@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
-#include "measure.h"
-#include "quantity.h"
-#include "run_int.h"
+#include "core/analysis.h"
+#include "core/measure.h"
+#include "core/quantity.h"
+#include "core/run_int.h"
 
 /* Default step timeouts (seconds) when the file gives none: generous, the
  * point is to end a step the rig cannot finish, not to judge speed. */

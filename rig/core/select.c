@@ -1,5 +1,5 @@
 /* Quickselect (see select.h). */
-#include "select.h"
+#include "core/select.h"
 
 /* One implementation for both element types. */
 #define DEFINE_SELECT(name, T)                                                                   \

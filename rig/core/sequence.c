@@ -1,4 +1,4 @@
-#include "sequence.h"
+#include "core/sequence.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jsonv.h"
+#include "core/jsonv.h"
 
 /* Limits on what a file may ask for: generous, but a typo like 600000
  * seconds is caught before a station is tied up for a week. */

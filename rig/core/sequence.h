@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "digest.h"
-#include "speclimit.h"
-#include "outcome.h"
-#include "spec.h"
+#include "core/digest.h"
+#include "core/speclimit.h"
+#include "core/outcome.h"
+#include "core/spec.h"
 
 #define SEQUENCE_FORMAT "rig-sequence/1"
 

@@ -1,11 +1,11 @@
-#include "spec.h"
+#include "core/spec.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonv.h"
+#include "core/jsonv.h"
 
 static const char *const top_keys[] = {
     "format", "name", "version", "description", "pen", "measurements", NULL,

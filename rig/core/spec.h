@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "digest.h"
-#include "speclimit.h"
-#include "outcome.h"
-#include "quantity.h"
+#include "core/digest.h"
+#include "core/speclimit.h"
+#include "core/outcome.h"
+#include "core/quantity.h"
 
 #define SPEC_FORMAT "rig-spec/1"
 

@@ -1,4 +1,4 @@
-#include "speclimit.h"
+#include "core/speclimit.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "outcome.h"
+#include "core/outcome.h"
 
 enum lim_cmp {
     LIM_EQ, LIM_NE, LIM_GT, LIM_LT, LIM_GE, LIM_LE,

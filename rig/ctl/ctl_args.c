@@ -1,6 +1,6 @@
 /* rigctl command-line parsing. Global options may come before or after
  * the subcommand: `rigctl --json devices` == `rigctl devices --json`. */
-#include "ctl_args.h"
+#include "ctl/ctl_args.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /* rigctl: connection to rigd (see ctl_conn.h). */
-#include "ctl_conn.h"
+#include "ctl/ctl_conn.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,17 +1,17 @@
 /* rigctl's engine-backed functions (see ctl_core.h). */
-#include "ctl_core.h"
+#include "ctl/ctl_core.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_args.h"
-#include "junit.h"
-#include "outcome.h"
-#include "recompute.h"
-#include "record.h"
-#include "sequence.h"
+#include "ctl/ctl_args.h"
+#include "core/junit.h"
+#include "core/outcome.h"
+#include "core/recompute.h"
+#include "core/record.h"
+#include "core/sequence.h"
 
 /* check_file() tells sequences and spec files apart and reports every
  * problem as `file: json.path: message`. */

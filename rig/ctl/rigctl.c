@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_args.h"
-#include "ctl_core.h"
-#include "ctl_conn.h"
-#include "version.h"
+#include "ctl/ctl_args.h"
+#include "ctl/ctl_core.h"
+#include "ctl/ctl_conn.h"
+#include "version/version.h"
 
 static volatile sig_atomic_t interrupted;
 

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "record.h"
-#include "rigd.h"
+#include "daemon/log.h"
+#include "core/record.h"
+#include "daemon/rigd.h"
 
 void bench_log(const struct bench *bench, int level, const char *fmt, ...)
 {

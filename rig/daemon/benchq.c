@@ -1,5 +1,5 @@
 /* The bench's queue (see benchq.h). */
-#include "benchq.h"
+#include "daemon/benchq.h"
 
 #include <errno.h>
 #include <stdlib.h>

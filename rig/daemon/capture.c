@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
-#include "runner_int.h"
+#include "core/analysis.h"
+#include "daemon/runner_int.h"
 
 /* How long capture_end waits for the samples of the capture window still
  * in flight (one block + the device's transfer latency). */

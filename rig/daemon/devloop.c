@@ -1,12 +1,12 @@
 /* sd-event glue for bench device drivers (see devloop.h). */
-#include "devloop.h"
+#include "daemon/devloop.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <syslog.h>
 
-#include "log.h"
+#include "daemon/log.h"
 
 static void drop_io(struct dev_watch *w)
 {

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "rigd.h"
+#include "daemon/log.h"
+#include "daemon/rigd.h"
 
 /* An API request waiting for a device. */
 struct pending {

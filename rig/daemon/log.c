@@ -1,5 +1,5 @@
 /* rigd logging (see log.h). */
-#include "log.h"
+#include "daemon/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

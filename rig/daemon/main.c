@@ -14,9 +14,9 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "log.h"
-#include "rigd.h"
-#include "version.h"
+#include "daemon/log.h"
+#include "daemon/rigd.h"
+#include "version/version.h"
 
 #define DEFAULT_CONFIG "/etc/rig/station.json"
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runner_int.h"
+#include "daemon/runner_int.h"
 
 /* Bound on one op issued to the event thread: far above the pen driver's
  * own bound (PEN_RESPONSE_TIMEOUT_MS x (1 + PEN_MAX_RETRIES)), so it only

@@ -34,10 +34,10 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
-#include "api.h"
-#include "benchq.h"
-#include "sequence.h"
-#include "devloop.h"
+#include "daemon/api/api.h"
+#include "daemon/benchq.h"
+#include "core/sequence.h"
+#include "daemon/devloop.h"
 #include "dev/driver.h"
 #include "dev/mnp-pen/protocol.h"
 #include "dev/sh2/protocol.h"
@@ -267,6 +267,6 @@ void bench_log(const struct bench *bench, int level, const char *fmt, ...)
 void bench_publish(struct bench *bench, const char *topic, cJSON *ev);
 
 /* runner.c (see runner.h) */
-#include "runner.h"
+#include "daemon/runner.h"
 
 #endif

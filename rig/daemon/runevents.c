@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runner_int.h"
+#include "daemon/runner_int.h"
 
 /* Every member an event's example in docs/API.md shows is sent, null
  * when it has no value, so clients need no "absent" case. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runner_int.h"
+#include "daemon/runner_int.h"
 
 /* Queued runs start from bench_hand_on() as soon as the bench is
  * free; this slow poll is only a fallback for a transition not hooked. */

@@ -32,11 +32,11 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
-#include "log.h"
-#include "rigd.h"
-#include "run.h"
-#include "runner.h"
-#include "sequence.h"
+#include "daemon/log.h"
+#include "daemon/rigd.h"
+#include "core/run.h"
+#include "daemon/runner.h"
+#include "core/sequence.h"
 
 enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_PEN_REST, CMD_TARE };
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runner_int.h"
+#include "daemon/runner_int.h"
 
 /* ---- worker side: ops ---------------------------------------------------- */
 

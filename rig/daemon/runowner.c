@@ -4,7 +4,7 @@
  * claimed or stops the motor, then hands the bench on. */
 #include <stdio.h>
 
-#include "runner_int.h"
+#include "daemon/runner_int.h"
 
 /* The bench is free for c: it owns the session, or nobody does. */
 bool bench_free_for(struct bench *bench, struct api_client *c)

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "record.h"
-#include "rigd.h"
+#include "daemon/log.h"
+#include "core/record.h"
+#include "daemon/rigd.h"
 
 /* Room a run needs beyond its captures (record, JUnit, the journal). */
 #define RUNREQ_SPACE_MARGIN (16ull << 20)

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "rigd.h"
+#include "daemon/log.h"
+#include "daemon/rigd.h"
 
 static void finish(struct bench *bench, bool confirmed, const char *detail)
 {

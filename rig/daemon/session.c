@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "rigd.h"
+#include "daemon/log.h"
+#include "daemon/rigd.h"
 
 cJSON *session_owner_json(const struct session_owner *o)
 {

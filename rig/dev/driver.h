@@ -26,7 +26,7 @@
 
 #include "dev/dev.h"
 #include "dev/station.h"
-#include "pen.h"
+#include "protocol/pen.h"
 
 enum rig_role { RIG_ROLE_PEN, RIG_ROLE_SENSOR };
 #define RIG_ROLES 2

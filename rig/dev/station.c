@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dev/driver.h"
-#include "sensor.h"
+#include "protocol/sensor.h"
 
 static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

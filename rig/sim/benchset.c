@@ -6,7 +6,7 @@
  * (same seed, ports, tty, bus addresses, plug order), so single-bench runs
  * give the same devices and samples as before.
  */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * request's "bench" picks the one it acts on. All of it runs on the main
  * thread.
  */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,8 +20,8 @@
 #include <cjson/cJSON.h>
 #include <glib-unix.h>
 
-#include "pen.h"
-#include "sensor.h"
+#include "protocol/pen.h"
+#include "protocol/sensor.h"
 
 #define CTL_MAX_LINE 4096
 #define CTL_SEND_TIMEOUT_MS 5000

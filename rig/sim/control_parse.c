@@ -3,7 +3,7 @@
  * (control.c) parses with these and then acts; the fuzz targets call them
  * directly.
  */
-#include "control_parse.h"
+#include "sim/control_parse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 #include <glib.h>
 
-#include "model.h"
+#include "sim/model/model.h"
 
 static const char *const link_names[RS_LF_COUNT_] = {
     [RS_LF_PEN_UNPLUG] = "pen-unplug",

@@ -14,7 +14,7 @@
  *
  * Messages, one per line: "pgid N", "path P", "done".
  */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <errno.h>
 #include <fcntl.h>

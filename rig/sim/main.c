@@ -10,8 +10,8 @@
  * to that group, and exits with COMMAND's status after killing whatever
  * COMMAND left behind and removing the testbed.
  */
-#include "rigsim.h"
-#include "version.h"
+#include "sim/rigsim.h"
+#include "version/version.h"
 
 #include <dirent.h>
 #include <errno.h>

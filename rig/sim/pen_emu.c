@@ -10,7 +10,7 @@
  * still reports the header (type, flags, seq), so the firmware can NAK that
  * frame with its seq.
  */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +25,9 @@
 
 #include <glib-unix.h>
 
-#include "pen.h"
-#include "sensor.h"
-#include "usbdev.h"
+#include "protocol/pen.h"
+#include "protocol/sensor.h"
+#include "sim/usbdev.h"
 
 #define ACM_MAJOR 166
 #define PEN_RETRY_MS 20         /* wait for the client to open the tty */

@@ -27,8 +27,8 @@
 #include <glib.h>
 #include <umockdev.h>
 
-#include "control_parse.h"
-#include "model/model.h"
+#include "sim/control_parse.h"
+#include "sim/model/model.h"
 
 /* ---- the world of one bench: model + clock + lock (world.c) ---- */
 

@@ -11,7 +11,7 @@
  * Everything here runs under the world lock: the worker thread takes it
  * per ioctl, the main thread per timer tick and for plug/unplug.
  */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -23,9 +23,9 @@
 #include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
 
-#include "sensor.h"
-#include "sh_vendor.h"
-#include "usbdev.h"
+#include "protocol/sensor.h"
+#include "sim/sh_vendor.h"
+#include "sim/usbdev.h"
 
 #define SH_TICK_MS 5
 

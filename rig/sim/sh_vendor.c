@@ -8,14 +8,14 @@
  * for GET_CAL). A request that can never succeed is therefore reported as
  * such, not as BUSY, which would tell the host to retry after a STOP.
  */
-#include "sh_vendor.h"
+#include "sim/sh_vendor.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "model/model.h"
-#include "sensor.h"
+#include "sim/model/model.h"
+#include "protocol/sensor.h"
 
 struct req_ctx {
     struct sh_vendor *v;

@@ -10,7 +10,7 @@
  * usb_id builtin adds (ID_VENDOR, ID_SERIAL, ...), i.e. what
  * umockdev-record captures from a real device.
  */
-#include "usbdev.h"
+#include "sim/usbdev.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -20,8 +20,8 @@
 
 #include <glib.h>
 
-#include "model/model.h"
-#include "sensor.h"
+#include "sim/model/model.h"
+#include "protocol/sensor.h"
 
 #define USB_SYSROOT "/devices/pci0000:00/0000:00:14.0/usb1"
 #define USB_MAJOR 189

@@ -13,7 +13,7 @@
  * the handler; the world lock guards what plug/unplug (main thread)
  * changes.
  */
-#include "usbdev.h"
+#include "sim/usbdev.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 /* ---------------------------------------------------------------- */
 /* Readiness FIFO                                                    */

@@ -1,6 +1,6 @@
 /* The world of one bench, shared by its two emulators: one model, one
  * lock; and the clock and bus all benches share. */
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -18,8 +18,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "analysis.h"
-#include "record.h"
+#include "core/analysis.h"
+#include "core/record.h"
 #include "synth.h"
 
 static double now_s(void)

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 #include "capbuf.h"
-#include "record.h"
+#include "core/record.h"
 
 void bench_init(struct bench *b)
 {

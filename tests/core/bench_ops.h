@@ -4,7 +4,7 @@
 #ifndef RIG_TESTS_CORE_BENCH_OPS_H
 #define RIG_TESTS_CORE_BENCH_OPS_H
 
-#include "run.h"
+#include "core/run.h"
 #include "synth.h"
 
 struct bench {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 #include "capbuf.h"
 
 #define CHUNK_NS 5000000ull        /* 5 ms of model time per drain */

@@ -8,8 +8,8 @@
 
 #include <stdio.h>
 
-#include "model.h"
-#include "run.h"
+#include "sim/model/model.h"
+#include "core/run.h"
 
 struct model_bench {
     struct sim_model *m;

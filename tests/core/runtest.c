@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "recompute.h"
-#include "record.h"
+#include "core/recompute.h"
+#include "core/record.h"
 
 char tmpdir[64];
 char record_path[256];

@@ -5,8 +5,8 @@
 #include <cjson/cJSON.h>
 
 #include "bench_ops.h"
-#include "run.h"
-#include "sequence.h"
+#include "core/run.h"
+#include "core/sequence.h"
 
 extern char tmpdir[64];          /* a fresh directory per test (make_tmp) */
 extern char record_path[256];    /* tmpdir/run.json */

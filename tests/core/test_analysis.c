@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 #include "synth.h"
 
 struct cap {

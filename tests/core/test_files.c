@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sequence.h"
-#include "spec.h"
+#include "core/sequence.h"
+#include "core/spec.h"
 
 static void in_data_dir(void)
 {

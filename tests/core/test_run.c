@@ -12,16 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 #include "bench_ops.h"
-#include "digest.h"
-#include "junit.h"
-#include "record.h"
-#include "run.h"
-#include "sequence.h"
+#include "core/digest.h"
+#include "core/junit.h"
+#include "core/record.h"
+#include "core/run.h"
+#include "core/sequence.h"
 
 #include "runtest.h"
-#include "version.h"
+#include "version/version.h"
 
 START_TEST(eol_pass_with_record_and_attachments)
 {

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "bench_ops.h"
-#include "junit.h"
-#include "record.h"
-#include "run.h"
+#include "core/junit.h"
+#include "core/record.h"
+#include "core/run.h"
 #include "runtest.h"
 
 static struct run_result run_as(struct bench *b, const struct rig_sequence *s, const char *dut,

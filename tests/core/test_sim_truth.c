@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "core/analysis.h"
 #include "model_ops.h"
-#include "run.h"
-#include "sequence.h"
+#include "core/run.h"
+#include "core/sequence.h"
 
 struct window {
     double t0, t1;              /* model seconds covered by the capture */

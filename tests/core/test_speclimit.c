@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "speclimit.h"
+#include "core/speclimit.h"
 
 static const struct lim_setpoints no_sp = { NAN, NAN };
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "itestlib.h"
-#include "recompute.h"
+#include "core/recompute.h"
 #include "rigd_harness.h"
 
 static void start_motor(struct jl *c)

@@ -10,7 +10,7 @@
 
 #include "dev/driver.h"
 #include "dev/station.h"
-#include "sensor.h"
+#include "protocol/sensor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

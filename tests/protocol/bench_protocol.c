@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pen.h"
-#include "sensor.h"
+#include "protocol/pen.h"
+#include "protocol/sensor.h"
 
 static double now_s(void)
 {

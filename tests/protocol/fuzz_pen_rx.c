@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cobs.h"
-#include "pen.h"
+#include "protocol/cobs.h"
+#include "protocol/pen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

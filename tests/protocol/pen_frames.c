@@ -5,8 +5,8 @@
 #include <check.h>
 #include <string.h>
 
-#include "cobs.h"
-#include "crc.h"
+#include "protocol/cobs.h"
+#include "protocol/crc.h"
 
 /* ---- message builders (the same values as tests/protocol/make_fixtures.py) ---- */
 

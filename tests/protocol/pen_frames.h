@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pen.h"
+#include "protocol/pen.h"
 
 struct golden_case {
     const char *name;

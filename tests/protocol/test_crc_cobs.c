@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cobs.h"
-#include "crc.h"
+#include "protocol/cobs.h"
+#include "protocol/crc.h"
 #include "golden.h"
 
 START_TEST(crc16_check_value)

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cobs.h"
-#include "crc.h"
+#include "protocol/cobs.h"
+#include "protocol/crc.h"
 #include "golden.h"
-#include "pen.h"
+#include "protocol/pen.h"
 #include "pen_frames.h"
 
 /* ---- golden vectors ---- */

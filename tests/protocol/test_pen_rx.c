@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cobs.h"
+#include "protocol/cobs.h"
 #include "golden.h"
 #include "pen_frames.h"
 

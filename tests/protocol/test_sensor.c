@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc.h"
+#include "protocol/crc.h"
 #include "golden.h"
-#include "sensor.h"
+#include "protocol/sensor.h"
 
 /* ---- the values behind fixtures/golden/sh_*.hex (see make_fixtures.py) ---- */
 

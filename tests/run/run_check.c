@@ -29,10 +29,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "analysis.h"
-#include "digest.h"
-#include "recompute.h"
-#include "record.h"
+#include "core/analysis.h"
+#include "core/digest.h"
+#include "core/recompute.h"
+#include "core/record.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rigsim.h"
+#include "sim/rigsim.h"
 
 static struct rs_fault parse_ok(const char *spec)
 {

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cobs.h"
-#include "crc.h"
+#include "protocol/cobs.h"
+#include "protocol/crc.h"
 
 int sim_failures;
 

@@ -14,8 +14,8 @@
 #include <libserialport.h>
 #include <libusb.h>
 
-#include "pen.h"
-#include "sensor.h"
+#include "protocol/pen.h"
+#include "protocol/sensor.h"
 
 #define PEN_PORT "/dev/ttyACM0"
 #define IO_TIMEOUT_MS 1000      /* generous: 2 cores shared by many */

@@ -2,7 +2,7 @@
  * listening socket and accepting clients, reading their lines and
  * dispatching requests (answering "watch" itself), the server's life cycle
  * and the client accessors. Sending to clients is api_send.c. */
-#include "api.h"
+#include "daemon/api/api.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api_args.h"
-#include "api_int.h"
-#include "api_outq.h"
-#include "api_socket.h"
+#include "daemon/api/api_args.h"
+#include "daemon/api/api_int.h"
+#include "daemon/api/api_outq.h"
+#include "daemon/api/api_socket.h"
 
 #ifndef RIG_RELEASE
 #define RIG_RELEASE "unknown"

@@ -26,8 +26,8 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
-#include "api_args.h"
-#include "api_proto.h"
+#include "daemon/api/api_args.h"
+#include "daemon/api/api_proto.h"
 
 struct api_server;
 struct api_client;

@@ -1,10 +1,10 @@
 /* Request member tables (see api_args.h). */
-#include "api_args.h"
+#include "daemon/api/api_args.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
+#include "daemon/api/api.h"
 
 /* Bit i of enum api_type, as a client reads it in a message. */
 static const char *const type_names[] = {

@@ -13,9 +13,9 @@
 
 #include <systemd/sd-event.h>
 
-#include "api.h"
-#include "api_args.h"
-#include "api_outq.h"
+#include "daemon/api/api.h"
+#include "daemon/api/api_args.h"
+#include "daemon/api/api_outq.h"
 
 struct api_client {
 	struct api_server *srv;

@@ -1,5 +1,5 @@
 /* Per-client bounded output queue (see api_outq.h). */
-#include "api_outq.h"
+#include "daemon/api/api_outq.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* JSON-lines API: request parsing and line splitting (pure, no I/O). */
-#include "api_proto.h"
+#include "daemon/api/api_proto.h"
 
 #include <math.h>
 #include <stdarg.h>

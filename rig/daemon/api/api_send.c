@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "api_int.h"
+#include "daemon/api/api_int.h"
 
 /* A "dropped" notice is only queued once the queue has drained this far
  * below the soft cap; otherwise a client at the cap would get one notice

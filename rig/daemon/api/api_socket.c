@@ -1,5 +1,5 @@
 /* The API's listening socket (see api_socket.h). */
-#include "api_socket.h"
+#include "daemon/api/api_socket.h"
 
 #include <errno.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dev/mnp-pen/protocol.h"
-#include "sensor.h"   /* PEN_USB_VID, PEN_USB_PID */
+#include "protocol/sensor.h"   /* PEN_USB_VID, PEN_USB_PID */
 
 extern const struct rig_driver mnp_pen_driver;
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "dev/driver.h"
-#include "pen.h"
+#include "protocol/pen.h"
 
 #define PEN_DRV_MAX_INFLIGHT 8
 #define PEN_DRV_RESCAN_MS 500

@@ -14,7 +14,7 @@
 
 #include <libusb.h>
 
-#include "caldate.h"
+#include "protocol/caldate.h"
 
 static const struct dev_ops sh_dev_ops;
 

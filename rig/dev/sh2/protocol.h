@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "dev/driver.h"
-#include "sensor.h"
+#include "protocol/sensor.h"
 
 #define SH_DRV_TRANSFERS 8
 #define SH_DRV_SETUP_TIMEOUT_MS 1000

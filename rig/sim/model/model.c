@@ -22,12 +22,12 @@
  * sessions, fault injection. The pen firmware, the needles and sensor head,
  * and the ground truth output are parts of their own (model_int.h).
  */
-#include "model.h"
+#include "sim/model/model.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_int.h"
+#include "sim/model/model_int.h"
 
 /* ---- run loop ---- */
 

@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pen.h"
-#include "sensor.h"
+#include "protocol/pen.h"
+#include "protocol/sensor.h"
 
 struct cJSON;
 

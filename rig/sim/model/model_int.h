@@ -13,9 +13,9 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "model.h"
-#include "mount.h"
-#include "rng.h"
+#include "sim/model/model.h"
+#include "sim/model/mount.h"
+#include "sim/model/rng.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -16,7 +16,7 @@
  * All are drawn from the mount stream, in a fixed order, whatever the
  * spreads: changing one spread does not change the other draws.
  */
-#include "mount.h"
+#include "sim/model/mount.h"
 
 #include <math.h>
 #include <stdio.h>

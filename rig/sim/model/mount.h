@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
-#include "rng.h"
+#include "sim/model/model.h"
+#include "sim/model/rng.h"
 
 /* Why a mount happened (the truth line's "why"). */
 enum sim_mount_why {

@@ -4,7 +4,7 @@
  * the tare and the sensor head's interface. */
 #include <string.h>
 
-#include "model_int.h"
+#include "sim/model/model_int.h"
 
 /* ---- strokes and force ---- */
 

@@ -6,7 +6,7 @@
  * in docs/SIMULATOR-MODEL.md, the checks and the error messages cannot
  * drift apart. Errors read "json.path: message".
  */
-#include "model.h"
+#include "sim/model/model.h"
 
 #include <ctype.h>
 #include <math.h>

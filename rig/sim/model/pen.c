@@ -2,7 +2,7 @@
  * the control step (supply, motor, protections) and the pen's interface. */
 #include <string.h>
 
-#include "model_int.h"
+#include "sim/model/model_int.h"
 
 /* ---- pen events ---- */
 

@@ -2,7 +2,7 @@
  * line of what really happened: strokes, states, mounts, sessions. */
 #include <stdarg.h>
 
-#include "model_int.h"
+#include "sim/model/model_int.h"
 
 const char *mdl_state_name(uint8_t s)
 {

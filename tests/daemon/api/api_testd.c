@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "daemon/api/api.h"
 
 struct testd {
 	sd_event *ev;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "api_proto.h"
+#include "daemon/api/api_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "api_args.h"
-#include "api_outq.h"
-#include "api_proto.h"
+#include "daemon/api/api_args.h"
+#include "daemon/api/api_outq.h"
+#include "daemon/api/api_proto.h"
 
 /* ---- parser ---------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api_proto.h"
+#include "daemon/api/api_proto.h"
 #include "apitest.h"
 
 static struct testd td;

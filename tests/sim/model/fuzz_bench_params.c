@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model.h"
+#include "sim/model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "model.h"
+#include "sim/model/model.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
