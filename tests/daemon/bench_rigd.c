@@ -25,26 +25,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime+stime of pid in seconds, from /proc/PID/stat. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(buf, sizeof buf, f)) {
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    /* fields after ')': state(3) ... utime(14) stime(15) */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static long proc_rss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -94,9 +74,9 @@ int main(int argc, char **argv)
     }
     it_sleep_ms(1000);
     long rss_idle = proc_rss_kb(pid);
-    double cpu0 = proc_cpu_s(pid), t0 = now_s();
+    double cpu0 = it_proc_cpu_s(pid), t0 = now_s();
     it_sleep_ms(3000);
-    double idle_cpu = (proc_cpu_s(pid) - cpu0) / (now_s() - t0) * 100;
+    double idle_cpu = (it_proc_cpu_s(pid) - cpu0) / (now_s() - t0) * 100;
 
     double *lat = calloc((size_t)n, sizeof *lat);
     IT_CHECK(lat, "oom");
@@ -125,7 +105,7 @@ int main(int argc, char **argv)
     /* Warm up for a second, reading, so no backlog is counted below. */
     for (double w0 = now_s(); now_s() - w0 < 1.0;)
         cJSON_Delete(jl_recv(&w, 1000));
-    cpu0 = proc_cpu_s(pid);
+    cpu0 = it_proc_cpu_s(pid);
     t0 = now_s();
     long events = 0, live = 0;
     while (now_s() - t0 < secs) {
@@ -136,7 +116,7 @@ int main(int argc, char **argv)
         cJSON_Delete(o);
     }
     double dt = now_s() - t0;
-    double stream_cpu = (proc_cpu_s(pid) - cpu0) / dt * 100;
+    double stream_cpu = (it_proc_cpu_s(pid) - cpu0) / dt * 100;
     long rss_stream = proc_rss_kb(pid);
     cJSON *d = jl_call(&c, "{\"id\":3,\"class\":\"devices\"}", 3, 5000);
     const cJSON *sh = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d, "devices"), 1);

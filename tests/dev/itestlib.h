@@ -57,5 +57,8 @@ double js_num(const cJSON *o, const char *path, double dflt);
 bool js_bool(const cJSON *o, const char *path);
 long long it_now_ms(void);
 void it_sleep_ms(int ms);
+/* CPU time (utime + stime) a process has used, in seconds, from
+ * /proc/PID/stat (threads included, children not); -1 if unreadable. */
+double it_proc_cpu_s(pid_t pid);
 
 #endif
