@@ -6,9 +6,9 @@ size_t cobs_encode(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
 {
     if (dst == NULL || (src == NULL && len > 0) || cap < COBS_MAX_ENCODED(len))
         return 0;
-    size_t code_pos = 0;    /* where the current block's code byte goes */
+    size_t code_pos = 0; /* where the current block's code byte goes */
     size_t out = 1;
-    uint8_t code = 1;       /* 1 + number of data bytes in current block */
+    uint8_t code = 1; /* 1 + number of data bytes in current block */
     for (size_t i = 0; i < len; i++) {
         if (src[i] == 0) {
             dst[code_pos] = code;

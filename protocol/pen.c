@@ -14,80 +14,119 @@
 
 /* Sanity ranges beyond those named in pen.h (documented in PEN.md). */
 #define PEN_MEASURED_RATE_MAX_MHZ (2u * PEN_RATE_MAX_MHZ)
-#define PEN_CURRENT_MAX_MA 5000u
-#define PEN_SUPPLY_MAX_MV 6000u
-#define PEN_TEMP_MIN_CDEG (-4000)
-#define PEN_TEMP_MAX_CDEG 12500
-#define PEN_WATCHDOG_MIN_MS 1u
-#define PEN_WATCHDOG_MAX_MS 60000u
-#define PEN_NEEDLES_MAX 64u
+#define PEN_CURRENT_MAX_MA        5000u
+#define PEN_SUPPLY_MAX_MV         6000u
+#define PEN_TEMP_MIN_CDEG         (-4000)
+#define PEN_TEMP_MAX_CDEG         12500
+#define PEN_WATCHDOG_MIN_MS       1u
+#define PEN_WATCHDOG_MAX_MS       60000u
+#define PEN_NEEDLES_MAX           64u
 
-#define PEN_IDENTITY_SIZE 60
-#define PEN_STATUS_SIZE 28
+#define PEN_IDENTITY_SIZE  60
+#define PEN_STATUS_SIZE    28
 #define PEN_EVT_STATE_SIZE 3
 #define PEN_EVT_FAULT_SIZE 8
-#define PEN_NAK_SIZE 2
+#define PEN_NAK_SIZE       2
 
 const char *pen_result_str(int result)
 {
     switch (result) {
-    case PEN_OK: return "ok";
-    case PEN_NEED_MORE: return "need more input";
-    case PEN_E_COBS: return "frame is not valid COBS";
-    case PEN_E_SHORT: return "frame shorter than header and CRC";
-    case PEN_E_CRC: return "CRC mismatch";
-    case PEN_E_OVERSIZE: return "frame longer than the maximum";
-    case PEN_E_VERSION: return "unsupported protocol version";
-    case PEN_E_UNKNOWN_TYPE: return "unknown message type";
-    case PEN_E_LENGTH: return "wrong payload length";
-    case PEN_E_RANGE: return "field out of range";
-    case PEN_E_FLAGS: return "invalid flags";
-    case PEN_E_ARG: return "bad argument or buffer too small";
-    default: return "unknown result";
+    case PEN_OK:
+        return "ok";
+    case PEN_NEED_MORE:
+        return "need more input";
+    case PEN_E_COBS:
+        return "frame is not valid COBS";
+    case PEN_E_SHORT:
+        return "frame shorter than header and CRC";
+    case PEN_E_CRC:
+        return "CRC mismatch";
+    case PEN_E_OVERSIZE:
+        return "frame longer than the maximum";
+    case PEN_E_VERSION:
+        return "unsupported protocol version";
+    case PEN_E_UNKNOWN_TYPE:
+        return "unknown message type";
+    case PEN_E_LENGTH:
+        return "wrong payload length";
+    case PEN_E_RANGE:
+        return "field out of range";
+    case PEN_E_FLAGS:
+        return "invalid flags";
+    case PEN_E_ARG:
+        return "bad argument or buffer too small";
+    default:
+        return "unknown result";
     }
 }
 
 const char *pen_msg_type_str(uint8_t type)
 {
     switch (type) {
-    case PEN_MSG_IDENTIFY: return "IDENTIFY";
-    case PEN_MSG_SET_RATE: return "SET_RATE";
-    case PEN_MSG_SET_DEPTH: return "SET_DEPTH";
-    case PEN_MSG_START: return "START";
-    case PEN_MSG_STOP: return "STOP";
-    case PEN_MSG_GET_STATUS: return "GET_STATUS";
-    case PEN_MSG_HEARTBEAT: return "HEARTBEAT";
-    case PEN_MSG_CLEAR_FAULT: return "CLEAR_FAULT";
-    case PEN_MSG_EVT_STATE: return "EVT_STATE";
-    case PEN_MSG_EVT_FAULT: return "EVT_FAULT";
-    case PEN_MSG_NAK: return "NAK";
-    default: return "UNKNOWN";
+    case PEN_MSG_IDENTIFY:
+        return "IDENTIFY";
+    case PEN_MSG_SET_RATE:
+        return "SET_RATE";
+    case PEN_MSG_SET_DEPTH:
+        return "SET_DEPTH";
+    case PEN_MSG_START:
+        return "START";
+    case PEN_MSG_STOP:
+        return "STOP";
+    case PEN_MSG_GET_STATUS:
+        return "GET_STATUS";
+    case PEN_MSG_HEARTBEAT:
+        return "HEARTBEAT";
+    case PEN_MSG_CLEAR_FAULT:
+        return "CLEAR_FAULT";
+    case PEN_MSG_EVT_STATE:
+        return "EVT_STATE";
+    case PEN_MSG_EVT_FAULT:
+        return "EVT_FAULT";
+    case PEN_MSG_NAK:
+        return "NAK";
+    default:
+        return "UNKNOWN";
     }
 }
 
 const char *pen_state_str(uint8_t state)
 {
     switch (state) {
-    case PEN_STATE_IDLE: return "idle";
-    case PEN_STATE_SPINUP: return "spinup";
-    case PEN_STATE_RUNNING: return "running";
-    case PEN_STATE_STOPPING: return "stopping";
-    case PEN_STATE_FAULT: return "fault";
-    default: return "unknown";
+    case PEN_STATE_IDLE:
+        return "idle";
+    case PEN_STATE_SPINUP:
+        return "spinup";
+    case PEN_STATE_RUNNING:
+        return "running";
+    case PEN_STATE_STOPPING:
+        return "stopping";
+    case PEN_STATE_FAULT:
+        return "fault";
+    default:
+        return "unknown";
     }
 }
 
 const char *pen_fault_str(uint32_t bit)
 {
     switch (bit) {
-    case PEN_FAULT_STALL: return "STALL";
-    case PEN_FAULT_OVERCURRENT: return "OVERCURRENT";
-    case PEN_FAULT_LOW_BATTERY: return "LOW_BATTERY";
-    case PEN_FAULT_BATTERY_CUTOFF: return "BATTERY_CUTOFF";
-    case PEN_FAULT_OVERTEMP: return "OVERTEMP";
-    case PEN_FAULT_NO_CARTRIDGE: return "NO_CARTRIDGE";
-    case PEN_FAULT_WATCHDOG: return "WATCHDOG";
-    default: return "?";
+    case PEN_FAULT_STALL:
+        return "STALL";
+    case PEN_FAULT_OVERCURRENT:
+        return "OVERCURRENT";
+    case PEN_FAULT_LOW_BATTERY:
+        return "LOW_BATTERY";
+    case PEN_FAULT_BATTERY_CUTOFF:
+        return "BATTERY_CUTOFF";
+    case PEN_FAULT_OVERTEMP:
+        return "OVERTEMP";
+    case PEN_FAULT_NO_CARTRIDGE:
+        return "NO_CARTRIDGE";
+    case PEN_FAULT_WATCHDOG:
+        return "WATCHDOG";
+    default:
+        return "?";
     }
 }
 
@@ -113,23 +152,31 @@ char *pen_fault_names(uint32_t faults, char *buf, size_t len)
 const char *pen_error_str(uint8_t error)
 {
     switch (error) {
-    case PEN_ERR_UNKNOWN_TYPE: return "unknown message type";
-    case PEN_ERR_BAD_LENGTH: return "bad payload length";
-    case PEN_ERR_OUT_OF_RANGE: return "value out of range";
-    case PEN_ERR_BAD_STATE: return "not allowed in current state";
-    case PEN_ERR_FAULT_ACTIVE: return "fault active";
-    case PEN_ERR_NO_CARTRIDGE: return "no cartridge";
-    case PEN_ERR_VERSION: return "protocol version not supported";
-    case PEN_ERR_BUSY: return "busy";
-    default: return "unknown error";
+    case PEN_ERR_UNKNOWN_TYPE:
+        return "unknown message type";
+    case PEN_ERR_BAD_LENGTH:
+        return "bad payload length";
+    case PEN_ERR_OUT_OF_RANGE:
+        return "value out of range";
+    case PEN_ERR_BAD_STATE:
+        return "not allowed in current state";
+    case PEN_ERR_FAULT_ACTIVE:
+        return "fault active";
+    case PEN_ERR_NO_CARTRIDGE:
+        return "no cartridge";
+    case PEN_ERR_VERSION:
+        return "protocol version not supported";
+    case PEN_ERR_BUSY:
+        return "busy";
+    default:
+        return "unknown error";
     }
 }
 
 static bool type_known(uint8_t type)
 {
-    return (type >= PEN_MSG_IDENTIFY && type <= PEN_MSG_CLEAR_FAULT) ||
-           type == PEN_MSG_EVT_STATE || type == PEN_MSG_EVT_FAULT ||
-           type == PEN_MSG_NAK;
+    return (type >= PEN_MSG_IDENTIFY && type <= PEN_MSG_CLEAR_FAULT) || type == PEN_MSG_EVT_STATE ||
+           type == PEN_MSG_EVT_FAULT || type == PEN_MSG_NAK;
 }
 
 int pen_payload_size(uint8_t type, uint8_t flags)
@@ -184,22 +231,17 @@ static bool identity_valid(const struct pen_identity *id)
     if (id->protocol_version != PEN_PROTOCOL_VERSION)
         return false;
     return id->depth_step_um >= 1 && id->depth_step_um <= PEN_DEPTH_MAX_UM &&
-           id->depth_min_um <= id->depth_max_um &&
-           id->depth_max_um <= PEN_DEPTH_MAX_UM;
+           id->depth_min_um <= id->depth_max_um && id->depth_max_um <= PEN_DEPTH_MAX_UM;
 }
 
 static bool status_valid(const struct pen_status *s)
 {
-    return s->state < PEN_STATE_COUNT_ &&
-           (s->set_rate_mhz == 0 || rate_valid(s->set_rate_mhz)) &&
+    return s->state < PEN_STATE_COUNT_ && (s->set_rate_mhz == 0 || rate_valid(s->set_rate_mhz)) &&
            s->measured_rate_mhz <= PEN_MEASURED_RATE_MAX_MHZ &&
-           s->set_depth_um <= PEN_DEPTH_MAX_UM &&
-           s->motor_current_ma <= PEN_CURRENT_MAX_MA &&
-           s->supply_mv <= PEN_SUPPLY_MAX_MV &&
-           s->temperature_cdeg >= PEN_TEMP_MIN_CDEG &&
+           s->set_depth_um <= PEN_DEPTH_MAX_UM && s->motor_current_ma <= PEN_CURRENT_MAX_MA &&
+           s->supply_mv <= PEN_SUPPLY_MAX_MV && s->temperature_cdeg >= PEN_TEMP_MIN_CDEG &&
            s->temperature_cdeg <= PEN_TEMP_MAX_CDEG &&
-           (s->faults & ~(uint32_t)PEN_FAULT_KNOWN) == 0 &&
-           s->watchdog_ms >= PEN_WATCHDOG_MIN_MS &&
+           (s->faults & ~(uint32_t)PEN_FAULT_KNOWN) == 0 && s->watchdog_ms >= PEN_WATCHDOG_MIN_MS &&
            s->watchdog_ms <= PEN_WATCHDOG_MAX_MS && s->reserved == 0;
 }
 
@@ -212,8 +254,7 @@ static bool evt_state_valid(const struct pen_evt_state *e)
 static bool evt_fault_valid(const struct pen_evt_fault *e)
 {
     return (e->faults & ~(uint32_t)PEN_FAULT_KNOWN) == 0 &&
-           e->motor_current_ma <= PEN_CURRENT_MAX_MA &&
-           e->supply_mv <= PEN_SUPPLY_MAX_MV;
+           e->motor_current_ma <= PEN_CURRENT_MAX_MA && e->supply_mv <= PEN_SUPPLY_MAX_MV;
 }
 
 static bool nak_valid(const struct pen_nak *n)
@@ -242,7 +283,7 @@ static bool payload_valid(const struct pen_msg *m)
     case PEN_MSG_NAK:
         return nak_valid(&m->u.nak);
     default:
-        return true;    /* empty payloads */
+        return true; /* empty payloads */
     }
 }
 
@@ -471,11 +512,21 @@ void pen_rx_init(struct pen_rx *rx)
 static void count_result(struct pen_rx_stats *st, int r)
 {
     switch (r) {
-    case PEN_OK: st->frames_ok++; break;
-    case PEN_E_CRC: st->crc_errors++; break;
-    case PEN_E_OVERSIZE: st->oversize++; break;
-    case PEN_E_UNKNOWN_TYPE: st->unknown_type++; break;
-    default: st->malformed++; break;
+    case PEN_OK:
+        st->frames_ok++;
+        break;
+    case PEN_E_CRC:
+        st->crc_errors++;
+        break;
+    case PEN_E_OVERSIZE:
+        st->oversize++;
+        break;
+    case PEN_E_UNKNOWN_TYPE:
+        st->unknown_type++;
+        break;
+    default:
+        st->malformed++;
+        break;
     }
 }
 
@@ -495,16 +546,14 @@ static int rx_finish_frame(struct pen_rx *rx, struct pen_msg *out)
     return r;
 }
 
-int pen_rx_next(struct pen_rx *rx, const uint8_t **data, size_t *len,
-                struct pen_msg *out)
+int pen_rx_next(struct pen_rx *rx, const uint8_t **data, size_t *len, struct pen_msg *out)
 {
-    if (rx == NULL || data == NULL || len == NULL || out == NULL ||
-        (*data == NULL && *len > 0))
+    if (rx == NULL || data == NULL || len == NULL || out == NULL || (*data == NULL && *len > 0))
         return PEN_E_ARG;
     while (*len > 0) {
         const uint8_t *p = *data;
         const uint8_t *zero = memchr(p, 0, *len);
-        size_t run = zero ? (size_t)(zero - p) : *len;   /* non-zero bytes */
+        size_t run = zero ? (size_t)(zero - p) : *len; /* non-zero bytes */
         size_t used = zero ? run + 1 : run;
         *data += used;
         *len -= used;

@@ -26,22 +26,22 @@
 #define PEN_PROTOCOL_VERSION 1
 
 #define PEN_HEADER_SIZE 6
-#define PEN_CRC_SIZE 2
+#define PEN_CRC_SIZE    2
 #define PEN_MAX_PAYLOAD 64
-#define PEN_MAX_BODY (PEN_HEADER_SIZE + PEN_MAX_PAYLOAD + PEN_CRC_SIZE)
+#define PEN_MAX_BODY    (PEN_HEADER_SIZE + PEN_MAX_PAYLOAD + PEN_CRC_SIZE)
 /* Largest frame on the wire, COBS overhead and 0x00 delimiter included. */
-#define PEN_MAX_FRAME (PEN_MAX_BODY + PEN_MAX_BODY / 254 + 1 + 1)
+#define PEN_MAX_FRAME   (PEN_MAX_BODY + PEN_MAX_BODY / 254 + 1 + 1)
 
 /* Timing rules (normative, see PEN.md). */
-#define PEN_RESPONSE_TIMEOUT_MS 100   /* pen answers within this */
-#define PEN_MAX_RETRIES 2             /* host resends same seq at most twice */
-#define PEN_HEARTBEAT_PERIOD_MS 100   /* host sends heartbeats this often */
-#define PEN_WATCHDOG_TIMEOUT_MS 500   /* pen stops motor after this silence */
+#define PEN_RESPONSE_TIMEOUT_MS 100 /* pen answers within this */
+#define PEN_MAX_RETRIES         2   /* host resends same seq at most twice */
+#define PEN_HEARTBEAT_PERIOD_MS 100 /* host sends heartbeats this often */
+#define PEN_WATCHDOG_TIMEOUT_MS 500 /* pen stops motor after this silence */
 
 /* flags */
 #define PEN_F_RESPONSE 0x01u
-#define PEN_F_EVENT 0x02u
-#define PEN_F_KNOWN (PEN_F_RESPONSE | PEN_F_EVENT)
+#define PEN_F_EVENT    0x02u
+#define PEN_F_KNOWN    (PEN_F_RESPONSE | PEN_F_EVENT)
 
 enum pen_msg_type {
     PEN_MSG_IDENTIFY = 0x01,
@@ -52,109 +52,110 @@ enum pen_msg_type {
     PEN_MSG_GET_STATUS = 0x06,
     PEN_MSG_HEARTBEAT = 0x07,
     PEN_MSG_CLEAR_FAULT = 0x08,
-    PEN_MSG_EVT_STATE = 0x40,   /* event: motor state changed */
-    PEN_MSG_EVT_FAULT = 0x41,   /* event: a fault was raised */
-    PEN_MSG_NAK = 0x7F,         /* response: request refused */
+    PEN_MSG_EVT_STATE = 0x40, /* event: motor state changed */
+    PEN_MSG_EVT_FAULT = 0x41, /* event: a fault was raised */
+    PEN_MSG_NAK = 0x7F,       /* response: request refused */
 };
 
 /* Motor state. */
 enum pen_state {
     PEN_STATE_IDLE = 0,
-    PEN_STATE_SPINUP = 1,   /* start accepted, not yet at rate */
-    PEN_STATE_RUNNING = 2,  /* within 5 % of set rate */
+    PEN_STATE_SPINUP = 1,  /* start accepted, not yet at rate */
+    PEN_STATE_RUNNING = 2, /* within 5 % of set rate */
     PEN_STATE_STOPPING = 3,
-    PEN_STATE_FAULT = 4,    /* motor off until CLEAR_FAULT */
+    PEN_STATE_FAULT = 4, /* motor off until CLEAR_FAULT */
     PEN_STATE_COUNT_
 };
 
 /* Fault flags (status.faults, evt_fault.faults). */
-#define PEN_FAULT_STALL 0x0001u         /* rotor stopped while driven */
-#define PEN_FAULT_OVERCURRENT 0x0002u   /* > 1.5 A for > 100 ms */
-#define PEN_FAULT_LOW_BATTERY 0x0004u   /* warning: supply < 3500 mV */
-#define PEN_FAULT_BATTERY_CUTOFF 0x0008u/* supply < 3200 mV: motor off */
-#define PEN_FAULT_OVERTEMP 0x0010u      /* > 60.0 degC */
-#define PEN_FAULT_NO_CARTRIDGE 0x0020u  /* cartridge not detected */
-#define PEN_FAULT_WATCHDOG 0x0040u      /* heartbeat lost: motor stopped */
-#define PEN_FAULT_KNOWN 0x007Fu
+#define PEN_FAULT_STALL          0x0001u /* rotor stopped while driven */
+#define PEN_FAULT_OVERCURRENT    0x0002u /* > 1.5 A for > 100 ms */
+#define PEN_FAULT_LOW_BATTERY    0x0004u /* warning: supply < 3500 mV */
+#define PEN_FAULT_BATTERY_CUTOFF 0x0008u /* supply < 3200 mV: motor off */
+#define PEN_FAULT_OVERTEMP       0x0010u /* > 60.0 degC */
+#define PEN_FAULT_NO_CARTRIDGE   0x0020u /* cartridge not detected */
+#define PEN_FAULT_WATCHDOG       0x0040u /* heartbeat lost: motor stopped */
+#define PEN_FAULT_KNOWN          0x007Fu
 /* Faults that latch the motor off until CLEAR_FAULT (section 8). */
-#define PEN_FAULT_LATCHED (PEN_FAULT_STALL | PEN_FAULT_OVERCURRENT | PEN_FAULT_BATTERY_CUTOFF | \
-                           PEN_FAULT_OVERTEMP | PEN_FAULT_WATCHDOG)
+#define PEN_FAULT_LATCHED                                                                          \
+    (PEN_FAULT_STALL | PEN_FAULT_OVERCURRENT | PEN_FAULT_BATTERY_CUTOFF | PEN_FAULT_OVERTEMP |     \
+     PEN_FAULT_WATCHDOG)
 /* Raised by what the host did (stopped feeding the watchdog), not by the
  * pen: a host may clear it without blaming the pen. */
 #define PEN_FAULT_HOST_CAUSED PEN_FAULT_WATCHDOG
 
 /* NAK error codes. */
 enum pen_error {
-    PEN_ERR_UNKNOWN_TYPE = 0x01,  /* type not supported */
-    PEN_ERR_BAD_LENGTH = 0x02,    /* payload length wrong for type */
-    PEN_ERR_OUT_OF_RANGE = 0x03,  /* a field outside its range */
-    PEN_ERR_BAD_STATE = 0x04,     /* not allowed in current state */
-    PEN_ERR_FAULT_ACTIVE = 0x05,  /* a fault latches the motor off */
-    PEN_ERR_NO_CARTRIDGE = 0x06,  /* start without cartridge */
-    PEN_ERR_VERSION = 0x07,       /* protocol version not supported */
-    PEN_ERR_BUSY = 0x08,          /* try again later */
+    PEN_ERR_UNKNOWN_TYPE = 0x01, /* type not supported */
+    PEN_ERR_BAD_LENGTH = 0x02,   /* payload length wrong for type */
+    PEN_ERR_OUT_OF_RANGE = 0x03, /* a field outside its range */
+    PEN_ERR_BAD_STATE = 0x04,    /* not allowed in current state */
+    PEN_ERR_FAULT_ACTIVE = 0x05, /* a fault latches the motor off */
+    PEN_ERR_NO_CARTRIDGE = 0x06, /* start without cartridge */
+    PEN_ERR_VERSION = 0x07,      /* protocol version not supported */
+    PEN_ERR_BUSY = 0x08,         /* try again later */
 };
 
 /* Field ranges. */
-#define PEN_RATE_MIN_MHZ 50000u       /* 50.000 Hz */
-#define PEN_RATE_MAX_MHZ 150000u      /* 150.000 Hz */
+#define PEN_RATE_MIN_MHZ  50000u  /* 50.000 Hz */
+#define PEN_RATE_MAX_MHZ  150000u /* 150.000 Hz */
 /* The pen's drive makes rates in these steps; SET_RATE applies the nearest
  * (PEN.md 5.2). Both range ends are steps. */
-#define PEN_RATE_STEP_MHZ 100u        /* 0.1 Hz */
-#define PEN_DEPTH_MAX_UM 3000u        /* 0..3.000 mm */
-#define PEN_STR_LEN 16                /* fixed ASCII fields, NUL padded */
+#define PEN_RATE_STEP_MHZ 100u  /* 0.1 Hz */
+#define PEN_DEPTH_MAX_UM  3000u /* 0..3.000 mm */
+#define PEN_STR_LEN       16    /* fixed ASCII fields, NUL padded */
 
 /* Payloads. Strings are printable ASCII, NUL padded, not necessarily
  * NUL terminated on the wire; decoded copies are always terminated. */
-struct pen_identity {               /* IDENTIFY response, 60 bytes */
+struct pen_identity { /* IDENTIFY response, 60 bytes */
     char model[PEN_STR_LEN + 1];
     char serial[PEN_STR_LEN + 1];
-    uint8_t hw_revision;            /* 0..255 */
+    uint8_t hw_revision; /* 0..255 */
     uint8_t fw_major, fw_minor, fw_patch;
-    char cartridge_id[PEN_STR_LEN + 1]; /* "" when no cartridge */
-    uint8_t needle_count;           /* 0 when no cartridge, else 1..64 */
-    uint8_t protocol_version;       /* == PEN_PROTOCOL_VERSION */
-    uint16_t depth_step_um;         /* depth resolution, e.g. 250 or 100 */
+    char cartridge_id[PEN_STR_LEN + 1];  /* "" when no cartridge */
+    uint8_t needle_count;                /* 0 when no cartridge, else 1..64 */
+    uint8_t protocol_version;            /* == PEN_PROTOCOL_VERSION */
+    uint16_t depth_step_um;              /* depth resolution, e.g. 250 or 100 */
     uint16_t depth_min_um, depth_max_um; /* settable depth range */
 };
 
-struct pen_status {                 /* GET_STATUS response, 28 bytes */
-    uint8_t state;                  /* enum pen_state */
-    uint32_t set_rate_mhz;          /* setpoint, mHz */
-    uint32_t measured_rate_mhz;     /* tachometer, mHz, 0 when stopped */
+struct pen_status {             /* GET_STATUS response, 28 bytes */
+    uint8_t state;              /* enum pen_state */
+    uint32_t set_rate_mhz;      /* setpoint, mHz */
+    uint32_t measured_rate_mhz; /* tachometer, mHz, 0 when stopped */
     uint16_t set_depth_um;
-    uint16_t motor_current_ma;      /* 0..5000 */
-    uint16_t supply_mv;             /* 0..6000 */
-    int16_t temperature_cdeg;       /* 0.01 degC, -4000..12500 */
-    uint32_t faults;                /* PEN_FAULT_* */
+    uint16_t motor_current_ma; /* 0..5000 */
+    uint16_t supply_mv;        /* 0..6000 */
+    int16_t temperature_cdeg;  /* 0.01 degC, -4000..12500 */
+    uint32_t faults;           /* PEN_FAULT_* */
     uint32_t uptime_ms;
-    uint16_t watchdog_ms;           /* heartbeat timeout the pen applies */
-    uint8_t reserved;               /* 0 */
+    uint16_t watchdog_ms; /* heartbeat timeout the pen applies */
+    uint8_t reserved;     /* 0 */
 };
 
-struct pen_evt_state {              /* EVT_STATE payload, 3 bytes */
-    uint8_t state, previous;        /* enum pen_state */
-    uint8_t reason;                 /* enum pen_state_reason */
+struct pen_evt_state {       /* EVT_STATE payload, 3 bytes */
+    uint8_t state, previous; /* enum pen_state */
+    uint8_t reason;          /* enum pen_state_reason */
 };
 
 enum pen_state_reason {
-    PEN_REASON_COMMAND = 0,         /* START/STOP request */
-    PEN_REASON_AT_RATE = 1,         /* spin-up reached rate */
-    PEN_REASON_STOPPED = 2,         /* rotor came to rest */
+    PEN_REASON_COMMAND = 0, /* START/STOP request */
+    PEN_REASON_AT_RATE = 1, /* spin-up reached rate */
+    PEN_REASON_STOPPED = 2, /* rotor came to rest */
     PEN_REASON_FAULT = 3,
     PEN_REASON_WATCHDOG = 4,
     PEN_REASON_FAULT_CLEARED = 5,
 };
 
-struct pen_evt_fault {              /* EVT_FAULT payload, 8 bytes */
-    uint32_t faults;                /* all active faults */
+struct pen_evt_fault { /* EVT_FAULT payload, 8 bytes */
+    uint32_t faults;   /* all active faults */
     uint16_t motor_current_ma;
     uint16_t supply_mv;
 };
 
-struct pen_nak {                    /* NAK payload, 2 bytes */
+struct pen_nak { /* NAK payload, 2 bytes */
     uint8_t request_type;
-    uint8_t error;                  /* enum pen_error */
+    uint8_t error; /* enum pen_error */
 };
 
 /* A decoded message. Only the union member matching type (and direction)
@@ -162,7 +163,7 @@ struct pen_nak {                    /* NAK payload, 2 bytes */
  * rate_mhz / depth_um; their responses echo the value actually applied. */
 struct pen_msg {
     uint8_t version;
-    uint8_t type;                   /* enum pen_msg_type */
+    uint8_t type; /* enum pen_msg_type */
     uint8_t flags;
     uint16_t seq;
     union {
@@ -179,19 +180,19 @@ struct pen_msg {
 /* Result codes of decoding (negative) */
 enum pen_result {
     PEN_OK = 0,
-    PEN_NEED_MORE = 1,          /* pen_rx_next: input consumed, no frame */
-    PEN_E_COBS = -1,            /* frame is not valid COBS */
-    PEN_E_SHORT = -2,           /* shorter than header + CRC */
-    PEN_E_CRC = -3,             /* CRC mismatch */
-    PEN_E_OVERSIZE = -4,        /* frame longer than PEN_MAX_FRAME */
-    PEN_E_VERSION = -5,         /* unsupported protocol version */
+    PEN_NEED_MORE = 1,   /* pen_rx_next: input consumed, no frame */
+    PEN_E_COBS = -1,     /* frame is not valid COBS */
+    PEN_E_SHORT = -2,    /* shorter than header + CRC */
+    PEN_E_CRC = -3,      /* CRC mismatch */
+    PEN_E_OVERSIZE = -4, /* frame longer than PEN_MAX_FRAME */
+    PEN_E_VERSION = -5,  /* unsupported protocol version */
     PEN_E_UNKNOWN_TYPE = -6,
-    PEN_E_LENGTH = -7,          /* header len disagrees with body, or wrong
+    PEN_E_LENGTH = -7, /* header len disagrees with body, or wrong
                                    payload length for the type/direction */
-    PEN_E_RANGE = -8,           /* field outside its range / bad enum */
-    PEN_E_FLAGS = -9,           /* unknown flag bits, both set, or a type
+    PEN_E_RANGE = -8,  /* field outside its range / bad enum */
+    PEN_E_FLAGS = -9,  /* unknown flag bits, both set, or a type
                                    in a direction it does not exist in */
-    PEN_E_ARG = -10,            /* encoder: bad argument or buffer too small */
+    PEN_E_ARG = -10,   /* encoder: bad argument or buffer too small */
 };
 
 const char *pen_result_str(int result);
@@ -228,14 +229,14 @@ struct pen_rx_stats {
     uint64_t crc_errors;
     uint64_t oversize;
     uint64_t unknown_type;
-    uint64_t malformed;         /* COBS, short, length, range, flags, version */
-    uint64_t empty;             /* 0x00 0x00: empty frames (ignored) */
+    uint64_t malformed; /* COBS, short, length, range, flags, version */
+    uint64_t empty;     /* 0x00 0x00: empty frames (ignored) */
 };
 
 struct pen_rx {
     uint8_t buf[PEN_MAX_FRAME];
     size_t len;
-    bool discarding;            /* oversize: dropping until next 0x00 */
+    bool discarding; /* oversize: dropping until next 0x00 */
     struct pen_rx_stats stats;
 };
 
@@ -247,7 +248,6 @@ void pen_rx_init(struct pen_rx *rx);
  * or PEN_NEED_MORE when all input is consumed without a complete frame.
  * Bytes before the first 0x00 after init are treated as a (possibly partial)
  * frame and so give an error, not a crash: the sender should start with 0x00. */
-int pen_rx_next(struct pen_rx *rx, const uint8_t **data, size_t *len,
-                struct pen_msg *out);
+int pen_rx_next(struct pen_rx *rx, const uint8_t **data, size_t *len, struct pen_msg *out);
 
 #endif

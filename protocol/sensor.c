@@ -7,44 +7,61 @@
 #include "protocol/wire.h"
 
 /* Ranges beyond those named in sensor.h (documented in SENSOR.md). */
-#define SH_GAIN_MIN_PPM 500000        /* 0.5 */
-#define SH_GAIN_MAX_PPM 2000000       /* 2.0 */
-#define SH_OFFSET_MAX 10000000        /* +-10 N in uN, +-10 mm in nm */
+#define SH_GAIN_MIN_PPM  500000   /* 0.5 */
+#define SH_GAIN_MAX_PPM  2000000  /* 2.0 */
+#define SH_OFFSET_MAX    10000000 /* +-10 N in uN, +-10 mm in nm */
 #define SH_TEMP_MIN_CDEG (-4000)
 #define SH_TEMP_MAX_CDEG 12500
-#define SH_STAT_KNOWN (SH_STAT_STREAMING | SH_STAT_TARGET_PRESENT | SH_STAT_CAL_VALID | \
-                       SH_STAT_TARED)
+#define SH_STAT_KNOWN                                                                              \
+    (SH_STAT_STREAMING | SH_STAT_TARGET_PRESENT | SH_STAT_CAL_VALID | SH_STAT_TARED)
 /* Largest magnitude a displacement sample may carry: the two most negative
  * int32 values are the special codes. */
-#define SH_DISP_FULL_SCALE_MAX ((uint32_t)INT32_MAX)
+#define SH_DISP_FULL_SCALE_MAX  ((uint32_t)INT32_MAX)
 #define SH_FORCE_FULL_SCALE_MAX ((uint32_t)INT32_MAX)
 
 const char *sh_result_str(int result)
 {
     switch (result) {
-    case SH_OK: return "ok";
-    case SH_E_SHORT: return "block shorter than header and CRC";
-    case SH_E_MAGIC: return "bad block magic";
-    case SH_E_VERSION: return "unsupported block version";
-    case SH_E_LENGTH: return "block length disagrees with header";
-    case SH_E_CRC: return "CRC mismatch";
-    case SH_E_RANGE: return "field out of range";
-    case SH_E_ARG: return "bad argument or buffer too small";
-    default: return "unknown result";
+    case SH_OK:
+        return "ok";
+    case SH_E_SHORT:
+        return "block shorter than header and CRC";
+    case SH_E_MAGIC:
+        return "bad block magic";
+    case SH_E_VERSION:
+        return "unsupported block version";
+    case SH_E_LENGTH:
+        return "block length disagrees with header";
+    case SH_E_CRC:
+        return "CRC mismatch";
+    case SH_E_RANGE:
+        return "field out of range";
+    case SH_E_ARG:
+        return "bad argument or buffer too small";
+    default:
+        return "unknown result";
     }
 }
 
 const char *sh_error_str(uint8_t error)
 {
     switch (error) {
-    case SH_ERR_NONE: return "no error";
-    case SH_ERR_UNKNOWN_REQUEST: return "unknown request";
-    case SH_ERR_BAD_LENGTH: return "bad length";
-    case SH_ERR_OUT_OF_RANGE: return "value out of range";
-    case SH_ERR_BUSY: return "busy";
-    case SH_ERR_NOT_STREAMING: return "not streaming";
-    case SH_ERR_BAD_CALIBRATION: return "bad calibration";
-    default: return "unknown error";
+    case SH_ERR_NONE:
+        return "no error";
+    case SH_ERR_UNKNOWN_REQUEST:
+        return "unknown request";
+    case SH_ERR_BAD_LENGTH:
+        return "bad length";
+    case SH_ERR_OUT_OF_RANGE:
+        return "value out of range";
+    case SH_ERR_BUSY:
+        return "busy";
+    case SH_ERR_NOT_STREAMING:
+        return "not streaming";
+    case SH_ERR_BAD_CALIBRATION:
+        return "bad calibration";
+    default:
+        return "unknown error";
     }
 }
 
@@ -57,14 +74,11 @@ static bool rate_valid(uint32_t hz)
 
 static bool identity_valid(const struct sh_identity *id)
 {
-    return id->protocol_version == SH_PROTOCOL_VERSION &&
-           id->channels == SH_CHANNELS && rate_valid(id->max_rate_hz) &&
-           str_field_valid(id->model, SH_STR_LEN) && id->model[0] != 0 &&
-           str_field_valid(id->serial, SH_STR_LEN) && id->serial[0] != 0 &&
-           id->force_full_scale_un >= 1 &&
-           id->force_full_scale_un <= SH_FORCE_FULL_SCALE_MAX &&
-           id->disp_full_scale_nm >= 1 &&
-           id->disp_full_scale_nm <= SH_DISP_FULL_SCALE_MAX;
+    return id->protocol_version == SH_PROTOCOL_VERSION && id->channels == SH_CHANNELS &&
+           rate_valid(id->max_rate_hz) && str_field_valid(id->model, SH_STR_LEN) &&
+           id->model[0] != 0 && str_field_valid(id->serial, SH_STR_LEN) && id->serial[0] != 0 &&
+           id->force_full_scale_un >= 1 && id->force_full_scale_un <= SH_FORCE_FULL_SCALE_MAX &&
+           id->disp_full_scale_nm >= 1 && id->disp_full_scale_nm <= SH_DISP_FULL_SCALE_MAX;
 }
 
 int sh_identity_encode(const struct sh_identity *id, uint8_t *buf, size_t cap)
@@ -79,7 +93,7 @@ int sh_identity_encode(const struct sh_identity *id, uint8_t *buf, size_t cap)
     buf[3] = id->fw_minor;
     buf[4] = id->fw_patch;
     buf[5] = id->channels;
-    put_u16(buf + 6, 0);    /* reserved */
+    put_u16(buf + 6, 0); /* reserved */
     put_u32(buf + 8, id->max_rate_hz);
     str_field_encode(buf + 12, SH_STR_LEN, id->model);
     str_field_encode(buf + 28, SH_STR_LEN, id->serial);
@@ -106,10 +120,8 @@ int sh_identity_decode(const uint8_t *buf, size_t len, struct sh_identity *id)
     id->disp_full_scale_nm = get_u32(buf + 48);
     if (id->protocol_version != SH_PROTOCOL_VERSION)
         return SH_E_VERSION;
-    if (get_u16(buf + 6) != 0 ||
-        !str_field_decode(buf + 12, SH_STR_LEN, id->model) ||
-        !str_field_decode(buf + 28, SH_STR_LEN, id->serial) ||
-        !identity_valid(id))
+    if (get_u16(buf + 6) != 0 || !str_field_decode(buf + 12, SH_STR_LEN, id->model) ||
+        !str_field_decode(buf + 28, SH_STR_LEN, id->serial) || !identity_valid(id))
         return SH_E_RANGE;
     return SH_OK;
 }
@@ -124,7 +136,7 @@ static bool leap_year(uint32_t y)
 /* YYYYMMDD, a real calendar date in 2000..2099. */
 static bool date_valid(uint32_t d)
 {
-    static const uint8_t mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const uint8_t mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     uint32_t y = d / 10000, m = d / 100 % 100, day = d % 100;
     if (y < 2000 || y > 2099 || m < 1 || m > 12 || day < 1)
         return false;
@@ -146,8 +158,7 @@ static bool calibration_valid(const struct sh_calibration *c)
 {
     return gain_valid(c->force_gain_ppm) && gain_valid(c->disp_gain_ppm) &&
            offset_valid(c->force_offset_un) && offset_valid(c->disp_offset_nm) &&
-           date_valid(c->cal_date) && date_valid(c->due_date) &&
-           c->due_date > c->cal_date &&
+           date_valid(c->cal_date) && date_valid(c->due_date) && c->due_date > c->cal_date &&
            str_field_valid(c->certificate, SH_STR_LEN);
 }
 
@@ -180,8 +191,7 @@ int sh_calibration_decode(const uint8_t *buf, size_t len, struct sh_calibration 
     c->disp_offset_nm = u32_to_i32(get_u32(buf + 12));
     c->cal_date = get_u32(buf + 16);
     c->due_date = get_u32(buf + 20);
-    if (!str_field_decode(buf + 24, SH_STR_LEN, c->certificate) ||
-        !calibration_valid(c))
+    if (!str_field_decode(buf + 24, SH_STR_LEN, c->certificate) || !calibration_valid(c))
         return SH_E_RANGE;
     return SH_OK;
 }
@@ -191,8 +201,7 @@ int sh_calibration_decode(const uint8_t *buf, size_t len, struct sh_calibration 
 static bool status_valid(const struct sh_status *s)
 {
     return (s->flags & ~SH_STAT_KNOWN) == 0 && rate_valid(s->rate_hz) &&
-           s->temperature_cdeg >= SH_TEMP_MIN_CDEG &&
-           s->temperature_cdeg <= SH_TEMP_MAX_CDEG;
+           s->temperature_cdeg >= SH_TEMP_MIN_CDEG && s->temperature_cdeg <= SH_TEMP_MAX_CDEG;
 }
 
 int sh_status_encode(const struct sh_status *s, uint8_t *buf, size_t cap)
@@ -202,13 +211,13 @@ int sh_status_encode(const struct sh_status *s, uint8_t *buf, size_t cap)
     if (!status_valid(s))
         return SH_E_RANGE;
     buf[0] = s->flags;
-    buf[1] = 0;     /* reserved */
+    buf[1] = 0; /* reserved */
     put_u16(buf + 2, (uint16_t)s->temperature_cdeg);
     put_u32(buf + 4, s->rate_hz);
     put_u32(buf + 8, s->blocks_sent);
     put_u32(buf + 12, s->overruns);
     put_u32(buf + 16, (uint32_t)s->tare_offset_un);
-    put_u32(buf + 20, 0);   /* reserved */
+    put_u32(buf + 20, 0); /* reserved */
     return SH_STATUS_SIZE;
 }
 
@@ -252,8 +261,7 @@ static int64_t apply_cal(int32_t raw, int32_t gain_ppm, int32_t offset)
 
 int32_t sh_cal_force(const struct sh_calibration *c, int32_t raw_un)
 {
-    return saturate_i32(apply_cal(raw_un, c->force_gain_ppm, c->force_offset_un),
-                        INT32_MIN);
+    return saturate_i32(apply_cal(raw_un, c->force_gain_ppm, c->force_offset_un), INT32_MIN);
 }
 
 int32_t sh_cal_force_tared(const struct sh_calibration *c, int32_t raw_un, bool tared)
@@ -280,12 +288,12 @@ static size_t block_size(uint16_t count)
 
 static bool block_fields_valid(const struct sh_block_header *h)
 {
-    return (h->flags & ~SH_BLK_KNOWN) == 0 && rate_valid(h->rate_hz) &&
-           h->count >= 1 && h->count <= SH_MAX_SAMPLES;
+    return (h->flags & ~SH_BLK_KNOWN) == 0 && rate_valid(h->rate_hz) && h->count >= 1 &&
+           h->count <= SH_MAX_SAMPLES;
 }
 
-int sh_block_encode(const struct sh_block_header *hdr, const int32_t *force,
-                    const int32_t *disp, uint8_t *out, size_t cap)
+int sh_block_encode(const struct sh_block_header *hdr, const int32_t *force, const int32_t *disp,
+                    uint8_t *out, size_t cap)
 {
     if (hdr == NULL || force == NULL || disp == NULL || out == NULL)
         return SH_E_ARG;
@@ -303,7 +311,7 @@ int sh_block_encode(const struct sh_block_header *hdr, const int32_t *force,
     put_u64(out + 12, hdr->first_sample);
     put_u32(out + 20, hdr->rate_hz);
     put_u16(out + 24, hdr->count);
-    put_u16(out + 26, 0);   /* reserved */
+    put_u16(out + 26, 0); /* reserved */
     uint8_t *p = out + SH_BLOCK_HEADER_SIZE;
     for (uint16_t i = 0; i < hdr->count; i++, p += 8) {
         put_u32(p, (uint32_t)force[i]);
@@ -341,14 +349,13 @@ int sh_block_decode(const uint8_t *buf, size_t len, struct sh_block_header *hdr)
         return SH_E_CRC;
     /* CRC first, so a corrupted field reads as corruption, not as a range
      * error; these checks then catch a device that sends nonsense. */
-    if (hdr->channels != SH_CHANNELS || get_u16(buf + 26) != 0 ||
-        !block_fields_valid(hdr))
+    if (hdr->channels != SH_CHANNELS || get_u16(buf + 26) != 0 || !block_fields_valid(hdr))
         return SH_E_RANGE;
     return SH_OK;
 }
 
-void sh_block_samples(const uint8_t *buf, const struct sh_block_header *hdr,
-                      int32_t *force, int32_t *disp)
+void sh_block_samples(const uint8_t *buf, const struct sh_block_header *hdr, int32_t *force,
+                      int32_t *disp)
 {
     const uint8_t *p = buf + SH_BLOCK_HEADER_SIZE;
     for (uint16_t i = 0; i < hdr->count; i++, p += 8) {
@@ -373,7 +380,7 @@ void sh_stream_bad_block(struct sh_stream *s)
  * counts it as accepted. */
 static void stream_accept(struct sh_stream *s, const struct sh_block_header *hdr)
 {
-    s->next_seq = hdr->seq + 1u;    /* wraps at 2^32 by design */
+    s->next_seq = hdr->seq + 1u; /* wraps at 2^32 by design */
     s->next_sample = hdr->first_sample + hdr->count;
     s->stats.blocks++;
     s->stats.samples += hdr->count;
@@ -401,8 +408,7 @@ enum sh_continuity sh_stream_check(struct sh_stream *s, const struct sh_block_he
         s->stats.repeated_blocks++;
         return SH_CONT_REPEAT;
     }
-    uint64_t skipped = hdr->first_sample > s->next_sample
-                           ? hdr->first_sample - s->next_sample : 0;
+    uint64_t skipped = hdr->first_sample > s->next_sample ? hdr->first_sample - s->next_sample : 0;
     s->stats.lost_blocks += ahead;
     s->stats.lost_samples += skipped;
     stream_accept(s, hdr);

@@ -14,53 +14,53 @@
 #include <string.h>
 
 /* Sensor codes for displacement samples that are not a position. */
-#define DISP_NO_TARGET INT32_MIN
+#define DISP_NO_TARGET    INT32_MIN
 #define DISP_OUT_OF_RANGE (INT32_MIN + 1)
 
 /* Below this swing the needle is not stroking (sensor noise is ~0.2 um,
  * the cam stroke ~3.5 mm). */
-#define MIN_SWING_NM 200000.0
+#define MIN_SWING_NM       200000.0
 /* Hysteresis half-band as a fraction of the swing. */
-#define HYSTERESIS_FRAC 0.20
+#define HYSTERESIS_FRAC    0.20
 /* Samples used to estimate percentiles and the force zero (evenly spaced;
  * more only cost time: order statistics of 2048 samples are as good). */
-#define LEVEL_SAMPLES 2048
+#define LEVEL_SAMPLES      2048
 /* Turning points count when they are this fraction of the capture's range
  * apart (a stroke spans the whole range less any parked offset: a stroke
  * of 3.5 mm with a needle parked 2.5 mm above it still spans 58 %). */
-#define TURN_FRAC 0.30
+#define TURN_FRAC          0.30
 /* Fewer peaks or troughs than this: too few strokes for their medians. */
-#define MIN_TURNS 3
+#define MIN_TURNS          3
 /* Spin-up is fitted over the strokes this long after the start command;
  * stop time over those from this long before the stop command on. */
-#define SPINUP_FIT_S 0.3
-#define STOP_FIT_BEFORE_S 0.05
-#define STOP_FIT_SHARE 0.98
+#define SPINUP_FIT_S       0.3
+#define STOP_FIT_BEFORE_S  0.05
+#define STOP_FIT_SHARE     0.98
 /* ... and then again over the transient only: from the command to this
  * many time constants after the rotor started (the cam's revolutions wander
  * stroke by stroke, so a long steady tail blurs the time constant). */
-#define SPINUP_REFIT_TAUS 6.0
+#define SPINUP_REFIT_TAUS  6.0
 #define SPINUP_REFIT_MIN_S 0.02
 /* The plateau after a tear is measured over at least this long (three
  * periods of a 3 kHz fixture ringing), from at most PLATEAU_MAX samples. */
-#define PLATEAU_MIN_S 0.001
-#define PLATEAU_MAX 256
+#define PLATEAU_MIN_S      0.001
+#define PLATEAU_MAX        256
 /* Needle tips this far behind the cartridge face touch nothing. */
-#define RETRACTED_NM 100000.0
+#define RETRACTED_NM       100000.0
 /* Fewer retracted samples than this (subsampled) give no force zero. */
-#define MIN_ZERO_SAMPLES 16
+#define MIN_ZERO_SAMPLES   16
 /* Strokes missing for this many periods at the end of the window mean the
  * pen stopped stroking. */
-#define STALL_PERIODS 3.0
+#define STALL_PERIODS      3.0
 /* Parabola window half-width as a fraction of the samples per stroke. */
-#define PEAK_WINDOW_FRAC 0.02
+#define PEAK_WINDOW_FRAC   0.02
 
 struct stroke {
-    double rise;        /* rising midpoint crossing, fractional sample index */
-    double fall;        /* falling one (time_rise's level), NaN if not found */
-    double peak_pos;    /* fractional sample index of the fitted vertex */
-    double depth_nm;    /* fitted protrusion */
-    double force_un;    /* modelled peak force of the stroke (peakforce.h), NaN if none */
+    double rise;     /* rising midpoint crossing, fractional sample index */
+    double fall;     /* falling one (time_rise's level), NaN if not found */
+    double peak_pos; /* fractional sample index of the fitted vertex */
+    double depth_nm; /* fitted protrusion */
+    double force_un; /* modelled peak force of the stroke (peakforce.h), NaN if none */
 };
 
 struct strokes {
@@ -72,7 +72,6 @@ static bool disp_valid(int32_t d)
 {
     return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
 }
-
 
 static void set_error(struct an_result *out, const char *msg)
 {
@@ -99,7 +98,7 @@ static void result_init(struct an_result *out, uint32_t flags)
 static void check_rig_problems(const struct an_input *in, struct an_result *out)
 {
     size_t no_target = 0, out_of_range = 0;
-    for (size_t i = 0; i < in->n; i++) {   /* (branch-free: it vectorises) */
+    for (size_t i = 0; i < in->n; i++) { /* (branch-free: it vectorises) */
         no_target += in->disp_nm[i] == DISP_NO_TARGET;
         out_of_range += in->disp_nm[i] == DISP_OUT_OF_RANGE;
     }
@@ -171,7 +170,7 @@ static void turning_points(const struct an_input *in, double delta, double *pk, 
             continue;
         }
         if (dir == NONE) {
-            dir = UP;              /* until the first swing says otherwise */
+            dir = UP; /* until the first swing says otherwise */
             ext_hi = ext_lo = d;
             continue;
         }
@@ -191,7 +190,6 @@ static void turning_points(const struct an_input *in, double delta, double *pk, 
     }
 }
 
-
 /* Retracted (lo) and protruded (hi) levels of the strokes: the medians of
  * the needle's turning points at least a third of the capture's range
  * apart. Percentiles of the whole capture are not enough: a needle parked
@@ -205,7 +203,7 @@ static int levels(const struct an_input *in, double *lo, double *hi)
     double p_lo, p_hi;
     if (percentiles(in, 0, 100, &p_lo, &p_hi) < 0)
         return -1;
-    if (p_hi - p_lo < MIN_SWING_NM) {   /* not stroking: report the range */
+    if (p_hi - p_lo < MIN_SWING_NM) { /* not stroking: report the range */
         *lo = p_lo;
         *hi = p_hi;
         return 0;
@@ -248,16 +246,16 @@ static int strokes_push(struct strokes *s, const struct stroke *st)
 
 static double det3(const double m[3][3])
 {
-    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-         - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+           m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+           m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
 }
 
 /* Least-squares parabola through disp[p-k .. p+k] (valid samples only);
  * returns the vertex, or the sample at p if the fit is not a clean maximum
  * inside the window. */
-static void fit_peak(const struct an_input *in, size_t p, size_t k, size_t lo_i,
-                     size_t hi_i, double *pos, double *val)
+static void fit_peak(const struct an_input *in, size_t p, size_t k, size_t lo_i, size_t hi_i,
+                     double *pos, double *val)
 {
     *pos = (double)p;
     *val = in->disp_nm[p];
@@ -270,8 +268,14 @@ static void fit_peak(const struct an_input *in, size_t p, size_t k, size_t lo_i,
             continue;
         double x = (double)i - (double)p, y = in->disp_nm[i] - y0;
         double x2 = x * x;
-        s0 += 1; s1 += x; s2 += x2; s3 += x2 * x; s4 += x2 * x2;
-        t0 += y; t1 += x * y; t2 += x2 * y;
+        s0 += 1;
+        s1 += x;
+        s2 += x2;
+        s3 += x2 * x;
+        s4 += x2 * x2;
+        t0 += y;
+        t1 += x * y;
+        t2 += x2 * y;
     }
     if (s0 < 3)
         return;
@@ -384,7 +388,7 @@ static int segment(const struct an_input *in, double lo, double hi, struct strok
 
     for (size_t i = 0; i < in->n; i++) {
         int32_t d = in->disp_nm[i];
-        if (!disp_valid(d)) {      /* a gap breaks the stroke in progress */
+        if (!disp_valid(d)) { /* a gap breaks the stroke in progress */
             state = UNKNOWN;
             have_rise = have_fall = false;
             continue;
@@ -427,7 +431,7 @@ static int segment(const struct an_input *in, double lo, double hi, struct strok
         have_fall = true;
         if (!have_rise)
             continue;
-        size_t per = (i - rise_i) * 2;  /* rough samples per stroke */
+        size_t per = (i - rise_i) * 2; /* rough samples per stroke */
         size_t k = (size_t)lround((double)per * PEAK_WINDOW_FRAC);
         if (k < 2)
             k = 2;
@@ -532,8 +536,8 @@ static double band_entry(const struct an_input *in, const struct strokes *s, siz
  * period from which every later one is in the band (timed at its midpoint,
  * from the command) when the fit cannot be made. Returns the index of the
  * first steady stroke. */
-static size_t find_spinup(const struct an_input *in, const struct strokes *s, size_t a,
-                          size_t b, double lo, double hi, struct an_result *out)
+static size_t find_spinup(const struct an_input *in, const struct strokes *s, size_t a, size_t b,
+                          double lo, double hi, struct an_result *out)
 {
     double fs = in->rate_hz, t_cmd = (double)in->start_index / fs;
     size_t to = (size_t)in->start_index + (size_t)(SPINUP_FIT_S * fs);
@@ -542,8 +546,8 @@ static size_t find_spinup(const struct an_input *in, const struct strokes *s, si
     if (!tr)
         rf.ok = false;
     else
-        fit_rotor(in, lo, hi, (size_t)in->start_index, to < in->n ? to : in->n, true, t_cmd, 0,
-                  tr, &rf);
+        fit_rotor(in, lo, hi, (size_t)in->start_index, to < in->n ? to : in->n, true, t_cmd, 0, tr,
+                  &rf);
     double up = -1;
     if (rf.ok) {
         /* The running rate from the long span; the start and the time
@@ -568,7 +572,7 @@ static size_t find_spinup(const struct an_input *in, const struct strokes *s, si
             i++;
         return i;
     }
-    size_t first_ok = b;   /* none yet */
+    size_t first_ok = b; /* none yet */
     for (size_t j = b; j-- > a + 1;) {
         double f = fs / (s->v[j].rise - s->v[j - 1].rise);
         if (fabs(f - in->set_rate_hz) > AN_SPINUP_BAND * in->set_rate_hz)
@@ -611,8 +615,8 @@ static void find_stop(const struct an_input *in, const struct strokes *s, double
     size_t first_after = 0;
     while (first_after < s->n && s->v[first_after].peak_pos < (double)in->stop_index)
         first_after++;
-    out->stop_ms = first_after == s->n
-        ? 0 : (s->v[s->n - 1].peak_pos - (double)in->stop_index) / fs * 1000.0;
+    out->stop_ms =
+        first_after == s->n ? 0 : (s->v[s->n - 1].peak_pos - (double)in->stop_index) / fs * 1000.0;
 }
 
 /* Rate and jitter over strokes [a, b). The rate is the number of periods
@@ -620,8 +624,8 @@ static void find_stop(const struct an_input *in, const struct strokes *s, double
  * the pen's jitter is per period (its phase wanders), so this is the mean
  * period, and stroke numbers are rounded from the median period so a
  * stroke lost to a sensor gap does not bias it. */
-static void rate_and_jitter(const struct an_input *in, const struct strokes *s, size_t a,
-                            size_t b, struct an_result *out)
+static void rate_and_jitter(const struct an_input *in, const struct strokes *s, size_t a, size_t b,
+                            struct an_result *out)
 {
     double med = median_period(s, a, b);
     if (med <= 0)
@@ -649,7 +653,9 @@ static void rate_and_jitter(const struct an_input *in, const struct strokes *s, 
         double p = s->v[i].rise - s->v[i - 1].rise;
         if (fabs(p - med) > 0.5 * med)
             continue;
-        sum += p; sum2 += p * p; m += 1;
+        sum += p;
+        sum2 += p * p;
+        m += 1;
     }
     if (m >= 2) {
         double mean = sum / m;
@@ -680,8 +686,8 @@ static double force_zero(const struct an_input *in)
     return z;
 }
 
-static void depth_and_force(const struct an_input *in, const struct strokes *s, size_t a,
-                            size_t b, struct an_result *out)
+static void depth_and_force(const struct an_input *in, const struct strokes *s, size_t a, size_t b,
+                            struct an_result *out)
 {
     if (b <= a)
         return;
@@ -696,11 +702,15 @@ static void depth_and_force(const struct an_input *in, const struct strokes *s, 
     }
     for (size_t i = a; i < b; i++) {
         double d = s->v[i].depth_nm / 1e6;
-        sum += d; sum2 += d * d;
-        mn = fmin(mn, d); mx = fmax(mx, d);
+        sum += d;
+        sum2 += d * d;
+        mn = fmin(mn, d);
+        mx = fmax(mx, d);
         double f = s->v[i].force_un / 1e6 - zero;
-        if (isfinite(f)) {      /* a stroke cut by the capture's start has none */
-            fsum += f; fmn = fmin(fmn, f); fmx = fmax(fmx, f);
+        if (isfinite(f)) { /* a stroke cut by the capture's start has none */
+            fsum += f;
+            fmn = fmin(fmn, f);
+            fmx = fmax(fmx, f);
             nf++;
         }
     }
@@ -724,8 +734,7 @@ int an_analyse(const struct an_input *in, struct an_result *out)
         return -1;
     /* An infinite sample rate would turn every duration into 0 ms (a
      * spin-up or stop time that PASSes) instead of an error. */
-    if (!in->disp_nm || !(in->rate_hz > 0) || !isfinite(in->rate_hz) ||
-        (in->flags & ~AN_F_KNOWN)) {
+    if (!in->disp_nm || !(in->rate_hz > 0) || !isfinite(in->rate_hz) || (in->flags & ~AN_F_KNOWN)) {
         result_init(out, 0);
         snprintf(out->error, sizeof out->error, "invalid analysis input");
         return -1;
@@ -738,7 +747,8 @@ int an_analyse(const struct an_input *in, struct an_result *out)
      * the step needs (e.g. samples arrived late): the rig's problem. */
     char msg[120];
     if (in->start_index >= (int64_t)in->n || in->start_index < -1) {
-        snprintf(msg, sizeof msg, "start command (sample %lld) is outside the capture (%zu samples)",
+        snprintf(msg, sizeof msg,
+                 "start command (sample %lld) is outside the capture (%zu samples)",
                  (long long)in->start_index, in->n);
         set_error(out, msg);
         return 0;
@@ -757,7 +767,7 @@ int an_analyse(const struct an_input *in, struct an_result *out)
     }
     out->swing_mm = (hi - lo) / 1e6;
     if (hi - lo < MIN_SWING_NM)
-        return 0;   /* needle not stroking: zero strokes, rate 0 */
+        return 0; /* needle not stroking: zero strokes, rate 0 */
 
     struct strokes s = { 0 };
     if (segment(in, lo, hi, &s) < 0) {
@@ -789,7 +799,9 @@ int an_analyse(const struct an_input *in, struct an_result *out)
     double zero = isfinite(out->force_zero_n) ? out->force_zero_n : 0;
     for (size_t i = 0; i < s.n && i < in->strokes_cap && in->strokes_out; i++)
         in->strokes_out[i] = (struct an_stroke){
-            .rise = s.v[i].rise, .peak = s.v[i].peak_pos, .depth_mm = s.v[i].depth_nm / 1e6,
+            .rise = s.v[i].rise,
+            .peak = s.v[i].peak_pos,
+            .depth_mm = s.v[i].depth_nm / 1e6,
             .force_n = in->force_un ? s.v[i].force_un / 1e6 - zero : NAN,
             .steady = i >= a && i < b,
         };

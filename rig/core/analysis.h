@@ -40,39 +40,39 @@
 
 /* Capture flags: any of these make every measurement of the capture ERROR
  * (the rig could not measure), never FAIL. */
-#define AN_F_SAMPLE_LOSS 0x01u   /* blocks or samples lost in transport */
-#define AN_F_OVERRUN 0x02u       /* sensor FIFO overran */
-#define AN_F_NO_TARGET 0x04u     /* displacement sensor saw no target */
-#define AN_F_OUT_OF_RANGE 0x08u  /* displacement beyond the sensor's range */
-#define AN_F_DISCONNECT 0x10u    /* sensor went away during the capture */
-#define AN_F_KNOWN 0x1Fu
+#define AN_F_SAMPLE_LOSS  0x01u /* blocks or samples lost in transport */
+#define AN_F_OVERRUN      0x02u /* sensor FIFO overran */
+#define AN_F_NO_TARGET    0x04u /* displacement sensor saw no target */
+#define AN_F_OUT_OF_RANGE 0x08u /* displacement beyond the sensor's range */
+#define AN_F_DISCONNECT   0x10u /* sensor went away during the capture */
+#define AN_F_KNOWN        0x1Fu
 
 /* Spin-up band: rate within this fraction of the setpoint. */
 #define AN_SPINUP_BAND 0.05
 /* Stop: rate below this fraction of the rate before the stop. */
-#define AN_STOP_FRAC 0.05
+#define AN_STOP_FRAC   0.05
 
 /* One stroke as the analysis saw it (optional output). Times are
  * fractional sample indices of the capture. */
 struct an_stroke {
-    double rise;                 /* rising mid-level crossing */
-    double peak;                 /* fitted top of the displacement */
-    double depth_mm;             /* fitted protrusion */
-    double force_n;              /* modelled peak force less the force zero; NaN */
-    bool steady;                 /* used for rate, jitter, depth and force */
+    double rise;     /* rising mid-level crossing */
+    double peak;     /* fitted top of the displacement */
+    double depth_mm; /* fitted protrusion */
+    double force_n;  /* modelled peak force less the force zero; NaN */
+    bool steady;     /* used for rate, jitter, depth and force */
 };
 
 struct an_input {
-    const int32_t *force_un;     /* n samples (may be NULL: no force data) */
-    const int32_t *disp_nm;      /* n samples; INT32_MIN / INT32_MIN+1 are
+    const int32_t *force_un; /* n samples (may be NULL: no force data) */
+    const int32_t *disp_nm;  /* n samples; INT32_MIN / INT32_MIN+1 are
                                     the sensor's "no target" / "out of range" */
     size_t n;
-    double rate_hz;              /* sample rate per channel */
-    uint32_t flags;              /* AN_F_* from the transport */
-    int64_t start_index;         /* sample index of the start command, or -1 */
-    int64_t stop_index;          /* sample index of the stop command, or -1 */
-    double set_rate_hz;          /* stroke-rate setpoint (for spin-up), 0 = unknown */
-    double set_depth_mm;         /* depth setpoint (for depth error), NaN = unknown */
+    double rate_hz;                /* sample rate per channel */
+    uint32_t flags;                /* AN_F_* from the transport */
+    int64_t start_index;           /* sample index of the start command, or -1 */
+    int64_t stop_index;            /* sample index of the stop command, or -1 */
+    double set_rate_hz;            /* stroke-rate setpoint (for spin-up), 0 = unknown */
+    double set_depth_mm;           /* depth setpoint (for depth error), NaN = unknown */
     struct an_stroke *strokes_out; /* optional: every stroke found, up to strokes_cap */
     size_t strokes_cap;
 };
@@ -83,32 +83,32 @@ struct an_result {
     uint32_t flags;
     char error[160];
 
-    size_t strokes;              /* complete strokes (peaks) found; as many
+    size_t strokes;        /* complete strokes (peaks) found; as many
                                     (up to strokes_cap) in in->strokes_out */
-    size_t steady_strokes;       /* strokes used for rate, jitter, depth, force */
-    double rate_hz;              /* 0 when fewer than 2 steady strokes */
+    size_t steady_strokes; /* strokes used for rate, jitter, depth, force */
+    double rate_hz;        /* 0 when fewer than 2 steady strokes */
     /* The rate's definition, explicitly: rate_periods stroke periods
      * between the rising mid-level crossings of the first and the last
      * steady stroke (fractional sample indices); rate = periods / time. */
     double rate_first, rate_last;
     double rate_periods;
-    double jitter_pct;           /* NaN when fewer than 3 steady strokes */
+    double jitter_pct; /* NaN when fewer than 3 steady strokes */
     double depth_mean_mm, depth_min_mm, depth_max_mm, depth_std_mm;
-    double depth_error_mm;       /* mean - set depth; NaN if unknown */
+    double depth_error_mm;                         /* mean - set depth; NaN if unknown */
     double force_mean_n, force_min_n, force_max_n; /* NaN if no force data */
-    double force_zero_n;         /* force with the needles retracted, subtracted
+    double force_zero_n;                           /* force with the needles retracted, subtracted
                                     from the peaks above; NaN if never retracted */
-    double spinup_ms;            /* NaN unless start_index given; capture
+    double spinup_ms;                              /* NaN unless start_index given; capture
                                     length after start if rate never in band */
     bool spinup_reached;
-    double stop_ms;              /* NaN unless stop_index given; 0 when no
+    double stop_ms;        /* NaN unless stop_index given; 0 when no
                                     stroke after the stop command */
-    double start_delay_ms;       /* host's start command -> rotor starting (fit); NaN */
-    double stop_delay_ms;        /* host's stop command -> rotor braking (fit); NaN */
-    double stalled_ms;           /* > 0: no strokes for this long before the end of
+    double start_delay_ms; /* host's start command -> rotor starting (fit); NaN */
+    double stop_delay_ms;  /* host's stop command -> rotor braking (fit); NaN */
+    double stalled_ms;     /* > 0: no strokes for this long before the end of
                                     the window (stop command or capture end); the
                                     rate then counts that time too */
-    double swing_mm;             /* protruded - retracted level (diagnostic) */
+    double swing_mm;       /* protruded - retracted level (diagnostic) */
 };
 
 /* Analyse one capture. Returns 0 on success (result filled, possibly with

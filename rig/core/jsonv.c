@@ -169,15 +169,16 @@ int jv_integer(struct jv *v, const cJSON *obj, const char *path, const char *key
     return 1;
 }
 
-int jv_limit_value(struct jv *v, const cJSON *obj, const char *path, const char *key,
-                   bool required, struct lim_value *out)
+int jv_limit_value(struct jv *v, const cJSON *obj, const char *path, const char *key, bool required,
+                   struct lim_value *out)
 {
     char sub[JV_PATH_MAX];
     jv_path_key(sub, path, key);
     const cJSON *m = member(obj, key);
     if (!m) {
         if (required)
-            problems_add(v->p, v->file, sub, "missing (a number or \"$rate_hz\"/\"$depth_mm\" is required)");
+            problems_add(v->p, v->file, sub,
+                         "missing (a number or \"$rate_hz\"/\"$depth_mm\" is required)");
         return 0;
     }
     if (cJSON_IsString(m) && m->valuestring) {

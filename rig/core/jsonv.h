@@ -12,12 +12,12 @@
 #include "core/speclimit.h"
 #include "core/outcome.h"
 
-#define JV_PATH_MAX 256
-#define JV_MAX_FILE_SIZE (4u << 20)    /* user files above 4 MiB are refused */
-#define JV_MAX_KEYS 256                /* keys per object */
+#define JV_PATH_MAX      256
+#define JV_MAX_FILE_SIZE (4u << 20) /* user files above 4 MiB are refused */
+#define JV_MAX_KEYS      256        /* keys per object */
 
 struct jv {
-    const char *file;              /* label used in messages */
+    const char *file; /* label used in messages */
     struct rig_problems *p;
 };
 
@@ -45,8 +45,8 @@ int jv_number(struct jv *v, const cJSON *obj, const char *path, const char *key,
 int jv_integer(struct jv *v, const cJSON *obj, const char *path, const char *key, bool required,
                long min, long max, long *out);
 /* A number or a setpoint reference string ("$rate_hz", "$depth_mm"). */
-int jv_limit_value(struct jv *v, const cJSON *obj, const char *path, const char *key,
-                   bool required, struct lim_value *out);
+int jv_limit_value(struct jv *v, const cJSON *obj, const char *path, const char *key, bool required,
+                   struct lim_value *out);
 /* An array member; returns its size, 0 if absent (reported when required),
  * -1 if not an array or shorter than min_items (reported). */
 int jv_array(struct jv *v, const cJSON *obj, const char *path, const char *key, bool required,

@@ -77,11 +77,21 @@ static void add_esc(struct buf *b, const char *s)
             continue;
         }
         switch (c) {
-        case '&': add_lit(b, "&amp;"); break;
-        case '<': add_lit(b, "&lt;"); break;
-        case '>': add_lit(b, "&gt;"); break;
-        case '"': add_lit(b, "&quot;"); break;
-        case '\'': add_lit(b, "&apos;"); break;
+        case '&':
+            add_lit(b, "&amp;");
+            break;
+        case '<':
+            add_lit(b, "&lt;");
+            break;
+        case '>':
+            add_lit(b, "&gt;");
+            break;
+        case '"':
+            add_lit(b, "&quot;");
+            break;
+        case '\'':
+            add_lit(b, "&apos;");
+            break;
         default:
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
                 add_lit(b, "?");
@@ -110,7 +120,8 @@ static void properties(struct buf *b, const cJSON *r)
 {
     add_lit(b, "    <properties>\n");
     property(b, "record_id", str(r, "id"));
-    property(b, "complete", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "complete")) ? "true" : "false");
+    property(b, "complete",
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "complete")) ? "true" : "false");
     property(b, "operator", str(r, "operator"));
     property(b, "station", str(r, "station"));
     const cJSON *dut = cJSON_GetObjectItemCaseSensitive(r, "dut");
@@ -130,7 +141,7 @@ static void properties(struct buf *b, const cJSON *r)
     property(b, "spec.sha256", str(spec, "sha256"));
     const cJSON *ins;
     int i = 0;
-    cJSON_ArrayForEach(ins, cJSON_GetObjectItemCaseSensitive(r, "instruments")) {
+    cJSON_ArrayForEach (ins, cJSON_GetObjectItemCaseSensitive(r, "instruments")) {
         char key[64], val[256];
         snprintf(key, sizeof key, "instrument.%d", i++);
         snprintf(val, sizeof val, "%s %s serial %s fw %s cal due %s cert %s", str(ins, "role"),
@@ -194,8 +205,7 @@ static double utc_span(const char *from, const char *to)
 
 /* "stroke_rate @ 150 Hz 2.5 mm" (setpoints tell sweep points apart), made
  * unique within the run with " (2)", " (3)" ... */
-static void test_name(const cJSON *step, const char *base, GHashTable *seen, char *out,
-                      size_t len)
+static void test_name(const cJSON *step, const char *base, GHashTable *seen, char *out, size_t len)
 {
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(step, "setpoints");
     const cJSON *rate = cJSON_GetObjectItemCaseSensitive(sp, "rate_hz");
@@ -250,8 +260,7 @@ static void testcase_open(struct buf *b, const char *classname, const char *name
 /* The test cases of one step: one per measurement (the step's time split
  * between them, so the cases add up to the run), or the step itself when
  * it did not pass and judged nothing. */
-static void step_cases(struct buf *b, struct tally *t, const cJSON *s, GHashTable *seen,
-                       bool emit)
+static void step_cases(struct buf *b, struct tally *t, const cJSON *s, GHashTable *seen, bool emit)
 {
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(s, "measurements");
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(s, "duration_s");
@@ -261,7 +270,7 @@ static void step_cases(struct buf *b, struct tally *t, const cJSON *s, GHashTabl
     char name[256];
     if (nm == 0) {
         if (strcmp(so, "PASS") == 0 || strcmp(so, "SKIPPED") == 0)
-            return;   /* actions that worked (or were not needed) are not tests */
+            return; /* actions that worked (or were not needed) are not tests */
         count(t, so);
         if (!emit)
             return;
@@ -272,7 +281,7 @@ static void step_cases(struct buf *b, struct tally *t, const cJSON *s, GHashTabl
         return;
     }
     const cJSON *m;
-    cJSON_ArrayForEach(m, ms) {
+    cJSON_ArrayForEach (m, ms) {
         const char *mo = str(m, "outcome");
         count(t, mo);
         if (!emit)
@@ -310,9 +319,10 @@ static void verdict(const cJSON *r, const struct junit_verdict *v, char *outcome
     snprintf(msg, mlen, "%s", str(r, "message"));
     if (!complete) {
         snprintf(outcome, olen, "%s", want && strcmp(want, "PASS") != 0 ? want : "ERROR");
-        snprintf(msg, mlen, "the run record is incomplete (the run did not finish, or its last "
-                 "version could not be written)%s%s", v && v->reason ? ": " : "",
-                 v && v->reason ? v->reason : "");
+        snprintf(msg, mlen,
+                 "the run record is incomplete (the run did not finish, or its last "
+                 "version could not be written)%s%s",
+                 v && v->reason ? ": " : "", v && v->reason ? v->reason : "");
     } else if (want && strcmp(want, rec_outcome) != 0) {
         snprintf(outcome, olen, "%s", strcmp(want, "PASS") == 0 ? "ERROR" : want);
         snprintf(msg, mlen, "rigd reported %s but the record on disk says %s%s%s", want,
@@ -330,7 +340,7 @@ char *junit_from_record_verdict(const cJSON *r, const struct junit_verdict *v)
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(r, "steps");
     struct tally t = { 0 };
     const cJSON *s;
-    cJSON_ArrayForEach(s, steps)
+    cJSON_ArrayForEach (s, steps)
         if (!cJSON_GetObjectItemCaseSensitive(s, "superseded"))
             step_cases(NULL, &t, s, NULL, false);
     char vout[32], vmsg[512];
@@ -342,7 +352,8 @@ char *junit_from_record_verdict(const cJSON *r, const struct junit_verdict *v)
     add_esc(&b, str(seq, "name"));
     add_lit(&b, "\" id=\"");
     add_esc(&b, str(r, "id"));
-    addf(&b, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" timestamp=\"",
+    addf(&b,
+         "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" timestamp=\"",
          t.tests, t.failures, t.errors, t.skipped,
          utc_span(str(r, "started_utc"), str(r, "ended_utc")));
     add_esc(&b, str(r, "started_utc"));
@@ -351,7 +362,7 @@ char *junit_from_record_verdict(const cJSON *r, const struct junit_verdict *v)
     add_lit(&b, "\">\n");
     properties(&b, r);
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    cJSON_ArrayForEach(s, steps)
+    cJSON_ArrayForEach (s, steps)
         if (!cJSON_GetObjectItemCaseSensitive(s, "superseded"))
             step_cases(&b, &t, s, seen, true);
     g_hash_table_destroy(seen);

@@ -8,7 +8,6 @@
 #include "core/quantity.h"
 #include "core/record.h"
 
-
 /* A value the record holds (recomputing), NaN when it held none. */
 static double recorded_number(const cJSON *rec)
 {
@@ -26,7 +25,9 @@ static double capture_value(enum rig_quantity q, const struct an_result *a,
     }
     double x = NAN;
     switch (q) {
-    case Q_STROKE_COUNT: x = (double)a->strokes; break;
+    case Q_STROKE_COUNT:
+        x = (double)a->strokes;
+        break;
     case Q_STROKE_RATE_HZ:
         x = a->rate_hz;
         if (a->stalled_ms > 0 && *hint == OUTCOME_PASS)
@@ -35,27 +36,47 @@ static double capture_value(enum rig_quantity q, const struct an_result *a,
     case Q_RATE_ERROR_PCT:
         x = isfinite(sp->rate_hz) ? (a->rate_hz - sp->rate_hz) / sp->rate_hz * 100 : NAN;
         break;
-    case Q_JITTER_PCT: x = a->jitter_pct; break;
-    case Q_DEPTH_MEAN_MM: x = a->depth_mean_mm; break;
-    case Q_DEPTH_MIN_MM: x = a->depth_min_mm; break;
-    case Q_DEPTH_MAX_MM: x = a->depth_max_mm; break;
-    case Q_DEPTH_STD_MM: x = a->depth_std_mm; break;
-    case Q_DEPTH_ERROR_MM: x = a->depth_error_mm; break;
-    case Q_FORCE_MEAN_N: x = a->force_mean_n; break;
-    case Q_FORCE_MIN_N: x = a->force_min_n; break;
-    case Q_FORCE_MAX_N: x = a->force_max_n; break;
+    case Q_JITTER_PCT:
+        x = a->jitter_pct;
+        break;
+    case Q_DEPTH_MEAN_MM:
+        x = a->depth_mean_mm;
+        break;
+    case Q_DEPTH_MIN_MM:
+        x = a->depth_min_mm;
+        break;
+    case Q_DEPTH_MAX_MM:
+        x = a->depth_max_mm;
+        break;
+    case Q_DEPTH_STD_MM:
+        x = a->depth_std_mm;
+        break;
+    case Q_DEPTH_ERROR_MM:
+        x = a->depth_error_mm;
+        break;
+    case Q_FORCE_MEAN_N:
+        x = a->force_mean_n;
+        break;
+    case Q_FORCE_MIN_N:
+        x = a->force_min_n;
+        break;
+    case Q_FORCE_MAX_N:
+        x = a->force_max_n;
+        break;
     case Q_SPINUP_MS:
         x = a->spinup_ms;
         if (!a->spinup_reached && *hint == OUTCOME_PASS)
             snprintf(note, len, "rate never came within 5 %% of the setpoint");
         break;
-    case Q_STOP_MS: x = a->stop_ms; break;
-    default: break;
+    case Q_STOP_MS:
+        x = a->stop_ms;
+        break;
+    default:
+        break;
     }
     /* No strokes is the pen's failure, not the rig's: the sensor saw a
      * target and the needle did not move. */
-    if (!isfinite(x) && *hint == OUTCOME_PASS && a->steady_strokes < 3 &&
-        q != Q_RATE_ERROR_PCT) {
+    if (!isfinite(x) && *hint == OUTCOME_PASS && a->steady_strokes < 3 && q != Q_RATE_ERROR_PCT) {
         *hint = OUTCOME_FAIL;
         snprintf(note, len, "too few strokes to measure (%zu detected)", a->strokes);
     }
@@ -105,9 +126,12 @@ static const char *string_value(enum rig_quantity q, const struct measure_src *v
     case Q_FIRMWARE_VERSION:
         snprintf(buf, len, "%u.%u.%u", id->fw_major, id->fw_minor, id->fw_patch);
         return buf;
-    case Q_PEN_MODEL: return id->model;
-    case Q_CARTRIDGE_ID: return id->cartridge_id;
-    default: return "";
+    case Q_PEN_MODEL:
+        return id->model;
+    case Q_CARTRIDGE_ID:
+        return id->cartridge_id;
+    default:
+        return "";
     }
 }
 

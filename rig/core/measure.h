@@ -17,10 +17,10 @@
 #include "core/speclimit.h"
 
 struct measure_src {
-    const struct an_result *an;       /* capture analysis, NULL outside captures */
-    const struct pen_status *status;  /* pen status, NULL if not read */
-    const char *status_error;         /* why status is missing */
-    const struct pen_identity *id;    /* identify step */
+    const struct an_result *an;      /* capture analysis, NULL outside captures */
+    const struct pen_status *status; /* pen status, NULL if not read */
+    const char *status_error;        /* why status is missing */
+    const struct pen_identity *id;   /* identify step */
     /* Recomputing: values that come from no capture (status, identity) as
      * the record holds them; used instead of status/id when set. */
     const cJSON *recorded;
@@ -29,9 +29,9 @@ struct measure_src {
 /* The judged value and limit as the record entry holds them. */
 struct measure_value {
     bool is_text;
-    double number;                    /* NaN: could not be measured */
-    char text[64];                    /* the value of a text quantity */
-    char limit[128];                  /* the limit as text (entry "limit") */
+    double number;   /* NaN: could not be measured */
+    char text[64];   /* the value of a text quantity */
+    char limit[128]; /* the limit as text (entry "limit") */
 };
 
 /* The record entry of measurement m judged at setpoints sp: name,

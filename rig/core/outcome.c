@@ -6,9 +6,8 @@
 #include <string.h>
 
 static const char *const outcome_names[] = {
-    [OUTCOME_SKIPPED] = "SKIPPED", [OUTCOME_PASS] = "PASS",
-    [OUTCOME_FAIL] = "FAIL",       [OUTCOME_TIMEOUT] = "TIMEOUT",
-    [OUTCOME_ERROR] = "ERROR",     [OUTCOME_ABORTED] = "ABORTED",
+    [OUTCOME_SKIPPED] = "SKIPPED", [OUTCOME_PASS] = "PASS",   [OUTCOME_FAIL] = "FAIL",
+    [OUTCOME_TIMEOUT] = "TIMEOUT", [OUTCOME_ERROR] = "ERROR", [OUTCOME_ABORTED] = "ABORTED",
 };
 
 const char *outcome_str(enum rig_outcome o)
@@ -29,9 +28,13 @@ int outcome_from_str(const char *s)
 int outcome_exit_code(enum rig_outcome o)
 {
     switch (o) {
-    case OUTCOME_PASS: case OUTCOME_SKIPPED: return 0;
-    case OUTCOME_FAIL: return 1;
-    default: return 2;
+    case OUTCOME_PASS:
+    case OUTCOME_SKIPPED:
+        return 0;
+    case OUTCOME_FAIL:
+        return 1;
+    default:
+        return 2;
     }
 }
 
@@ -66,7 +69,7 @@ static void append(struct rig_problems *p, char *line, const char *text)
         if (!n) {
             fprintf(stderr, "out of memory recording problem: %s\n", text);
             free(line);
-            p->oom = true;   /* a file with problems must never pass */
+            p->oom = true; /* a file with problems must never pass */
             return;
         }
         p->msg = n;
@@ -77,8 +80,7 @@ static void append(struct rig_problems *p, char *line, const char *text)
     p->msg[p->count++] = line;
 }
 
-void problems_add(struct rig_problems *p, const char *file, const char *path,
-                  const char *fmt, ...)
+void problems_add(struct rig_problems *p, const char *file, const char *path, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -87,8 +89,8 @@ void problems_add(struct rig_problems *p, const char *file, const char *path,
     va_end(ap);
 
     char *line = NULL;
-    if (asprintf(&line, "%s: %s: %s", file ? file : "(input)",
-                 path && *path ? path : "$", text) < 0)
+    if (asprintf(&line, "%s: %s: %s", file ? file : "(input)", path && *path ? path : "$", text) <
+        0)
         line = NULL;
     append(p, line, text);
 }

@@ -32,9 +32,9 @@ enum rig_outcome outcome_worse(enum rig_outcome a, enum rig_outcome b);
 
 /* Every problem found in a user file, in the order found. */
 struct rig_problems {
-    char **msg;          /* count entries; an entry is NULL if out of memory */
+    char **msg; /* count entries; an entry is NULL if out of memory */
     size_t count, cap;
-    bool oom;            /* some problems could not be stored at all */
+    bool oom; /* some problems could not be stored at all */
 };
 
 /* True if any problem was found (stored or not). */
@@ -44,8 +44,8 @@ void problems_init(struct rig_problems *p);
 void problems_free(struct rig_problems *p);
 /* Append "file: path: message". Out of memory is reported on stderr and
  * flagged so validation never passes by accident. */
-void problems_add(struct rig_problems *p, const char *file, const char *path,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void problems_add(struct rig_problems *p, const char *file, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Append a line already formatted as "file: path: message". */
 void problems_add_line(struct rig_problems *p, const char *line);

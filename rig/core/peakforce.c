@@ -9,34 +9,33 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define RISE_SAMPLES 5          /* rise curve through this many samples */
-#define RISE_NOISE_FRAC 0.004   /* rise residuals below this share of the rise: noise */
-#define MAX_FALL 6              /* falling samples used by the tear fit */
-#define TEAR_PRIOR_S 0.0002     /* start of the tear-duration search */
-#define LM_ITERATIONS 12
-#define TEAR_MARGIN 0.5         /* samples: fitted only this far inside the tear */
-#define STEP_DONE 1e-4          /* samples: an LM step this small has converged */
-#define CANDIDATE_TEAR_FRAC 0.02   /* see rise_end_candidates */
+#define RISE_SAMPLES        5      /* rise curve through this many samples */
+#define RISE_NOISE_FRAC     0.004  /* rise residuals below this share of the rise: noise */
+#define MAX_FALL            6      /* falling samples used by the tear fit */
+#define TEAR_PRIOR_S        0.0002 /* start of the tear-duration search */
+#define LM_ITERATIONS       12
+#define TEAR_MARGIN         0.5  /* samples: fitted only this far inside the tear */
+#define STEP_DONE           1e-4 /* samples: an LM step this small has converged */
+#define CANDIDATE_TEAR_FRAC 0.02 /* see rise_end_candidates */
 #define CANDIDATE_RISE_FRAC 0.004
 
 struct fit {
-    double a, b, c;             /* rise: F = a + b x + c x^2 (x: see x_at) */
-    const int32_t *disp;        /* the needles' position, or NULL */
-    double q[3];                /* with disp: x(t) = q0 + q1 t + q2 t^2 */
-    size_t r_end;               /* last rise sample */
-    double x[MAX_FALL], y[MAX_FALL];  /* fall samples: t - r_end, value */
+    double a, b, c;                  /* rise: F = a + b x + c x^2 (x: see x_at) */
+    const int32_t *disp;             /* the needles' position, or NULL */
+    double q[3];                     /* with disp: x(t) = q0 + q1 t + q2 t^2 */
+    size_t r_end;                    /* last rise sample */
+    double x[MAX_FALL], y[MAX_FALL]; /* fall samples: t - r_end, value */
     int k;
-    double t_max;               /* longest tear, samples */
-    double fitted_tp, fitted_T, fitted_P;  /* the last fit's result */
-    bool warm;                  /* there was one */
-    double plateau;             /* P when known from the data (NaN: fitted) */
+    double t_max;                         /* longest tear, samples */
+    double fitted_tp, fitted_T, fitted_P; /* the last fit's result */
+    bool warm;                            /* there was one */
+    double plateau;                       /* P when known from the data (NaN: fitted) */
 };
 
 static double clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
-
 
 /* Solve the 3x3 system m x = y (Cramer); false if singular. */
 static bool solve3(double m[3][3], const double y[3], double x[3])
@@ -53,7 +52,8 @@ static bool solve3(double m[3][3], const double y[3], double x[3])
             c[row][col] = y[row];
         x[col] = (c[0][0] * (c[1][1] * c[2][2] - c[1][2] * c[2][1]) -
                   c[0][1] * (c[1][0] * c[2][2] - c[1][2] * c[2][0]) +
-                  c[0][2] * (c[1][0] * c[2][1] - c[1][1] * c[2][0])) / det;
+                  c[0][2] * (c[1][0] * c[2][1] - c[1][1] * c[2][0])) /
+                 det;
     }
     return true;
 }
@@ -143,7 +143,7 @@ static double tear_sse(const struct fit *ft, const double p[3], double jtj[3][3]
             double sn, cs;
             sincos(M_PI * x / (2 * T), &sn, &cs);
             g = cs * cs;
-            sin2 = 2 * sn * cs;             /* sin(pi x / T) */
+            sin2 = 2 * sn * cs; /* sin(pi x / T) */
             dg_dx = -(M_PI / (2 * T)) * sin2;
         }
         double r = ft->y[i] - (P + h * g);
@@ -182,7 +182,7 @@ static double fit_tear(struct fit *ft, double fs, double *peak, double *tp_out)
 {
     double p[3] = { 0.5, clamp(TEAR_PRIOR_S * fs, 0.3, ft->t_max),
                     isfinite(ft->plateau) ? ft->plateau : ft->y[ft->k - 1] };
-    if (ft->warm) {     /* a refit with fewer samples starts where the last ended */
+    if (ft->warm) { /* a refit with fewer samples starts where the last ended */
         p[0] = ft->fitted_tp;
         p[1] = ft->fitted_T;
         p[2] = isfinite(ft->plateau) ? ft->plateau : ft->fitted_P;
@@ -195,7 +195,7 @@ static double fit_tear(struct fit *ft, double fs, double *peak, double *tp_out)
         memcpy(r, jtr, sizeof r);
         for (int u = 0; u < 3; u++)
             m[u][u] *= 1 + lambda;
-        if (isfinite(ft->plateau)) {   /* P known: fit tp and T only */
+        if (isfinite(ft->plateau)) { /* P known: fit tp and T only */
             for (int u = 0; u < 3; u++)
                 m[2][u] = m[u][2] = 0;
             m[2][2] = 1;
@@ -220,7 +220,7 @@ static double fit_tear(struct fit *ft, double fs, double *peak, double *tp_out)
                 break;
         } else {
             if (fabs(q[0] - p[0]) < STEP_DONE && fabs(q[1] - p[1]) < 10 * STEP_DONE)
-                break;      /* no better point this close: at the minimum */
+                break; /* no better point this close: at the minimum */
             lambda *= 10;
         }
     }
@@ -250,8 +250,8 @@ static bool rising_position(const int32_t *disp, size_t r_end, int n)
 /* The rise ending at r_end into ft: samples before r_end while the force
  * climbs, in contact (above a tenth of the stroke's rise: before contact
  * it is flat), at most RISE_SAMPLES; false if there are not two. */
-static bool rise_setup(const int32_t *f, const int32_t *disp, size_t from, size_t r_end,
-                       double top, double amp, struct fit *ft)
+static bool rise_setup(const int32_t *f, const int32_t *disp, size_t from, size_t r_end, double top,
+                       double amp, struct fit *ft)
 {
     double floor = top - 0.9 * amp;
     int n = 1;
@@ -262,7 +262,8 @@ static bool rise_setup(const int32_t *f, const int32_t *disp, size_t from, size_
         return false;
     if (disp && rising_position(disp, r_end, n)) {
         /* x(t) through the positions at r_end - 1, r_end, r_end + 1 */
-        double dm = (double)disp[r_end - 1] - disp[r_end], dp = (double)disp[r_end + 1] - disp[r_end];
+        double dm = (double)disp[r_end - 1] - disp[r_end],
+               dp = (double)disp[r_end + 1] - disp[r_end];
         ft->disp = disp;
         ft->q[0] = 0;
         ft->q[1] = (dp - dm) / 2;
@@ -296,8 +297,8 @@ static unsigned rise_end_candidates(const int32_t *f, const int32_t *disp, size_
 /* The tear fit with the rise ending at r_end (the puncture between r_end
  * and r_end + 1). false if the samples do not determine it. */
 static bool try_tear(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t r_end,
-                     double fs, double top, double amp, double plateau, double turn,
-                     double *peak, double *tp, double *cost)
+                     double fs, double top, double amp, double plateau, double turn, double *peak,
+                     double *tp, double *cost)
 {
     if (r_end <= from || r_end >= to)
         return false;
@@ -381,8 +382,8 @@ static bool parabola_top(const int32_t *f, size_t from, size_t to, size_t m, dou
     return true;
 }
 
-void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t m,
-                 double fs, double plateau, double turn, struct pf_result *out)
+void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t m, double fs,
+                 double plateau, double turn, struct pf_result *out)
 {
     out->peak = f[m];
     out->t_peak = (double)m;
@@ -410,8 +411,8 @@ void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, 
             size_t r_end = k == 0 ? m : m - 1;
             if (!(which & (1u << k)) || (m == 0 && k == 1))
                 continue;
-            bool ok = try_tear(f, disp, from, to, r_end, fs, f[m], amp, plateau, turn, &pk, &t,
-                               &cost);
+            bool ok =
+                try_tear(f, disp, from, to, r_end, fs, f[m], amp, plateau, turn, &pk, &t, &cost);
             if (ok && cost < best) {
                 best = cost;
                 peak = pk;

@@ -30,14 +30,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PF_TEAR_FRAC 0.15      /* a tear drops at least this share of the peak... */
-#define PF_TEAR_MAX_S 0.0005   /* ...within this long after it */
+#define PF_TEAR_FRAC  0.15   /* a tear drops at least this share of the peak... */
+#define PF_TEAR_MAX_S 0.0005 /* ...within this long after it */
 
 enum pf_method { PF_NONE, PF_TEAR_FIT, PF_PARABOLA, PF_MAX_SAMPLE };
 
 struct pf_result {
-    double peak;               /* force units of the input; NaN if none */
-    double t_peak;             /* fractional sample index of the peak */
+    double peak;   /* force units of the input; NaN if none */
+    double t_peak; /* fractional sample index of the peak */
     enum pf_method method;
 };
 
@@ -48,7 +48,7 @@ struct pf_result {
  * measured it (NaN: fitted too). turn: the fractional sample index at
  * which the needles turn back (NaN if unknown): from there they withdraw,
  * so no later sample belongs to the tear. */
-void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t m,
-                 double fs, double plateau, double turn, struct pf_result *out);
+void pf_estimate(const int32_t *f, const int32_t *disp, size_t from, size_t to, size_t m, double fs,
+                 double plateau, double turn, struct pf_result *out);
 
 #endif

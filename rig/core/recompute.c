@@ -19,8 +19,8 @@
 struct rc {
     FILE *out;
     struct recompute_result *res;
-    char dir[4096];             /* the record's directory, with '/' */
-    char where[160];            /* what is being checked, for the lines */
+    char dir[4096];  /* the record's directory, with '/' */
+    char where[160]; /* what is being checked, for the lines */
     struct rig_spec *spec;
 };
 
@@ -60,13 +60,12 @@ static void show(const cJSON *v, char *buf, size_t len)
     if (!v)
         snprintf(buf, len, "(absent)");
     else if (cJSON_IsNumber(v)) {
-        for (int digits = 15; digits <= 17; digits++) {   /* exact, and short */
+        for (int digits = 15; digits <= 17; digits++) { /* exact, and short */
             snprintf(buf, len, "%.*g", digits, v->valuedouble);
             if (strtod(buf, NULL) == v->valuedouble)
                 break;
         }
-    }
-    else if (cJSON_IsString(v))
+    } else if (cJSON_IsString(v))
         snprintf(buf, len, "\"%.100s\"", v->valuestring);
     else if (cJSON_IsNull(v))
         snprintf(buf, len, "null");
@@ -118,9 +117,9 @@ static void compare_member(struct rc *c, const char *prefix, const cJSON *rec, c
 static void compare_objects(struct rc *c, const char *prefix, const cJSON *rec, const cJSON *now)
 {
     const cJSON *m;
-    cJSON_ArrayForEach(m, now)
+    cJSON_ArrayForEach (m, now)
         compare_member(c, prefix, rec, now, m->string);
-    cJSON_ArrayForEach(m, rec)
+    cJSON_ArrayForEach (m, rec)
         if (!get(now, m->string))
             compare_member(c, prefix, rec, now, m->string);
 }
@@ -212,7 +211,7 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
     size_t len;
     char *bytes = read_attachment(c, cap, "file", "sha256", &len);
     bool attached = bytes != NULL;
-    free(bytes);   /* (hash checked; capture_read parses the file) */
+    free(bytes); /* (hash checked; capture_read parses the file) */
     if (!attached)
         return false;
     char path[4400], err[256];
@@ -226,7 +225,10 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
     double start = num(cap, "start_index"), stop = num(cap, "stop_index");
     double set_rate = num(sp, "rate_hz");
     struct an_input in = {
-        .force_un = rc.force_un, .disp_nm = rc.disp_nm, .n = rc.n, .rate_hz = rc.rate_hz,
+        .force_un = rc.force_un,
+        .disp_nm = rc.disp_nm,
+        .n = rc.n,
+        .rate_hz = rc.rate_hz,
         .flags = rc.flags & AN_F_KNOWN,
         .start_index = isfinite(start) ? (int64_t)start : -1,
         .stop_index = isfinite(stop) ? (int64_t)stop : -1,
@@ -264,7 +266,8 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
         size_t clen;
         char *old = read_attachment(c, cap, "strokes", "strokes_sha256", &clen);
         if (csv && old && (clen != strlen(csv) || memcmp(csv, old, clen) != 0))
-            differ(c, "per-stroke values (%s) differ from the recomputed ones", str(cap, "strokes"));
+            differ(c, "per-stroke values (%s) differ from the recomputed ones",
+                   str(cap, "strokes"));
         free(csv);
         free(old);
     }
@@ -287,7 +290,7 @@ static enum rig_outcome rejudge(struct rc *c, const cJSON *step, const struct an
     const cJSON *sp = get(step, "setpoints");
     struct lim_setpoints lsp = { .rate_hz = num(sp, "rate_hz"), .depth_mm = num(sp, "depth_mm") };
     const cJSON *m;
-    cJSON_ArrayForEach(m, get(step, "measurements")) {
+    cJSON_ArrayForEach (m, get(step, "measurements")) {
         const char *name = str(m, "name");
         char base[160];
         snprintf(base, sizeof base, "%s", c->where);
@@ -339,7 +342,7 @@ static void check_steps(struct rc *c, const cJSON *rec)
     enum rig_outcome run = OUTCOME_PASS;
     bool run_marginal = false;
     const cJSON *step;
-    cJSON_ArrayForEach(step, get(rec, "steps")) {
+    cJSON_ArrayForEach (step, get(rec, "steps")) {
         int recorded = outcome_of(step, "outcome");
         double index = num(step, "index");
         snprintf(c->where, sizeof c->where, "step %.0f (%.60s)", index,
@@ -381,7 +384,7 @@ static void check_steps(struct rc *c, const cJSON *rec)
     }
     snprintf(c->where, sizeof c->where, "run");
     if (c->res->incomplete)
-        return;   /* no verdict yet */
+        return; /* no verdict yet */
     int recorded = outcome_of(rec, "outcome");
     if (recorded < 0)
         differ(c, "no outcome recorded");

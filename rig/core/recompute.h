@@ -19,11 +19,11 @@
 #include <stdio.h>
 
 struct recompute_result {
-    unsigned captures;          /* analysed again */
-    unsigned measurements;      /* judged again */
-    unsigned steps;             /* steps checked (not SKIPPED) */
-    unsigned differences;       /* lines written */
-    int incomplete;             /* the record says the run did not finish */
+    unsigned captures;     /* analysed again */
+    unsigned measurements; /* judged again */
+    unsigned steps;        /* steps checked (not SKIPPED) */
+    unsigned differences;  /* lines written */
+    int incomplete;        /* the record says the run did not finish */
 };
 
 /* 0: everything agrees; 1: something differs or could not be recomputed

@@ -329,9 +329,9 @@ char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz)
         char force[32] = "";
         if (isfinite(s[i].force_n))
             snprintf(force, sizeof force, "%.9g", s[i].force_n);
-        int w = snprintf(buf + len, cap - len, "%zu,%.9g,%.9g,%.9g,%s,%d\n", i + 1,
-                         s[i].rise / rate_hz, s[i].peak / rate_hz, s[i].depth_mm, force,
-                         s[i].steady ? 1 : 0);
+        int w =
+            snprintf(buf + len, cap - len, "%zu,%.9g,%.9g,%.9g,%s,%d\n", i + 1, s[i].rise / rate_hz,
+                     s[i].peak / rate_hz, s[i].depth_mm, force, s[i].steady ? 1 : 0);
         if (w < 0 || (size_t)w >= cap - len) {
             free(buf);
             return NULL;
@@ -391,7 +391,6 @@ void record_add_number(cJSON *obj, const char *key, double v)
     }
     cJSON_AddRawToObject(obj, key, buf);
 }
-
 
 void record_put_analysis(cJSON *c, const struct an_result *an, double rate_hz)
 {

@@ -27,13 +27,13 @@
 
 #include "core/digest.h"
 
-#define RECORD_FORMAT "rig-record/1"
+#define RECORD_FORMAT       "rig-record/1"
 /* Records, attachments and the directories rigd makes for them: the
  * station's group (operators, engineers) may read them, the world may not,
  * whatever the process umask (docs/RECORD.md). */
-#define RECORD_FILE_MODE 0640
-#define RECORD_DIR_MODE 0750
-#define CAPTURE_MAGIC "RIGCAP\0\1"
+#define RECORD_FILE_MODE    0640
+#define RECORD_DIR_MODE     0750
+#define CAPTURE_MAGIC       "RIGCAP\0\1"
 #define CAPTURE_HEADER_SIZE 48
 
 /* A capture as the sensor delivered it. Arrays are malloc'd; free with
@@ -42,8 +42,8 @@ struct rig_capture {
     int32_t *force_un, *disp_nm;
     size_t n;
     double rate_hz;
-    uint64_t first_sample;       /* same timebase as rig_ops.capture_mark */
-    uint32_t flags;              /* AN_F_* */
+    uint64_t first_sample; /* same timebase as rig_ops.capture_mark */
+    uint32_t flags;        /* AN_F_* */
 };
 
 void capture_free(struct rig_capture *c);
@@ -52,8 +52,8 @@ void capture_free(struct rig_capture *c);
  * Returns 0 or -errno with a message in err. */
 int atomic_write_file(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 /* Flags for the _flags variants: */
-#define AW_NO_REPLACE 0x1u     /* fail with -EEXIST if path exists (never overwrite) */
-#define AW_RECREATE_DIR 0x2u   /* the directory vanished: create it again and write */
+#define AW_NO_REPLACE   0x1u /* fail with -EEXIST if path exists (never overwrite) */
+#define AW_RECREATE_DIR 0x2u /* the directory vanished: create it again and write */
 int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsigned flags,
                             char *err, size_t errlen);
 

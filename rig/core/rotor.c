@@ -7,22 +7,22 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define GRID 12                 /* points per axis of each search round */
-#define ROUNDS 5                /* the grid shrinks around the best point */
-#define TAU_MIN_S 0.0005
-#define TAU_MAX_S 0.5
-#define MIN_POINTS 6
+#define GRID                12 /* points per axis of each search round */
+#define ROUNDS              5  /* the grid shrinks around the best point */
+#define TAU_MIN_S           0.0005
+#define TAU_MAX_S           0.5
+#define MIN_POINTS          6
 /* Tracking steps: at most 1/STEPS_PER_REV revolution at MAX_HZ (0.25
  * rad); a step larger than MAX_STEP forward is not a move (a step back
  * never is). A needle that moved less than MOVE_NM since it last moved has
  * not moved (5 x its sensor noise): it keeps its phase, so noise at rest
  * never turns the rotor. */
-#define TRACK_MAX_HZ 160.0
+#define TRACK_MAX_HZ        160.0
 #define TRACK_STEPS_PER_REV 25.0
-#define TRACK_MAX_STEP 1.0
-#define TRACK_MOVE_NM 1000.0
-#define DISP_NO_TARGET INT32_MIN
-#define DISP_OUT_OF_RANGE (INT32_MIN + 1)
+#define TRACK_MAX_STEP      1.0
+#define TRACK_MOVE_NM       1000.0
+#define DISP_NO_TARGET      INT32_MIN
+#define DISP_OUT_OF_RANGE   (INT32_MIN + 1)
 
 enum kind { SPINUP, SPINDOWN };
 
@@ -115,14 +115,14 @@ static void fit(enum kind k, const double *t, const double *rev, size_t n, doubl
     out->rms_rev = sqrt(best / (double)n);
 }
 
-void rotor_fit_spinup(const double *t, const double *rev, size_t n, double t_from,
-                      double rate_hz, struct rotor_fit *out)
+void rotor_fit_spinup(const double *t, const double *rev, size_t n, double t_from, double rate_hz,
+                      struct rotor_fit *out)
 {
     fit(SPINUP, t, rev, n, t_from, rate_hz, out);
 }
 
-void rotor_fit_spindown(const double *t, const double *rev, size_t n, double t_from,
-                        double rate_hz, struct rotor_fit *out)
+void rotor_fit_spindown(const double *t, const double *rev, size_t n, double t_from, double rate_hz,
+                        struct rotor_fit *out)
 {
     fit(SPINDOWN, t, rev, n, t_from, rate_hz, out);
 }
@@ -148,8 +148,8 @@ static bool disp_ok(int32_t d)
     return d != DISP_NO_TARGET && d != DISP_OUT_OF_RANGE;
 }
 
-size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from,
-                   size_t to, struct rotor_track *tr)
+size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from, size_t to,
+                   struct rotor_track *tr)
 {
     tr->n = 0;
     if (!(hi > lo) || !(fs > 0) || to <= from)
@@ -165,8 +165,8 @@ size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size
         step = 1;
     size_t steps = to > from ? (to - from) / step + 1 : 0;
     size_t keep = steps / ROTOR_TRACK_POINTS + 1, n = 0, k = 0;
-    double u = NAN;             /* unknown until the needle first moves */
-    int32_t ref = 0;            /* where it was when it last moved */
+    double u = NAN;  /* unknown until the needle first moves */
+    int32_t ref = 0; /* where it was when it last moved */
     bool have_ref = false;
     for (size_t i = from; i < to; i += step, k++) {
         int32_t d = disp_nm[i];
@@ -194,7 +194,7 @@ size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size
                     tr->rev[j] = u / (2 * M_PI);
             }
             double fwd = fmod(now - fmod(u, 2 * M_PI) + 4 * M_PI, 2 * M_PI);
-            if (fwd < TRACK_MAX_STEP)   /* the rotor only turns forward */
+            if (fwd < TRACK_MAX_STEP) /* the rotor only turns forward */
                 u += fwd;
             ref = d;
         }
@@ -204,7 +204,7 @@ size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size
         }
     }
     if (isnan(u))
-        return tr->n = 0;       /* never moved: nothing to fit */
+        return tr->n = 0; /* never moved: nothing to fit */
     tr->n = n;
     return n;
 }
@@ -216,7 +216,7 @@ double rotor_band_entry(const struct rotor_fit *f, const double *rise_s, const d
     if (smooth < 0)
         return smooth;
     double target = (1 - band) * set_hz, t0 = f->t_cmd, tau = f->tau_s, F = f->rate_hz;
-    double begin = t0;          /* where the current revolution began */
+    double begin = t0; /* where the current revolution began */
     for (size_t j = 0; j < n; j++) {
         double r = rise_s[j], d = fall_s[j];
         if (!(r > t0) || !(d > r))
@@ -226,17 +226,17 @@ double rotor_band_entry(const struct rotor_fit *f, const double *rise_s, const d
         double quarter = 0.25 / (F * (1 - exp(-(r - t0) / tau)));
         double start = fmax(begin, r - quarter);
         if (smooth + t0 < start)
-            return smooth;      /* in band before this revolution */
+            return smooth; /* in band before this revolution */
         double turned = F * (shape(SPINUP, d, t0, tau) - shape(SPINUP, r, t0, tau));
         if (!(turned > 0))
             return smooth;
-        double k = 0.5 / turned;    /* it turned half a revolution rise to fall */
+        double k = 0.5 / turned; /* it turned half a revolution rise to fall */
         double end = d + 0.25 / (k * F * (1 - exp(-(d - t0) / tau)));
         if (k * F > target) {
             /* k F (1 - e^-(t - t0)/tau) = target */
             double t = t0 - tau * log(1 - target / (k * F));
             if (t <= start)
-                return start - t0;  /* in band as this revolution began */
+                return start - t0; /* in band as this revolution began */
             if (t <= end)
                 return t - t0;
         }

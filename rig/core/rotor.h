@@ -34,8 +34,8 @@
  * its phase. */
 #define ROTOR_TRACK_POINTS 400
 struct rotor_track {
-    double t[ROTOR_TRACK_POINTS];       /* s from the capture's first sample */
-    double rev[ROTOR_TRACK_POINTS];     /* cam phase in revolutions, 0 = retracted */
+    double t[ROTOR_TRACK_POINTS];   /* s from the capture's first sample */
+    double rev[ROTOR_TRACK_POINTS]; /* cam phase in revolutions, 0 = retracted */
     size_t n;
 };
 /* Track disp_nm[from, to) (sample rate fs; lo/hi the retracted and
@@ -45,15 +45,15 @@ struct rotor_track {
  * strokes' range at the window's start are skipped. Returns tr->n; 0 when
  * a displacement sample is the sensor's "no target" or "out of range", or
  * the needle never moved. */
-size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from,
-                   size_t to, struct rotor_track *tr);
+size_t rotor_track(const int32_t *disp_nm, double fs, double lo, double hi, size_t from, size_t to,
+                   struct rotor_track *tr);
 
 struct rotor_fit {
     bool ok;
-    double t_cmd;              /* t0 (spin-up) or t1 (spin-down), s */
-    double tau_s;              /* time constant */
-    double rate_hz;            /* F: the rate it runs (spin-up) or ran (spin-down) at */
-    double rms_rev;            /* fit residual, revolutions RMS */
+    double t_cmd;   /* t0 (spin-up) or t1 (spin-down), s */
+    double tau_s;   /* time constant */
+    double rate_hz; /* F: the rate it runs (spin-up) or ran (spin-down) at */
+    double rms_rev; /* fit residual, revolutions RMS */
 };
 
 /* Points (t[i] s, rev[i] revolutions turned, any offset), t increasing:
@@ -61,10 +61,10 @@ struct rotor_fit {
  * t_from: the earliest the command can have acted (the host's command
  * time). rate_hz > 0: F is known (fitted over a longer span) and only t0
  * or t1 and tau are fitted; 0: F is fitted too. Needs at least 6 points. */
-void rotor_fit_spinup(const double *t, const double *rev, size_t n, double t_from,
-                      double rate_hz, struct rotor_fit *out);
-void rotor_fit_spindown(const double *t, const double *rev, size_t n, double t_from,
-                        double rate_hz, struct rotor_fit *out);
+void rotor_fit_spinup(const double *t, const double *rev, size_t n, double t_from, double rate_hz,
+                      struct rotor_fit *out);
+void rotor_fit_spindown(const double *t, const double *rev, size_t n, double t_from, double rate_hz,
+                        struct rotor_fit *out);
 
 /* Seconds from t0 to a rate within band (e.g. 0.05) of set_hz; negative
  * if the fitted rate never gets there. */

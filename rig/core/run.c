@@ -33,7 +33,7 @@ static enum rig_outcome exec_list(struct exec *e, const struct seq_step *st, siz
 static bool halts(const struct exec *e, enum rig_outcome o)
 {
     if (e->in_teardown)
-        return false;   /* teardown always runs to the end */
+        return false; /* teardown always runs to the end */
     if (o == OUTCOME_ABORTED)
         return true;
     return e->cfg->seq->policy == POLICY_STOP_ON_FIRST_FAIL && o != OUTCOME_PASS &&
@@ -117,8 +117,8 @@ static enum rig_outcome exec_retry(struct exec *e, const struct seq_step *st, do
         int first = cJSON_GetArraySize(e->steps);
         e->attempt = a;
         o = exec_list(e, st->body, st->nbody, deadline, section);
-        if (skipping_before || o == OUTCOME_PASS || o == OUTCOME_SKIPPED ||
-            o == OUTCOME_ABORTED || runstep_aborted(e) || a == st->count)
+        if (skipping_before || o == OUTCOME_PASS || o == OUTCOME_SKIPPED || o == OUTCOME_ABORTED ||
+            runstep_aborted(e) || a == st->count)
             break;
         /* A failed attempt's halt does not skip the next attempt. */
         supersede(e, first);
@@ -135,10 +135,14 @@ static enum rig_outcome exec_step(struct exec *e, const struct seq_step *st, dou
     if (isfinite(st->timeout_s) && st->nbody)
         deadline = fmin(deadline, now_s(e) + st->timeout_s);
     switch (st->kind) {
-    case STEP_SWEEP: return exec_sweep(e, st, deadline, section);
-    case STEP_REPEAT: return exec_repeat(e, st, deadline, section);
-    case STEP_RETRY: return exec_retry(e, st, deadline, section);
-    default: return runstep_exec_leaf(e, st, deadline, section);
+    case STEP_SWEEP:
+        return exec_sweep(e, st, deadline, section);
+    case STEP_REPEAT:
+        return exec_repeat(e, st, deadline, section);
+    case STEP_RETRY:
+        return exec_retry(e, st, deadline, section);
+    default:
+        return runstep_exec_leaf(e, st, deadline, section);
     }
 }
 
@@ -154,8 +158,9 @@ static enum rig_outcome exec_list(struct exec *e, const struct seq_step *st, siz
         enum rig_outcome o = exec_step(e, &st[i], deadline, section);
         agg = outcome_worse(agg, o);
         if (!e->skipping && halts(e, o))
-            start_skipping(e, o == OUTCOME_ABORTED ? "the run was aborted"
-                                                   : "an earlier step did not pass (stop-on-first-fail)");
+            start_skipping(e, o == OUTCOME_ABORTED
+                                  ? "the run was aborted"
+                                  : "an earlier step did not pass (stop-on-first-fail)");
     }
     return agg;
 }
@@ -171,9 +176,8 @@ static bool check_unit(struct exec *e)
     if (rc != 0) {
         char msg[256];
         runstep_rc_message(rc, "unit identity: identify", err, msg, sizeof msg);
-        e->so_far = outcome_worse(e->so_far, runstep_rc_outcome(rc) == OUTCOME_ABORTED
-                                                 ? OUTCOME_ABORTED
-                                                 : OUTCOME_ERROR);
+        e->so_far = outcome_worse(
+            e->so_far, runstep_rc_outcome(rc) == OUTCOME_ABORTED ? OUTCOME_ABORTED : OUTCOME_ERROR);
         note_message(e, "%s", msg);
         return false;
     }
@@ -184,9 +188,10 @@ static bool check_unit(struct exec *e)
     cJSON_AddStringToObject(dut, "reported_serial", id.serial);
     if (strcmp(id.serial, e->cfg->dut_serial) != 0) {
         e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
-        note_message(e, "unit identity: the pen in the fixture reports serial %s, not %s (the "
-                     "serial the run was started for); nothing was tested", id.serial,
-                     e->cfg->dut_serial);
+        note_message(e,
+                     "unit identity: the pen in the fixture reports serial %s, not %s (the "
+                     "serial the run was started for); nothing was tested",
+                     id.serial, e->cfg->dut_serial);
         return false;
     }
     return true;
@@ -195,8 +200,8 @@ static bool check_unit(struct exec *e)
 static bool ops_complete(const struct rig_ops *o)
 {
     return o && o->pen_identify && o->pen_set_rate && o->pen_set_depth && o->pen_start &&
-           o->pen_stop && o->pen_status && o->capture_begin && o->capture_mark &&
-           o->capture_end && o->sleep;
+           o->pen_stop && o->pen_status && o->capture_begin && o->capture_mark && o->capture_end &&
+           o->sleep;
 }
 
 static void final_stop(struct exec *e)
@@ -208,7 +213,8 @@ static void final_stop(struct exec *e)
     cJSON *fs = cJSON_CreateObject();
     if (fs) {
         cJSON_AddBoolToObject(fs, "sent", true);
-        cJSON_AddStringToObject(fs, "result", rc == 0 ? "confirmed" : (*err ? err : strerror(rc < 0 ? -rc : EIO)));
+        cJSON_AddStringToObject(
+            fs, "result", rc == 0 ? "confirmed" : (*err ? err : strerror(rc < 0 ? -rc : EIO)));
         replace(e->rec, "final_stop", fs);
     }
     if (rc == 0) {
@@ -228,13 +234,21 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     result->outcome = OUTCOME_ERROR;
     if (!cfg || !cfg->seq || !cfg->seq->spec || !cfg->dut_serial || !*cfg->dut_serial ||
         !ops_complete(ops)) {
-        snprintf(result->message, sizeof result->message,
-                 "run needs a loaded sequence with its spec, a DUT serial and a complete ops table");
+        snprintf(
+            result->message, sizeof result->message,
+            "run needs a loaded sequence with its spec, a DUT serial and a complete ops table");
         return -1;
     }
     struct exec e = {
-        .cfg = cfg, .ops = ops, .ctx = ctx, .spec = cfg->seq->spec, .res = result,
-        .sp = { NAN, NAN }, .var_rate = NAN, .var_depth = NAN, .so_far = OUTCOME_SKIPPED,
+        .cfg = cfg,
+        .ops = ops,
+        .ctx = ctx,
+        .spec = cfg->seq->spec,
+        .res = result,
+        .sp = { NAN, NAN },
+        .var_rate = NAN,
+        .var_depth = NAN,
+        .so_far = OUTCOME_SKIPPED,
     };
     if (cfg->run_id && cfg->run_id[0]) {
         if (strlen(cfg->run_id) >= sizeof result->record_id) {
@@ -274,7 +288,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         cJSON_Delete(e.rec);
         return -1;
     }
-    attach_definitions(&e);   /* (after the record exists: its directory does) */
+    attach_definitions(&e); /* (after the record exists: its directory does) */
     /* Nothing is tested on a pen that is not the unit the run is for. */
     bool unit_ok = instruments_ok && check_unit(&e);
     if (unit_ok) {
@@ -284,9 +298,9 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         if (rc != 0) {
             char msg[256];
             runstep_rc_message(rc, "tare", err, msg, sizeof msg);
-            e.so_far = outcome_worse(e.so_far, runstep_rc_outcome(rc) == OUTCOME_ABORTED
-                                                   ? OUTCOME_ABORTED
-                                                   : OUTCOME_ERROR);
+            e.so_far =
+                outcome_worse(e.so_far, runstep_rc_outcome(rc) == OUTCOME_ABORTED ? OUTCOME_ABORTED
+                                                                                  : OUTCOME_ERROR);
             note_message(&e, "%s", msg);
             start_skipping(&e, "the force channel could not be tared");
         }

@@ -33,17 +33,17 @@
 #include "core/record.h"
 #include "core/sequence.h"
 
-#define RIG_OPS_NAK(code) (0x100 | (int)(code))
-#define RIG_OPS_IS_NAK(rc) ((rc) > 0 && ((rc) & 0x100))
-#define RIG_OPS_NAK_CODE(rc) ((rc) & 0xFF)
+#define RIG_OPS_NAK(code)    (0x100 | (int)(code))
+#define RIG_OPS_IS_NAK(rc)   ((rc) > 0 && ((rc)&0x100))
+#define RIG_OPS_NAK_CODE(rc) ((rc)&0xFF)
 
 #define RIG_MAX_INSTRUMENTS 8
 
 /* One instrument of the station, for the record and the calibration check. */
 struct rig_instrument {
-    char role[16];             /* "sensor-head", "pen-fixture", ... */
+    char role[16]; /* "sensor-head", "pen-fixture", ... */
     char model[32], serial[32], firmware[16];
-    uint32_t cal_date, cal_due;  /* YYYYMMDD; cal_due 0 = no calibration needed */
+    uint32_t cal_date, cal_due; /* YYYYMMDD; cal_due 0 = no calibration needed */
     char certificate[32];
     /* The calibration coefficients in force (sensor head: SENSOR.md 3.2) */
     bool has_coefficients;
@@ -52,50 +52,50 @@ struct rig_instrument {
 
 /* A zeroed force channel (rig_ops.sensor_tare). */
 struct rig_tare {
-    int32_t offset_raw_un;     /* the sensor head's tare offset, raw uN */
-    double zero_n;             /* the force it took as zero, calibrated N */
+    int32_t offset_raw_un; /* the sensor head's tare offset, raw uN */
+    double zero_n;         /* the force it took as zero, calibrated N */
 };
 
 /* What the engine tells its front end while a run executes (rig_ops.emit):
  * typed, so the front end never parses what the engine wrote. Strings
  * point into the engine's data and live only for the emit call. */
 enum run_event_kind {
-    RUN_EV_STEP_BEGIN,      /* a leaf step starts */
-    RUN_EV_MEASUREMENT,     /* a measurement of the step was judged */
-    RUN_EV_STEP_END,        /* a leaf step ended */
+    RUN_EV_STEP_BEGIN,  /* a leaf step starts */
+    RUN_EV_MEASUREMENT, /* a measurement of the step was judged */
+    RUN_EV_STEP_END,    /* a leaf step ended */
 };
 
 /* A measurement as it was judged, with the values of its record entry. */
 struct run_measurement {
     const char *name, *quantity;
-    const char *units;             /* "" for none */
-    bool is_text;                  /* text quantity (pen model, firmware) */
-    double value;                  /* NaN: could not be measured (!is_text) */
-    const char *text;              /* the value when is_text */
+    const char *units; /* "" for none */
+    bool is_text;      /* text quantity (pen model, firmware) */
+    double value;      /* NaN: could not be measured (!is_text) */
+    const char *text;  /* the value when is_text */
     enum lim_cmp comparison;
-    double low, high;              /* resolved limits (NaN if unused) */
-    const char *limit;             /* the limit as text, e.g. "GELE [0.85, 1.15]" */
+    double low, high;  /* resolved limits (NaN if unused) */
+    const char *limit; /* the limit as text, e.g. "GELE [0.85, 1.15]" */
     enum rig_outcome outcome;
     bool marginal;
-    const char *note;              /* why not a plain PASS; NULL if none */
+    const char *note; /* why not a plain PASS; NULL if none */
 };
 
 struct run_event {
     enum run_event_kind kind;
-    const char *run_id;            /* the record's id */
-    unsigned step;                 /* leaf step, from 1; retries count again */
-    unsigned total;                /* planned leaf steps (retries once) */
+    const char *run_id; /* the record's id */
+    unsigned step;      /* leaf step, from 1; retries count again */
+    unsigned total;     /* planned leaf steps (retries once) */
     union {
-        struct {                   /* RUN_EV_STEP_BEGIN */
+        struct { /* RUN_EV_STEP_BEGIN */
             enum step_kind kind;
-            const char *path;      /* JSON path in the sequence file, "" if unknown */
-            const char *name;      /* the step's label, NULL if none */
+            const char *path; /* JSON path in the sequence file, "" if unknown */
+            const char *name; /* the step's label, NULL if none */
         } begin;
-        struct run_measurement measurement;     /* RUN_EV_MEASUREMENT */
-        struct {                   /* RUN_EV_STEP_END */
+        struct run_measurement measurement; /* RUN_EV_MEASUREMENT */
+        struct {                            /* RUN_EV_STEP_END */
             enum rig_outcome outcome;
             bool marginal;
-            const char *message;   /* why not PASS; NULL if none */
+            const char *message; /* why not PASS; NULL if none */
         } end;
     } u;
 };
@@ -106,7 +106,7 @@ struct rig_ops {
     int (*pen_set_rate)(void *ctx, uint32_t rate_mhz, char *err, size_t errlen);
     int (*pen_set_depth)(void *ctx, uint16_t depth_um, char *err, size_t errlen);
     int (*pen_start)(void *ctx, char *err, size_t errlen);
-    int (*pen_stop)(void *ctx, char *err, size_t errlen);   /* confirmed stop */
+    int (*pen_stop)(void *ctx, char *err, size_t errlen); /* confirmed stop */
     int (*pen_status)(void *ctx, struct pen_status *st, char *err, size_t errlen);
 
     /* Sensor capture: begin collecting samples; mark returns the index of
@@ -140,8 +140,7 @@ struct rig_ops {
      * one is recorded, and one whose cal_due has passed stops the run before
      * it starts (ERROR). NULL = no instruments: nothing recorded or checked,
      * so the daemon must provide it. */
-    int (*instruments)(void *ctx, struct rig_instrument *out, size_t max, char *err,
-                       size_t errlen);
+    int (*instruments)(void *ctx, struct rig_instrument *out, size_t max, char *err, size_t errlen);
 
     /* Optional (NULL = the rig never reports problems of its own). Asked
      * after every step that judges measurements and once more before the
@@ -168,27 +167,27 @@ struct rig_ops {
 };
 
 struct run_config {
-    const struct rig_sequence *seq;  /* validated, with its spec */
-    const char *run_id;              /* the run's id (record "id"); NULL = new UUID */
-    const char *dut_serial;          /* required */
-    const char *operator_name;       /* may be NULL */
-    const char *station_id;          /* may be NULL */
-    const char *fixture;             /* the station's fixture; may be NULL */
-    const char *record_path;         /* record JSON; captures go beside it as
+    const struct rig_sequence *seq; /* validated, with its spec */
+    const char *run_id;             /* the run's id (record "id"); NULL = new UUID */
+    const char *dut_serial;         /* required */
+    const char *operator_name;      /* may be NULL */
+    const char *station_id;         /* may be NULL */
+    const char *fixture;            /* the station's fixture; may be NULL */
+    const char *record_path;        /* record JSON; captures go beside it as
                                         <record without .json>.cap<N>.bin.
                                         NULL = no record (tests only) */
-    bool no_captures;                /* do not write capture attachments */
+    bool no_captures;               /* do not write capture attachments */
 };
 
 struct run_result {
     enum rig_outcome outcome;
     bool marginal;
-    unsigned steps;                  /* leaf steps executed */
+    unsigned steps; /* leaf steps executed */
     unsigned measurements, passed, failed, errors, marginals;
-    unsigned retries;                /* extra attempts made by retry groups */
+    unsigned retries; /* extra attempts made by retry groups */
     char record_id[37];
-    char message[256];               /* first reason the run is not PASS */
-    char record_error[256];          /* last record write problem, "" if none */
+    char message[256];      /* first reason the run is not PASS */
+    char record_error[256]; /* last record write problem, "" if none */
 };
 
 /* Execute the sequence; blocks until the run ends (call it from a worker

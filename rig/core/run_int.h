@@ -19,23 +19,22 @@ struct exec {
     const struct rig_spec *spec;
     struct run_result *res;
     cJSON *rec, *steps;
-    struct lim_setpoints sp;          /* as last configured */
-    double var_rate, var_depth;       /* sweep variables, NaN outside */
-    cJSON *loop;                      /* sweep/repeat/retry context of the leaf */
+    struct lim_setpoints sp;    /* as last configured */
+    double var_rate, var_depth; /* sweep variables, NaN outside */
+    cJSON *loop;                /* sweep/repeat/retry context of the leaf */
     bool motor_on, in_teardown;
     /* Skip mode: the rest of setup/main is not run (stop-on-first-fail, a
      * failed setup or unit check, an abort) but still walked, so the record
      * lists every planned step and measurement as SKIPPED with why. */
     bool skipping;
     char skip_reason[128];
-    bool record_created;              /* first write done (never overwrites) */
+    bool record_created; /* first write done (never overwrites) */
     unsigned leaf, leaf_total, captures, attempt;
     enum rig_outcome so_far;
     char cap_stem[4096];
-    struct pen_identity id;           /* what the pen said at the unit check */
+    struct pen_identity id; /* what the pen said at the unit check */
     bool have_id;
 };
-
 
 /* One leaf step as it executes. */
 struct leaf {
@@ -46,8 +45,6 @@ struct leaf {
     char message[256];
     double deadline;
 };
-
-
 
 /* runstep.c: one leaf step, and the helpers the run and the record share */
 double now_s(const struct exec *e);

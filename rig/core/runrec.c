@@ -29,7 +29,8 @@ static bool attach(struct exec *e, struct leaf *l, cJSON *obj, const char *key, 
     char path[4300], sha[DIGEST_HEX_LEN + 1], err[256];
     snprintf(path, sizeof path, "%s.%s", e->cap_stem, suffix);
     digest_sha256_buf(buf, len, sha);
-    if (atomic_write_file_flags(path, buf, len, AW_NO_REPLACE | AW_RECREATE_DIR, err, sizeof err) < 0) {
+    if (atomic_write_file_flags(path, buf, len, AW_NO_REPLACE | AW_RECREATE_DIR, err, sizeof err) <
+        0) {
         snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
         if (l)
             leaf_fail(l, OUTCOME_ERROR, err);
@@ -90,7 +91,11 @@ void attach_definitions(struct exec *e)
     const struct run_config *c = e->cfg;
     if (!c->record_path)
         return;
-    struct { const char *text; size_t len; const char *key, *suffix; } defs[] = {
+    struct {
+        const char *text;
+        size_t len;
+        const char *key, *suffix;
+    } defs[] = {
         { c->seq->text, c->seq->text_len, "sequence", "sequence.json" },
         { c->seq->spec ? c->seq->spec->text : NULL, c->seq->spec ? c->seq->spec->text_len : 0,
           "spec", "spec.json" },
@@ -186,7 +191,7 @@ enum rig_outcome summarise(struct exec *e, const cJSON **first_bad)
     if (first_bad)
         *first_bad = NULL;
     cJSON *s;
-    cJSON_ArrayForEach(s, e->steps) {
+    cJSON_ArrayForEach (s, e->steps) {
         if (cJSON_GetObjectItemCaseSensitive(s, "superseded"))
             continue;
         const cJSON *so = cJSON_GetObjectItemCaseSensitive(s, "outcome");
@@ -197,11 +202,11 @@ enum rig_outcome summarise(struct exec *e, const cJSON **first_bad)
         if (first_bad && !*first_bad && sov != OUTCOME_PASS && sov != OUTCOME_SKIPPED)
             *first_bad = s;
         cJSON *m;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements")) {
+        cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive(s, "measurements")) {
             const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
             int oc = cJSON_IsString(o) ? outcome_from_str(o->valuestring) : OUTCOME_ERROR;
             if (oc == OUTCOME_SKIPPED)
-                continue;       /* planned, not run: listed, not counted */
+                continue; /* planned, not run: listed, not counted */
             r->measurements++;
             r->passed += oc == OUTCOME_PASS;
             r->failed += oc == OUTCOME_FAIL;
@@ -228,9 +233,9 @@ void write_record(struct exec *e, bool complete)
     replace(e->rec, "complete", cJSON_CreateBool(complete));
     /* An unfinished run has no verdict: a record left behind by a crash or
      * a full disk must never read PASS. */
-    replace(e->rec, "outcome", complete ? cJSON_CreateString(outcome_str(now == OUTCOME_SKIPPED
-                                                                          ? OUTCOME_PASS : now))
-                                        : cJSON_CreateNull());
+    replace(e->rec, "outcome",
+            complete ? cJSON_CreateString(outcome_str(now == OUTCOME_SKIPPED ? OUTCOME_PASS : now))
+                     : cJSON_CreateNull());
     replace(e->rec, "retries", cJSON_CreateNumber(e->res->retries));
     cJSON *sum = cJSON_CreateObject();
     if (sum) {
@@ -294,8 +299,8 @@ cJSON *new_record(struct exec *e)
         cJSON_AddStringToObject(seq, "file", c->seq->file ? c->seq->file : "");
         cJSON_AddStringToObject(seq, "name", c->seq->name ? c->seq->name : "");
         cJSON_AddStringToObject(seq, "sha256", c->seq->sha256);
-        cJSON_AddStringToObject(seq, "policy", c->seq->policy == POLICY_CONTINUE
-                                                   ? "continue" : "stop-on-first-fail");
+        cJSON_AddStringToObject(
+            seq, "policy", c->seq->policy == POLICY_CONTINUE ? "continue" : "stop-on-first-fail");
     }
     cJSON *sp = cJSON_AddObjectToObject(r, "spec");
     if (sp) {
@@ -362,9 +367,10 @@ enum rig_outcome check_instruments(struct exec *e)
         if (caldate_overdue(ins[i].cal_due, today)) {
             char today_s[11];
             record_date(today, today_s);
-            note_message(e, "%s %s (serial %s): calibration was due %s (today is %s); "
-                         "recalibrate it before testing", ins[i].role, ins[i].model,
-                         ins[i].serial, due, today_s);
+            note_message(e,
+                         "%s %s (serial %s): calibration was due %s (today is %s); "
+                         "recalibrate it before testing",
+                         ins[i].role, ins[i].model, ins[i].serial, due, today_s);
             o = OUTCOME_ERROR;
         }
     }
@@ -385,7 +391,7 @@ void verify_attachments(struct exec *e)
     else
         dir[0] = '\0';
     const cJSON *st;
-    cJSON_ArrayForEach(st, e->steps) {
+    cJSON_ArrayForEach (st, e->steps) {
         const cJSON *cap = cJSON_GetObjectItemCaseSensitive(st, "capture");
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(cap, "file");
         const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cap, "sha256");
@@ -402,4 +408,3 @@ void verify_attachments(struct exec *e)
         }
     }
 }
-

@@ -21,10 +21,10 @@
 #define DEFAULT_OP_TIMEOUT_S 10.0
 /* Tare: the depth adjuster's settling, then a look at the needle tips
  * (also the window the sensor head averages: its last 10 ms). */
-#define TARE_SETTLE_S 0.02
-#define TARE_LOOK_S 0.012
-#define TARE_RETRACTED_MM (-0.05)
-#define DEFAULT_SLACK_S 10.0
+#define TARE_SETTLE_S        0.02
+#define TARE_LOOK_S          0.012
+#define TARE_RETRACTED_MM    (-0.05)
+#define DEFAULT_SLACK_S      10.0
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -54,7 +54,6 @@ void put_utc(const struct exec *e, cJSON *obj, const char *key)
     cJSON_AddStringToObject(obj, key, buf);
 }
 
-
 bool runstep_aborted(const struct exec *e)
 {
     return e->ops->aborted && e->ops->aborted(e->ctx);
@@ -63,7 +62,7 @@ bool runstep_aborted(const struct exec *e)
 void note_message(struct exec *e, const char *fmt, ...)
 {
     if (e->res->message[0])
-        return;   /* keep the first reason */
+        return; /* keep the first reason */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->res->message, sizeof e->res->message, fmt, ap);
@@ -112,7 +111,6 @@ void runstep_rc_message(int rc, const char *what, const char *err, char *out, si
         snprintf(out, len, "%s failed: %s", what, *err ? err : strerror(-rc));
 }
 
-
 /* Sleep within the step deadline: -ETIMEDOUT if the deadline cut it short. */
 static int sleep_until(struct exec *e, double seconds, double deadline)
 {
@@ -160,7 +158,7 @@ static void check_rig(struct exec *e, struct leaf *l)
     char msg[256];
     snprintf(msg, sizeof msg, "rig problem: %s", why[0] ? why : "unspecified");
     cJSON *m;
-    cJSON_ArrayForEach(m, l->meas) {
+    cJSON_ArrayForEach (m, l->meas) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
         if (!cJSON_IsString(o) || strcmp(o->valuestring, "FAIL") != 0)
             continue;
@@ -268,16 +266,18 @@ static void step_configure(struct exec *e, struct leaf *l)
     char err[200] = "";
     if (l->st->has_rate) {
         double hz = resolve_setpoint(e, &l->st->rate_hz);
-        int rc = isfinite(hz) ? e->ops->pen_set_rate(e->ctx, (uint32_t)lround(hz * 1000), err, sizeof err)
-                              : -EINVAL;
+        int rc = isfinite(hz)
+                     ? e->ops->pen_set_rate(e->ctx, (uint32_t)lround(hz * 1000), err, sizeof err)
+                     : -EINVAL;
         leaf_op(e, l, rc, "set rate", err);
         if (rc == 0)
             e->sp.rate_hz = hz;
     }
     if (l->st->has_depth && l->outcome == OUTCOME_PASS) {
         double mm = resolve_setpoint(e, &l->st->depth_mm);
-        int rc = isfinite(mm) ? e->ops->pen_set_depth(e->ctx, (uint16_t)lround(mm * 1000), err, sizeof err)
-                              : -EINVAL;
+        int rc = isfinite(mm)
+                     ? e->ops->pen_set_depth(e->ctx, (uint16_t)lround(mm * 1000), err, sizeof err)
+                     : -EINVAL;
         leaf_op(e, l, rc, "set depth", err);
         if (rc == 0)
             e->sp.depth_mm = mm;
@@ -286,7 +286,7 @@ static void step_configure(struct exec *e, struct leaf *l)
 
 static int do_start(struct exec *e, char *err, size_t len)
 {
-    e->motor_on = true;   /* from now on a stop is owed whatever the answer */
+    e->motor_on = true; /* from now on a stop is owed whatever the answer */
     return e->ops->pen_start(e->ctx, err, len);
 }
 
@@ -356,9 +356,9 @@ int runstep_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
     record_add_number(t, "needle_tip_mm", tip_mm);
     if (!(tip_mm < TARE_RETRACTED_MM)) {
         cJSON_AddBoolToObject(t, "done", false);
-        cJSON_AddStringToObject(t, "note", isfinite(tip_mm)
-                                               ? "the needle tips rest in the phantom: not tared"
-                                               : "no displacement reading: not tared");
+        cJSON_AddStringToObject(t, "note",
+                                isfinite(tip_mm) ? "the needle tips rest in the phantom: not tared"
+                                                 : "no displacement reading: not tared");
     } else {
         struct rig_tare tare;
         if ((rc = e->ops->sensor_tare(e->ctx, &tare, err, errlen)) != 0)
@@ -389,7 +389,7 @@ static void step_capture(struct exec *e, struct leaf *l)
             leaf_fail(l, OUTCOME_ERROR, "capture by strokes needs a configured rate");
             return;
         }
-        seconds = (st->strokes + 2) / e->sp.rate_hz;   /* 2 strokes of margin */
+        seconds = (st->strokes + 2) / e->sp.rate_hz; /* 2 strokes of margin */
     }
     int rc = e->ops->capture_begin(e->ctx, err, sizeof err);
     leaf_op(e, l, rc, "capture begin", err);
@@ -412,7 +412,7 @@ static void step_capture(struct exec *e, struct leaf *l)
         leaf_op(e, l, rc, "start", err);
     }
     if (l->outcome == OUTCOME_PASS && st->with == CAPTURE_STOP) {
-        if (want_status) {   /* current must be read while still running */
+        if (want_status) { /* current must be read while still running */
             have_status = e->ops->pen_status(e->ctx, &status, status_err, sizeof status_err) == 0;
         }
         stop_mark = (int64_t)e->ops->capture_mark(e->ctx);
@@ -436,8 +436,13 @@ static void step_capture(struct exec *e, struct leaf *l)
         return;
     }
     struct an_input in = {
-        .force_un = cap.force_un, .disp_nm = cap.disp_nm, .n = cap.n, .rate_hz = cap.rate_hz,
-        .flags = cap.flags & AN_F_KNOWN, .start_index = -1, .stop_index = -1,
+        .force_un = cap.force_un,
+        .disp_nm = cap.disp_nm,
+        .n = cap.n,
+        .rate_hz = cap.rate_hz,
+        .flags = cap.flags & AN_F_KNOWN,
+        .start_index = -1,
+        .stop_index = -1,
         .set_rate_hz = isfinite(e->sp.rate_hz) ? e->sp.rate_hz : 0,
         .set_depth_mm = e->sp.depth_mm,
     };
@@ -452,19 +457,22 @@ static void step_capture(struct exec *e, struct leaf *l)
     in.strokes_cap = cap.n / 2 + 1;
     in.strokes_out = malloc(in.strokes_cap * sizeof *in.strokes_out);
     if (!in.strokes_out || !cap.disp_nm || an_analyse(&in, &an) < 0) {
-        leaf_fail(l, OUTCOME_ERROR, !in.strokes_out ? "out of memory"
-                                    : cap.disp_nm ? an.error : "capture returned no samples");
+        leaf_fail(l, OUTCOME_ERROR,
+                  !in.strokes_out ? "out of memory"
+                  : cap.disp_nm   ? an.error
+                                  : "capture returned no samples");
         free(in.strokes_out);
         capture_free(&cap);
         return;
     }
-    record_capture(e, l, &cap, &an, in.strokes_out, an.strokes < in.strokes_cap ? an.strokes
-                                                                                 : in.strokes_cap,
-                   in.start_index, in.stop_index);
+    record_capture(e, l, &cap, &an, in.strokes_out,
+                   an.strokes < in.strokes_cap ? an.strokes : in.strokes_cap, in.start_index,
+                   in.stop_index);
     free(in.strokes_out);
     capture_free(&cap);
-    if (l->outcome == OUTCOME_PASS) {   /* start/stop refused: nothing to judge */
-        struct measure_src v = { .an = &an, .status = have_status ? &status : NULL,
+    if (l->outcome == OUTCOME_PASS) { /* start/stop refused: nothing to judge */
+        struct measure_src v = { .an = &an,
+                                 .status = have_status ? &status : NULL,
                                  .status_error = status_err };
         evaluate(e, l, &v);
     }
@@ -473,13 +481,14 @@ static void step_capture(struct exec *e, struct leaf *l)
 static double default_timeout(const struct seq_step *st)
 {
     switch (st->kind) {
-    case STEP_SETTLE: return st->seconds * 1.5 + DEFAULT_SLACK_S;
+    case STEP_SETTLE:
+        return st->seconds * 1.5 + DEFAULT_SLACK_S;
     case STEP_CAPTURE:
         return (st->strokes ? st->strokes / 50.0 : st->seconds) * 1.5 + st->pre_s + DEFAULT_SLACK_S;
-    default: return DEFAULT_OP_TIMEOUT_S;
+    default:
+        return DEFAULT_OP_TIMEOUT_S;
     }
 }
-
 
 enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, double deadline,
                                    const char *section)
@@ -515,8 +524,7 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
 
     emit(e, &(struct run_event){
                 .kind = RUN_EV_STEP_BEGIN,
-                .u.begin = { .kind = st->kind, .path = st->path ? st->path : "",
-                             .name = st->name },
+                .u.begin = { .kind = st->kind, .path = st->path ? st->path : "", .name = st->name },
             });
 
     char err[200] = "";
@@ -525,8 +533,12 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
         leaf_fail(&l, OUTCOME_ABORTED, "aborted");
     } else {
         switch (st->kind) {
-        case STEP_IDENTIFY: step_identify(e, &l); break;
-        case STEP_CONFIGURE: step_configure(e, &l); break;
+        case STEP_IDENTIFY:
+            step_identify(e, &l);
+            break;
+        case STEP_CONFIGURE:
+            step_configure(e, &l);
+            break;
         case STEP_START:
             rc = do_start(e, err, sizeof err);
             leaf_op(e, &l, rc, "start", err);
@@ -539,12 +551,16 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
             rc = sleep_until(e, st->seconds, l.deadline);
             leaf_op(e, &l, rc, "settle", "");
             break;
-        case STEP_CAPTURE: step_capture(e, &l); break;
+        case STEP_CAPTURE:
+            step_capture(e, &l);
+            break;
         case STEP_TARE:
             rc = runstep_tare(e, l.entry, err, sizeof err);
             leaf_op(e, &l, rc, "tare", err);
             break;
-        default: leaf_fail(&l, OUTCOME_ERROR, "not a leaf step"); break;
+        default:
+            leaf_fail(&l, OUTCOME_ERROR, "not a leaf step");
+            break;
         }
     }
     if (st->kind == STEP_CAPTURE || st->nevaluate)
@@ -564,10 +580,10 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
 
     emit(e, &(struct run_event){
                 .kind = RUN_EV_STEP_END,
-                .u.end = { .outcome = l.outcome, .marginal = marginal,
+                .u.end = { .outcome = l.outcome,
+                           .marginal = marginal,
                            .message = l.message[0] ? l.message : NULL },
             });
     write_record(e, false);
     return l.outcome;
 }
-

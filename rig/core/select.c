@@ -2,40 +2,40 @@
 #include "core/select.h"
 
 /* One implementation for both element types. */
-#define DEFINE_SELECT(name, T)                                                                   \
-    T name(T *v, size_t n, size_t k)                                                             \
-    {                                                                                            \
-        size_t lo = 0, hi = n - 1;                                                               \
-        while (lo < hi) {                                                                        \
-            size_t mid = lo + (hi - lo) / 2;                                                     \
-            /* median of three as the pivot: sorted inputs stay linear */                        \
-            T a = v[lo], b = v[mid], c = v[hi];                                                  \
-            T pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));     \
-            size_t i = lo, j = hi;                                                               \
-            while (i <= j) {                                                                     \
-                while (v[i] < pivot)                                                             \
-                    i++;                                                                         \
-                while (v[j] > pivot)                                                             \
-                    j--;                                                                         \
-                if (i <= j) {                                                                    \
-                    T t = v[i];                                                                  \
-                    v[i] = v[j];                                                                 \
-                    v[j] = t;                                                                    \
-                    i++;                                                                         \
-                    if (j == 0)                                                                  \
-                        break;                                                                   \
-                    j--;                                                                         \
-                }                                                                                \
-            }                                                                                    \
-            /* now v[lo..j] <= pivot <= v[i..hi], and j < i */                                   \
-            if (k <= j)                                                                          \
-                hi = j;                                                                          \
-            else if (k >= i)                                                                     \
-                lo = i;                                                                          \
-            else                                                                                 \
-                return v[k];                                                                     \
-        }                                                                                        \
-        return v[k];                                                                             \
+#define DEFINE_SELECT(name, T)                                                                     \
+    T name(T *v, size_t n, size_t k)                                                               \
+    {                                                                                              \
+        size_t lo = 0, hi = n - 1;                                                                 \
+        while (lo < hi) {                                                                          \
+            size_t mid = lo + (hi - lo) / 2;                                                       \
+            /* median of three as the pivot: sorted inputs stay linear */                          \
+            T a = v[lo], b = v[mid], c = v[hi];                                                    \
+            T pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));       \
+            size_t i = lo, j = hi;                                                                 \
+            while (i <= j) {                                                                       \
+                while (v[i] < pivot)                                                               \
+                    i++;                                                                           \
+                while (v[j] > pivot)                                                               \
+                    j--;                                                                           \
+                if (i <= j) {                                                                      \
+                    T t = v[i];                                                                    \
+                    v[i] = v[j];                                                                   \
+                    v[j] = t;                                                                      \
+                    i++;                                                                           \
+                    if (j == 0)                                                                    \
+                        break;                                                                     \
+                    j--;                                                                           \
+                }                                                                                  \
+            }                                                                                      \
+            /* now v[lo..j] <= pivot <= v[i..hi], and j < i */                                     \
+            if (k <= j)                                                                            \
+                hi = j;                                                                            \
+            else if (k >= i)                                                                       \
+                lo = i;                                                                            \
+            else                                                                                   \
+                return v[k];                                                                       \
+        }                                                                                          \
+        return v[k];                                                                               \
     }
 
 DEFINE_SELECT(select_i32, int32_t)

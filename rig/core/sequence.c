@@ -12,24 +12,24 @@
 
 /* Limits on what a file may ask for: generous, but a typo like 600000
  * seconds is caught before a station is tied up for a week. */
-#define MAX_SETTLE_S 600.0
+#define MAX_SETTLE_S  600.0
 #define MAX_CAPTURE_S 60.0
-#define MAX_PRE_S 5.0
+#define MAX_PRE_S     5.0
 /* 60 s (the longest capture) at the slowest rate, 50 Hz: bounds memory the
  * same way the seconds limit does. */
-#define MAX_STROKES 3000
+#define MAX_STROKES   3000
 #define MAX_TIMEOUT_S 86400.0
-#define MAX_REPEAT 10000
-#define MAX_ATTEMPTS 10
-#define MAX_LIST 100
-#define MAX_DEPTH 8            /* nesting of sweep/repeat/retry */
-#define RATE_MIN_HZ 50.0       /* pen protocol range */
-#define RATE_MAX_HZ 150.0
-#define DEPTH_MAX_MM 3.0
+#define MAX_REPEAT    10000
+#define MAX_ATTEMPTS  10
+#define MAX_LIST      100
+#define MAX_DEPTH     8    /* nesting of sweep/repeat/retry */
+#define RATE_MIN_HZ   50.0 /* pen protocol range */
+#define RATE_MAX_HZ   150.0
+#define DEPTH_MAX_MM  3.0
 
 static const char *const kind_names[STEP_KIND_COUNT_] = {
-    "identify", "configure", "start", "stop", "settle", "capture", "tare", "sweep", "repeat",
-    "retry",
+    "identify", "configure", "start", "stop",   "settle",
+    "capture",  "tare",      "sweep", "repeat", "retry",
 };
 
 const char *step_kind_str(enum step_kind k)
@@ -45,25 +45,37 @@ static const char *const top_keys[] = {
 static const char *const *step_keys(enum step_kind k)
 {
     static const char *const identify[] = { "step", "name", "timeout_s", "evaluate", NULL };
-    static const char *const configure[] = { "step", "name", "timeout_s", "rate_hz", "depth_mm", NULL };
+    static const char *const configure[] = { "step",    "name",     "timeout_s",
+                                             "rate_hz", "depth_mm", NULL };
     static const char *const plain[] = { "step", "name", "timeout_s", NULL };
     static const char *const settle[] = { "step", "name", "timeout_s", "seconds", NULL };
-    static const char *const capture[] = { "step", "name", "timeout_s", "seconds", "strokes",
-                                           "with", "pre_seconds", "evaluate", NULL };
-    static const char *const sweep[] = { "step", "name", "timeout_s", "rates_hz", "depths_mm",
-                                         "steps", NULL };
+    static const char *const capture[] = { "step", "name",        "timeout_s", "seconds", "strokes",
+                                           "with", "pre_seconds", "evaluate",  NULL };
+    static const char *const sweep[] = { "step",      "name",  "timeout_s", "rates_hz",
+                                         "depths_mm", "steps", NULL };
     static const char *const repeat[] = { "step", "name", "timeout_s", "count", "steps", NULL };
     static const char *const retry[] = { "step", "name", "timeout_s", "attempts", "steps", NULL };
     switch (k) {
-    case STEP_IDENTIFY: return identify;
-    case STEP_CONFIGURE: return configure;
-    case STEP_START: case STEP_STOP: case STEP_TARE: return plain;
-    case STEP_SETTLE: return settle;
-    case STEP_CAPTURE: return capture;
-    case STEP_SWEEP: return sweep;
-    case STEP_REPEAT: return repeat;
-    case STEP_RETRY: return retry;
-    default: return plain;
+    case STEP_IDENTIFY:
+        return identify;
+    case STEP_CONFIGURE:
+        return configure;
+    case STEP_START:
+    case STEP_STOP:
+    case STEP_TARE:
+        return plain;
+    case STEP_SETTLE:
+        return settle;
+    case STEP_CAPTURE:
+        return capture;
+    case STEP_SWEEP:
+        return sweep;
+    case STEP_REPEAT:
+        return repeat;
+    case STEP_RETRY:
+        return retry;
+    default:
+        return plain;
     }
 }
 
@@ -72,7 +84,7 @@ static const char *const *step_keys(enum step_kind k)
 struct ctx {
     struct jv v;
     const struct rig_spec *spec;
-    int sweep_rate, sweep_depth;   /* > 0 inside a sweep that sets them */
+    int sweep_rate, sweep_depth; /* > 0 inside a sweep that sets them */
     int depth;
 };
 
@@ -128,9 +140,11 @@ static void parse_evaluate(struct ctx *c, const cJSON *o, const char *path, stru
         if (ok)
             continue;
         static const char *const where[] = {
-            [QS_CAPTURE] = "a capture step", [QS_CAPTURE_START] = "a capture step with \"with\": \"start\"",
+            [QS_CAPTURE] = "a capture step",
+            [QS_CAPTURE_START] = "a capture step with \"with\": \"start\"",
             [QS_CAPTURE_STOP] = "a capture step with \"with\": \"stop\"",
-            [QS_STATUS] = "a capture step", [QS_IDENTITY] = "an identify step",
+            [QS_STATUS] = "a capture step",
+            [QS_IDENTITY] = "an identify step",
         };
         problems_add(c->v.p, c->v.file, sub, "\"%s\" (%s) can only be evaluated in %s", dup,
                      qi->name, where[qi->source]);
@@ -148,19 +162,21 @@ static void parse_setpoint(struct ctx *c, const cJSON *o, const char *path, cons
     if (val->ref == LIM_REF_NONE) {
         double lo = strcmp(key, "rate_hz") == 0 ? RATE_MIN_HZ : 0;
         if (val->value < lo || val->value > max)
-            problems_add(c->v.p, c->v.file, sub, "%g is out of range [%g, %g]", val->value, lo, max);
+            problems_add(c->v.p, c->v.file, sub, "%g is out of range [%g, %g]", val->value, lo,
+                         max);
         return;
     }
     bool rate_key = strcmp(key, "rate_hz") == 0;
     if ((val->ref == LIM_REF_RATE_HZ) != rate_key)
-        problems_add(c->v.p, c->v.file, sub, "%s cannot be set from %s", key, lim_ref_str(val->ref));
+        problems_add(c->v.p, c->v.file, sub, "%s cannot be set from %s", key,
+                     lim_ref_str(val->ref));
     else if (rate_key ? c->sweep_rate <= 0 : c->sweep_depth <= 0)
         problems_add(c->v.p, c->v.file, sub, "%s is only defined inside a sweep over %s",
                      lim_ref_str(val->ref), rate_key ? "\"rates_hz\"" : "\"depths_mm\"");
 }
 
-static int parse_list(struct ctx *c, const cJSON *o, const char *path, const char *key,
-                      double lo, double hi, double **out, size_t *n)
+static int parse_list(struct ctx *c, const cJSON *o, const char *path, const char *key, double lo,
+                      double hi, double **out, size_t *n)
 {
     const cJSON *arr = NULL;
     int cnt = jv_array(&c->v, o, path, key, false, 1, &arr);
@@ -184,7 +200,8 @@ static int parse_list(struct ctx *c, const cJSON *o, const char *path, const cha
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
             problems_add(c->v.p, c->v.file, sub, "must be a number");
         else if (e->valuedouble < lo || e->valuedouble > hi)
-            problems_add(c->v.p, c->v.file, sub, "%g is out of range [%g, %g]", e->valuedouble, lo, hi);
+            problems_add(c->v.p, c->v.file, sub, "%g is out of range [%g, %g]", e->valuedouble, lo,
+                         hi);
         else
             (*out)[(*n)++] = e->valuedouble;
     }
@@ -259,8 +276,10 @@ static void parse_step(struct ctx *c, const cJSON *o, const char *path, struct s
         if (strcmp(k, kind_names[i]) == 0)
             st->kind = (enum step_kind)i;
     if (st->kind == STEP_KIND_COUNT_) {
-        problems_add(c->v.p, c->v.file, sub, "unknown step \"%s\" (identify configure start stop "
-                     "settle capture sweep repeat retry)", k);
+        problems_add(c->v.p, c->v.file, sub,
+                     "unknown step \"%s\" (identify configure start stop "
+                     "settle capture sweep repeat retry)",
+                     k);
         return;
     }
     jv_object(&c->v, o, path, step_keys(st->kind));
@@ -293,7 +312,8 @@ static void parse_step(struct ctx *c, const cJSON *o, const char *path, struct s
         parse_capture(c, o, path, st);
         break;
     case STEP_SWEEP: {
-        int r = parse_list(c, o, path, "rates_hz", RATE_MIN_HZ, RATE_MAX_HZ, &st->rates_hz, &st->nrates);
+        int r = parse_list(c, o, path, "rates_hz", RATE_MIN_HZ, RATE_MAX_HZ, &st->rates_hz,
+                           &st->nrates);
         int d = parse_list(c, o, path, "depths_mm", 0, DEPTH_MAX_MM, &st->depths_mm, &st->ndepths);
         if (r == 0 && d == 0)
             problems_add(c->v.p, c->v.file, path, "needs \"rates_hz\" and/or \"depths_mm\"");
@@ -400,8 +420,7 @@ static void load_named_spec(struct ctx *c, struct rig_sequence *s)
 /* A capture by stroke count needs a stroke rate set by an earlier
  * configure step (its length is strokes / rate). Walks steps in order;
  * returns whether a rate is configured after them. */
-static bool stroke_captures_have_rate(struct ctx *c, const struct seq_step *st, size_t n,
-                                      bool rate)
+static bool stroke_captures_have_rate(struct ctx *c, const struct seq_step *st, size_t n, bool rate)
 {
     for (size_t i = 0; i < n; i++) {
         switch (st[i].kind) {
@@ -535,7 +554,7 @@ struct rig_sequence *sequence_load(const char *path, struct rig_problems *proble
     cJSON_Delete(root);
     if (s) {
         digest_sha256_buf(buf, len, s->sha256);
-        s->text = buf;          /* (jv_read_file NUL-terminates) */
+        s->text = buf; /* (jv_read_file NUL-terminates) */
         s->text_len = len;
         buf = NULL;
     }
@@ -583,7 +602,8 @@ static size_t leaves(const struct seq_step *st, size_t n)
         size_t inner = leaves(st[i].body, st[i].nbody);
         switch (st[i].kind) {
         case STEP_SWEEP:
-            total += inner * (st[i].nrates ? st[i].nrates : 1) * (st[i].ndepths ? st[i].ndepths : 1);
+            total +=
+                inner * (st[i].nrates ? st[i].nrates : 1) * (st[i].ndepths ? st[i].ndepths : 1);
             break;
         case STEP_REPEAT:
             total += inner * st[i].count;
@@ -607,7 +627,8 @@ static double capture_seconds(const struct seq_step *st, size_t n, double slowes
         double inner = capture_seconds(st[i].body, st[i].nbody, slowest_hz);
         switch (st[i].kind) {
         case STEP_CAPTURE:
-            total += st[i].pre_s + (st[i].strokes ? (st[i].strokes + 2) / slowest_hz : st[i].seconds);
+            total +=
+                st[i].pre_s + (st[i].strokes ? (st[i].strokes + 2) / slowest_hz : st[i].seconds);
             break;
         case STEP_SWEEP:
             total += inner * (double)(st[i].nrates ? st[i].nrates : 1) *

@@ -19,53 +19,62 @@
 #define SEQUENCE_FORMAT "rig-sequence/1"
 
 enum step_kind {
-    STEP_IDENTIFY, STEP_CONFIGURE, STEP_START, STEP_STOP, STEP_SETTLE, STEP_CAPTURE,
-    STEP_TARE, STEP_SWEEP, STEP_REPEAT, STEP_RETRY, STEP_KIND_COUNT_
+    STEP_IDENTIFY,
+    STEP_CONFIGURE,
+    STEP_START,
+    STEP_STOP,
+    STEP_SETTLE,
+    STEP_CAPTURE,
+    STEP_TARE,
+    STEP_SWEEP,
+    STEP_REPEAT,
+    STEP_RETRY,
+    STEP_KIND_COUNT_
 };
 const char *step_kind_str(enum step_kind k);
 
 enum capture_with {
-    CAPTURE_PLAIN,   /* motor state unchanged during the capture */
-    CAPTURE_START,   /* the start command is sent inside the capture */
-    CAPTURE_STOP,    /* the stop command is sent inside the capture */
+    CAPTURE_PLAIN, /* motor state unchanged during the capture */
+    CAPTURE_START, /* the start command is sent inside the capture */
+    CAPTURE_STOP,  /* the stop command is sent inside the capture */
 };
 
 enum seq_policy { POLICY_STOP_ON_FIRST_FAIL, POLICY_CONTINUE };
 
 struct seq_step {
     enum step_kind kind;
-    char *name;                  /* user label or NULL */
-    char *path;                  /* JSON path in the file, e.g. "$.main[2]" */
-    double timeout_s;            /* NaN = default (see run.h) */
+    char *name;       /* user label or NULL */
+    char *path;       /* JSON path in the file, e.g. "$.main[2]" */
+    double timeout_s; /* NaN = default (see run.h) */
     /* identify, capture */
     char **evaluate;
     size_t nevaluate;
     /* configure */
     bool has_rate, has_depth;
-    struct lim_value rate_hz, depth_mm;   /* number or $rate_hz / $depth_mm */
+    struct lim_value rate_hz, depth_mm; /* number or $rate_hz / $depth_mm */
     /* settle, capture: seconds (capture: 0 when strokes is used) */
     double seconds;
-    unsigned strokes;            /* capture by stroke count, 0 = by seconds */
+    unsigned strokes; /* capture by stroke count, 0 = by seconds */
     enum capture_with with;
-    double pre_s;                /* capture with start/stop: lead-in before the command */
+    double pre_s; /* capture with start/stop: lead-in before the command */
     /* sweep */
     double *rates_hz, *depths_mm;
     size_t nrates, ndepths;
     /* repeat: count; retry: attempts (total tries) */
     unsigned count;
-    struct seq_step *body;       /* sweep, repeat, retry */
+    struct seq_step *body; /* sweep, repeat, retry */
     size_t nbody;
 };
 
 struct rig_sequence {
     char *file;
     char sha256[DIGEST_HEX_LEN + 1];
-    char *text;                  /* the bytes parsed and hashed (NUL-terminated) */
+    char *text; /* the bytes parsed and hashed (NUL-terminated) */
     size_t text_len;
     char *name, *description;
-    char *spec_ref;              /* as written in the file */
-    char *spec_path;             /* resolved against the sequence's directory */
-    struct rig_spec *spec;       /* owned; NULL only from sequence_parse(spec=NULL) */
+    char *spec_ref;        /* as written in the file */
+    char *spec_path;       /* resolved against the sequence's directory */
+    struct rig_spec *spec; /* owned; NULL only from sequence_parse(spec=NULL) */
     bool spec_owned;
     enum seq_policy policy;
     struct seq_step *setup, *main, *teardown;

@@ -12,9 +12,9 @@ static const char *const top_keys[] = {
 };
 static const char *const pen_keys[] = { "model", "hw_revisions", NULL };
 static const char *const meas_keys[] = {
-    "name", "quantity", "units", "description", "comparison", "limit", "low", "high",
-    "nominal", "tolerance", "tolerance_pct", "tolerance_ppm", "marginal", "marginal_pct",
-    "value", "pattern", NULL,
+    "name",  "quantity", "units",     "description",   "comparison",    "limit",    "low",
+    "high",  "nominal",  "tolerance", "tolerance_pct", "tolerance_ppm", "marginal", "marginal_pct",
+    "value", "pattern",  NULL,
 };
 
 /* Names are identifiers users type on command lines and in sequences. */
@@ -62,8 +62,8 @@ static void parse_pen(struct jv *v, const cJSON *root, struct rig_spec *s)
     for (const cJSON *r = revs->child; r; r = r->next, i++) {
         char sub[JV_PATH_MAX];
         jv_path_index(sub, "$.pen.hw_revisions", (size_t)i);
-        if (!cJSON_IsNumber(r) || r->valuedouble != floor(r->valuedouble) ||
-            r->valuedouble < 0 || r->valuedouble > 255) {
+        if (!cJSON_IsNumber(r) || r->valuedouble != floor(r->valuedouble) || r->valuedouble < 0 ||
+            r->valuedouble > 255) {
             problems_add(v->p, v->file, sub, "must be an integer 0..255");
             continue;
         }
@@ -74,8 +74,12 @@ static void parse_pen(struct jv *v, const cJSON *root, struct rig_spec *s)
 /* Tolerance of a nominal-form limit: exactly one of three keys. */
 static void parse_tolerance(struct jv *v, const cJSON *m, const char *path, struct limit *l)
 {
-    static const struct { const char *key; enum lim_tol kind; } tk[] = {
-        { "tolerance", LIM_TOL_ABS }, { "tolerance_pct", LIM_TOL_PCT },
+    static const struct {
+        const char *key;
+        enum lim_tol kind;
+    } tk[] = {
+        { "tolerance", LIM_TOL_ABS },
+        { "tolerance_pct", LIM_TOL_PCT },
         { "tolerance_ppm", LIM_TOL_PPM },
     };
     int found = 0;
@@ -88,8 +92,9 @@ static void parse_tolerance(struct jv *v, const cJSON *m, const char *path, stru
         found += present(m, tk[i].key);
     }
     if (found == 0)
-        problems_add(v->p, v->file, path,
-                     "\"nominal\" needs one of \"tolerance\", \"tolerance_pct\", \"tolerance_ppm\"");
+        problems_add(
+            v->p, v->file, path,
+            "\"nominal\" needs one of \"tolerance\", \"tolerance_pct\", \"tolerance_ppm\"");
     else if (found > 1)
         problems_add(v->p, v->file, path,
                      "give only one of \"tolerance\", \"tolerance_pct\", \"tolerance_ppm\"");
@@ -171,11 +176,11 @@ static void parse_string_limit(struct jv *v, const cJSON *m, const char *path, s
         if (l->text && l->cmp == LIM_MATCH && limit_compile(l, err, sizeof err) < 0)
             problems_add(v->p, v->file, sub, "%s", err);
     }
-    static const char *const no[] = { "limit", "low", "high", "nominal", "tolerance",
-                                      "tolerance_pct", "tolerance_ppm", NULL };
+    static const char *const no[] = { "limit",     "low",           "high",          "nominal",
+                                      "tolerance", "tolerance_pct", "tolerance_ppm", NULL };
     reject_keys(v, m, path, "with a string comparison", no);
-    reject_keys(v, m, path, "with STREQ", (const char *const[]){
-        l->cmp == LIM_STREQ ? "pattern" : "value", NULL });
+    reject_keys(v, m, path, "with STREQ",
+                (const char *const[]){ l->cmp == LIM_STREQ ? "pattern" : "value", NULL });
 }
 
 static void parse_measurement(struct jv *v, const cJSON *m, const char *path,
@@ -224,13 +229,15 @@ static void parse_measurement(struct jv *v, const cJSON *m, const char *path,
     if (jv_string(v, m, path, "comparison", false, &s) == 1) {
         int c = lim_cmp_from_str(s);
         if (c < 0)
-            problems_add(v->p, v->file, sub, "unknown comparison \"%s\" (EQ NE GT LT GE LE "
-                         "GTLT GELE GELT GTLE LTGT LEGE LEGT LTGE STREQ MATCH)", s);
+            problems_add(v->p, v->file, sub,
+                         "unknown comparison \"%s\" (EQ NE GT LT GE LE "
+                         "GTLT GELE GELT GTLE LTGT LEGE LEGT LTGE STREQ MATCH)",
+                         s);
         else
             out->limit.cmp = (enum lim_cmp)c, has_cmp = true;
     }
     if (present(m, "comparison") && !has_cmp)
-        return;   /* reported above; the limit cannot be interpreted */
+        return; /* reported above; the limit cannot be interpreted */
     bool string_cmp = has_cmp && lim_cmp_arity(out->limit.cmp) == 0;
     if (qi && qi->is_string && !string_cmp)
         problems_add(v->p, v->file, path, "%s is a string: use comparison STREQ or MATCH",

@@ -18,18 +18,18 @@ struct spec_measurement {
     char *name;
     enum rig_quantity quantity;
     char *units;
-    char *description;             /* may be NULL */
+    char *description; /* may be NULL */
     struct limit limit;
 };
 
 struct rig_spec {
-    char *file;                    /* path as loaded (label for messages) */
+    char *file; /* path as loaded (label for messages) */
     char sha256[DIGEST_HEX_LEN + 1];
-    char *text;                    /* the bytes parsed and hashed (NUL-terminated) */
+    char *text; /* the bytes parsed and hashed (NUL-terminated) */
     size_t text_len;
     char *name, *version, *description;
-    char *model;                   /* pen model this spec is for */
-    long *revisions;               /* hardware revisions; none = any */
+    char *model;     /* pen model this spec is for */
+    long *revisions; /* hardware revisions; none = any */
     size_t nrevisions;
     struct spec_measurement *m;
     size_t nm;

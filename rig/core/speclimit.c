@@ -6,8 +6,8 @@
 #include <string.h>
 
 static const char *const cmp_names[LIM_CMP_COUNT_] = {
-    "EQ", "NE", "GT", "LT", "GE", "LE", "GTLT", "GELE", "GELT", "GTLE",
-    "LTGT", "LEGE", "LEGT", "LTGE", "STREQ", "MATCH",
+    "EQ",   "NE",   "GT",   "LT",   "GE",   "LE",   "GTLT",  "GELE",
+    "GELT", "GTLE", "LTGT", "LEGE", "LEGT", "LTGE", "STREQ", "MATCH",
 };
 
 const char *lim_cmp_str(enum lim_cmp c)
@@ -97,16 +97,20 @@ static int value_of(const struct lim_value *v, const struct lim_setpoints *sp, d
 static double tolerance_abs(const struct limit *l, double nominal)
 {
     switch (l->tol_kind) {
-    case LIM_TOL_PCT: return fabs(nominal) * l->tol / 100.0;
-    case LIM_TOL_PPM: return fabs(nominal) * l->tol / 1e6;
-    case LIM_TOL_ABS: return l->tol;
-    case LIM_TOL_NONE: break;
+    case LIM_TOL_PCT:
+        return fabs(nominal) * l->tol / 100.0;
+    case LIM_TOL_PPM:
+        return fabs(nominal) * l->tol / 1e6;
+    case LIM_TOL_ABS:
+        return l->tol;
+    case LIM_TOL_NONE:
+        break;
     }
     return 0;
 }
 
-int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double *low,
-                  double *high, char *err, size_t errlen)
+int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double *low, double *high,
+                  char *err, size_t errlen)
 {
     *low = *high = NAN;
     if (l->nominal_form) {
@@ -129,21 +133,36 @@ int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double 
 static bool passes(enum lim_cmp c, double x, double lo, double hi)
 {
     switch (c) {
-    case LIM_EQ: return x == lo;
-    case LIM_NE: return x != lo;
-    case LIM_GT: return x > lo;
-    case LIM_LT: return x < lo;
-    case LIM_GE: return x >= lo;
-    case LIM_LE: return x <= lo;
-    case LIM_GTLT: return lo < x && x < hi;
-    case LIM_GELE: return lo <= x && x <= hi;
-    case LIM_GELT: return lo <= x && x < hi;
-    case LIM_GTLE: return lo < x && x <= hi;
-    case LIM_LTGT: return x < lo || x > hi;
-    case LIM_LEGE: return x <= lo || x >= hi;
-    case LIM_LEGT: return x <= lo || x > hi;
-    case LIM_LTGE: return x < lo || x >= hi;
-    default: return false;
+    case LIM_EQ:
+        return x == lo;
+    case LIM_NE:
+        return x != lo;
+    case LIM_GT:
+        return x > lo;
+    case LIM_LT:
+        return x < lo;
+    case LIM_GE:
+        return x >= lo;
+    case LIM_LE:
+        return x <= lo;
+    case LIM_GTLT:
+        return lo < x && x < hi;
+    case LIM_GELE:
+        return lo <= x && x <= hi;
+    case LIM_GELT:
+        return lo <= x && x < hi;
+    case LIM_GTLE:
+        return lo < x && x <= hi;
+    case LIM_LTGT:
+        return x < lo || x > hi;
+    case LIM_LEGE:
+        return x <= lo || x >= hi;
+    case LIM_LEGT:
+        return x <= lo || x > hi;
+    case LIM_LTGE:
+        return x < lo || x >= hi;
+    default:
+        return false;
     }
 }
 
@@ -231,8 +250,7 @@ void limit_eval_string(const struct limit *l, const char *s, struct lim_eval *ou
         bool ok = regexec(&l->re, s, 0, NULL, 0) == 0;
         out->outcome = ok ? OUTCOME_PASS : OUTCOME_FAIL;
         if (!ok)
-            snprintf(out->note, sizeof out->note, "\"%.60s\" does not match /%.60s/", s,
-                     l->text);
+            snprintf(out->note, sizeof out->note, "\"%.60s\" does not match /%.60s/", s, l->text);
         return;
     }
     snprintf(out->note, sizeof out->note, "%s needs a numeric value", lim_cmp_str(l->cmp));

@@ -28,25 +28,37 @@
 #include "core/outcome.h"
 
 enum lim_cmp {
-    LIM_EQ, LIM_NE, LIM_GT, LIM_LT, LIM_GE, LIM_LE,
-    LIM_GTLT, LIM_GELE, LIM_GELT, LIM_GTLE,
-    LIM_LTGT, LIM_LEGE, LIM_LEGT, LIM_LTGE,
-    LIM_STREQ, LIM_MATCH,
+    LIM_EQ,
+    LIM_NE,
+    LIM_GT,
+    LIM_LT,
+    LIM_GE,
+    LIM_LE,
+    LIM_GTLT,
+    LIM_GELE,
+    LIM_GELT,
+    LIM_GTLE,
+    LIM_LTGT,
+    LIM_LEGE,
+    LIM_LEGT,
+    LIM_LTGE,
+    LIM_STREQ,
+    LIM_MATCH,
     LIM_CMP_COUNT_
 };
 
 const char *lim_cmp_str(enum lim_cmp c);
-int lim_cmp_from_str(const char *s);        /* -1 if unknown */
+int lim_cmp_from_str(const char *s); /* -1 if unknown */
 /* Number of numeric limits the comparison uses: 1, 2, or 0 for strings. */
 int lim_cmp_arity(enum lim_cmp c);
 
 /* Setpoints a limit value may refer to. */
 enum lim_ref { LIM_REF_NONE, LIM_REF_RATE_HZ, LIM_REF_DEPTH_MM, LIM_REF_COUNT_ };
-const char *lim_ref_str(enum lim_ref r);     /* "$rate_hz", ... */
-int lim_ref_from_str(const char *s);         /* -1 if unknown */
+const char *lim_ref_str(enum lim_ref r); /* "$rate_hz", ... */
+int lim_ref_from_str(const char *s);     /* -1 if unknown */
 
 struct lim_value {
-    enum lim_ref ref;        /* LIM_REF_NONE: use value */
+    enum lim_ref ref; /* LIM_REF_NONE: use value */
     double value;
 };
 
@@ -55,15 +67,15 @@ enum lim_marg { LIM_MARG_NONE, LIM_MARG_ABS, LIM_MARG_PCT };
 
 struct limit {
     enum lim_cmp cmp;
-    struct lim_value low, high;    /* single-limit comparisons use low */
-    bool nominal_form;             /* low/high come from nominal +/- tol */
+    struct lim_value low, high; /* single-limit comparisons use low */
+    bool nominal_form;          /* low/high come from nominal +/- tol */
     struct lim_value nominal;
     enum lim_tol tol_kind;
     double tol;
     enum lim_marg marg_kind;
     double marg;
-    char *text;                    /* STREQ text or MATCH pattern (owned) */
-    regex_t re;                    /* compiled MATCH pattern */
+    char *text; /* STREQ text or MATCH pattern (owned) */
+    regex_t re; /* compiled MATCH pattern */
     bool re_ok;
 };
 
@@ -73,10 +85,10 @@ struct lim_setpoints {
 };
 
 struct lim_eval {
-    enum rig_outcome outcome;      /* PASS, FAIL or ERROR */
+    enum rig_outcome outcome; /* PASS, FAIL or ERROR */
     bool marginal;
-    double low, high;              /* resolved limits (NaN if unused) */
-    char note[160];                /* why not PASS / why marginal */
+    double low, high; /* resolved limits (NaN if unused) */
+    char note[160];   /* why not PASS / why marginal */
 };
 
 /* Compile text as the MATCH pattern (REG_EXTENDED | REG_NOSUB). Returns 0,
@@ -86,8 +98,8 @@ void limit_free(struct limit *l);
 
 /* Resolve low/high against setpoints. Returns 0, or -1 with a message if a
  * referenced setpoint is not set. */
-int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double *low,
-                  double *high, char *err, size_t errlen);
+int limit_resolve(const struct limit *l, const struct lim_setpoints *sp, double *low, double *high,
+                  char *err, size_t errlen);
 
 void limit_eval_number(const struct limit *l, const struct lim_setpoints *sp, double x,
                        struct lim_eval *out);

@@ -7,51 +7,51 @@
 
 /* Exit codes (documented in docs/API.md and `rigctl --help`). */
 enum ctl_exit {
-	CTL_EXIT_OK = 0,           /* success; run PASS */
-	CTL_EXIT_FAIL = 1,         /* run FAIL (pen out of spec); check found problems */
-	CTL_EXIT_ERROR = 2,        /* run ERROR/ABORTED/TIMEOUT; rigd refused or failed */
-	CTL_EXIT_USAGE = 64,       /* bad command line (EX_USAGE) */
-	CTL_EXIT_UNAVAILABLE = 69, /* rigd not reachable (EX_UNAVAILABLE) */
-	CTL_EXIT_BUSY = 75,        /* bench busy: retry later or --wait (EX_TEMPFAIL) */
+    CTL_EXIT_OK = 0,           /* success; run PASS */
+    CTL_EXIT_FAIL = 1,         /* run FAIL (pen out of spec); check found problems */
+    CTL_EXIT_ERROR = 2,        /* run ERROR/ABORTED/TIMEOUT; rigd refused or failed */
+    CTL_EXIT_USAGE = 64,       /* bad command line (EX_USAGE) */
+    CTL_EXIT_UNAVAILABLE = 69, /* rigd not reachable (EX_UNAVAILABLE) */
+    CTL_EXIT_BUSY = 75,        /* bench busy: retry later or --wait (EX_TEMPFAIL) */
 };
 
 enum ctl_command {
-	CTL_CMD_NONE,
-	CTL_CMD_DEVICES,
-	CTL_CMD_STATUS,
-	CTL_CMD_PEN,
-	CTL_CMD_WATCH,
-	CTL_CMD_RUN,
-	CTL_CMD_ABORT,
-	CTL_CMD_CHECK,
-	CTL_CMD_RECOMPUTE,
+    CTL_CMD_NONE,
+    CTL_CMD_DEVICES,
+    CTL_CMD_STATUS,
+    CTL_CMD_PEN,
+    CTL_CMD_WATCH,
+    CTL_CMD_RUN,
+    CTL_CMD_ABORT,
+    CTL_CMD_CHECK,
+    CTL_CMD_RECOMPUTE,
 };
 
 struct ctl_args {
-	/* global */
-	const char *socket; /* NULL: ctl_default_socket() */
-	const char *fixture; /* NULL: rigd's only fixture */
-	bool json;
-	double timeout_s;   /* reply timeout; run: overall limit when set */
-	bool timeout_set;
-	bool help;          /* --help given: usage printed, exit 0 */
-	bool version;       /* --version given */
-	enum ctl_command cmd;
-	/* pen */
-	const char *pen_action; /* identify|set|start|stop|status */
-	double rate_hz, depth_mm;
-	bool have_rate, have_depth;
-	bool hold;          /* keep the session (connection) until Ctrl-C */
-	/* watch */
-	const char *topics; /* comma separated, NULL = default */
-	long count;         /* 0 = unlimited */
-	double duration_s;  /* 0 = unlimited */
-	/* run */
-	const char *sequence, *dut, *operator_name, *junit, *record;
-	bool wait;
-	/* check, recompute */
-	char **files;
-	int nfiles;
+    /* global */
+    const char *socket;  /* NULL: ctl_default_socket() */
+    const char *fixture; /* NULL: rigd's only fixture */
+    bool json;
+    double timeout_s; /* reply timeout; run: overall limit when set */
+    bool timeout_set;
+    bool help;    /* --help given: usage printed, exit 0 */
+    bool version; /* --version given */
+    enum ctl_command cmd;
+    /* pen */
+    const char *pen_action; /* identify|set|start|stop|status */
+    double rate_hz, depth_mm;
+    bool have_rate, have_depth;
+    bool hold; /* keep the session (connection) until Ctrl-C */
+    /* watch */
+    const char *topics; /* comma separated, NULL = default */
+    long count;         /* 0 = unlimited */
+    double duration_s;  /* 0 = unlimited */
+    /* run */
+    const char *sequence, *dut, *operator_name, *junit, *record;
+    bool wait;
+    /* check, recompute */
+    char **files;
+    int nfiles;
 };
 
 #define CTL_DEFAULT_TIMEOUT_S 10.0

@@ -10,12 +10,12 @@
 #include <cjson/cJSON.h>
 
 struct ctl_conn {
-	int fd;
-	char *buf;
-	size_t len, cap;
-	bool eof;
-	int next_id;
-	cJSON *greeting; /* the server's "version" object */
+    int fd;
+    char *buf;
+    size_t len, cap;
+    bool eof;
+    int next_id;
+    cJSON *greeting; /* the server's "version" object */
 };
 
 /* The socket rigctl talks to when --socket is not given: $RIGD_SOCKET, else
@@ -41,7 +41,7 @@ typedef void (*ctl_event_fn)(void *user, const cJSON *obj);
 /* Sends `req` (takes ownership) and waits for the object echoing its id.
  * Returns 1 with *reply set (may be an "error" object), 0 on timeout, -1
  * on connection problems (message in err). */
-int ctl_request(struct ctl_conn *c, cJSON *req, double timeout_s, ctl_event_fn on_event,
-		void *user, cJSON **reply, char *err, size_t errlen);
+int ctl_request(struct ctl_conn *c, cJSON *req, double timeout_s, ctl_event_fn on_event, void *user,
+                cJSON **reply, char *err, size_t errlen);
 
 #endif

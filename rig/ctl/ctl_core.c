@@ -19,167 +19,167 @@
 /* One record: its differences as "path: line" (text) or a JSON object. */
 static int recompute_one(const char *path, bool json, FILE *out, FILE *err)
 {
-	char *lines = NULL, msg[512];
-	size_t len = 0;
-	FILE *mem = open_memstream(&lines, &len);
-	if (!mem) {
-		fprintf(err, "rigctl: out of memory\n");
-		return CTL_EXIT_ERROR;
-	}
-	struct recompute_result r;
-	int rc = recompute_record(path, mem, &r, msg, sizeof msg);
-	fclose(mem);
-	if (rc < 0) {
-		fprintf(err, "rigctl: %s\n", msg);
-		free(lines);
-		return CTL_EXIT_ERROR;
-	}
-	if (json) {
-		cJSON *o = cJSON_CreateObject(), *d = cJSON_AddArrayToObject(o, "differences");
-		cJSON_AddStringToObject(o, "record", path);
-		cJSON_AddBoolToObject(o, "complete", !r.incomplete);
-		cJSON_AddNumberToObject(o, "steps", r.steps);
-		cJSON_AddNumberToObject(o, "captures", r.captures);
-		cJSON_AddNumberToObject(o, "measurements", r.measurements);
-		for (char *line = strtok(lines, "\n"); line && d; line = strtok(NULL, "\n"))
-			cJSON_AddItemToArray(d, cJSON_CreateString(line));
-		char *text = cJSON_PrintUnformatted(o);
-		if (text)
-			fprintf(out, "%s\n", text);
-		free(text);
-		cJSON_Delete(o);
-	} else {
-		for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
-			fprintf(out, "%s: %s\n", path, line);
-		fprintf(out, "%s: %s%u step%s, %u capture%s, %u measurement%s recomputed: %s\n", path,
-			r.incomplete ? "incomplete run; " : "", r.steps, r.steps == 1 ? "" : "s",
-			r.captures, r.captures == 1 ? "" : "s", r.measurements,
-			r.measurements == 1 ? "" : "s",
-			r.differences ? "DIFFERENCES" : "all agree with the record");
-	}
-	free(lines);
-	return rc ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+    char *lines = NULL, msg[512];
+    size_t len = 0;
+    FILE *mem = open_memstream(&lines, &len);
+    if (!mem) {
+        fprintf(err, "rigctl: out of memory\n");
+        return CTL_EXIT_ERROR;
+    }
+    struct recompute_result r;
+    int rc = recompute_record(path, mem, &r, msg, sizeof msg);
+    fclose(mem);
+    if (rc < 0) {
+        fprintf(err, "rigctl: %s\n", msg);
+        free(lines);
+        return CTL_EXIT_ERROR;
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *d = cJSON_AddArrayToObject(o, "differences");
+        cJSON_AddStringToObject(o, "record", path);
+        cJSON_AddBoolToObject(o, "complete", !r.incomplete);
+        cJSON_AddNumberToObject(o, "steps", r.steps);
+        cJSON_AddNumberToObject(o, "captures", r.captures);
+        cJSON_AddNumberToObject(o, "measurements", r.measurements);
+        for (char *line = strtok(lines, "\n"); line && d; line = strtok(NULL, "\n"))
+            cJSON_AddItemToArray(d, cJSON_CreateString(line));
+        char *text = cJSON_PrintUnformatted(o);
+        if (text)
+            fprintf(out, "%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else {
+        for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
+            fprintf(out, "%s: %s\n", path, line);
+        fprintf(out, "%s: %s%u step%s, %u capture%s, %u measurement%s recomputed: %s\n", path,
+                r.incomplete ? "incomplete run; " : "", r.steps, r.steps == 1 ? "" : "s",
+                r.captures, r.captures == 1 ? "" : "s", r.measurements,
+                r.measurements == 1 ? "" : "s",
+                r.differences ? "DIFFERENCES" : "all agree with the record");
+    }
+    free(lines);
+    return rc ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }
 
 int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err)
 {
-	int worst = CTL_EXIT_OK;
-	for (int i = 0; i < n; i++) {
-		int rc = recompute_one(records[i], json, out, err);
-		if (rc == CTL_EXIT_ERROR || (rc == CTL_EXIT_FAIL && worst == CTL_EXIT_OK))
-			worst = rc;
-	}
-	return worst;
+    int worst = CTL_EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = recompute_one(records[i], json, out, err);
+        if (rc == CTL_EXIT_ERROR || (rc == CTL_EXIT_FAIL && worst == CTL_EXIT_OK))
+            worst = rc;
+    }
+    return worst;
 }
 
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err)
 {
-	int rc = CTL_EXIT_OK;
-	for (int i = 0; i < nfiles; i++) {
-		struct rig_problems problems;
-		problems_init(&problems);
-		const char *kind = "";
-		int r = check_file(files[i], &problems, &kind);
-		for (size_t k = 0; k < problems.count; k++)
-			fprintf(out, "%s\n", problems.msg[k] ? problems.msg[k] : "(out of memory)");
-		if (problems.oom)
-			fprintf(err, "rigctl: check: out of memory; %s may have more problems\n", files[i]);
-		if (r != 0 || problems_any(&problems)) {
-			rc = CTL_EXIT_FAIL;
-		} else {
-			fprintf(out, "%s: ok (%s)\n", files[i], kind && *kind ? kind : "file");
-		}
-		problems_free(&problems);
-	}
-	return rc;
+    int rc = CTL_EXIT_OK;
+    for (int i = 0; i < nfiles; i++) {
+        struct rig_problems problems;
+        problems_init(&problems);
+        const char *kind = "";
+        int r = check_file(files[i], &problems, &kind);
+        for (size_t k = 0; k < problems.count; k++)
+            fprintf(out, "%s\n", problems.msg[k] ? problems.msg[k] : "(out of memory)");
+        if (problems.oom)
+            fprintf(err, "rigctl: check: out of memory; %s may have more problems\n", files[i]);
+        if (r != 0 || problems_any(&problems)) {
+            rc = CTL_EXIT_FAIL;
+        } else {
+            fprintf(out, "%s: ok (%s)\n", files[i], kind && *kind ? kind : "file");
+        }
+        problems_free(&problems);
+    }
+    return rc;
 }
 
 int ctl_write_junit(const char *record_path, const char *junit_path, const char *run_id,
-		    const char *outcome, const char *reason, FILE *err)
+                    const char *outcome, const char *reason, FILE *err)
 {
-	char msg[512];
-	struct junit_verdict v = { .outcome = outcome, .reason = reason };
-	cJSON *record = record_read(record_path, msg, sizeof msg);
-	if (!record) {
-		/* No record to read: the verdict alone, never green. */
-		fprintf(err, "rigctl: --junit: cannot read run record %s: %s\n", record_path, msg);
-		char why[700];
-		snprintf(why, sizeof why, "the run record cannot be read (%s)%s%s", msg,
-			 reason ? ": " : "", reason ? reason : "");
-		record = cJSON_CreateObject();
-		cJSON_AddStringToObject(record, "id", run_id ? run_id : "");
-		cJSON_AddBoolToObject(record, "complete", false);
-		cJSON_AddNullToObject(record, "outcome");
-		v.reason = why;
-		int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
-		cJSON_Delete(record);
-		if (r < 0)
-			fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
-		return -1;
-	}
-	int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
-	cJSON_Delete(record);
-	if (r < 0) {
-		fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
-		return -1;
-	}
-	return 0;
+    char msg[512];
+    struct junit_verdict v = { .outcome = outcome, .reason = reason };
+    cJSON *record = record_read(record_path, msg, sizeof msg);
+    if (!record) {
+        /* No record to read: the verdict alone, never green. */
+        fprintf(err, "rigctl: --junit: cannot read run record %s: %s\n", record_path, msg);
+        char why[700];
+        snprintf(why, sizeof why, "the run record cannot be read (%s)%s%s", msg, reason ? ": " : "",
+                 reason ? reason : "");
+        record = cJSON_CreateObject();
+        cJSON_AddStringToObject(record, "id", run_id ? run_id : "");
+        cJSON_AddBoolToObject(record, "complete", false);
+        cJSON_AddNullToObject(record, "outcome");
+        v.reason = why;
+        int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
+        cJSON_Delete(record);
+        if (r < 0)
+            fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
+        return -1;
+    }
+    int r = junit_write_verdict(junit_path, record, &v, msg, sizeof msg);
+    cJSON_Delete(record);
+    if (r < 0) {
+        fprintf(err, "rigctl: --junit: cannot write %s: %s\n", junit_path, msg);
+        return -1;
+    }
+    return 0;
 }
 
 static char *slurp(const char *path, FILE *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(err, "rigctl: run: cannot read %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1u << 20, n = 0;
-	char *buf = malloc(cap + 1);
-	if (buf)
-		n = fread(buf, 1, cap + 1, f);
-	bool bad = !buf || ferror(f) || n > cap;
-	fclose(f);
-	if (bad) {
-		fprintf(err, "rigctl: run: cannot read %s (larger than 1 MiB?)\n", path);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(err, "rigctl: run: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1u << 20, n = 0;
+    char *buf = malloc(cap + 1);
+    if (buf)
+        n = fread(buf, 1, cap + 1, f);
+    bool bad = !buf || ferror(f) || n > cap;
+    fclose(f);
+    if (bad) {
+        fprintf(err, "rigctl: run: cannot read %s (larger than 1 MiB?)\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 int ctl_run_files_load(const char *sequence, struct ctl_run_files *out, FILE *err)
 {
-	memset(out, 0, sizeof *out);
-	struct rig_problems problems;
-	problems_init(&problems);
-	struct rig_sequence *s = sequence_load(sequence, &problems);
-	for (size_t k = 0; k < problems.count; k++)
-		fprintf(err, "%s\n", problems.msg[k] ? problems.msg[k] : "(out of memory)");
-	problems_free(&problems);
-	if (!s) {
-		fprintf(err, "rigctl: run: %s is not a valid sequence (nothing was run)\n", sequence);
-		return -1;
-	}
-	out->seq_path = realpath(sequence, NULL);
-	out->spec_path = s->spec_path ? realpath(s->spec_path, NULL) : NULL;
-	sequence_free(s);
-	if (out->seq_path && out->spec_path) {
-		out->seq_text = slurp(out->seq_path, err);
-		out->spec_text = out->seq_text ? slurp(out->spec_path, err) : NULL;
-	}
-	if (!out->seq_text || !out->spec_text) {
-		ctl_run_files_free(out);
-		return -1;
-	}
-	return 0;
+    memset(out, 0, sizeof *out);
+    struct rig_problems problems;
+    problems_init(&problems);
+    struct rig_sequence *s = sequence_load(sequence, &problems);
+    for (size_t k = 0; k < problems.count; k++)
+        fprintf(err, "%s\n", problems.msg[k] ? problems.msg[k] : "(out of memory)");
+    problems_free(&problems);
+    if (!s) {
+        fprintf(err, "rigctl: run: %s is not a valid sequence (nothing was run)\n", sequence);
+        return -1;
+    }
+    out->seq_path = realpath(sequence, NULL);
+    out->spec_path = s->spec_path ? realpath(s->spec_path, NULL) : NULL;
+    sequence_free(s);
+    if (out->seq_path && out->spec_path) {
+        out->seq_text = slurp(out->seq_path, err);
+        out->spec_text = out->seq_text ? slurp(out->spec_path, err) : NULL;
+    }
+    if (!out->seq_text || !out->spec_text) {
+        ctl_run_files_free(out);
+        return -1;
+    }
+    return 0;
 }
 
 void ctl_run_files_free(struct ctl_run_files *f)
 {
-	free(f->seq_path);
-	free(f->seq_text);
-	free(f->spec_path);
-	free(f->spec_text);
-	memset(f, 0, sizeof *f);
+    free(f->seq_path);
+    free(f->seq_text);
+    free(f->spec_path);
+    free(f->spec_text);
+    memset(f, 0, sizeof *f);
 }

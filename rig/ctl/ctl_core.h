@@ -23,13 +23,13 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
  * and an unreadable one gives JUnit with the event's verdict alone.
  * 0 on success, -1 after printing why to err. */
 int ctl_write_junit(const char *record_path, const char *junit_path, const char *run_id,
-		    const char *outcome, const char *reason, FILE *err);
+                    const char *outcome, const char *reason, FILE *err);
 
 /* A run's files as rigctl's user can read them: the sequence and the spec
  * it names, their canonical paths and their contents (sent to rigd, which
  * never reads a client's files with its own rights). */
 struct ctl_run_files {
-	char *seq_path, *seq_text, *spec_path, *spec_text;
+    char *seq_path, *seq_text, *spec_path, *spec_text;
 };
 /* 0, or -1 after printing every problem (`file: json.path: message`) or
  * why a file cannot be read to err. */

@@ -20,7 +20,7 @@ void bench_log(const struct bench *bench, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const struct log_run ctx = {.station = bench->rigd->cfg.station, .fixture = bench->name};
+    const struct log_run ctx = { .station = bench->rigd->cfg.station, .fixture = bench->name };
     /* One fixture: the lines read as they always did. */
     if (bench->rigd->nbenches > 1)
         log_run_msg(level, &ctx, "fixture %s: %s", bench->name, msg);
@@ -71,8 +71,9 @@ static struct rig_device *sensor_present(struct bench *bench)
 
 void bench_update_heartbeat(struct bench *bench)
 {
-    bool on = bench->pen && pen_drv_present(bench->pen) && (bench->have_session || bench->stopping) &&
-              !bench->unvouched && !bench->rigd->exiting;
+    bool on = bench->pen && pen_drv_present(bench->pen) &&
+              (bench->have_session || bench->stopping) && !bench->unvouched &&
+              !bench->rigd->exiting;
     if (bench->pen && on != pen_drv_heartbeat(bench->pen)) {
         bench_log(bench, LOG_INFO, "pen heartbeats %s", on ? "on" : "off");
         pen_drv_set_heartbeat(bench->pen, on);
@@ -86,7 +87,8 @@ static bool stream_wanted(struct bench *bench)
 {
     if (bench->rigd->shutting_down || !sensor_present(bench))
         return false;
-    return bench->have_session || bench->stream_holds > 0 || api_has_watchers(bench->rigd->api, "samples");
+    return bench->have_session || bench->stream_holds > 0 ||
+           api_has_watchers(bench->rigd->api, "samples");
 }
 
 /* A stream that ended or failed to start although it is still wanted is
@@ -98,12 +100,13 @@ static void arm_stream_retry(struct bench *bench)
         return;
     int on = SD_EVENT_OFF;
     if (sd_event_source_get_enabled(bench->demand_timer, &on) >= 0 && on != SD_EVENT_OFF)
-        return;   /* already pending: one retry per period at most */
+        return; /* already pending: one retry per period at most */
     int rc = sd_event_source_set_time_relative(bench->demand_timer, RIGD_DEMAND_CHECK_MS * 1000u);
     if (rc >= 0)
         rc = sd_event_source_set_enabled(bench->demand_timer, SD_EVENT_ONESHOT);
     if (rc < 0)
-        bench_log(bench, LOG_WARNING, "sensor: cannot arm the stream retry timer: %s", strerror(-rc));
+        bench_log(bench, LOG_WARNING, "sensor: cannot arm the stream retry timer: %s",
+                  strerror(-rc));
 }
 
 static void stream_done(void *user, int status, const char *msg)
@@ -224,7 +227,8 @@ static void clear_done(void *user, int status, const struct pen_msg *resp)
     struct bench *bench = user;
     bench->clearing_fault = false;
     if (status == 0) {
-        bench_log(bench, LOG_NOTICE, "pen: cleared the WATCHDOG fault the rig caused (%s)", bench->fault_why);
+        bench_log(bench, LOG_NOTICE, "pen: cleared the WATCHDOG fault the rig caused (%s)",
+                  bench->fault_why);
         bench_publish_device(bench, "pen", "fault_cleared", "WATCHDOG fault cleared by rigd: %s",
                              bench->fault_why);
         cJSON *a = cJSON_CreateObject();
@@ -241,8 +245,8 @@ static void clear_done(void *user, int status, const struct pen_msg *resp)
         runner_note_rig_action(bench, a);
     } else {
         bench_log(bench, LOG_ERR, "pen: could not clear the WATCHDOG fault (%s)",
-                status == PEN_DRV_NAK && resp ? pen_error_str(resp->u.nak.error)
-                                               : strerror(status < 0 ? -status : EIO));
+                  status == PEN_DRV_NAK && resp ? pen_error_str(resp->u.nak.error)
+                                                : strerror(status < 0 ? -status : EIO));
     }
     bench_sync(bench);
 }
@@ -256,23 +260,25 @@ static void check_pen_faults(struct bench *bench, bool at_attach)
     snprintf(bench->fault_why, sizeof bench->fault_why, "%s",
              at_attach ? "latched before rigd attached the pen: a previous rigd crashed, hung or "
                          "was killed with the motor running"
-                       : bench->have_session
-                             ? "rigd did not send the pen a request for 500 ms while its motor "
-                               "ran (rigd hung, stopped or starved of CPU)"
-                             : "the pen's watchdog stopped a motor no session of rigd was "
-                               "driving (left running by a previous host)");
+             : bench->have_session
+                 ? "rigd did not send the pen a request for 500 ms while its motor "
+                   "ran (rigd hung, stopped or starved of CPU)"
+                 : "the pen's watchdog stopped a motor no session of rigd was "
+                   "driving (left running by a previous host)");
     if (!at_attach)
         runner_on_rig_problem(bench, "the pen's watchdog stopped the motor: rigd did not feed it "
-                                 "for 500 ms (rigd hung, stopped or starved of CPU)");
+                                     "for 500 ms (rigd hung, stopped or starved of CPU)");
     char names[96];
     if (faults & PEN_FAULT_LATCHED & ~PEN_FAULT_HOST_CAUSED) {
-        bench_log(bench, LOG_WARNING, "pen: faults %s latched: not clearing (the pen raised some itself)",
-                pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names));
+        bench_log(bench, LOG_WARNING,
+                  "pen: faults %s latched: not clearing (the pen raised some itself)",
+                  pen_fault_names(faults & PEN_FAULT_LATCHED, names, sizeof names));
         return;
     }
     uint8_t state;
     /* CLEAR_FAULT outside FAULT is a no-op: wait for the state event. */
-    if (bench->clearing_fault || !pen_drv_motor(bench->pen, &state, NULL) || state != PEN_STATE_FAULT)
+    if (bench->clearing_fault || !pen_drv_motor(bench->pen, &state, NULL) ||
+        state != PEN_STATE_FAULT)
         return;
     if (pen_drv_request(bench->pen, PEN_MSG_CLEAR_FAULT, NULL, clear_done, bench) == 0)
         bench->clearing_fault = true;
@@ -302,11 +308,11 @@ static void pen_presence(void *user, bool present, const char *reason)
         bench_publish_device(bench, "pen", "detached", "%s", reason);
         if (bench->have_session) {
             bench_log(bench, LOG_ERR, "pen lost during session %llu of %s: %s",
-                    (unsigned long long)bench->owner.id, bench->owner.user, reason);
-            runner_on_pen_lost(bench, reason);   /* the active run ends in ERROR */
+                      (unsigned long long)bench->owner.id, bench->owner.user, reason);
+            runner_on_pen_lost(bench, reason); /* the active run ends in ERROR */
         }
     }
-    pen_start_on_state(bench);   /* a START waiting for the motor fails now */
+    pen_start_on_state(bench); /* a START waiting for the motor fails now */
     bench_update_heartbeat(bench);
 }
 
@@ -321,7 +327,7 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddStringToObject(ev, "previous", pen_state_str(m->u.evt_state.previous));
         cJSON_AddNumberToObject(ev, "reason", m->u.evt_state.reason);
         bench_log(bench, LOG_INFO, "pen: state %s -> %s", pen_state_str(m->u.evt_state.previous),
-                pen_state_str(m->u.evt_state.state));
+                  pen_state_str(m->u.evt_state.state));
         pen_start_on_state(bench);
     } else if (m->type == PEN_MSG_EVT_FAULT) {
         cJSON_AddStringToObject(ev, "event", "fault");
@@ -329,9 +335,10 @@ static void pen_event(void *user, const struct pen_msg *m)
         cJSON_AddNumberToObject(ev, "motor_current_ma", m->u.evt_fault.motor_current_ma);
         cJSON_AddNumberToObject(ev, "supply_mv", m->u.evt_fault.supply_mv);
         char names[96];
-        cJSON_AddStringToObject(ev, "names", pen_fault_names(m->u.evt_fault.faults, names, sizeof names));
+        cJSON_AddStringToObject(ev, "names",
+                                pen_fault_names(m->u.evt_fault.faults, names, sizeof names));
         bench_log(bench, LOG_WARNING, "pen: fault %s (current %u mA, supply %u mV)", names,
-                m->u.evt_fault.motor_current_ma, m->u.evt_fault.supply_mv);
+                  m->u.evt_fault.motor_current_ma, m->u.evt_fault.supply_mv);
     } else {
         cJSON_AddStringToObject(ev, "event", pen_msg_type_str(m->type));
     }
@@ -354,7 +361,7 @@ static void sh_presence(void *user, bool present, const char *reason)
         return;
     }
     bench_publish_device(bench, "sensor", "detached", "%s", reason);
-    runner_on_sensor_lost(bench, reason);   /* an active capture ends in ERROR */
+    runner_on_sensor_lost(bench, reason); /* an active capture ends in ERROR */
     if (bench->have_session && !bench->rigd->shutting_down) {
         /* Without the sensor nothing can be measured: stop the motor. */
         char why[160];
@@ -377,7 +384,7 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
     cJSON_AddNumberToObject(j, "lost_blocks", (double)st.lost_blocks);
     cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
     bench_publish(bench, "devices", j);
-    runner_on_stream_event(bench, ev, msg);   /* flags an active capture */
+    runner_on_stream_event(bench, ev, msg); /* flags an active capture */
     if (ev == SH_EV_STREAM_STOPPED) {
         /* A stop we asked for may have raced with new demand (a session
          * claimed while stopping): follow the demand now. A stop nobody
@@ -395,9 +402,10 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
 
 /* Each role's callbacks; a driver calls those of its role. */
 static const struct rig_callbacks role_callbacks[RIG_ROLES] = {
-    [RIG_ROLE_PEN] = {.on_presence = pen_presence, .on_pen_event = pen_event},
-    [RIG_ROLE_SENSOR] = {.on_presence = sh_presence, .on_samples = on_samples,
-                         .on_stream_event = sh_stream_event},
+    [RIG_ROLE_PEN] = { .on_presence = pen_presence, .on_pen_event = pen_event },
+    [RIG_ROLE_SENSOR] = { .on_presence = sh_presence,
+                          .on_samples = on_samples,
+                          .on_stream_event = sh_stream_event },
 };
 
 static const struct station_match *role_match(const struct bench *bench, enum rig_role role)
@@ -415,8 +423,8 @@ static void driver_log(void *user, int level, const char *msg)
 static int open_devices(struct bench *bench, char *err, size_t errlen)
 {
     for (int role = 0; role < RIG_ROLES; role++) {
-        bench->dev[role] = rig_device_open(role_match(bench, role), &role_callbacks[role], bench,
-                                           err, errlen);
+        bench->dev[role] =
+            rig_device_open(role_match(bench, role), &role_callbacks[role], bench, err, errlen);
         if (!bench->dev[role])
             return -EIO;
         dev_set_log(bench->dev[role]->driver->dev(bench->dev[role]), driver_log, bench,
@@ -450,8 +458,9 @@ int bench_open(struct bench *bench, char *err, size_t errlen)
                              bench->dev[role]->driver->dev(bench->dev[role]));
     if (rc >= 0)
         rc = sd_event_add_time_relative(bench->rigd->ev, &bench->demand_timer, CLOCK_MONOTONIC,
-                                        RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer, bench);
-    if (rc >= 0)   /* armed only when a stream must be retried */
+                                        RIGD_DEMAND_CHECK_MS * 1000u, 100000, on_demand_timer,
+                                        bench);
+    if (rc >= 0) /* armed only when a stream must be retried */
         rc = sd_event_source_set_enabled(bench->demand_timer, SD_EVENT_OFF);
     if (rc < 0) {
         snprintf(err, errlen, "cannot watch devices: %s", strerror(-rc));
@@ -491,8 +500,8 @@ void bench_close(struct bench *bench)
 /* Members the drivers describe only while they know them (a device that
  * is missing has no port or identity): the API sends them as null then
  * (docs/API.md, "Members are always sent"). */
-static const char *const pen_optional[] = {"port", "identity", "motor", NULL};
-static const char *const sensor_optional[] = {"identity", "calibration", NULL};
+static const char *const pen_optional[] = { "port", "identity", "motor", NULL };
+static const char *const sensor_optional[] = { "identity", "calibration", NULL };
 
 static cJSON *with_nulls(cJSON *o, const char *const *keys)
 {
@@ -534,5 +543,5 @@ void bench_on_watch(void *user, struct api_client *c)
     if (r->exiting)
         return;
     for (size_t i = 0; i < r->nbenches; i++)
-        bench_update_stream(&r->benches[i]);   /* someone started or stopped watching samples */
+        bench_update_stream(&r->benches[i]); /* someone started or stopped watching samples */
 }

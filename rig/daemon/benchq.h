@@ -20,7 +20,7 @@ enum benchq_kind { BENCHQ_SESSION, BENCHQ_RUN };
 struct benchq_entry {
     enum benchq_kind kind;
     struct api_client *c;
-    cJSON *req;                 /* the request, duplicated: answered when served */
+    cJSON *req; /* the request, duplicated: answered when served */
 };
 
 /* 0, or -ENOMEM. */

@@ -13,7 +13,7 @@
 
 /* How long capture_end waits for the samples of the capture window still
  * in flight (one block + the device's transfer latency). */
-#define RUN_CAPTURE_TAIL_S 1.0
+#define RUN_CAPTURE_TAIL_S      1.0
 /* A capture larger than this (~2.8 min at 50 kS/s) is cut and flagged. */
 #define RUN_CAPTURE_MAX_SAMPLES (1u << 23)
 
@@ -145,8 +145,7 @@ int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t errlen)
     uint64_t target = clock_now_index(rn);
     double deadline = mono_s() + RUN_CAPTURE_TAIL_S;
     while (c->active && !run->aborted && !rn->loop_gone && !(c->flags & AN_F_DISCONNECT) &&
-           !c->pen_lost[0] &&
-           (!c->have_first || c->next < target) && mono_s() < deadline)
+           !c->pen_lost[0] && (!c->have_first || c->next < target) && mono_s() < deadline)
         cond_wait_until(rn, deadline);
     bool had_samples = c->have_first;
     char pen_lost[sizeof c->pen_lost];
@@ -212,7 +211,7 @@ void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
         cmd_complete(rn, cmd, -ENODEV, "sensor head not attached");
         return;
     }
-    bench_update_stream(bench);   /* the session wants the stream: make sure */
+    bench_update_stream(bench); /* the session wants the stream: make sure */
     pthread_mutex_lock(&rn->lock);
     if (rn->run) {
         capture_reset(&rn->run->cap);
@@ -226,8 +225,8 @@ void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
     cmd_complete(rn, cmd, 0, NULL);
 }
 
-void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force, const int32_t *disp,
-                       size_t n, uint32_t rate_hz)
+void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force,
+                       const int32_t *disp, size_t n, uint32_t rate_hz)
 {
     struct runner *rn = bench->runner;
     if (!rn || !n)
@@ -293,8 +292,8 @@ void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const cha
         rn->clock_ok = false;
         rn->stream_end = 0;
         /* (a restart after samples shows up as an index jump in capture_add) */
-        bool cut = ev == SH_EV_STREAM_STOPPED && rn->run && rn->run->cap.active &&
-                   rn->run->cap.have_first;
+        bool cut =
+            ev == SH_EV_STREAM_STOPPED && rn->run && rn->run->cap.active && rn->run->cap.have_first;
         pthread_mutex_unlock(&rn->lock);
         if (cut)
             stream_problem(bench, AN_F_SAMPLE_LOSS, "sensor stream restarted during the capture");

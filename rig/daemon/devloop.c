@@ -67,7 +67,8 @@ static int sync_io(struct dev_watch *w)
     if (changed || !same_fds(w, fds, n)) {
         drop_io(w);
         for (int i = 0; i < n; i++) {
-            int rc = sd_event_add_io(w->ev, &w->io[i], fds[i].fd, (uint32_t)fds[i].events, on_io, w);
+            int rc =
+                sd_event_add_io(w->ev, &w->io[i], fds[i].fd, (uint32_t)fds[i].events, on_io, w);
             if (rc < 0) {
                 log_msg(LOG_ERR, "%s: cannot watch fd %d: %s", w->dev->ops->kind, fds[i].fd,
                         strerror(-rc));

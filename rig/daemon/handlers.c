@@ -21,10 +21,10 @@
 struct pending {
     struct pending *next, **pprev;
     struct bench *bench;
-    struct api_client *c;       /* NULL once the client is gone */
+    struct api_client *c; /* NULL once the client is gone */
     cJSON *req;
     char action[16];
-    uint32_t depth_um;          /* set: depth still to send (UINT32_MAX none) */
+    uint32_t depth_um; /* set: depth still to send (UINT32_MAX none) */
 };
 
 static struct pending *pending_new(struct bench *bench, struct api_client *c, const cJSON *req,
@@ -110,7 +110,7 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
     if (strcmp(p->action, "set") == 0 && resp->type == PEN_MSG_SET_RATE &&
         p->depth_um != UINT32_MAX) {
         /* Rate applied; now the depth. */
-        struct pen_msg m = {.u.depth_um = (uint16_t)p->depth_um};
+        struct pen_msg m = { .u.depth_um = (uint16_t)p->depth_um };
         cJSON_AddNumberToObject(p->req, "_applied_rate_hz", resp->u.rate_mhz / 1000.0);
         p->depth_um = UINT32_MAX;
         int rc = pen_drv_request(bench->pen, PEN_MSG_SET_DEPTH, &m, pen_done, p);
@@ -166,7 +166,8 @@ static void pen_done(void *user, int status, const struct pen_msg *resp)
 static bool start_still_wanted(void *user)
 {
     struct pending *p = user;
-    return p->c && session_owned_by(p->bench, p->c) && !p->bench->unvouched && !p->bench->rigd->shutting_down;
+    return p->c && session_owned_by(p->bench, p->c) && !p->bench->unvouched &&
+           !p->bench->rigd->shutting_down;
 }
 
 static int send_pen(struct bench *bench, struct api_client *c, const cJSON *req, const char *action,
@@ -207,9 +208,10 @@ static bool ensure_session(struct bench *bench, struct api_client *c, const cJSO
         return true;
     char run_desc[300];
     if (bench->have_session)
-        api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
-                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
-                  bench->owner.started);
+        api_error(c, req, API_E_BUSY,
+                  "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
+                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid,
+                  bench->owner.host, bench->owner.started);
     else if (runner_active_desc(bench, run_desc, sizeof run_desc))
         api_error(c, req, API_E_BUSY, "bench busy: %s; retry", run_desc);
     else
@@ -220,9 +222,9 @@ static bool ensure_session(struct bench *bench, struct api_client *c, const cJSO
 /* "stop": anyone may stop the motor (safety); reply says if confirmed. */
 struct stop_req {
     struct stop_req *next;
-    struct api_client *c;   /* NULL once the client is gone */
+    struct api_client *c; /* NULL once the client is gone */
     cJSON *req;
-    char action[16];        /* a copy: the request is freed after dispatch */
+    char action[16]; /* a copy: the request is freed after dispatch */
 };
 
 static void stop_replied(struct bench *bench, void *user, bool confirmed, const char *detail)
@@ -244,8 +246,8 @@ static void stop_replied(struct bench *bench, void *user, bool confirmed, const 
     free(s);
 }
 
-static void request_stop(struct bench *bench, struct api_client *c, const cJSON *req, const char *action,
-                         const char *reason)
+static void request_stop(struct bench *bench, struct api_client *c, const cJSON *req,
+                         const char *action, const char *reason)
 {
     struct stop_req *s = calloc(1, sizeof *s);
     if (s)
@@ -254,7 +256,8 @@ static void request_stop(struct bench *bench, struct api_client *c, const cJSON 
         free(s);
         /* Still stop; just no reply with the outcome. */
         safe_stop(bench, reason, NULL, NULL);
-        api_error(c, req, API_E_INTERNAL, "stop commanded, but out of memory to report its outcome");
+        api_error(c, req, API_E_INTERNAL,
+                  "stop commanded, but out of memory to report its outcome");
         return;
     }
     s->c = c;
@@ -292,8 +295,8 @@ static int check_rate(struct api_client *c, const cJSON *req, double hz, uint32_
 static int check_depth(struct bench *bench, struct api_client *c, const cJSON *req, double mm,
                        uint16_t *um)
 {
-    const struct pen_identity *id = bench->pen && pen_drv_present(bench->pen) ? pen_drv_identity(bench->pen)
-                                                                       : NULL;
+    const struct pen_identity *id =
+        bench->pen && pen_drv_present(bench->pen) ? pen_drv_identity(bench->pen) : NULL;
     double lo = id ? id->depth_min_um : 0;
     double hi = id && id->depth_max_um < PEN_DEPTH_MAX_UM ? id->depth_max_um : PEN_DEPTH_MAX_UM;
     double step = id && id->depth_step_um ? id->depth_step_um : 1;
@@ -360,10 +363,10 @@ static void pen_set(struct bench *bench, struct api_client *c, const cJSON *req)
     if (!running(bench, c, req) || !pen_attached(bench, c, req) || !ensure_session(bench, c, req))
         return;
     if (rate) {
-        struct pen_msg m = {.u.rate_mhz = mhz};
+        struct pen_msg m = { .u.rate_mhz = mhz };
         send_pen(bench, c, req, "set", PEN_MSG_SET_RATE, &m, depth ? um : UINT32_MAX);
     } else {
-        struct pen_msg m = {.u.depth_um = um};
+        struct pen_msg m = { .u.depth_um = um };
         send_pen(bench, c, req, "set", PEN_MSG_SET_DEPTH, &m, UINT32_MAX);
     }
 }
@@ -389,18 +392,15 @@ static void pen_stop(struct bench *bench, struct api_client *c, const cJSON *req
 }
 
 static const struct api_member pen_set_members[] = {
-    {"rate_hz", API_T_NUMBER, false},
-    {"depth_mm", API_T_NUMBER, false},
-    {NULL, 0, false},
+    { "rate_hz", API_T_NUMBER, false },
+    { "depth_mm", API_T_NUMBER, false },
+    { NULL, 0, false },
 };
 
 static const struct rigd_request pen_actions[] = {
-    {"identify", pen_identify, NULL},
-    {"status", pen_status, NULL},
-    {"set", pen_set, pen_set_members},
-    {"start", pen_start, NULL},
-    {"stop", pen_stop, NULL},
-    {NULL, NULL, NULL},
+    { "identify", pen_identify, NULL },  { "status", pen_status, NULL },
+    { "set", pen_set, pen_set_members }, { "start", pen_start, NULL },
+    { "stop", pen_stop, NULL },          { NULL, NULL, NULL },
 };
 
 static void handle_pen(struct bench *bench, struct api_client *c, const cJSON *req)
@@ -468,9 +468,9 @@ static void sensor_tare(struct bench *bench, struct api_client *c, const cJSON *
 }
 
 static const struct rigd_request sensor_actions[] = {
-    {"status", sensor_status, NULL},
-    {"tare", sensor_tare, NULL},
-    {NULL, NULL, NULL},
+    { "status", sensor_status, NULL },
+    { "tare", sensor_tare, NULL },
+    { NULL, NULL, NULL },
 };
 
 static void handle_sensor(struct bench *bench, struct api_client *c, const cJSON *req)
@@ -480,27 +480,27 @@ static void handle_sensor(struct bench *bench, struct api_client *c, const cJSON
 
 /* What "action" takes (its values are each class's action table). */
 static const struct api_member action_members[] = {
-    {"action", API_T_STRING, false},
-    {NULL, 0, false},
+    { "action", API_T_STRING, false },
+    { NULL, 0, false },
 };
 
 /* The run request's members; their values are checked in runreq.c. */
 static const struct api_member run_members[] = {
-    {"sequence", API_T_STRING, true},
-    {"sequence_text", API_T_STRING, false},
-    {"spec", API_T_STRING, false},
-    {"spec_text", API_T_STRING, false},
-    {"dut", API_T_STRING, true},
-    {"operator", API_T_STRING, false},
-    {"record", API_T_STRING, false},
-    {"wait", API_T_BOOL, false},
-    {NULL, 0, false},
+    { "sequence", API_T_STRING, true },
+    { "sequence_text", API_T_STRING, false },
+    { "spec", API_T_STRING, false },
+    { "spec_text", API_T_STRING, false },
+    { "dut", API_T_STRING, true },
+    { "operator", API_T_STRING, false },
+    { "record", API_T_STRING, false },
+    { "wait", API_T_BOOL, false },
+    { NULL, 0, false },
 };
 
 /* The "fixture" every request may carry. */
 static const struct api_member fixture_members[] = {
-    {"fixture", API_T_STRING, false},
-    {NULL, 0, false},
+    { "fixture", API_T_STRING, false },
+    { NULL, 0, false },
 };
 
 static void handle_devices(struct rigd *r, struct bench *one, struct api_client *c,
@@ -509,8 +509,7 @@ static void handle_devices(struct rigd *r, struct bench *one, struct api_client 
     api_reply(c, req, rigd_devices_json(r, one));
 }
 
-static void handle_status(struct rigd *r, struct bench *one, struct api_client *c,
-                          const cJSON *req)
+static void handle_status(struct rigd *r, struct bench *one, struct api_client *c, const cJSON *req)
 {
     api_reply(c, req, rigd_status_json(r, one));
 }
@@ -525,14 +524,14 @@ struct rigd_class {
 };
 
 static const struct rigd_class request_classes[] = {
-    {"devices", handle_devices, NULL, NULL},
-    {"status", handle_status, NULL, NULL},
-    {"pen", NULL, handle_pen, action_members},
-    {"session", NULL, session_handle, action_members},
-    {"abort", NULL, handle_abort, NULL},
-    {"sensor", NULL, handle_sensor, action_members},
-    {"run", NULL, runner_handle_run, run_members},
-    {NULL, NULL, NULL, NULL},
+    { "devices", handle_devices, NULL, NULL },
+    { "status", handle_status, NULL, NULL },
+    { "pen", NULL, handle_pen, action_members },
+    { "session", NULL, session_handle, action_members },
+    { "abort", NULL, handle_abort, NULL },
+    { "sensor", NULL, handle_sensor, action_members },
+    { "run", NULL, runner_handle_run, run_members },
+    { NULL, NULL, NULL, NULL },
 };
 
 static void fixture_names(const struct rigd *r, char *out, size_t len)
@@ -576,8 +575,8 @@ static const struct rigd_request *find_request(const struct rigd_request *table,
     return NULL;
 }
 
-void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req, const char *cls,
-                          const struct rigd_request *actions, const char *dflt)
+void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req,
+                          const char *cls, const struct rigd_request *actions, const char *dflt)
 {
     const cJSON *a = api_member(req, "action");
     const char *name = a ? a->valuestring : dflt;
@@ -637,8 +636,8 @@ void handlers_on_disconnect(void *user, struct api_client *c)
         stop_client_gone(bench, c);
         if (r->exiting)
             continue;
-        runner_client_gone(bench, c);   /* abort its run before the session ends */
+        runner_client_gone(bench, c); /* abort its run before the session ends */
         session_client_gone(bench, c);
-        bench_update_stream(bench);     /* it may have been the last samples watcher */
+        bench_update_stream(bench); /* it may have been the last samples watcher */
     }
 }

@@ -21,12 +21,20 @@ static void *hook_user;
 static const char *level_word(int level)
 {
     switch (level) {
-    case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: return "critical";
-    case LOG_ERR: return "error";
-    case LOG_WARNING: return "warning";
-    case LOG_NOTICE: return "notice";
-    case LOG_INFO: return "info";
-    default: return "debug";
+    case LOG_EMERG:
+    case LOG_ALERT:
+    case LOG_CRIT:
+        return "critical";
+    case LOG_ERR:
+        return "error";
+    case LOG_WARNING:
+        return "warning";
+    case LOG_NOTICE:
+        return "notice";
+    case LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
@@ -67,7 +75,10 @@ void log_init(bool v)
     setvbuf(stderr, NULL, _IOLBF, 0);
 }
 
-bool log_verbose(void) { return verbose; }
+bool log_verbose(void)
+{
+    return verbose;
+}
 
 void log_set_hook(void (*hook)(void *user, int level, const char *msg), void *user)
 {
@@ -96,12 +107,12 @@ void log_run_msg(int level, const struct log_run *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (!journal || sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level,
-                                    "SYSLOG_IDENTIFIER=rigd", "RIG_STATION=%s",
-                                    ctx->station ? ctx->station : "", "RIG_FIXTURE=%s",
-                                    ctx->fixture ? ctx->fixture : "", "RIG_RUN_ID=%s",
-                                    ctx->run_id ? ctx->run_id : "", "RIG_DUT=%s",
-                                    ctx->dut ? ctx->dut : "", NULL) < 0) {
+    if (!journal ||
+        sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=rigd",
+                        "RIG_STATION=%s", ctx->station ? ctx->station : "", "RIG_FIXTURE=%s",
+                        ctx->fixture ? ctx->fixture : "", "RIG_RUN_ID=%s",
+                        ctx->run_id ? ctx->run_id : "", "RIG_DUT=%s", ctx->dut ? ctx->dut : "",
+                        NULL) < 0) {
         emit(level, buf);
         return;
     }

@@ -43,23 +43,32 @@ static void usage(FILE *f)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"socket", required_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+        { "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
     };
-    *o = (struct options){.config = DEFAULT_CONFIG};
+    *o = (struct options){ .config = DEFAULT_CONFIG };
     int c;
     while ((c = getopt_long(argc, argv, "c:s:vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case 's': o->socket = optarg; break;
-        case 'v': o->verbose = true; break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': printf("rigd %s (%s)\n", rig_version(), rig_vcs()); exit(0);
-        default: usage(stderr); return -1;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("rigd %s (%s)\n", rig_version(), rig_vcs());
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -142,10 +151,9 @@ void rigd_exit_when_settled(struct rigd *r, bool flush)
     if (ending)
         return;
     log_msg(LOG_NOTICE, "exiting");
-    if (!flush ||
-        (!r->flush_timer && sd_event_add_time_relative(r->ev, &r->flush_timer, CLOCK_MONOTONIC,
-                                                       RIGD_EXIT_FLUSH_MS * 1000u, 10000,
-                                                       on_exit_timer, r) < 0))
+    if (!flush || (!r->flush_timer && sd_event_add_time_relative(
+                                          r->ev, &r->flush_timer, CLOCK_MONOTONIC,
+                                          RIGD_EXIT_FLUSH_MS * 1000u, 10000, on_exit_timer, r) < 0))
         sd_event_exit(r->ev, r->exit_code);
 }
 
@@ -154,7 +162,8 @@ static void shutdown_stopped(struct bench *bench, void *user, bool confirmed, co
     (void)user;
     (void)detail;
     struct rigd *r = bench->rigd;
-    bench_log(bench, LOG_NOTICE, "motor stop at shutdown %s", confirmed ? "confirmed" : "NOT confirmed");
+    bench_log(bench, LOG_NOTICE, "motor stop at shutdown %s",
+              confirmed ? "confirmed" : "NOT confirmed");
     if (!confirmed && r->exit_code == 0)
         r->exit_code = 2;
     bench->shutdown_stopped = true;
@@ -189,7 +198,7 @@ void rigd_begin_shutdown(struct rigd *r, const char *why)
     snprintf(reason, sizeof reason, "rigd shutdown (%s)", why);
     for (size_t i = 0; i < r->nbenches; i++) {
         struct bench *bench = &r->benches[i];
-        runner_abort(bench, abort_why);   /* the worker is joined after the loop */
+        runner_abort(bench, abort_why); /* the worker is joined after the loop */
         bench_update_stream(bench);
         safe_stop(bench, reason, shutdown_stopped, NULL);
     }
@@ -208,7 +217,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
             int rc = bench->pen ? pen_drv_stop_now(bench->pen) : -ENODEV;
             if (bench->pen)
                 pen_drv_set_heartbeat(bench->pen, false);
-            bench_log(bench, LOG_ERR, "second SIGINT: exiting now; STOP %s, not confirmed; pen "
+            bench_log(bench, LOG_ERR,
+                      "second SIGINT: exiting now; STOP %s, not confirmed; pen "
                       "watchdog stops the motor within %d ms",
                       rc == 0 ? "sent" : "could not be sent", PEN_WATCHDOG_TIMEOUT_MS);
         }
@@ -242,7 +252,7 @@ static void log_to_watchers(void *user, int level, const char *msg)
     struct rigd *r = user;
     if (!r->api || level > LOG_NOTICE || !api_has_watchers(r->api, "log"))
         return;
-    static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice"};
+    static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice" };
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "level", names[level]);
     cJSON_AddStringToObject(ev, "message", msg);
@@ -283,7 +293,8 @@ int main(int argc, char **argv)
     if (opt.socket)
         snprintf(sockpath, sizeof sockpath, "%s", opt.socket);
     else if (default_socket(sockpath, sizeof sockpath) < 0) {
-        log_msg(LOG_ERR, "no socket path: give --socket, or set RUNTIME_DIRECTORY or XDG_RUNTIME_DIR");
+        log_msg(LOG_ERR,
+                "no socket path: give --socket, or set RUNTIME_DIRECTORY or XDG_RUNTIME_DIR");
         return 78;
     }
 

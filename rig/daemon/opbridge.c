@@ -63,7 +63,7 @@ int run_cmd(struct run *run, struct run_cmd *cmd, char *err, size_t errlen)
     cmd->rn = rn;
     pthread_mutex_lock(&rn->lock);
     if (rn->loop_gone) {
-        cmd->refs = 1;      /* only the worker's: nothing will run it */
+        cmd->refs = 1; /* only the worker's: nothing will run it */
         pthread_mutex_unlock(&rn->lock);
         snprintf(err, errlen, "rigd is shutting down");
         return -ESHUTDOWN;
@@ -83,7 +83,7 @@ int run_cmd(struct run *run, struct run_cmd *cmd, char *err, size_t errlen)
         if (err && errlen)
             snprintf(err, errlen, "%s", cmd->err);
     } else {
-        cmd->done = true;   /* a late completion is ignored */
+        cmd->done = true; /* a late completion is ignored */
         st = -ETIMEDOUT;
         snprintf(err, errlen, "rigd did not complete the request within %.0f s", RUN_OP_TIMEOUT_S);
     }
@@ -103,8 +103,7 @@ struct run_cmd *cmd_new(enum cmd_kind kind, uint8_t pen_type)
 
 /* A command without payload in or out: post it, wait; *keep (if given)
  * gets it on success, else it is freed. */
-int simple_cmd(struct run *run, enum cmd_kind kind, struct run_cmd **keep, char *err,
-                      size_t errlen)
+int simple_cmd(struct run *run, enum cmd_kind kind, struct run_cmd **keep, char *err, size_t errlen)
 {
     struct run_cmd *cmd = cmd_new(kind, 0);
     if (!cmd) {
@@ -114,7 +113,7 @@ int simple_cmd(struct run *run, enum cmd_kind kind, struct run_cmd **keep, char 
     int rc = run_cmd(run, cmd, err, errlen);
     pthread_mutex_lock(&run->rn->lock);
     if (keep && rc == 0)
-        *keep = cmd;        /* the caller reads it, then unrefs */
+        *keep = cmd; /* the caller reads it, then unrefs */
     else
         cmd_unref_locked(cmd);
     pthread_mutex_unlock(&run->rn->lock);

@@ -34,9 +34,9 @@ struct pen_start {
     bool (*wanted)(void *user);
     void *user;
     uint64_t deadline_us;
-    bool in_flight;             /* GET_STATUS or START sent, not answered */
+    bool in_flight; /* GET_STATUS or START sent, not answered */
     bool sent_start;
-    bool rest_only;             /* just wait for the motor to rest: no START */
+    bool rest_only; /* just wait for the motor to rest: no START */
     int naks;
 };
 
@@ -146,7 +146,7 @@ static void check(struct pen_start *s)
     if (mono_us() >= s->deadline_us) {
         /* Send it anyway: the pen's NAK then says what is wrong. */
         bench_log(bench, LOG_WARNING, "pen: motor %s %d ms after the stop; sending START anyway",
-                known ? "still stopping" : "state unknown", RIGD_PEN_SETTLE_MS);
+                  known ? "still stopping" : "state unknown", RIGD_PEN_SETTLE_MS);
         s->naks = PENSTART_RETRIES;
         send_start(s);
         return;
@@ -208,7 +208,8 @@ static int wait_start(struct bench *bench, pen_done_fn done, bool (*wanted)(void
     if (!bench->pen_start_timer &&
         sd_event_add_time_relative(bench->rigd->ev, &bench->pen_start_timer, CLOCK_MONOTONIC,
                                    PENSTART_POLL_MS * 1000u, 5000, on_poll, bench) < 0)
-        bench_log(bench, LOG_WARNING, "pen: no poll timer for a waiting START; relying on state events");
+        bench_log(bench, LOG_WARNING,
+                  "pen: no poll timer for a waiting START; relying on state events");
     if (bench->pen_start_timer) {
         sd_event_source_set_time_relative(bench->pen_start_timer, PENSTART_POLL_MS * 1000u);
         sd_event_source_set_enabled(bench->pen_start_timer, SD_EVENT_ON);
@@ -217,7 +218,8 @@ static int wait_start(struct bench *bench, pen_done_fn done, bool (*wanted)(void
     return 0;
 }
 
-int pen_start_when_ready(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user), void *user)
+int pen_start_when_ready(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user),
+                         void *user)
 {
     return wait_start(bench, done, wanted, user, false);
 }

@@ -49,24 +49,23 @@ struct pen_start;
 struct pending;
 struct stop_req;
 
-#define RIGD_LIVE_RATE_HZ 1000          /* decimated "samples" topic rate */
-#define RIGD_STOP_GRACE_MS 1500         /* bound on waiting for STOP at exit */
-#define RIGD_PEN_SETTLE_MS 3000        /* bound on a START waiting for STOPPING -> IDLE */
-#define RIGD_DEMAND_CHECK_MS 1000       /* pace of sensor stream restarts after a failure */
-#define RIGD_EXIT_FLUSH_MS 100          /* lets a last "finished" event reach its client */
+#define RIGD_LIVE_RATE_HZ    1000 /* decimated "samples" topic rate */
+#define RIGD_STOP_GRACE_MS   1500 /* bound on waiting for STOP at exit */
+#define RIGD_PEN_SETTLE_MS   3000 /* bound on a START waiting for STOPPING -> IDLE */
+#define RIGD_DEMAND_CHECK_MS 1000 /* pace of sensor stream restarts after a failure */
+#define RIGD_EXIT_FLUSH_MS   100  /* lets a last "finished" event reach its client */
 
 struct session_owner {
-    uint64_t id;                        /* session id, unique per daemon run */
+    uint64_t id; /* session id, unique per daemon run */
     struct api_client *client;
     uid_t uid;
     pid_t pid;
     char user[64];
     char host[128];
     char purpose[128];
-    char started[32];                   /* ISO 8601 UTC */
-    bool implicit;                      /* claimed by a pen command */
+    char started[32]; /* ISO 8601 UTC */
+    bool implicit;    /* claimed by a pen command */
 };
-
 
 /* A pending safe stop and everyone waiting for its result. */
 typedef void (*safe_stop_fn)(struct bench *bench, void *user, bool confirmed, const char *detail);
@@ -77,19 +76,19 @@ struct stop_waiter {
 };
 
 struct live_decim {
-    uint32_t factor;                    /* input samples per output sample */
+    uint32_t factor; /* input samples per output sample */
     uint32_t in_window;
     int64_t sum_f, sum_d;
-    uint32_t n_d;                       /* displacement values in window */
-    uint64_t next_out_index;            /* index (at output rate) of next sample */
-    uint64_t expect_in;                 /* next input index (gap detection) */
+    uint32_t n_d;            /* displacement values in window */
+    uint64_t next_out_index; /* index (at output rate) of next sample */
+    uint64_t expect_in;      /* next input index (gap detection) */
 };
 
 /* One fixture's bench. */
 struct bench {
     struct rigd *rigd;
-    const struct fixture_config *cfg;   /* rigd->cfg.fixtures[i] */
-    const char *name;                   /* cfg->name */
+    const struct fixture_config *cfg; /* rigd->cfg.fixtures[i] */
+    const char *name;                 /* cfg->name */
 
     /* The fixture's instruments by role (RIG_ROLE_PEN, RIG_ROLE_SENSOR),
      * opened through the driver registry (dev/driver.h); pen and sh are
@@ -101,31 +100,31 @@ struct bench {
 
     bool have_session;
     struct session_owner owner;
-    GQueue waiting;                     /* benchq.h: session claims and runs, in order */
+    GQueue waiting; /* benchq.h: session claims and runs, in order */
 
     /* Safe stop in flight (one at a time; later requests join it). */
     bool stopping;
     struct stop_waiter *stop_waiters;
     char stop_reason[128];
     bool last_stop_confirmed;
-    bool unvouched;                     /* a stop failed: no heartbeats until re-attach/new session */
+    bool unvouched; /* a stop failed: no heartbeats until re-attach/new session */
     char last_stop_detail[160];
-    bool shutdown_stopped;              /* shutdown: this bench's motor stop has completed */
+    bool shutdown_stopped; /* shutdown: this bench's motor stop has completed */
 
     /* Sensor streaming on demand. */
-    int stream_holds;                   /* explicit "sensor start" holds */
-    bool stream_stop_asked;             /* we asked the stream to stop */
-    sd_event_source *demand_timer;      /* one-shot: retry a failed stream */
+    int stream_holds;              /* explicit "sensor start" holds */
+    bool stream_stop_asked;        /* we asked the stream to stop */
+    sd_event_source *demand_timer; /* one-shot: retry a failed stream */
     struct live_decim live;
 
-    bool clearing_fault;                /* CLEAR_FAULT of a rig-caused fault in flight */
-    char fault_why[200];                /* why that fault was the rig's */
+    bool clearing_fault; /* CLEAR_FAULT of a rig-caused fault in flight */
+    char fault_why[200]; /* why that fault was the rig's */
 
     /* STARTs waiting for the motor to come to rest (penstart.c). */
     struct pen_start *pen_starts;
     sd_event_source *pen_start_timer;
 
-    struct runner *runner;              /* runner.c: active + queued runs (lazy) */
+    struct runner *runner; /* runner.c: active + queued runs (lazy) */
 
     /* handlers.c: requests waiting for a device, and for a stop. */
     struct pending *pending;
@@ -138,14 +137,14 @@ struct rigd {
     struct api_server *api;
     struct station_config cfg;
     char hostname[128];
-    uint64_t next_session_id;           /* session ids are unique per daemon run */
+    uint64_t next_session_id; /* session ids are unique per daemon run */
 
     struct bench benches[STATION_MAX_FIXTURES];
-    size_t nbenches;                    /* cfg.nfixtures */
+    size_t nbenches; /* cfg.nfixtures */
 
     /* Shutdown. */
     bool shutting_down;
-    bool exiting;                       /* loop left: no new work */
+    bool exiting; /* loop left: no new work */
     int exit_code;
     sd_event_source *grace_timer, *flush_timer;
 };
@@ -153,7 +152,7 @@ struct rigd {
 /* bench.c */
 int bench_open(struct bench *bench, char *err, size_t errlen);
 void bench_close(struct bench *bench);
-void bench_sync(struct bench *bench);                /* after driving devices */
+void bench_sync(struct bench *bench); /* after driving devices */
 /* Start/stop per demand. Call it whenever the demand may have changed:
  * session claimed/released, a client's watch changed or it disconnected. */
 void bench_update_stream(struct bench *bench);
@@ -165,8 +164,8 @@ void bench_devices_add(struct bench *bench, cJSON *arr);
 /* One device's entry of "devices" (NULL when not in the station config). */
 cJSON *bench_pen_json(struct bench *bench);
 cJSON *bench_sensor_json(struct bench *bench);
-void bench_publish_device(struct bench *bench, const char *device, const char *event, const char *fmt,
-                          ...) __attribute__((format(printf, 4, 5)));
+void bench_publish_device(struct bench *bench, const char *device, const char *event,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* session.c */
 cJSON *session_owner_json(const struct session_owner *o);
@@ -196,7 +195,8 @@ void safe_stop_forget(struct bench *bench, void *user);
  * completion as from pen_drv_request; wanted (may be NULL) is asked right
  * before START goes out and cancels it (-ECANCELED) when false. 0, or
  * -ENODEV / -ENOMEM (done is then not called). */
-int pen_start_when_ready(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user), void *user);
+int pen_start_when_ready(struct bench *bench, pen_done_fn done, bool (*wanted)(void *user),
+                         void *user);
 /* Call done (status 0, or -ETIMEDOUT / -ENODEV) once the pen's motor is
  * at rest (not driven, not ramping down), bounded by RIGD_PEN_SETTLE_MS. */
 int pen_when_at_rest(struct bench *bench, pen_done_fn done, void *user);
@@ -208,9 +208,9 @@ void pen_start_cancel_all(struct bench *bench, int status);
 /* runreq.c: the "run" request, checked before anything moves. */
 #define RUNREQ_NAME_MAX 129
 struct run_request {
-    struct rig_sequence *seq;           /* loaded and validated, owned */
+    struct rig_sequence *seq; /* loaded and validated, owned */
     char dut[64], operator_name[64];
-    char record_name[RUNREQ_NAME_MAX];  /* "" = default name */
+    char record_name[RUNREQ_NAME_MAX]; /* "" = default name */
     bool wait;
 };
 /* Arguments (their types already checked), files, and a named record
@@ -240,8 +240,8 @@ struct rigd_request {
  * NULL: "action" is required). Answers bad_request for a missing action
  * or an action's member of the wrong type, bad_argument for an unknown
  * action. */
-void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req, const char *cls,
-                          const struct rigd_request *actions, const char *dflt);
+void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req,
+                          const char *cls, const struct rigd_request *actions, const char *dflt);
 /* 1..max-1 bytes, none a control character: text rigd logs or records
  * (a newline would forge a log line). */
 bool rigd_printable(const char *s, size_t max);

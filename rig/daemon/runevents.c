@@ -84,7 +84,7 @@ static void emit_measurement(struct run *run, const struct run_event *e)
     if (m->is_text)
         cJSON_AddStringToObject(ev, "value", m->text);
     else
-        record_add_number(ev, "value", m->value);   /* the record's digits, null if NaN */
+        record_add_number(ev, "value", m->value); /* the record's digits, null if NaN */
     cJSON_AddStringToObject(ev, "units", m->units);
     cJSON_AddStringToObject(ev, "limits", m->limit);
     cJSON_AddStringToObject(ev, "outcome", outcome_str(m->outcome));
@@ -97,9 +97,15 @@ void runevents_emit(void *ctx, const struct run_event *e)
 {
     struct run *run = ctx;
     switch (e->kind) {
-    case RUN_EV_STEP_BEGIN: emit_step_begin(run, e); break;
-    case RUN_EV_STEP_END: emit_step_end(run, e); break;
-    case RUN_EV_MEASUREMENT: emit_measurement(run, e); break;
+    case RUN_EV_STEP_BEGIN:
+        emit_step_begin(run, e);
+        break;
+    case RUN_EV_STEP_END:
+        emit_step_end(run, e);
+        break;
+    case RUN_EV_MEASUREMENT:
+        emit_measurement(run, e);
+        break;
     }
 }
 
@@ -131,8 +137,8 @@ void runevents_started(struct runner *rn, const struct run *run)
     cJSON_AddNumberToObject(ev, "steps", run->total);
     cJSON_AddStringToObject(ev, "record", run->record_path);
     char msg[4400];
-    snprintf(msg, sizeof msg, "%.100s on %s, %u steps, record %s", run->seq->name ? run->seq->name : "?",
-             run->dut, run->total, run->record_path);
+    snprintf(msg, sizeof msg, "%.100s on %s, %u steps, record %s",
+             run->seq->name ? run->seq->name : "?", run->dut, run->total, run->record_path);
     cJSON_AddStringToObject(ev, "message", msg);
     send_to_run(rn, "run", ev);
 }

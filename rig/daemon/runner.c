@@ -53,7 +53,6 @@ static void run_free(struct run *run)
     free(run);
 }
 
-
 static void finish_run(struct runner *rn)
 {
     struct bench *bench = rn->bench;
@@ -65,12 +64,12 @@ static void finish_run(struct runner *rn)
     if (run->exec_rc < 0)
         snprintf(reason, sizeof reason, "run could not start: %s", res->message);
     else if (res->outcome == OUTCOME_ABORTED && !res->message[0] && run->abort_reason[0])
-        snprintf(reason, sizeof reason, "aborted: %s", run->abort_reason);   /* engine gave none */
+        snprintf(reason, sizeof reason, "aborted: %s", run->abort_reason); /* engine gave none */
     else if (res->outcome != OUTCOME_PASS)
         snprintf(reason, sizeof reason, "%s", res->message);
-    log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s (%s on %s) finished: %s%s%s; record %s", run->run_id,
-            run->seq->name ? run->seq->name : "?", run->dut, outcome, reason[0] ? " - " : "",
-            reason, run->record_path);
+    log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s (%s on %s) finished: %s%s%s; record %s",
+                run->run_id, run->seq->name ? run->seq->name : "?", run->dut, outcome,
+                reason[0] ? " - " : "", reason, run->record_path);
     if (res->record_error[0])
         log_run_msg(LOG_ERR, RUN_LOG(run), "run %s: record problem: %s", run->run_id,
                     res->record_error);
@@ -148,8 +147,8 @@ static struct runner *runner_get(struct bench *bench)
     if (rc >= 0)
         rc = sd_event_add_io(bench->rigd->ev, &rn->wake_src, rn->efd, EPOLLIN, on_wake, rn);
     if (rc >= 0)
-        rc = sd_event_add_time_relative(bench->rigd->ev, &rn->queue_timer, CLOCK_MONOTONIC, RUN_QUEUE_POLL_US,
-                                        50000, on_queue_timer, rn);
+        rc = sd_event_add_time_relative(bench->rigd->ev, &rn->queue_timer, CLOCK_MONOTONIC,
+                                        RUN_QUEUE_POLL_US, 50000, on_queue_timer, rn);
     if (rc >= 0)
         rc = sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_OFF);
     if (rc < 0) {
@@ -210,14 +209,15 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
         return;
     }
     run->owner = c;
-    snprintf(run->owner_name, sizeof run->owner_name, "%s (%s)", bench->owner.user, api_client_name(c));
+    snprintf(run->owner_name, sizeof run->owner_name, "%s (%s)", bench->owner.user,
+             api_client_name(c));
     run->rn = rn;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     record_utc(&ts, run->started_utc);
     run->total = (unsigned)sequence_leaf_count(run->seq);
     pthread_mutex_lock(&rn->lock);
-    run->rig_actions = rn->pending_actions;     /* what the rig did since the last run */
+    run->rig_actions = rn->pending_actions; /* what the rig did since the last run */
     rn->pending_actions = NULL;
     rn->run = run;
     pthread_mutex_unlock(&rn->lock);
@@ -236,7 +236,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     }
     run->thread_started = true;
     log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s: %s on %s for %s, record %s", run->run_id,
-            run->seq->name ? run->seq->name : "?", run->dut, run->owner_name, run->record_path);
+                run->seq->name ? run->seq->name : "?", run->dut, run->owner_name, run->record_path);
 
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "run_id", run->run_id);
@@ -257,11 +257,10 @@ int runner_start_queued(struct bench *bench, struct api_client *c, const cJSON *
         return 0;
     /* Re-validate: the files, the devices, the unit in the fixture. */
     struct run_request rq;
-    struct run *run = run_request_parse(bench, c, req, &rq) < 0
-                          ? NULL
-                          : prepare_run(bench, c, req, &rq, true);
+    struct run *run =
+        run_request_parse(bench, c, req, &rq) < 0 ? NULL : prepare_run(bench, c, req, &rq, true);
     if (!run)
-        return -1;                      /* refused, and told why */
+        return -1; /* refused, and told why */
     start_run(rn, c, run);
     return 1;
 }
@@ -298,8 +297,8 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
      * not the client asked to wait; refusing it would make an operator
      * retry a good pen because of rigd's timing. */
     bool wait = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "wait"));
-    bool only_stopping = !rn->run && !bench->have_session && bench->stopping &&
-                         g_queue_is_empty(&bench->waiting);
+    bool only_stopping =
+        !rn->run && !bench->have_session && bench->stopping && g_queue_is_empty(&bench->waiting);
     if (!wait && !only_stopping) {
         busy_error(bench, c, req);
         run_free(run);
@@ -313,7 +312,7 @@ void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *r
     sd_event_source_set_time_relative(rn->queue_timer, RUN_QUEUE_POLL_US);
     sd_event_source_set_enabled(rn->queue_timer, SD_EVENT_ON);
     if (!wait)
-        return;   /* the reply comes when it starts, a moment from now */
+        return; /* the reply comes when it starts, a moment from now */
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "class", "run");
     cJSON_AddStringToObject(ev, "state", "queued");
@@ -457,10 +456,9 @@ void runner_shutdown(struct bench *bench)
     pthread_mutex_unlock(&rn->lock);
     if (run && run->thread_started) {
         pthread_join(run->thread, NULL);
-        log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s ended at shutdown: %s; record %s",
-                    run->run_id,
-                run->exec_rc < 0 ? "not started" : outcome_str(run->result.outcome),
-                run->record_path);
+        log_run_msg(
+            LOG_NOTICE, RUN_LOG(run), "run %s ended at shutdown: %s; record %s", run->run_id,
+            run->exec_rc < 0 ? "not started" : outcome_str(run->result.outcome), run->record_path);
     }
     pthread_mutex_lock(&rn->lock);
     rn->run = NULL;

@@ -51,8 +51,8 @@ void runner_status_add(struct bench *bench, cJSON *body);
 void runner_client_gone(struct bench *bench, struct api_client *c);
 
 /* Hooks from bench.c (event thread). */
-void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force, const int32_t *disp,
-                       size_t n, uint32_t rate_hz);
+void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force,
+                       const int32_t *disp, size_t n, uint32_t rate_hz);
 /* A sensor stream event: loss, overrun, errors flag an active capture. */
 void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const char *msg);
 void runner_on_sensor_lost(struct bench *bench, const char *reason);

@@ -45,7 +45,7 @@ enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_P
  * that gave up waiting never leaves the loop with a dangling pointer. */
 struct run_cmd {
     struct run_cmd *next;
-    struct runner *rn;          /* whose command: driver completions find it here */
+    struct runner *rn; /* whose command: driver completions find it here */
     int refs;
     enum cmd_kind kind;
     uint8_t pen_type;
@@ -65,13 +65,13 @@ struct out_event {
 
 struct capture {
     bool active;
-    uint64_t begin_index;       /* samples before this are not ours */
+    uint64_t begin_index; /* samples before this are not ours */
     bool have_first;
-    uint64_t first, next;       /* index of buf[0], expected next index */
+    uint64_t first, next; /* index of buf[0], expected next index */
     int32_t *force, *disp;
     size_t n, cap;
     uint32_t flags, rate_hz;
-    char pen_lost[160];         /* the pen vanished during the capture */
+    char pen_lost[160]; /* the pen vanished during the capture */
 };
 
 struct run {
@@ -79,7 +79,7 @@ struct run {
     pthread_t thread;
     bool thread_started;
     char run_id[37];
-    struct api_client *owner;   /* NULL once gone (event thread only) */
+    struct api_client *owner; /* NULL once gone (event thread only) */
     char owner_name[96];
     bool claimed_session;
     cJSON *req;
@@ -102,9 +102,10 @@ struct run {
 };
 
 /* The journal fields of a run's log lines (log.h). */
-#define RUN_LOG(run)                                                                           \
-    (&(struct log_run){ .station = (run)->rn->bench->rigd->cfg.station,                                  \
-                        .fixture = (run)->rn->bench->name, .run_id = (run)->run_id,         \
+#define RUN_LOG(run)                                                                               \
+    (&(struct log_run){ .station = (run)->rn->bench->rigd->cfg.station,                            \
+                        .fixture = (run)->rn->bench->name,                                         \
+                        .run_id = (run)->run_id,                                                   \
                         .dut = (run)->dut })
 
 struct runner {
@@ -112,23 +113,26 @@ struct runner {
     int efd;
     sd_event_source *wake_src, *queue_timer;
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* CLOCK_MONOTONIC */
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
     struct run_cmd *cmds, **cmds_tail;
-    struct run_cmd *inflight[16];   /* issued to drivers, not completed */
+    struct run_cmd *inflight[16]; /* issued to drivers, not completed */
     struct out_event *out, **out_tail;
     bool loop_gone;
-    bool exit_when_done;        /* shutdown waits for the run to end */
+    bool exit_when_done; /* shutdown waits for the run to end */
     struct run *run;
-    cJSON *pending_actions;     /* rig actions since the last run, for the next one */
+    cJSON *pending_actions; /* rig actions since the last run, for the next one */
     /* Stream clock: maps monotonic time to the sensor's sample index. */
     bool clock_ok;
     uint64_t stream_end;
     uint32_t stream_rate;
-    double min_offset;          /* min over deliveries of t*rate - end */
+    double min_offset; /* min over deliveries of t*rate - end */
 };
 
 /* The ops' context is the run. */
-static inline struct run *R(void *ctx) { return ctx; }
+static inline struct run *R(void *ctx)
+{
+    return ctx;
+}
 
 /* ---- opbridge.c: worker <-> event thread --------------------------------- */
 

@@ -43,13 +43,13 @@ static int op_identify(void *ctx, struct pen_identity *id, char *err, size_t err
 
 static int op_set_rate(void *ctx, uint32_t rate_mhz, char *err, size_t errlen)
 {
-    struct pen_msg m = {.u.rate_mhz = rate_mhz};
+    struct pen_msg m = { .u.rate_mhz = rate_mhz };
     return pen_op(R(ctx), PEN_MSG_SET_RATE, &m, NULL, err, errlen);
 }
 
 static int op_set_depth(void *ctx, uint16_t depth_um, char *err, size_t errlen)
 {
-    struct pen_msg m = {.u.depth_um = depth_um};
+    struct pen_msg m = { .u.depth_um = depth_um };
     return pen_op(R(ctx), PEN_MSG_SET_DEPTH, &m, NULL, err, errlen);
 }
 
@@ -214,8 +214,10 @@ static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
         if (code == PEN_ERR_FAULT_ACTIVE && (faults & PEN_FAULT_LATCHED) == PEN_FAULT_HOST_CAUSED)
             /* Latched because the rig stopped feeding the watchdog: the
              * rig's problem, not the pen's (the fault is being cleared). */
-            cmd_complete(rn, cmd, -EIO, "pen refused %s: %s fault latched because the rig "
-                         "let the pen's watchdog expire", pen_msg_type_str(cmd->pen_type), names);
+            cmd_complete(rn, cmd, -EIO,
+                         "pen refused %s: %s fault latched because the rig "
+                         "let the pen's watchdog expire",
+                         pen_msg_type_str(cmd->pen_type), names);
         else if (code == PEN_ERR_FAULT_ACTIVE && (faults & PEN_FAULT_LATCHED))
             cmd_complete(rn, cmd, RIG_OPS_NAK(code), "%s: %s", pen_error_str(code), names);
         else
@@ -224,7 +226,8 @@ static void pen_cmd_done(void *user, int status, const struct pen_msg *resp)
         cmd_complete(rn, cmd, -EIO, "pen did not answer %s after %d tries",
                      pen_msg_type_str(cmd->pen_type), 1 + PEN_MAX_RETRIES);
     } else if (status == -ENODEV) {
-        cmd_complete(rn, cmd, -ENODEV, "pen disconnected during %s", pen_msg_type_str(cmd->pen_type));
+        cmd_complete(rn, cmd, -ENODEV, "pen disconnected during %s",
+                     pen_msg_type_str(cmd->pen_type));
     } else {
         cmd_complete(rn, cmd, status < 0 ? status : -EIO, "%s failed: %s",
                      pen_msg_type_str(cmd->pen_type), strerror(status < 0 ? -status : EIO));

@@ -19,18 +19,18 @@ void busy_error(struct bench *bench, struct api_client *c, const cJSON *req)
 {
     struct runner *rn = bench->runner;
     if (rn && rn->run)
-        api_error(c, req, API_E_BUSY, "bench busy: run %s (%s on %s) owned by %s; retry or use --wait",
-                  rn->run->run_id, rn->run->seq->name ? rn->run->seq->name : "?", rn->run->dut,
-                  rn->run->owner_name);
-    else if (bench->have_session)
         api_error(c, req, API_E_BUSY,
-                  "bench busy: session %llu owned by %s (pid %ld) on %s since %s; retry or use --wait",
-                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
-                  bench->owner.started);
+                  "bench busy: run %s (%s on %s) owned by %s; retry or use --wait", rn->run->run_id,
+                  rn->run->seq->name ? rn->run->seq->name : "?", rn->run->dut, rn->run->owner_name);
+    else if (bench->have_session)
+        api_error(
+            c, req, API_E_BUSY,
+            "bench busy: session %llu owned by %s (pid %ld) on %s since %s; retry or use --wait",
+            (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid,
+            bench->owner.host, bench->owner.started);
     else
         api_error(c, req, API_E_BUSY, "bench busy: a motor stop is in progress; retry");
 }
-
 
 bool run_claim_session(struct bench *bench, struct api_client *c, struct run *run)
 {

@@ -29,7 +29,7 @@
 
 /* Room a run needs beyond its captures (record, JUnit, the journal). */
 #define RUNREQ_SPACE_MARGIN (16ull << 20)
-#define RUNREQ_FILE_MAX (1u << 20)
+#define RUNREQ_FILE_MAX     (1u << 20)
 
 static const char *req_str(const cJSON *req, const char *key)
 {
@@ -131,8 +131,9 @@ static char *read_text(const char *path, size_t *len)
 
 /* By path: the sequence and the spec it names must both lie in the
  * station's sequence directories. */
-static struct rig_sequence *load_allowed(struct bench *bench, struct api_client *c, const cJSON *req,
-                                         const char *path, struct rig_problems *probs)
+static struct rig_sequence *load_allowed(struct bench *bench, struct api_client *c,
+                                         const cJSON *req, const char *path,
+                                         struct rig_problems *probs)
 {
     char *seq_path = allowed_path(&bench->rigd->cfg, path);
     if (!seq_path) {
@@ -145,8 +146,8 @@ static struct rig_sequence *load_allowed(struct bench *bench, struct api_client 
     }
     size_t seq_len = 0, spec_len = 0;
     char *seq_text = read_text(seq_path, &seq_len), *spec_path = NULL, *spec_text = NULL;
-    struct rig_sequence *bare = seq_text ? sequence_parse(seq_path, seq_text, seq_len, NULL, probs)
-                                         : NULL;
+    struct rig_sequence *bare =
+        seq_text ? sequence_parse(seq_path, seq_text, seq_len, NULL, probs) : NULL;
     char *named = bare && bare->spec_ref ? sequence_resolve_spec(seq_path, bare->spec_ref) : NULL;
     if (named)
         spec_path = allowed_path(&bench->rigd->cfg, named);
@@ -158,8 +159,10 @@ static struct rig_sequence *load_allowed(struct bench *bench, struct api_client 
     else if (!bare)
         reply_problems(c, req, probs);
     else if (!spec_text)
-        api_error(c, req, API_E_PERMISSION, "the spec the sequence names (%s) is not a readable "
-                  "file in the station's sequence directories", bare->spec_ref);
+        api_error(c, req, API_E_PERMISSION,
+                  "the spec the sequence names (%s) is not a readable "
+                  "file in the station's sequence directories",
+                  bare->spec_ref);
     else if (!(s = sequence_from_texts(seq_path, seq_text, seq_len, spec_path, spec_text, spec_len,
                                        probs)))
         reply_problems(c, req, probs);
@@ -172,7 +175,8 @@ static struct rig_sequence *load_allowed(struct bench *bench, struct api_client 
     return s;
 }
 
-static struct rig_sequence *load_sequence(struct bench *bench, struct api_client *c, const cJSON *req)
+static struct rig_sequence *load_sequence(struct bench *bench, struct api_client *c,
+                                          const cJSON *req)
 {
     const char *label = req_str(req, "sequence");
     const char *seq_text = req_str(req, "sequence_text");
@@ -190,8 +194,8 @@ static struct rig_sequence *load_sequence(struct bench *bench, struct api_client
     struct rig_sequence *s = NULL;
     if (seq_text) {
         /* The spec's label: the client's path, else the reference. */
-        struct rig_sequence *bare = spec_label ? NULL
-                                    : sequence_parse(label, seq_text, strlen(seq_text), NULL, &probs);
+        struct rig_sequence *bare =
+            spec_label ? NULL : sequence_parse(label, seq_text, strlen(seq_text), NULL, &probs);
         const char *sl = spec_label ? spec_label : bare && bare->spec_ref ? bare->spec_ref : "spec";
         if (spec_label || bare)
             s = sequence_from_texts(label, seq_text, strlen(seq_text), sl, spec_text,
@@ -229,7 +233,8 @@ static int check_record_free(struct bench *bench, struct api_client *c, const cJ
 
 /* The members' types were checked by the class table (handlers.c); here
  * what depends on their values, in the order docs/API.md gives. */
-int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *req, struct run_request *out)
+int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *req,
+                      struct run_request *out)
 {
     memset(out, 0, sizeof *out);
     const char *dut = req_str(req, "dut");
@@ -246,8 +251,9 @@ int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *re
         return -1;
     }
     if (op && !rigd_printable(op->valuestring, sizeof out->operator_name)) {
-        api_error(c, req, API_E_BAD_ARGUMENT,
-                  "\"operator\" must be 1..63 printable characters (no newline or control characters)");
+        api_error(
+            c, req, API_E_BAD_ARGUMENT,
+            "\"operator\" must be 1..63 printable characters (no newline or control characters)");
         return -1;
     }
     if (rec && !record_name_ok(rec->valuestring)) {
@@ -334,8 +340,9 @@ int run_request_record_path(struct bench *bench, const struct run_request *rq, c
         char ts[32] = "unknown-time";
         if (gmtime_r(&now, &tm))
             strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-        rc = snprintf(out, cap, "%s/%s-%s-%s.json", dir, safe, ts, run_id) < (int)cap ? 0
-                                                                                     : -ENAMETOOLONG;
+        rc = snprintf(out, cap, "%s/%s-%s-%s.json", dir, safe, ts, run_id) < (int)cap
+                 ? 0
+                 : -ENAMETOOLONG;
     }
     if (rc < 0) {
         snprintf(err, errlen, "record path too long");
@@ -349,7 +356,8 @@ int run_request_bench_ready(struct bench *bench, struct api_client *c, const cJS
 {
     if (!bench->pen || !pen_drv_present(bench->pen) || !bench->sh || !sh_drv_present(bench->sh)) {
         bool pen = bench->pen && pen_drv_present(bench->pen);
-        api_error(c, req, API_E_NO_DEVICE, "%s not attached: the run is refused (plug %s in, or "
+        api_error(c, req, API_E_NO_DEVICE,
+                  "%s not attached: the run is refused (plug %s in, or "
                   "wait until `rigctl devices` shows it)",
                   !pen ? "the pen is" : "the sensor head is", !pen ? "the pen" : "the sensor head");
         return -1;
@@ -358,23 +366,26 @@ int run_request_bench_ready(struct bench *bench, struct api_client *c, const cJS
     if (check_unit && (!id || strcmp(id->serial, rq->dut) != 0)) {
         api_error(c, req, API_E_WRONG_UNIT,
                   "the pen in the fixture reports serial %s, not %s: scan the pen that is in "
-                  "the fixture (nothing was tested)", id ? id->serial : "(unknown)", rq->dut);
+                  "the fixture (nothing was tested)",
+                  id ? id->serial : "(unknown)", rq->dut);
         return -1;
     }
     /* What the run will write: its captures at the sensor's rate (8 bytes
      * a frame), twice over for the temp file of an atomic write. */
     char dir[4096];
     struct statvfs vfs;
-    if (results_dir(bench, dir, sizeof dir) == 0 && make_dirs(dir) == 0 && statvfs(dir, &vfs) == 0) {
+    if (results_dir(bench, dir, sizeof dir) == 0 && make_dirs(dir) == 0 &&
+        statvfs(dir, &vfs) == 0) {
         double seconds = sequence_capture_seconds(rq->seq, PEN_RATE_MIN_MHZ / 1000.0);
-        unsigned long long need = (unsigned long long)(seconds * bench->cfg->sensor_rate_hz * 8.0 * 2.0) +
-                                  RUNREQ_SPACE_MARGIN;
+        unsigned long long need =
+            (unsigned long long)(seconds * bench->cfg->sensor_rate_hz * 8.0 * 2.0) +
+            RUNREQ_SPACE_MARGIN;
         unsigned long long have = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
         if (have < need) {
             api_error(c, req, API_E_NO_SPACE,
                       "results directory %s has %llu MB free; this run needs about %llu MB: "
-                      "free space before testing (nothing was tested)", dir, have >> 20,
-                      (need + (1u << 20) - 1) >> 20);
+                      "free space before testing (nothing was tested)",
+                      dir, have >> 20, (need + (1u << 20) - 1) >> 20);
             return -1;
         }
     }

@@ -20,14 +20,16 @@ static void finish(struct bench *bench, bool confirmed, const char *detail)
     if (confirmed)
         bench_log(bench, LOG_NOTICE, "motor stop confirmed (%s)", bench->stop_reason);
     else
-        bench_log(bench, LOG_ERR, "motor stop NOT confirmed (%s): %s; heartbeats off, the pen watchdog "
-                "stops the motor within %d ms", bench->stop_reason, detail, PEN_WATCHDOG_TIMEOUT_MS);
+        bench_log(bench, LOG_ERR,
+                  "motor stop NOT confirmed (%s): %s; heartbeats off, the pen watchdog "
+                  "stops the motor within %d ms",
+                  bench->stop_reason, detail, PEN_WATCHDOG_TIMEOUT_MS);
     if (!confirmed) {
         bench->unvouched = true;
         pen_drv_set_heartbeat(bench->pen, false);
     }
-    bench_publish_device(bench, "pen", confirmed ? "stop_confirmed" : "stop_not_confirmed", "%s: %s",
-                         bench->stop_reason, detail);
+    bench_publish_device(bench, "pen", confirmed ? "stop_confirmed" : "stop_not_confirmed",
+                         "%s: %s", bench->stop_reason, detail);
     /* Detach the list first: a waiter may start another stop. */
     struct stop_waiter *w = bench->stop_waiters;
     bench->stop_waiters = NULL;
@@ -53,8 +55,8 @@ static void stop_done(void *user, int status, const struct pen_msg *resp)
         return;
     case PEN_DRV_NAK:
         /* BAD_STATE to STOP means nothing to stop: the motor is off. */
-        if (resp && (resp->u.nak.error == PEN_ERR_BAD_STATE ||
-                     resp->u.nak.error == PEN_ERR_FAULT_ACTIVE)) {
+        if (resp &&
+            (resp->u.nak.error == PEN_ERR_BAD_STATE || resp->u.nak.error == PEN_ERR_FAULT_ACTIVE)) {
             snprintf(detail, sizeof detail, "pen says motor is not running (%s)",
                      pen_error_str(resp->u.nak.error));
             finish(bench, true, detail);
@@ -88,7 +90,7 @@ void safe_stop(struct bench *bench, const char *reason, safe_stop_fn done, void 
         bench_log(bench, LOG_ERR, "out of memory queueing a stop waiter");
     }
     if (bench->stopping)
-        return;     /* joins the stop already in flight */
+        return; /* joins the stop already in flight */
     bench->stopping = true;
     snprintf(bench->stop_reason, sizeof bench->stop_reason, "%s", reason);
     bench_log(bench, LOG_NOTICE, "stopping the motor: %s", reason);

@@ -103,8 +103,8 @@ int session_claim(struct bench *bench, struct api_client *c, const cJSON *req, b
     bench->have_session = true;
     bench->unvouched = false;
     bench_log(bench, LOG_NOTICE, "session %llu claimed by %s (pid %ld, %s)%s",
-            (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
-            implicit ? " for manual pen control" : "");
+              (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid,
+              bench->owner.host, implicit ? " for manual pen control" : "");
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "session_claimed");
     cJSON_AddItemToObject(ev, "owner", session_owner_json(&bench->owner));
@@ -151,10 +151,10 @@ void bench_hand_on(struct bench *bench)
         }
         int rc = runner_start_queued(bench, e->c, e->req);
         if (rc == 0)
-            return;                     /* not free for it yet: it keeps its place */
+            return; /* not free for it yet: it keeps its place */
         benchq_entry_free(benchq_pop(&bench->waiting));
         if (rc > 0)
-            return;                     /* started: the bench is the run's now */
+            return; /* started: the bench is the run's now */
     }
 }
 
@@ -162,7 +162,7 @@ void bench_hand_on(struct bench *bench)
  * so the next waiter may have the bench. */
 void session_after_stop(struct bench *bench)
 {
-    bench_hand_on(bench);   /* a queued claim or run gets it now, not at the next poll */
+    bench_hand_on(bench); /* a queued claim or run gets it now, not at the next poll */
     bench_update_stream(bench);
 }
 
@@ -171,7 +171,7 @@ void session_release(struct bench *bench, const char *reason)
     if (!bench->have_session)
         return;
     bench_log(bench, LOG_NOTICE, "session %llu of %s ends: %s", (unsigned long long)bench->owner.id,
-            bench->owner.user, reason);
+              bench->owner.user, reason);
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "session_released");
     cJSON_AddItemToObject(ev, "owner", session_owner_json(&bench->owner));
@@ -197,8 +197,10 @@ void session_client_gone(struct bench *bench, struct api_client *c)
 
 static void session_status(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    api_reply(c, req, session_reply(bench, bench->have_session ? (session_owned_by(bench, c) ? "owner" : "busy")
-                                                       : "free"));
+    api_reply(c, req,
+              session_reply(bench, bench->have_session
+                                       ? (session_owned_by(bench, c) ? "owner" : "busy")
+                                       : "free"));
 }
 
 /* "host" and "purpose" name the owner in logs, status and busy messages:
@@ -250,7 +252,8 @@ static void session_claim_request(struct bench *bench, struct api_client *c, con
         if (id)
             cJSON_AddItemToObject(ev, "id", cJSON_Duplicate(id, 1));
         cJSON_AddStringToObject(ev, "state", "queued");
-        cJSON_AddNumberToObject(ev, "position", benchq_position(&bench->waiting, c, BENCHQ_SESSION));
+        cJSON_AddNumberToObject(ev, "position",
+                                benchq_position(&bench->waiting, c, BENCHQ_SESSION));
         add_owner(bench, ev);
         api_send(c, ev);
         if (!bench->have_session && !bench->stopping)
@@ -259,13 +262,15 @@ static void session_claim_request(struct bench *bench, struct api_client *c, con
     }
     char run_desc[300];
     if (bench->have_session)
-        api_error(c, req, API_E_BUSY, "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
-                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid, bench->owner.host,
-                  bench->owner.started);
+        api_error(c, req, API_E_BUSY,
+                  "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
+                  (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid,
+                  bench->owner.host, bench->owner.started);
     else if (runner_active_desc(bench, run_desc, sizeof run_desc))
         api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
     else
-        api_error(c, req, API_E_BUSY, "bench busy: the previous session is still stopping the motor");
+        api_error(c, req, API_E_BUSY,
+                  "bench busy: the previous session is still stopping the motor");
 }
 
 static void session_release_request(struct bench *bench, struct api_client *c, const cJSON *req)
@@ -279,17 +284,17 @@ static void session_release_request(struct bench *bench, struct api_client *c, c
 }
 
 static const struct api_member claim_members[] = {
-    {"wait", API_T_BOOL, false},
-    {"host", API_T_STRING, false},
-    {"purpose", API_T_STRING, false},
-    {NULL, 0, false},
+    { "wait", API_T_BOOL, false },
+    { "host", API_T_STRING, false },
+    { "purpose", API_T_STRING, false },
+    { NULL, 0, false },
 };
 
 static const struct rigd_request session_actions[] = {
-    {"status", session_status, NULL},
-    {"claim", session_claim_request, claim_members},
-    {"release", session_release_request, NULL},
-    {NULL, NULL, NULL},
+    { "status", session_status, NULL },
+    { "claim", session_claim_request, claim_members },
+    { "release", session_release_request, NULL },
+    { NULL, NULL, NULL },
 };
 
 void session_handle(struct bench *bench, struct api_client *c, const cJSON *req)

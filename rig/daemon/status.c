@@ -43,7 +43,7 @@ static void fixture_status_add(struct bench *bench, cJSON *o)
         cJSON_AddStringToObject(ls, "reason", bench->stop_reason);
         cJSON_AddStringToObject(ls, "detail", bench->last_stop_detail);
     } else {
-        cJSON_AddNullToObject(o, "last_stop");   /* no stop since rigd started */
+        cJSON_AddNullToObject(o, "last_stop"); /* no stop since rigd started */
     }
     runner_status_add(bench, o);
 }
@@ -57,8 +57,8 @@ cJSON *rigd_status_json(struct rigd *r, struct bench *one)
         cJSON_AddStringToObject(b, "fixture", one->name);
         fixture_status_add(one, b);
     } else {
-        static const char *const members[] = {"fixture", "session", "devices", "last_stop", "run",
-                                              "runs_waiting"};
+        static const char *const members[] = { "fixture",   "session", "devices",
+                                               "last_stop", "run",     "runs_waiting" };
         for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
             cJSON_AddNullToObject(b, members[i]);
     }

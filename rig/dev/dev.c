@@ -48,7 +48,8 @@ int dev_poll_once(struct dev *const *devs, int ndev, int max_wait_ms)
     for (int i = 0; i < ndev; i++) {
         int room = (int)(sizeof fds / sizeof fds[0]) - total;
         first[i] = total;
-        count[i] = dev_pollfds(devs[i], fds + total, room > DEV_MAX_POLLFDS ? DEV_MAX_POLLFDS : room);
+        count[i] =
+            dev_pollfds(devs[i], fds + total, room > DEV_MAX_POLLFDS ? DEV_MAX_POLLFDS : room);
         total += count[i];
         uint64_t dl = dev_deadline(devs[i]);
         if (dl < earliest)

@@ -25,7 +25,7 @@
 struct dev;
 
 struct dev_ops {
-    const char *kind;   /* "pen", "sensor" */
+    const char *kind; /* "pen", "sensor" */
     /* Fill out[0..max) with the fds to watch; returns how many. */
     int (*pollfds)(struct dev *d, struct pollfd *out, int max);
     /* Next CLOCK_MONOTONIC time (us) to call process(), or DEV_NO_DEADLINE. */
@@ -45,21 +45,27 @@ typedef void (*dev_log_fn)(void *user, int level, const char *msg);
 struct dev {
     const struct dev_ops *ops;
     unsigned fd_generation;
-    dev_log_fn log;             /* NULL: stderr */
+    dev_log_fn log; /* NULL: stderr */
     void *log_user;
-    bool log_verbose;           /* also protocol traffic (LOG_DEBUG) */
+    bool log_verbose; /* also protocol traffic (LOG_DEBUG) */
 };
 
 static inline int dev_pollfds(struct dev *d, struct pollfd *out, int max)
 {
     return d->ops->pollfds(d, out, max);
 }
-static inline uint64_t dev_deadline(struct dev *d) { return d->ops->deadline(d); }
+static inline uint64_t dev_deadline(struct dev *d)
+{
+    return d->ops->deadline(d);
+}
 static inline void dev_process(struct dev *d, const struct pollfd *fds, int n)
 {
     d->ops->process(d, fds, n);
 }
-static inline cJSON *dev_describe(struct dev *d) { return d->ops->describe(d); }
+static inline cJSON *dev_describe(struct dev *d)
+{
+    return d->ops->describe(d);
+}
 
 /* CLOCK_MONOTONIC in microseconds (the clock sd-event's CLOCK_MONOTONIC
  * sources use too). */

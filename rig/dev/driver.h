@@ -30,31 +30,31 @@
 
 enum rig_role { RIG_ROLE_PEN, RIG_ROLE_SENSOR };
 #define RIG_ROLES 2
-const char *rig_role_str(enum rig_role role);   /* "pen", "sensor" */
+const char *rig_role_str(enum rig_role role); /* "pen", "sensor" */
 
 /* A block of samples from a sampling instrument. Indices only ever
  * increase while the device lives; first != the previous block's end is a
  * discontinuity (samples lost, or a new stream): never stitch across it. */
 #define RIG_MAX_CHANNELS 4
 enum {
-    RIG_CH_FORCE = 0,   /* sensor role: force, uN (calibrated, tared) */
-    RIG_CH_DISP = 1,    /* sensor role: displacement, nm, or SH_NO_TARGET / SH_OUT_OF_RANGE */
+    RIG_CH_FORCE = 0, /* sensor role: force, uN (calibrated, tared) */
+    RIG_CH_DISP = 1,  /* sensor role: displacement, nm, or SH_NO_TARGET / SH_OUT_OF_RANGE */
 };
 struct rig_samples {
-    uint64_t first;                     /* index of ch[*][0] */
-    uint32_t rate_hz;                   /* per channel */
-    size_t n;                           /* samples per channel */
+    uint64_t first;   /* index of ch[*][0] */
+    uint32_t rate_hz; /* per channel */
+    size_t n;         /* samples per channel */
     unsigned nch;
     const int32_t *ch[RIG_MAX_CHANNELS];
 };
 
 /* What happened to a sampling instrument's stream. */
 enum rig_stream_event {
-    RIG_EV_LOST_BLOCKS,     /* data lost in transit: detail = blocks lost this time */
-    RIG_EV_REPEATED_BLOCK,  /* duplicate/old data dropped */
-    RIG_EV_OVERRUN,         /* the device skipped samples: detail = samples */
-    RIG_EV_BAD_BLOCK,       /* data failed validation (CRC, framing...) */
-    RIG_EV_STREAM_ERROR,    /* transfer error: streaming stopped */
+    RIG_EV_LOST_BLOCKS,    /* data lost in transit: detail = blocks lost this time */
+    RIG_EV_REPEATED_BLOCK, /* duplicate/old data dropped */
+    RIG_EV_OVERRUN,        /* the device skipped samples: detail = samples */
+    RIG_EV_BAD_BLOCK,      /* data failed validation (CRC, framing...) */
+    RIG_EV_STREAM_ERROR,   /* transfer error: streaming stopped */
     RIG_EV_STREAM_STARTED,
     RIG_EV_STREAM_STOPPED,
 };
@@ -78,14 +78,14 @@ typedef void (*rig_done_fn)(void *user, int status, const char *msg);
 /* One open instrument. */
 struct rig_device {
     const struct rig_driver *driver;
-    void *priv;                         /* the driver's own object */
+    void *priv; /* the driver's own object */
 };
 
 struct rig_driver {
-    const char *name;                   /* "mnp-pen": the config's "driver" */
-    const char *longname;               /* "MNP micro-needling pen (USB CDC)" */
+    const char *name;     /* "mnp-pen": the config's "driver" */
+    const char *longname; /* "MNP micro-needling pen (USB CDC)" */
     enum rig_role role;
-    uint16_t usb_vid, usb_pid;          /* the match's default ids */
+    uint16_t usb_vid, usb_pid; /* the match's default ids */
     /* The devices present now that the driver would open for m (ids,
      * serial, path), as a new JSON array; NULL with err on failure. */
     cJSON *(*scan)(const struct station_match *m, char *err, size_t errlen);
@@ -118,7 +118,7 @@ struct rig_driver {
 
 /* ---- registry (drivers.c) ---- */
 
-extern const struct rig_driver *const rig_drivers[];   /* NULL-terminated */
+extern const struct rig_driver *const rig_drivers[]; /* NULL-terminated */
 const struct rig_driver *rig_driver_find(const char *name);
 /* The role's default: the first registered driver of that role. */
 const struct rig_driver *rig_driver_default(enum rig_role role);

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RIG_DRIVER_LIST(X) \
-    X(mnp_pen_driver)      \
+#define RIG_DRIVER_LIST(X)                                                                         \
+    X(mnp_pen_driver)                                                                              \
     X(sh2_driver)
 
 #define DECLARE(sym) extern const struct rig_driver sym;
-#define ENTRY(sym) &sym,
+#define ENTRY(sym)   &sym,
 RIG_DRIVER_LIST(DECLARE)
-const struct rig_driver *const rig_drivers[] = {RIG_DRIVER_LIST(ENTRY) NULL};
+const struct rig_driver *const rig_drivers[] = { RIG_DRIVER_LIST(ENTRY) NULL };
 
 const char *rig_role_str(enum rig_role role)
 {
@@ -24,13 +24,20 @@ const char *rig_role_str(enum rig_role role)
 const char *rig_stream_event_str(enum rig_stream_event ev)
 {
     switch (ev) {
-    case RIG_EV_LOST_BLOCKS: return "lost_blocks";
-    case RIG_EV_REPEATED_BLOCK: return "repeated_block";
-    case RIG_EV_OVERRUN: return "overrun";
-    case RIG_EV_BAD_BLOCK: return "bad_block";
-    case RIG_EV_STREAM_ERROR: return "stream_error";
-    case RIG_EV_STREAM_STARTED: return "stream_started";
-    case RIG_EV_STREAM_STOPPED: return "stream_stopped";
+    case RIG_EV_LOST_BLOCKS:
+        return "lost_blocks";
+    case RIG_EV_REPEATED_BLOCK:
+        return "repeated_block";
+    case RIG_EV_OVERRUN:
+        return "overrun";
+    case RIG_EV_BAD_BLOCK:
+        return "bad_block";
+    case RIG_EV_STREAM_ERROR:
+        return "stream_error";
+    case RIG_EV_STREAM_STARTED:
+        return "stream_started";
+    case RIG_EV_STREAM_STOPPED:
+        return "stream_stopped";
     }
     return "unknown";
 }

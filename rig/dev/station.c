@@ -61,8 +61,8 @@ static int get_usb_id(const cJSON *obj, const char *key, const char *path, uint1
             val = -1;
     }
     if (val < 0 || val > 0xffff)
-        return fail(err, errlen, name, "%s.%s: must be a USB id 0..0xffff (number or \"0x...\" string)",
-                    path, key);
+        return fail(err, errlen, name,
+                    "%s.%s: must be a USB id 0..0xffff (number or \"0x...\" string)", path, key);
     *dst = (uint16_t)val;
     return 0;
 }
@@ -71,7 +71,7 @@ static int check_keys(const cJSON *obj, const char *const *allowed, const char *
                       const char *name, char *err, size_t errlen)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach (it, obj) {
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
             ok = ok || strcmp(*a, it->string) == 0;
@@ -94,8 +94,8 @@ static const struct rig_driver *parse_driver(const cJSON *obj, const char *path,
     if (m->driver[0]) {
         drv = rig_driver_find(m->driver);
         if (!drv) {
-            fail(err, errlen, name, "%s.driver: unknown driver \"%s\" (known: %s)", path,
-                 m->driver, rig_driver_names(-1, names, sizeof names));
+            fail(err, errlen, name, "%s.driver: unknown driver \"%s\" (known: %s)", path, m->driver,
+                 rig_driver_names(-1, names, sizeof names));
             return NULL;
         }
     }
@@ -120,8 +120,8 @@ static int parse_match(const cJSON *parent, const char *key, const char *ppath, 
         return fail(err, errlen, name, "%s: missing (the bench needs this device)", path);
     if (!cJSON_IsObject(obj))
         return fail(err, errlen, name, "%s: must be an object", path);
-    static const char *const pen_keys[] = {"driver", "vid", "pid", "serial", "path", NULL};
-    static const char *const sensor_keys[] = {"driver", "vid", "pid", "serial", "rate_hz", NULL};
+    static const char *const pen_keys[] = { "driver", "vid", "pid", "serial", "path", NULL };
+    static const char *const sensor_keys[] = { "driver", "vid", "pid", "serial", "rate_hz", NULL };
     bool pen = role == RIG_ROLE_PEN;
     if (check_keys(obj, pen ? pen_keys : sensor_keys, path, name, err, errlen) < 0)
         return -1;
@@ -174,28 +174,26 @@ static int parse_fixture(const cJSON *obj, const char *path, struct fixture_conf
 }
 
 static int parse_fixture_name(const cJSON *obj, const char *key, const char *path,
-                              struct fixture_config *fx, const char *name, char *err,
-                              size_t errlen)
+                              struct fixture_config *fx, const char *name, char *err, size_t errlen)
 {
     if (get_string(obj, key, path, fx->name, sizeof fx->name, name, err, errlen) < 0)
         return -1;
     if (!valid_fixture_name(fx->name))
-        return fail(err, errlen, name,
-                    "%s.%s: must be 1..%d characters of A-Z a-z 0-9 _ . -", path, key,
-                    STATION_FIXTURE_NAME_MAX - 1);
+        return fail(err, errlen, name, "%s.%s: must be 1..%d characters of A-Z a-z 0-9 _ . -", path,
+                    key, STATION_FIXTURE_NAME_MAX - 1);
     return 0;
 }
 
-static int parse_fixtures(const cJSON *arr, struct station_config *out, const char *name,
-                          char *err, size_t errlen)
+static int parse_fixtures(const cJSON *arr, struct station_config *out, const char *name, char *err,
+                          size_t errlen)
 {
     int n = cJSON_GetArraySize(arr);
     if (!cJSON_IsArray(arr) || n < 1 || n > STATION_MAX_FIXTURES)
         return fail(err, errlen, name, "$.fixtures: must be an array of 1..%d fixtures",
                     STATION_MAX_FIXTURES);
-    static const char *const keys[] = {"name", "pen", "sensor", NULL};
+    static const char *const keys[] = { "name", "pen", "sensor", NULL };
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach (it, arr) {
         char path[32];
         snprintf(path, sizeof path, "$.fixtures[%zu]", out->nfixtures);
         struct fixture_config *fx = &out->fixtures[out->nfixtures];
@@ -234,11 +232,11 @@ static int check_distinct(const struct station_config *c, const char *name, char
             const struct fixture_config *b = &c->fixtures[j];
             if ((a->pen.serial[0] && strcmp(a->pen.serial, b->pen.serial) == 0) ||
                 (a->pen.path[0] && strcmp(a->pen.path, b->pen.path) == 0))
-                return fail(err, errlen, name, "$.fixtures[%zu].pen: same device as fixture %s",
-                            i, b->name);
+                return fail(err, errlen, name, "$.fixtures[%zu].pen: same device as fixture %s", i,
+                            b->name);
             if (strcmp(a->sensor.serial, b->sensor.serial) == 0)
-                return fail(err, errlen, name,
-                            "$.fixtures[%zu].sensor: same device as fixture %s", i, b->name);
+                return fail(err, errlen, name, "$.fixtures[%zu].sensor: same device as fixture %s",
+                            i, b->name);
         }
     }
     return 0;
@@ -254,7 +252,7 @@ static int parse_seq_dirs(const cJSON *dirs, struct station_config *out, const c
                     STATION_MAX_SEQ_DIRS);
     const cJSON *d;
     size_t i = 0;
-    cJSON_ArrayForEach(d, dirs) {
+    cJSON_ArrayForEach (d, dirs) {
         if (!cJSON_IsString(d) || d->valuestring[0] != '/' ||
             strlen(d->valuestring) >= sizeof out->sequence_dirs[0])
             return fail(err, errlen, name, "$.sequence_dirs[%zu]: must be an absolute path", i);
@@ -278,21 +276,22 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = {"station", "results_dir", "fixtures", "fixture", "pen",
-                                           "sensor", "sequence_dirs", NULL};
+    static const char *const top_keys[] = { "station", "results_dir", "fixtures",      "fixture",
+                                            "pen",     "sensor",      "sequence_dirs", NULL };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
     }
     if (check_keys(root, top_keys, "$", name, err, errlen) < 0 ||
-        get_string(root, "station", "$", out->station, sizeof out->station, name, err, errlen) < 0 ||
+        get_string(root, "station", "$", out->station, sizeof out->station, name, err, errlen) <
+            0 ||
         get_string(root, "results_dir", "$", out->results_dir, sizeof out->results_dir, name, err,
                    errlen) < 0)
         goto out;
     const cJSON *fixtures = cJSON_GetObjectItemCaseSensitive(root, "fixtures");
     if (fixtures) {
-        const char *extra = cJSON_HasObjectItem(root, "pen")      ? "pen"
-                            : cJSON_HasObjectItem(root, "sensor") ? "sensor"
+        const char *extra = cJSON_HasObjectItem(root, "pen")       ? "pen"
+                            : cJSON_HasObjectItem(root, "sensor")  ? "sensor"
                             : cJSON_HasObjectItem(root, "fixture") ? "fixture"
                                                                    : NULL;
         if (extra) {

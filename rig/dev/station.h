@@ -36,17 +36,17 @@
 
 #include <cjson/cJSON.h>
 
-#define STATION_STR_MAX 128
-#define STATION_MAX_SEQ_DIRS 8
-#define STATION_MAX_FIXTURES 8
+#define STATION_STR_MAX          128
+#define STATION_MAX_SEQ_DIRS     8
+#define STATION_MAX_FIXTURES     8
 #define STATION_FIXTURE_NAME_MAX 32
-#define STATION_DRIVER_MAX 32
+#define STATION_DRIVER_MAX       32
 
 struct station_match {
-    char driver[STATION_DRIVER_MAX];    /* registry name; never "" after parsing */
+    char driver[STATION_DRIVER_MAX]; /* registry name; never "" after parsing */
     uint16_t vid, pid;
-    char serial[STATION_STR_MAX];   /* "" = any */
-    char path[STATION_STR_MAX];     /* pen only; "" = match by USB ids */
+    char serial[STATION_STR_MAX]; /* "" = any */
+    char path[STATION_STR_MAX];   /* pen only; "" = match by USB ids */
 };
 
 /* One fixture: a pen and a sensor head tested together. */
@@ -54,21 +54,21 @@ struct fixture_config {
     char name[STATION_FIXTURE_NAME_MAX];
     struct station_match pen;
     struct station_match sensor;
-    uint32_t sensor_rate_hz;        /* streaming rate per channel */
+    uint32_t sensor_rate_hz; /* streaming rate per channel */
 };
 
 struct station_config {
     char station[STATION_STR_MAX];
     char results_dir[4096];
     struct fixture_config fixtures[STATION_MAX_FIXTURES];
-    size_t nfixtures;               /* >= 1 */
+    size_t nfixtures; /* >= 1 */
     char sequence_dirs[STATION_MAX_SEQ_DIRS][1024];
     size_t nsequence_dirs;
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */
-int station_parse(const char *text, const char *name, struct station_config *out,
-                  char *err, size_t errlen);
+int station_parse(const char *text, const char *name, struct station_config *out, char *err,
+                  size_t errlen);
 int station_load(const char *path, struct station_config *out, char *err, size_t errlen);
 /* The fixture named name, or NULL. */
 const struct fixture_config *station_fixture(const struct station_config *c, const char *name);

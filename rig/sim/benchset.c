@@ -62,10 +62,11 @@ static int check_serials(const struct rs_benchset *set, const struct rs_bench_op
                 serial = a->sh_serial;
             }
             if (what) {
-                fprintf(stderr, "rigsim: --bench %s (bench %d) and --bench %s (bench %d) have "
+                fprintf(stderr,
+                        "rigsim: --bench %s (bench %d) and --bench %s (bench %d) have "
                         "the same %s serial %s: a host could not tell them apart; give each "
-                        "bench its own serials\n", o->files[i], i, o->files[k], k, what,
-                        serial);
+                        "bench its own serials\n",
+                        o->files[i], i, o->files[k], k, what, serial);
                 return -1;
             }
         }
@@ -76,8 +77,10 @@ static int check_serials(const struct rs_benchset *set, const struct rs_bench_op
 static int open_truths(struct rs_benchset *set, const struct rs_bench_options *o)
 {
     if (o->ntruths > set->n) {
-        fprintf(stderr, "rigsim: %d --truth files for %d bench%s: the k-th --truth is the k-th "
-                "bench's\n", o->ntruths, set->n, set->n == 1 ? "" : "es");
+        fprintf(stderr,
+                "rigsim: %d --truth files for %d bench%s: the k-th --truth is the k-th "
+                "bench's\n",
+                o->ntruths, set->n, set->n == 1 ? "" : "es");
         return -1;
     }
     for (int i = 0; i < o->ntruths; i++) {
@@ -155,7 +158,7 @@ int rs_benchset_pen_serial_owner(struct rs_benchset *set, const char *serial, in
         if (i == except)
             continue;
         struct rs_world *w = &set->world[i];
-        g_mutex_lock(&w->lock);     /* swap_pen writes it under the lock */
+        g_mutex_lock(&w->lock); /* swap_pen writes it under the lock */
         bool same = strcmp(w->params.pen_serial, serial) == 0;
         g_mutex_unlock(&w->lock);
         if (same)
@@ -174,7 +177,7 @@ int rs_benchset_free(struct rs_benchset *set, UMockdevTestbed *tb)
         set->bench[i].sh = NULL;
     }
     if (tb)
-        g_object_unref(tb);     /* removes the testbed directory */
+        g_object_unref(tb); /* removes the testbed directory */
     for (int i = 0; i < set->n; i++) {
         sim_model_free(set->world[i].model);
         set->world[i].model = NULL;

@@ -23,10 +23,10 @@
 #include "protocol/pen.h"
 #include "protocol/sensor.h"
 
-#define CTL_MAX_LINE 4096
+#define CTL_MAX_LINE        4096
 #define CTL_SEND_TIMEOUT_MS 5000
 #define RS_MAX_FAULT_BLOCKS 1000000u
-#define RS_MAX_FAULT_AT_S 1e9           /* ~32 years: "never" */
+#define RS_MAX_FAULT_AT_S   1e9 /* ~32 years: "never" */
 
 /* ---------------------------------------------------------------- */
 /* Applying faults                                                    */
@@ -52,9 +52,9 @@ static void schedule(struct rs_bench *b, const struct rs_fault *f, double delay_
     sc->b = b;
     sc->f = *f;
     /* clamp: a huge delay from the socket must not wrap to a short one */
-    guint ms = delay_s <= 0 ? 0
+    guint ms = delay_s <= 0                    ? 0
                : delay_s >= G_MAXUINT / 1000.0 ? G_MAXUINT
-                                                : (guint)lround(delay_s * 1000.0);
+                                               : (guint)lround(delay_s * 1000.0);
     g_timeout_add_full(G_PRIORITY_DEFAULT, ms, on_scheduled, sc, g_free);
 }
 
@@ -74,7 +74,7 @@ static unsigned block_count(const struct rs_fault *f)
 static int apply_link(struct rs_bench *b, const struct rs_fault *f, char *err, size_t errlen)
 {
     int rc = 0;
-    struct rs_fault replug = {.is_model = false, .replug_after_s = -1};
+    struct rs_fault replug = { .is_model = false, .replug_after_s = -1 };
     switch ((enum rs_link_fault)f->kind) {
     case RS_LF_PEN_UNPLUG:
         rc = rs_pen_unplug(b->pen);
@@ -112,8 +112,7 @@ static int apply_link(struct rs_bench *b, const struct rs_fault *f, char *err, s
         snprintf(err, errlen, "%s failed (see rigsim's stderr)", rs_link_fault_name(f->kind));
         return -1;
     }
-    if ((f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG) &&
-        f->replug_after_s >= 0)
+    if ((f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG) && f->replug_after_s >= 0)
         schedule(b, &replug, f->replug_after_s);
     return 0;
 }
@@ -126,7 +125,7 @@ int rs_fault_apply(struct rs_bench *b, const struct rs_fault *f, char *err, size
         /* The model schedules by itself, in simulated time. NaN = its
          * documented default for that fault. */
         double at = f->has_at ? MAX(f->at_s, now_s) : now_s;
-        at = MIN(at, RS_MAX_FAULT_AT_S);    /* keeps at * 1e9 within int64 */
+        at = MIN(at, RS_MAX_FAULT_AT_S); /* keeps at * 1e9 within int64 */
         rs_world_enter(w);
         sim_model_inject(w->model, (enum sim_fault_kind)f->kind, f->has_value ? f->value : NAN,
                          (uint64_t)llround(at * 1e9));
@@ -147,9 +146,9 @@ int rs_fault_apply(struct rs_bench *b, const struct rs_fault *f, char *err, size
 
 static cJSON *fault_names(uint32_t faults)
 {
-    static const char *const names[] = {"stall", "overcurrent", "low-battery",
-                                        "battery-cutoff", "overtemp", "no-cartridge",
-                                        "watchdog"};
+    static const char *const names[] = { "stall",          "overcurrent", "low-battery",
+                                         "battery-cutoff", "overtemp",    "no-cartridge",
+                                         "watchdog" };
     cJSON *a = cJSON_CreateArray();
     for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
         if (faults & (1u << i))
@@ -229,10 +228,10 @@ static void query_stats(struct rs_bench *b, cJSON *r)
      * cost of what it just did by taking a difference */
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
-        cJSON_AddNumberToObject(r, "cpu_user_s", (double)ru.ru_utime.tv_sec +
-                                                    (double)ru.ru_utime.tv_usec / 1e6);
-        cJSON_AddNumberToObject(r, "cpu_sys_s", (double)ru.ru_stime.tv_sec +
-                                                   (double)ru.ru_stime.tv_usec / 1e6);
+        cJSON_AddNumberToObject(r, "cpu_user_s",
+                                (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6);
+        cJSON_AddNumberToObject(r, "cpu_sys_s",
+                                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     }
 }
 
@@ -253,14 +252,16 @@ static void clear_faults(struct rs_bench *b)
 /* An operator swaps pens: the old one is unplugged, the next unit (new
  * seed, new serial) is plugged in after gap_s. A serial another bench's
  * pen has is refused: a host could no longer tell the two apart. */
-static int swap_pen(struct rs_benchset *set, struct rs_bench *b,
-                    const struct rs_ctl_request *req, char *err, size_t errlen)
+static int swap_pen(struct rs_benchset *set, struct rs_bench *b, const struct rs_ctl_request *req,
+                    char *err, size_t errlen)
 {
     struct rs_world *w = b->world;
     int owner = rs_benchset_pen_serial_owner(set, req->swap_serial, (int)w->index);
     if (owner >= 0) {
-        snprintf(err, errlen, "swap_pen: serial %s is bench %d's pen: serials must differ "
-                 "between benches", req->swap_serial, owner);
+        snprintf(err, errlen,
+                 "swap_pen: serial %s is bench %d's pen: serials must differ "
+                 "between benches",
+                 req->swap_serial, owner);
         return -1;
     }
     if (rs_pen_unplug(b->pen) < 0) {
@@ -276,9 +277,9 @@ static int swap_pen(struct rs_benchset *set, struct rs_bench *b,
         snprintf(err, errlen, "swap_pen: bad serial");
         return -1;
     }
-    rs_log(w, "pen swapped: unit seed %llu, serial %s, plugged in after %.3f s",
-           req->swap_seed, req->swap_serial, req->swap_gap_s);
-    struct rs_fault plug = {.kind = RS_LF_PEN_REPLUG, .replug_after_s = -1};
+    rs_log(w, "pen swapped: unit seed %llu, serial %s, plugged in after %.3f s", req->swap_seed,
+           req->swap_serial, req->swap_gap_s);
+    struct rs_fault plug = { .kind = RS_LF_PEN_REPLUG, .replug_after_s = -1 };
     if (req->swap_gap_s <= 0)
         return rs_fault_apply(b, &plug, err, errlen);
     schedule(b, &plug, req->swap_gap_s);
@@ -294,28 +295,28 @@ static int mount_request(struct rs_bench *b, const struct rs_ctl_request *req, c
     bool session = req->kind == RS_CTL_SESSION;
     struct pen_status st;
     rs_world_enter(w);
-    int rc = session ? sim_model_new_session(w->model, req->session_seed)
-                     : sim_pen_remount(w->model);
+    int rc =
+        session ? sim_model_new_session(w->model, req->session_seed) : sim_pen_remount(w->model);
     sim_pen_status(w->model, &st);
     uint64_t now_session = sim_model_session(w->model);
     uint32_t mount = sim_model_mount_count(w->model);
     rs_world_leave(w);
     const char *what = session ? "session" : "remount";
     if (rc < 0) {
-        snprintf(err, errlen, "%s: the pen is not at rest (state %s, %u mHz): stop it and "
-                 "let the rotor stop first", what, pen_state_str(st.state),
-                 (unsigned)st.measured_rate_mhz);
+        snprintf(err, errlen,
+                 "%s: the pen is not at rest (state %s, %u mHz): stop it and "
+                 "let the rotor stop first",
+                 what, pen_state_str(st.state), (unsigned)st.measured_rate_mhz);
         return -1;
     }
     cJSON_AddNumberToObject(reply, "session", (double)now_session);
     cJSON_AddNumberToObject(reply, "mount", mount);
-    rs_log(w, "%s: session %llu, mount %u", what, (unsigned long long)now_session,
-           (unsigned)mount);
+    rs_log(w, "%s: session %llu, mount %u", what, (unsigned long long)now_session, (unsigned)mount);
     return 0;
 }
 
-static int apply_request(struct rs_benchset *set, const struct rs_ctl_request *req,
-                         cJSON *reply, char *err, size_t errlen)
+static int apply_request(struct rs_benchset *set, const struct rs_ctl_request *req, cJSON *reply,
+                         char *err, size_t errlen)
 {
     if (req->bench >= set->n) {
         snprintf(err, errlen, "bench %d: no such bench (this rigsim has %d: 0..%d)", req->bench,
@@ -341,10 +342,17 @@ static int apply_request(struct rs_benchset *set, const struct rs_ctl_request *r
         return mount_request(b, req, reply, err, errlen);
     case RS_CTL_QUERY:
         switch (req->query) {
-        case RS_Q_PEN: query_pen(b, reply); break;
-        case RS_Q_SENSOR: query_sensor(b, reply); break;
-        case RS_Q_STATS: query_stats(b, reply); break;
-        case RS_Q_TIME: break;      /* "t" is in every reply */
+        case RS_Q_PEN:
+            query_pen(b, reply);
+            break;
+        case RS_Q_SENSOR:
+            query_sensor(b, reply);
+            break;
+        case RS_Q_STATS:
+            query_stats(b, reply);
+            break;
+        case RS_Q_TIME:
+            break; /* "t" is in every reply */
         }
         return 0;
     }
@@ -406,9 +414,9 @@ static bool write_all(int fd, const char *s, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
             if (poll(&p, 1, 1000) <= 0)
-                return false;   /* a client that does not read its replies */
+                return false; /* a client that does not read its replies */
             continue;
         }
         if (w <= 0)
@@ -561,7 +569,7 @@ int rs_control_send(const char *path, const char *line)
     GString *reply = g_string_new(NULL);
     int rc = 2;
     for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
+        struct pollfd p = { .fd = fd, .events = POLLIN };
         int pr = poll(&p, 1, CTL_SEND_TIMEOUT_MS);
         if (pr <= 0) {
             fprintf(stderr, "rigsim --send: no reply within %d ms\n", CTL_SEND_TIMEOUT_MS);

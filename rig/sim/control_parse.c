@@ -84,7 +84,7 @@ static char *bench_prefix(char *buf, const char *spec, int *bench, char *err, si
     size_t ndig = strspn(buf, "0123456789");
     *bench = 0;
     if (buf[ndig] != ':')
-        return buf;             /* no prefix: bench 0 */
+        return buf; /* no prefix: bench 0 */
     if (ndig == 0 || ndig > 3 || atoi(buf) >= RS_MAX_BENCHES) {
         snprintf(err, errlen, "fault '%s': bad bench '%.*s' (0..%d before the ':')", spec,
                  (int)ndig, buf, RS_MAX_BENCHES - 1);
@@ -97,7 +97,7 @@ static char *bench_prefix(char *buf, const char *spec, int *bench, char *err, si
 int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errlen)
 {
     char whole[128];
-    *f = (struct rs_fault){.replug_after_s = -1};
+    *f = (struct rs_fault){ .replug_after_s = -1 };
     if (strlen(spec) >= sizeof whole) {
         snprintf(err, errlen, "fault spec too long");
         return -1;
@@ -138,8 +138,7 @@ int rs_fault_parse(const char *spec, struct rs_fault *f, char *err, size_t errle
 
 /* An optional finite number: false if absent; false with err set if present
  * but not a finite number. */
-static bool json_number(const cJSON *req, const char *key, double *out, char *err,
-                        size_t errlen)
+static bool json_number(const cJSON *req, const char *key, double *out, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
     if (!v)
@@ -156,7 +155,7 @@ static int parse_fault_request(const cJSON *req, const char *name, struct rs_ctl
                                char *err, size_t errlen)
 {
     struct rs_fault *f = &out->fault;
-    *f = (struct rs_fault){.replug_after_s = -1};
+    *f = (struct rs_fault){ .replug_after_s = -1 };
     if (fault_from_name(name, f, err, errlen) < 0)
         return -1;
     err[0] = '\0';
@@ -186,7 +185,10 @@ static int parse_query(const char *q, struct rs_ctl_request *out, char *err, siz
         const char *name;
         enum rs_ctl_query q;
     } queries[] = {
-        {"pen", RS_Q_PEN}, {"sensor", RS_Q_SENSOR}, {"stats", RS_Q_STATS}, {"time", RS_Q_TIME},
+        { "pen", RS_Q_PEN },
+        { "sensor", RS_Q_SENSOR },
+        { "stats", RS_Q_STATS },
+        { "time", RS_Q_TIME },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(queries); i++) {
         if (strcmp(q, queries[i].name) == 0) {
@@ -253,7 +255,7 @@ static int parse_swap(const cJSON *swap, struct rs_ctl_request *out, char *err, 
 static bool only_members(const cJSON *obj, const char *const *allowed, size_t n)
 {
     const cJSON *item;
-    cJSON_ArrayForEach(item, obj) {
+    cJSON_ArrayForEach (item, obj) {
         size_t i = 0;
         while (i < n && strcmp(item->string ? item->string : "", allowed[i]) != 0)
             i++;
@@ -264,8 +266,7 @@ static bool only_members(const cJSON *obj, const char *const *allowed, size_t n)
 }
 
 /* {"remount": {}}: the operator takes the pen out and puts it back. */
-static int parse_remount(const cJSON *remount, struct rs_ctl_request *out, char *err,
-                         size_t errlen)
+static int parse_remount(const cJSON *remount, struct rs_ctl_request *out, char *err, size_t errlen)
 {
     out->kind = RS_CTL_REMOUNT;
     if (!cJSON_IsObject(remount) || !only_members(remount, NULL, 0)) {
@@ -276,10 +277,9 @@ static int parse_remount(const cJSON *remount, struct rs_ctl_request *out, char 
 }
 
 /* {"session": {"seed": N}}: a new session (operator, day) with its seed. */
-static int parse_session(const cJSON *session, struct rs_ctl_request *out, char *err,
-                         size_t errlen)
+static int parse_session(const cJSON *session, struct rs_ctl_request *out, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"seed"};
+    static const char *const keys[] = { "seed" };
     out->kind = RS_CTL_SESSION;
     if (!json_seed(session, &out->session_seed) ||
         !only_members(session, keys, G_N_ELEMENTS(keys))) {
@@ -308,7 +308,7 @@ static int parse_bench(const cJSON *req, int *bench, char *err, size_t errlen)
 
 int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, size_t errlen)
 {
-    *out = (struct rs_ctl_request){.kind = RS_CTL_QUERY, .query = RS_Q_TIME};
+    *out = (struct rs_ctl_request){ .kind = RS_CTL_QUERY, .query = RS_Q_TIME };
     cJSON *req = cJSON_Parse(line);
     int rc = -1;
     if (!req || !cJSON_IsObject(req)) {
@@ -337,7 +337,8 @@ int rs_control_parse(const char *line, struct rs_ctl_request *out, char *err, si
             out->kind = RS_CTL_CLEAR;
             rc = 0;
         } else {
-            snprintf(err, errlen, "expected \"fault\", \"query\", \"clear\", \"swap_pen\", "
+            snprintf(err, errlen,
+                     "expected \"fault\", \"query\", \"clear\", \"swap_pen\", "
                      "\"remount\" or \"session\"");
         }
     }

@@ -26,14 +26,14 @@ enum rs_link_fault {
 
 /* A parsed fault: either a model fault or a link fault. */
 struct rs_fault {
-    int bench;                  /* "--fault N:...": 0..RS_MAX_BENCHES-1, default 0 */
+    int bench; /* "--fault N:...": 0..RS_MAX_BENCHES-1, default 0 */
     bool is_model;
-    int kind;                   /* enum sim_fault_kind or enum rs_link_fault */
-    double at_s;                /* offset from rigsim start (specs) or from now */
+    int kind;    /* enum sim_fault_kind or enum rs_link_fault */
+    double at_s; /* offset from rigsim start (specs) or from now */
     bool has_at;
     double value;
     bool has_value;
-    double replug_after_s;      /* unplug kinds: < 0 = stay unplugged */
+    double replug_after_s; /* unplug kinds: < 0 = stay unplugged */
 };
 
 /* Parse "[BENCH:]KIND[@SECONDS][=VALUE]" (BENCH: decimal, default 0;
@@ -64,8 +64,8 @@ struct rs_ctl_request {
      * whether it exists is the caller's to check */
     int bench;
     enum rs_ctl_kind kind;
-    enum rs_ctl_query query;    /* RS_CTL_QUERY */
-    struct rs_fault fault;      /* RS_CTL_FAULT */
+    enum rs_ctl_query query; /* RS_CTL_QUERY */
+    struct rs_fault fault;   /* RS_CTL_FAULT */
     /* RS_CTL_FAULT with "after": fault.at_s counts from the time the
      * request is applied, not from rigsim's start ("at") */
     bool at_from_now;

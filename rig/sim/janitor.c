@@ -29,13 +29,13 @@
 #include <unistd.h>
 
 #define JANITOR_ARG "--rigsim-janitor"
-#define JANITOR_FD 3
+#define JANITOR_FD  3
 
 /* ---- rigsim's side ---- */
 
 struct rs_janitor {
     pid_t pid;
-    int fd;                     /* write end; -1 when not running */
+    int fd; /* write end; -1 when not running */
 };
 
 static bool janitor_say(struct rs_janitor *j, const char *line)
@@ -65,7 +65,7 @@ struct rs_janitor *rs_janitor_start(void)
     /* Everything exec needs is prepared before fork: rigsim has threads,
      * so the child may only make async-signal-safe calls. The janitor runs
      * without the umockdev preload: it must see the real file system. */
-    char *argv[] = {(char *)"rigsim", (char *)JANITOR_ARG, NULL};
+    char *argv[] = { (char *)"rigsim", (char *)JANITOR_ARG, NULL };
     char **envp = g_get_environ();
     envp = g_environ_unsetenv(envp, "LD_PRELOAD");
     envp = g_environ_unsetenv(envp, "UMOCKDEV_DIR");
@@ -108,7 +108,7 @@ void rs_janitor_watch_pgid(struct rs_janitor *j, pid_t pgid)
 void rs_janitor_watch_path(struct rs_janitor *j, const char *path)
 {
     if (!j || strchr(path, '\n'))
-        return;                 /* a newline would break the line protocol */
+        return; /* a newline would break the line protocol */
     char *line = g_strdup_printf("path %s\n", path);
     if (!janitor_say(j, line))
         fprintf(stderr, "rigsim: janitor: cannot send: %s\n", strerror(errno));
@@ -137,14 +137,14 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     int r = type == FTW_DP ? rmdir(path) : unlink(path);
     if (r < 0 && errno != ENOENT)
         fprintf(stderr, "rigsim janitor: remove %s: %s\n", path, strerror(errno));
-    return 0;                   /* remove as much as possible */
+    return 0; /* remove as much as possible */
 }
 
 static void remove_path(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) < 0)
-        return;                 /* already gone: rigsim removed it */
+        return; /* already gone: rigsim removed it */
     if (S_ISDIR(st.st_mode))
         (void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     else if (unlink(path) < 0 && errno != ENOENT)
@@ -154,7 +154,7 @@ static void remove_path(const char *path)
 int rs_janitor_main(int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[1], JANITOR_ARG) != 0)
-        return -1;              /* not the janitor: rigsim proper */
+        return -1; /* not the janitor: rigsim proper */
     /* Signals meant for rigsim and COMMAND (Ctrl-C reaches the whole
      * foreground group) must not end the janitor early. */
     signal(SIGINT, SIG_IGN);
@@ -169,7 +169,7 @@ int rs_janitor_main(int argc, char **argv)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;              /* end-of-file: rigsim is gone */
+            break; /* end-of-file: rigsim is gone */
         g_string_append_len(in, buf, n);
     }
     close(JANITOR_FD);

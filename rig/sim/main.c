@@ -27,12 +27,12 @@
 
 #include <glib-unix.h>
 
-#define PRELOAD "libumockdev-preload.so"
-#define MAX_FAULTS 64
+#define PRELOAD       "libumockdev-preload.so"
+#define MAX_FAULTS    64
 #define REAP_GRACE_MS 2000
 
 struct options {
-    struct rs_bench_options benches;    /* files, truths, seed, session */
+    struct rs_bench_options benches; /* files, truths, seed, session */
     const char *control, *send;
     const char *faults[MAX_FAULTS];
     int nfaults;
@@ -53,26 +53,27 @@ static void usage(FILE *f)
             "order; none: one default bench); the k-th --truth is bench k's.\n"
             "The control socket path is exported to COMMAND as RIGSIM_CONTROL;\n"
             "requests take \"bench\":N. See docs/RIGSIM.md for fault kinds and\n"
-            "control commands.\n", RS_MAX_BENCHES);
+            "control commands.\n",
+            RS_MAX_BENCHES);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"bench", required_argument, NULL, 'b'},
-        {"seed", required_argument, NULL, 's'},
-        {"session", required_argument, NULL, 'N'},
-        {"truth", required_argument, NULL, 't'},
-        {"control", required_argument, NULL, 'c'},
-        {"fault", required_argument, NULL, 'f'},
-        {"send", required_argument, NULL, 'S'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        { "bench", required_argument, NULL, 'b' },
+        { "seed", required_argument, NULL, 's' },
+        { "session", required_argument, NULL, 'N' },
+        { "truth", required_argument, NULL, 't' },
+        { "control", required_argument, NULL, 'c' },
+        { "fault", required_argument, NULL, 'f' },
+        { "send", required_argument, NULL, 'S' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
     };
     int c;
-    *o = (struct options){.benches.seed = 1};
+    *o = (struct options){ .benches.seed = 1 };
     struct rs_bench_options *b = &o->benches;
     /* '+': stop at the first non-option, COMMAND's options are its own */
     while ((c = getopt_long(argc, argv, "+b:s:N:t:c:f:S:vh", longopts, NULL)) != -1) {
@@ -89,17 +90,23 @@ static int parse_options(int argc, char **argv, struct options *o)
             list[(*n)++] = optarg;
             break;
         }
-        case 'c': o->control = optarg; break;
-        case 'S': o->send = optarg; break;
-        case 'v': b->verbose = true; break;
+        case 'c':
+            o->control = optarg;
+            break;
+        case 'S':
+            o->send = optarg;
+            break;
+        case 'v':
+            b->verbose = true;
+            break;
         case 's':
         case 'N': {
             char *end;
             errno = 0;
             uint64_t v = strtoull(optarg, &end, 0);
             if (errno || end == optarg || *end) {
-                fprintf(stderr, "rigsim: --%s: not a number: %s\n",
-                        c == 's' ? "seed" : "session", optarg);
+                fprintf(stderr, "rigsim: --%s: not a number: %s\n", c == 's' ? "seed" : "session",
+                        optarg);
                 return -1;
             }
             *(c == 's' ? &b->seed : &b->session) = v;
@@ -112,9 +119,15 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             o->faults[o->nfaults++] = optarg;
             break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': printf("rigsim %s (%s)\n", rig_version(), rig_vcs()); exit(0);
-        default: usage(stderr); return -1;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("rigsim %s (%s)\n", rig_version(), rig_vcs());
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (o->send)
@@ -234,8 +247,8 @@ static int signal_children(int sig, pid_t spare)
         char *rp = strrchr(buf, ')');
         char state;
         long ppid;
-        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self &&
-            state != 'Z' && pid != spare) {
+        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self && state != 'Z' &&
+            pid != spare) {
             kill((pid_t)pid, sig);
             n++;
         }
@@ -253,7 +266,7 @@ static void reap_all(pid_t janitor)
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
             return;
         if (si.si_pid == janitor)
-            return;             /* it stays a zombie until finish reaps it */
+            return; /* it stays a zombie until finish reaps it */
         if (waitpid(si.si_pid, NULL, WNOHANG) <= 0)
             return;
     }
@@ -358,7 +371,7 @@ int main(int argc, char **argv)
     char *ctl_path = o.control ? g_strdup(o.control) : default_control_path();
     char err[512];
     struct rs_control *ctl = NULL;
-    struct run r = {.loop = g_main_loop_new(NULL, FALSE)};
+    struct run r = { .loop = g_main_loop_new(NULL, FALSE) };
     struct sigctx sigs[3];
 
     /* the janitor removes the testbed and socket, and kills COMMAND's
@@ -395,7 +408,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rigsim: fork: %s\n", strerror(errno));
         goto out;
     }
-    setpgid(r.child, r.child);  /* also here: no race with kill(-pgid) */
+    setpgid(r.child, r.child); /* also here: no race with kill(-pgid) */
     rs_janitor_watch_pgid(janitor, r.child);
     rs_log(w0, "started %s (pid %d), control %s", o.command[0], (int)r.child, ctl_path);
     g_child_watch_add(r.child, on_child_exit, &r);

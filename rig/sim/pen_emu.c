@@ -29,9 +29,9 @@
 #include "protocol/sensor.h"
 #include "sim/usbdev.h"
 
-#define ACM_MAJOR 166
-#define PEN_RETRY_MS 20         /* wait for the client to open the tty */
-#define PEN_TICK_MS 10          /* deliver model events (watchdog, at-rate) */
+#define ACM_MAJOR      166
+#define PEN_RETRY_MS   20 /* wait for the client to open the tty */
+#define PEN_TICK_MS    10 /* deliver model events (watchdog, at-rate) */
 #define PEN_MAX_EVENTS 16
 
 struct rs_pen {
@@ -42,14 +42,14 @@ struct rs_pen {
      * difference from real hardware, docs/RIGSIM.md) */
     char devnode[32], syspath[160], ttypath[224];
     int devnum;
-    struct rs_usb_dev usb;      /* USB identity of the current plug */
-    struct rs_usbfs *usbfs;     /* its /dev/bus/usb node: descriptors, strings */
+    struct rs_usb_dev usb;  /* USB identity of the current plug */
+    struct rs_usbfs *usbfs; /* its /dev/bus/usb node: descriptors, strings */
     bool present;
-    int master;                 /* pty master, ours */
+    int master; /* pty master, ours */
     char ptsname[128];
     guint watch_id, retry_id, tick_id;
-    gint modem_bits;            /* atomic: worker thread writes */
-    struct pen_rx rx;           /* host -> pen frame receiver */
+    gint modem_bits;  /* atomic: worker thread writes */
+    struct pen_rx rx; /* host -> pen frame receiver */
     /* duplicate detection: last request and the response we sent */
     bool cache_valid;
     uint8_t cache_type;
@@ -91,8 +91,7 @@ static gboolean on_tty_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpoin
             g_atomic_int_or(&p->modem_bits, (guint)*v);
         } else {
             /* DSR/CTS/CD are the device's lines: the host cannot clear them */
-            g_atomic_int_and(&p->modem_bits,
-                             ~(guint)(*v & ~(TIOCM_DSR | TIOCM_CTS | TIOCM_CD)));
+            g_atomic_int_and(&p->modem_bits, ~(guint)(*v & ~(TIOCM_DSR | TIOCM_CTS | TIOCM_CD)));
         }
         g_object_unref(d);
         umockdev_ioctl_client_complete(c, 0, 0);
@@ -167,7 +166,7 @@ static void send_response(struct rs_pen *p, const struct pen_msg *m, uint8_t req
 
 static void send_nak(struct rs_pen *p, uint8_t type, uint16_t seq, uint8_t error)
 {
-    struct pen_msg m = {.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = seq};
+    struct pen_msg m = { .type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = seq };
     m.u.nak.request_type = type;
     m.u.nak.error = error;
     send_response(p, &m, type);
@@ -203,7 +202,7 @@ static void execute(struct rs_pen *p, const struct pen_msg *req, struct pen_msg 
     struct pen_status st;
     int err = 0;
 
-    *resp = (struct pen_msg){.type = req->type, .flags = PEN_F_RESPONSE, .seq = req->seq};
+    *resp = (struct pen_msg){ .type = req->type, .flags = PEN_F_RESPONSE, .seq = req->seq };
     switch (req->type) {
     case PEN_MSG_IDENTIFY:
         sim_pen_identity(m, &resp->u.identity);
@@ -239,7 +238,7 @@ static void execute(struct rs_pen *p, const struct pen_msg *req, struct pen_msg 
         break;
     }
     if (err != 0) {
-        *resp = (struct pen_msg){.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq};
+        *resp = (struct pen_msg){ .type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq };
         resp->u.nak.request_type = req->type;
         resp->u.nak.error = (uint8_t)err;
     }
@@ -253,10 +252,10 @@ static const struct {
     int result;
     uint8_t error;
 } nak_for_result[] = {
-    {PEN_E_FLAGS, PEN_ERR_UNKNOWN_TYPE},
-    {PEN_E_UNKNOWN_TYPE, PEN_ERR_UNKNOWN_TYPE},
-    {PEN_E_LENGTH, PEN_ERR_BAD_LENGTH},
-    {PEN_E_RANGE, PEN_ERR_OUT_OF_RANGE},
+    { PEN_E_FLAGS, PEN_ERR_UNKNOWN_TYPE },
+    { PEN_E_UNKNOWN_TYPE, PEN_ERR_UNKNOWN_TYPE },
+    { PEN_E_LENGTH, PEN_ERR_BAD_LENGTH },
+    { PEN_E_RANGE, PEN_ERR_OUT_OF_RANGE },
 };
 
 static uint8_t nak_code_for(int result)
@@ -264,7 +263,7 @@ static uint8_t nak_code_for(int result)
     for (size_t i = 0; i < sizeof nak_for_result / sizeof nak_for_result[0]; i++)
         if (nak_for_result[i].result == result)
             return nak_for_result[i].error;
-    return 0;                   /* not answerable: drop silently */
+    return 0; /* not answerable: drop silently */
 }
 
 /* Did the frame pass the CRC? Only then is its header trustworthy (pen.h:
@@ -280,7 +279,7 @@ static bool header_trusted(int result)
     case PEN_E_RANGE:
         return true;
     default:
-        return false;           /* COBS, short, CRC, oversize */
+        return false; /* COBS, short, CRC, oversize */
     }
 }
 
@@ -291,7 +290,7 @@ static bool header_trusted(int result)
  * version 1). */
 static void on_other_version(struct rs_pen *p, const struct pen_msg *req)
 {
-    struct pen_msg m = {.type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq};
+    struct pen_msg m = { .type = PEN_MSG_NAK, .flags = PEN_F_RESPONSE, .seq = req->seq };
     m.u.nak.request_type = req->type;
     m.u.nak.error = PEN_ERR_VERSION;
     uint8_t frame[PEN_MAX_FRAME];
@@ -309,7 +308,7 @@ static void on_other_version(struct rs_pen *p, const struct pen_msg *req)
 static void on_frame(struct rs_pen *p, int r, const struct pen_msg *req)
 {
     if (!header_trusted(r)) {
-        p->stats.rx_bad_frames++;   /* like real firmware: drop silently */
+        p->stats.rx_bad_frames++; /* like real firmware: drop silently */
         return;
     }
     if (p->mute) {
@@ -398,7 +397,7 @@ static void remove_source(guint *id);
 static gboolean on_retry(gpointer user)
 {
     struct rs_pen *p = user;
-    struct pollfd pfd = {.fd = p->master, .events = POLLIN};
+    struct pollfd pfd = { .fd = p->master, .events = POLLIN };
     if (poll(&pfd, 1, 0) < 0 || (pfd.revents & POLLHUP))
         return G_SOURCE_CONTINUE;
     p->retry_id = 0;
@@ -484,7 +483,7 @@ static void remove_source(guint *id)
 
 static char *tb_path(const struct rs_pen *p, const char *rel)
 {
-    char *root = umockdev_testbed_get_root_dir(p->w->tb);   /* a copy */
+    char *root = umockdev_testbed_get_root_dir(p->w->tb); /* a copy */
     char *path = g_build_filename(root, rel, NULL);
     g_free(root);
     return path;
@@ -523,7 +522,7 @@ static int create_tty_node(struct rs_pen *p)
         close(master);
         return -1;
     }
-    char *node = tb_path(p, p->devnode + 1);    /* without the leading '/' */
+    char *node = tb_path(p, p->devnode + 1); /* without the leading '/' */
     char *map = ptymap_path(p, name);
     char *mapdir = g_path_get_dirname(map);
     char *devno = g_strdup_printf("%d:%u", ACM_MAJOR, p->w->index);
@@ -686,7 +685,7 @@ int rs_pen_unplug(struct rs_pen *p)
         g_clear_error(&err);
     }
     rs_usbfs_unplug(p->usbfs);
-    rs_usb_remove(p->w->tb, &p->usb);   /* with "remove" uevents */
+    rs_usb_remove(p->w->tb, &p->usb); /* with "remove" uevents */
     destroy_tty_node(p);
     p->present = false;
     p->stats.unplugs++;

@@ -36,7 +36,7 @@
  * a re-plugged sensor head gets a number no device of the testbed ever
  * had (as a real host controller counts on). */
 struct rs_bus {
-    gint next_devnum;           /* atomic; 0 = the first is 2, as today */
+    gint next_devnum; /* atomic; 0 = the first is 2, as today */
 };
 int rs_bus_new_devnum(struct rs_bus *bus);
 
@@ -44,12 +44,12 @@ struct rs_world {
     GMutex lock;
     struct sim_model *model;
     struct sim_params params;
-    uint64_t seed;              /* this bench's (rs_bench_seed) */
-    unsigned index;             /* bench number: its ports, tty and log tag */
-    bool tag_logs;              /* several benches: say which in rs_log */
+    uint64_t seed;  /* this bench's (rs_bench_seed) */
+    unsigned index; /* bench number: its ports, tty and log tag */
+    bool tag_logs;  /* several benches: say which in rs_log */
     /* the same in every bench's world (set once before any thread runs,
      * read without a lock) */
-    uint64_t t0_ns;             /* CLOCK_MONOTONIC at start */
+    uint64_t t0_ns; /* CLOCK_MONOTONIC at start */
     bool verbose;
     UMockdevTestbed *tb;
     struct rs_bus *bus;
@@ -72,17 +72,16 @@ struct rs_rng {
     uint64_t s;
 };
 void rs_rng_seed(struct rs_rng *r, uint64_t seed, uint64_t stream);
-double rs_rng_uniform(struct rs_rng *r);      /* [0, 1) */
+double rs_rng_uniform(struct rs_rng *r); /* [0, 1) */
 
-void rs_log(const struct rs_world *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void rs_log(const struct rs_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- pen emulator (pen_emu.c): main thread only ---- */
 
 struct rs_pen_stats {
     uint64_t rx_bytes, tx_bytes;
     uint64_t requests, responses, naks, resent, events;
-    uint64_t rx_bad_frames;     /* CRC/COBS/short: dropped silently */
+    uint64_t rx_bad_frames; /* CRC/COBS/short: dropped silently */
     uint64_t tx_dropped_frames, tx_corrupted_bits;
     uint64_t ignored_muted;
     uint32_t plugs, unplugs;
@@ -91,8 +90,8 @@ struct rs_pen_stats {
 struct rs_pen;
 struct rs_pen *rs_pen_new(struct rs_world *w);
 void rs_pen_free(struct rs_pen *p);
-int rs_pen_plug(struct rs_pen *p);          /* add device; 0 or -1 */
-int rs_pen_unplug(struct rs_pen *p);        /* remove device; 0 or -1 */
+int rs_pen_plug(struct rs_pen *p);   /* add device; 0 or -1 */
+int rs_pen_unplug(struct rs_pen *p); /* remove device; 0 or -1 */
 bool rs_pen_present(const struct rs_pen *p);
 /* Link faults (call with the world lock NOT held; main thread). */
 void rs_pen_set_corrupt_ber(struct rs_pen *p, double ber);
@@ -111,13 +110,13 @@ struct rs_sh_stats {
 struct rs_sh;
 struct rs_sh *rs_sh_new(struct rs_world *w);
 void rs_sh_free(struct rs_sh *s);
-int rs_sh_plug(struct rs_sh *s);            /* new devnum each time */
+int rs_sh_plug(struct rs_sh *s); /* new devnum each time */
 int rs_sh_unplug(struct rs_sh *s);
 bool rs_sh_present(struct rs_sh *s);
 /* Stream faults: affect the next n blocks. */
 void rs_sh_drop_blocks(struct rs_sh *s, unsigned n);
 void rs_sh_repeat_blocks(struct rs_sh *s, unsigned n);
-void rs_sh_clear_stream_faults(struct rs_sh *s);   /* forget pending drop/repeat */
+void rs_sh_clear_stream_faults(struct rs_sh *s); /* forget pending drop/repeat */
 void rs_sh_get_stats(struct rs_sh *s, struct rs_sh_stats *st);
 
 /* ---- the janitor (janitor.c): cleans up if rigsim is SIGKILLed ---- */
@@ -128,7 +127,7 @@ struct rs_janitor;
 int rs_janitor_main(int argc, char **argv);
 /* Start the janitor (NULL with a message if that fails). */
 struct rs_janitor *rs_janitor_start(void);
-pid_t rs_janitor_pid(const struct rs_janitor *j);      /* 0 for NULL */
+pid_t rs_janitor_pid(const struct rs_janitor *j); /* 0 for NULL */
 /* What to kill (process group) and remove (file or directory tree) if
  * rigsim dies without calling rs_janitor_finish. NULL j: no-op. */
 void rs_janitor_watch_pgid(struct rs_janitor *j, pid_t pgid);
@@ -159,7 +158,7 @@ struct rs_benchset {
 };
 
 struct rs_bench_options {
-    const char *files[RS_MAX_BENCHES];  /* none: one default bench */
+    const char *files[RS_MAX_BENCHES]; /* none: one default bench */
     int nfiles;
     const char *truths[RS_MAX_BENCHES]; /* the k-th is bench k's */
     int ntruths;

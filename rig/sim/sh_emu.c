@@ -30,33 +30,33 @@
 #define SH_TICK_MS 5
 
 struct sh_urb {
-    UMockdevIoctlData *urb_data;    /* local copy of struct usbdevfs_urb */
-    UMockdevIoctlData *buf_data;    /* local copy of its buffer, or NULL */
-    bool forced;                    /* status decided: discard / unplug */
+    UMockdevIoctlData *urb_data; /* local copy of struct usbdevfs_urb */
+    UMockdevIoctlData *buf_data; /* local copy of its buffer, or NULL */
+    bool forced;                 /* status decided: discard / unplug */
     int forced_status;
 };
 
 struct sh_client {
-    struct rs_world *w;             /* outlives the emulator (static in main) */
-    struct rs_sh *s;                /* NULL once rs_sh_free orphaned us */
-    int generation;                 /* plug generation of the node opened */
-    GQueue inflight;                /* struct sh_urb *, submit order */
+    struct rs_world *w; /* outlives the emulator (static in main) */
+    struct rs_sh *s;    /* NULL once rs_sh_free orphaned us */
+    int generation;     /* plug generation of the node opened */
+    GQueue inflight;    /* struct sh_urb *, submit order */
 };
 
 struct rs_sh {
     struct rs_world *w;
     UMockdevIoctlBase *ioctl;
     GList *clients;
-    GHashTable *node_generation;    /* devnode -> generation */
+    GHashTable *node_generation; /* devnode -> generation */
     int generation, devnum;
     bool present;
     char devnode[32];
-    char syspath[160];              /* of the current plug, with "/sys" */
-    struct rs_usb_dev usb;          /* descriptors and strings of this plug */
+    char syspath[160];     /* of the current plug, with "/sys" */
+    struct rs_usb_dev usb; /* descriptors and strings of this plug */
     struct rs_usbfs_fifo fifo;
     guint tick_id;
-    struct sh_vendor vendor;        /* vendor requests: error register */
-    uint32_t block_frames;          /* wValue of START, or rate/100 */
+    struct sh_vendor vendor; /* vendor requests: error register */
+    uint32_t block_frames;   /* wValue of START, or rate/100 */
     unsigned drop_n, repeat_n;
     bool repeat_pending;
     size_t repeat_len;
@@ -159,7 +159,7 @@ static bool urb_ready(struct rs_sh *s, struct sh_urb *u)
     if (u->forced || !is_stream_urb(urb))
         return true;
     if (frames_fitting(urb->buffer_length) == 0)
-        return true;            /* completes with -EOVERFLOW */
+        return true; /* completes with -EOVERFLOW */
     if (s->repeat_pending)
         return true;
     return block_frames_now(s, urb->buffer_length) > 0;
@@ -317,8 +317,7 @@ static void client_free(gpointer data)
     g_free(c);
 }
 
-static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
-                                gpointer user)
+static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
 {
     (void)base;
     struct rs_sh *s = user;
@@ -378,9 +377,9 @@ static void do_submit(struct rs_sh *s, struct sh_client *c, UMockdevIoctlData *a
         return;
     }
     if (urb->buffer_length > 0) {
-        u->buf_data = umockdev_ioctl_data_resolve(
-            u->urb_data, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
-            (gsize)urb->buffer_length, &err);
+        u->buf_data =
+            umockdev_ioctl_data_resolve(u->urb_data, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
+                                        (gsize)urb->buffer_length, &err);
         if (!u->buf_data) {
             g_clear_error(&err);
             urb_free(u);
@@ -590,8 +589,7 @@ int rs_sh_plug(struct rs_sh *s)
     /* a fresh bus address on every plug, unique on the whole bus */
     s->devnum = rs_bus_new_devnum(s->w->bus);
     snprintf(s->devnode, sizeof s->devnode, "/dev/bus/usb/001/%03d", s->devnum);
-    g_hash_table_insert(s->node_generation, g_strdup(s->devnode),
-                        GINT_TO_POINTER(s->generation));
+    g_hash_table_insert(s->node_generation, g_strdup(s->devnode), GINT_TO_POINTER(s->generation));
     s->drop_n = s->repeat_n = 0;
     s->repeat_pending = false;
     sh_vendor_reset(&s->vendor);
@@ -651,7 +649,7 @@ int rs_sh_unplug(struct rs_sh *s)
             u->forced_status = -ESHUTDOWN;
         }
     }
-    (void)sim_sh_stop(s->w->model);     /* the device lost power */
+    (void)sim_sh_stop(s->w->model); /* the device lost power */
     struct sh_block_header hdr;
     while (sim_sh_available(s->w->model) > 0 &&
            sim_sh_take_block(s->w->model, SH_MAX_SAMPLES, &hdr, s->force, s->disp) > 0)
@@ -659,7 +657,7 @@ int rs_sh_unplug(struct rs_sh *s)
     set_ready(s, true);
     rs_world_leave(s->w);
 
-    rs_usb_remove(s->w->tb, &s->usb);   /* with "remove" uevents */
+    rs_usb_remove(s->w->tb, &s->usb); /* with "remove" uevents */
     rs_log(s->w, "sensor: unplugged");
     return 0;
 }

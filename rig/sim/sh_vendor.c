@@ -30,9 +30,9 @@ typedef int (*req_fn)(const struct req_ctx *c);
 
 struct req_rule {
     uint8_t request;
-    uint8_t request_type;       /* SH_REQTYPE_IN or SH_REQTYPE_OUT */
-    uint16_t length;            /* wLength, exactly */
-    uint16_t max_value;         /* wValue 0..max_value */
+    uint8_t request_type; /* SH_REQTYPE_IN or SH_REQTYPE_OUT */
+    uint16_t length;      /* wLength, exactly */
+    uint16_t max_value;   /* wValue 0..max_value */
     req_fn run;
 };
 
@@ -57,8 +57,8 @@ static int get_identity(const struct req_ctx *c)
 static int set_rate(const struct req_ctx *c)
 {
     const uint8_t *d = c->data;
-    uint32_t rate = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
-                    (uint32_t)d[3] << 24;
+    uint32_t rate =
+        (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
     struct sh_identity id;
     sim_sh_identity(c->m, &id);
     /* the value before the state: a rate this head can never take is
@@ -125,15 +125,15 @@ static int get_error(const struct req_ctx *c)
 
 /* SENSOR.md section 2, the request table. */
 static const struct req_rule rules[] = {
-    {SH_REQ_GET_IDENTITY, SH_REQTYPE_IN, SH_IDENTITY_SIZE, 0, get_identity},
-    {SH_REQ_SET_RATE, SH_REQTYPE_OUT, 4, 0, set_rate},
-    {SH_REQ_START, SH_REQTYPE_OUT, 0, SH_MAX_SAMPLES, start},
-    {SH_REQ_STOP, SH_REQTYPE_OUT, 0, 0, stop},
-    {SH_REQ_TARE, SH_REQTYPE_OUT, 0, 0, tare},
-    {SH_REQ_GET_CAL, SH_REQTYPE_IN, SH_CALIBRATION_SIZE, 0, get_cal},
-    {SH_REQ_SET_CAL, SH_REQTYPE_OUT, SH_CALIBRATION_SIZE, 0, set_cal},
-    {SH_REQ_GET_STATUS, SH_REQTYPE_IN, SH_STATUS_SIZE, 0, get_status},
-    {SH_REQ_GET_ERROR, SH_REQTYPE_IN, 1, 0, get_error},
+    { SH_REQ_GET_IDENTITY, SH_REQTYPE_IN, SH_IDENTITY_SIZE, 0, get_identity },
+    { SH_REQ_SET_RATE, SH_REQTYPE_OUT, 4, 0, set_rate },
+    { SH_REQ_START, SH_REQTYPE_OUT, 0, SH_MAX_SAMPLES, start },
+    { SH_REQ_STOP, SH_REQTYPE_OUT, 0, 0, stop },
+    { SH_REQ_TARE, SH_REQTYPE_OUT, 0, 0, tare },
+    { SH_REQ_GET_CAL, SH_REQTYPE_IN, SH_CALIBRATION_SIZE, 0, get_cal },
+    { SH_REQ_SET_CAL, SH_REQTYPE_OUT, SH_CALIBRATION_SIZE, 0, set_cal },
+    { SH_REQ_GET_STATUS, SH_REQTYPE_IN, SH_STATUS_SIZE, 0, get_status },
+    { SH_REQ_GET_ERROR, SH_REQTYPE_IN, 1, 0, get_error },
 };
 
 static const struct req_rule *rule_for(uint8_t request)
@@ -166,10 +166,10 @@ int sh_vendor_request(struct sh_vendor *v, struct sim_model *m, const struct sh_
                       uint8_t *data, struct sh_vendor_effect *fx)
 {
     const struct req_rule *r = rule_for(setup->request);
-    *fx = (struct sh_vendor_effect){0};
+    *fx = (struct sh_vendor_effect){ 0 };
     int res = check_setup(r, setup);
     if (res == 0) {
-        struct req_ctx c = {.v = v, .m = m, .value = setup->value, .data = data, .fx = fx};
+        struct req_ctx c = { .v = v, .m = m, .value = setup->value, .data = data, .fx = fx };
         res = r->run(&c);
     }
     /* The register always describes the latest vendor request: a
@@ -177,7 +177,7 @@ int sh_vendor_request(struct sh_vendor *v, struct sim_model *m, const struct sh_
      * a refusal older than the request the host just saw succeed. */
     v->last_error = res < 0 ? (uint8_t)-res : SH_ERR_NONE;
     if (res < 0) {
-        *fx = (struct sh_vendor_effect){0};
+        *fx = (struct sh_vendor_effect){ 0 };
         return -EPIPE;
     }
     /* An accepted OUT request took its whole data stage: usbfs reports

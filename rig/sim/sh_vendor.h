@@ -13,19 +13,19 @@ struct sim_model;
 
 /* A setup packet, host byte order. */
 struct sh_setup {
-    uint8_t request_type;       /* bmRequestType */
-    uint8_t request;            /* bRequest */
+    uint8_t request_type; /* bmRequestType */
+    uint8_t request;      /* bRequest */
     uint16_t value, index, length;
 };
 
 /* The firmware's own state besides the model. */
 struct sh_vendor {
-    uint8_t last_error;         /* enum sh_error of the latest vendor request */
+    uint8_t last_error; /* enum sh_error of the latest vendor request */
 };
 
 /* What the USB side has to do after a request (all zero: nothing). */
 struct sh_vendor_effect {
-    uint32_t start_frames;      /* START accepted: frames per block */
+    uint32_t start_frames; /* START accepted: frames per block */
 };
 
 /* Power-up: no error remembered. */

@@ -23,11 +23,11 @@
 #include "sim/model/model.h"
 #include "protocol/sensor.h"
 
-#define USB_SYSROOT "/devices/pci0000:00/0000:00:14.0/usb1"
-#define USB_MAJOR 189
-#define ACM_MAJOR 166
+#define USB_SYSROOT      "/devices/pci0000:00/0000:00:14.0/usb1"
+#define USB_MAJOR        189
+#define ACM_MAJOR        166
 #define PEN_MANUFACTURER "Rig Reference Pens"
-#define SH_MANUFACTURER "Rig Sensor Systems"
+#define SH_MANUFACTURER  "Rig Sensor Systems"
 
 uint16_t rs_usb_bcd_device(const uint8_t fw[3])
 {
@@ -53,9 +53,24 @@ static void set_device_desc(struct rs_usb_dev *d, uint8_t cls, uint16_t vid, uin
                             uint16_t bcd)
 {
     const uint8_t dev[RS_USB_DEV_DESC_LEN] = {
-        RS_USB_DEV_DESC_LEN, USB_DT_DEVICE, 0x00, 0x02, cls, 0x00, 0x00, 64,
-        vid & 0xff, vid >> 8, pid & 0xff, pid >> 8, bcd & 0xff, bcd >> 8,
-        RS_USB_STR_MANUFACTURER, RS_USB_STR_PRODUCT, RS_USB_STR_SERIAL, 1,
+        RS_USB_DEV_DESC_LEN,
+        USB_DT_DEVICE,
+        0x00,
+        0x02,
+        cls,
+        0x00,
+        0x00,
+        64,
+        vid & 0xff,
+        vid >> 8,
+        pid & 0xff,
+        pid >> 8,
+        bcd & 0xff,
+        bcd >> 8,
+        RS_USB_STR_MANUFACTURER,
+        RS_USB_STR_PRODUCT,
+        RS_USB_STR_SERIAL,
+        1,
     };
     memcpy(d->desc, dev, sizeof dev);
 }
@@ -72,20 +87,76 @@ static void set_config_desc(struct rs_usb_dev *d, const uint8_t *cfg, size_t len
  * (header, call management, ACM, union). Protocol 0x00, not 0x01 (AT
  * commands): the pen speaks no AT, and ModemManager leaves such ports
  * alone. Full speed: bulk packets are 64 bytes. */
-void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
-                    int devnum)
+void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench, int devnum)
 {
     static const uint8_t cfg[] = {
-        9, USB_DT_CONFIG, 67, 0, 2, 1, 0, 0x80, 50,             /* bus powered, 100 mA */
-        9, USB_DT_INTERFACE, 0, 0, 1, 0x02, 0x02, 0x00, 0,      /* CDC comm, ACM */
-        5, 0x24, 0x00, 0x10, 0x01,                              /* header, CDC 1.10 */
-        5, 0x24, 0x01, 0x00, 0x01,                              /* call mgmt: data if 1 */
-        4, 0x24, 0x02, 0x02,                                    /* ACM: line coding */
-        5, 0x24, 0x06, 0x00, 0x01,                              /* union: 0 master, 1 */
-        7, USB_DT_ENDPOINT, 0x83, USB_ENDPOINT_XFER_INT, 16, 0, 16,
-        9, USB_DT_INTERFACE, 1, 0, 2, 0x0A, 0x00, 0x00, 0,      /* CDC data */
-        7, USB_DT_ENDPOINT, 0x02, USB_ENDPOINT_XFER_BULK, 64, 0, 0,
-        7, USB_DT_ENDPOINT, 0x81, USB_ENDPOINT_XFER_BULK, 64, 0, 0,
+        9,
+        USB_DT_CONFIG,
+        67,
+        0,
+        2,
+        1,
+        0,
+        0x80,
+        50, /* bus powered, 100 mA */
+        9,
+        USB_DT_INTERFACE,
+        0,
+        0,
+        1,
+        0x02,
+        0x02,
+        0x00,
+        0, /* CDC comm, ACM */
+        5,
+        0x24,
+        0x00,
+        0x10,
+        0x01, /* header, CDC 1.10 */
+        5,
+        0x24,
+        0x01,
+        0x00,
+        0x01, /* call mgmt: data if 1 */
+        4,
+        0x24,
+        0x02,
+        0x02, /* ACM: line coding */
+        5,
+        0x24,
+        0x06,
+        0x00,
+        0x01, /* union: 0 master, 1 */
+        7,
+        USB_DT_ENDPOINT,
+        0x83,
+        USB_ENDPOINT_XFER_INT,
+        16,
+        0,
+        16,
+        9,
+        USB_DT_INTERFACE,
+        1,
+        0,
+        2,
+        0x0A,
+        0x00,
+        0x00,
+        0, /* CDC data */
+        7,
+        USB_DT_ENDPOINT,
+        0x02,
+        USB_ENDPOINT_XFER_BULK,
+        64,
+        0,
+        0,
+        7,
+        USB_DT_ENDPOINT,
+        0x81,
+        USB_ENDPOINT_XFER_BULK,
+        64,
+        0,
+        0,
     };
     _Static_assert(sizeof cfg == 67, "wTotalLength");
     char port[16];
@@ -100,14 +171,34 @@ void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned b
 }
 
 /* SENSOR.md section 1. No kernel driver binds the vendor interface. */
-void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
-                   int devnum)
+void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench, int devnum)
 {
     static const uint8_t cfg[] = {
-        9, USB_DT_CONFIG, 25, 0, 1, 1, 0, 0x80, 250,            /* bus powered, 500 mA */
-        9, USB_DT_INTERFACE, SH_INTERFACE, 0, 1, 0xFF, SH_USB_SUBCLASS, SH_USB_PROTOCOL, 0,
-        7, USB_DT_ENDPOINT, SH_EP_STREAM, USB_ENDPOINT_XFER_BULK,
-        SH_MAX_PACKET & 0xff, SH_MAX_PACKET >> 8, 0,
+        9,
+        USB_DT_CONFIG,
+        25,
+        0,
+        1,
+        1,
+        0,
+        0x80,
+        250, /* bus powered, 500 mA */
+        9,
+        USB_DT_INTERFACE,
+        SH_INTERFACE,
+        0,
+        1,
+        0xFF,
+        SH_USB_SUBCLASS,
+        SH_USB_PROTOCOL,
+        0,
+        7,
+        USB_DT_ENDPOINT,
+        SH_EP_STREAM,
+        USB_ENDPOINT_XFER_BULK,
+        SH_MAX_PACKET & 0xff,
+        SH_MAX_PACKET >> 8,
+        0,
     };
     _Static_assert(sizeof cfg == 25, "wTotalLength");
     char port[16];
@@ -199,11 +290,10 @@ struct iface {
 static int interfaces(const struct rs_usb_dev *d, struct iface *out, int max)
 {
     int n = 0;
-    for (size_t o = RS_USB_DEV_DESC_LEN; o + 2 <= d->desc_len && d->desc[o] >= 2;
-         o += d->desc[o]) {
+    for (size_t o = RS_USB_DEV_DESC_LEN; o + 2 <= d->desc_len && d->desc[o] >= 2; o += d->desc[o]) {
         const uint8_t *x = d->desc + o;
         if (x[1] == USB_DT_INTERFACE && x[0] >= 9 && x[3] == 0 && n < max)
-            out[n++] = (struct iface){x[2], x[4], x[5], x[6], x[7]};
+            out[n++] = (struct iface){ x[2], x[4], x[5], x[6], x[7] };
     }
     return n;
 }
@@ -222,8 +312,9 @@ static void udev_usb_id(GString *s, const struct rs_usb_dev *d)
     g_string_append_printf(s, "E: ID_BUS=usb\nE: ID_VENDOR_ID=%04x\nE: ID_MODEL_ID=%04x\n",
                            le16_at(dd + 8), le16_at(dd + 10));
     g_string_append_printf(s, "E: ID_REVISION=%04x\n", le16_at(dd + 12));
-    const char *keys[] = {[RS_USB_STR_MANUFACTURER] = "ID_VENDOR",
-                          [RS_USB_STR_PRODUCT] = "ID_MODEL"};
+    const char *keys[] = {
+        [RS_USB_STR_MANUFACTURER] = "ID_VENDOR", [RS_USB_STR_PRODUCT] = "ID_MODEL"
+    };
     for (int i = RS_USB_STR_MANUFACTURER; i <= RS_USB_STR_PRODUCT; i++) {
         g_string_append_printf(s, "E: %s=", keys[i]);
         append_udev_plain(s, d->str[i]);
@@ -246,8 +337,7 @@ static void udev_usb_id(GString *s, const struct rs_usb_dev *d)
     g_string_append_c(s, '\n');
 }
 
-static void usb_device_entry(GString *s, const struct rs_usb_dev *d, const char *syspath,
-                             int nif)
+static void usb_device_entry(GString *s, const struct rs_usb_dev *d, const char *syspath, int nif)
 {
     const uint8_t *dd = d->desc, *cfg = d->desc + RS_USB_DEV_DESC_LEN;
     uint16_t vid = le16_at(dd + 8), pid = le16_at(dd + 10), bcd = le16_at(dd + 12);
@@ -309,8 +399,8 @@ static void usb_interface_entry(GString *s, const struct rs_usb_dev *d, const ch
         g_string_append_printf(s, "E: DRIVER=%s\n", d->driver);
     g_string_append_printf(s, "E: PRODUCT=%x/%x/%x\nE: TYPE=%d/%d/%d\n", vid, pid, bcd, dd[4],
                            dd[5], dd[6]);
-    g_string_append_printf(s, "E: INTERFACE=%d/%d/%d\nE: MODALIAS=%s\n", f->cls, f->sub,
-                           f->proto, modalias);
+    g_string_append_printf(s, "E: INTERFACE=%d/%d/%d\nE: MODALIAS=%s\n", f->cls, f->sub, f->proto,
+                           modalias);
     attr(s, "bAlternateSetting", "%2d", 0);
     attr(s, "bInterfaceClass", "%02x", f->cls);
     attr(s, "bInterfaceNumber", "%02x", f->num);
@@ -320,8 +410,7 @@ static void usb_interface_entry(GString *s, const struct rs_usb_dev *d, const ch
     attr(s, "modalias", "%s", modalias);
     /* no "interface" attribute: the kernel makes it only for iInterface != 0 */
     if (d->driver)
-        g_string_append_printf(s, "L: driver=../../../../../../bus/usb/drivers/%s\n",
-                               d->driver);
+        g_string_append_printf(s, "L: driver=../../../../../../bus/usb/drivers/%s\n", d->driver);
     g_string_append_c(s, '\n');
 }
 
@@ -399,14 +488,14 @@ static int reply(uint8_t *data, uint16_t wLength, const void *src, size_t n)
 
 static int string_desc(const struct rs_usb_dev *d, int idx, uint16_t wLength, uint8_t *data)
 {
-    static const uint8_t langids[4] = {4, USB_DT_STRING, 0x09, 0x04};   /* en-US */
+    static const uint8_t langids[4] = { 4, USB_DT_STRING, 0x09, 0x04 }; /* en-US */
     if (idx == 0)
         return reply(data, wLength, langids, sizeof langids);
     if (idx >= RS_USB_NSTR || !d->str[idx][0])
         return -EPIPE;
     uint8_t b[2 + 2 * RS_USB_STR_MAX];
     size_t n = 2;
-    for (const char *c = d->str[idx]; *c; c++) {    /* ASCII -> UTF-16LE */
+    for (const char *c = d->str[idx]; *c; c++) { /* ASCII -> UTF-16LE */
         b[n++] = (uint8_t)*c;
         b[n++] = 0;
     }
@@ -417,15 +506,15 @@ static int string_desc(const struct rs_usb_dev *d, int idx, uint16_t wLength, ui
 
 /* A high-speed device also describes itself at full speed (USB 2.0
  * 9.6.2, 9.6.4): the same function, bulk packets of 64 bytes. */
-static int other_speed_desc(const struct rs_usb_dev *d, int type, uint16_t wLength,
-                            uint8_t *data)
+static int other_speed_desc(const struct rs_usb_dev *d, int type, uint16_t wLength, uint8_t *data)
 {
     if (d->speed != USB_SPEED_HIGH)
-        return -EPIPE;          /* full-speed only: no qualifier */
+        return -EPIPE; /* full-speed only: no qualifier */
     const uint8_t *dd = d->desc;
     if (type == USB_DT_DEVICE_QUALIFIER) {
-        const uint8_t q[10] = {10, USB_DT_DEVICE_QUALIFIER, dd[2], dd[3], dd[4], dd[5], dd[6],
-                               64, dd[17], 0};
+        const uint8_t q[10] = {
+            10, USB_DT_DEVICE_QUALIFIER, dd[2], dd[3], dd[4], dd[5], dd[6], 64, dd[17], 0
+        };
         return reply(data, wLength, q, sizeof q);
     }
     uint8_t cfg[RS_USB_DESC_MAX];
@@ -444,7 +533,7 @@ static int other_speed_desc(const struct rs_usb_dev *d, int type, uint16_t wLeng
 int rs_usb_std_request(const struct rs_usb_dev *d, const struct usb_ctrlrequest *setup,
                        uint8_t *data)
 {
-    static const uint8_t zero[2] = {0, 0}, one = 1;
+    static const uint8_t zero[2] = { 0, 0 }, one = 1;
     uint16_t wValue = le16toh(setup->wValue);
     uint16_t wLength = le16toh(setup->wLength);
     bool in = (setup->bRequestType & USB_DIR_IN) != 0;
@@ -465,7 +554,7 @@ int rs_usb_std_request(const struct rs_usb_dev *d, const struct usb_ctrlrequest 
             return other_speed_desc(d, type, wLength, data);
         return -EPIPE;
     }
-    case USB_REQ_GET_STATUS:    /* bus powered, no remote wakeup, no halt */
+    case USB_REQ_GET_STATUS: /* bus powered, no remote wakeup, no halt */
         return in ? reply(data, wLength, zero, sizeof zero) : -EPIPE;
     case USB_REQ_GET_CONFIGURATION:
         return in ? reply(data, wLength, &one, 1) : -EPIPE;

@@ -24,29 +24,29 @@
 struct sim_params;
 struct rs_world;
 
-#define RS_USB_BUSNUM 1
+#define RS_USB_BUSNUM       1
 #define RS_USB_DEV_DESC_LEN 18
-#define RS_USB_DESC_MAX 128     /* device descriptor + configuration descriptor */
-#define RS_USB_STR_MAX 32       /* characters of one string descriptor */
+#define RS_USB_DESC_MAX     128 /* device descriptor + configuration descriptor */
+#define RS_USB_STR_MAX      32  /* characters of one string descriptor */
 /* String descriptor indices used by both devices (0 is the LANGID table). */
 enum { RS_USB_STR_MANUFACTURER = 1, RS_USB_STR_PRODUCT, RS_USB_STR_SERIAL, RS_USB_NSTR };
 
 /* usbfs capabilities of the emulated host controller (GET_CAPABILITIES):
  * the same for every device on the bus. */
-#define RS_USBFS_CAPS                                                                  \
-    (USBDEVFS_CAP_BULK_SCATTER_GATHER | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |              \
-     USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET |                   \
+#define RS_USBFS_CAPS                                                                              \
+    (USBDEVFS_CAP_BULK_SCATTER_GATHER | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |                          \
+     USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET |                               \
      USBDEVFS_CAP_BULK_CONTINUATION)
 
 struct rs_usb_dev {
-    char port[16];              /* hub port path: "1-1" */
-    int devnum;                 /* bus address, /dev/bus/usb/001/NNN */
-    enum usb_device_speed speed;    /* USB_SPEED_FULL or USB_SPEED_HIGH */
-    const char *driver;         /* kernel driver of every interface, NULL = none */
-    char tty[24];               /* tty under interface 0 ("ttyACM0"), or "" */
-    uint8_t desc[RS_USB_DESC_MAX];  /* device descriptor, then configuration 1 */
+    char port[16];                 /* hub port path: "1-1" */
+    int devnum;                    /* bus address, /dev/bus/usb/001/NNN */
+    enum usb_device_speed speed;   /* USB_SPEED_FULL or USB_SPEED_HIGH */
+    const char *driver;            /* kernel driver of every interface, NULL = none */
+    char tty[24];                  /* tty under interface 0 ("ttyACM0"), or "" */
+    uint8_t desc[RS_USB_DESC_MAX]; /* device descriptor, then configuration 1 */
     size_t desc_len;
-    char str[RS_USB_NSTR][RS_USB_STR_MAX + 1];  /* [1..3]; [0] unused */
+    char str[RS_USB_NSTR][RS_USB_STR_MAX + 1]; /* [1..3]; [0] unused */
 };
 
 /* bcdDevice from a firmware version (PEN.md, SENSOR.md): 0xMMmp, major in
@@ -57,10 +57,8 @@ uint16_t rs_usb_bcd_device(const uint8_t fw[3]);
  * Each bench has its own hub ports and tty, so several benches can share
  * the bus: pen 1-(2*bench+1) with ttyACM<bench>, sensor head
  * 1-(2*bench+2); bench 0 is 1-1, ttyACM0 and 1-2. */
-void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
-                    int devnum);
-void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench,
-                   int devnum);
+void rs_usb_pen_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench, int devnum);
+void rs_usb_sh_dev(struct rs_usb_dev *d, const struct sim_params *p, unsigned bench, int devnum);
 
 /* "/devices/pci0000:00/0000:00:14.0/usb1/1-1" (no "/sys"), into buf. */
 void rs_usb_syspath(const struct rs_usb_dev *d, char *buf, size_t len);
@@ -89,14 +87,14 @@ int rs_usb_std_request(const struct rs_usb_dev *d, const struct usb_ctrlrequest 
  * reaped, one byte in it (no POLLOUT) otherwise, so libusb's poll() on the
  * node sleeps like on real usbfs instead of spinning on REAPURBNDELAY. */
 struct rs_usbfs_fifo {
-    int fd;                     /* -1: none */
+    int fd; /* -1: none */
     bool full;
 };
 
 /* Replace the testbed's node devnode ("/dev/bus/usb/001/003") by the FIFO,
  * not ready. 0 or -errno, with a message in err. */
-int rs_usbfs_fifo_open(struct rs_usbfs_fifo *f, UMockdevTestbed *tb, const char *devnode,
-                       char *err, size_t errlen);
+int rs_usbfs_fifo_open(struct rs_usbfs_fifo *f, UMockdevTestbed *tb, const char *devnode, char *err,
+                       size_t errlen);
 void rs_usbfs_fifo_set_ready(struct rs_usbfs_fifo *f, bool ready);
 void rs_usbfs_fifo_close(struct rs_usbfs_fifo *f);
 

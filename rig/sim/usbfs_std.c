@@ -29,10 +29,10 @@
 /* ---------------------------------------------------------------- */
 /* Readiness FIFO                                                    */
 
-int rs_usbfs_fifo_open(struct rs_usbfs_fifo *f, UMockdevTestbed *tb, const char *devnode,
-                       char *err, size_t errlen)
+int rs_usbfs_fifo_open(struct rs_usbfs_fifo *f, UMockdevTestbed *tb, const char *devnode, char *err,
+                       size_t errlen)
 {
-    char *root = umockdev_testbed_get_root_dir(tb);     /* a copy */
+    char *root = umockdev_testbed_get_root_dir(tb); /* a copy */
     char *path = g_build_filename(root, devnode, NULL);
     char *dir = g_path_get_dirname(path);
     g_free(root);
@@ -81,15 +81,15 @@ void rs_usbfs_fifo_close(struct rs_usbfs_fifo *f)
 /* The node                                                          */
 
 struct std_urb {
-    UMockdevIoctlData *urb_data;    /* local copy of struct usbdevfs_urb */
-    UMockdevIoctlData *buf_data;    /* its buffer; written back at reap */
+    UMockdevIoctlData *urb_data; /* local copy of struct usbdevfs_urb */
+    UMockdevIoctlData *buf_data; /* its buffer; written back at reap */
 };
 
 struct std_client {
     struct rs_world *w;
-    struct rs_usbfs *u;             /* NULL once rs_usbfs_free orphaned us */
-    int generation;                 /* plug session of the node it opened */
-    GQueue done;                    /* struct std_urb *, reapable, submit order */
+    struct rs_usbfs *u; /* NULL once rs_usbfs_free orphaned us */
+    int generation;     /* plug session of the node it opened */
+    GQueue done;        /* struct std_urb *, reapable, submit order */
 };
 
 struct rs_usbfs {
@@ -97,7 +97,7 @@ struct rs_usbfs {
     UMockdevIoctlBase *ioctl;
     char devnode[32];
     bool attached, present;
-    int generation;                 /* + 1 at each unplug */
+    int generation; /* + 1 at each unplug */
     struct rs_usb_dev dev;
     struct rs_usbfs_fifo fifo;
     GList *clients;
@@ -147,7 +147,7 @@ static int control(const struct rs_usbfs *u, const struct usb_ctrlrequest *setup
         return -EPIPE;
     }
     if ((setup->bRequestType & USB_TYPE_MASK) != USB_TYPE_STANDARD)
-        return -EPIPE;          /* no class or vendor requests to the device */
+        return -EPIPE; /* no class or vendor requests to the device */
     return rs_usb_std_request(&u->dev, setup, data);
 }
 
@@ -171,9 +171,8 @@ static int do_submit(struct rs_usbfs *u, struct std_client *c, UMockdevIoctlData
         urb_free(r);
         return EINVAL;
     }
-    r->buf_data = umockdev_ioctl_data_resolve(r->urb_data,
-                                              G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
-                                              (gsize)urb->buffer_length, &err);
+    r->buf_data = umockdev_ioctl_data_resolve(
+        r->urb_data, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer), (gsize)urb->buffer_length, &err);
     if (!r->buf_data) {
         g_clear_error(&err);
         urb_free(r);
@@ -181,7 +180,7 @@ static int do_submit(struct rs_usbfs *u, struct std_client *c, UMockdevIoctlData
     }
     const struct usb_ctrlrequest *setup = (const void *)r->buf_data->data;
     if (le16toh(setup->wLength) > (unsigned)urb->buffer_length - 8u) {
-        urb_free(r);            /* as usbfs: data stage longer than the buffer */
+        urb_free(r); /* as usbfs: data stage longer than the buffer */
         return EINVAL;
     }
     bool at_submit;
@@ -237,8 +236,10 @@ static long do_sync_control(struct rs_usbfs *u, UMockdevIoctlData *arg)
     }
     const struct usbdevfs_ctrltransfer *t = (const void *)ct->data;
     struct usb_ctrlrequest setup = {
-        .bRequestType = t->bRequestType, .bRequest = t->bRequest,
-        .wValue = htole16(t->wValue), .wIndex = htole16(t->wIndex),
+        .bRequestType = t->bRequestType,
+        .bRequest = t->bRequest,
+        .wValue = htole16(t->wValue),
+        .wIndex = htole16(t->wIndex),
         .wLength = htole16(t->wLength),
     };
     long n = 0;
@@ -252,7 +253,7 @@ static long do_sync_control(struct rs_usbfs *u, UMockdevIoctlData *arg)
         }
     }
     if (n == 0) {
-        uint8_t scratch[8];     /* wLength 0: no data stage */
+        uint8_t scratch[8]; /* wLength 0: no data stage */
         bool at_submit;
         n = control(u, &setup, data ? data->data : scratch, &at_submit);
     }
@@ -273,7 +274,7 @@ static int do_getdriver(const struct rs_usbfs *u, UMockdevIoctlData *arg)
     }
     struct usbdevfs_getdriver *g = (void *)d->data;
     const struct rs_usb_dev *dev = &u->dev;
-    unsigned nif = dev->desc[RS_USB_DEV_DESC_LEN + 4];     /* bNumInterfaces */
+    unsigned nif = dev->desc[RS_USB_DEV_DESC_LEN + 4]; /* bNumInterfaces */
     int e = g->interface >= nif ? EINVAL : dev->driver ? 0 : ENODATA;
     if (e == 0)
         g_strlcpy(g->driver, dev->driver, sizeof g->driver);
@@ -294,7 +295,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
     g_mutex_lock(&u->w->lock);
     bool alive = c && u->present && c->generation == u->generation;
     if (!alive && req != USBDEVFS_REAPURB && req != USBDEVFS_REAPURBNDELAY) {
-        e = ENODEV;     /* the device is gone: only URBs left to reap */
+        e = ENODEV; /* the device is gone: only URBs left to reap */
     } else if (req == USBDEVFS_GET_CAPABILITIES) {
         GError *err = NULL;
         UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), &err);
@@ -313,7 +314,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
     } else if (req == USBDEVFS_REAPURB || req == USBDEVFS_REAPURBNDELAY) {
         e = c ? do_reap(u, c, arg, alive) : ENODEV;
     } else if (req == USBDEVFS_DISCARDURB) {
-        e = EINVAL;     /* every URB is complete at submit: nothing to cancel */
+        e = EINVAL; /* every URB is complete at submit: nothing to cancel */
     } else if (req == USBDEVFS_CONTROL) {
         ret = do_sync_control(u, arg);
         if (ret < 0) {
@@ -328,7 +329,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
         /* all need the interfaces, which the kernel driver holds */
         e = u->dev.driver ? EBUSY : 0;
     } else if (req == USBDEVFS_RELEASEINTERFACE) {
-        e = EINVAL;     /* never claimed */
+        e = EINVAL; /* never claimed */
     } else {
         /* RESET, driver detach (USBDEVFS_IOCTL), DISCONNECT_CLAIM, ...:
          * not emulated (docs/RIGSIM.md, known problems) */
@@ -352,8 +353,7 @@ static void client_free(gpointer data)
     g_free(c);
 }
 
-static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
-                                gpointer user)
+static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
 {
     (void)base;
     struct rs_usbfs *u = user;

@@ -46,7 +46,7 @@ static double throughput(struct an_input in, double budget, struct an_result *r)
 }
 
 struct group {
-    double fs, seconds;         /* sample rate, capture length class (s) */
+    double fs, seconds; /* sample rate, capture length class (s) */
     double samples, time, time_nf;
     unsigned captures;
 };
@@ -99,8 +99,12 @@ static int bench_file(const char *path, double budget)
             fprintf(stderr, "%s\n", err);
             return -1;
         }
-        struct an_input in = { .force_un = c.force_un, .disp_nm = c.disp_nm, .n = c.n,
-                               .rate_hz = c.rate_hz, .start_index = -1, .stop_index = -1,
+        struct an_input in = { .force_un = c.force_un,
+                               .disp_nm = c.disp_nm,
+                               .n = c.n,
+                               .rate_hz = c.rate_hz,
+                               .start_index = -1,
+                               .stop_index = -1,
                                .set_depth_mm = NAN };
         one(in, budget);
         capture_free(&c);
@@ -114,7 +118,7 @@ static int bench_file(const char *path, double budget)
     const char *slash = strrchr(path, '/');
     int dir = slash ? (int)(slash - path + 1) : 0;
     const cJSON *step;
-    cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+    cJSON_ArrayForEach (step, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
         const cJSON *cap = cJSON_GetObjectItemCaseSensitive(step, "capture");
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(cap, "file");
         if (!cJSON_IsString(file))
@@ -132,7 +136,10 @@ static int bench_file(const char *path, double budget)
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(cap, "start_index");
         const cJSON *so = cJSON_GetObjectItemCaseSensitive(cap, "stop_index");
         struct an_input in = {
-            .force_un = c.force_un, .disp_nm = c.disp_nm, .n = c.n, .rate_hz = c.rate_hz,
+            .force_un = c.force_un,
+            .disp_nm = c.disp_nm,
+            .n = c.n,
+            .rate_hz = c.rate_hz,
             .start_index = cJSON_IsNumber(st) ? (int64_t)st->valuedouble : -1,
             .stop_index = cJSON_IsNumber(so) ? (int64_t)so->valuedouble : -1,
             .set_rate_hz = cJSON_IsNumber(rate) ? rate->valuedouble : 0,
@@ -162,7 +169,9 @@ int main(int argc, char **argv)
             if (bench_file(argv[i], budget / 4) < 0)
                 return 1;
     } else {
-        static const struct { double fs, rate; } cases[] = {
+        static const struct {
+            double fs, rate;
+        } cases[] = {
             { 20000, 50 }, { 20000, 150 }, { 50000, 50 }, { 50000, 150 }, { 100000, 150 },
         };
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -183,9 +192,14 @@ int main(int argc, char **argv)
             synth_init(&s, &p);
             synth_set_running(&s, true);
             synth_generate(&s, n, f, d);
-            struct an_input in = { .force_un = f, .disp_nm = d, .n = n, .rate_hz = p.fs,
-                                   .start_index = -1, .stop_index = -1,
-                                   .set_rate_hz = p.rate_hz, .set_depth_mm = p.depth_mm };
+            struct an_input in = { .force_un = f,
+                                   .disp_nm = d,
+                                   .n = n,
+                                   .rate_hz = p.fs,
+                                   .start_index = -1,
+                                   .stop_index = -1,
+                                   .set_rate_hz = p.rate_hz,
+                                   .set_depth_mm = p.depth_mm };
             struct an_result r;
             double sps = throughput(in, budget, &r);
             in.force_un = NULL;
@@ -197,8 +211,8 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    printf("%-8s %-9s %8s %12s %14s %16s\n", "S/s", "length", "captures", "samples",
-           "samples/s", "without force");
+    printf("%-8s %-9s %8s %12s %14s %16s\n", "S/s", "length", "captures", "samples", "samples/s",
+           "without force");
     double all = 0, all_t = 0;
     for (size_t i = 0; i < ngroups; i++) {
         struct group *g = &groups[i];

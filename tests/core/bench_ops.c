@@ -41,7 +41,7 @@ void bench_init(struct bench *b)
     snprintf(b->ins.certificate, sizeof b->ins.certificate, "CAL-<&\"x\">");
     b->ins.cal_date = 20260601;
     b->ins.cal_due = 20270601;
-    b->wall.tv_sec = 1795608000;   /* 2026-11-25T12:00:00Z */
+    b->wall.tv_sec = 1795608000; /* 2026-11-25T12:00:00Z */
 }
 
 void bench_free(struct bench *b)
@@ -275,10 +275,20 @@ static void wall(void *ctx, struct timespec *ts)
 }
 
 const struct rig_ops bench_ops = {
-    .pen_identify = identify, .pen_set_rate = set_rate, .pen_set_depth = set_depth,
-    .pen_start = start, .pen_stop = stop, .pen_status = status,
-    .capture_begin = capture_begin, .capture_mark = capture_mark, .capture_end = capture_end,
-    .sleep = do_sleep, .aborted = aborted, .instruments = instruments, .emit = emit,
+    .pen_identify = identify,
+    .pen_set_rate = set_rate,
+    .pen_set_depth = set_depth,
+    .pen_start = start,
+    .pen_stop = stop,
+    .pen_status = status,
+    .capture_begin = capture_begin,
+    .capture_mark = capture_mark,
+    .capture_end = capture_end,
+    .sleep = do_sleep,
+    .aborted = aborted,
+    .instruments = instruments,
+    .emit = emit,
     .rig_check = rig_check,
-    .now = now, .wall = wall,
+    .now = now,
+    .wall = wall,
 };

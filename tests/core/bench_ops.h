@@ -10,7 +10,7 @@
 struct bench {
     struct synth s;
     struct synth_params p;
-    bool motor;                   /* pen driven */
+    bool motor; /* pen driven */
     /* capture */
     bool capturing;
     int32_t *force, *disp;
@@ -21,22 +21,22 @@ struct bench {
     struct rig_instrument ins;
     struct timespec wall;
     /* fault switches */
-    uint32_t capture_flags;       /* added to the next capture_end (once) */
-    unsigned flags_on_capture;    /* ...on the capture with this number (1-based), 0 = every */
-    int fail_capture_begin;       /* return this from capture_begin */
-    int nak_start;                /* RIG_OPS_NAK code from start */
-    int start_rc;                 /* return this from start (e.g. -ENODEV) */
-    int stop_rc;                  /* return this from stop (stop not confirmed) */
-    int abort_at_sleep;           /* set aborted at this sleep call (1-based), 0 = never */
+    uint32_t capture_flags;    /* added to the next capture_end (once) */
+    unsigned flags_on_capture; /* ...on the capture with this number (1-based), 0 = every */
+    int fail_capture_begin;    /* return this from capture_begin */
+    int nak_start;             /* RIG_OPS_NAK code from start */
+    int start_rc;              /* return this from start (e.g. -ENODEV) */
+    int stop_rc;               /* return this from stop (stop not confirmed) */
+    int abort_at_sleep;        /* set aborted at this sleep call (1-based), 0 = never */
     /* observations */
     unsigned captures, sleeps, stops, starts, identifies, emits, measurement_events;
     bool aborted_flag;
-    double pen_time_s;            /* virtual seconds spent in sleeps */
-    const char *watch_record;     /* read this record at every sleep... */
-    bool saw_incomplete;          /* ...and note if it was complete:false with steps */
-    bool saw_incomplete_verdict;  /* ...or complete:false with an outcome that is not null */
-    unsigned delete_dir_at_sleep; /* remove watch_record's directory at this sleep (1-based) */
-    unsigned rig_problem_at_sleep;/* rig_check reports a problem from this sleep on (1-based) */
+    double pen_time_s;             /* virtual seconds spent in sleeps */
+    const char *watch_record;      /* read this record at every sleep... */
+    bool saw_incomplete;           /* ...and note if it was complete:false with steps */
+    bool saw_incomplete_verdict;   /* ...or complete:false with an outcome that is not null */
+    unsigned delete_dir_at_sleep;  /* remove watch_record's directory at this sleep (1-based) */
+    unsigned rig_problem_at_sleep; /* rig_check reports a problem from this sleep on (1-based) */
     bool rig_problem_told;
     unsigned rig_checks;
 };

@@ -45,7 +45,7 @@ static void try_record(const uint8_t *data, size_t size)
         return;
     char *xml = junit_from_record(rec);
     if (xml) {
-        GMarkupParser none = {0};
+        GMarkupParser none = { 0 };
         GMarkupParseContext *ctx = g_markup_parse_context_new(&none, 0, NULL, NULL);
         gboolean ok = g_markup_parse_context_parse(ctx, xml, -1, NULL) &&
                       g_markup_parse_context_end_parse(ctx, NULL);

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size + 1);   /* the parser wants a terminating NUL */
+    char *buf = malloc(size + 1); /* the parser wants a terminating NUL */
     if (!buf)
         return 0;
     memcpy(buf, data, size);

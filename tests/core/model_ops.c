@@ -8,7 +8,7 @@
 #include "core/analysis.h"
 #include "capbuf.h"
 
-#define CHUNK_NS 5000000ull        /* 5 ms of model time per drain */
+#define CHUNK_NS 5000000ull /* 5 ms of model time per drain */
 
 static struct model_bench *MB(void *ctx)
 {
@@ -26,7 +26,7 @@ int model_bench_init(struct model_bench *b, const struct sim_params *p, uint64_t
     sim_sh_calibration(b->m, &b->cal);
     if (sim_sh_start(b->m) != 0)
         return -1;
-    b->wall.tv_sec = 1795608000;   /* 2026-11-25T12:00:00Z, before the sim's cal due date */
+    b->wall.tv_sec = 1795608000; /* 2026-11-25T12:00:00Z, before the sim's cal due date */
     return 0;
 }
 
@@ -129,7 +129,7 @@ static int capture_begin(void *ctx, char *err, size_t len)
 {
     (void)err, (void)len;
     struct model_bench *b = MB(ctx);
-    int rc = drain(b);      /* older samples are not part of this capture */
+    int rc = drain(b); /* older samples are not part of this capture */
     if (rc < 0)
         return rc;
     b->capturing = true;
@@ -212,9 +212,18 @@ static void wall(void *ctx, struct timespec *ts)
 }
 
 const struct rig_ops model_ops = {
-    .pen_identify = identify, .pen_set_rate = set_rate, .pen_set_depth = set_depth,
-    .pen_start = start, .pen_stop = stop, .pen_status = status,
-    .capture_begin = capture_begin, .capture_mark = capture_mark, .capture_end = capture_end,
-    .sleep = do_sleep, .aborted = aborted, .instruments = instruments,
-    .now = now, .wall = wall,
+    .pen_identify = identify,
+    .pen_set_rate = set_rate,
+    .pen_set_depth = set_depth,
+    .pen_start = start,
+    .pen_stop = stop,
+    .pen_status = status,
+    .capture_begin = capture_begin,
+    .capture_mark = capture_mark,
+    .capture_end = capture_end,
+    .sleep = do_sleep,
+    .aborted = aborted,
+    .instruments = instruments,
+    .now = now,
+    .wall = wall,
 };

@@ -15,13 +15,13 @@ struct model_bench {
     struct sim_model *m;
     uint64_t now_ns;
     struct sh_calibration cal;
-    uint64_t next_index;          /* next sample index expected from the sensor */
+    uint64_t next_index; /* next sample index expected from the sensor */
     bool capturing;
     int32_t *force, *disp;
     size_t n, cap;
     uint64_t first;
-    uint32_t flags;               /* AN_F_* seen during the capture */
-    double sensor_start_s;        /* model time of sample 0 */
+    uint32_t flags;        /* AN_F_* seen during the capture */
+    double sensor_start_s; /* model time of sample 0 */
     unsigned stops;
     struct timespec wall;
 };

@@ -76,8 +76,11 @@ struct rig_sequence *inline_seq(const char *json)
 
 struct run_result run(struct bench *b, const struct rig_sequence *s, const char *record)
 {
-    struct run_config cfg = { .seq = s, .dut_serial = "PA-0000042", .operator_name = "Q <&> A",
-                              .station_id = "EOL-3", .record_path = record };
+    struct run_config cfg = { .seq = s,
+                              .dut_serial = "PA-0000042",
+                              .operator_name = "Q <&> A",
+                              .station_id = "EOL-3",
+                              .record_path = record };
     struct run_result r;
     ck_assert_int_eq(run_execute(&cfg, &bench_ops, b, &r), 0);
     return r;
@@ -128,10 +131,10 @@ const char *jstr(const cJSON *o, const char *k)
 const cJSON *find_measurement(const cJSON *rec, const char *name)
 {
     const cJSON *s, *m;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+    cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
         if (cJSON_GetObjectItemCaseSensitive(s, "superseded"))
             continue;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "measurements"))
+        cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive(s, "measurements"))
             if (strcmp(jstr(m, "name"), name) == 0)
                 return m;
     }
@@ -164,4 +167,3 @@ void assert_well_formed(const char *xml, unsigned counts[3])
     ck_assert_msg(ok, "JUnit XML not well formed: %s\n%s", err ? err->message : "?", xml);
     g_markup_parse_context_free(ctx);
 }
-

@@ -8,8 +8,8 @@
 #include "core/run.h"
 #include "core/sequence.h"
 
-extern char tmpdir[64];          /* a fresh directory per test (make_tmp) */
-extern char record_path[256];    /* tmpdir/run.json */
+extern char tmpdir[64];       /* a fresh directory per test (make_tmp) */
+extern char record_path[256]; /* tmpdir/run.json */
 
 void make_tmp(void);
 /* Remove tmpdir (flat: records and attachments only). */

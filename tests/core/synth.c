@@ -38,8 +38,8 @@ static double gauss(struct synth *s)
 
 static void new_stroke(struct synth *s)
 {
-    s->f_cur = s->p.rate_hz * (1 + s->p.rate_bias_pct / 100) *
-               (1 + s->p.jitter_pct / 100 * gauss(s));
+    s->f_cur =
+        s->p.rate_hz * (1 + s->p.rate_bias_pct / 100) * (1 + s->p.jitter_pct / 100 * gauss(s));
     s->depth_cur = s->p.depth_mm + s->p.depth_bias_mm + s->p.depth_noise_mm * gauss(s);
     s->punctured = false;
 }
@@ -90,7 +90,7 @@ static void advance_motor(struct synth *s, double dt)
     }
     double before = s->theta;
     s->theta += 2 * M_PI * s->f_cur * s->speed * dt;
-    if (before < M_PI && s->theta >= M_PI) {      /* bottom of the stroke */
+    if (before < M_PI && s->theta >= M_PI) { /* bottom of the stroke */
         if (s->peaks == 0)
             s->first_peak_t = s->t;
         s->peaks++;
@@ -137,7 +137,7 @@ static double force_at(struct synth *s, double d)
         if (s->punctured) {
             double tau = s->t - s->punct_t;
             if (s->theta >= M_PI) {
-                f = 0;                  /* drawn back: the needles slide out */
+                f = 0; /* drawn back: the needles slide out */
             } else if (s->p.tear_s > 0 && tau < s->p.tear_s) {
                 double c = cos(M_PI * tau / (2 * s->p.tear_s));
                 f = pl + (fp - pl) * c * c;
@@ -145,7 +145,7 @@ static double force_at(struct synth *s, double d)
                 f = pl;
             }
         } else if (s->theta >= M_PI) {
-            f = s->p.phantom_k * d;     /* pressed, never torn: elastic both ways */
+            f = s->p.phantom_k * d; /* pressed, never torn: elastic both ways */
         }
     }
     if (s->force_ring && d > 0 && s->t >= s->fring_t0) {

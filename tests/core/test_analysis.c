@@ -51,8 +51,13 @@ static void cap_free(struct cap *c)
 static struct an_input input(const struct cap *c, const struct synth_params *p)
 {
     struct an_input in = {
-        .force_un = c->force, .disp_nm = c->disp, .n = c->n, .rate_hz = p->fs,
-        .start_index = -1, .stop_index = -1, .set_rate_hz = p->rate_hz,
+        .force_un = c->force,
+        .disp_nm = c->disp,
+        .n = c->n,
+        .rate_hz = p->fs,
+        .start_index = -1,
+        .stop_index = -1,
+        .set_rate_hz = p->rate_hz,
         .set_depth_mm = p->depth_mm,
     };
     return in;
@@ -134,7 +139,7 @@ START_TEST(ringing_does_not_add_strokes)
 {
     struct synth_params p;
     synth_defaults(&p);
-    p.ring_mm = 0.3;       /* large fixture ringing after every peak */
+    p.ring_mm = 0.3; /* large fixture ringing after every peak */
     p.force_ring_frac = 0.3;
     p.noise_um = 1;
     struct cap c;
@@ -189,7 +194,7 @@ START_TEST(spinup_time)
 {
     struct synth_params p;
     synth_defaults(&p);
-    p.spinup_tau_s = 0.010;          /* 95 % of speed after 3 tau = 30 ms */
+    p.spinup_tau_s = 0.010; /* 95 % of speed after 3 tau = 30 ms */
     p.noise_um = 0.2;
     struct cap c;
     make(&c, &p, 0.6, 0.1, -1);
@@ -217,7 +222,8 @@ END_TEST
  * a parked needle pulled above the strokes.) */
 START_TEST(parked_needle_before_start)
 {
-    static const double park_above_mm[] = { -3.5, -2.6, -1.75, -0.9, -0.5, -0.3, -0.05, 0.0, 0.5, 1.5 };
+    static const double park_above_mm[] = { -3.5, -2.6,  -1.75, -0.9, -0.5,
+                                            -0.3, -0.05, 0.0,   0.5,  1.5 };
     static const double pre_s[] = { 0.0, 0.005, 0.05, 0.15, 0.3, 0.6 };
     for (size_t i = 0; i < sizeof park_above_mm / sizeof park_above_mm[0]; i++)
         for (size_t j = 0; j < 4 * sizeof pre_s / sizeof pre_s[0]; j++) {
@@ -239,7 +245,7 @@ START_TEST(parked_needle_before_start)
             p.spinup_tau_s = 0.010;
             p.noise_um = 0.2;
             p.seed = 7 + i * 40 + j;
-            double park = p.depth_mm + park_above_mm[i];   /* parked protrusion */
+            double park = p.depth_mm + park_above_mm[i]; /* parked protrusion */
             bool on_cam = park <= p.depth_mm;
             if (on_cam) { /* d = D - (S/2)(1 + cos theta) */
                 p.theta0 = acos(fmin(1, fmax(-1, 2 * (p.depth_mm - park) / p.stroke_mm - 1)));
@@ -249,7 +255,7 @@ START_TEST(parked_needle_before_start)
             struct cap c;
             make(&c, &p, pre + 0.6, pre, -1);
             size_t start = (size_t)(pre * p.fs);
-            if (!on_cam)      /* parked above the cam's reach: a previous setting */
+            if (!on_cam) /* parked above the cam's reach: a previous setting */
                 for (size_t k = 0; k < start; k++)
                     c.disp[k] = (int32_t)lround(park * 1e6);
             struct an_input in = input(&c, &p);
@@ -263,10 +269,11 @@ START_TEST(parked_needle_before_start)
                           "truth %.2f ms",
                           park, half, latency * 1000, pre, r.spinup_ms, truth_ms);
             ck_assert_msg(r.strokes + 2 >= c.s.peaks && r.strokes <= c.s.peaks,
-                          "parked at %+.2f mm (%s) for %.3f s: %zu strokes, truth %zu", park,
-                          half, pre, r.strokes, c.s.peaks);
-            ck_assert_msg(fabs(r.rate_hz - 100) < 0.5, "parked at %+.2f mm (%s) for %.3f s: rate %.3f",
-                          park, half, pre, r.rate_hz);
+                          "parked at %+.2f mm (%s) for %.3f s: %zu strokes, truth %zu", park, half,
+                          pre, r.strokes, c.s.peaks);
+            ck_assert_msg(fabs(r.rate_hz - 100) < 0.5,
+                          "parked at %+.2f mm (%s) for %.3f s: rate %.3f", park, half, pre,
+                          r.rate_hz);
             ck_assert_msg(fabs(r.depth_mean_mm - p.depth_mm) < 0.002,
                           "parked at %+.2f mm (%s) for %.3f s: depth %.4f", park, half, pre,
                           r.depth_mean_mm);
@@ -309,7 +316,7 @@ START_TEST(spinup_never_reached)
 {
     struct synth_params p;
     synth_defaults(&p);
-    p.rate_bias_pct = -20;           /* runs, but 20 % slow */
+    p.rate_bias_pct = -20; /* runs, but 20 % slow */
     struct cap c;
     make(&c, &p, 0.5, 0.05, -1);
     struct an_input in = input(&c, &p);
@@ -359,7 +366,7 @@ START_TEST(rate_ignores_depth_play)
         p.noise_um = 0.2;
         p.seed = 11 + i;
         struct cap c;
-        make(&c, &p, 0.1, -1, -1);    /* a handful of strokes: edges count */
+        make(&c, &p, 0.1, -1, -1); /* a handful of strokes: edges count */
         struct an_input in = input(&c, &p);
         struct an_result r;
         ck_assert_int_eq(an_analyse(&in, &r), 0);
@@ -415,10 +422,10 @@ START_TEST(force_at_20k)
             ck_assert_uint_gt(n, 15);
             qsort(e, n, sizeof e[0], cmp_abs);
             double p95 = fabs(e[(size_t)ceil(0.95 * (double)n) - 1]);
-            ck_assert_msg(fabs(r.force_mean_n - 0.6) / 0.6 < 0.01,
-                          "%.0f Hz, %.2f mm: mean %.4f N", p.rate_hz, p.depth_mm, r.force_mean_n);
-            ck_assert_msg(p95 < 0.02, "%.0f Hz, %.2f mm: stroke p95 %.2f %%", p.rate_hz,
-                          p.depth_mm, p95 * 100);
+            ck_assert_msg(fabs(r.force_mean_n - 0.6) / 0.6 < 0.01, "%.0f Hz, %.2f mm: mean %.4f N",
+                          p.rate_hz, p.depth_mm, r.force_mean_n);
+            ck_assert_msg(p95 < 0.02, "%.0f Hz, %.2f mm: stroke p95 %.2f %%", p.rate_hz, p.depth_mm,
+                          p95 * 100);
             cap_free(&c);
         }
 }
@@ -432,7 +439,7 @@ START_TEST(stroke_cut_by_capture_start)
     struct synth_params p;
     synth_defaults(&p);
     p.fs = 20000;
-    p.depth_mm = 3.0;                /* punctures well below the mid-level */
+    p.depth_mm = 3.0; /* punctures well below the mid-level */
     p.noise_um = 0.2;
     struct cap c;
     make(&c, &p, 0.5, -1, -1);
@@ -517,7 +524,7 @@ START_TEST(stop_when_already_stopped)
     struct cap c;
     make(&c, &p, 0.5, -1, 0.2);
     struct an_input in = input(&c, &p);
-    in.stop_index = (int64_t)(0.4 * p.fs);    /* command long after the rotor stopped */
+    in.stop_index = (int64_t)(0.4 * p.fs); /* command long after the rotor stopped */
     struct an_result r;
     ck_assert_int_eq(an_analyse(&in, &r), 0);
     ck_assert(r.stop_ms == 0);
@@ -565,7 +572,7 @@ START_TEST(still_needle_has_no_strokes)
     synth_defaults(&p);
     p.noise_um = 0.5;
     struct cap c;
-    make(&c, &p, 0.3, 10, -1);           /* never started */
+    make(&c, &p, 0.3, 10, -1); /* never started */
     struct an_input in = input(&c, &p);
     struct an_result r;
     ck_assert_int_eq(an_analyse(&in, &r), 0);
@@ -581,7 +588,9 @@ START_TEST(bad_arguments)
 {
     int32_t d[4] = { 0 };
     struct an_result r;
-    struct an_input in = { .disp_nm = d, .n = 4, .rate_hz = 0, .start_index = -1, .stop_index = -1 };
+    struct an_input in = {
+        .disp_nm = d, .n = 4, .rate_hz = 0, .start_index = -1, .stop_index = -1
+    };
     ck_assert_int_eq(an_analyse(&in, &r), -1);
     /* Review fix: an infinite rate used to be analysed (every duration
      * 0 ms); it is as invalid as 0 or NaN */

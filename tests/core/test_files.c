@@ -32,7 +32,7 @@ static void expect(const char *file, const char *const *lines, size_t n)
     for (size_t i = 0; i < n; i++) {
         ck_assert_ptr_nonnull(p.msg[i]);
         size_t len = strlen(lines[i]);
-        bool prefix = len && lines[i][len - 1] == '*';   /* platform text after '*' */
+        bool prefix = len && lines[i][len - 1] == '*'; /* platform text after '*' */
         if (prefix)
             ck_assert_msg(strncmp(p.msg[i], lines[i], len - 1) == 0, "got %s", p.msg[i]);
         else
@@ -156,7 +156,7 @@ START_TEST(memory_parsers)
     struct rig_spec *s = spec_parse("mem", spec, sizeof spec - 1, &p);
     dump(&p);
     ck_assert_ptr_nonnull(s);
-    ck_assert(spec_applies(s, "X", 9));   /* no revision list: any revision */
+    ck_assert(spec_applies(s, "X", 9)); /* no revision list: any revision */
     static const char seq[] =
         "{\"format\":\"rig-sequence/1\",\"name\":\"q\",\"spec\":\"whatever.json\","
         "\"policy\":\"continue\",\"main\":[{\"step\":\"capture\",\"seconds\":1,\"evaluate\":[\"r\",\"nope\"]}],"
@@ -193,8 +193,8 @@ START_TEST(strokes_need_a_configured_rate)
         "{\"step\":\"capture\",\"strokes\":50,\"evaluate\":[\"r\"]}]}";
     struct rig_problems p;
     problems_init(&p);
-    struct rig_sequence *q = sequence_from_texts("seq.json", bad, sizeof bad - 1, "s.json", spec,
-                                                 sizeof spec - 1, &p);
+    struct rig_sequence *q =
+        sequence_from_texts("seq.json", bad, sizeof bad - 1, "s.json", spec, sizeof spec - 1, &p);
     ck_assert_ptr_null(q);
     dump(&p);
     ck_assert_uint_eq(p.count, 1);

@@ -37,7 +37,7 @@ START_TEST(eol_pass_with_record_and_attachments)
     ck_assert_uint_eq(r.measurements, r.passed);
     ck_assert_uint_eq(b.measurement_events, r.measurements);
     ck_assert(!b.motor);
-    ck_assert(b.saw_incomplete);           /* the record existed, incomplete, mid-run */
+    ck_assert(b.saw_incomplete); /* the record existed, incomplete, mid-run */
     ck_assert(b.pen_time_s < 15);
 
     cJSON *rec = read_record();
@@ -78,7 +78,7 @@ START_TEST(eol_pass_with_record_and_attachments)
     /* every capture attachment exists with the recorded SHA-256 */
     unsigned attachments = 0;
     const cJSON *st;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+    cJSON_ArrayForEach (st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
         const cJSON *cap = cJSON_GetObjectItemCaseSensitive(st, "capture");
         if (!cap)
             continue;
@@ -88,7 +88,8 @@ START_TEST(eol_pass_with_record_and_attachments)
         ck_assert_str_eq(jstr(cap, "sha256"), sha);
         struct rig_capture c;
         ck_assert_int_eq(capture_read(path, &c, err, sizeof err), 0);
-        ck_assert_uint_eq(c.n, (size_t)cJSON_GetObjectItemCaseSensitive(cap, "samples")->valuedouble);
+        ck_assert_uint_eq(c.n,
+                          (size_t)cJSON_GetObjectItemCaseSensitive(cap, "samples")->valuedouble);
         ck_assert(c.rate_hz == 50000);
         capture_free(&c);
         attachments++;
@@ -110,7 +111,7 @@ START_TEST(depth_bias_fails_and_stops)
     make_tmp();
     struct bench b;
     bench_init(&b);
-    b.s.p.depth_bias_mm = 0.25;       /* pen protrudes 0.25 mm too far */
+    b.s.p.depth_bias_mm = 0.25; /* pen protrudes 0.25 mm too far */
     struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
     struct run_result r = run(&b, s, record_path);
     ck_assert_int_eq(r.outcome, OUTCOME_FAIL);
@@ -123,8 +124,7 @@ START_TEST(depth_bias_fails_and_stops)
     for (int i = 0; i < 11; i++) {
         const cJSON *st = cJSON_GetArrayItem(steps, i);
         bool skipped = i >= 3 && i < 10;
-        ck_assert_str_eq(jstr(st, "outcome"), skipped ? "SKIPPED"
-                                              : i == 2 ? "FAIL" : "PASS");
+        ck_assert_str_eq(jstr(st, "outcome"), skipped ? "SKIPPED" : i == 2 ? "FAIL" : "PASS");
         if (skipped)
             ck_assert_str_eq(jstr(st, "message"),
                              "not run: an earlier step did not pass (stop-on-first-fail)");
@@ -133,15 +133,16 @@ START_TEST(depth_bias_fails_and_stops)
     const cJSON *deep = cJSON_GetArrayItem(steps, 8);
     ck_assert_str_eq(jstr(deep, "kind"), "capture");
     ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(
-                            cJSON_GetObjectItemCaseSensitive(deep, "setpoints"), "rate_hz")->valuedouble,
+                            cJSON_GetObjectItemCaseSensitive(deep, "setpoints"), "rate_hz")
+                            ->valuedouble,
                         150);
     const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(deep, "measurements"), 0);
     ck_assert_str_eq(jstr(m0, "outcome"), "SKIPPED");
-    ck_assert_str_eq(jstr(m0, "limit"), "GELE [142.5, 157.5]");   /* 150 Hz +/- 5 % */
+    ck_assert_str_eq(jstr(m0, "limit"), "GELE [142.5, 157.5]"); /* 150 Hz +/- 5 % */
     const cJSON *last = cJSON_GetArrayItem(steps, 10);
     ck_assert_str_eq(jstr(last, "section"), "teardown");
     ck_assert_str_eq(jstr(last, "kind"), "stop");
-    ck_assert_uint_eq(r.measurements, 3 + 6);   /* skipped ones are not counted */
+    ck_assert_uint_eq(r.measurements, 3 + 6); /* skipped ones are not counted */
     ck_assert_str_eq(jstr(find_measurement(rec, "depth"), "outcome"), "FAIL");
     ck_assert_str_eq(jstr(find_measurement(rec, "stroke_rate"), "outcome"), "PASS");
     ck_assert(!b.motor);
@@ -188,12 +189,12 @@ START_TEST(sample_loss_is_error_not_fail)
     struct bench b;
     bench_init(&b);
     b.capture_flags = AN_F_SAMPLE_LOSS;
-    b.s.p.depth_bias_mm = 0.3;          /* would FAIL if it could be judged */
+    b.s.p.depth_bias_mm = 0.3; /* would FAIL if it could be judged */
     struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
     struct run_result r = run(&b, s, record_path);
     ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
     ck_assert_uint_eq(r.failed, 0);
-    ck_assert_uint_eq(r.errors, 5);   /* motor current comes from the pen: PASS */
+    ck_assert_uint_eq(r.errors, 5); /* motor current comes from the pen: PASS */
     cJSON *rec = read_record();
     const cJSON *d = find_measurement(rec, "depth");
     ck_assert_str_eq(jstr(d, "outcome"), "ERROR");
@@ -217,8 +218,9 @@ START_TEST(ops_error_is_error_and_stops_motor)
         "{\"step\":\"capture\",\"seconds\":0.2,\"evaluate\":[\"depth\"]}]}");
     struct run_result r = run(&b, s, NULL);
     ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
-    ck_assert_str_eq(r.message, "$.main[2] (capture): capture begin failed: sensor head not responding");
-    ck_assert(!b.motor);                 /* no teardown in the file: the final stop did it */
+    ck_assert_str_eq(r.message,
+                     "$.main[2] (capture): capture begin failed: sensor head not responding");
+    ck_assert(!b.motor); /* no teardown in the file: the final stop did it */
     ck_assert_uint_eq(b.stops, 1);
     sequence_free(s);
     bench_free(&b);
@@ -241,7 +243,7 @@ START_TEST(abort_runs_teardown)
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
     const cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
     ck_assert_str_eq(jstr(last, "section"), "teardown");
-    ck_assert_str_eq(jstr(last, "outcome"), "PASS");   /* the stop itself worked */
+    ck_assert_str_eq(jstr(last, "outcome"), "PASS"); /* the stop itself worked */
     ck_assert(!b.motor);
     cJSON_Delete(rec);
     sequence_free(s);
@@ -256,7 +258,7 @@ START_TEST(retry_recovers_and_is_counted)
     struct bench b;
     bench_init(&b);
     b.capture_flags = AN_F_OVERRUN;
-    b.flags_on_capture = 1;              /* only the first capture is hit */
+    b.flags_on_capture = 1; /* only the first capture is hit */
     struct rig_sequence *s = inline_seq(
         "{\"format\":\"rig-sequence/1\",\"name\":\"r\",\"spec\":\"x\",\"policy\":\"stop-on-first-fail\","
         "\"main\":[{\"step\":\"configure\",\"rate_hz\":120,\"depth_mm\":1.5},{\"step\":\"start\"},"
@@ -266,7 +268,7 @@ START_TEST(retry_recovers_and_is_counted)
     struct run_result r = run(&b, s, record_path);
     ck_assert_msg(r.outcome == OUTCOME_PASS, "%s: %s", outcome_str(r.outcome), r.message);
     ck_assert_uint_eq(r.retries, 1);
-    ck_assert_uint_eq(r.measurements, 2);     /* the superseded attempt is not counted */
+    ck_assert_uint_eq(r.measurements, 2); /* the superseded attempt is not counted */
     cJSON *rec = read_record();
     ck_assert_int_eq((int)cJSON_GetObjectItemCaseSensitive(rec, "retries")->valuedouble, 1);
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
@@ -287,7 +289,7 @@ START_TEST(overdue_calibration_refuses_to_run)
     make_tmp();
     struct bench b;
     bench_init(&b);
-    b.ins.cal_due = 20261124;            /* yesterday */
+    b.ins.cal_due = 20261124; /* yesterday */
     struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
     struct run_result r = run(&b, s, record_path);
     ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
@@ -298,7 +300,7 @@ START_TEST(overdue_calibration_refuses_to_run)
     /* nothing ran: every planned step is listed SKIPPED, with why */
     const cJSON *st;
     int n = 0;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+    cJSON_ArrayForEach (st, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
         ck_assert_str_eq(jstr(st, "outcome"), "SKIPPED");
         ck_assert_str_eq(jstr(st, "message"), "not run: an instrument cannot be used");
         n++;
@@ -306,7 +308,7 @@ START_TEST(overdue_calibration_refuses_to_run)
     ck_assert_int_eq(n, 11);
     ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
     cJSON_Delete(rec);
-    b.ins.cal_due = 20261125;            /* due today: still usable today */
+    b.ins.cal_due = 20261125; /* due today: still usable today */
     r = run(&b, s, NULL);
     ck_assert_int_eq(r.outcome, OUTCOME_PASS);
     sequence_free(s);
@@ -360,7 +362,7 @@ START_TEST(step_timeout)
     struct run_result r = run(&b, s, NULL);
     ck_assert_int_eq(r.outcome, OUTCOME_TIMEOUT);
     ck_assert_uint_eq(r.steps, 2);
-    ck_assert(fabs(b.pen_time_s - 0.6) < 1e-6);   /* cut at the timeout */
+    ck_assert(fabs(b.pen_time_s - 0.6) < 1e-6); /* cut at the timeout */
     sequence_free(s);
     bench_free(&b);
 }
@@ -379,14 +381,16 @@ START_TEST(record_write_is_atomic_and_refuses_bad_paths)
     cJSON_Delete(back);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0640);   /* the group's, never the world's */
+    ck_assert_int_eq(st.st_mode & 0777, 0640); /* the group's, never the world's */
     /* a directory that does not exist: nothing written, run refused */
     ck_assert_int_lt(record_write("/nonexistent-dir/r.json", a, err, sizeof err), 0);
     ck_assert(strncmp(err, "cannot create /nonexistent-dir/r.json.tmp", 41) == 0);
     struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
     struct bench b;
     bench_init(&b);
-    struct run_config cfg = { .seq = s, .dut_serial = "X", .record_path = "/nonexistent-dir/r.json" };
+    struct run_config cfg = { .seq = s,
+                              .dut_serial = "X",
+                              .record_path = "/nonexistent-dir/r.json" };
     struct run_result r;
     ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), -1);
     ck_assert(strncmp(r.message, "cannot write the run record: cannot create", 42) == 0);
@@ -416,7 +420,7 @@ START_TEST(junit_is_well_formed)
     assert_well_formed(xml, counts);
     /* identify 3 + start-up capture 6 run, 3 + 5 + 1 skipped, + the verdict */
     ck_assert_uint_eq(counts[0], 3 + 6 + 3 + 5 + 1 + 1);
-    ck_assert_uint_eq(counts[1], 2);           /* the depth, and the run's verdict */
+    ck_assert_uint_eq(counts[1], 2); /* the depth, and the run's verdict */
     ck_assert_uint_ge(counts[2], 8);
     ck_assert_ptr_nonnull(strstr(xml, "tests=\"19\" failures=\"2\" errors=\"0\" skipped=\"9\""));
     char path[300], errs[256];
@@ -450,15 +454,15 @@ static char *junit_of(const char *record_json, unsigned counts[3])
 START_TEST(junit_escapes_outcomes_from_the_record)
 {
     unsigned counts[3] = { 0 };
-    char *xml = junit_of(
-        "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
-        "{\"path\":\"$.main[0]\",\"kind\":\"stop\",\"outcome\":\"ERR\\\"<x>&\","
-        "\"message\":\"m\",\"measurements\":[]},"
-        "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"FAIL\","
-        "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}", counts);
+    char *xml = junit_of("{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
+                         "{\"path\":\"$.main[0]\",\"kind\":\"stop\",\"outcome\":\"ERR\\\"<x>&\","
+                         "\"message\":\"m\",\"measurements\":[]},"
+                         "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"FAIL\","
+                         "\"measurements\":[{\"name\":\"depth\",\"outcome\":\"B'AD\\\"\"}]}]}",
+                         counts);
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"ERR&quot;&lt;x&gt;&amp;\""));
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"B&apos;AD&quot;\""));
-    ck_assert_uint_eq(counts[0], 2 + 1);      /* + the run's verdict */
+    ck_assert_uint_eq(counts[0], 2 + 1); /* + the run's verdict */
     free(xml);
 }
 END_TEST
@@ -469,11 +473,12 @@ END_TEST
 START_TEST(junit_replaces_invalid_utf8)
 {
     unsigned counts[3] = { 0 };
-    char *xml = junit_of(
-        "{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
-        "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"PASS\","
-        "\"measurements\":[{\"name\":\"motor\xff\xfe_current\",\"outcome\":\"PASS\"},"
-        "{\"name\":\"depth \xc2\xb5m\",\"outcome\":\"PASS\"}]}]}", counts);
+    char *xml =
+        junit_of("{\"id\":\"r1\",\"sequence\":{\"name\":\"s\"},\"steps\":["
+                 "{\"path\":\"$.main[1]\",\"kind\":\"capture\",\"outcome\":\"PASS\","
+                 "\"measurements\":[{\"name\":\"motor\xff\xfe_current\",\"outcome\":\"PASS\"},"
+                 "{\"name\":\"depth \xc2\xb5m\",\"outcome\":\"PASS\"}]}]}",
+                 counts);
     ck_assert_ptr_nonnull(strstr(xml, "name=\"motor??_current\""));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"depth \xc2\xb5m\""));
     free(xml);

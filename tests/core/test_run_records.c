@@ -25,8 +25,9 @@
 static struct run_result run_as(struct bench *b, const struct rig_sequence *s, const char *dut,
                                 const char *run_id)
 {
-    struct run_config cfg = { .seq = s, .dut_serial = dut, .run_id = run_id,
-                              .record_path = record_path };
+    struct run_config cfg = {
+        .seq = s, .dut_serial = dut, .run_id = run_id, .record_path = record_path
+    };
     struct run_result r;
     ck_assert_int_eq(run_execute(&cfg, &bench_ops, b, &r), 0);
     return r;
@@ -36,7 +37,7 @@ static unsigned count_outcome(const cJSON *rec, const char *outcome)
 {
     unsigned n = 0;
     const cJSON *st;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps"))
+    cJSON_ArrayForEach (st, cJSON_GetObjectItemCaseSensitive(rec, "steps"))
         n += strcmp(jstr(st, "outcome"), outcome) == 0;
     return n;
 }
@@ -61,7 +62,7 @@ START_TEST(unit_must_be_the_scanned_serial)
     const cJSON *dut = cJSON_GetObjectItemCaseSensitive(rec, "dut");
     ck_assert_str_eq(jstr(dut, "serial"), "PA-9999999");
     ck_assert_str_eq(jstr(dut, "reported_serial"), "PA-0000042");
-    ck_assert_uint_eq(count_outcome(rec, "SKIPPED"), 11);   /* teardown too: not this unit */
+    ck_assert_uint_eq(count_outcome(rec, "SKIPPED"), 11); /* teardown too: not this unit */
     char *xml = junit_from_record(rec);
     ck_assert_ptr_nonnull(strstr(xml, "name=\"verdict\""));
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"ERROR\" message=\"unit identity"));
@@ -169,7 +170,7 @@ START_TEST(results_directory_deleted_mid_run)
     struct bench b;
     bench_init(&b);
     b.watch_record = record_path;
-    b.delete_dir_at_sleep = 4;          /* after the start-up capture was written */
+    b.delete_dir_at_sleep = 4; /* after the start-up capture was written */
     struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
     struct run_result r = run_as(&b, s, "PA-0000042", NULL);
     ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
@@ -210,7 +211,7 @@ START_TEST(rig_problem_turns_fail_into_error)
     ck_assert_str_eq(jstr(d, "outcome"), "ERROR");
     ck_assert_str_eq(jstr(d, "note"), "rig problem: test rig lost control");
     cJSON_Delete(rec);
-    ck_assert_uint_ge(b.rig_checks, 2);     /* after the judged step, and before the verdict */
+    ck_assert_uint_ge(b.rig_checks, 2); /* after the judged step, and before the verdict */
     sequence_free(s);
     remove_tmp();
     bench_free(&b);
@@ -272,7 +273,7 @@ START_TEST(junit_names_unique_and_times_add_up)
     /* the cases add up to the steps that judged something, within the run */
     double steps = 0;
     const cJSON *st;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "steps"))
+    cJSON_ArrayForEach (st, cJSON_GetObjectItemCaseSensitive(rec, "steps"))
         if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "measurements")) > 0)
             steps += cJSON_GetObjectItemCaseSensitive(st, "duration_s")->valuedouble;
     ck_assert_msg(fabs(sum - steps) < 0.01, "cases %.3f s, steps %.3f s", sum, steps);
@@ -302,7 +303,8 @@ START_TEST(junit_error_before_any_measurement)
     assert_well_formed(xml, counts);
     ck_assert_ptr_nonnull(strstr(xml, "errors=\"1\""));
     ck_assert_ptr_nonnull(strstr(xml, "calibration was due"));
-    ck_assert_ptr_nonnull(strstr(xml, "<skipped message=\"not run: an instrument cannot be used\"/>"));
+    ck_assert_ptr_nonnull(
+        strstr(xml, "<skipped message=\"not run: an instrument cannot be used\"/>"));
     free(xml);
     cJSON_Delete(rec);
     sequence_free(s);

@@ -14,7 +14,7 @@
 #include "core/sequence.h"
 
 struct window {
-    double t0, t1;              /* model seconds covered by the capture */
+    double t0, t1; /* model seconds covered by the capture */
     struct an_result an;
 };
 
@@ -52,9 +52,14 @@ static void capture(struct model_bench *b, double seconds, struct window *w, dou
     ck_assert_uint_eq(c.flags, 0);
     w->t0 = (double)c.first_sample / c.rate_hz;
     w->t1 = (double)(c.first_sample + c.n) / c.rate_hz;
-    struct an_input in = { .force_un = c.force_un, .disp_nm = c.disp_nm, .n = c.n,
-                           .rate_hz = c.rate_hz, .start_index = -1, .stop_index = -1,
-                           .set_rate_hz = set_rate, .set_depth_mm = set_depth };
+    struct an_input in = { .force_un = c.force_un,
+                           .disp_nm = c.disp_nm,
+                           .n = c.n,
+                           .rate_hz = c.rate_hz,
+                           .start_index = -1,
+                           .stop_index = -1,
+                           .set_rate_hz = set_rate,
+                           .set_depth_mm = set_depth };
     ck_assert_int_eq(an_analyse(&in, &w->an), 0);
     ck_assert_str_eq(w->an.error, "");
     capture_free(&c);
@@ -80,7 +85,8 @@ START_TEST(accuracy_over_dvt_grid)
         for (int d = 1; d <= 10; d++, k++) {
             set_r[k] = rates[r];
             set_d[k] = 0.25 * d;
-            ck_assert_int_eq(model_ops.pen_set_rate(&b, (uint32_t)(rates[r] * 1000), err, sizeof err), 0);
+            ck_assert_int_eq(
+                model_ops.pen_set_rate(&b, (uint32_t)(rates[r] * 1000), err, sizeof err), 0);
             ck_assert_int_eq(model_ops.pen_set_depth(&b, (uint16_t)(250 * d), err, sizeof err), 0);
             ck_assert_int_eq(model_bench_advance(&b, 0.25), 0);
             capture(&b, 40 / rates[r], &w[k], set_r[k], set_d[k]);
@@ -98,11 +104,12 @@ START_TEST(accuracy_over_dvt_grid)
         worst_depth = fmax(worst_depth, ed);
         ck_assert_msg(er < 0.1, "%g Hz %g mm: rate %.5f vs truth %.5f (%.4f %%)", set_r[k],
                       set_d[k], w[k].an.rate_hz, tr, er);
-        ck_assert_msg(ed < 5, "%g Hz %g mm: depth %.5f vs truth %.5f (%.2f um)", set_r[k],
-                      set_d[k], w[k].an.depth_mean_mm, td, ed);
+        ck_assert_msg(ed < 5, "%g Hz %g mm: depth %.5f vs truth %.5f (%.2f um)", set_r[k], set_d[k],
+                      w[k].an.depth_mean_mm, td, ed);
     }
-    printf("DVT grid (30 points, 40 strokes each): worst rate error %.4f %%, worst depth error %.2f um\n",
-           worst_rate, worst_depth);
+    printf(
+        "DVT grid (30 points, 40 strokes each): worst rate error %.4f %%, worst depth error %.2f um\n",
+        worst_rate, worst_depth);
     model_bench_free(&b);
     fclose(truth);
 }
@@ -126,7 +133,7 @@ START_TEST(eol_passes_on_a_healthy_pen)
 {
     struct sim_params p;
     sim_params_default(&p);
-    p.depth_bias_mm = 0.01;     /* a fixed, healthy unit */
+    p.depth_bias_mm = 0.01; /* a fixed, healthy unit */
     struct model_bench b;
     ck_assert_int_eq(model_bench_init(&b, &p, 11, NULL), 0);
     struct run_result r = run_on_model(FIXTURES_DIR "/sequences/eol.json", &b);
@@ -173,8 +180,7 @@ START_TEST(faults_give_the_right_outcome)
         p.depth_bias_mm = 0;
         struct model_bench b;
         ck_assert_int_eq(model_bench_init(&b, &p, 21, NULL), 0);
-        sim_model_inject(b.m, cases[i].fault, cases[i].value,
-                         (uint64_t)(cases[i].at_s * 1e9));
+        sim_model_inject(b.m, cases[i].fault, cases[i].value, (uint64_t)(cases[i].at_s * 1e9));
         struct run_result r = run_on_model(FIXTURES_DIR "/sequences/eol.json", &b);
         printf("fault %s: %s: %s\n", sim_fault_name(cases[i].fault), outcome_str(r.outcome),
                r.message);

@@ -61,14 +61,15 @@ START_TEST(every_comparison_at_edges)
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         struct limit l = two(one[i].c, 1.0, NAN);
         for (int k = 0; k < 3; k++)
-            ck_assert_msg(judge(&l, ys[k]) == one[i].at[k], "%s at %g", lim_cmp_str(one[i].c), ys[k]);
+            ck_assert_msg(judge(&l, ys[k]) == one[i].at[k], "%s at %g", lim_cmp_str(one[i].c),
+                          ys[k]);
     }
 }
 END_TEST
 
 START_TEST(nan_and_inf_are_errors)
 {
-    struct limit l = two(LIM_LTGT, 1, 2);   /* would PASS any large value */
+    struct limit l = two(LIM_LTGT, 1, 2); /* would PASS any large value */
     struct lim_eval ev;
     limit_eval_number(&l, &no_sp, NAN, &ev);
     ck_assert_int_eq(ev.outcome, OUTCOME_ERROR);
@@ -94,14 +95,14 @@ START_TEST(nominal_tolerances)
     ck_assert_int_eq(judge(&l, 94.99), F);
     ck_assert_int_eq(judge(&l, 105.01), F);
     l.tol_kind = LIM_TOL_PPM;
-    l.tol = 1000;            /* 0.1 % */
+    l.tol = 1000; /* 0.1 % */
     ck_assert_int_eq(judge(&l, 100.1), P);
     ck_assert_int_eq(judge(&l, 100.11), F);
     l.tol_kind = LIM_TOL_ABS;
     l.tol = 0.5;
     ck_assert_int_eq(judge(&l, 99.5), P);
     ck_assert_int_eq(judge(&l, 99.49), F);
-    l.cmp = LIM_GTLT;        /* nominal with open interval */
+    l.cmp = LIM_GTLT; /* nominal with open interval */
     ck_assert_int_eq(judge(&l, 99.5), F);
 }
 END_TEST
@@ -170,7 +171,7 @@ START_TEST(marginal_band)
     ck_assert(ev.outcome == P && ev.marginal);
     limit_eval_number(&l, &no_sp, 0.31, &ev);
     ck_assert(ev.outcome == P && ev.marginal);
-    limit_eval_number(&l, &no_sp, 0.61, &ev);   /* FAIL is never marginal */
+    limit_eval_number(&l, &no_sp, 0.61, &ev); /* FAIL is never marginal */
     ck_assert(ev.outcome == F && !ev.marginal);
     /* percent of the tolerance for nominal form: 20 % of 0.15 = 0.03 */
     struct limit n;

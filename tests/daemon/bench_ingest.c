@@ -42,8 +42,8 @@
 #include "itestlib.h"
 #include "simlib.h"
 
-#define CLIENT_TRANSFERS 8      /* as rigd's sh2 driver (SH_DRV_TRANSFERS) */
-#define MAX_FIXTURES 8
+#define CLIENT_TRANSFERS 8 /* as rigd's sh2 driver (SH_DRV_TRANSFERS) */
+#define MAX_FIXTURES     8
 
 static double now_s(void)
 {
@@ -64,12 +64,12 @@ static void on_term(int sig)
  * in, the stream's counters when done. */
 static int client_main(const char *serial, uint32_t rate)
 {
-    struct sigaction sa = {.sa_handler = on_term};
+    struct sigaction sa = { .sa_handler = on_term };
     sigaction(SIGTERM, &sa, NULL);
     struct sh_dev d;
     REQUIRE(sh_open_serial(&d, serial) == 0, "open sensor head %s", serial);
     REQUIRE(sh_set_rate(&d, rate) == 0, "SET_RATE %u", rate);
-    struct sh_streamer s = {0};
+    struct sh_streamer s = { 0 };
     REQUIRE(sh_stream_begin(&s, &d, CLIENT_TRANSFERS) == 0, "submit");
     REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
     bool told = false;
@@ -85,12 +85,13 @@ static int client_main(const char *serial, uint32_t rate)
     sh_stream_end(&s);
     sh_close(&d);
     const struct sh_stream_stats *st = &s.cont.stats;
-    printf("blocks %llu samples %llu lost_blocks %llu lost_samples %llu repeated %llu overruns %llu "
-           "bad %llu errors %llu\n",
-           (unsigned long long)st->blocks, (unsigned long long)st->samples,
-           (unsigned long long)st->lost_blocks, (unsigned long long)st->lost_samples,
-           (unsigned long long)st->repeated_blocks, (unsigned long long)st->overruns,
-           (unsigned long long)st->bad_blocks, (unsigned long long)(s.errors + s.no_device));
+    printf(
+        "blocks %llu samples %llu lost_blocks %llu lost_samples %llu repeated %llu overruns %llu "
+        "bad %llu errors %llu\n",
+        (unsigned long long)st->blocks, (unsigned long long)st->samples,
+        (unsigned long long)st->lost_blocks, (unsigned long long)st->lost_samples,
+        (unsigned long long)st->repeated_blocks, (unsigned long long)st->overruns,
+        (unsigned long long)st->bad_blocks, (unsigned long long)(s.errors + s.no_device));
     return 0;
 }
 
@@ -160,8 +161,7 @@ static int sensors(const cJSON *devs, const cJSON **out, int max)
 {
     int n = 0;
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(devs, "devices"))
-    {
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(devs, "devices")) {
         const char *kind = js_str(e, "kind");
         if (kind && strcmp(kind, "sensor") == 0 && n < max)
             out[n++] = e;
@@ -173,7 +173,7 @@ static int count_present(const cJSON *devs)
 {
     int n = 0;
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(devs, "devices"))
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(devs, "devices"))
         n += js_bool(e, "present");
     return n;
 }
@@ -223,9 +223,10 @@ static void rigsim_send(const char *line)
 static void claim(struct jl *c, const char *fixture)
 {
     char m[128];
-    snprintf(m, sizeof m,
-             "\"class\":\"session\",\"action\":\"claim\",\"fixture\":\"%s\",\"purpose\":\"bench_ingest\"",
-             fixture);
+    snprintf(
+        m, sizeof m,
+        "\"class\":\"session\",\"action\":\"claim\",\"fixture\":\"%s\",\"purpose\":\"bench_ingest\"",
+        fixture);
     cJSON *r = call(c, m);
     const char *st = js_str(r, "state");
     IT_CHECK(st && strcmp(st, "owner") == 0, "claim of fixture %s refused", fixture);
@@ -241,7 +242,7 @@ struct cpu {
 
 static struct cpu cpu_of(pid_t pid)
 {
-    struct cpu c = {it_proc_cpu_s(pid), 0};
+    struct cpu c = { it_proc_cpu_s(pid), 0 };
     char path[300];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
@@ -262,7 +263,7 @@ static struct cpu cpu_of(pid_t pid)
 
 static struct cpu cpu_sub(struct cpu a, struct cpu b, double k)
 {
-    return (struct cpu){a.tick - k * b.tick, a.run - k * b.run};
+    return (struct cpu){ a.tick - k * b.tick, a.run - k * b.run };
 }
 
 /* rigd's CPU over ms milliseconds, in seconds per second. */
@@ -273,7 +274,7 @@ static struct cpu cpu_rate(pid_t pid, int ms)
     it_sleep_ms(ms);
     struct cpu c1 = cpu_of(pid);
     double dt = now_s() - t0;
-    return (struct cpu){(c1.tick - c0.tick) / dt, (c1.run - c0.run) / dt};
+    return (struct cpu){ (c1.tick - c0.tick) / dt, (c1.run - c0.run) / dt };
 }
 
 /* What one window reads before and after. */
@@ -320,7 +321,7 @@ static struct cpu report(const char *title, const struct snap *a, const struct s
     row("client", client, dt);
     printf("  %-26s %6.3f s %5.1f %%\n", "rigsim (both emulators)", b->sim - a->sim,
            (b->sim - a->sim) / dt * 100);
-    struct cpu ratio = {net.tick / client.tick, net.run / client.run};
+    struct cpu ratio = { net.tick / client.tick, net.run / client.run };
     printf("  %-26s %6.2f           %6.2f\n", "ratio rigd/client", ratio.tick, ratio.run);
     printf("  %-26s %6.2f           %6.2f\n", "  without the heartbeats", ingest.tick / client.tick,
            ingest.run / client.run);
@@ -334,7 +335,7 @@ static pid_t start_rigd(const char *rigd, const char *station, char *dir, char *
     snprintf(sock, len, "%s/rigd.sock", dir);
     pid_t pid = rigd_start(rigd, station, sock);
     IT_CHECK(jl_connect(c, sock, 10000) == 0, "connect to rigd");
-    cJSON_Delete(jl_recv(c, 5000));     /* the version line */
+    cJSON_Delete(jl_recv(c, 5000)); /* the version line */
     return pid;
 }
 
@@ -356,7 +357,8 @@ static int ingest_main(const char *rigd, const char *station, const char *serial
     const cJSON *sh[1];
     IT_CHECK(sensors(d, sh, 1) == 1, "no sensor");
     char fixture[32];
-    snprintf(fixture, sizeof fixture, "%s", js_str(sh[0], "fixture") ? js_str(sh[0], "fixture") : "");
+    snprintf(fixture, sizeof fixture, "%s",
+             js_str(sh[0], "fixture") ? js_str(sh[0], "fixture") : "");
     cJSON_Delete(d);
     it_sleep_ms(1000);
     struct cpu idle = cpu_rate(pid, 3000);
@@ -376,7 +378,7 @@ static int ingest_main(const char *rigd, const char *station, const char *serial
     cJSON_Delete(d);
     struct client cl;
     client_start(&cl, serial, rate);
-    it_sleep_ms(1000);      /* both settled */
+    it_sleep_ms(1000); /* both settled */
     printf("rigd CPU idle %.2f %% of one core (on-CPU %.3f %%); with a session but no stream "
            "(pen heartbeats) %.2f %% (on-CPU %.3f %%)\n",
            idle.tick * 100, idle.run * 100, hb.tick * 100, hb.run * 100);
@@ -514,7 +516,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "client") == 0)
         return client_main(argv[2], (uint32_t)strtoul(argv[3], NULL, 10));
     signal(SIGPIPE, SIG_IGN);
-    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress shows in a log as it comes */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows in a log as it comes */
     if (argc >= 5 && argc <= 6 && strcmp(argv[1], "ingest") == 0) {
         int secs = argc > 5 ? atoi(argv[5]) : 10;
         return secs < 1 ? usage() : ingest_main(argv[2], argv[3], argv[4], secs);

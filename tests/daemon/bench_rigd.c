@@ -91,8 +91,9 @@ int main(int argc, char **argv)
         cJSON_Delete(r);
     }
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
-    printf("pen status round trip through rigd (%d requests): median %.0f us, p99 %.0f us, max %.0f us\n",
-           n, lat[n / 2], lat[(int)(n * 0.99)], lat[n - 1]);
+    printf(
+        "pen status round trip through rigd (%d requests): median %.0f us, p99 %.0f us, max %.0f us\n",
+        n, lat[n / 2], lat[(int)(n * 0.99)], lat[n - 1]);
 
     /* Streaming: a watcher of decimated samples makes rigd stream. */
     struct jl w;
@@ -123,8 +124,8 @@ int main(int argc, char **argv)
     printf("streaming 2 x 50 kS/s with a samples watcher for %.1f s: rigd CPU %.1f %% of one core "
            "(idle: %.2f %%); watcher got %ld events, %ld live samples (%.0f/s); "
            "lost blocks %.0f, lost samples %.0f\n",
-           dt, stream_cpu, idle_cpu, events, live, live / dt, js_num(sh, "stream_stats.lost_blocks", -1),
-           js_num(sh, "stream_stats.lost_samples", -1));
+           dt, stream_cpu, idle_cpu, events, live, live / dt,
+           js_num(sh, "stream_stats.lost_blocks", -1), js_num(sh, "stream_stats.lost_samples", -1));
     printf("rigd RSS: idle %ld kB, streaming %ld kB\n", rss_idle, rss_stream);
     cJSON_Delete(d);
     jl_close(&w);

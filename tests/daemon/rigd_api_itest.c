@@ -46,7 +46,7 @@ static void t_ids(void)
     wait_devices_ready(&a);
 
     /* Integers beyond a double's 53 bits, exponents, trailing zeros, -0. */
-    static const char *const numbers[] = {"12345678901234567890", "1e3", "1.50", "-0", "2E+2"};
+    static const char *const numbers[] = { "12345678901234567890", "1e3", "1.50", "-0", "2E+2" };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         char line[128];
         snprintf(line, sizeof line, "{\"class\":\"status\",\"id\":%s}", numbers[i]);
@@ -55,7 +55,7 @@ static void t_ids(void)
         free(r);
     }
     /* Strings with a NUL, escapes written one way or another. */
-    static const char *const strings[] = {"\"a\\u0000b\"", "\"\\u00e9\\/x\"", "\"caf\xc3\xa9\""};
+    static const char *const strings[] = { "\"a\\u0000b\"", "\"\\u00e9\\/x\"", "\"caf\xc3\xa9\"" };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         char line[128];
         snprintf(line, sizeof line, "{\"class\":\"devices\",\"id\":%s}", strings[i]);
@@ -68,8 +68,10 @@ static void t_ids(void)
     r = call_raw(&a, "{\"class\":\"nope\",\"id\":\"n\\u0000\"}", "\"n\\u0000\"", T_REPLY);
     expect_code(r, "unknown_class");
     free(r);
-    r = call_raw(&a, "{\"class\":\"run\",\"id\":1.0,\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
-                 "\"spec_text\":\"{}\",\"dut\":\"PA-0000001\"}", "1.0", T_REPLY);
+    r = call_raw(&a,
+                 "{\"class\":\"run\",\"id\":1.0,\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
+                 "\"spec_text\":\"{}\",\"dut\":\"PA-0000001\"}",
+                 "1.0", T_REPLY);
     expect_code(r, "bad_argument");
     IT_CHECK(strstr(r, "\"problems\""), "a run's problems: %.300s", r);
     free(r);
@@ -82,21 +84,22 @@ static void t_ids(void)
     /* An interim "queued" and the final grant, both with the id as sent. */
     expect_ok(&a, "\"class\":\"session\",\"action\":\"claim\"", "session");
     IT_CHECK(jl_send(&b, "{\"class\":\"session\",\"action\":\"claim\",\"wait\":true,"
-                         "\"id\":\"w\\u0000x\"}") == 0, "send");
+                         "\"id\":\"w\\u0000x\"}") == 0,
+             "send");
     r = recv_line(&b, T_REPLY);
     IT_CHECK(r, "no interim reply");
-    expect_has(r, (const char *const[]){"\"id\":\"w\\u0000x\"", "\"state\":\"queued\"",
-                                        "\"position\":1", "\"owner\":{", NULL});
+    expect_has(r, (const char *const[]){ "\"id\":\"w\\u0000x\"", "\"state\":\"queued\"",
+                                         "\"position\":1", "\"owner\":{", NULL });
     free(r);
-    jl_close(&a);   /* releases the session: the waiter gets it */
+    jl_close(&a); /* releases the session: the waiter gets it */
     r = recv_line(&b, 10000);
     IT_CHECK(r, "no grant");
-    expect_has(r, (const char *const[]){"\"id\":\"w\\u0000x\"", "\"state\":\"owner\"", NULL});
+    expect_has(r, (const char *const[]){ "\"id\":\"w\\u0000x\"", "\"state\":\"owner\"", NULL });
     free(r);
 
     /* Ids that cannot be echoed as valid JSON are refused, not echoed. */
-    static const char *const bad[] = {"01", "1.", "-01", "\"tab\there\"", "true", "null", "[1]",
-                                      "{\"a\":1}"};
+    static const char *const bad[] = { "01",   "1.",   "-01", "\"tab\there\"",
+                                       "true", "null", "[1]", "{\"a\":1}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char line[128];
         snprintf(line, sizeof line, "{\"class\":\"status\",\"id\":%s}", bad[i]);
@@ -226,14 +229,16 @@ static void t_precedence(void)
                    "bad_request", "rate_hz");
     expect_refused(&a, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":500,\"depth_mm\":\"9\"",
                    "bad_request", "depth_mm");
-    expect_refused(&a, "\"class\":\"run\",\"sequence\":5,\"dut\":\"x\\ny\"", "bad_request", "sequence");
+    expect_refused(&a, "\"class\":\"run\",\"sequence\":5,\"dut\":\"x\\ny\"", "bad_request",
+                   "sequence");
     expect_refused(&a, "\"class\":\"watch\",\"topics\":[\"weather\",1]", "bad_request", "topics");
     /* Values before the bench: another client's session does not hide a
      * bad value (and nothing is claimed or queued for it). */
     expect_ok(&b, "\"class\":\"session\",\"action\":\"claim\",\"purpose\":\"holder\"", "session");
     expect_refused(&a, "\"class\":\"pen\",\"action\":\"set\",\"depth_mm\":1.1", "bad_argument",
                    "steps of 0.25 mm");
-    expect_refused(&a, "\"class\":\"session\",\"action\":\"claim\",\"wait\":true,\"purpose\":\"a\\nb\"",
+    expect_refused(&a,
+                   "\"class\":\"session\",\"action\":\"claim\",\"wait\":true,\"purpose\":\"a\\nb\"",
                    "bad_argument", "purpose");
     cJSON *r = call(&a, "\"class\":\"status\"");
     IT_CHECK(js_num(r, "session.waiting", -1) == 0, "a refused claim was queued");
@@ -259,7 +264,8 @@ static void t_precedence(void)
              "a refused pen request claimed the bench: session %s", js_str(r, "session.state"));
     cJSON_Delete(r);
     /* Without the pen, depth is checked against the protocol's range. */
-    expect_refused(&a, "\"class\":\"pen\",\"action\":\"set\",\"depth_mm\":3.5", "bad_argument", NULL);
+    expect_refused(&a, "\"class\":\"pen\",\"action\":\"set\",\"depth_mm\":3.5", "bad_argument",
+                   NULL);
     wait_pen(&a, true);
     jl_close(&a);
     jl_close(&b);
@@ -293,30 +299,29 @@ static void t_members(void)
     wait_devices_ready(&c);
     /* status before any stop: every member there, null when empty */
     char *r = call_raw(&c, "{\"class\":\"status\",\"id\":1}", "1", T_REPLY);
-    expect_has(r, (const char *const[]){"\"station\":", "\"state\":\"running\"",
-                                        "\"session\":{\"state\":\"free\",\"owner\":null,\"waiting\":0}",
-                                        "\"pen_motor\":", "\"pen_faults\":",
-                                        "\"last_stop\":null", "\"run\":null", "\"runs_waiting\":0",
-                                        "\"api\":{", NULL});
+    expect_has(
+        r, (const char *const[]){ "\"station\":", "\"state\":\"running\"",
+                                  "\"session\":{\"state\":\"free\",\"owner\":null,\"waiting\":0}",
+                                  "\"pen_motor\":", "\"pen_faults\":", "\"last_stop\":null",
+                                  "\"run\":null", "\"runs_waiting\":0", "\"api\":{", NULL });
     free(r);
     r = call_raw(&c, "{\"class\":\"session\",\"id\":2}", "2", T_REPLY);
-    expect_has(r, (const char *const[]){"\"state\":\"free\"", "\"owner\":null", NULL});
+    expect_has(r, (const char *const[]){ "\"state\":\"free\"", "\"owner\":null", NULL });
     free(r);
     /* pen replies, as API.md lists them */
     r = call_raw(&c, "{\"class\":\"pen\",\"id\":3,\"action\":\"identify\"}", "3", T_REPLY);
-    expect_has(r, (const char *const[]){"\"action\":\"identify\"", "\"model\":",
-                                        "\"serial\":\"PA-0000001\"", "\"hw_revision\":",
-                                        "\"firmware\":", "\"cartridge_id\":",
-                                        "\"needle_count\":", "\"protocol_version\":",
-                                        "\"depth_step_mm\":0.25", "\"depth_min_mm\":0",
-                                        "\"depth_max_mm\":2.5", "\"session\":null", NULL});
+    expect_has(r, (const char *const[]){
+                      "\"action\":\"identify\"", "\"model\":", "\"serial\":\"PA-0000001\"",
+                      "\"hw_revision\":", "\"firmware\":", "\"cartridge_id\":", "\"needle_count\":",
+                      "\"protocol_version\":", "\"depth_step_mm\":0.25", "\"depth_min_mm\":0",
+                      "\"depth_max_mm\":2.5", "\"session\":null", NULL });
     free(r);
     r = call_raw(&c, "{\"class\":\"pen\",\"id\":4,\"action\":\"status\"}", "4", T_REPLY);
-    expect_has(r, (const char *const[]){"\"state\":\"idle\"", "\"set_rate_hz\":",
-                                        "\"measured_rate_hz\":", "\"set_depth_mm\":",
-                                        "\"motor_current_ma\":", "\"supply_mv\":",
-                                        "\"temperature_c\":", "\"faults\":", "\"uptime_ms\":",
-                                        "\"watchdog_ms\":", "\"session\":null", NULL});
+    expect_has(
+        r, (const char *const[]){
+               "\"state\":\"idle\"", "\"set_rate_hz\":", "\"measured_rate_hz\":",
+               "\"set_depth_mm\":", "\"motor_current_ma\":", "\"supply_mv\":", "\"temperature_c\":",
+               "\"faults\":", "\"uptime_ms\":", "\"watchdog_ms\":", "\"session\":null", NULL });
     free(r);
     /* depth: on the pen's steps, inside its range (2.75 is inside the
      * protocol's 3 mm but beyond this pen's 2.5) */
@@ -326,26 +331,31 @@ static void t_members(void)
                    "steps of 0.25 mm");
     expect_refused(&c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":100,\"depth_mm\":1.3",
                    "bad_argument", "depth_mm");
-    r = call_raw(&c, "{\"class\":\"pen\",\"id\":5,\"action\":\"set\",\"rate_hz\":120}", "5", T_REPLY);
-    expect_has(r, (const char *const[]){"\"rate_hz\":120", "\"depth_mm\":null", "\"session\":", NULL});
+    r = call_raw(&c, "{\"class\":\"pen\",\"id\":5,\"action\":\"set\",\"rate_hz\":120}", "5",
+                 T_REPLY);
+    expect_has(
+        r, (const char *const[]){ "\"rate_hz\":120", "\"depth_mm\":null", "\"session\":", NULL });
     IT_CHECK(!strstr(r, "\"session\":null"), "set by the owner names its session: %s", r);
     free(r);
-    r = call_raw(&c, "{\"class\":\"pen\",\"id\":6,\"action\":\"set\",\"depth_mm\":0.3}", "6", T_REPLY);
+    r = call_raw(&c, "{\"class\":\"pen\",\"id\":6,\"action\":\"set\",\"depth_mm\":0.3}", "6",
+                 T_REPLY);
     expect_code(r, "bad_argument");
     free(r);
-    r = call_raw(&c, "{\"class\":\"pen\",\"id\":7,\"action\":\"set\",\"depth_mm\":1.25}", "7", T_REPLY);
-    expect_has(r, (const char *const[]){"\"rate_hz\":null", "\"depth_mm\":1.25", NULL});
+    r = call_raw(&c, "{\"class\":\"pen\",\"id\":7,\"action\":\"set\",\"depth_mm\":1.25}", "7",
+                 T_REPLY);
+    expect_has(r, (const char *const[]){ "\"rate_hz\":null", "\"depth_mm\":1.25", NULL });
     free(r);
     r = call_raw(&c, "{\"class\":\"pen\",\"id\":8,\"action\":\"start\"}", "8", T_REPLY);
-    expect_has(r, (const char *const[]){"\"motor\":\"starting\"", "\"session\":", NULL});
+    expect_has(r, (const char *const[]){ "\"motor\":\"starting\"", "\"session\":", NULL });
     free(r);
     IT_CHECK(sim_wait_motor(true, 5000), "motor did not start");
     r = call_raw(&c, "{\"class\":\"pen\",\"id\":9,\"action\":\"stop\"}", "9", T_REPLY);
-    expect_has(r, (const char *const[]){"\"confirmed\":true", "\"detail\":", NULL});
+    expect_has(r, (const char *const[]){ "\"confirmed\":true", "\"detail\":", NULL });
     free(r);
     r = call_raw(&c, "{\"class\":\"status\",\"id\":10}", "10", T_REPLY);
-    expect_has(r, (const char *const[]){"\"last_stop\":{\"confirmed\":true,\"reason\":", "\"detail\":",
-                                        "\"owner\":{", "\"purpose\":null", "\"implicit\":true", NULL});
+    expect_has(r, (const char *const[]){
+                      "\"last_stop\":{\"confirmed\":true,\"reason\":", "\"detail\":", "\"owner\":{",
+                      "\"purpose\":null", "\"implicit\":true", NULL });
     free(r);
     IT_CHECK(sim_wait_motor(false, 5000), "motor did not stop");
 
@@ -355,20 +365,20 @@ static void t_members(void)
     expect_ok(&c, "\"class\":\"session\",\"action\":\"release\"", "session");
     expect_ok(&w, "\"class\":\"watch\",\"topics\":[\"devices\"]", "watch");
     long long until = it_now_ms() + 10000;
-    for (int id = 11;; id++) {  /* busy until the release's stop has ended */
+    for (int id = 11;; id++) { /* busy until the release's stop has ended */
         char req[96], want[32];
         snprintf(req, sizeof req, "{\"class\":\"session\",\"id\":%d,\"action\":\"claim\"}", id);
         snprintf(want, sizeof want, "\"id\":%d,", id);
         IT_CHECK(jl_send(&w, req) == 0, "send");
-        r = wait_line(&w, (const char *const[]){"\"", NULL}, T_REPLY);
+        r = wait_line(&w, (const char *const[]){ "\"", NULL }, T_REPLY);
         while (!strstr(r, "session_claimed") && !strstr(r, want)) {
             free(r);
-            r = wait_line(&w, (const char *const[]){"\"", NULL}, T_REPLY);
+            r = wait_line(&w, (const char *const[]){ "\"", NULL }, T_REPLY);
         }
         if (strstr(r, "session_claimed")) {
             free(r);
-            r = wait_line(&w, (const char *const[]){want, NULL}, T_REPLY);
-            expect_has(r, (const char *const[]){"\"state\":\"owner\"", NULL});
+            r = wait_line(&w, (const char *const[]){ want, NULL }, T_REPLY);
+            expect_has(r, (const char *const[]){ "\"state\":\"owner\"", NULL });
             free(r);
             break;
         }
@@ -387,9 +397,9 @@ static void t_members(void)
     snprintf(line, sizeof line, "{\"id\":\"run-1\",%s}", body);
     free(body);
     until = it_now_ms() + 10000;
-    for (;;) {  /* the bench is free once w's release has stopped the motor */
+    for (;;) { /* the bench is free once w's release has stopped the motor */
         IT_CHECK(jl_send(&c, line) == 0, "send run");
-        r = wait_line(&c, (const char *const[]){"\"id\":\"run-1\"", NULL}, T_REPLY);
+        r = wait_line(&c, (const char *const[]){ "\"id\":\"run-1\"", NULL }, T_REPLY);
         if (strstr(r, "\"state\":\"started\""))
             break;
         IT_CHECK(strstr(r, "\"busy\"") && it_now_ms() < until, "run refused: %s", r);
@@ -398,22 +408,23 @@ static void t_members(void)
     }
     free(r);
     r = recv_line(&c, T_REPLY);
-    IT_CHECK(r && strstr(r, "\"event\":\"started\""), "first event after the reply: %s", r ? r : "none");
+    IT_CHECK(r && strstr(r, "\"event\":\"started\""), "first event after the reply: %s",
+             r ? r : "none");
     free(r);
-    r = wait_line(&c, (const char *const[]){"\"event\":\"progress\"", NULL}, 10000);
-    expect_has(r, (const char *const[]){"\"run_id\":", "\"progress\":", "\"step\":", "\"index\":",
-                                        "\"total\":", "\"kind\":", "\"path\":", NULL});
+    r = wait_line(&c, (const char *const[]){ "\"event\":\"progress\"", NULL }, 10000);
+    expect_has(r, (const char *const[]){ "\"run_id\":", "\"progress\":", "\"step\":", "\"index\":",
+                                         "\"total\":", "\"kind\":", "\"path\":", NULL });
     free(r);
-    r = wait_line(&c, (const char *const[]){"\"class\":\"measurement\"", NULL}, 20000);
-    expect_has(r, (const char *const[]){"\"run_id\":", "\"step\":", "\"name\":", "\"quantity\":",
-                                        "\"value\":", "\"units\":", "\"limits\":", "\"outcome\":",
-                                        "\"marginal\":", "\"note\":", NULL});
+    r = wait_line(&c, (const char *const[]){ "\"class\":\"measurement\"", NULL }, 20000);
+    expect_has(r, (const char *const[]){ "\"run_id\":", "\"step\":", "\"name\":", "\"quantity\":",
+                                         "\"value\":", "\"units\":", "\"limits\":", "\"outcome\":",
+                                         "\"marginal\":", "\"note\":", NULL });
     free(r);
     expect_ok(&w, "\"class\":\"abort\"", "abort");
-    r = wait_line(&c, (const char *const[]){"\"event\":\"finished\"", NULL}, 20000);
-    expect_has(r, (const char *const[]){"\"outcome\":\"ABORTED\"", "\"reason\":", "\"record\":",
-                                        "\"record_id\":", "\"record_error\":null", "\"summary\":",
-                                        NULL});
+    r = wait_line(&c, (const char *const[]){ "\"event\":\"finished\"", NULL }, 20000);
+    expect_has(r, (const char *const[]){ "\"outcome\":\"ABORTED\"", "\"reason\":", "\"record\":",
+                                         "\"record_id\":", "\"record_error\":null",
+                                         "\"summary\":", NULL });
     free(r);
     jl_close(&c);
     jl_close(&w);
@@ -428,10 +439,10 @@ int main(int argc, char **argv)
         const char *name;
         void (*run)(void);
     } scenarios[] = {
-        {"api-ids", t_ids},
-        {"api-types", t_types},
-        {"api-precedence", t_precedence},
-        {"api-members", t_members},
+        { "api-ids", t_ids },
+        { "api-types", t_types },
+        { "api-precedence", t_precedence },
+        { "api-members", t_members },
     };
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         if (strcmp(argv[1], scenarios[i].name) != 0)

@@ -13,7 +13,7 @@
 
 struct harness *harness(void)
 {
-    static struct harness h = {.next_id = 100};
+    static struct harness h = { .next_id = 100 };
     return &h;
 }
 
@@ -154,8 +154,9 @@ void expect_refused(struct jl *c, const char *body, const char *code, const char
 {
     cJSON *r = call(c, body);
     IT_CHECK(js_str(r, "code") && strcmp(js_str(r, "code"), code) == 0,
-             "%.200s -> code %s, want %s (%s)", body, js_str(r, "code") ? js_str(r, "code") : "none",
-             code, js_str(r, "message") ? js_str(r, "message") : "");
+             "%.200s -> code %s, want %s (%s)", body,
+             js_str(r, "code") ? js_str(r, "code") : "none", code,
+             js_str(r, "message") ? js_str(r, "message") : "");
     IT_CHECK(!text || (js_str(r, "message") && strstr(js_str(r, "message"), text)),
              "%.200s -> message '%s' lacks '%s'", body, js_str(r, "message"), text);
     IT_CHECK(!js_str(r, "message") || !strstr(js_str(r, "message"), "root:"),
@@ -193,7 +194,7 @@ char *recv_line(struct jl *c, int timeout_ms)
         long long left = until - it_now_ms();
         if (c->len == sizeof c->buf || left <= 0)
             return NULL;
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
         int r = poll(&p, 1, (int)left);
         if (r < 0 && errno == EINTR)
             continue;

@@ -10,11 +10,11 @@
 
 #include "itestlib.h"
 
-#define T_REPLY 5000        /* generous: 2 shared cores, maybe ASan */
+#define T_REPLY 5000 /* generous: 2 shared cores, maybe ASan */
 
 struct harness {
-    const char *rigd_path, *config, *long_seq;  /* long_seq may be NULL */
-    char sockdir[64];       /* the socket, the station file, the records */
+    const char *rigd_path, *config, *long_seq; /* long_seq may be NULL */
+    char sockdir[64];                          /* the socket, the station file, the records */
     char sock[256];
     pid_t rigd_pid;
     int next_id;

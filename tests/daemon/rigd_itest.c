@@ -32,7 +32,7 @@ static void expect_commanded_stop(int within_ms)
     IT_CHECK(o, "rigsim query");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(o, "fault_names");
     const cJSON *n;
-    cJSON_ArrayForEach(n, names)
+    cJSON_ArrayForEach (n, names)
         IT_CHECK(!cJSON_IsString(n) || strcmp(n->valuestring, "watchdog") != 0,
                  "motor was stopped by the pen watchdog, not by rigd");
     cJSON_Delete(o);
@@ -50,10 +50,12 @@ static void t_discovery(void)
     IT_CHECK(cJSON_GetArraySize(arr) == 2, "two devices");
     const cJSON *pen = cJSON_GetArrayItem(arr, 0), *sh = cJSON_GetArrayItem(arr, 1);
     IT_CHECK(strcmp(js_str(pen, "kind"), "pen") == 0 && js_bool(pen, "present"), "pen present");
-    IT_CHECK(js_str(pen, "identity.serial") && strcmp(js_str(pen, "identity.serial"), "PA-0000001") == 0,
+    IT_CHECK(js_str(pen, "identity.serial") &&
+                 strcmp(js_str(pen, "identity.serial"), "PA-0000001") == 0,
              "pen serial");
     IT_CHECK(strcmp(js_str(sh, "kind"), "sensor") == 0 && js_bool(sh, "present"), "sensor present");
-    IT_CHECK(js_str(sh, "identity.serial") && strcmp(js_str(sh, "identity.serial"), "SH2-000101") == 0,
+    IT_CHECK(js_str(sh, "identity.serial") &&
+                 strcmp(js_str(sh, "identity.serial"), "SH2-000101") == 0,
              "sensor serial");
     IT_CHECK(js_num(sh, "calibration.due_date", 0) > 20000000, "calibration due date reported");
     cJSON_Delete(r);
@@ -70,14 +72,16 @@ static void t_pen_roundtrip(void)
     IT_CHECK(js_str(r, "identity.model"), "identify reply has a model");
     cJSON_Delete(r);
     r = call(&c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":110,\"depth_mm\":1.5");
-    IT_CHECK(js_num(r, "rate_hz", 0) == 110 && js_num(r, "depth_mm", 0) == 1.5, "applied setpoints");
+    IT_CHECK(js_num(r, "rate_hz", 0) == 110 && js_num(r, "depth_mm", 0) == 1.5,
+             "applied setpoints");
     cJSON_Delete(r);
     r = call(&c, "\"class\":\"pen\",\"action\":\"status\"");
     IT_CHECK(js_num(r, "status.set_rate_hz", 0) == 110, "status shows the new rate");
     IT_CHECK(strcmp(js_str(r, "status.state"), "idle") == 0, "idle");
     cJSON_Delete(r);
     r = call(&c, "\"class\":\"pen\",\"action\":\"set\",\"rate_hz\":500");
-    IT_CHECK(strcmp(js_str(r, "class"), "error") == 0 && strcmp(js_str(r, "code"), "bad_argument") == 0,
+    IT_CHECK(strcmp(js_str(r, "class"), "error") == 0 &&
+                 strcmp(js_str(r, "code"), "bad_argument") == 0,
              "out-of-range rate refused");
     cJSON_Delete(r);
     start_motor(&c);
@@ -184,7 +188,8 @@ static void t_unplug(const char *dev)
     cJSON_Delete(r);
     if (strcmp(dev, "pen") == 0) {
         r = call(&c, "\"class\":\"pen\",\"action\":\"status\"");
-        IT_CHECK(strcmp(js_str(r, "code"), "no_device") == 0, "pen request while unplugged: no_device");
+        IT_CHECK(strcmp(js_str(r, "code"), "no_device") == 0,
+                 "pen request while unplugged: no_device");
         cJSON_Delete(r);
     }
     cJSON_Delete(wait_device_event(&w, dev, "attached"));
@@ -280,18 +285,23 @@ static void t_busy_wait(void)
     expect_ok(&a, "\"class\":\"session\",\"action\":\"claim\",\"purpose\":\"ci job 1\"", "session");
     cJSON *r = call(&b, "\"class\":\"session\",\"action\":\"claim\"");
     IT_CHECK(strcmp(js_str(r, "code"), "busy") == 0, "busy");
-    IT_CHECK(strstr(js_str(r, "message"), "owned by"), "busy names the owner: %s", js_str(r, "message"));
+    IT_CHECK(strstr(js_str(r, "message"), "owned by"), "busy names the owner: %s",
+             js_str(r, "message"));
     cJSON_Delete(r);
-    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0, "send");
+    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") ==
+                 0,
+             "send");
     r = jl_recv(&b, T_REPLY);
     IT_CHECK(r && strcmp(js_str(r, "state"), "queued") == 0, "queued notice");
     cJSON_Delete(r);
     r = call(&b, "\"class\":\"status\"");
-    IT_CHECK(strcmp(js_str(r, "session.owner.purpose"), "ci job 1") == 0, "owner visible with purpose");
-    IT_CHECK(js_str(r, "session.owner.user") && js_str(r, "session.owner.started"), "owner user/start");
+    IT_CHECK(strcmp(js_str(r, "session.owner.purpose"), "ci job 1") == 0,
+             "owner visible with purpose");
+    IT_CHECK(js_str(r, "session.owner.user") && js_str(r, "session.owner.started"),
+             "owner user/start");
     cJSON_Delete(r);
     jl_close(&a);
-    r = jl_call(&b, "", 7, 10000);   /* empty line is ignored; wait for id 7 */
+    r = jl_call(&b, "", 7, 10000); /* empty line is ignored; wait for id 7 */
     IT_CHECK(r && strcmp(js_str(r, "state"), "owner") == 0, "waiter granted the session");
     cJSON_Delete(r);
     jl_close(&b);
@@ -311,7 +321,8 @@ static void t_sigterm_muted(void)
     cJSON_Delete(o);
     int st = rigd_stop(harness()->rigd_pid, SIGTERM, 10000);
     IT_CHECK(st == 2, "rigd exit %d, want 2 (stop not confirmed)", st);
-    IT_CHECK(sim_wait_motor(false, 3000), "watchdog did not stop the motor: heartbeats still sent?");
+    IT_CHECK(sim_wait_motor(false, 3000),
+             "watchdog did not stop the motor: heartbeats still sent?");
     jl_close(&c);
 }
 
@@ -345,21 +356,30 @@ static void t_run_refusals(void)
     char seq[4096];
     IT_CHECK(realpath(harness()->long_seq, seq), "cannot resolve %s", harness()->long_seq);
     char body[8192];
-    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\\nrigd: x\"", seq);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\\nrigd: x\"", seq);
     expect_refused(&c, body, "bad_argument", "printable");
-    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
-             "\"operator\":\"a\\u0007b\"", seq);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"operator\":\"a\\u0007b\"",
+             seq);
     expect_refused(&c, body, "bad_argument", "printable");
-    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
-             "\"record\":\"/etc/evil.json\"", seq);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"record\":\"/etc/evil.json\"",
+             seq);
     expect_refused(&c, body, "bad_argument", "file name");
-    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
-             "\"record\":\"../evil.json\"", seq);
+    snprintf(body, sizeof body,
+             "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\","
+             "\"record\":\"../evil.json\"",
+             seq);
     expect_refused(&c, body, "bad_argument", "file name");
     expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/etc/passwd\",\"dut\":\"PA-0000001\"",
                    "permission_denied", "sequence directories");
-    expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
-                   "\"dut\":\"PA-0000001\"", "bad_request", "go together");
+    expect_refused(&c,
+                   "\"class\":\"run\",\"sequence\":\"/x.json\",\"sequence_text\":\"{}\","
+                   "\"dut\":\"PA-0000001\"",
+                   "bad_request", "go together");
     expect_refused(&c, "\"class\":\"run\",\"sequence\":\"/x.json\",\"dut\":\"PA-0000002\"",
                    "permission_denied", NULL);
     /* the unit check comes with a good request on a free bench */
@@ -370,10 +390,12 @@ static void t_run_refusals(void)
     expect_refused(&c, good, "wrong_unit", "reports serial PA-0000001, not PA-0000009");
     free(good);
     /* by path, inside the station's sequence directories: accepted */
-    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\"", seq);
+    snprintf(body, sizeof body, "\"class\":\"run\",\"sequence\":\"%s\",\"dut\":\"PA-0000001\"",
+             seq);
     cJSON *r = call(&c, body);
     IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
-             "a sequence in sequence_dirs, by path: %s", js_str(r, "message") ? js_str(r, "message") : "?");
+             "a sequence in sequence_dirs, by path: %s",
+             js_str(r, "message") ? js_str(r, "message") : "?");
     cJSON_Delete(r);
     expect_ok(&c, "\"class\":\"abort\"", "abort");
     jl_close(&c);
@@ -453,7 +475,8 @@ static void t_claim_while_run_ends(void)
              js_str(r, "message") ? js_str(r, "message") : "?");
     cJSON_Delete(r);
     IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
-    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0,
+    IT_CHECK(jl_send(&b, "{\"id\":7,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") ==
+                 0,
              "send");
     r = jl_recv(&b, T_REPLY);
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0, "queued notice");
@@ -461,7 +484,7 @@ static void t_claim_while_run_ends(void)
     r = call(&a, "\"class\":\"session\",\"action\":\"release\"");
     IT_CHECK(js_str(r, "state") && strcmp(js_str(r, "state"), "released") == 0, "session released");
     cJSON_Delete(r);
-    r = jl_call(&b, "", 7, 30000);   /* the grant (id 7) */
+    r = jl_call(&b, "", 7, 30000); /* the grant (id 7) */
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "owner") == 0,
              "waiter granted the session after the run");
     cJSON_Delete(r);
@@ -496,7 +519,7 @@ static void t_run_while_stopping(void)
     cJSON *o = sim_ctl("{\"fault\":\"pen-mute\",\"value\":1}");
     IT_CHECK(o && js_bool(o, "ok"), "mute");
     cJSON_Delete(o);
-    jl_close(&a);   /* the session ends: rigd sends STOP, which goes unanswered */
+    jl_close(&a); /* the session ends: rigd sends STOP, which goes unanswered */
     it_sleep_ms(20);
     cJSON *r = call(&b, "\"class\":\"status\"");
     IT_CHECK(js_str(r, "session.state") && strcmp(js_str(r, "session.state"), "free") == 0,
@@ -515,7 +538,8 @@ static void t_run_while_stopping(void)
     r = jl_call(&b, "", 9, 20000);
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
              "run refused while the last stop was in flight: %s %s",
-             r && js_str(r, "code") ? js_str(r, "code") : "", r && js_str(r, "message") ? js_str(r, "message") : "");
+             r && js_str(r, "code") ? js_str(r, "code") : "",
+             r && js_str(r, "message") ? js_str(r, "message") : "");
     cJSON_Delete(r);
     IT_CHECK(sim_wait_motor(true, 20000), "the run never started the motor");
     r = call(&b, "\"class\":\"abort\"");
@@ -547,13 +571,16 @@ static void t_queue_order(void)
     IT_CHECK(jl_send(&b, line) == 0, "send run");
     cJSON *r = jl_recv(&b, T_REPLY);
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0 &&
-                 js_num(r, "position", 0) == 1, "run queued first");
+                 js_num(r, "position", 0) == 1,
+             "run queued first");
     cJSON_Delete(r);
-    IT_CHECK(jl_send(&c, "{\"id\":9,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") == 0,
+    IT_CHECK(jl_send(&c, "{\"id\":9,\"class\":\"session\",\"action\":\"claim\",\"wait\":true}") ==
+                 0,
              "send claim");
     r = jl_recv(&c, T_REPLY);
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "queued") == 0 &&
-                 js_num(r, "position", 0) == 2, "claim queued second, behind the run");
+                 js_num(r, "position", 0) == 2,
+             "claim queued second, behind the run");
     cJSON_Delete(r);
     r = call(&a, "\"class\":\"status\"");
     IT_CHECK(js_num(r, "runs_waiting", -1) == 1 && js_num(r, "session.waiting", -1) == 1,
@@ -562,7 +589,8 @@ static void t_queue_order(void)
     expect_ok(&a, "\"class\":\"session\",\"action\":\"release\"", "session");
     r = jl_call(&b, "", 8, 20000);
     IT_CHECK(r && js_str(r, "state") && strcmp(js_str(r, "state"), "started") == 0,
-             "the queued run got the bench first: %s", r && js_str(r, "message") ? js_str(r, "message") : "?");
+             "the queued run got the bench first: %s",
+             r && js_str(r, "message") ? js_str(r, "message") : "?");
     cJSON_Delete(r);
     r = call(&a, "\"class\":\"status\"");
     IT_CHECK(r && js_str(r, "run.run_id") && js_num(r, "session.waiting", -1) == 1,
@@ -591,25 +619,44 @@ int main(int argc, char **argv)
         cJSON_Delete(o);
     }
     harness_start(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
-    if (strcmp(s, "discovery") == 0) t_discovery();
-    else if (strcmp(s, "pen-roundtrip") == 0) t_pen_roundtrip();
-    else if (strcmp(s, "watch-samples") == 0) t_watch_samples();
-    else if (strcmp(s, "unplug-pen") == 0) t_unplug("pen");
-    else if (strcmp(s, "unplug-sensor") == 0) t_unplug("sensor");
-    else if (strcmp(s, "sigterm") == 0) t_signal(SIGTERM, false);
-    else if (strcmp(s, "sigint") == 0) t_signal(SIGINT, false);
-    else if (strcmp(s, "sigint-twice") == 0) t_signal(SIGINT, true);
-    else if (strcmp(s, "owner-disconnect") == 0) t_owner_disconnect();
-    else if (strcmp(s, "abort") == 0) t_abort();
-    else if (strcmp(s, "busy-wait") == 0) t_busy_wait();
-    else if (strcmp(s, "sigterm-muted") == 0) t_sigterm_muted();
-    else if (strcmp(s, "late-pen") == 0) t_late_pen();
-    else if (strcmp(s, "release-mid-run") == 0) t_release_mid_run();
-    else if (strcmp(s, "claim-while-run-ends") == 0) t_claim_while_run_ends();
-    else if (strcmp(s, "run-refusals") == 0) t_run_refusals();
-    else if (strcmp(s, "run-while-stopping") == 0) t_run_while_stopping();
-    else if (strcmp(s, "queue-order") == 0) t_queue_order();
-    else IT_CHECK(0, "unknown scenario %s", s);
+    if (strcmp(s, "discovery") == 0)
+        t_discovery();
+    else if (strcmp(s, "pen-roundtrip") == 0)
+        t_pen_roundtrip();
+    else if (strcmp(s, "watch-samples") == 0)
+        t_watch_samples();
+    else if (strcmp(s, "unplug-pen") == 0)
+        t_unplug("pen");
+    else if (strcmp(s, "unplug-sensor") == 0)
+        t_unplug("sensor");
+    else if (strcmp(s, "sigterm") == 0)
+        t_signal(SIGTERM, false);
+    else if (strcmp(s, "sigint") == 0)
+        t_signal(SIGINT, false);
+    else if (strcmp(s, "sigint-twice") == 0)
+        t_signal(SIGINT, true);
+    else if (strcmp(s, "owner-disconnect") == 0)
+        t_owner_disconnect();
+    else if (strcmp(s, "abort") == 0)
+        t_abort();
+    else if (strcmp(s, "busy-wait") == 0)
+        t_busy_wait();
+    else if (strcmp(s, "sigterm-muted") == 0)
+        t_sigterm_muted();
+    else if (strcmp(s, "late-pen") == 0)
+        t_late_pen();
+    else if (strcmp(s, "release-mid-run") == 0)
+        t_release_mid_run();
+    else if (strcmp(s, "claim-while-run-ends") == 0)
+        t_claim_while_run_ends();
+    else if (strcmp(s, "run-refusals") == 0)
+        t_run_refusals();
+    else if (strcmp(s, "run-while-stopping") == 0)
+        t_run_while_stopping();
+    else if (strcmp(s, "queue-order") == 0)
+        t_queue_order();
+    else
+        IT_CHECK(0, "unknown scenario %s", s);
     fprintf(stderr, "PASS %s\n", s);
     return 0;
 }

@@ -13,8 +13,8 @@
 #include "dev/sh2/protocol.h"
 #include "dev/station.h"
 
-#define CONFIG_TEXT                                                                      \
-    "{\"station\":\"t\",\"pen\":{\"serial\":\"PA-0000001\"},"                           \
+#define CONFIG_TEXT                                                                                \
+    "{\"station\":\"t\",\"pen\":{\"serial\":\"PA-0000001\"},"                                      \
     "\"sensor\":{\"serial\":\"SH2-000101\",\"rate_hz\":50000}}"
 
 struct result {
@@ -56,13 +56,26 @@ static void on_stream_event(void *user, enum rig_stream_event e, uint64_t detail
     (void)detail;
     (void)msg;
     switch (e) {
-    case RIG_EV_LOST_BLOCKS: ev.lost++; break;
-    case RIG_EV_REPEATED_BLOCK: ev.repeated++; break;
-    case RIG_EV_BAD_BLOCK: ev.bad++; break;
-    case RIG_EV_STREAM_ERROR: ev.errors++; break;
-    case RIG_EV_STREAM_STARTED: ev.started++; break;
-    case RIG_EV_STREAM_STOPPED: ev.stopped++; break;
-    case RIG_EV_OVERRUN: break;
+    case RIG_EV_LOST_BLOCKS:
+        ev.lost++;
+        break;
+    case RIG_EV_REPEATED_BLOCK:
+        ev.repeated++;
+        break;
+    case RIG_EV_BAD_BLOCK:
+        ev.bad++;
+        break;
+    case RIG_EV_STREAM_ERROR:
+        ev.errors++;
+        break;
+    case RIG_EV_STREAM_STARTED:
+        ev.started++;
+        break;
+    case RIG_EV_STREAM_STOPPED:
+        ev.stopped++;
+        break;
+    case RIG_EV_OVERRUN:
+        break;
     }
 }
 
@@ -91,7 +104,7 @@ static void on_sh_presence(void *user, bool present, const char *reason)
 
 static void pump(int ms)
 {
-    struct dev *devs[2] = {pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev)};
+    struct dev *devs[2] = { pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev) };
     long long until = it_now_ms() + ms;
     while (it_now_ms() < until)
         IT_CHECK(dev_poll_once(devs, 2, 50) >= 0, "poll failed");
@@ -99,7 +112,7 @@ static void pump(int ms)
 
 static bool pump_until(bool *flag, int ms)
 {
-    struct dev *devs[2] = {pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev)};
+    struct dev *devs[2] = { pen_dev->driver->dev(pen_dev), sh_dev->driver->dev(sh_dev) };
     long long until = it_now_ms() + ms;
     while (!*flag && it_now_ms() < until)
         IT_CHECK(dev_poll_once(devs, 2, 50) >= 0, "poll failed");
@@ -111,9 +124,10 @@ static void open_bench(void)
     struct station_config cfg;
     char err[256];
     IT_CHECK(station_parse(CONFIG_TEXT, "test", &cfg, err, sizeof err) == 0, "%s", err);
-    static const struct rig_callbacks shcb = {
-        .on_presence = on_sh_presence, .on_samples = on_samples, .on_stream_event = on_stream_event};
-    static const struct rig_callbacks pencb = {.on_presence = on_pen_presence};
+    static const struct rig_callbacks shcb = { .on_presence = on_sh_presence,
+                                               .on_samples = on_samples,
+                                               .on_stream_event = on_stream_event };
+    static const struct rig_callbacks pencb = { .on_presence = on_pen_presence };
     pen_dev = rig_device_open(&cfg.fixtures[0].pen, &pencb, NULL, err, sizeof err);
     IT_CHECK(pen_dev, "pen driver: %s", err);
     sh_dev = rig_device_open(&cfg.fixtures[0].sensor, &shcb, NULL, err, sizeof err);
@@ -122,7 +136,8 @@ static void open_bench(void)
     sh = sh_drv_of(sh_dev);
     IT_CHECK(pen && sh, "the config's default drivers are mnp-pen and sh2");
     IT_CHECK(sh_dev->driver->configure(sh_dev, "rate_hz", cfg.fixtures[0].sensor_rate_hz, NULL,
-                                       NULL) == 1, "sensor rate");
+                                       NULL) == 1,
+             "sensor rate");
     IT_CHECK(pen_dev->driver->attach(pen_dev, err, sizeof err) == 0, "pen attach: %s", err);
     IT_CHECK(sh_dev->driver->attach(sh_dev, err, sizeof err) == 0, "sensor attach: %s", err);
     long long until = it_now_ms() + 5000;
@@ -133,7 +148,7 @@ static void open_bench(void)
 
 static struct result request(uint8_t type, const struct pen_msg *m)
 {
-    struct result r = {0};
+    struct result r = { 0 };
     IT_CHECK(pen_drv_request(pen, type, m, on_done, &r) == 0, "request not sent");
     IT_CHECK(pump_until(&r.done, 5000), "request never completed");
     return r;
@@ -163,7 +178,7 @@ static void on_sh_status(void *user, int status, const struct sh_status *st)
 
 static struct sh_status sensor_status(void)
 {
-    struct status_result r = {0};
+    struct status_result r = { 0 };
     IT_CHECK(sh_drv_get_status(sh, on_sh_status, &r) == 0, "GET_STATUS not sent");
     IT_CHECK(pump_until(&r.done, 5000), "GET_STATUS never completed");
     IT_CHECK(r.status == 0, "GET_STATUS failed: %d", r.status);
@@ -174,7 +189,8 @@ static int t_identify(void)
 {
     const struct pen_identity *id = pen_drv_identity(pen);
     IT_CHECK(id && strcmp(id->serial, "PA-0000001") == 0, "pen identity");
-    IT_CHECK(id->protocol_version == PEN_PROTOCOL_VERSION, "protocol version %u", id->protocol_version);
+    IT_CHECK(id->protocol_version == PEN_PROTOCOL_VERSION, "protocol version %u",
+             id->protocol_version);
     const struct sh_identity *sid = sh_drv_identity(sh);
     IT_CHECK(sid && strcmp(sid->serial, "SH2-000101") == 0, "sensor identity");
     IT_CHECK(sh_drv_calibration(sh)->due_date > 0, "calibration read");
@@ -184,14 +200,15 @@ static int t_identify(void)
     IT_CHECK(r.msg.u.status.state == PEN_STATE_IDLE, "pen idle at start");
     /* scan finds the simulated instruments through the table */
     char err[256];
-    cJSON *found = pen_dev->driver->scan(&(struct station_match){.vid = PEN_USB_VID, .pid = PEN_USB_PID},
-                                         err, sizeof err);
+    cJSON *found = pen_dev->driver->scan(
+        &(struct station_match){ .vid = PEN_USB_VID, .pid = PEN_USB_PID }, err, sizeof err);
     IT_CHECK(found && cJSON_GetArraySize(found) == 1, "pen scan: %s", found ? "count" : err);
     const char *ser = js_str(cJSON_GetArrayItem(found, 0), "serial");
     IT_CHECK(ser && strcmp(ser, "PA-0000001") == 0, "pen scan: serial");
     cJSON_Delete(found);
-    found = sh_dev->driver->scan(&(struct station_match){.vid = SH_USB_VID, .pid = SH_USB_PID,
-                                                         .serial = "SH2-000101"}, err, sizeof err);
+    found = sh_dev->driver->scan(
+        &(struct station_match){ .vid = SH_USB_VID, .pid = SH_USB_PID, .serial = "SH2-000101" },
+        err, sizeof err);
     IT_CHECK(found && cJSON_GetArraySize(found) == 1, "sensor scan: %s", found ? "count" : err);
     cJSON_Delete(found);
     cJSON *d = rig_device_describe(pen_dev);
@@ -303,7 +320,8 @@ static int t_lost_block(void)
     IT_CHECK(ev.lost == 1, "one lost-blocks event, got %u", ev.lost);
     struct sh_stream_stats st;
     sh_drv_stream_stats(sh, &st);
-    IT_CHECK(st.lost_blocks == 3, "3 blocks lost, counted %llu", (unsigned long long)st.lost_blocks);
+    IT_CHECK(st.lost_blocks == 3, "3 blocks lost, counted %llu",
+             (unsigned long long)st.lost_blocks);
     IT_CHECK(st.lost_samples > 0, "lost samples counted");
     /* The gap is never patched over: the feed jumps over it. */
     IT_CHECK(ev.segments == segments0 + 1, "a new segment starts after the gap");
@@ -320,7 +338,8 @@ static int t_repeat_block(void)
         pump(20);
     struct sh_stream_stats st;
     sh_drv_stream_stats(sh, &st);
-    IT_CHECK(ev.repeated == 2 && st.repeated_blocks == 2, "2 repeated blocks dropped, got %u", ev.repeated);
+    IT_CHECK(ev.repeated == 2 && st.repeated_blocks == 2, "2 repeated blocks dropped, got %u",
+             ev.repeated);
     IT_CHECK(st.lost_blocks == 0, "no loss");
     return 0;
 }
@@ -370,7 +389,7 @@ static int t_unplug_sensor(void)
 static int t_unplug_pen(void)
 {
     pen_present_flag = true;
-    struct result r = {0};
+    struct result r = { 0 };
     sim_fault("{\"fault\":\"pen-unplug\",\"replug_after\":1.0}");
     IT_CHECK(wait_flag_value(&pen_present_flag, false, 5000), "pen unplug not noticed");
     IT_CHECK(pen_drv_request(pen, PEN_MSG_GET_STATUS, NULL, on_done, &r) == -ENODEV,
@@ -380,7 +399,8 @@ static int t_unplug_pen(void)
     IT_CHECK(r.status == 0, "pen answers after re-attach");
     struct pen_link_stats st;
     pen_drv_stats(pen, &st);
-    IT_CHECK(st.attaches == 2 && st.detaches == 1, "attaches %u detaches %u", st.attaches, st.detaches);
+    IT_CHECK(st.attaches == 2 && st.detaches == 1, "attaches %u detaches %u", st.attaches,
+             st.detaches);
     return 0;
 }
 
@@ -389,15 +409,24 @@ int main(int argc, char **argv)
     IT_CHECK(argc == 2, "usage: dev_itest SCENARIO");
     open_bench();
     int rc = 1;
-    if (strcmp(argv[1], "identify") == 0) rc = t_identify();
-    else if (strcmp(argv[1], "timeout") == 0) rc = t_timeout();
-    else if (strcmp(argv[1], "retry") == 0) rc = t_retry();
-    else if (strcmp(argv[1], "stream") == 0) rc = t_stream();
-    else if (strcmp(argv[1], "lost-block") == 0) rc = t_lost_block();
-    else if (strcmp(argv[1], "repeat-block") == 0) rc = t_repeat_block();
-    else if (strcmp(argv[1], "unplug-sensor") == 0) rc = t_unplug_sensor();
-    else if (strcmp(argv[1], "unplug-pen") == 0) rc = t_unplug_pen();
-    else IT_CHECK(0, "unknown scenario %s", argv[1]);
+    if (strcmp(argv[1], "identify") == 0)
+        rc = t_identify();
+    else if (strcmp(argv[1], "timeout") == 0)
+        rc = t_timeout();
+    else if (strcmp(argv[1], "retry") == 0)
+        rc = t_retry();
+    else if (strcmp(argv[1], "stream") == 0)
+        rc = t_stream();
+    else if (strcmp(argv[1], "lost-block") == 0)
+        rc = t_lost_block();
+    else if (strcmp(argv[1], "repeat-block") == 0)
+        rc = t_repeat_block();
+    else if (strcmp(argv[1], "unplug-sensor") == 0)
+        rc = t_unplug_sensor();
+    else if (strcmp(argv[1], "unplug-pen") == 0)
+        rc = t_unplug_pen();
+    else
+        IT_CHECK(0, "unknown scenario %s", argv[1]);
     rig_device_close(sh_dev);
     rig_device_close(pen_dev);
     if (rc == 0)

@@ -22,7 +22,7 @@ START_TEST(station_full)
     ck_assert_uint_eq(c.fixtures[0].pen.vid, 0x1234);
     ck_assert_uint_eq(c.fixtures[0].pen.pid, 4660);
     ck_assert_str_eq(c.fixtures[0].pen.serial, "PA1");
-    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209);   /* defaults to the sensor head ids */
+    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209); /* defaults to the sensor head ids */
     ck_assert_uint_eq(c.fixtures[0].sensor.pid, 0x5348);
     ck_assert_uint_eq(c.fixtures[0].sensor_rate_hz, 20000);
 }
@@ -114,21 +114,24 @@ START_TEST(station_errors)
     expect_error("{\"fixtures\":[{\"name\":\"A\",\"sensor\":{}}]}", "$.fixtures[0].pen: missing");
     expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{\"rate_hz\":1}}]}",
                  "$.fixtures[0].sensor.rate_hz");
-    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
-                 "\"S1\"}},{\"name\":\"A\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
-                 "$.fixtures[1].name: \"A\" is used twice");
+    expect_error(
+        "{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+        "\"S1\"}},{\"name\":\"A\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+        "$.fixtures[1].name: \"A\" is used twice");
     expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{},\"sensor\":{\"serial\":\"S1\"}},"
                  "{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
                  "$.fixtures[0].pen: needs a serial or a path (several fixtures)");
     expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{}},"
                  "{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S2\"}}]}",
                  "$.fixtures[0].sensor: needs a serial (several fixtures)");
-    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
-                 "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":\"S2\"}}]}",
-                 "$.fixtures[1].pen: same device as fixture A");
-    expect_error("{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
-                 "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S1\"}}]}",
-                 "$.fixtures[1].sensor: same device as fixture A");
+    expect_error(
+        "{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+        "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":\"S2\"}}]}",
+        "$.fixtures[1].pen: same device as fixture A");
+    expect_error(
+        "{\"fixtures\":[{\"name\":\"A\",\"pen\":{\"serial\":\"P1\"},\"sensor\":{\"serial\":"
+        "\"S1\"}},{\"name\":\"B\",\"pen\":{\"serial\":\"P2\"},\"sensor\":{\"serial\":\"S1\"}}]}",
+        "$.fixtures[1].sensor: same device as fixture A");
     expect_error("{\"station\":\"\",\"pen\":{},\"sensor\":{}}", "$.station: must not be empty");
     /* drivers: known, and of the device's role */
     expect_error("{\"pen\":{\"driver\":\"xyz\"},\"sensor\":{}}",
@@ -169,8 +172,9 @@ END_TEST
 START_TEST(registry_open_close)
 {
     struct station_config c;
-    ck_assert_msg(station_parse("{\"pen\":{\"path\":\"/nonexistent/tty\"},\"sensor\":{}}", "b",
-                                &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(station_parse("{\"pen\":{\"path\":\"/nonexistent/tty\"},\"sensor\":{}}", "b", &c,
+                                err, sizeof err) == 0,
+                  "%s", err);
     struct rig_device *pen = rig_device_open(&c.fixtures[0].pen, NULL, NULL, err, sizeof err);
     ck_assert_msg(pen != NULL, "%s", err);
     ck_assert(!pen->driver->present(pen));
@@ -198,7 +202,7 @@ START_TEST(registry_open_close)
     cJSON_Delete(j);
     rig_device_close(sh);
 
-    struct station_match bad = {.driver = "nope"};
+    struct station_match bad = { .driver = "nope" };
     ck_assert_ptr_null(rig_device_open(&bad, NULL, NULL, err, sizeof err));
     ck_assert_msg(strstr(err, "unknown driver \"nope\" (known: mnp-pen, sh2)"), "%s", err);
 }
@@ -212,9 +216,10 @@ START_TEST(station_drivers)
     ck_assert_str_eq(c.fixtures[0].pen.driver, "mnp-pen");
     ck_assert_str_eq(c.fixtures[0].sensor.driver, "sh2");
     ck_assert(station_parse("{\"pen\":{\"driver\":\"mnp-pen\"},\"sensor\":{\"driver\":\"sh2\","
-                            "\"rate_hz\":20000}}", "b", &c, err, sizeof err) == 0);
+                            "\"rate_hz\":20000}}",
+                            "b", &c, err, sizeof err) == 0);
     ck_assert_str_eq(c.fixtures[0].sensor.driver, "sh2");
-    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209);   /* the driver's ids */
+    ck_assert_uint_eq(c.fixtures[0].sensor.vid, 0x1209); /* the driver's ids */
     ck_assert_uint_eq(c.fixtures[0].sensor.pid, 0x5348);
     cJSON *j = station_to_json(&c);
     const cJSON *fx = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "fixtures"), 0);

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < cfg.nfixtures; i++) {
             const struct fixture_config *f = &cfg.fixtures[i];
             assert(f->name[0] && memchr(f->name, '\0', sizeof f->name));
-            assert(station_fixture(&cfg, f->name) == f);   /* names are unique */
+            assert(station_fixture(&cfg, f->name) == f); /* names are unique */
             assert(memchr(f->pen.serial, '\0', sizeof f->pen.serial));
             assert(memchr(f->pen.path, '\0', sizeof f->pen.path));
             assert(memchr(f->sensor.serial, '\0', sizeof f->sensor.serial));

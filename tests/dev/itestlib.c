@@ -20,7 +20,7 @@ long long it_now_ms(void)
 
 void it_sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
@@ -49,7 +49,7 @@ int jl_connect(struct jl *c, const char *path, int timeout_ms)
     memset(c, 0, sizeof *c);
     c->fd = -1;
     long long until = it_now_ms() + timeout_ms;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     do {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -109,11 +109,11 @@ cJSON *jl_recv(struct jl *c, int timeout_ms)
             return o;
         }
         if (c->len == sizeof c->buf)
-            return NULL;    /* line longer than the test buffer */
+            return NULL; /* line longer than the test buffer */
         long long left = until - it_now_ms();
         if (left <= 0)
             return NULL;
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
         int r = poll(&p, 1, (int)left);
         if (r < 0 && errno == EINTR)
             continue;

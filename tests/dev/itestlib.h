@@ -11,14 +11,14 @@
 
 #include <cjson/cJSON.h>
 
-#define IT_CHECK(cond, ...)                                                          \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-            exit(1);                                                                 \
-        }                                                                            \
+#define IT_CHECK(cond, ...)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 struct jl {
@@ -52,7 +52,7 @@ pid_t rigd_start(const char *rigd, const char *config, const char *sock);
 int rigd_stop(pid_t pid, int sig, int timeout_ms);
 int rigd_wait(pid_t pid, int timeout_ms);
 
-const char *js_str(const cJSON *o, const char *path);   /* "a.b.c" */
+const char *js_str(const cJSON *o, const char *path); /* "a.b.c" */
 double js_num(const cJSON *o, const char *path, double dflt);
 bool js_bool(const cJSON *o, const char *path);
 long long it_now_ms(void);

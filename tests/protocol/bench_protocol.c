@@ -39,26 +39,30 @@ static size_t build_pen_stream(uint8_t *buf, size_t cap, size_t *frames)
         memset(&m, 0, sizeof m);
         m.seq = seq;
         uint32_t pick = lcg(&seed) % 10;
-        if (pick < 6) {             /* 60 %: status response */
+        if (pick < 6) { /* 60 %: status response */
             m.type = PEN_MSG_GET_STATUS;
             m.flags = PEN_F_RESPONSE;
-            m.u.status = (struct pen_status){
-                .state = PEN_STATE_RUNNING, .set_rate_mhz = 120000,
-                .measured_rate_mhz = 119000 + lcg(&seed) % 2000, .set_depth_um = 1500,
-                .motor_current_ma = (uint16_t)(400 + lcg(&seed) % 50), .supply_mv = 3900,
-                .temperature_cdeg = 3100, .uptime_ms = seq * 100u, .watchdog_ms = 500};
-        } else if (pick < 8) {      /* 20 %: heartbeat response */
+            m.u.status = (struct pen_status){ .state = PEN_STATE_RUNNING,
+                                              .set_rate_mhz = 120000,
+                                              .measured_rate_mhz = 119000 + lcg(&seed) % 2000,
+                                              .set_depth_um = 1500,
+                                              .motor_current_ma = (uint16_t)(400 + lcg(&seed) % 50),
+                                              .supply_mv = 3900,
+                                              .temperature_cdeg = 3100,
+                                              .uptime_ms = seq * 100u,
+                                              .watchdog_ms = 500 };
+        } else if (pick < 8) { /* 20 %: heartbeat response */
             m.type = PEN_MSG_HEARTBEAT;
             m.flags = PEN_F_RESPONSE;
-        } else if (pick < 9) {      /* 10 %: state event */
+        } else if (pick < 9) { /* 10 %: state event */
             m.type = PEN_MSG_EVT_STATE;
             m.flags = PEN_F_EVENT;
-            m.u.evt_state = (struct pen_evt_state){PEN_STATE_RUNNING, PEN_STATE_SPINUP,
-                                                   PEN_REASON_AT_RATE};
-        } else {                    /* 10 %: fault event */
+            m.u.evt_state =
+                (struct pen_evt_state){ PEN_STATE_RUNNING, PEN_STATE_SPINUP, PEN_REASON_AT_RATE };
+        } else { /* 10 %: fault event */
             m.type = PEN_MSG_EVT_FAULT;
             m.flags = PEN_F_EVENT;
-            m.u.evt_fault = (struct pen_evt_fault){PEN_FAULT_LOW_BATTERY, 450, 3480};
+            m.u.evt_fault = (struct pen_evt_fault){ PEN_FAULT_LOW_BATTERY, 450, 3480 };
         }
         if (cap - len < PEN_MAX_FRAME)
             break;
@@ -110,8 +114,7 @@ static void bench_pen(double seconds)
     } while (t < seconds);
     printf("pen_rx_next: %zu-byte stream, avg frame %.1f B, chunks 1..256 B: "
            "%.0f frames/s, %.1f MB/s\n",
-           len, (double)len / (double)frames_per_pass, (double)frames / t,
-           (double)bytes / t / 1e6);
+           len, (double)len / (double)frames_per_pass, (double)frames / t, (double)bytes / t / 1e6);
 }
 
 static void bench_sensor(double seconds)
@@ -124,8 +127,7 @@ static void bench_sensor(double seconds)
         force[i] = (int32_t)(lcg(&seed) % 1000000);
         disp[i] = (int32_t)(lcg(&seed) % 3000000);
     }
-    struct sh_block_header h = {.seq = 1, .first_sample = 500, .rate_hz = 50000,
-                                .count = COUNT};
+    struct sh_block_header h = { .seq = 1, .first_sample = 500, .rate_hz = 50000, .count = COUNT };
     int n = sh_block_encode(&h, force, disp, block, sizeof block);
     if (n < 0) {
         fprintf(stderr, "sh_block_encode: %s\n", sh_result_str(n));

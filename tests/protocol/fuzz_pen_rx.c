@@ -17,7 +17,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
 
 static void require_result(int r)
 {
@@ -83,8 +87,8 @@ static void check_stream(const uint8_t *data, size_t size, uint32_t seed)
     }
     const struct pen_rx_stats *st = &rx.stats;
     REQUIRE(st->bytes == size);
-    REQUIRE(st->frames_ok + st->crc_errors + st->oversize + st->unknown_type +
-                st->malformed == reported);
+    REQUIRE(st->frames_ok + st->crc_errors + st->oversize + st->unknown_type + st->malformed ==
+            reported);
     REQUIRE(rx.len <= sizeof rx.buf);
 }
 

@@ -12,7 +12,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
 
 static int32_t force[SH_MAX_SAMPLES], disp[SH_MAX_SAMPLES];
 static uint8_t out[SH_BLOCK_MAX_SIZE];

@@ -59,35 +59,35 @@ struct pen_status pt_golden_status(void)
 size_t pt_golden_cases(struct golden_case *c)
 {
     size_t n = 0;
-    c[n++] = (struct golden_case){"pen_identify_request", pt_msg(PEN_MSG_IDENTIFY, 0, 1)};
-    c[n] = (struct golden_case){"pen_identify_response", pt_msg(PEN_MSG_IDENTIFY, R, 1)};
+    c[n++] = (struct golden_case){ "pen_identify_request", pt_msg(PEN_MSG_IDENTIFY, 0, 1) };
+    c[n] = (struct golden_case){ "pen_identify_response", pt_msg(PEN_MSG_IDENTIFY, R, 1) };
     c[n++].m.u.identity = pt_golden_identity();
-    c[n] = (struct golden_case){"pen_set_rate_request", pt_msg(PEN_MSG_SET_RATE, 0, 2)};
+    c[n] = (struct golden_case){ "pen_set_rate_request", pt_msg(PEN_MSG_SET_RATE, 0, 2) };
     c[n++].m.u.rate_mhz = 120000;
-    c[n] = (struct golden_case){"pen_set_rate_response", pt_msg(PEN_MSG_SET_RATE, R, 2)};
+    c[n] = (struct golden_case){ "pen_set_rate_response", pt_msg(PEN_MSG_SET_RATE, R, 2) };
     c[n++].m.u.rate_mhz = 120000;
-    c[n] = (struct golden_case){"pen_set_depth_request", pt_msg(PEN_MSG_SET_DEPTH, 0, 3)};
+    c[n] = (struct golden_case){ "pen_set_depth_request", pt_msg(PEN_MSG_SET_DEPTH, 0, 3) };
     c[n++].m.u.depth_um = 1500;
-    c[n] = (struct golden_case){"pen_set_depth_response", pt_msg(PEN_MSG_SET_DEPTH, R, 3)};
+    c[n] = (struct golden_case){ "pen_set_depth_response", pt_msg(PEN_MSG_SET_DEPTH, R, 3) };
     c[n++].m.u.depth_um = 1500;
-    c[n++] = (struct golden_case){"pen_start_request", pt_msg(PEN_MSG_START, 0, 4)};
-    c[n++] = (struct golden_case){"pen_start_response", pt_msg(PEN_MSG_START, R, 4)};
-    c[n++] = (struct golden_case){"pen_stop_request", pt_msg(PEN_MSG_STOP, 0, 5)};
-    c[n++] = (struct golden_case){"pen_stop_response", pt_msg(PEN_MSG_STOP, R, 5)};
-    c[n++] = (struct golden_case){"pen_get_status_request", pt_msg(PEN_MSG_GET_STATUS, 0, 6)};
-    c[n] = (struct golden_case){"pen_get_status_response", pt_msg(PEN_MSG_GET_STATUS, R, 6)};
+    c[n++] = (struct golden_case){ "pen_start_request", pt_msg(PEN_MSG_START, 0, 4) };
+    c[n++] = (struct golden_case){ "pen_start_response", pt_msg(PEN_MSG_START, R, 4) };
+    c[n++] = (struct golden_case){ "pen_stop_request", pt_msg(PEN_MSG_STOP, 0, 5) };
+    c[n++] = (struct golden_case){ "pen_stop_response", pt_msg(PEN_MSG_STOP, R, 5) };
+    c[n++] = (struct golden_case){ "pen_get_status_request", pt_msg(PEN_MSG_GET_STATUS, 0, 6) };
+    c[n] = (struct golden_case){ "pen_get_status_response", pt_msg(PEN_MSG_GET_STATUS, R, 6) };
     c[n++].m.u.status = pt_golden_status();
-    c[n++] = (struct golden_case){"pen_heartbeat_request", pt_msg(PEN_MSG_HEARTBEAT, 0, 7)};
-    c[n++] = (struct golden_case){"pen_heartbeat_response", pt_msg(PEN_MSG_HEARTBEAT, R, 7)};
-    c[n++] = (struct golden_case){"pen_clear_fault_request", pt_msg(PEN_MSG_CLEAR_FAULT, 0, 8)};
-    c[n++] = (struct golden_case){"pen_clear_fault_response", pt_msg(PEN_MSG_CLEAR_FAULT, R, 8)};
-    c[n] = (struct golden_case){"pen_evt_state", pt_msg(PEN_MSG_EVT_STATE, E, 0x10)};
-    c[n++].m.u.evt_state = (struct pen_evt_state){PEN_STATE_RUNNING, PEN_STATE_SPINUP,
-                                                  PEN_REASON_AT_RATE};
-    c[n] = (struct golden_case){"pen_evt_fault", pt_msg(PEN_MSG_EVT_FAULT, E, 0x11)};
-    c[n++].m.u.evt_fault = (struct pen_evt_fault){PEN_FAULT_STALL, 1380, 3900};
-    c[n] = (struct golden_case){"pen_nak", pt_msg(PEN_MSG_NAK, R, 0x1234)};
-    c[n++].m.u.nak = (struct pen_nak){PEN_MSG_SET_RATE, PEN_ERR_OUT_OF_RANGE};
+    c[n++] = (struct golden_case){ "pen_heartbeat_request", pt_msg(PEN_MSG_HEARTBEAT, 0, 7) };
+    c[n++] = (struct golden_case){ "pen_heartbeat_response", pt_msg(PEN_MSG_HEARTBEAT, R, 7) };
+    c[n++] = (struct golden_case){ "pen_clear_fault_request", pt_msg(PEN_MSG_CLEAR_FAULT, 0, 8) };
+    c[n++] = (struct golden_case){ "pen_clear_fault_response", pt_msg(PEN_MSG_CLEAR_FAULT, R, 8) };
+    c[n] = (struct golden_case){ "pen_evt_state", pt_msg(PEN_MSG_EVT_STATE, E, 0x10) };
+    c[n++].m.u.evt_state =
+        (struct pen_evt_state){ PEN_STATE_RUNNING, PEN_STATE_SPINUP, PEN_REASON_AT_RATE };
+    c[n] = (struct golden_case){ "pen_evt_fault", pt_msg(PEN_MSG_EVT_FAULT, E, 0x11) };
+    c[n++].m.u.evt_fault = (struct pen_evt_fault){ PEN_FAULT_STALL, 1380, 3900 };
+    c[n] = (struct golden_case){ "pen_nak", pt_msg(PEN_MSG_NAK, R, 0x1234) };
+    c[n++].m.u.nak = (struct pen_nak){ PEN_MSG_SET_RATE, PEN_ERR_OUT_OF_RANGE };
     return n;
 }
 
@@ -117,8 +117,8 @@ size_t pt_unframe(const uint8_t *frame, size_t n, uint8_t *body)
 }
 
 /* Wraps a raw body (CRC appended here unless bad_crc) into a wire frame. */
-size_t pt_frame_raw(const uint8_t *hdr_and_payload, size_t n, bool bad_crc,
-                    uint8_t *frame, size_t cap)
+size_t pt_frame_raw(const uint8_t *hdr_and_payload, size_t n, bool bad_crc, uint8_t *frame,
+                    size_t cap)
 {
     uint8_t body[300];
     ck_assert_uint_le(n + 2, sizeof body);
@@ -135,8 +135,8 @@ size_t pt_frame_raw(const uint8_t *hdr_and_payload, size_t n, bool bad_crc,
 }
 
 /* Builds header + payload bytes; returns the length. */
-size_t pt_raw(uint8_t *p, uint8_t version, uint8_t type, uint8_t flags,
-              uint8_t hdr_len, uint16_t seq, const void *payload, size_t plen)
+size_t pt_raw(uint8_t *p, uint8_t version, uint8_t type, uint8_t flags, uint8_t hdr_len,
+              uint16_t seq, const void *payload, size_t plen)
 {
     p[0] = version;
     p[1] = type;
@@ -148,4 +148,3 @@ size_t pt_raw(uint8_t *p, uint8_t version, uint8_t type, uint8_t flags,
         memcpy(p + 6, payload, plen);
     return 6 + plen;
 }
-

@@ -45,8 +45,7 @@ static void fill(uint8_t *p, size_t n, uint32_t seed, int zero_every)
 {
     for (size_t i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
-        p[i] = (zero_every && (seed >> 16) % (unsigned)zero_every == 0) ? 0
-                                                                       : (uint8_t)(seed >> 24);
+        p[i] = (zero_every && (seed >> 16) % (unsigned)zero_every == 0) ? 0 : (uint8_t)(seed >> 24);
     }
 }
 
@@ -68,11 +67,11 @@ static void check_round_trip(const uint8_t *src, size_t n)
 
 START_TEST(cobs_round_trip_sizes)
 {
-    static const size_t sizes[] = {0, 1, 2, 253, 254, 255, 256, 507, 508, 509, 1000};
+    static const size_t sizes[] = { 0, 1, 2, 253, 254, 255, 256, 507, 508, 509, 1000 };
     uint8_t src[1000];
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         for (int z = 0; z < 4; z++) {
-            int zero_every[] = {0, 2, 7, 300};
+            int zero_every[] = { 0, 2, 7, 300 };
             fill(src, sizes[i], (uint32_t)(i * 31 + (size_t)z), zero_every[z]);
             check_round_trip(src, sizes[i]);
         }
@@ -86,10 +85,10 @@ START_TEST(cobs_known_encodings)
 {
     /* Examples from Cheshire & Baker / Wikipedia. */
     uint8_t out[16];
-    const uint8_t z1[] = {0x00};
+    const uint8_t z1[] = { 0x00 };
     ck_assert_uint_eq(cobs_encode(z1, 1, out, sizeof out), 2);
     ck_assert_mem_eq(out, "\x01\x01", 2);
-    const uint8_t a[] = {0x11, 0x22, 0x00, 0x33};
+    const uint8_t a[] = { 0x11, 0x22, 0x00, 0x33 };
     ck_assert_uint_eq(cobs_encode(a, 4, out, sizeof out), 5);
     ck_assert_mem_eq(out, "\x03\x11\x22\x02\x33", 5);
     ck_assert_uint_eq(cobs_encode(NULL, 0, out, sizeof out), 1);

@@ -81,7 +81,7 @@ END_TEST
  * values, seq covering both bytes. */
 START_TEST(round_trip_every_type_and_direction)
 {
-    static const uint8_t flag_sets[] = {0, PEN_F_RESPONSE, PEN_F_EVENT};
+    static const uint8_t flag_sets[] = { 0, PEN_F_RESPONSE, PEN_F_EVENT };
     int count = 0;
     for (int type = 0; type < 256; type++) {
         for (size_t f = 0; f < 3; f++) {
@@ -90,9 +90,15 @@ START_TEST(round_trip_every_type_and_direction)
                 continue;
             struct pen_msg m = pt_msg((uint8_t)type, flag_sets[f], (uint16_t)(0xA500 + type));
             switch (type) {
-            case PEN_MSG_IDENTIFY: m.u.identity = pt_golden_identity(); break;
-            case PEN_MSG_SET_RATE: m.u.rate_mhz = PEN_RATE_MAX_MHZ; break;
-            case PEN_MSG_SET_DEPTH: m.u.depth_um = PEN_DEPTH_MAX_UM; break;
+            case PEN_MSG_IDENTIFY:
+                m.u.identity = pt_golden_identity();
+                break;
+            case PEN_MSG_SET_RATE:
+                m.u.rate_mhz = PEN_RATE_MAX_MHZ;
+                break;
+            case PEN_MSG_SET_DEPTH:
+                m.u.depth_um = PEN_DEPTH_MAX_UM;
+                break;
             case PEN_MSG_GET_STATUS:
                 m.u.status = pt_golden_status();
                 m.u.status.temperature_cdeg = -1234;
@@ -100,20 +106,22 @@ START_TEST(round_trip_every_type_and_direction)
                 m.u.status.uptime_ms = 0xFEDCBA98u;
                 break;
             case PEN_MSG_EVT_STATE:
-                m.u.evt_state = (struct pen_evt_state){PEN_STATE_FAULT, PEN_STATE_RUNNING,
-                                                       PEN_REASON_WATCHDOG};
+                m.u.evt_state = (struct pen_evt_state){ PEN_STATE_FAULT, PEN_STATE_RUNNING,
+                                                        PEN_REASON_WATCHDOG };
                 break;
             case PEN_MSG_EVT_FAULT:
-                m.u.evt_fault = (struct pen_evt_fault){PEN_FAULT_WATCHDOG | PEN_FAULT_OVERTEMP,
-                                                       5000, 0};
+                m.u.evt_fault =
+                    (struct pen_evt_fault){ PEN_FAULT_WATCHDOG | PEN_FAULT_OVERTEMP, 5000, 0 };
                 break;
-            case PEN_MSG_NAK: m.u.nak = (struct pen_nak){0xEE, PEN_ERR_BUSY}; break;
-            default: break;
+            case PEN_MSG_NAK:
+                m.u.nak = (struct pen_nak){ 0xEE, PEN_ERR_BUSY };
+                break;
+            default:
+                break;
             }
             uint8_t frame[PEN_MAX_FRAME], body[PEN_MAX_BODY];
             int n = pen_encode(&m, frame, sizeof frame);
-            ck_assert_msg(n > 0, "type 0x%02x flags %u: %s", type, flag_sets[f],
-                          pen_result_str(n));
+            ck_assert_msg(n > 0, "type 0x%02x flags %u: %s", type, flag_sets[f], pen_result_str(n));
             ck_assert_int_le(n, PEN_MAX_FRAME);
             size_t bn = pt_unframe(frame, (size_t)n, body);
             ck_assert_uint_eq(bn, (size_t)(PEN_HEADER_SIZE + size + PEN_CRC_SIZE));
@@ -132,7 +140,7 @@ START_TEST(strings_full_width_and_terminated)
 {
     struct pen_msg m = pt_msg(PEN_MSG_IDENTIFY, R, 9);
     m.u.identity = pt_golden_identity();
-    strcpy(m.u.identity.model, "0123456789ABCDEF");    /* 16 chars, no NUL on wire */
+    strcpy(m.u.identity.model, "0123456789ABCDEF"); /* 16 chars, no NUL on wire */
     strcpy(m.u.identity.cartridge_id, "");
     m.u.identity.needle_count = 0;
     uint8_t frame[PEN_MAX_FRAME], body[PEN_MAX_BODY];
@@ -169,10 +177,10 @@ START_TEST(encoder_validates)
     m.u.identity.model[3] = '\n';
     ck_assert_int_eq(pen_encode(&m, frame, sizeof frame), PEN_E_RANGE);
     m.u.identity = pt_golden_identity();
-    memset(m.u.identity.serial, 'A', sizeof m.u.identity.serial);  /* unterminated */
+    memset(m.u.identity.serial, 'A', sizeof m.u.identity.serial); /* unterminated */
     ck_assert_int_eq(pen_encode(&m, frame, sizeof frame), PEN_E_RANGE);
     m.u.identity = pt_golden_identity();
-    m.u.identity.needle_count = 0;      /* cartridge present, no needles */
+    m.u.identity.needle_count = 0; /* cartridge present, no needles */
     ck_assert_int_eq(pen_encode(&m, frame, sizeof frame), PEN_E_RANGE);
 
     m = pt_msg(0x33, 0, 1);
@@ -208,7 +216,7 @@ START_TEST(decode_error_classes)
 {
     uint8_t p[200];
     struct pen_msg m;
-    const uint8_t rate_ok[4] = {0xC0, 0xD4, 0x01, 0x00};  /* 120000 */
+    const uint8_t rate_ok[4] = { 0xC0, 0xD4, 0x01, 0x00 }; /* 120000 */
 
     /* Short. */
     ck_assert_int_eq(pen_decode_body((const uint8_t *)"\x01\x07\x00\x00\x01", 5, &m), PEN_E_SHORT);
@@ -285,18 +293,18 @@ static int decode_patched(const char *golden, size_t offset, const void *bytes, 
 START_TEST(decode_range_and_enum)
 {
     const char *st = "pen_get_status_response";
-    ck_assert_int_eq(decode_patched(st, 0, "\x02", 1), PEN_OK);         /* control */
-    ck_assert_int_eq(decode_patched(st, 0, "\x05", 1), PEN_E_RANGE);    /* state */
-    ck_assert_int_eq(decode_patched(st, 1, "\x4f\xc3\x00\x00", 4), PEN_E_RANGE); /* 49999 mHz */
-    ck_assert_int_eq(decode_patched(st, 1, "\x00\x00\x00\x00", 4), PEN_OK);      /* unset */
-    ck_assert_int_eq(decode_patched(st, 9, "\xb9\x0b", 2), PEN_E_RANGE);  /* depth 3001 */
-    ck_assert_int_eq(decode_patched(st, 11, "\x89\x13", 2), PEN_E_RANGE); /* 5001 mA */
-    ck_assert_int_eq(decode_patched(st, 13, "\x71\x17", 2), PEN_E_RANGE); /* 6001 mV */
-    ck_assert_int_eq(decode_patched(st, 15, "\x5f\xf0", 2), PEN_E_RANGE); /* -4001 */
-    ck_assert_int_eq(decode_patched(st, 15, "\x60\xf0", 2), PEN_OK);      /* -4000 */
+    ck_assert_int_eq(decode_patched(st, 0, "\x02", 1), PEN_OK);                   /* control */
+    ck_assert_int_eq(decode_patched(st, 0, "\x05", 1), PEN_E_RANGE);              /* state */
+    ck_assert_int_eq(decode_patched(st, 1, "\x4f\xc3\x00\x00", 4), PEN_E_RANGE);  /* 49999 mHz */
+    ck_assert_int_eq(decode_patched(st, 1, "\x00\x00\x00\x00", 4), PEN_OK);       /* unset */
+    ck_assert_int_eq(decode_patched(st, 9, "\xb9\x0b", 2), PEN_E_RANGE);          /* depth 3001 */
+    ck_assert_int_eq(decode_patched(st, 11, "\x89\x13", 2), PEN_E_RANGE);         /* 5001 mA */
+    ck_assert_int_eq(decode_patched(st, 13, "\x71\x17", 2), PEN_E_RANGE);         /* 6001 mV */
+    ck_assert_int_eq(decode_patched(st, 15, "\x5f\xf0", 2), PEN_E_RANGE);         /* -4001 */
+    ck_assert_int_eq(decode_patched(st, 15, "\x60\xf0", 2), PEN_OK);              /* -4000 */
     ck_assert_int_eq(decode_patched(st, 17, "\x80\x00\x00\x00", 4), PEN_E_RANGE); /* fault bit */
-    ck_assert_int_eq(decode_patched(st, 25, "\x00\x00", 2), PEN_E_RANGE); /* watchdog 0 */
-    ck_assert_int_eq(decode_patched(st, 27, "\x01", 1), PEN_E_RANGE);     /* reserved */
+    ck_assert_int_eq(decode_patched(st, 25, "\x00\x00", 2), PEN_E_RANGE);         /* watchdog 0 */
+    ck_assert_int_eq(decode_patched(st, 27, "\x01", 1), PEN_E_RANGE);             /* reserved */
 
     const char *ev = "pen_evt_state";
     ck_assert_int_eq(decode_patched(ev, 0, "\x05", 1), PEN_E_RANGE);
@@ -306,22 +314,22 @@ START_TEST(decode_range_and_enum)
     ck_assert_int_eq(decode_patched("pen_nak", 1, "\x00", 1), PEN_E_RANGE);
     ck_assert_int_eq(decode_patched("pen_nak", 1, "\x09", 1), PEN_E_RANGE);
     ck_assert_int_eq(decode_patched("pen_set_rate_request", 0, "\xf1\x49\x02\x00", 4),
-                     PEN_E_RANGE);  /* 150001 */
+                     PEN_E_RANGE); /* 150001 */
     ck_assert_int_eq(decode_patched("pen_set_depth_response", 0, "\xb9\x0b", 2), PEN_E_RANGE);
 
     const char *id = "pen_identify_response";
-    ck_assert_int_eq(decode_patched(id, 2, "\x7f", 1), PEN_E_RANGE);   /* DEL in model */
+    ck_assert_int_eq(decode_patched(id, 2, "\x7f", 1), PEN_E_RANGE); /* DEL in model */
     ck_assert_int_eq(decode_patched(id, 2, "\x80", 1), PEN_E_RANGE);
-    ck_assert_int_eq(decode_patched(id, 10, "X", 1), PEN_E_RANGE);     /* text after NUL */
-    ck_assert_int_eq(decode_patched(id, 0, "\x00", 1), PEN_E_RANGE);   /* empty model */
-    ck_assert_int_eq(decode_patched(id, 52, "\x00", 1), PEN_E_RANGE);  /* 0 needles */
-    ck_assert_int_eq(decode_patched(id, 52, "\x41", 1), PEN_E_RANGE);  /* 65 needles */
-    ck_assert_int_eq(decode_patched(id, 53, "\x02", 1), PEN_E_RANGE);  /* protocol */
+    ck_assert_int_eq(decode_patched(id, 10, "X", 1), PEN_E_RANGE);        /* text after NUL */
+    ck_assert_int_eq(decode_patched(id, 0, "\x00", 1), PEN_E_RANGE);      /* empty model */
+    ck_assert_int_eq(decode_patched(id, 52, "\x00", 1), PEN_E_RANGE);     /* 0 needles */
+    ck_assert_int_eq(decode_patched(id, 52, "\x41", 1), PEN_E_RANGE);     /* 65 needles */
+    ck_assert_int_eq(decode_patched(id, 53, "\x02", 1), PEN_E_RANGE);     /* protocol */
     ck_assert_int_eq(decode_patched(id, 54, "\x00\x00", 2), PEN_E_RANGE); /* step 0 */
     ck_assert_int_eq(decode_patched(id, 56, "\xc5\x09", 2), PEN_E_RANGE); /* min > max */
     ck_assert_int_eq(decode_patched(id, 58, "\xb9\x0b", 2), PEN_E_RANGE); /* max 3001 */
     /* Cartridge removed and needle count 0 together is valid. */
-    uint8_t no_cart[17] = {0};
+    uint8_t no_cart[17] = { 0 };
     ck_assert_int_eq(decode_patched(id, 36, no_cart, 17), PEN_OK);
 }
 END_TEST

@@ -15,16 +15,15 @@ static size_t load_all_golden(uint8_t *stream, size_t cap, struct golden_case *c
 {
     *count = pt_golden_cases(c);
     size_t len = 0;
-    stream[len++] = 0x00;   /* a sender starts with a delimiter */
+    stream[len++] = 0x00; /* a sender starts with a delimiter */
     for (size_t i = 0; i < *count; i++)
         len += golden_load(c[i].name, stream + len, cap - len);
     return len;
 }
 
 /* Feeds data in chunks of the given sizes (cycled) and collects results. */
-static size_t feed(struct pen_rx *rx, const uint8_t *data, size_t len,
-                   const size_t *chunks, size_t nchunks, int *results,
-                   struct pen_msg *msgs, size_t max)
+static size_t feed(struct pen_rx *rx, const uint8_t *data, size_t len, const size_t *chunks,
+                   size_t nchunks, int *results, struct pen_msg *msgs, size_t max)
 {
     size_t nres = 0, ci = 0;
     while (len > 0) {
@@ -59,7 +58,7 @@ START_TEST(rx_split_at_every_boundary)
     for (size_t cut = 0; cut <= len; cut++) {
         struct pen_rx rx;
         pen_rx_init(&rx);
-        size_t chunks[2] = {cut, len - cut};
+        size_t chunks[2] = { cut, len - cut };
         int res[64];
         struct pen_msg msgs[64];
         size_t got = feed(&rx, stream, len, cut ? chunks : chunks + 1, cut ? 2 : 1, res, msgs, 64);
@@ -72,10 +71,11 @@ START_TEST(rx_split_at_every_boundary)
         ck_assert_uint_eq(rx.stats.bytes, len);
         ck_assert_uint_eq(rx.stats.empty, 1);
         ck_assert_uint_eq(rx.stats.crc_errors + rx.stats.malformed + rx.stats.oversize +
-                              rx.stats.unknown_type, 0);
+                              rx.stats.unknown_type,
+                          0);
     }
     /* Byte by byte and in odd chunk sizes. */
-    static const size_t sizes[][3] = {{1, 1, 1}, {3, 7, 2}, {13, 1, 64}, {500, 500, 500}};
+    static const size_t sizes[][3] = { { 1, 1, 1 }, { 3, 7, 2 }, { 13, 1, 64 }, { 500, 500, 500 } };
     for (size_t s = 0; s < 4; s++) {
         struct pen_rx rx;
         pen_rx_init(&rx);
@@ -106,7 +106,7 @@ static struct pen_rx_stats bad_between_good(const uint8_t *bad, size_t bad_len, 
     pen_rx_init(&rx);
     int res[8];
     struct pen_msg msgs[8];
-    const size_t all[1] = {len};
+    const size_t all[1] = { len };
     size_t got = feed(&rx, stream, len, all, 1, res, msgs, 8);
     ck_assert_uint_eq(got, 3);
     ck_assert_int_eq(res[0], PEN_OK);
@@ -120,7 +120,7 @@ static struct pen_rx_stats bad_between_good(const uint8_t *bad, size_t bad_len, 
     for (size_t cut = 1; cut < len; cut++) {
         struct pen_rx rx2;
         pen_rx_init(&rx2);
-        size_t chunks[2] = {cut, len};
+        size_t chunks[2] = { cut, len };
         ck_assert_uint_eq(feed(&rx2, stream, len, chunks, 2, res, msgs, 8), 3);
         ck_assert_int_eq(res[1], want);
         ck_assert_int_eq(res[2], PEN_OK);
@@ -133,7 +133,7 @@ START_TEST(rx_bad_crc)
 {
     uint8_t frame[128];
     size_t n = golden_load("pen_set_rate_request", frame, sizeof frame);
-    frame[7] ^= 0x40;  /* a data byte (rate), not a COBS code */
+    frame[7] ^= 0x40; /* a data byte (rate), not a COBS code */
     struct pen_rx_stats st = bad_between_good(frame, n, PEN_E_CRC);
     ck_assert_uint_eq(st.crc_errors, 1);
     ck_assert_uint_eq(st.malformed, 0);
@@ -150,7 +150,7 @@ START_TEST(rx_truncated)
     struct pen_rx_stats st = bad_between_good(frame, n - 1, PEN_E_COBS);
     ck_assert_uint_eq(st.malformed, 1);
     /* A body shorter than header + CRC. */
-    const uint8_t shorty[] = {0x04, 0x01, 0x07, 0x05, 0x00};
+    const uint8_t shorty[] = { 0x04, 0x01, 0x07, 0x05, 0x00 };
     st = bad_between_good(shorty, sizeof shorty, PEN_E_SHORT);
     ck_assert_uint_eq(st.malformed, 1);
     /* Cut after the CRC went missing but COBS stays valid: CRC error. */
@@ -168,7 +168,7 @@ END_TEST
 START_TEST(rx_oversize)
 {
     uint8_t junk[200];
-    memset(junk, 0x01, sizeof junk);   /* valid COBS codes, never a 0x00 */
+    memset(junk, 0x01, sizeof junk); /* valid COBS codes, never a 0x00 */
     junk[sizeof junk - 1] = 0;
     struct pen_rx_stats st = bad_between_good(junk, sizeof junk, PEN_E_OVERSIZE);
     ck_assert_uint_eq(st.oversize, 1);
@@ -254,7 +254,7 @@ START_TEST(rx_garbage_and_empty_frames)
 {
     uint8_t good[128], stream[512];
     size_t gl = golden_load("pen_evt_state", good, sizeof good);
-    static const uint8_t garbage[] = {0x12, 0x34, 0xFF, 0xFF, 0x55, 0xAA, 0x00};
+    static const uint8_t garbage[] = { 0x12, 0x34, 0xFF, 0xFF, 0x55, 0xAA, 0x00 };
 
     /* Garbage before the first frame, ended by a delimiter, then empty
      * frames, then the good frame. */
@@ -278,7 +278,7 @@ START_TEST(rx_garbage_and_empty_frames)
     pen_rx_init(&rx);
     int res[16];
     struct pen_msg msgs[16];
-    const size_t one[1] = {1};
+    const size_t one[1] = { 1 };
     size_t got = feed(&rx, stream, len, one, 1, res, msgs, 16);
     ck_assert_uint_eq(got, 4);
     /* 0x12 announces 17 bytes but only 5 follow before the 0x00. */
@@ -327,7 +327,7 @@ START_TEST(rx_oversize_across_chunks)
     ck_assert_uint_eq(m.type, PEN_MSG_STOP);
     ck_assert_uint_eq(left, 0);
     ck_assert_uint_eq(rx.stats.oversize, 1);
-    ck_assert_uint_eq(rx.stats.empty, 0);   /* the 0x00 ended the discarded run */
+    ck_assert_uint_eq(rx.stats.empty, 0); /* the 0x00 ended the discarded run */
 }
 END_TEST
 

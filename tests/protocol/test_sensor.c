@@ -55,8 +55,8 @@ static struct sh_status golden_status(void)
     return s;
 }
 
-static const int32_t golden_force[4] = {612000, 598500, -1200, 0};
-static const int32_t golden_disp[4] = {1480250, 1481000, SH_NO_TARGET, -2500};
+static const int32_t golden_force[4] = { 612000, 598500, -1200, 0 };
+static const int32_t golden_disp[4] = { 1480250, 1481000, SH_NO_TARGET, -2500 };
 
 static struct sh_block_header golden_header(void)
 {
@@ -147,9 +147,18 @@ static int patched(const char *golden, size_t off, const void *bytes, size_t n,
     return dec(buf, len, &out);
 }
 
-static int dec_id(const uint8_t *b, size_t n, void *o) { return sh_identity_decode(b, n, o); }
-static int dec_cal(const uint8_t *b, size_t n, void *o) { return sh_calibration_decode(b, n, o); }
-static int dec_st(const uint8_t *b, size_t n, void *o) { return sh_status_decode(b, n, o); }
+static int dec_id(const uint8_t *b, size_t n, void *o)
+{
+    return sh_identity_decode(b, n, o);
+}
+static int dec_cal(const uint8_t *b, size_t n, void *o)
+{
+    return sh_calibration_decode(b, n, o);
+}
+static int dec_st(const uint8_t *b, size_t n, void *o)
+{
+    return sh_status_decode(b, n, o);
+}
 
 START_TEST(control_payload_errors)
 {
@@ -164,8 +173,8 @@ START_TEST(control_payload_errors)
     ck_assert_int_eq(sh_status_decode(buf, 25, &st), SH_E_LENGTH);
 
     ck_assert_int_eq(patched("sh_identity", 0, "\x02", 1, dec_id), SH_E_VERSION);
-    ck_assert_int_eq(patched("sh_identity", 5, "\x03", 1, dec_id), SH_E_RANGE);  /* channels */
-    ck_assert_int_eq(patched("sh_identity", 6, "\x01", 1, dec_id), SH_E_RANGE);  /* reserved */
+    ck_assert_int_eq(patched("sh_identity", 5, "\x03", 1, dec_id), SH_E_RANGE); /* channels */
+    ck_assert_int_eq(patched("sh_identity", 6, "\x01", 1, dec_id), SH_E_RANGE); /* reserved */
     ck_assert_int_eq(patched("sh_identity", 8, "\xe7\x03\x00\x00", 4, dec_id), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_identity", 12, "\x1f", 1, dec_id), SH_E_RANGE); /* ctrl char */
     ck_assert_int_eq(patched("sh_identity", 27, "Z", 1, dec_id), SH_E_RANGE);    /* after NUL */
@@ -177,7 +186,7 @@ START_TEST(control_payload_errors)
     ck_assert_int_eq(patched("sh_calibration", 8, "\x81\x84\x1e\x00", 4, dec_cal), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_calibration", 4, "\x7f\x69\x67\xff", 4, dec_cal), SH_E_RANGE);
     /* 20260230 is not a date; 20280229 is (leap year), 20270229 is not. */
-    uint8_t d[4] = {0x9e, 0x2c, 0x35, 0x01};    /* 20260230 */
+    uint8_t d[4] = { 0x9e, 0x2c, 0x35, 0x01 }; /* 20260230 */
     ck_assert_int_eq(patched("sh_calibration", 16, d, 4, dec_cal), SH_E_RANGE);
     uint32_t leap = 20280229, nonleap = 20270229, early = 20261001;
     ck_assert_int_eq(patched("sh_calibration", 20, &leap, 4, dec_cal), SH_OK);
@@ -189,7 +198,7 @@ START_TEST(control_payload_errors)
     ck_assert_int_eq(patched("sh_status", 1, "\x01", 1, dec_st), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_status", 4, "\x00\x00\x00\x00", 4, dec_st), SH_E_RANGE);
     ck_assert_int_eq(patched("sh_status", 20, "\x00\x00\x00\x01", 4, dec_st), SH_E_RANGE);
-    ck_assert_int_eq(patched("sh_status", 2, "\x60\xf0", 2, dec_st), SH_OK);   /* -40.00 C */
+    ck_assert_int_eq(patched("sh_status", 2, "\x60\xf0", 2, dec_st), SH_OK); /* -40.00 C */
     ck_assert_int_eq(patched("sh_status", 2, "\x5f\xf0", 2, dec_st), SH_E_RANGE);
 }
 END_TEST
@@ -257,9 +266,9 @@ START_TEST(block_round_trip_extremes)
         f[i] = (i % 3 == 0) ? INT32_MIN : (i % 3 == 1) ? INT32_MAX : -i * 1000;
         x[i] = (i % 5 == 0) ? SH_OUT_OF_RANGE : i * 777;
     }
-    static const uint16_t counts[] = {1, 2, 500, SH_MAX_SAMPLES};
+    static const uint16_t counts[] = { 1, 2, 500, SH_MAX_SAMPLES };
     for (size_t k = 0; k < 4; k++) {
-        struct sh_block_header h = {0};
+        struct sh_block_header h = { 0 };
         h.flags = SH_BLK_KNOWN;
         h.seq = 0xFFFFFFFFu;
         h.first_sample = UINT64_MAX - counts[k];
@@ -312,7 +321,7 @@ START_TEST(block_errors)
     ck_assert_int_eq(block_patched(0, NULL, 0, 0, false), SH_OK);
     ck_assert_int_eq(block_patched(0, "SHB2", 4, 0, true), SH_E_MAGIC);
     ck_assert_int_eq(block_patched(4, "\x02", 1, 0, true), SH_E_VERSION);
-    ck_assert_int_eq(block_patched(7, "\x20", 1, 0, true), SH_E_LENGTH);   /* header_size */
+    ck_assert_int_eq(block_patched(7, "\x20", 1, 0, true), SH_E_LENGTH);      /* header_size */
     ck_assert_int_eq(block_patched(24, "\x05\x00", 2, 0, true), SH_E_LENGTH); /* count 5 */
     ck_assert_int_eq(block_patched(24, "\x03\x00", 2, 0, true), SH_E_LENGTH); /* count 3 */
     ck_assert_int_eq(sh_block_decode(buf, len - 1, &h), SH_E_LENGTH);
@@ -322,16 +331,16 @@ START_TEST(block_errors)
     /* Corruption anywhere CRC-covered. */
     for (size_t i = 8; i < len; i++) {
         if (i == 24 || i == 25)
-            continue;   /* count: caught as length first */
+            continue; /* count: caught as length first */
         uint8_t x = buf[i] ^ 0x10;
         ck_assert_int_eq(block_patched(i, &x, 1, 0, false), SH_E_CRC);
     }
     /* Field ranges behind a valid CRC. */
-    ck_assert_int_eq(block_patched(6, "\x03", 1, 0, true), SH_E_RANGE);     /* channels */
-    ck_assert_int_eq(block_patched(5, "\x20", 1, 0, true), SH_E_RANGE);     /* flags */
+    ck_assert_int_eq(block_patched(6, "\x03", 1, 0, true), SH_E_RANGE);              /* channels */
+    ck_assert_int_eq(block_patched(5, "\x20", 1, 0, true), SH_E_RANGE);              /* flags */
     ck_assert_int_eq(block_patched(20, "\xe7\x03\x00\x00", 4, 0, true), SH_E_RANGE); /* 999 Hz */
     ck_assert_int_eq(block_patched(20, "\xa1\x86\x01\x00", 4, 0, true), SH_E_RANGE); /* 100001 */
-    ck_assert_int_eq(block_patched(26, "\x01\x00", 2, 0, true), SH_E_RANGE); /* reserved */
+    ck_assert_int_eq(block_patched(26, "\x01\x00", 2, 0, true), SH_E_RANGE);         /* reserved */
     /* count 0 with a header-only length. */
     ck_assert_int_eq(block_patched(24, "\x00\x00", 2, 32, true), SH_E_RANGE);
 }
@@ -381,11 +390,11 @@ START_TEST(calibration_math)
     ck_assert_int_eq(sh_cal_force(&c, INT32_MIN), INT32_MIN);
     /* Golden calibration on a typical reading. */
     c = golden_cal();
-    ck_assert_int_eq(sh_cal_force(&c, 600000), 600160);   /* 601410 - 1250 */
+    ck_assert_int_eq(sh_cal_force(&c, 600000), 600160); /* 601410 - 1250 */
     /* A tared sample: the tare replaced the zero offset (SENSOR.md 3.2). */
     ck_assert_int_eq(sh_cal_force_tared(&c, 600000, true), 601410);
     ck_assert_int_eq(sh_cal_force_tared(&c, 600000, false), 600160);
-    ck_assert_int_eq(sh_cal_force_tared(&c, 0, true), 0);     /* zero at the tare */
+    ck_assert_int_eq(sh_cal_force_tared(&c, 0, true), 0); /* zero at the tare */
     ck_assert_int_eq(sh_cal_disp(&c, 1500000), 1498390);  /* 1498050 + 340 */
     /* Special displacement codes pass through; real values never become one. */
     ck_assert_int_eq(sh_cal_disp(&c, SH_NO_TARGET), SH_NO_TARGET);

@@ -129,7 +129,7 @@ static int cmd_record(int argc, char **argv)
     bool found = !text || contains(str(rec, "message"), text);
     unsigned captures = 0;
     const cJSON *step;
-    cJSON_ArrayForEach(step, get(rec, "steps")) {
+    cJSON_ArrayForEach (step, get(rec, "steps")) {
         const cJSON *cap = get(step, "capture");
         if (cJSON_IsObject(cap) && str(cap, "file")) {
             captures++;
@@ -161,7 +161,7 @@ struct truth {
     unsigned sensor_starts;
     struct truth_stroke *s;
     size_t n, cap;
-    double rotor_t[4096];          /* rotor events: time and kind */
+    double rotor_t[4096]; /* rotor events: time and kind */
     char rotor_what[4096][12];
     size_t nrotor;
 };
@@ -196,9 +196,9 @@ static int truth_load(const char *path, struct truth *t)
                     return -1;
                 }
             }
-            t->s[t->n++] = (struct truth_stroke){ num(j, "t_rise"), num(j, "t_peak"),
-                                                  num(j, "period_s"), num(j, "protrusion_mm"),
-                                                  num(j, "peak_force_n") };
+            t->s[t->n++] =
+                (struct truth_stroke){ num(j, "t_rise"), num(j, "t_peak"), num(j, "period_s"),
+                                       num(j, "protrusion_mm"), num(j, "peak_force_n") };
         }
         cJSON_Delete(j);
     }
@@ -259,7 +259,7 @@ static void per_stroke(const char *dir, const cJSON *cap, const struct truth *t,
     size_t k = 0;
     while (fgets(line, sizeof line, f) && nd < 8192) {
         if (k++ == 0)
-            continue;   /* header */
+            continue; /* header */
         double rise, peak, depth, force = NAN;
         int steady = 0;
         char fs[64] = "";
@@ -292,7 +292,7 @@ static unsigned reanalyse(cJSON *rec, const char *dir, const char *tmpdir)
 {
     cJSON *step;
     unsigned k = 0;
-    cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
+    cJSON_ArrayForEach (step, cJSON_GetObjectItemCaseSensitive(rec, "steps")) {
         cJSON *cap = cJSON_GetObjectItemCaseSensitive(step, "capture");
         const char *file = str(cap, "file");
         if (!file)
@@ -304,8 +304,12 @@ static unsigned reanalyse(cJSON *rec, const char *dir, const char *tmpdir)
             continue;
         const cJSON *sp = get(step, "setpoints");
         struct an_input in = {
-            .force_un = c.force_un, .disp_nm = c.disp_nm, .n = c.n, .rate_hz = c.rate_hz,
-            .flags = c.flags & AN_F_KNOWN, .start_index = (int64_t)num(cap, "start_index"),
+            .force_un = c.force_un,
+            .disp_nm = c.disp_nm,
+            .n = c.n,
+            .rate_hz = c.rate_hz,
+            .flags = c.flags & AN_F_KNOWN,
+            .start_index = (int64_t)num(cap, "start_index"),
             .stop_index = (int64_t)num(cap, "stop_index"),
             .set_rate_hz = isfinite(num(sp, "rate_hz")) ? num(sp, "rate_hz") : 0,
             .set_depth_mm = num(sp, "depth_mm"),
@@ -325,9 +329,9 @@ static unsigned reanalyse(cJSON *rec, const char *dir, const char *tmpdir)
                     cap, "analysis", cJSON_DetachItemFromObjectCaseSensitive(back, "analysis"));
                 cJSON_Delete(back);
             }
-            char *csv = strokes_csv(in.strokes_out, an.strokes < in.strokes_cap ? an.strokes
-                                                                                 : in.strokes_cap,
-                                    c.rate_hz);
+            char *csv =
+                strokes_csv(in.strokes_out,
+                            an.strokes < in.strokes_cap ? an.strokes : in.strokes_cap, c.rate_hz);
             char csvpath[4200];
             snprintf(csvpath, sizeof csvpath, "%s/strokes%u.csv", tmpdir, ++k);
             FILE *f = csv ? fopen(csvpath, "w") : NULL;
@@ -371,14 +375,14 @@ static int cmd_accuracy(int argc, char **argv)
     bool reanalysed = re && strcmp(re, "1") == 0 && mkdtemp(tmpdir);
     if (reanalysed) {
         csvs = reanalyse(rec, dir, tmpdir);
-        dir[0] = '\0';    /* the per-stroke files are named by absolute path now */
+        dir[0] = '\0'; /* the per-stroke files are named by absolute path now */
     }
     struct worst w = { 0 };
     unsigned compared = 0;
     printf("%-28s %9s %9s %9s %9s %9s %9s %9s\n", "capture", "rate %", "depth um", "d p95 um",
            "force %", "f p95 %", "spinup ms", "stop ms");
     const cJSON *step;
-    cJSON_ArrayForEach(step, get(rec, "steps")) {
+    cJSON_ArrayForEach (step, get(rec, "steps")) {
         const cJSON *cap = get(step, "capture");
         const cJSON *an = cap ? get(cap, "analysis") : NULL;
         if (!cJSON_IsObject(an) || !isfinite(num(an, "rate_periods")))
@@ -457,7 +461,8 @@ static int cmd_accuracy(int argc, char **argv)
         return 1;
     return w.rate <= lim[0] && w.depth <= lim[1] && w.force <= lim[2] && w.force_p95 <= lim[3] &&
                    w.spinup <= lim[4] && w.stop <= lim[4]
-               ? 0 : 1;
+               ? 0
+               : 1;
 }
 
 int main(int argc, char **argv)

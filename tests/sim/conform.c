@@ -28,7 +28,7 @@ int ct_main(int argc, char **argv, const struct ct_scenario *tab, size_t n)
     for (size_t i = 0; argc == 2 && i < n; i++) {
         if (strcmp(argv[1], tab[i].name) != 0)
             continue;
-        struct ct t = {.scenario = tab[i].name};
+        struct ct t = { .scenario = tab[i].name };
         printf("%s: %s\n", tab[i].name, tab[i].what);
         tab[i].run(&t);
         printf("%s: %s\n", tab[i].name, t.failures ? "FAILED" : "passed");
@@ -49,7 +49,7 @@ uint64_t ct_now_ms(void)
 
 void ct_sleep_ms(unsigned ms)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
@@ -73,7 +73,7 @@ cJSON *ct_ctl(const char *line)
         fprintf(stderr, "ctl: RIGSIM_CONTROL not set (not running under rigsim?)\n");
         return NULL;
     }
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -88,7 +88,7 @@ cJSON *ct_ctl(const char *line)
     size_t len = strlen(line);
     if (write(fd, line, len) == (ssize_t)len && write(fd, "\n", 1) == 1) {
         while (got < sizeof reply - 1) {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
+            struct pollfd p = { .fd = fd, .events = POLLIN };
             if (poll(&p, 1, 5000) <= 0)
                 break;
             ssize_t r = read(fd, reply + got, sizeof reply - 1 - got);

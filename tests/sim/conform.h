@@ -27,22 +27,22 @@ struct ct {
 void ct_fail(struct ct *t, const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-#define CT_CHECK(t, cond, ...)                                                 \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            ct_fail((t), __FILE__, __LINE__, #cond, __VA_ARGS__);              \
+#define CT_CHECK(t, cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ct_fail((t), __FILE__, __LINE__, #cond, __VA_ARGS__);                                  \
     } while (0)
-#define CT_REQUIRE(t, cond, ...)                                               \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            ct_fail((t), __FILE__, __LINE__, #cond, __VA_ARGS__);              \
-            return;                                                            \
-        }                                                                      \
+#define CT_REQUIRE(t, cond, ...)                                                                   \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ct_fail((t), __FILE__, __LINE__, #cond, __VA_ARGS__);                                  \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 struct ct_scenario {
     const char *name;
-    const char *what;           /* one line for --help and the log */
+    const char *what; /* one line for --help and the log */
     void (*run)(struct ct *t);
 };
 

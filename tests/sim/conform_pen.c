@@ -42,17 +42,17 @@ static void pen_golden(struct ct *t)
         uint16_t seq;
         const char *payload, *frame;
     } ex[] = {
-        {"IDENTIFY request", 0x01, 0x00, 0x0001, "", "03 01 01 01 02 01 03 d0 d2 00"},
-        {"SET_RATE 120 Hz", 0x02, 0x00, 0x0002, "c0 d4 01 00",
-         "03 01 02 03 04 02 04 c0 d4 01 03 5c 3b 00"},
-        {"EVT_STATE", 0x40, 0x02, 0x0010, "02 01 01", "06 01 40 02 03 10 06 02 01 01 a8 e2 00"},
-        {"NAK", 0x7f, 0x01, 0x1234, "02 03", "0b 01 7f 01 02 34 12 02 03 5c e4 00"},
+        { "IDENTIFY request", 0x01, 0x00, 0x0001, "", "03 01 01 01 02 01 03 d0 d2 00" },
+        { "SET_RATE 120 Hz", 0x02, 0x00, 0x0002, "c0 d4 01 00",
+          "03 01 02 03 04 02 04 c0 d4 01 03 5c 3b 00" },
+        { "EVT_STATE", 0x40, 0x02, 0x0010, "02 01 01", "06 01 40 02 03 10 06 02 01 01 a8 e2 00" },
+        { "NAK", 0x7f, 0x01, 0x1234, "02 03", "0b 01 7f 01 02 34 12 02 03 5c e4 00" },
     };
     for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
         uint8_t payload[64], body[80], frame[80], want[80];
         size_t pn = ct_hex(ex[i].payload, payload, sizeof payload);
-        size_t bn = pd_body(body, PD_VERSION, ex[i].type, ex[i].flags, ex[i].seq, payload,
-                            (uint8_t)pn);
+        size_t bn =
+            pd_body(body, PD_VERSION, ex[i].type, ex[i].flags, ex[i].seq, payload, (uint8_t)pn);
         size_t fn = pd_frame(body, bn, frame);
         size_t wn = ct_hex(ex[i].frame, want, sizeof want);
         CT_CHECK(t, fn == wn && memcmp(frame, want, wn) == 0, "%s: frame differs from PEN.md 11",
@@ -70,9 +70,10 @@ static void pen_golden(struct ct *t)
     pd_status(&f, &st);
     CT_CHECK(t, f.type == PD_GET_STATUS && f.flags == PD_F_RESPONSE && f.seq == 6 && f.len == 28,
              "example header");
-    CT_CHECK(t, st.state == PD_RUNNING && st.set_rate_mhz == 120000 &&
-                    st.measured_rate_mhz == 119850 && st.set_depth_um == 1500 &&
-                    st.uptime_ms == 123456 && st.watchdog_ms == 500,
+    CT_CHECK(t,
+             st.state == PD_RUNNING && st.set_rate_mhz == 120000 &&
+                 st.measured_rate_mhz == 119850 && st.set_depth_um == 1500 &&
+                 st.uptime_ms == 123456 && st.watchdog_ms == 500,
              "example fields");
 
     /* live: the document's IDENTIFY frame, byte for byte */
@@ -97,8 +98,9 @@ static void pen_golden(struct ct *t)
     CT_CHECK(t, f.type == PD_SET_RATE && f.len == 4 && ct_get32(f.payload) == 120000,
              "SET_RATE answer type 0x%02x len %u", f.type, f.len);
     CT_REQUIRE(t, pl_get_status(&l, &st), "GET_STATUS");
-    CT_CHECK(t, st.watchdog_ms == 500 && st.reserved == 0 && (st.faults & ~0x7Fu) == 0 &&
-                    st.state <= PD_FAULT && st.set_rate_mhz == 120000,
+    CT_CHECK(t,
+             st.watchdog_ms == 500 && st.reserved == 0 && (st.faults & ~0x7Fu) == 0 &&
+                 st.state <= PD_FAULT && st.set_rate_mhz == 120000,
              "status: watchdog %u reserved %u faults 0x%x state %u rate %u", st.watchdog_ms,
              st.reserved, st.faults, st.state, st.set_rate_mhz);
     pl_close(&l);
@@ -113,11 +115,12 @@ static void pen_watchdog_version(struct ct *t)
     CT_REQUIRE(t, pl_run_motor(t, &l, 100000), "motor");
     int from = l.nlog;
     struct pframe f;
-    for (int i = 0; i < 10; i++) {      /* 1 s of unknown-type requests */
+    for (int i = 0; i < 10; i++) { /* 1 s of unknown-type requests */
         uint16_t seq = (uint16_t)(0x3000 + i);
         CT_CHECK(t, pl_send(&l, PD_VERSION, 0x30, 0, seq, NULL, 0), "send");
-        CT_CHECK(t, pl_answer(&l, seq, &f, 1000) && f.type == PD_NAK &&
-                        f.payload[1] == PD_E_UNKNOWN_TYPE,
+        CT_CHECK(t,
+                 pl_answer(&l, seq, &f, 1000) && f.type == PD_NAK &&
+                     f.payload[1] == PD_E_UNKNOWN_TYPE,
                  "type 0x30 not NAKed UNKNOWN_TYPE");
         listen_ms(&l, 100);
     }
@@ -128,13 +131,13 @@ static void pen_watchdog_version(struct ct *t)
 
     uint64_t last_valid = ct_now_ms();
     from = l.nlog;
-    for (int i = 0; i < 15; i++) {      /* then only version 2 */
+    for (int i = 0; i < 15; i++) { /* then only version 2 */
         uint16_t seq = (uint16_t)(0x3100 + i);
         CT_CHECK(t, pl_send(&l, 2, PD_GET_STATUS, 0, seq, NULL, 0), "send");
         bool nak = pl_answer(&l, seq, &f, 1000) == 1;
-        CT_CHECK(t, nak && f.version == 1 && f.type == PD_NAK && f.flags == PD_F_RESPONSE &&
-                        f.len == 2 && f.payload[0] == PD_GET_STATUS &&
-                        f.payload[1] == PD_E_VERSION,
+        CT_CHECK(t,
+                 nak && f.version == 1 && f.type == PD_NAK && f.flags == PD_F_RESPONSE &&
+                     f.len == 2 && f.payload[0] == PD_GET_STATUS && f.payload[1] == PD_E_VERSION,
                  "version 2 GET_STATUS: no version-1 NAK VERSION");
         listen_ms(&l, 100);
         if (pl_find(&l, from, PD_EVT_STATE, PD_F_EVENT, PD_FAULT, PD_R_WATCHDOG) >= 0)
@@ -189,8 +192,8 @@ static void pen_fault_order(struct ct *t)
     int f = pl_find(&l, from, PD_EVT_FAULT, PD_F_EVENT, -1, -1);
     CT_REQUIRE(t, s >= 0 && f >= 0, "EVT_STATE at %d, EVT_FAULT at %d", s, f);
     const struct pframe *st = &l.log[s], *ft = &l.log[f];
-    CT_CHECK(t, st->payload[0] == PD_FAULT && st->payload[1] == PD_RUNNING,
-             "EVT_STATE %u <- %u", st->payload[0], st->payload[1]);
+    CT_CHECK(t, st->payload[0] == PD_FAULT && st->payload[1] == PD_RUNNING, "EVT_STATE %u <- %u",
+             st->payload[0], st->payload[1]);
     CT_CHECK(t, ft->len == 8 && (ct_get32(ft->payload) & PD_FAULT_WATCHDOG), "EVT_FAULT faults");
     CT_CHECK(t, s < f, "EVT_FAULT (seq %u) before EVT_STATE (seq %u)", ft->seq, st->seq);
     CT_CHECK(t, ft->seq == (uint16_t)(st->seq + 1), "event seq %u then %u: not back to back",
@@ -210,7 +213,7 @@ static void pen_rate_band(struct ct *t)
     listen_ms(&l, 100);
     int from = l.nlog;
     CT_CHECK(t, pl_set_rate(&l, 101000) == 101000, "SET_RATE 101 Hz");
-    for (int i = 0; i < 6; i++) {       /* 300 ms, fed */
+    for (int i = 0; i < 6; i++) { /* 300 ms, fed */
         (void)pl_request(&l, PD_HEARTBEAT, NULL, 0, &f);
         listen_ms(&l, 50);
     }
@@ -237,9 +240,9 @@ static void pen_rate_band(struct ct *t)
 static void pen_rate_resolution(struct ct *t)
 {
     static const uint32_t req[][2] = {
-        {120049, 120000}, {120050, 120100}, {50000, 50000},   {50049, 50000},
-        {50050, 50100},   {149951, 150000}, {150000, 150000}, {100001, 100000},
-        {133333, 133300},
+        { 120049, 120000 }, { 120050, 120100 }, { 50000, 50000 },
+        { 50049, 50000 },   { 50050, 50100 },   { 149951, 150000 },
+        { 150000, 150000 }, { 100001, 100000 }, { 133333, 133300 },
     };
     struct plink l;
     struct pstatus st;
@@ -247,19 +250,17 @@ static void pen_rate_resolution(struct ct *t)
     uint32_t last = 0;
     for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
         uint32_t got = pl_set_rate(&l, req[i][0]);
-        CT_CHECK(t, got == req[i][1], "SET_RATE %u applied %u, want %u", req[i][0], got,
-                 req[i][1]);
+        CT_CHECK(t, got == req[i][1], "SET_RATE %u applied %u, want %u", req[i][0], got, req[i][1]);
         CT_CHECK(t, pl_get_status(&l, &st) && st.set_rate_mhz == got,
                  "GET_STATUS set_rate %u, SET_RATE said %u", st.set_rate_mhz, got);
         last = got;
     }
-    static const uint32_t refused[] = {49999, 150001, 0};
+    static const uint32_t refused[] = { 49999, 150001, 0 };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         uint8_t p[4];
         struct pframe f;
         ct_put32(p, refused[i]);
-        CT_CHECK(t, pl_request(&l, PD_SET_RATE, p, 4, &f) == 2 &&
-                        f.payload[1] == PD_E_OUT_OF_RANGE,
+        CT_CHECK(t, pl_request(&l, PD_SET_RATE, p, 4, &f) == 2 && f.payload[1] == PD_E_OUT_OF_RANGE,
                  "SET_RATE %u not NAKed OUT_OF_RANGE", refused[i]);
     }
     CT_CHECK(t, pl_get_status(&l, &st) && st.set_rate_mhz == last,
@@ -304,16 +305,13 @@ static void pen_duplicates(struct ct *t)
              sa.uptime_ms, se.uptime_ms);
 
     const uint16_t seq2 = 0x0701;
-    CT_REQUIRE(t, pl_send(&l, 2, PD_GET_STATUS, 0, seq2, NULL, 0) &&
-                      pl_answer(&l, seq2, &a, 1000),
+    CT_REQUIRE(t, pl_send(&l, 2, PD_GET_STATUS, 0, seq2, NULL, 0) && pl_answer(&l, seq2, &a, 1000),
                "version 2 GET_STATUS");
     CT_CHECK(t, a.type == PD_NAK && a.payload[1] == PD_E_VERSION, "no NAK VERSION");
-    CT_REQUIRE(t, pl_send(&l, 1, PD_GET_STATUS, 0, seq2, NULL, 0) &&
-                      pl_answer(&l, seq2, &b, 1000),
+    CT_REQUIRE(t, pl_send(&l, 1, PD_GET_STATUS, 0, seq2, NULL, 0) && pl_answer(&l, seq2, &b, 1000),
                "version 1 GET_STATUS, same seq");
     CT_CHECK(t, b.type == PD_GET_STATUS && b.len == 28,
-             "version-1 GET_STATUS answered with the version-2 frame's NAK (type 0x%02x)",
-             b.type);
+             "version-1 GET_STATUS answered with the version-2 frame's NAK (type 0x%02x)", b.type);
     pl_close(&l);
 }
 
@@ -359,23 +357,23 @@ static void pen_event_order(struct ct *t)
 static void pen_precedence_frames(struct ct *t, struct plink *l)
 {
     static const struct {
-        const char *what, *body;    /* seq bytes are 0x55 0x44 */
-        uint8_t error;              /* 0: no answer */
+        const char *what, *body; /* seq bytes are 0x55 0x44 */
+        uint8_t error;           /* 0: no answer */
         uint8_t echoed;
     } cases[] = {
-        {"version 2, flags 0x01, unknown type", "02 30 01 00 55 44", PD_E_VERSION, 0x30},
-        {"version 3 SET_RATE with a short payload", "03 02 00 02 55 44 10 27", PD_E_VERSION,
-         0x02},
-        {"unknown type with a payload", "01 30 00 03 55 44 01 02 03", PD_E_UNKNOWN_TYPE, 0x30},
-        {"EVT_STATE sent as a request", "01 40 00 03 55 44 02 01 01", PD_E_UNKNOWN_TYPE, 0x40},
-        {"NAK sent as a request", "01 7f 00 02 55 44 01 01", PD_E_UNKNOWN_TYPE, 0x7f},
-        {"SET_RATE of 2 bytes, value below range", "01 02 00 02 55 44 10 27", PD_E_BAD_LENGTH,
-         0x02},
-        {"len field 1, no payload", "01 06 00 01 55 44", PD_E_BAD_LENGTH, 0x06},
-        {"SET_DEPTH above 3000", "01 03 00 02 55 44 b9 0b", PD_E_OUT_OF_RANGE, 0x03},
-        {"flags 0x04", "01 06 04 00 55 44", 0, 0},
-        {"flags 0x03", "01 06 03 00 55 44", 0, 0},
-        {"a GET_STATUS response sent to the pen", "01 06 01 00 55 44", 0, 0},
+        { "version 2, flags 0x01, unknown type", "02 30 01 00 55 44", PD_E_VERSION, 0x30 },
+        { "version 3 SET_RATE with a short payload", "03 02 00 02 55 44 10 27", PD_E_VERSION,
+          0x02 },
+        { "unknown type with a payload", "01 30 00 03 55 44 01 02 03", PD_E_UNKNOWN_TYPE, 0x30 },
+        { "EVT_STATE sent as a request", "01 40 00 03 55 44 02 01 01", PD_E_UNKNOWN_TYPE, 0x40 },
+        { "NAK sent as a request", "01 7f 00 02 55 44 01 01", PD_E_UNKNOWN_TYPE, 0x7f },
+        { "SET_RATE of 2 bytes, value below range", "01 02 00 02 55 44 10 27", PD_E_BAD_LENGTH,
+          0x02 },
+        { "len field 1, no payload", "01 06 00 01 55 44", PD_E_BAD_LENGTH, 0x06 },
+        { "SET_DEPTH above 3000", "01 03 00 02 55 44 b9 0b", PD_E_OUT_OF_RANGE, 0x03 },
+        { "flags 0x04", "01 06 04 00 55 44", 0, 0 },
+        { "flags 0x03", "01 06 03 00 55 44", 0, 0 },
+        { "a GET_STATUS response sent to the pen", "01 06 01 00 55 44", 0, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t body[64];
@@ -390,8 +388,9 @@ static void pen_precedence_frames(struct ct *t, struct plink *l)
                      f.type);
             continue;
         }
-        CT_CHECK(t, got && f.version == 1 && f.type == PD_NAK && f.flags == PD_F_RESPONSE &&
-                        f.payload[0] == cases[i].echoed && f.payload[1] == cases[i].error,
+        CT_CHECK(t,
+                 got && f.version == 1 && f.type == PD_NAK && f.flags == PD_F_RESPONSE &&
+                     f.payload[0] == cases[i].echoed && f.payload[1] == cases[i].error,
                  "%s: want NAK %u of type 0x%02x, got %s type 0x%02x error %u", cases[i].what,
                  cases[i].error, cases[i].echoed, got ? "frame" : "nothing", f.payload[0],
                  f.payload[1]);
@@ -443,20 +442,20 @@ static void pen_precedence(struct ct *t)
 }
 
 static const struct ct_scenario scenarios[] = {
-    {"golden", "PEN.md 11 worked examples, then sent verbatim", pen_golden},
-    {"watchdog-version", "9: NAKed v1 requests feed the watchdog, other versions do not",
-     pen_watchdog_version},
-    {"watchdog-flags", "4/9: frames flagged pen->host: no answer, no watchdog feed",
-     pen_watchdog_flags},
-    {"fault-order", "9: EVT_STATE then EVT_FAULT on a trip, back to back", pen_fault_order},
-    {"rate-band", "5.2/7: a change within 5 % stays RUNNING, a larger one spins up",
-     pen_rate_band},
-    {"rate-resolution", "5.2: 100 mHz steps, applied rate echoed and in GET_STATUS",
-     pen_rate_resolution},
-    {"duplicates", "6: retries, same seq with another type, another version", pen_duplicates},
-    {"event-order", "6: answer, then the events it caused, then the next answer",
-     pen_event_order},
-    {"precedence", "4/5.4: which NAK wins, which frames are dropped", pen_precedence},
+    { "golden", "PEN.md 11 worked examples, then sent verbatim", pen_golden },
+    { "watchdog-version", "9: NAKed v1 requests feed the watchdog, other versions do not",
+      pen_watchdog_version },
+    { "watchdog-flags", "4/9: frames flagged pen->host: no answer, no watchdog feed",
+      pen_watchdog_flags },
+    { "fault-order", "9: EVT_STATE then EVT_FAULT on a trip, back to back", pen_fault_order },
+    { "rate-band", "5.2/7: a change within 5 % stays RUNNING, a larger one spins up",
+      pen_rate_band },
+    { "rate-resolution", "5.2: 100 mHz steps, applied rate echoed and in GET_STATUS",
+      pen_rate_resolution },
+    { "duplicates", "6: retries, same seq with another type, another version", pen_duplicates },
+    { "event-order", "6: answer, then the events it caused, then the next answer",
+      pen_event_order },
+    { "precedence", "4/5.4: which NAK wins, which frames are dropped", pen_precedence },
 };
 
 int main(int argc, char **argv)

@@ -48,9 +48,9 @@ enum {
 enum { PD_IDLE, PD_SPINUP, PD_RUNNING, PD_STOPPING, PD_FAULT };
 enum { PD_R_COMMAND, PD_R_AT_RATE, PD_R_STOPPED, PD_R_FAULT, PD_R_WATCHDOG, PD_R_FAULT_CLEARED };
 #define PD_FAULT_NO_CARTRIDGE 0x0020u
-#define PD_FAULT_WATCHDOG 0x0040u
-#define PD_WATCHDOG_MS 500
-#define PD_RESPONSE_MS 100
+#define PD_FAULT_WATCHDOG     0x0040u
+#define PD_WATCHDOG_MS        500
+#define PD_RESPONSE_MS        100
 
 /* A received frame that passed COBS, length and CRC (section 4, checks
  * 0..3); everything else is left to the scenario to judge. */
@@ -58,12 +58,12 @@ struct pframe {
     uint8_t version, type, flags, len;
     uint16_t seq;
     uint8_t payload[64];
-    uint8_t body[72];           /* as received, CRC included */
+    uint8_t body[72]; /* as received, CRC included */
     size_t body_len;
     uint64_t at_ms;
 };
 
-struct pstatus {                /* GET_STATUS response, section 5.5 */
+struct pstatus { /* GET_STATUS response, section 5.5 */
     uint8_t state;
     uint32_t set_rate_mhz, measured_rate_mhz, faults, uptime_ms;
     uint16_t set_depth_um, watchdog_ms;
@@ -72,14 +72,14 @@ struct pstatus {                /* GET_STATUS response, section 5.5 */
 
 struct plink {
     int fd;
-    uint16_t seq;               /* next request seq */
+    uint16_t seq; /* next request seq */
     uint8_t in[512];
     size_t in_pos, in_len;
-    uint8_t acc[PD_MAX_FRAME];  /* bytes of the frame being received */
+    uint8_t acc[PD_MAX_FRAME]; /* bytes of the frame being received */
     size_t acc_len;
-    bool discarding;            /* oversize: drop up to the next 0x00 */
+    bool discarding; /* oversize: drop up to the next 0x00 */
     unsigned bad_frames;
-    struct pframe log[256];     /* every frame, in arrival order */
+    struct pframe log[256]; /* every frame, in arrival order */
     int nlog;
 };
 

@@ -71,7 +71,7 @@ size_t pd_frame(const uint8_t *hdr_payload, size_t n, uint8_t *out)
 {
     uint8_t body[PD_MAX_FRAME];
     memcpy(body, hdr_payload, n);
-    ct_put16(body + n, pd_crc16(hdr_payload, n));   /* low byte first */
+    ct_put16(body + n, pd_crc16(hdr_payload, n)); /* low byte first */
     size_t len = pd_cobs_encode(body, n + PD_CRC, out);
     out[len] = 0x00;
     return len + 1;
@@ -176,7 +176,7 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
             p += w;
             n -= (size_t)w;
         } else {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            struct pollfd pfd = { .fd = fd, .events = POLLOUT };
             (void)poll(&pfd, 1, 10);
         }
     }
@@ -204,7 +204,7 @@ static bool rx_byte(struct plink *l, uint8_t b, struct pframe *f)
     if (b != 0x00) {
         if (l->discarding)
             return false;
-        if (l->acc_len == sizeof l->acc) {      /* section 2: oversize */
+        if (l->acc_len == sizeof l->acc) { /* section 2: oversize */
             l->discarding = true;
             l->acc_len = 0;
             l->bad_frames++;
@@ -215,7 +215,7 @@ static bool rx_byte(struct plink *l, uint8_t b, struct pframe *f)
     }
     size_t n = l->acc_len;
     l->acc_len = 0;
-    if (l->discarding || n == 0) {              /* end of a dropped / empty frame */
+    if (l->discarding || n == 0) { /* end of a dropped / empty frame */
         l->discarding = false;
         return false;
     }
@@ -241,7 +241,7 @@ int pl_recv(struct plink *l, struct pframe *f, int timeout_ms)
         uint64_t now = ct_now_ms();
         if (now >= deadline)
             return 0;
-        struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+        struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
         int r = poll(&pfd, 1, (int)(deadline - now));
         if (r < 0 && errno != EINTR)
             return 0;
@@ -251,7 +251,7 @@ int pl_recv(struct plink *l, struct pframe *f, int timeout_ms)
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
         if (n <= 0)
-            return 0;           /* hung up */
+            return 0; /* hung up */
         l->in_pos = 0;
         l->in_len = (size_t)n;
     }
@@ -269,8 +269,7 @@ int pl_answer(struct plink *l, uint16_t seq, struct pframe *f, int timeout_ms)
     }
 }
 
-int pl_request(struct plink *l, uint8_t type, const uint8_t *payload, uint8_t len,
-               struct pframe *f)
+int pl_request(struct plink *l, uint8_t type, const uint8_t *payload, uint8_t len, struct pframe *f)
 {
     uint16_t seq = l->seq++;
     if (!pl_send(l, PD_VERSION, type, 0, seq, payload, len))
@@ -350,7 +349,7 @@ int pl_listen_for_state(struct plink *l, uint8_t reason, int timeout_ms)
 bool pl_run_motor(struct ct *t, struct plink *l, uint32_t rate_mhz)
 {
     struct pframe f;
-    struct pstatus st = {0};
+    struct pstatus st = { 0 };
     CT_CHECK(t, pl_set_rate(l, rate_mhz) != 0, "SET_RATE %u refused", rate_mhz);
     int r = pl_request(l, PD_START, NULL, 0, &f);
     CT_CHECK(t, r == 1, "START: %s (error %u)", r == 2 ? "NAK" : "no answer",

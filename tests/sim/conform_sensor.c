@@ -42,7 +42,7 @@ enum {
 };
 #define SD_STAT_STREAMING 0x01u
 #define SD_STAT_CAL_VALID 0x04u
-#define SD_STAT_TARED 0x08u
+#define SD_STAT_TARED     0x08u
 
 /* The request table of section 2. */
 static const struct sd_req {
@@ -50,15 +50,15 @@ static const struct sd_req {
     uint8_t request, request_type;
     uint16_t length, max_value;
 } sd_table[] = {
-    {"GET_IDENTITY", SD_GET_IDENTITY, SD_IN, 52, 0},
-    {"SET_RATE", SD_SET_RATE, SD_OUT, 4, 0},
-    {"START", SD_START, SD_OUT, 0, 2000},
-    {"STOP", SD_STOP, SD_OUT, 0, 0},
-    {"TARE", SD_TARE, SD_OUT, 0, 0},
-    {"GET_CAL", SD_GET_CAL, SD_IN, 40, 0},
-    {"SET_CAL", SD_SET_CAL, SD_OUT, 40, 0},
-    {"GET_STATUS", SD_GET_STATUS, SD_IN, 24, 0},
-    {"GET_ERROR", SD_GET_ERROR, SD_IN, 1, 0},
+    { "GET_IDENTITY", SD_GET_IDENTITY, SD_IN, 52, 0 },
+    { "SET_RATE", SD_SET_RATE, SD_OUT, 4, 0 },
+    { "START", SD_START, SD_OUT, 0, 2000 },
+    { "STOP", SD_STOP, SD_OUT, 0, 0 },
+    { "TARE", SD_TARE, SD_OUT, 0, 0 },
+    { "GET_CAL", SD_GET_CAL, SD_IN, 40, 0 },
+    { "SET_CAL", SD_SET_CAL, SD_OUT, 40, 0 },
+    { "GET_STATUS", SD_GET_STATUS, SD_IN, 24, 0 },
+    { "GET_ERROR", SD_GET_ERROR, SD_IN, 1, 0 },
 };
 #define SD_NREQ (sizeof sd_table / sizeof sd_table[0])
 
@@ -114,8 +114,8 @@ static void sd_refused(struct ct *t, struct sdev *d, const char *what, uint8_t t
 {
     int r = sd_ctrl(d, type, req, value, index, data, len);
     int e = sd_error(d);
-    CT_CHECK(t, r == LIBUSB_ERROR_PIPE && e == want, "%s: want STALL + error %d, got %s / %d",
-             what, want, r >= 0 ? "answered" : libusb_error_name(r), e);
+    CT_CHECK(t, r == LIBUSB_ERROR_PIPE && e == want, "%s: want STALL + error %d, got %s / %d", what,
+             want, r >= 0 ? "answered" : libusb_error_name(r), e);
 }
 
 static bool sd_status(struct sdev *d, uint8_t st[24])
@@ -208,8 +208,9 @@ static void sh_golden(struct ct *t)
     CT_CHECK(t, sd_ctrl(&d, SD_IN, SD_GET_CAL, 0, 0, cal, 40) == 40 && memcmp(cal, want, 40) == 0,
              "GET_CAL does not return the record just written");
     CT_REQUIRE(t, sd_status(&d, st), "GET_STATUS");
-    CT_CHECK(t, (st[0] & SD_STAT_CAL_VALID) && (st[0] & 0xF0) == 0 && st[1] == 0 &&
-                    ct_get32(st + 20) == 0,
+    CT_CHECK(t,
+             (st[0] & SD_STAT_CAL_VALID) && (st[0] & 0xF0) == 0 && st[1] == 0 &&
+                 ct_get32(st + 20) == 0,
              "status flags 0x%02x reserved %u/%u", st[0], st[1], ct_get32(st + 20));
 
     /* one block of 10 frames at 1000 S/s */
@@ -242,9 +243,9 @@ static void sh_error_register(struct ct *t)
         uint8_t type, req;
         uint16_t len;
     } good[] = {
-        {"GET_IDENTITY", SD_IN, SD_GET_IDENTITY, 52}, {"GET_STATUS", SD_IN, SD_GET_STATUS, 24},
-        {"GET_CAL", SD_IN, SD_GET_CAL, 40},           {"TARE", SD_OUT, SD_TARE, 0},
-        {"SET_RATE", SD_OUT, SD_SET_RATE, 4},
+        { "GET_IDENTITY", SD_IN, SD_GET_IDENTITY, 52 }, { "GET_STATUS", SD_IN, SD_GET_STATUS, 24 },
+        { "GET_CAL", SD_IN, SD_GET_CAL, 40 },           { "TARE", SD_OUT, SD_TARE, 0 },
+        { "SET_RATE", SD_OUT, SD_SET_RATE, 4 },
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         CT_CHECK(t, sd_ctrl(&d, SD_IN, 0x55, 0, 0, buf, 1) == LIBUSB_ERROR_PIPE, "0x55 answered");
@@ -252,15 +253,14 @@ static void sh_error_register(struct ct *t)
         int r = sd_ctrl(&d, good[i].type, good[i].req, 0, 0, buf, good[i].len);
         CT_CHECK(t, r == good[i].len, "%s: %d", good[i].name, r);
         int e = sd_error(&d);
-        CT_CHECK(t, e == SD_E_NONE, "GET_ERROR after a successful %s: %d, want NONE",
-                 good[i].name, e);
+        CT_CHECK(t, e == SD_E_NONE, "GET_ERROR after a successful %s: %d, want NONE", good[i].name,
+                 e);
     }
     sd_refused(t, &d, "undefined 0x55", SD_IN, 0x55, 0, 0, buf, 1, SD_E_UNKNOWN_REQUEST);
     CT_CHECK(t, sd_error(&d) == SD_E_NONE, "GET_ERROR did not reset the register");
 
     CT_CHECK(t, sd_ctrl(&d, SD_IN, 0x55, 0, 0, buf, 1) == LIBUSB_ERROR_PIPE, "0x55 answered");
-    CT_CHECK(t, libusb_get_descriptor(d.h, LIBUSB_DT_DEVICE, 0, buf, 18) == 18,
-             "GET_DESCRIPTOR");
+    CT_CHECK(t, libusb_get_descriptor(d.h, LIBUSB_DT_DEVICE, 0, buf, 18) == 18, "GET_DESCRIPTOR");
     CT_CHECK(t, sd_error(&d) == SD_E_UNKNOWN_REQUEST,
              "a standard request between changed the error register");
 
@@ -287,7 +287,7 @@ static void sh_lengths(struct ct *t)
     CT_REQUIRE(t, sd_open(t, &d), "open");
     for (size_t i = 0; i < SD_NREQ; i++) {
         const struct sd_req *q = &sd_table[i];
-        const int lens[] = {q->length + 1, q->length - 1, 64, 255};
+        const int lens[] = { q->length + 1, q->length - 1, 64, 255 };
         for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
             if (lens[k] < 0 || lens[k] == q->length)
                 continue;
@@ -317,7 +317,7 @@ static void sh_setup_fields(struct ct *t)
         snprintf(what, sizeof what, "%s with wValue %u", q->name, q->max_value + 1u);
         sd_refused(t, &d, what, q->request_type, q->request, (uint16_t)(q->max_value + 1), 0, buf,
                    q->length, SD_E_OUT_OF_RANGE);
-        static const uint16_t bad_index[] = {1, 0x0100, 0x0081};
+        static const uint16_t bad_index[] = { 1, 0x0100, 0x0081 };
         for (size_t k = 0; k < sizeof bad_index / sizeof bad_index[0]; k++) {
             valid_data(q->request, buf, sizeof buf);
             snprintf(what, sizeof what, "%s with wIndex 0x%04x", q->name, bad_index[k]);
@@ -331,7 +331,7 @@ static void sh_setup_fields(struct ct *t)
     CT_CHECK(t, sd_rate(&d) != 20000, "a refused SET_RATE took effect");
     CT_CHECK(t, !(sd_flags(&d) & SD_STAT_STREAMING), "a refused START took effect");
 
-    static const uint8_t undefined[] = {0x00, 0x0A, 0x7F, 0xFF};
+    static const uint8_t undefined[] = { 0x00, 0x0A, 0x7F, 0xFF };
     for (size_t k = 0; k < sizeof undefined; k++) {
         snprintf(what, sizeof what, "undefined bRequest 0x%02x", undefined[k]);
         sd_refused(t, &d, what, SD_IN, undefined[k], 0, 0, buf, 1, SD_E_UNKNOWN_REQUEST);
@@ -342,12 +342,11 @@ static void sh_setup_fields(struct ct *t)
                SD_E_UNKNOWN_REQUEST);
 
     /* START's wValue: 0 and 1..2000 are fine */
-    static const uint16_t frames[] = {0, 1, 2000};
+    static const uint16_t frames[] = { 0, 1, 2000 };
     for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++) {
         CT_CHECK(t, sd_ctrl(&d, SD_OUT, SD_START, frames[k], 0, NULL, 0) == 0,
                  "START with wValue %u refused", frames[k]);
-        sd_refused(t, &d, "STOP with wIndex 1", SD_OUT, SD_STOP, 0, 1, NULL, 0,
-                   SD_E_OUT_OF_RANGE);
+        sd_refused(t, &d, "STOP with wIndex 1", SD_OUT, SD_STOP, 0, 1, NULL, 0, SD_E_OUT_OF_RANGE);
         CT_CHECK(t, sd_flags(&d) & SD_STAT_STREAMING, "a refused STOP stopped the stream");
         CT_CHECK(t, sd_ctrl(&d, SD_OUT, SD_STOP, 0, 0, NULL, 0) == 0, "STOP");
     }
@@ -362,7 +361,7 @@ static void sh_precedence(struct ct *t)
     uint8_t buf[64], bad_cal[40];
     CT_REQUIRE(t, sd_open(t, &d), "open");
     (void)ct_hex(golden_cal, bad_cal, sizeof bad_cal);
-    memcpy(bad_cal + 20, bad_cal + 16, 4);      /* due_date = cal_date: invalid (3.2) */
+    memcpy(bad_cal + 20, bad_cal + 16, 4); /* due_date = cal_date: invalid (3.2) */
 
     sd_refused(t, &d, "undefined, wrong length and wIndex", SD_IN, 0x55, 1, 1, buf, 7,
                SD_E_UNKNOWN_REQUEST);
@@ -407,8 +406,7 @@ static void sh_streaming(struct ct *t)
     struct sdev d;
     uint8_t buf[64];
     CT_REQUIRE(t, sd_open(t, &d), "open");
-    sd_refused(t, &d, "STOP before any START", SD_OUT, SD_STOP, 0, 0, NULL, 0,
-               SD_E_NOT_STREAMING);
+    sd_refused(t, &d, "STOP before any START", SD_OUT, SD_STOP, 0, 0, NULL, 0, SD_E_NOT_STREAMING);
     CT_REQUIRE(t, sd_set_rate(&d, 1000) == 4, "SET_RATE 1000");
     CT_REQUIRE(t, sd_ctrl(&d, SD_OUT, SD_START, 0, 0, NULL, 0) == 0, "START");
     CT_CHECK(t, sd_flags(&d) & SD_STAT_STREAMING, "not STREAMING");
@@ -429,14 +427,14 @@ static void sh_streaming(struct ct *t)
 }
 
 static const struct ct_scenario scenarios[] = {
-    {"golden", "SENSOR.md 3/4/6: golden vectors, identity, calibration, one block", sh_golden},
-    {"error-register", "2: GET_ERROR after successful IN and OUT requests, standard requests",
-     sh_error_register},
-    {"lengths", "2: every wLength but the table's is BAD_LENGTH", sh_lengths},
-    {"setup-fields", "2: wValue/wIndex OUT_OF_RANGE, direction/recipient UNKNOWN_REQUEST",
-     sh_setup_fields},
-    {"precedence", "2: request, length, setup fields, data, then state", sh_precedence},
-    {"streaming", "2: what is served and what is BUSY while streaming", sh_streaming},
+    { "golden", "SENSOR.md 3/4/6: golden vectors, identity, calibration, one block", sh_golden },
+    { "error-register", "2: GET_ERROR after successful IN and OUT requests, standard requests",
+      sh_error_register },
+    { "lengths", "2: every wLength but the table's is BAD_LENGTH", sh_lengths },
+    { "setup-fields", "2: wValue/wIndex OUT_OF_RANGE, direction/recipient UNKNOWN_REQUEST",
+      sh_setup_fields },
+    { "precedence", "2: request, length, setup fields, data, then state", sh_precedence },
+    { "streaming", "2: what is served and what is BUSY while streaming", sh_streaming },
 };
 
 int main(int argc, char **argv)

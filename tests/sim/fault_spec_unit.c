@@ -68,7 +68,7 @@ START_TEST(unplug_value_is_replug_delay)
     ck_assert(!f.is_model && f.kind == RS_LF_PEN_UNPLUG);
     ck_assert(fabs(f.replug_after_s - 0.5) < 1e-12);
     f = parse_ok("sensor-unplug");
-    ck_assert(f.replug_after_s < 0);    /* stays unplugged */
+    ck_assert(f.replug_after_s < 0); /* stays unplugged */
 }
 END_TEST
 
@@ -108,14 +108,13 @@ START_TEST(bench_member)
     char err[256] = "";
     ck_assert_int_eq(rs_control_parse("{\"query\":\"pen\"}", &r, err, sizeof err), 0);
     ck_assert_int_eq(r.bench, 0);
-    ck_assert_int_eq(rs_control_parse("{\"query\":\"pen\",\"bench\":3}", &r, err, sizeof err),
-                     0);
+    ck_assert_int_eq(rs_control_parse("{\"query\":\"pen\",\"bench\":3}", &r, err, sizeof err), 0);
     ck_assert_int_eq(r.bench, 3);
     ck_assert_int_eq(
         rs_control_parse("{\"fault\":\"sensor-unplug\",\"bench\":1}", &r, err, sizeof err), 0);
     ck_assert(r.bench == 1 && r.kind == RS_CTL_FAULT);
     static const char *const bad[] = {
-        "{\"query\":\"pen\",\"bench\":-1}", "{\"query\":\"pen\",\"bench\":8}",
+        "{\"query\":\"pen\",\"bench\":-1}",  "{\"query\":\"pen\",\"bench\":8}",
         "{\"query\":\"pen\",\"bench\":1.5}", "{\"query\":\"pen\",\"bench\":\"1\"}",
         "{\"clear\":true,\"bench\":null}",
     };
@@ -127,20 +126,22 @@ START_TEST(swap_pen_request)
 {
     struct rs_ctl_request r;
     char err[256];
-    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":7,\"serial\":\"PA-0000007\"}}",
-                                      &r, err, sizeof err), 0);
+    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":7,\"serial\":\"PA-0000007\"}}", &r,
+                                      err, sizeof err),
+                     0);
     ck_assert_int_eq(r.kind, RS_CTL_SWAP_PEN);
     ck_assert_uint_eq(r.swap_seed, 7);
     ck_assert_str_eq(r.swap_serial, "PA-0000007");
-    ck_assert(fabs(r.swap_gap_s - 0.2) < 1e-12);    /* default gap */
-    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":0}}",
-                                      &r, err, sizeof err), 0);
+    ck_assert(fabs(r.swap_gap_s - 0.2) < 1e-12); /* default gap */
+    ck_assert_int_eq(rs_control_parse("{\"swap_pen\":{\"seed\":1,\"serial\":\"X\",\"gap\":0}}", &r,
+                                      err, sizeof err),
+                     0);
     ck_assert(r.swap_gap_s == 0);
     static const char *const bad[] = {
-        "{\"swap_pen\":{\"serial\":\"X\"}}",                          /* no seed */
+        "{\"swap_pen\":{\"serial\":\"X\"}}", /* no seed */
         "{\"swap_pen\":{\"seed\":-1,\"serial\":\"X\"}}",
         "{\"swap_pen\":{\"seed\":1.5,\"serial\":\"X\"}}",
-        "{\"swap_pen\":{\"seed\":1}}",                                   /* no serial */
+        "{\"swap_pen\":{\"seed\":1}}", /* no serial */
         "{\"swap_pen\":{\"seed\":1,\"serial\":\"\"}}",
         "{\"swap_pen\":{\"seed\":1,\"serial\":\"12345678901234567\"}}", /* 17 > 16 */
         "{\"swap_pen\":{\"seed\":1,\"serial\":\"a\\nb\"}}",
@@ -166,15 +167,15 @@ START_TEST(remount_and_session_requests)
     static const struct {
         const char *line, *msg;
     } bad[] = {
-        {"{\"remount\":true}", "remount"},
-        {"{\"remount\":{\"gap\":1}}", "remount"},         /* no options (yet) */
-        {"{\"session\":{}}", "session"},
-        {"{\"session\":7}", "session"},
-        {"{\"session\":{\"seed\":-1}}", "session"},
-        {"{\"session\":{\"seed\":2.5}}", "session"},
-        {"{\"session\":{\"seed\":1e300}}", "session"},
-        {"{\"session\":{\"seed\":1,\"operator\":\"x\"}}", "session"},
-        {"{\"remounts\":{}}", "remount"},                  /* the list of requests */
+        { "{\"remount\":true}", "remount" },
+        { "{\"remount\":{\"gap\":1}}", "remount" }, /* no options (yet) */
+        { "{\"session\":{}}", "session" },
+        { "{\"session\":7}", "session" },
+        { "{\"session\":{\"seed\":-1}}", "session" },
+        { "{\"session\":{\"seed\":2.5}}", "session" },
+        { "{\"session\":{\"seed\":1e300}}", "session" },
+        { "{\"session\":{\"seed\":1,\"operator\":\"x\"}}", "session" },
+        { "{\"remounts\":{}}", "remount" }, /* the list of requests */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';

@@ -14,7 +14,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
 
 static void check_fault(const struct rs_fault *f)
 {
@@ -22,8 +26,7 @@ static void check_fault(const struct rs_fault *f)
     REQUIRE(f->is_model ? f->kind < SIM_FAULT_COUNT_ : f->kind < RS_LF_COUNT_);
     REQUIRE(!f->has_at || (isfinite(f->at_s) && f->at_s >= 0));
     REQUIRE(!f->has_value || isfinite(f->value));
-    bool unplug = !f->is_model &&
-                  (f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG);
+    bool unplug = !f->is_model && (f->kind == RS_LF_PEN_UNPLUG || f->kind == RS_LF_SENSOR_UNPLUG);
     if (unplug && f->has_value)
         REQUIRE(f->replug_after_s == f->value);
     else
@@ -44,9 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == 0) {
         check_fault(&f);
         REQUIRE(rs_fault_parse(spec, &again, err2, sizeof err2) == 0);
-        REQUIRE(f.kind == again.kind && f.is_model == again.is_model &&
-                f.has_at == again.has_at && f.has_value == again.has_value &&
-                (!f.has_at || f.at_s == again.at_s) &&
+        REQUIRE(f.kind == again.kind && f.is_model == again.is_model && f.has_at == again.has_at &&
+                f.has_value == again.has_value && (!f.has_at || f.at_s == again.at_s) &&
                 (!f.has_value || f.value == again.value) &&
                 f.replug_after_s == again.replug_after_s);
     } else {

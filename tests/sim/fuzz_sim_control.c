@@ -16,7 +16,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
 
 static void check_request(const struct rs_ctl_request *r)
 {
@@ -25,7 +29,7 @@ static void check_request(const struct rs_ctl_request *r)
     case RS_CTL_REMOUNT:
         return;
     case RS_CTL_SESSION:
-        REQUIRE(r->session_seed <= 9007199254740992ull);     /* 2^53 */
+        REQUIRE(r->session_seed <= 9007199254740992ull); /* 2^53 */
         return;
     case RS_CTL_SWAP_PEN: {
         size_t len = strnlen(r->swap_serial, sizeof r->swap_serial);

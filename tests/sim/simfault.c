@@ -57,8 +57,7 @@ static int fault_no_cartridge(void)
     REQUIRE(pen_open(&l) == 0, "open pen");
     REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
     CHECK(resp.u.identity.cartridge_id[0] == '\0' && resp.u.identity.needle_count == 0,
-          "cartridge '%s' needles %u", resp.u.identity.cartridge_id,
-          resp.u.identity.needle_count);
+          "cartridge '%s' needles %u", resp.u.identity.cartridge_id, resp.u.identity.needle_count);
     CHECK(pen_request(&l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 1 &&
               resp.u.nak.error == PEN_ERR_NO_CARTRIDGE,
           "START without cartridge not refused with NO_CARTRIDGE");
@@ -66,7 +65,7 @@ static int fault_no_cartridge(void)
     /* the displacement sensor sees no target */
     struct sh_dev d;
     REQUIRE(sh_open(&d) == 0, "open sensor head");
-    struct sh_streamer s = {0};
+    struct sh_streamer s = { 0 };
     REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
     REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
     sh_stream_run(&s, 300);
@@ -83,9 +82,10 @@ static int fault_link(const char *kind)
     struct pen_msg resp;
     REQUIRE(pen_open(&l) == 0, "open pen");
     REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
-    const char *line = strcmp(kind, "pen-corrupt") == 0 ? "{\"fault\":\"pen-corrupt\",\"value\":0.002}"
-                       : strcmp(kind, "pen-drop") == 0  ? "{\"fault\":\"pen-drop\",\"value\":0.5}"
-                                                        : "{\"fault\":\"pen-mute\"}";
+    const char *line = strcmp(kind, "pen-corrupt") == 0
+                           ? "{\"fault\":\"pen-corrupt\",\"value\":0.002}"
+                       : strcmp(kind, "pen-drop") == 0 ? "{\"fault\":\"pen-drop\",\"value\":0.5}"
+                                                       : "{\"fault\":\"pen-mute\"}";
     REQUIRE(ctl_ok(line), "inject");
     int answered = 0, lost = 0;
     /* a lost answer costs the whole timeout: fewer tries for a mute pen */
@@ -121,7 +121,7 @@ static int fault_stream(const char *kind)
 {
     struct sh_dev d;
     REQUIRE(sh_open(&d) == 0, "open sensor head");
-    struct sh_streamer s = {0};
+    struct sh_streamer s = { 0 };
     REQUIRE(sh_stream_begin(&s, &d, 8) == 0, "submit");
     REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
     sh_stream_run(&s, 300);
@@ -206,7 +206,7 @@ static int truth_window(const char *path, const char *field, double t0, double t
     FILE *f = fopen(path, "r");
     REQUIRE(f, "open truth %s", path);
     char line[1024];
-    *out = (struct moments){0};
+    *out = (struct moments){ 0 };
     while (fgets(line, sizeof line, f)) {
         cJSON *j = cJSON_Parse(line);
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
@@ -224,9 +224,9 @@ int scenario_truth(const char *kind, const char *path)
 {
     struct pen_link l;
     struct pen_msg resp;
-    double value = strcmp(kind, "depth-drift") == 0   ? 6.0    /* mm/min, capped at 0.2 mm */
-                   : strcmp(kind, "rate-jitter") == 0 ? 7.0    /* % RMS */
-                                                      : 1.0;  /* bent needles */
+    double value = strcmp(kind, "depth-drift") == 0   ? 6.0  /* mm/min, capped at 0.2 mm */
+                   : strcmp(kind, "rate-jitter") == 0 ? 7.0  /* % RMS */
+                                                      : 1.0; /* bent needles */
     const char *field = strcmp(kind, "depth-drift") == 0   ? "protrusion_mm"
                         : strcmp(kind, "rate-jitter") == 0 ? "rate_hz"
                                                            : "peak_force_n";
@@ -248,8 +248,8 @@ int scenario_truth(const char *kind, const char *path)
     if (truth_window(path, field, t_inj - 0.8, t_inj, &before) ||
         truth_window(path, field, t_end - 0.8, t_end, &after))
         return 1;
-    printf("%s: %s before: mean %.4f sd %.4f (%g strokes); after: mean %.4f sd %.4f (%g)\n",
-           kind, field, mean(&before), sd(&before), before.n, mean(&after), sd(&after), after.n);
+    printf("%s: %s before: mean %.4f sd %.4f (%g strokes); after: mean %.4f sd %.4f (%g)\n", kind,
+           field, mean(&before), sd(&before), before.n, mean(&after), sd(&after), after.n);
     REQUIRE(before.n >= 20 && after.n >= 20, "too few strokes in the truth file");
     if (strcmp(kind, "depth-drift") == 0)
         CHECK(mean(&after) - mean(&before) > 0.1, "protrusion did not creep");

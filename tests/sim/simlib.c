@@ -27,7 +27,7 @@ uint64_t now_ms(void)
 
 void sleep_ms(unsigned ms)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
@@ -56,8 +56,7 @@ int pen_open_port(struct pen_link *l, const char *name)
         return -1;
     }
     if (sp_set_baudrate(l->port, 115200) != SP_OK || sp_set_bits(l->port, 8) != SP_OK ||
-        sp_set_parity(l->port, SP_PARITY_NONE) != SP_OK ||
-        sp_set_stopbits(l->port, 1) != SP_OK ||
+        sp_set_parity(l->port, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(l->port, 1) != SP_OK ||
         sp_set_flowcontrol(l->port, SP_FLOWCONTROL_NONE) != SP_OK ||
         sp_set_dtr(l->port, SP_DTR_ON) != SP_OK) {
         fprintf(stderr, "pen: configure %s: %s\n", name, sp_last_error_message());
@@ -100,8 +99,7 @@ int pen_poll(struct pen_link *l, struct pen_msg *out, int timeout_ms)
         uint64_t now = now_ms();
         if (now >= deadline)
             return 0;
-        int n = sp_blocking_read_next(l->port, l->buf, sizeof l->buf,
-                                      (unsigned)(deadline - now));
+        int n = sp_blocking_read_next(l->port, l->buf, sizeof l->buf, (unsigned)(deadline - now));
         if (n < 0) {
             l->io_error = true;
             return -1;
@@ -149,7 +147,7 @@ static void keep_event(struct pen_link *l, const struct pen_msg *m)
 int pen_request_seq(struct pen_link *l, uint8_t type, uint16_t seq, const struct pen_msg *req,
                     struct pen_msg *resp, int timeout_ms)
 {
-    struct pen_msg m = {.type = type, .flags = 0, .seq = seq};
+    struct pen_msg m = { .type = type, .flags = 0, .seq = seq };
     if (req)
         m.u = req->u;
     uint8_t frame[PEN_MAX_FRAME];
@@ -237,7 +235,7 @@ bool pen_wait_state(struct pen_link *l, uint8_t want, int timeout_ms, struct pen
 
 int pen_start(struct pen_link *l, uint32_t rate_mhz)
 {
-    struct pen_msg req = {0}, resp;
+    struct pen_msg req = { 0 }, resp;
     req.u.rate_mhz = rate_mhz;
     REQUIRE(pen_request(l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
     REQUIRE(pen_request(l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 0, "start: %s",
@@ -298,8 +296,8 @@ int sh_open_serial(struct sh_dev *d, const char *serial)
     d->h = serial ? open_by_serial(d->ctx, serial)
                   : libusb_open_device_with_vid_pid(d->ctx, SH_USB_VID, SH_USB_PID);
     if (!d->h) {
-        fprintf(stderr, "sensor: %04x:%04x%s%s not found or not openable\n", SH_USB_VID,
-                SH_USB_PID, serial ? " serial " : "", serial ? serial : "");
+        fprintf(stderr, "sensor: %04x:%04x%s%s not found or not openable\n", SH_USB_VID, SH_USB_PID,
+                serial ? " serial " : "", serial ? serial : "");
         sh_close(d);
         return -1;
     }
@@ -331,8 +329,7 @@ int sh_ctrl_in(struct sh_dev *d, uint8_t req, uint16_t value, uint8_t *buf, uint
                                    IO_TIMEOUT_MS);
 }
 
-int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *buf,
-                uint16_t len)
+int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *buf, uint16_t len)
 {
     return libusb_control_transfer(d->h, SH_REQTYPE_OUT, req, value, SH_INTERFACE,
                                    (unsigned char *)(uintptr_t)buf, len, IO_TIMEOUT_MS);
@@ -340,10 +337,10 @@ int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *bu
 
 int sh_set_rate(struct sh_dev *d, uint32_t rate)
 {
-    uint8_t b[4] = {(uint8_t)rate, (uint8_t)(rate >> 8), (uint8_t)(rate >> 16),
-                    (uint8_t)(rate >> 24)};
+    uint8_t b[4] = { (uint8_t)rate, (uint8_t)(rate >> 8), (uint8_t)(rate >> 16),
+                     (uint8_t)(rate >> 24) };
     int r = sh_ctrl_out(d, SH_REQ_SET_RATE, 0, b, 4);
-    return r < 0 ? r : 0;      /* libusb: the 4 data bytes sent */
+    return r < 0 ? r : 0; /* libusb: the 4 data bytes sent */
 }
 
 static void hash_samples(struct sh_streamer *s, const uint8_t *buf,
@@ -354,7 +351,7 @@ static void hash_samples(struct sh_streamer *s, const uint8_t *buf,
         return;
     sh_block_samples(buf, hdr, f, x);
     for (unsigned i = 0; i < hdr->count && s->hashed < s->hash_limit; i++, s->hashed++) {
-        int32_t v[2] = {f[i], x[i]};
+        int32_t v[2] = { f[i], x[i] };
         const uint8_t *p = (const uint8_t *)v;
         for (unsigned k = 0; k < sizeof v; k++) {
             s->hash ^= p[k];
@@ -415,8 +412,7 @@ int sh_stream_begin(struct sh_streamer *s, struct sh_dev *d, int ntransfers)
             libusb_free_transfer(t);
             return -1;
         }
-        libusb_fill_bulk_transfer(t, d->h, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, on_transfer, s,
-                                  0);
+        libusb_fill_bulk_transfer(t, d->h, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, on_transfer, s, 0);
         t->flags = LIBUSB_TRANSFER_FREE_BUFFER;
         s->xfers[i] = t;
         int r = libusb_submit_transfer(t);
@@ -433,7 +429,7 @@ void sh_stream_run(struct sh_streamer *s, unsigned ms)
 {
     uint64_t deadline = now_ms() + ms;
     while (now_ms() < deadline && s->inflight > 0) {
-        struct timeval tv = {0, 100000};
+        struct timeval tv = { 0, 100000 };
         int r = libusb_handle_events_timeout_completed(s->d->ctx, &tv, NULL);
         if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED)
             break;
@@ -447,7 +443,7 @@ void sh_stream_end(struct sh_streamer *s)
         (void)libusb_cancel_transfer(s->xfers[i]);
     uint64_t deadline = now_ms() + 3000;
     while (s->inflight > 0 && now_ms() < deadline) {
-        struct timeval tv = {0, 100000};
+        struct timeval tv = { 0, 100000 };
         (void)libusb_handle_events_timeout_completed(s->d->ctx, &tv, NULL);
     }
     for (int i = 0; i < 32 && s->xfers[i]; i++) {
@@ -461,7 +457,7 @@ int sh_hash(const char *serial, uint64_t n, uint64_t *hash)
     struct sh_dev d;
     REQUIRE(sh_open_serial(&d, serial) == 0, "open sensor head");
     REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
-    struct sh_streamer s = {.hash_limit = n};
+    struct sh_streamer s = { .hash_limit = n };
     REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
     REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
     uint64_t deadline = now_ms() + 10000;
@@ -491,7 +487,7 @@ cJSON *ctl(const char *fmt, ...)
         fprintf(stderr, "ctl: RIGSIM_CONTROL not set (not running under rigsim?)\n");
         return NULL;
     }
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -505,7 +501,7 @@ cJSON *ctl(const char *fmt, ...)
     cJSON *j = NULL;
     if (write(fd, line, strlen(line)) == (ssize_t)strlen(line)) {
         while (got < sizeof reply - 1) {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
+            struct pollfd p = { .fd = fd, .events = POLLIN };
             if (poll(&p, 1, 5000) <= 0)
                 break;
             ssize_t n = read(fd, reply + got, sizeof reply - 1 - got);

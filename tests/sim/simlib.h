@@ -17,26 +17,26 @@
 #include "protocol/pen.h"
 #include "protocol/sensor.h"
 
-#define PEN_PORT "/dev/ttyACM0"
-#define IO_TIMEOUT_MS 1000      /* generous: 2 cores shared by many */
+#define PEN_PORT      "/dev/ttyACM0"
+#define IO_TIMEOUT_MS 1000 /* generous: 2 cores shared by many */
 
 /* Test bookkeeping: print and count failures, keep going. */
 extern int sim_failures;
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            sim_failures++;                                                    \
-        }                                                                      \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            sim_failures++;                                                                        \
+        }                                                                                          \
     } while (0)
-#define REQUIRE(cond, ...)                                                     \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            CHECK(cond, __VA_ARGS__);                                          \
-            return 1;                                                          \
-        }                                                                      \
+#define REQUIRE(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            CHECK(cond, __VA_ARGS__);                                                              \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 uint64_t now_ms(void);
@@ -54,7 +54,7 @@ struct pen_link {
     bool io_error;
 };
 
-int pen_open(struct pen_link *l);     /* PEN_PORT */
+int pen_open(struct pen_link *l); /* PEN_PORT */
 int pen_open_port(struct pen_link *l, const char *name);
 void pen_close(struct pen_link *l);
 /* Next decoded frame: 1 got one, 0 timeout, -1 read error (unplug). */
@@ -85,13 +85,12 @@ struct sh_dev {
     libusb_device_handle *h;
 };
 
-int sh_open(struct sh_dev *d);          /* find by VID/PID, claim interface 0 */
+int sh_open(struct sh_dev *d); /* find by VID/PID, claim interface 0 */
 /* The one with this USB serial (several benches: one sensor head each). */
 int sh_open_serial(struct sh_dev *d, const char *serial);
 void sh_close(struct sh_dev *d);
 int sh_ctrl_in(struct sh_dev *d, uint8_t req, uint16_t value, uint8_t *buf, uint16_t len);
-int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *buf,
-                uint16_t len);
+int sh_ctrl_out(struct sh_dev *d, uint8_t req, uint16_t value, const uint8_t *buf, uint16_t len);
 int sh_set_rate(struct sh_dev *d, uint32_t rate);
 
 /* Async streaming with n transfers in flight, checking every block. */
@@ -100,13 +99,13 @@ struct sh_streamer {
     struct sh_stream cont;
     int inflight;
     bool stopping;
-    uint64_t hash;              /* FNV-1a of the first hash_limit samples */
+    uint64_t hash; /* FNV-1a of the first hash_limit samples */
     uint64_t hash_limit, hashed;
-    uint64_t cont_counts[5];    /* enum sh_continuity histogram */
-    uint64_t flags_seen;        /* OR of block flags */
+    uint64_t cont_counts[5]; /* enum sh_continuity histogram */
+    uint64_t flags_seen;     /* OR of block flags */
     uint64_t no_device, errors, last_block_at_ms;
     bool saw_last;
-    unsigned min_count, max_count;  /* frames per block, LAST block excluded */
+    unsigned min_count, max_count; /* frames per block, LAST block excluded */
     struct libusb_transfer *xfers[32];
 };
 
@@ -126,7 +125,7 @@ int sh_hash(const char *serial, uint64_t n, uint64_t *hash);
 cJSON *ctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ctl() and require "ok":true. */
 bool ctl_ok(const char *line);
-double json_num(const cJSON *o, const char *path);   /* "a.b"; NaN if absent */
+double json_num(const cJSON *o, const char *path); /* "a.b"; NaN if absent */
 /* Is the pen's motor running, as rigsim says ({"query":"pen"})? */
 bool sim_motor_running(void);
 bool sim_wait_motor_stopped(int timeout_ms);

@@ -19,15 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RATE_HZ 50000.0
+#define RATE_HZ         50000.0
 #define STROKE_RATE_MHZ 100000u
-#define MID_NM (-750000)            /* mid-stroke at the 1.000 mm power-on depth */
-#define CAPTURE_MS 300
-#define MAX_FRAMES 40000            /* 0.3 s at 50 kS/s and the drain after STOP */
-#define MOUNTS 4
+#define MID_NM          (-750000) /* mid-stroke at the 1.000 mm power-on depth */
+#define CAPTURE_MS      300
+#define MAX_FRAMES      40000 /* 0.3 s at 50 kS/s and the drain after STOP */
+#define MOUNTS          4
 
 struct window {
-    double depth_mm;            /* mean per-stroke top of the displacement */
+    double depth_mm; /* mean per-stroke top of the displacement */
     size_t strokes;
     size_t first_top, last_top; /* frame indices of the first and last top */
     double session, mount;      /* from the control replies */
@@ -86,7 +86,7 @@ static int capture(struct pen_link *l, struct sh_dev *d, struct window *w)
         if (!stopped && now >= deadline) {
             REQUIRE(sh_ctrl_out(d, SH_REQ_STOP, 0, NULL, 0) == 0, "sensor STOP");
             stopped = true;
-            deadline = now + 3000;      /* from here on: the drain's */
+            deadline = now + 3000; /* from here on: the drain's */
         }
         REQUIRE(!stopped || now < deadline, "no LAST block within 3 s of STOP");
         int got = 0;
@@ -114,7 +114,7 @@ static int capture(struct pen_link *l, struct sh_dev *d, struct window *w)
 
 static int start_pen(struct pen_link *l)
 {
-    struct pen_msg req = {0}, resp;
+    struct pen_msg req = { 0 }, resp;
     req.u.rate_mhz = STROKE_RATE_MHZ;
     REQUIRE(pen_request(l, PEN_MSG_SET_RATE, &req, &resp, IO_TIMEOUT_MS) == 0, "set rate");
     REQUIRE(pen_request(l, PEN_MSG_START, NULL, &resp, IO_TIMEOUT_MS) == 0, "start");
@@ -160,8 +160,8 @@ static void refused(const char *line, const char *want)
     cJSON *j = ctl("%s", line);
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     CHECK(j && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "ok")), "%s accepted", line);
-    CHECK(cJSON_IsString(err) && strstr(err->valuestring, want), "%s: error '%s', want '%s'",
-          line, cJSON_IsString(err) ? err->valuestring : "", want);
+    CHECK(cJSON_IsString(err) && strstr(err->valuestring, want), "%s: error '%s', want '%s'", line,
+          cJSON_IsString(err) ? err->valuestring : "", want);
     cJSON_Delete(j);
 }
 
@@ -229,8 +229,7 @@ static void check_window(const struct truth *t, size_t k, const struct window *w
     while (m > 0 && t->mounts[m - 1].t > t0)
         m--;
     CHECK(m > 0, "window %zu: no mount line before it", k);
-    CHECK(n == w->strokes, "window %zu: %zu truth strokes for %zu measured", k, n,
-          w->strokes);
+    CHECK(n == w->strokes, "window %zu: %zu truth strokes for %zu measured", k, n, w->strokes);
     if (m == 0 || n == 0)
         return;
     double zero_um = t->mounts[m - 1].disp_zero_um;

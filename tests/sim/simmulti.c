@@ -29,16 +29,16 @@
 
 #define NBENCH 2
 
-static const char *const pen_serial[NBENCH] = {"PA-0000002", "PA-0000003"};
-static const char *const sh_serial[NBENCH] = {"SH2-000102", "SH2-000103"};
-static const char *const pen_port[NBENCH] = {"/dev/ttyACM0", "/dev/ttyACM1"};
+static const char *const pen_serial[NBENCH] = { "PA-0000002", "PA-0000003" };
+static const char *const sh_serial[NBENCH] = { "SH2-000102", "SH2-000103" };
+static const char *const pen_port[NBENCH] = { "/dev/ttyACM0", "/dev/ttyACM1" };
 
 /* ---------------------------------------------------------------- */
 
 static int check_ports(void)
 {
     struct sp_port **ports;
-    bool seen[NBENCH] = {false};
+    bool seen[NBENCH] = { false };
     REQUIRE(sp_list_ports(&ports) == SP_OK, "sp_list_ports: %s", sp_last_error_message());
     for (int i = 0; ports[i]; i++) {
         const char *name = sp_get_port_name(ports[i]);
@@ -69,8 +69,8 @@ static int check_identify(void)
         struct pen_link l;
         struct pen_msg resp;
         REQUIRE(pen_open_port(&l, pen_port[b]) == 0, "open %s", pen_port[b]);
-        CHECK(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0,
-              "%s: identify", pen_port[b]);
+        CHECK(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "%s: identify",
+              pen_port[b]);
         CHECK(strcmp(resp.u.identity.serial, pen_serial[b]) == 0, "%s: IDENTIFY serial %s",
               pen_port[b], resp.u.identity.serial);
         pen_close(&l);
@@ -83,7 +83,7 @@ static int check_sensor_heads(void)
 {
     libusb_context *ctx;
     libusb_device **list;
-    int seen[NBENCH] = {0};
+    int seen[NBENCH] = { 0 };
     REQUIRE(libusb_init(&ctx) == 0, "libusb_init");
     ssize_t n = libusb_get_device_list(ctx, &list);
     REQUIRE(n >= 0, "libusb_get_device_list: %s", libusb_strerror((int)n));
@@ -143,11 +143,11 @@ static int check_control(void)
               json_num(j, "sensor.devnum"));
         cJSON_Delete(j);
     }
-    CHECK(ctl_refused("{\"query\":\"pen\",\"bench\":2}", "no such bench"),
-          "bench 2 not refused");
+    CHECK(ctl_refused("{\"query\":\"pen\",\"bench\":2}", "no such bench"), "bench 2 not refused");
     /* bench 1 may not take bench 0's pen serial: rigd could not tell them apart */
     CHECK(ctl_refused("{\"swap_pen\":{\"seed\":5,\"serial\":\"PA-0000002\",\"gap\":0},"
-                      "\"bench\":1}", "bench 0's pen"),
+                      "\"bench\":1}",
+                      "bench 0's pen"),
           "swap_pen to bench 0's serial not refused");
     cJSON *q = ctl("{\"query\":\"pen\",\"bench\":1}");
     CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "present")),
@@ -177,7 +177,7 @@ static void run_both(struct sh_streamer *s, unsigned ms)
 static int scenario_stream(void)
 {
     struct sh_dev d[NBENCH];
-    struct sh_streamer s[NBENCH] = {{0}};
+    struct sh_streamer s[NBENCH] = { { 0 } };
     for (int b = 0; b < NBENCH; b++) {
         REQUIRE(sh_open_serial(&d[b], sh_serial[b]) == 0, "open %s", sh_serial[b]);
         REQUIRE(sh_set_rate(&d[b], 50000) == 0, "SET_RATE");
@@ -219,10 +219,11 @@ static int scenario_stream(void)
     for (int b = 0; b < NBENCH; b++) {
         const struct sh_stream_stats *st = &s[b].cont.stats;
         printf("%s: %llu blocks, %llu samples, lost %llu blocks %llu samples, overruns %llu, "
-               "bad %llu, no-device %llu\n", sh_serial[b], (unsigned long long)st->blocks,
-               (unsigned long long)st->samples, (unsigned long long)st->lost_blocks,
-               (unsigned long long)st->lost_samples, (unsigned long long)st->overruns,
-               (unsigned long long)st->bad_blocks, (unsigned long long)s[b].no_device);
+               "bad %llu, no-device %llu\n",
+               sh_serial[b], (unsigned long long)st->blocks, (unsigned long long)st->samples,
+               (unsigned long long)st->lost_blocks, (unsigned long long)st->lost_samples,
+               (unsigned long long)st->overruns, (unsigned long long)st->bad_blocks,
+               (unsigned long long)s[b].no_device);
         CHECK(st->lost_blocks == 0 && st->lost_samples == 0 && st->overruns == 0 &&
                   st->bad_blocks == 0 && st->repeated_blocks == 0,
               "%s: lost or bad blocks", sh_serial[b]);
@@ -299,8 +300,7 @@ static int scenario_faults(void)
 
 /* The unit line's seed (as text: 64-bit, beyond a double) and the mean
  * stroke rate of one truth file. */
-static int read_truth(const char *path, char *seed, size_t seedlen, double *mean_rate,
-                      int *strokes)
+static int read_truth(const char *path, char *seed, size_t seedlen, double *mean_rate, int *strokes)
 {
     FILE *f = fopen(path, "r");
     REQUIRE(f, "open truth %s", path);
@@ -337,7 +337,7 @@ static unsigned long long bench_seed(unsigned long long seed, unsigned i)
 
 static int scenario_truth(const char *path[NBENCH])
 {
-    static const uint32_t rate_mhz[NBENCH] = {80000, 130000};
+    static const uint32_t rate_mhz[NBENCH] = { 80000, 130000 };
     struct pen_link l[NBENCH];
     struct pen_msg resp;
     for (int b = 0; b < NBENCH; b++) {
@@ -388,10 +388,10 @@ int main(int argc, char **argv)
     if (strcmp(sc, "faults") == 0)
         return scenario_faults();
     if (strcmp(sc, "truth") == 0 && argc == 4)
-        return scenario_truth((const char *[NBENCH]){argv[2], argv[3]});
+        return scenario_truth((const char *[NBENCH]){ argv[2], argv[3] });
     if (strcmp(sc, "hash") == 0 && argc == 4)
         return scenario_hash(argv[2], strtoull(argv[3], NULL, 10));
     fprintf(stderr, "usage: simmulti enum | stream | faults | truth FILE0 FILE1 | "
-            "hash SERIAL N\n");
+                    "hash SERIAL N\n");
     return 2;
 }

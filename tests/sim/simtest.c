@@ -86,8 +86,8 @@ static int scenario_enum(void)
         CHECK(man && *man, "no USB manufacturer");
         CHECK(prod && *prod, "no USB product");
         snprintf(usb_serial, sizeof usb_serial, "%s", ser ? ser : "");
-        printf("pen port %s %04x:%04x serial '%s' manufacturer '%s' product '%s'\n",
-               PEN_PORT, vid, pid, ser, man, prod);
+        printf("pen port %s %04x:%04x serial '%s' manufacturer '%s' product '%s'\n", PEN_PORT, vid,
+               pid, ser, man, prod);
     }
     sp_free_port_list(ports);
     REQUIRE(found, "%s not listed by sp_list_ports", PEN_PORT);
@@ -145,8 +145,8 @@ static int scenario_enum(void)
         REQUIRE(libusb_claim_interface(h, SH_INTERFACE) == 0, "claim");
         uint8_t buf[SH_IDENTITY_SIZE];
         struct sh_identity ident;
-        int r = libusb_control_transfer(h, SH_REQTYPE_IN, SH_REQ_GET_IDENTITY, 0, SH_INTERFACE,
-                                        buf, sizeof buf, IO_TIMEOUT_MS);
+        int r = libusb_control_transfer(h, SH_REQTYPE_IN, SH_REQ_GET_IDENTITY, 0, SH_INTERFACE, buf,
+                                        sizeof buf, IO_TIMEOUT_MS);
         CHECK(r == SH_IDENTITY_SIZE, "GET_IDENTITY: %d", r);
         if (r == SH_IDENTITY_SIZE) {
             CHECK(sh_identity_decode(buf, (size_t)r, &ident) == SH_OK, "identity decode");
@@ -172,7 +172,7 @@ static int scenario_enum(void)
 static int scenario_pen(void)
 {
     struct pen_link l;
-    struct pen_msg req = {0}, resp;
+    struct pen_msg req = { 0 }, resp;
     REQUIRE(pen_open(&l) == 0, "open pen");
 
     REQUIRE(pen_request(&l, PEN_MSG_IDENTIFY, NULL, &resp, IO_TIMEOUT_MS) == 0, "identify");
@@ -231,14 +231,26 @@ static int scenario_pen(void)
         uint16_t seq;
         uint8_t error;
     } refused[] = {
-        {"unknown type", {PEN_PROTOCOL_VERSION, 0x30, 0, 0, 0x34, 0x12}, PEN_HEADER_SIZE,
-         0x1234, PEN_ERR_UNKNOWN_TYPE},
-        {"10 Hz", {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 4, 0x35, 0x12, 0x10, 0x27, 0, 0},
-         PEN_HEADER_SIZE + 4, 0x1235, PEN_ERR_OUT_OF_RANGE},
-        {"short SET_RATE", {PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 2, 0x36, 0x12, 0x50, 0xC3},
-         PEN_HEADER_SIZE + 2, 0x1236, PEN_ERR_BAD_LENGTH},
-        {"version 9", {9, PEN_MSG_GET_STATUS, 0, 0, 0x37, 0x12}, PEN_HEADER_SIZE, 0x1237,
-         PEN_ERR_VERSION},
+        { "unknown type",
+          { PEN_PROTOCOL_VERSION, 0x30, 0, 0, 0x34, 0x12 },
+          PEN_HEADER_SIZE,
+          0x1234,
+          PEN_ERR_UNKNOWN_TYPE },
+        { "10 Hz",
+          { PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 4, 0x35, 0x12, 0x10, 0x27, 0, 0 },
+          PEN_HEADER_SIZE + 4,
+          0x1235,
+          PEN_ERR_OUT_OF_RANGE },
+        { "short SET_RATE",
+          { PEN_PROTOCOL_VERSION, PEN_MSG_SET_RATE, 0, 2, 0x36, 0x12, 0x50, 0xC3 },
+          PEN_HEADER_SIZE + 2,
+          0x1236,
+          PEN_ERR_BAD_LENGTH },
+        { "version 9",
+          { 9, PEN_MSG_GET_STATUS, 0, 0, 0x37, 0x12 },
+          PEN_HEADER_SIZE,
+          0x1237,
+          PEN_ERR_VERSION },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         REQUIRE(pen_send_raw(&l, refused[i].body, refused[i].len) == 0, "send raw");
@@ -251,8 +263,9 @@ static int scenario_pen(void)
     }
     /* a frame flagged as a response is not a request: dropped, no answer */
     cJSON *bad0 = ctl("{\"query\":\"stats\"}");
-    uint8_t flagged[PEN_HEADER_SIZE] = {PEN_PROTOCOL_VERSION, PEN_MSG_GET_STATUS,
-                                        PEN_F_RESPONSE, 0, 0x38, 0x12};
+    uint8_t flagged[PEN_HEADER_SIZE] = {
+        PEN_PROTOCOL_VERSION, PEN_MSG_GET_STATUS, PEN_F_RESPONSE, 0, 0x38, 0x12
+    };
     REQUIRE(pen_send_raw(&l, flagged, sizeof flagged) == 0, "send raw");
     bool answered = false;
     while (!answered && pen_poll(&l, &resp, 300) == 1)
@@ -287,7 +300,7 @@ static int scenario_stream(double seconds, uint32_t rate, uint16_t block, int nx
     struct sh_dev d;
     REQUIRE(sh_open(&d) == 0, "open sensor head");
     REQUIRE(sh_set_rate(&d, rate) == 0, "SET_RATE %u", rate);
-    struct sh_streamer s = {0};
+    struct sh_streamer s = { 0 };
     REQUIRE(sh_stream_begin(&s, &d, nxfer) == 0, "submit transfers");
     cJSON *before = ctl("{\"query\":\"stats\"}");
 
@@ -319,9 +332,8 @@ static int scenario_stream(double seconds, uint32_t rate, uint16_t block, int nx
     printf("stream: rate %u block %u xfers %d: %.3f s, %llu blocks, %llu samples (expected "
            "%.0f +- %u), frames/block %u..%u, lost %llu blocks %llu samples, repeated %llu, "
            "overruns %llu, bad %llu; rigsim cpu %.2f s = %.1f %%\n",
-           rate, bf, nxfer, dur, (unsigned long long)st->blocks,
-           (unsigned long long)st->samples, expect, bf, s.min_count, s.max_count,
-           (unsigned long long)st->lost_blocks,
+           rate, bf, nxfer, dur, (unsigned long long)st->blocks, (unsigned long long)st->samples,
+           expect, bf, s.min_count, s.max_count, (unsigned long long)st->lost_blocks,
            (unsigned long long)st->lost_samples, (unsigned long long)st->repeated_blocks,
            (unsigned long long)st->overruns, (unsigned long long)st->bad_blocks, cpu,
            100.0 * cpu / dur);
@@ -435,8 +447,8 @@ struct hp_state {
     int arrived, left;
 };
 
-static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
-                                  libusb_hotplug_event ev, void *user)
+static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev, libusb_hotplug_event ev,
+                                  void *user)
 {
     struct hp_state *h = user;
     (void)ctx;
@@ -453,29 +465,28 @@ static int scenario_unplug_sensor(void)
     struct sh_dev d;
     REQUIRE(sh_open(&d) == 0, "open sensor head");
     REQUIRE(libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG), "libusb without hotplug");
-    struct hp_state hp = {0};
+    struct hp_state hp = { 0 };
     libusb_hotplug_callback_handle cb;
     REQUIRE(libusb_hotplug_register_callback(
                 d.ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0,
                 SH_USB_VID, SH_USB_PID, LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, &hp, &cb) == 0,
             "hotplug register");
     REQUIRE(sh_set_rate(&d, 50000) == 0, "SET_RATE");
-    struct sh_streamer s = {0};
+    struct sh_streamer s = { 0 };
     REQUIRE(sh_stream_begin(&s, &d, 4) == 0, "submit");
     REQUIRE(sh_ctrl_out(&d, SH_REQ_START, 0, NULL, 0) == 0, "START");
     sh_stream_run(&s, 300);
     CHECK(s.cont.stats.blocks > 0, "no blocks before unplug");
     REQUIRE(ctl_ok("{\"fault\":\"sensor-unplug\",\"replug_after\":1.0}"), "unplug");
     sh_stream_run(&s, 2000);
-    CHECK(s.no_device > 0, "no LIBUSB_TRANSFER_NO_DEVICE after unplug (inflight %d)",
-          s.inflight);
+    CHECK(s.no_device > 0, "no LIBUSB_TRANSFER_NO_DEVICE after unplug (inflight %d)", s.inflight);
     CHECK(hp.left == 1, "hotplug LEFT seen %d times", hp.left);
     uint8_t buf[SH_IDENTITY_SIZE];
     int r = sh_ctrl_in(&d, SH_REQ_GET_IDENTITY, 0, buf, sizeof buf);
     CHECK(r == LIBUSB_ERROR_NO_DEVICE, "control after unplug: %s", libusb_strerror(r));
     uint64_t deadline = now_ms() + 5000;
     while (hp.arrived == 0 && now_ms() < deadline) {
-        struct timeval tv = {0, 100000};
+        struct timeval tv = { 0, 100000 };
         (void)libusb_handle_events_timeout_completed(d.ctx, &tv, NULL);
     }
     CHECK(hp.arrived == 1, "hotplug ARRIVED seen %d times", hp.arrived);
@@ -501,12 +512,14 @@ static int submit_get_descriptor(int fd, struct usbdevfs_urb *urb, uint8_t *buf,
         .bRequest = USB_REQ_GET_DESCRIPTOR,
         .wValue = (uint16_t)(USB_DT_DEVICE << 8),
         .wIndex = 0,
-        .wLength = wlength,     /* little-endian host assumed, as usbfs users do */
+        .wLength = wlength, /* little-endian host assumed, as usbfs users do */
     };
     memset(buf, 0xAA, (size_t)buffer_length);
     memcpy(buf, &setup, sizeof setup);
-    *urb = (struct usbdevfs_urb){.type = USBDEVFS_URB_TYPE_CONTROL, .endpoint = 0,
-                                 .buffer = buf, .buffer_length = buffer_length};
+    *urb = (struct usbdevfs_urb){ .type = USBDEVFS_URB_TYPE_CONTROL,
+                                  .endpoint = 0,
+                                  .buffer = buf,
+                                  .buffer_length = buffer_length };
     return ioctl(fd, USBDEVFS_SUBMITURB, urb) < 0 ? errno : 0;
 }
 
@@ -534,8 +547,7 @@ static int scenario_usbfs_control(void)
     REQUIRE(e == 0, "SUBMITURB: %s", strerror(e));
     void *reaped = NULL;
     uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
-    while (ioctl(fd, USBDEVFS_REAPURBNDELAY, &reaped) < 0 && errno == EAGAIN &&
-           now_ms() < deadline)
+    while (ioctl(fd, USBDEVFS_REAPURBNDELAY, &reaped) < 0 && errno == EAGAIN && now_ms() < deadline)
         sleep_ms(5);
     CHECK(reaped == &urb, "URB not reaped");
     CHECK(urb.status == 0 && urb.actual_length == 18, "status %d, length %d", urb.status,

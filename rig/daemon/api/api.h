@@ -33,29 +33,29 @@ struct api_server;
 struct api_client;
 
 struct api_handlers {
-	/* A well-formed request whose class is not "watch". `req` is only
+    /* A well-formed request whose class is not "watch". `req` is only
 	 * valid during the call (cJSON_Duplicate it to keep it). Unknown
 	 * classes come here too: answer API_E_UNKNOWN_CLASS. Its "id", if
 	 * any, is a cJSON raw item holding the id's JSON text as the client
 	 * wrote it: copy it into a reply (api_reply, api_error, or
 	 * cJSON_Duplicate for an interim message), never re-create it from
 	 * a number or a C string, or the echo is no longer verbatim. */
-	void (*on_request)(void *user, struct api_client *c, const char *cls, const cJSON *req);
-	/* The client went away (EOF, reset, write error, overflow, server
+    void (*on_request)(void *user, struct api_client *c, const char *cls, const cJSON *req);
+    /* The client went away (EOF, reset, write error, overflow, server
 	 * shutdown). Called once; `c` is freed right after it returns. */
-	void (*on_disconnect)(void *user, struct api_client *c);
-	/* Optional (NULL = not told): a "watch" request changed the client's
+    void (*on_disconnect)(void *user, struct api_client *c);
+    /* Optional (NULL = not told): a "watch" request changed the client's
 	 * subscriptions (called after the reply is queued). Lets the daemon
 	 * start or stop costly producers (the sample stream) at once instead
 	 * of polling api_has_watchers(). A client that disconnects is not
 	 * reported here: on_disconnect covers it (it no longer counts as a
 	 * watcher by then). */
-	void (*on_watch)(void *user, struct api_client *c);
+    void (*on_watch)(void *user, struct api_client *c);
 };
 
 /* Default limits (see docs/API.md). */
-#define API_DEFAULT_SOFT_CAP (256u * 1024u)       /* samples dropped above this */
-#define API_DEFAULT_HARD_CAP (4u * 1024u * 1024u) /* client disconnected above this */
+#define API_DEFAULT_SOFT_CAP    (256u * 1024u)       /* samples dropped above this */
+#define API_DEFAULT_HARD_CAP    (4u * 1024u * 1024u) /* client disconnected above this */
 #define API_DEFAULT_MAX_CLIENTS 256
 
 /* Creates the socket at `path` (mode 0660) and starts serving on `ev`.
@@ -63,7 +63,7 @@ struct api_handlers {
  * any other existing file is left alone. Returns NULL with errno set
  * (EADDRINUSE: another server is listening; EEXIST: path is not a socket). */
 struct api_server *api_server_new(sd_event *ev, const char *path, const struct api_handlers *h,
-				  void *user);
+                                  void *user);
 /* Disconnects every client (on_disconnect is called for each), closes and
  * unlinks the socket. NULL is a no-op. */
 void api_server_free(struct api_server *s);
@@ -71,7 +71,7 @@ void api_server_free(struct api_server *s);
 /* Changes the per-client output queue limits (bytes) and client limit;
  * applies to clients connecting afterwards. 0 keeps a value. */
 void api_server_set_limits(struct api_server *s, size_t soft_cap, size_t hard_cap,
-			   unsigned max_clients);
+                           unsigned max_clients);
 
 /* Sends `body` as the reply to `req` (which may be NULL): adds "class"
  * (the request's class unless body already has one) and echoes the
@@ -79,7 +79,7 @@ void api_server_set_limits(struct api_server *s, size_t soft_cap, size_t hard_ca
 void api_reply(struct api_client *c, const cJSON *req, cJSON *body);
 /* Sends {"class":"error","request":CLASS,"id":ID,"code":code,"message":...}. */
 void api_error(struct api_client *c, const cJSON *req, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Sends an unsolicited object to one client (essential: never dropped).
  * Takes ownership. */
 void api_send(struct api_client *c, cJSON *obj);
@@ -104,13 +104,13 @@ bool api_client_watching(const struct api_client *c, const char *topic);
 void api_client_close(struct api_client *c);
 
 struct api_stats {
-	unsigned clients;
-	size_t queued_bytes;      /* all clients' output queues */
-	size_t max_queued_bytes;  /* largest single client queue */
-	uint64_t samples_dropped; /* since start */
-	uint64_t overflow_disconnects;
-	uint64_t requests;
-	uint64_t protocol_errors;
+    unsigned clients;
+    size_t queued_bytes;      /* all clients' output queues */
+    size_t max_queued_bytes;  /* largest single client queue */
+    uint64_t samples_dropped; /* since start */
+    uint64_t overflow_disconnects;
+    uint64_t requests;
+    uint64_t protocol_errors;
 };
 void api_server_stats(const struct api_server *s, struct api_stats *out);
 

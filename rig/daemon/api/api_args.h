@@ -19,20 +19,20 @@ struct api_client;
 
 /* JSON types a member may have (bit set). */
 enum api_type {
-	API_T_STRING = 1u << 0,
-	API_T_NUMBER = 1u << 1,
-	API_T_BOOL = 1u << 2,
-	API_T_ARRAY = 1u << 3,
-	API_T_OBJECT = 1u << 4,
+    API_T_STRING = 1u << 0,
+    API_T_NUMBER = 1u << 1,
+    API_T_BOOL = 1u << 2,
+    API_T_ARRAY = 1u << 3,
+    API_T_OBJECT = 1u << 4,
 };
 
 /* One member a request (class or action) understands. Tables end with an
  * entry whose name is NULL; a NULL table takes no members. Members not
  * listed are ignored. */
 struct api_member {
-	const char *name;
-	unsigned types;
-	bool required;
+    const char *name;
+    unsigned types;
+    bool required;
 };
 
 /* The member's value, or NULL when it is absent or null. */
@@ -42,10 +42,10 @@ const cJSON *api_member(const cJSON *req, const char *name);
  * required one is present; else -1 with a message for the client in msg
  * (`what` names the request in it, e.g. "pen set"). Pure: no reply. */
 int api_members_check(const cJSON *req, const char *what, const struct api_member *members,
-		      char *msg, size_t len);
+                      char *msg, size_t len);
 
 /* api_members_check(), answering bad_request to c on failure. */
 int api_members_require(struct api_client *c, const cJSON *req, const char *what,
-			const struct api_member *members);
+                        const struct api_member *members);
 
 #endif

@@ -18,45 +18,45 @@
 #include "daemon/api/api_outq.h"
 
 struct api_client {
-	struct api_server *srv;
-	struct api_client *prev, *next;
-	int fd;
-	sd_event_source *io;
-	uint64_t id;
-	char name[64];
-	uid_t uid;
-	pid_t pid;
-	bool have_cred;
-	void *user;
-	unsigned topics;
-	struct api_linebuf lb;
-	struct api_outq q;
-	bool read_eof; /* peer will send no more: close once answered and sent */
-	bool closing;  /* api_client_close(): close once output is sent */
-	/* Requests not answered yet (handlers may answer asynchronously, e.g.
+    struct api_server *srv;
+    struct api_client *prev, *next;
+    int fd;
+    sd_event_source *io;
+    uint64_t id;
+    char name[64];
+    uid_t uid;
+    pid_t pid;
+    bool have_cred;
+    void *user;
+    unsigned topics;
+    struct api_linebuf lb;
+    struct api_outq q;
+    bool read_eof; /* peer will send no more: close once answered and sent */
+    bool closing;  /* api_client_close(): close once output is sent */
+    /* Requests not answered yet (handlers may answer asynchronously, e.g.
 	 * when the pen replies): a half-closed client keeps its connection
 	 * until they are. */
-	unsigned outstanding;
-	bool dead;     /* connection over: freed by the reaper */
+    unsigned outstanding;
+    bool dead; /* connection over: freed by the reaper */
 };
 
 struct api_server {
-	sd_event *ev;
-	int fd;
-	char *path; /* NULL when the socket was passed in */
-	dev_t sock_dev;
-	ino_t sock_ino;
-	sd_event_source *listen_io;
-	sd_event_source *accept_timer;
-	sd_event_source *reaper;
-	struct api_handlers h;
-	void *user;
-	struct api_client *clients;
-	unsigned nclients;
-	uint64_t next_id;
-	size_t soft_cap, hard_cap;
-	unsigned max_clients;
-	struct api_stats stats;
+    sd_event *ev;
+    int fd;
+    char *path; /* NULL when the socket was passed in */
+    dev_t sock_dev;
+    ino_t sock_ino;
+    sd_event_source *listen_io;
+    sd_event_source *accept_timer;
+    sd_event_source *reaper;
+    struct api_handlers h;
+    void *user;
+    struct api_client *clients;
+    unsigned nclients;
+    uint64_t next_id;
+    size_t soft_cap, hard_cap;
+    unsigned max_clients;
+    struct api_stats stats;
 };
 
 /* api_send.c */

@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 struct api_msg {
-	unsigned refs;
-	size_t len;
-	char data[];
+    unsigned refs;
+    size_t len;
+    char data[];
 };
 
 /* Copies `len` bytes and appends a newline. NULL when out of memory. */
@@ -31,19 +31,19 @@ void api_msg_unref(struct api_msg *m);
 struct api_outq_entry;
 
 struct api_outq {
-	struct api_outq_entry *head, *tail;
-	size_t head_off;      /* bytes of head already sent */
-	size_t bytes;         /* unsent bytes queued */
-	size_t soft_cap, hard_cap;
-	uint64_t dropped_pending; /* dropped since the client was last told */
-	uint64_t dropped_total;
+    struct api_outq_entry *head, *tail;
+    size_t head_off; /* bytes of head already sent */
+    size_t bytes;    /* unsent bytes queued */
+    size_t soft_cap, hard_cap;
+    uint64_t dropped_pending; /* dropped since the client was last told */
+    uint64_t dropped_total;
 };
 
 enum api_push_result {
-	API_PUSH_OK,
-	API_PUSH_DROPPED,  /* droppable message refused (counted) */
-	API_PUSH_OVERFLOW, /* essential message does not fit: disconnect */
-	API_PUSH_NOMEM,
+    API_PUSH_OK,
+    API_PUSH_DROPPED,  /* droppable message refused (counted) */
+    API_PUSH_OVERFLOW, /* essential message does not fit: disconnect */
+    API_PUSH_NOMEM,
 };
 
 void api_outq_init(struct api_outq *q, size_t soft_cap, size_t hard_cap);

@@ -19,7 +19,7 @@
 
 /* Longest request line accepted, newline excluded. Longer lines get one
  * "line_too_long" error and are discarded up to the next newline. */
-#define API_MAX_LINE 65536
+#define API_MAX_LINE   65536
 /* Longest id echoed back, as the client wrote it (a string's text between
  * its quotes); longer ids are a bad_request. */
 #define API_MAX_ID_LEN 128
@@ -27,33 +27,33 @@
 /* Stable error codes (documented in docs/API.md). The module itself emits
  * the first five; the rest are for request handlers so that every part of
  * the daemon uses the same spelling. */
-#define API_E_LINE_TOO_LONG "line_too_long"
-#define API_E_BAD_JSON "bad_json"
-#define API_E_BAD_REQUEST "bad_request"
-#define API_E_UNKNOWN_CLASS "unknown_class"
-#define API_E_BAD_ARGUMENT "bad_argument"
+#define API_E_LINE_TOO_LONG    "line_too_long"
+#define API_E_BAD_JSON         "bad_json"
+#define API_E_BAD_REQUEST      "bad_request"
+#define API_E_UNKNOWN_CLASS    "unknown_class"
+#define API_E_BAD_ARGUMENT     "bad_argument"
 #define API_E_TOO_MANY_CLIENTS "too_many_clients"
-#define API_E_BUSY "busy"
-#define API_E_NO_DEVICE "no_device"
-#define API_E_DEVICE_ERROR "device_error"
-#define API_E_TIMEOUT "timeout"
-#define API_E_NOT_FOUND "not_found"
-#define API_E_INVALID_STATE "invalid_state"
-#define API_E_PERMISSION "permission_denied"
-#define API_E_INTERNAL "internal"
-#define API_E_WRONG_UNIT "wrong_unit"
-#define API_E_NO_SPACE "no_space"
+#define API_E_BUSY             "busy"
+#define API_E_NO_DEVICE        "no_device"
+#define API_E_DEVICE_ERROR     "device_error"
+#define API_E_TIMEOUT          "timeout"
+#define API_E_NOT_FOUND        "not_found"
+#define API_E_INVALID_STATE    "invalid_state"
+#define API_E_PERMISSION       "permission_denied"
+#define API_E_INTERNAL         "internal"
+#define API_E_WRONG_UNIT       "wrong_unit"
+#define API_E_NO_SPACE         "no_space"
 
 /* Watch topics. Bit i of a topic mask is api_topic_names[i]. */
 enum api_topic {
-	API_TOPIC_DEVICES,
-	API_TOPIC_RUN,
-	API_TOPIC_MEASUREMENTS,
-	API_TOPIC_SAMPLES,
-	API_TOPIC_LOG,
-	API_TOPIC_COUNT
+    API_TOPIC_DEVICES,
+    API_TOPIC_RUN,
+    API_TOPIC_MEASUREMENTS,
+    API_TOPIC_SAMPLES,
+    API_TOPIC_LOG,
+    API_TOPIC_COUNT
 };
-#define API_TOPIC_ALL ((1u << API_TOPIC_COUNT) - 1u)
+#define API_TOPIC_ALL     ((1u << API_TOPIC_COUNT) - 1u)
 /* What {"class":"watch","enable":true} without "topics" subscribes to:
  * everything but the high-volume live samples. */
 #define API_TOPIC_DEFAULT (API_TOPIC_ALL & ~(1u << API_TOPIC_SAMPLES))
@@ -73,10 +73,10 @@ bool api_utf8_valid(const char *s, size_t len);
  * a cJSON raw item: the id's JSON text from the line, so that printing it
  * echoes exactly what the client sent; an invalid one is removed. */
 struct api_parsed {
-	cJSON *req;
-	const char *cls;
-	const char *code;
-	char message[160];
+    cJSON *req;
+    const char *cls;
+    const char *code;
+    char message[160];
 };
 
 /* Parses one line (without its newline; need not be NUL-terminated).
@@ -90,17 +90,17 @@ void api_parsed_clear(struct api_parsed *p);
  * (API_LINE_TOO_LONG) and its remaining bytes are dropped up to and
  * including the next newline, so the stream resynchronises. */
 struct api_linebuf {
-	char *buf;
-	size_t len;
-	size_t cap; /* = max line length */
-	bool discarding;
-	bool handed_out; /* buf holds the line returned last time */
+    char *buf;
+    size_t len;
+    size_t cap; /* = max line length */
+    bool discarding;
+    bool handed_out; /* buf holds the line returned last time */
 };
 
 enum api_line_result {
-	API_LINE_NONE,        /* need more input */
-	API_LINE_OK,          /* *line, *len hold one line (valid until next call) */
-	API_LINE_TOO_LONG,    /* an oversize line started; it is being discarded */
+    API_LINE_NONE,     /* need more input */
+    API_LINE_OK,       /* *line, *len hold one line (valid until next call) */
+    API_LINE_TOO_LONG, /* an oversize line started; it is being discarded */
 };
 
 int api_linebuf_init(struct api_linebuf *lb, size_t max_line);
@@ -110,7 +110,7 @@ void api_linebuf_free(struct api_linebuf *lb);
  * ready. Call repeatedly until it returns API_LINE_NONE with *avail == 0.
  * A trailing '\r' is stripped so CRLF clients work. */
 enum api_line_result api_linebuf_feed(struct api_linebuf *lb, const char **data, size_t *avail,
-				      const char **line, size_t *len);
+                                      const char **line, size_t *len);
 
 /* At end of input: hands out a final unterminated line, if any. */
 bool api_linebuf_flush(struct api_linebuf *lb, const char **line, size_t *len);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dev/mnp-pen/protocol.h"
-#include "protocol/sensor.h"   /* PEN_USB_VID, PEN_USB_PID */
+#include "protocol/sensor.h" /* PEN_USB_VID, PEN_USB_PID */
 
 extern const struct rig_driver mnp_pen_driver;
 
@@ -15,7 +15,10 @@ struct pen_drv *pen_drv_of(struct rig_device *d)
     return d && d->driver == &mnp_pen_driver ? d->priv : NULL;
 }
 
-static struct pen_drv *drv(const struct rig_device *d) { return d->priv; }
+static struct pen_drv *drv(const struct rig_device *d)
+{
+    return d->priv;
+}
 
 static struct rig_device *pen_open(const struct station_match *m, const struct rig_callbacks *cb,
                                    void *user, char *err, size_t errlen)
@@ -40,8 +43,14 @@ static void pen_close(struct rig_device *d)
     free(d);
 }
 
-static struct dev *pen_dev(struct rig_device *d) { return pen_drv_dev(drv(d)); }
-static bool pen_present(const struct rig_device *d) { return pen_drv_present(drv(d)); }
+static struct dev *pen_dev(struct rig_device *d)
+{
+    return pen_drv_dev(drv(d));
+}
+static bool pen_present(const struct rig_device *d)
+{
+    return pen_drv_present(drv(d));
+}
 
 static bool pen_running(const struct rig_device *d)
 {
@@ -98,7 +107,7 @@ static int pen_stop(struct rig_device *d, rig_done_fn done, void *user)
 static int pen_configure(struct rig_device *d, const char *key, double value, rig_done_fn done,
                          void *user)
 {
-    struct pen_msg m = {0};
+    struct pen_msg m = { 0 };
     if (strcmp(key, "rate_hz") == 0 && value >= 0 && value <= UINT32_MAX / 1000.0) {
         m.u.rate_mhz = (uint32_t)(value * 1000.0 + 0.5);
         return generic_request(d, PEN_MSG_SET_RATE, &m, done, user);
@@ -110,7 +119,10 @@ static int pen_configure(struct rig_device *d, const char *key, double value, ri
     return -EINVAL;
 }
 
-static cJSON *pen_describe(struct rig_device *d) { return dev_describe(pen_drv_dev(drv(d))); }
+static cJSON *pen_describe(struct rig_device *d)
+{
+    return dev_describe(pen_drv_dev(drv(d)));
+}
 
 const struct rig_driver mnp_pen_driver = {
     .name = "mnp-pen",

@@ -18,7 +18,7 @@ struct pen_slot {
     uint16_t seq;
     uint8_t frame[PEN_MAX_FRAME];
     int frame_len;
-    int tries;                  /* times sent */
+    int tries; /* times sent */
     int max_tries;
     uint64_t deadline;
     pen_done_fn done;
@@ -89,7 +89,7 @@ static int flush_tx(struct pen_drv *p)
             return -EIO;
         }
         if (n == 0)
-            return 0;   /* kernel buffer full: wait for POLLOUT */
+            return 0; /* kernel buffer full: wait for POLLOUT */
         memmove(p->tx, p->tx + n, p->tx_len - (size_t)n);
         p->tx_len -= (size_t)n;
     }
@@ -158,7 +158,8 @@ static int start_request(struct pen_drv *p, uint8_t type, const struct pen_msg *
     m.seq = p->next_seq++;
     int n = pen_encode(&m, s->frame, sizeof s->frame);
     if (n < 0) {
-        dev_log(&p->dev, LOG_WARNING, "pen: cannot encode %s: %s", pen_msg_type_str(type), pen_result_str(n));
+        dev_log(&p->dev, LOG_WARNING, "pen: cannot encode %s: %s", pen_msg_type_str(type),
+                pen_result_str(n));
         return -EINVAL;
     }
     s->used = true;
@@ -195,7 +196,7 @@ int pen_drv_stop_now(struct pen_drv *p)
 {
     if (!p->port)
         return -ENODEV;
-    struct pen_msg m = {.type = PEN_MSG_STOP, .seq = p->next_seq++};
+    struct pen_msg m = { .type = PEN_MSG_STOP, .seq = p->next_seq++ };
     uint8_t frame[1 + PEN_MAX_FRAME];
     /* A delimiter first: the queue may hold the tail of a frame the kernel
      * took only half of; without it STOP would be glued to that half frame
@@ -228,7 +229,7 @@ static void track_answer(struct pen_drv *p, const struct pen_msg *m)
         break;
     case PEN_MSG_START:
     case PEN_MSG_STOP:
-        p->motor_known = false;     /* the state event follows */
+        p->motor_known = false; /* the state event follows */
         break;
     default:
         break;
@@ -258,8 +259,8 @@ static void handle_msg(struct pen_drv *p, const struct pen_msg *m)
     if (!s) {
         /* Late answer to a request already resent and answered, or timed out. */
         p->st.unmatched++;
-        dev_log(&p->dev, LOG_DEBUG, "pen: <- %s seq=%u matches no pending request", pen_msg_type_str(m->type),
-                m->seq);
+        dev_log(&p->dev, LOG_DEBUG, "pen: <- %s seq=%u matches no pending request",
+                pen_msg_type_str(m->type), m->seq);
         return;
     }
     dev_log(&p->dev, LOG_DEBUG, "pen: <- %s seq=%u", pen_msg_type_str(m->type), m->seq);
@@ -318,10 +319,12 @@ static void attach_status_done(void *user, int status, const struct pen_msg *res
     if (status == -ENODEV || status == -ECANCELED)
         return;
     if (status != 0)
-        dev_log(&p->dev, LOG_WARNING, "pen: no status at attach on %s; motor state unknown", p->port_name);
+        dev_log(&p->dev, LOG_WARNING, "pen: no status at attach on %s; motor state unknown",
+                p->port_name);
     p->identified = true;
     char faults[96];
-    dev_log(&p->dev, LOG_INFO, "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s', motor %s, faults %s",
+    dev_log(&p->dev, LOG_INFO,
+            "pen: attached %s: model %s serial %s fw %u.%u.%u cartridge '%s', motor %s, faults %s",
             p->port_name, p->identity.model, p->identity.serial, p->identity.fw_major,
             p->identity.fw_minor, p->identity.fw_patch, p->identity.cartridge_id,
             p->motor_known ? pen_state_str(p->motor_state) : "unknown",
@@ -343,7 +346,9 @@ static void identify_done(void *user, int status, const struct pen_msg *resp)
         return;
     char why[96];
     snprintf(why, sizeof why, "no valid IDENTIFY answer (%s)",
-             status == -ETIMEDOUT ? "timeout" : status == PEN_DRV_NAK ? "refused" : "protocol error");
+             status == -ETIMEDOUT    ? "timeout"
+             : status == PEN_DRV_NAK ? "refused"
+                                     : "protocol error");
     dev_log(&p->dev, LOG_ERR, "pen: %s on %s", why, p->port_name);
     detach(p, why);
 }
@@ -387,7 +392,7 @@ static struct sp_port *find_port(const struct pen_drv *p)
 
 static cJSON *port_json(struct sp_port *port)
 {
-    struct station_match found = {0};
+    struct station_match found = { 0 };
     int vid = 0, pid = 0;
     if (sp_get_port_usb_vid_pid(port, &vid, &pid) == SP_OK) {
         found.vid = (uint16_t)vid;
@@ -551,8 +556,8 @@ static void run_timeouts(struct pen_drv *p, uint64_t now)
             p->st.heartbeat_timeouts++;
         } else {
             p->st.timeouts++;
-            dev_log(&p->dev, LOG_WARNING, "pen: %s seq=%u: no answer after %d tries", pen_msg_type_str(s->type),
-                    s->seq, s->tries);
+            dev_log(&p->dev, LOG_WARNING, "pen: %s seq=%u: no answer after %d tries",
+                    pen_msg_type_str(s->type), s->seq, s->tries);
         }
         complete(p, s, -ETIMEDOUT, NULL);
     }
@@ -560,7 +565,8 @@ static void run_timeouts(struct pen_drv *p, uint64_t now)
         p->next_heartbeat = now + PEN_HEARTBEAT_PERIOD_MS * 1000u;
         int rc = start_request(p, PEN_MSG_HEARTBEAT, NULL, true, NULL, NULL);
         if (rc == -EAGAIN)
-            dev_log(&p->dev, LOG_WARNING, "pen: heartbeat skipped: %d requests in flight", PEN_DRV_MAX_INFLIGHT);
+            dev_log(&p->dev, LOG_WARNING, "pen: heartbeat skipped: %d requests in flight",
+                    PEN_DRV_MAX_INFLIGHT);
     }
 }
 
@@ -595,8 +601,8 @@ static void pen_process(struct dev *d, const struct pollfd *fds, int n)
 
 cJSON *pen_identity_to_json(const struct pen_identity *id)
 {
-    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major,
-                                 id->fw_minor, id->fw_patch);
+    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major, id->fw_minor,
+                                 id->fw_patch);
     cJSON_AddStringToObject(o, "cartridge_id", id->cartridge_id);
     cJSON_AddNumberToObject(o, "needle_count", id->needle_count);
     cJSON_AddNumberToObject(o, "protocol_version", id->protocol_version);
@@ -635,8 +641,8 @@ static cJSON *pen_describe(struct dev *d)
         cJSON_AddItemToObject(o, "identity", pen_identity_to_json(&p->identity));
         cJSON *mo = cJSON_AddObjectToObject(o, "motor");
         char faults[96];
-        cJSON_AddStringToObject(mo, "state", p->motor_known ? pen_state_str(p->motor_state)
-                                                            : "unknown");
+        cJSON_AddStringToObject(mo, "state",
+                                p->motor_known ? pen_state_str(p->motor_state) : "unknown");
         cJSON_AddStringToObject(mo, "faults", pen_fault_names(p->faults, faults, sizeof faults));
         cJSON_AddBoolToObject(mo, "fault_latched", (p->faults & PEN_FAULT_LATCHED) != 0);
     }
@@ -644,8 +650,10 @@ static cJSON *pen_describe(struct dev *d)
     cJSON *s = cJSON_AddObjectToObject(o, "link");
     cJSON_AddNumberToObject(s, "tx_frames", (double)p->st.tx_frames);
     cJSON_AddNumberToObject(s, "rx_frames", (double)p->st.rx_frames);
-    cJSON_AddNumberToObject(s, "crc_errors", (double)p->rx.stats.crc_errors + (double)p->st.crc_errors);
-    cJSON_AddNumberToObject(s, "malformed", (double)p->rx.stats.malformed + (double)p->st.malformed);
+    cJSON_AddNumberToObject(s, "crc_errors",
+                            (double)p->rx.stats.crc_errors + (double)p->st.crc_errors);
+    cJSON_AddNumberToObject(s, "malformed",
+                            (double)p->rx.stats.malformed + (double)p->st.malformed);
     cJSON_AddNumberToObject(s, "requests", (double)p->st.requests);
     cJSON_AddNumberToObject(s, "responses", (double)p->st.responses);
     cJSON_AddNumberToObject(s, "retries", (double)p->st.retries);
@@ -697,13 +705,22 @@ void pen_drv_free(struct pen_drv *p)
     free(p);
 }
 
-struct dev *pen_drv_dev(struct pen_drv *p) { return &p->dev; }
-bool pen_drv_present(const struct pen_drv *p) { return p->port && p->identified; }
+struct dev *pen_drv_dev(struct pen_drv *p)
+{
+    return &p->dev;
+}
+bool pen_drv_present(const struct pen_drv *p)
+{
+    return p->port && p->identified;
+}
 const struct pen_identity *pen_drv_identity(const struct pen_drv *p)
 {
     return p->identified ? &p->identity : NULL;
 }
-const char *pen_drv_port_name(const struct pen_drv *p) { return p->port ? p->port_name : ""; }
+const char *pen_drv_port_name(const struct pen_drv *p)
+{
+    return p->port ? p->port_name : "";
+}
 
 bool pen_drv_motor(const struct pen_drv *p, uint8_t *state, uint32_t *faults)
 {
@@ -720,7 +737,10 @@ void pen_drv_set_heartbeat(struct pen_drv *p, bool on)
         p->next_heartbeat = dev_now_us();
     p->heartbeat = on;
 }
-bool pen_drv_heartbeat(const struct pen_drv *p) { return p->heartbeat; }
+bool pen_drv_heartbeat(const struct pen_drv *p)
+{
+    return p->heartbeat;
+}
 
 void pen_drv_stats(const struct pen_drv *p, struct pen_link_stats *out)
 {

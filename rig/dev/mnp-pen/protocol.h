@@ -31,8 +31,8 @@
 #include "protocol/pen.h"
 
 #define PEN_DRV_MAX_INFLIGHT 8
-#define PEN_DRV_RESCAN_MS 500
-#define PEN_DRV_BAUD 115200
+#define PEN_DRV_RESCAN_MS    500
+#define PEN_DRV_BAUD         115200
 
 struct pen_drv;
 
@@ -44,9 +44,9 @@ typedef void (*pen_done_fn)(void *user, int status, const struct pen_msg *resp);
 
 struct pen_link_stats {
     uint64_t tx_frames, rx_frames;
-    uint64_t crc_errors, malformed;     /* from the frame receiver */
+    uint64_t crc_errors, malformed; /* from the frame receiver */
     uint64_t requests, responses, retries, timeouts, naks;
-    uint64_t events, unmatched;         /* responses to no pending request */
+    uint64_t events, unmatched; /* responses to no pending request */
     uint64_t heartbeats, heartbeat_timeouts;
     uint32_t attaches, detaches;
 };

@@ -14,7 +14,10 @@ struct sh_drv *sh_drv_of(struct rig_device *d)
     return d && d->driver == &sh2_driver ? d->priv : NULL;
 }
 
-static struct sh_drv *drv(const struct rig_device *d) { return d->priv; }
+static struct sh_drv *drv(const struct rig_device *d)
+{
+    return d->priv;
+}
 
 static struct rig_device *sh2_open(const struct station_match *m, const struct rig_callbacks *cb,
                                    void *user, char *err, size_t errlen)
@@ -43,9 +46,18 @@ static void sh2_close(struct rig_device *d)
     free(d);
 }
 
-static struct dev *sh2_dev(struct rig_device *d) { return sh_drv_dev(drv(d)); }
-static bool sh2_present(const struct rig_device *d) { return sh_drv_present(drv(d)); }
-static bool sh2_running(const struct rig_device *d) { return sh_drv_streaming(drv(d)); }
+static struct dev *sh2_dev(struct rig_device *d)
+{
+    return sh_drv_dev(drv(d));
+}
+static bool sh2_present(const struct rig_device *d)
+{
+    return sh_drv_present(drv(d));
+}
+static bool sh2_running(const struct rig_device *d)
+{
+    return sh_drv_streaming(drv(d));
+}
 
 static int sh2_start(struct rig_device *d, rig_done_fn done, void *user)
 {
@@ -65,10 +77,13 @@ static int sh2_configure(struct rig_device *d, const char *key, double value, ri
     if (strcmp(key, "rate_hz") != 0 || value != (double)(uint32_t)value)
         return -EINVAL;
     int rc = sh_drv_set_rate(drv(d), (uint32_t)value);
-    return rc < 0 ? rc : 1;   /* taken at the next start */
+    return rc < 0 ? rc : 1; /* taken at the next start */
 }
 
-static cJSON *sh2_describe(struct rig_device *d) { return dev_describe(sh_drv_dev(drv(d))); }
+static cJSON *sh2_describe(struct rig_device *d)
+{
+    return dev_describe(sh_drv_dev(drv(d)));
+}
 
 const struct rig_driver sh2_driver = {
     .name = "sh2",

@@ -96,7 +96,11 @@ static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_
 {
     struct sh_ctrl *c = NULL;
     *rcp = 0;
-#define CTRL_FAIL(e) do { *rcp = (e); return NULL; } while (0)
+#define CTRL_FAIL(e)                                                                               \
+    do {                                                                                           \
+        *rcp = (e);                                                                                \
+        return NULL;                                                                               \
+    } while (0)
     if (!s->present || s->gone)
         CTRL_FAIL(-ENODEV);
     if (len > 64)
@@ -136,7 +140,8 @@ static struct sh_ctrl *ctrl_submit_dir(struct sh_drv *s, uint8_t reqtype, uint8_
 static void status_after(struct sh_ctrl *c, int status)
 {
     struct sh_status st;
-    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
+    if (status == 0 &&
+        sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
         status = -EPROTO;
     if (c->status_done)
         c->status_done(c->user, status, status == 0 ? &st : NULL);
@@ -145,8 +150,8 @@ static void status_after(struct sh_ctrl *c, int status)
 int sh_drv_get_status(struct sh_drv *s, sh_status_fn done, void *user)
 {
     int rc;
-    struct sh_ctrl *c = ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL, SH_STATUS_SIZE,
-                                        status_after, NULL, user, &rc);
+    struct sh_ctrl *c = ctrl_submit_dir(s, SH_REQTYPE_IN, SH_REQ_GET_STATUS, 0, NULL,
+                                        SH_STATUS_SIZE, status_after, NULL, user, &rc);
     if (c)
         c->status_done = done;
     return rc;
@@ -194,8 +199,8 @@ int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user)
     sh2_set_state(s, ST_STARTING);
     int rc = sh2_submit_bulk(s);
     if (rc == 0) {
-        uint8_t le[4] = {(uint8_t)s->rate_hz, (uint8_t)(s->rate_hz >> 8), (uint8_t)(s->rate_hz >> 16),
-                         (uint8_t)(s->rate_hz >> 24)};
+        uint8_t le[4] = { (uint8_t)s->rate_hz, (uint8_t)(s->rate_hz >> 8),
+                          (uint8_t)(s->rate_hz >> 16), (uint8_t)(s->rate_hz >> 24) };
         rc = ctrl_submit(s, SH_REQ_SET_RATE, 0, le, 4, start_after_rate, done, user);
     } else {
         rc = -EIO;
@@ -235,7 +240,8 @@ static void tare_after_status(struct sh_ctrl *c, int status)
 {
     struct sh_drv *s = c->drv;
     struct sh_status st;
-    if (status == 0 && sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
+    if (status == 0 &&
+        sh_status_decode(c->buf + LIBUSB_CONTROL_SETUP_SIZE, (size_t)c->actual, &st) != SH_OK)
         status = -EPROTO;
     if (status == 0) {
         s->tared = (st.flags & SH_STAT_TARED) != 0;
@@ -271,4 +277,3 @@ bool sh_drv_tare_info(const struct sh_drv *s, int32_t *offset_raw_un)
         *offset_raw_un = s->tare_offset_un;
     return s->tared;
 }
-

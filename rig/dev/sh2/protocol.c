@@ -41,16 +41,17 @@ static void drain_stale_stream(struct sh_drv *s)
         int rc = libusb_bulk_transfer(s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, &got,
                                       SH_DRV_DRAIN_QUIET_MS);
         if (rc != 0 && !(rc == LIBUSB_ERROR_TIMEOUT && got > 0))
-            break;      /* quiet (timeout), or an error: nothing more to read */
+            break; /* quiet (timeout), or an error: nothing more to read */
         struct sh_block_header h;
         if (sh_block_decode(buf, (size_t)got, &h) == SH_OK)
             last = (h.flags & SH_BLK_LAST) != 0;
         blocks++;
     }
     free(buf);
-    dev_log(&s->dev, LOG_NOTICE, "sensor: stopped a stream left running by a previous owner; "
-            "discarded %u stale block%s%s", blocks, blocks == 1 ? "" : "s",
-            last ? "" : " (no LAST block seen)");
+    dev_log(&s->dev, LOG_NOTICE,
+            "sensor: stopped a stream left running by a previous owner; "
+            "discarded %u stale block%s%s",
+            blocks, blocks == 1 ? "" : "s", last ? "" : " (no LAST block seen)");
 }
 
 static int setup_device(struct sh_drv *s, char *err, size_t errlen)
@@ -64,13 +65,15 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
     }
     n = sync_in(s, SH_REQ_GET_CAL, buf, SH_CALIBRATION_SIZE);
     if (n < 0 || sh_calibration_decode(buf, (size_t)n, &s->cal) != SH_OK) {
-        snprintf(err, errlen, "sensor: GET_CAL failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
+        snprintf(err, errlen, "sensor: GET_CAL failed (%s)",
+                 n < 0 ? libusb_error_name(n) : "bad payload");
         return -EIO;
     }
     struct sh_status st;
     n = sync_in(s, SH_REQ_GET_STATUS, buf, SH_STATUS_SIZE);
     if (n < 0 || sh_status_decode(buf, (size_t)n, &st) != SH_OK) {
-        snprintf(err, errlen, "sensor: GET_STATUS failed (%s)", n < 0 ? libusb_error_name(n) : "bad payload");
+        snprintf(err, errlen, "sensor: GET_STATUS failed (%s)",
+                 n < 0 ? libusb_error_name(n) : "bad payload");
         return -EIO;
     }
     /* A tare a previous host took is still in effect (until power-down). */
@@ -81,10 +84,11 @@ static int setup_device(struct sh_drv *s, char *err, size_t errlen)
      * it, and read away what the device flushes after the STOP, before
      * our own stream can start. */
     if (st.flags & SH_STAT_STREAMING) {
-        n = libusb_control_transfer(s->handle, SH_REQTYPE_OUT, SH_REQ_STOP, 0, SH_INTERFACE, NULL, 0,
-                                    SH_DRV_SETUP_TIMEOUT_MS);
+        n = libusb_control_transfer(s->handle, SH_REQTYPE_OUT, SH_REQ_STOP, 0, SH_INTERFACE, NULL,
+                                    0, SH_DRV_SETUP_TIMEOUT_MS);
         if (n < 0)
-            dev_log(&s->dev, LOG_WARNING, "sensor: could not stop a running stream: %s", libusb_error_name(n));
+            dev_log(&s->dev, LOG_WARNING, "sensor: could not stop a running stream: %s",
+                    libusb_error_name(n));
         else
             drain_stale_stream(s);
     }
@@ -177,7 +181,8 @@ int sh_drv_attach(struct sh_drv *s, char *err, size_t errlen)
     s->dev.fd_generation++;
     dev_log(&s->dev, LOG_INFO, "sensor: attached %s serial %s fw %u.%u.%u, calibration due %u%s",
             s->identity.model, s->identity.serial, s->identity.fw_major, s->identity.fw_minor,
-            s->identity.fw_patch, s->cal.due_date, sh_drv_cal_due(s) ? " (OVERDUE: measurements refused)" : "");
+            s->identity.fw_patch, s->cal.due_date,
+            sh_drv_cal_due(s) ? " (OVERDUE: measurements refused)" : "");
     if (s->cb.on_presence)
         s->cb.on_presence(s->user, true, "attached");
     return 0;
@@ -213,7 +218,7 @@ cJSON *sh_drv_scan(const struct station_match *m, char *err, size_t errlen)
         }
         if (m->serial[0] && strcmp((const char *)ser, m->serial) != 0)
             continue;
-        struct station_match found = {.vid = dd.idVendor, .pid = dd.idProduct};
+        struct station_match found = { .vid = dd.idVendor, .pid = dd.idProduct };
         snprintf(found.serial, sizeof found.serial, "%s", (const char *)ser);
         cJSON *o = station_match_to_json(&found);
         cJSON_AddNumberToObject(o, "bus", libusb_get_bus_number(list[i]));
@@ -231,8 +236,10 @@ cJSON *sh_drv_scan(const struct station_match *m, char *err, size_t errlen)
  * callbacks will never run), so they are ours to free. */
 static void force_close(struct sh_drv *s)
 {
-    dev_log(&s->dev, LOG_WARNING, "sensor: %d bulk and %s control transfer(s) still pending %d ms after "
-            "unplug; closing anyway", s->bulk_inflight, s->ctrls ? "some" : "no", SH_DRV_GONE_WAIT_MS);
+    dev_log(&s->dev, LOG_WARNING,
+            "sensor: %d bulk and %s control transfer(s) still pending %d ms after "
+            "unplug; closing anyway",
+            s->bulk_inflight, s->ctrls ? "some" : "no", SH_DRV_GONE_WAIT_MS);
     libusb_release_interface(s->handle, SH_INTERFACE);
     libusb_close(s->handle);
     s->handle = NULL;
@@ -333,7 +340,7 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
     (void)fds;
     (void)n;
     /* libusb checks its own fds; a zero timeout makes this non-blocking. */
-    struct timeval zero = {0, 0};
+    struct timeval zero = { 0, 0 };
     int rc = libusb_handle_events_timeout_completed(s->ctx, &zero, NULL);
     if (rc != 0 && rc != LIBUSB_ERROR_INTERRUPTED)
         dev_log(&s->dev, LOG_WARNING, "sensor: libusb event handling: %s", libusb_error_name(rc));
@@ -363,8 +370,8 @@ static void sh_process(struct dev *d, const struct pollfd *fds, int n)
 
 cJSON *sh_identity_to_json(const struct sh_identity *id)
 {
-    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major,
-                                 id->fw_minor, id->fw_patch);
+    cJSON *o = dev_identity_json(id->model, id->serial, id->hw_revision, id->fw_major, id->fw_minor,
+                                 id->fw_patch);
     cJSON_AddNumberToObject(o, "protocol_version", id->protocol_version);
     cJSON_AddNumberToObject(o, "channels", id->channels);
     cJSON_AddNumberToObject(o, "max_rate_hz", id->max_rate_hz);
@@ -394,7 +401,7 @@ static cJSON *sh_describe(struct dev *d)
         cJSON_AddItemToObject(o, "identity", sh_identity_to_json(&s->identity));
         cJSON_AddItemToObject(o, "calibration", sh_calibration_to_json(&s->cal, sh_drv_cal_due(s)));
     }
-    static const char *const names[] = {"idle", "starting", "streaming", "stopping"};
+    static const char *const names[] = { "idle", "starting", "streaming", "stopping" };
     cJSON_AddStringToObject(o, "stream", names[s->state]);
     cJSON_AddNumberToObject(o, "rate_hz", s->rate_hz);
     cJSON *st = cJSON_AddObjectToObject(o, "stream_stats");
@@ -460,7 +467,8 @@ struct sh_drv *sh_drv_new(const struct station_match *match, uint32_t rate_hz,
         s->has_hotplug = rc == LIBUSB_SUCCESS;
     }
     if (!s->has_hotplug)
-        dev_log(&s->dev, LOG_WARNING, "sensor: libusb hotplug unavailable; rescanning every second");
+        dev_log(&s->dev, LOG_WARNING,
+                "sensor: libusb hotplug unavailable; rescanning every second");
     return s;
 }
 
@@ -484,7 +492,7 @@ void sh_drv_free(struct sh_drv *s)
             libusb_cancel_transfer(c->xfer);
         uint64_t until = dev_now_us() + 2000000u;
         while ((s->bulk_inflight > 0 || s->ctrls) && dev_now_us() < until) {
-            struct timeval tv = {0, 100000};
+            struct timeval tv = { 0, 100000 };
             libusb_handle_events_timeout_completed(s->ctx, &tv, NULL);
         }
         if (s->bulk_inflight == 0 && !s->ctrls) {
@@ -500,8 +508,14 @@ void sh_drv_free(struct sh_drv *s)
     free(s);
 }
 
-struct dev *sh_drv_dev(struct sh_drv *s) { return &s->dev; }
-bool sh_drv_present(const struct sh_drv *s) { return s->present; }
+struct dev *sh_drv_dev(struct sh_drv *s)
+{
+    return &s->dev;
+}
+bool sh_drv_present(const struct sh_drv *s)
+{
+    return s->present;
+}
 const struct sh_identity *sh_drv_identity(const struct sh_drv *s)
 {
     return s->present ? &s->identity : NULL;
@@ -515,7 +529,10 @@ bool sh_drv_cal_due(const struct sh_drv *s)
 {
     return caldate_overdue(s->cal.due_date, caldate_utc(time(NULL)));
 }
-uint32_t sh_drv_rate(const struct sh_drv *s) { return s->rate_hz; }
+uint32_t sh_drv_rate(const struct sh_drv *s)
+{
+    return s->rate_hz;
+}
 int sh_drv_set_rate(struct sh_drv *s, uint32_t rate_hz)
 {
     if (rate_hz < SH_RATE_MIN || rate_hz > SH_RATE_MAX)

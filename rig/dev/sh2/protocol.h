@@ -34,24 +34,24 @@
 #include "dev/driver.h"
 #include "protocol/sensor.h"
 
-#define SH_DRV_TRANSFERS 8
+#define SH_DRV_TRANSFERS        8
 #define SH_DRV_SETUP_TIMEOUT_MS 1000
-#define SH_DRV_CTRL_TIMEOUT_MS 1000
-#define SH_DRV_DRAIN_MS 3000          /* attach: bound on reading a dead owner's stream away */
-#define SH_DRV_DRAIN_QUIET_MS 100     /* ...an endpoint quiet this long is empty */
-#define SH_DRV_GONE_WAIT_MS 2000      /* wait for transfers after unplug */
+#define SH_DRV_CTRL_TIMEOUT_MS  1000
+#define SH_DRV_DRAIN_MS         3000 /* attach: bound on reading a dead owner's stream away */
+#define SH_DRV_DRAIN_QUIET_MS   100  /* ...an endpoint quiet this long is empty */
+#define SH_DRV_GONE_WAIT_MS     2000 /* wait for transfers after unplug */
 
 struct sh_drv;
 
 /* Stream events are the generic ones (dev/driver.h); the old names stay
  * for the daemon's run code until it moves to the generic ones. */
-#define sh_drv_event rig_stream_event
-#define sh_drv_event_str rig_stream_event_str
-#define SH_EV_LOST_BLOCKS RIG_EV_LOST_BLOCKS
+#define sh_drv_event         rig_stream_event
+#define sh_drv_event_str     rig_stream_event_str
+#define SH_EV_LOST_BLOCKS    RIG_EV_LOST_BLOCKS
 #define SH_EV_REPEATED_BLOCK RIG_EV_REPEATED_BLOCK
-#define SH_EV_OVERRUN RIG_EV_OVERRUN
-#define SH_EV_BAD_BLOCK RIG_EV_BAD_BLOCK
-#define SH_EV_STREAM_ERROR RIG_EV_STREAM_ERROR
+#define SH_EV_OVERRUN        RIG_EV_OVERRUN
+#define SH_EV_BAD_BLOCK      RIG_EV_BAD_BLOCK
+#define SH_EV_STREAM_ERROR   RIG_EV_STREAM_ERROR
 #define SH_EV_STREAM_STARTED RIG_EV_STREAM_STARTED
 #define SH_EV_STREAM_STOPPED RIG_EV_STREAM_STOPPED
 

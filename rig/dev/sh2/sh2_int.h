@@ -20,8 +20,8 @@ struct sh_ctrl {
     void *user;
     /* Internal continuation (start = SET_RATE then START). */
     void (*next)(struct sh_ctrl *c, int status);
-    sh_status_fn status_done;       /* GET_STATUS completion */
-    int actual;                     /* bytes transferred (data stage) */
+    sh_status_fn status_done; /* GET_STATUS completion */
+    int actual;               /* bytes transferred (data stage) */
     struct sh_ctrl *prev_link, *next_link;
     uint8_t buf[LIBUSB_CONTROL_SETUP_SIZE + 64];
 };
@@ -39,12 +39,12 @@ struct sh_drv {
     libusb_hotplug_callback_handle hotplug;
     bool has_hotplug;
     libusb_device_handle *handle;
-    libusb_device *device;          /* ref held while open */
-    bool present;                   /* open and set up */
-    bool gone;                      /* unplugged: waiting for transfers to end */
-    bool close_pending;             /* transfers ended: close in process() */
-    uint64_t gone_deadline;         /* force the close if transfers never end */
-    uint64_t reattach_at;           /* DEV_NO_DEADLINE when none pending */
+    libusb_device *device;  /* ref held while open */
+    bool present;           /* open and set up */
+    bool gone;              /* unplugged: waiting for transfers to end */
+    bool close_pending;     /* transfers ended: close in process() */
+    uint64_t gone_deadline; /* force the close if transfers never end */
+    uint64_t reattach_at;   /* DEV_NO_DEADLINE when none pending */
     bool missing_logged;
 
     struct sh_identity identity;
@@ -57,17 +57,20 @@ struct sh_drv {
     struct sh_stream stream;
     int32_t raw_f[SH_MAX_SAMPLES], raw_d[SH_MAX_SAMPLES];
     int32_t cal_f[SH_MAX_SAMPLES], cal_d[SH_MAX_SAMPLES];
-    uint64_t index_offset;          /* sample index = device first_sample + this */
-    uint64_t next_index;            /* end of the last block fed (0: none yet) */
+    uint64_t index_offset; /* sample index = device first_sample + this */
+    uint64_t next_index;   /* end of the last block fed (0: none yet) */
 
-    struct sh_ctrl *ctrls;          /* async control requests in flight */
+    struct sh_ctrl *ctrls; /* async control requests in flight */
     uint64_t transfer_errors;
-    uint64_t stale_blocks;          /* a previous stream's blocks, dropped */
-    bool tared;                     /* SH_STAT_TARED: no calibration offset on force */
-    int32_t tare_offset_un;         /* the device's tare, raw uN (GET_STATUS) */
+    uint64_t stale_blocks;  /* a previous stream's blocks, dropped */
+    bool tared;             /* SH_STAT_TARED: no calibration offset on force */
+    int32_t tare_offset_un; /* the device's tare, raw uN (GET_STATUS) */
 };
 
-static inline void sh2_set_state(struct sh_drv *s, enum stream_state st) { s->state = st; }
+static inline void sh2_set_state(struct sh_drv *s, enum stream_state st)
+{
+    s->state = st;
+}
 
 /* stream.c */
 void sh2_emit(struct sh_drv *s, enum sh_drv_event ev, uint64_t detail, const char *msg);

@@ -34,7 +34,8 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
      * tail still in the device: never ours, never stitched to ours. */
     if (s->state == ST_STARTING && !s->stream.started && h.first_sample != 0) {
         s->stale_blocks++;
-        dev_log(&s->dev, LOG_DEBUG, "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
+        dev_log(&s->dev, LOG_DEBUG,
+                "sensor: stale block seq %u (sample %llu) before START, dropped", h.seq,
                 (unsigned long long)h.first_sample);
         return;
     }
@@ -75,8 +76,9 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
         s->cal_d[i] = sh_cal_disp(&s->cal, s->raw_d[i]);
     }
     /* A gap shows as a jump in the index (never stitched). */
-    struct rig_samples blk = {.first = h.first_sample + s->index_offset, .rate_hz = h.rate_hz,
-                              .n = h.count, .nch = 2};
+    struct rig_samples blk = {
+        .first = h.first_sample + s->index_offset, .rate_hz = h.rate_hz, .n = h.count, .nch = 2
+    };
     blk.ch[RIG_CH_FORCE] = s->cal_f;
     blk.ch[RIG_CH_DISP] = s->cal_d;
     s->next_index = blk.first + blk.n;
@@ -85,7 +87,7 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
     if (h.flags & SH_BLK_LAST) {
         dev_log(&s->dev, LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
         if (s->state == ST_STOPPING)
-            s->stop_deadline = 0;   /* cancel the rest now */
+            s->stop_deadline = 0; /* cancel the rest now */
     }
 }
 
@@ -188,7 +190,8 @@ int sh2_alloc_bulk(struct sh_drv *s)
             sh2_free_bulk(s);
             return -ENOMEM;
         }
-        libusb_fill_bulk_transfer(x, s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, bulk_cb, NULL, 0);
+        libusb_fill_bulk_transfer(x, s->handle, SH_EP_STREAM, buf, SH_TRANSFER_SIZE, bulk_cb, NULL,
+                                  0);
         s->bulk[i] = x;
     }
     return 0;
@@ -227,5 +230,11 @@ void sh2_detach(struct sh_drv *s, const char *reason)
     sh2_maybe_finish_detach(s);
 }
 
-bool sh_drv_streaming(const struct sh_drv *s) { return s->state == ST_STREAMING; }
-void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out) { *out = s->stream.stats; }
+bool sh_drv_streaming(const struct sh_drv *s)
+{
+    return s->state == ST_STREAMING;
+}
+void sh_drv_stream_stats(const struct sh_drv *s, struct sh_stream_stats *out)
+{
+    *out = s->stream.stats;
+}

@@ -60,7 +60,7 @@ static void pen_power_on(struct sim_model *m, double park_phase)
     const struct sim_params *p = &m->p;
     m->state = PEN_STATE_IDLE;
     m->driven = false;
-    m->set_rate_mhz = 0;        /* not set yet: START is refused until it is */
+    m->set_rate_mhz = 0; /* not set yet: START is refused until it is */
     uint16_t d = 1000;
     if (d < p->depth_min_um || d > p->depth_max_um || d % p->depth_step_um)
         d = p->depth_min_um;
@@ -96,8 +96,8 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     if (!p || p->sh_fifo_frames == 0 || p->sh_rate_hz < SH_RATE_MIN ||
         p->sh_rate_hz > SH_RATE_MAX || p->stroke_mm <= 0 || p->spinup_ms <= 0 ||
         p->spindown_ms <= 0 || p->phantom_k_n_per_mm <= 0 || p->depth_step_um == 0 ||
-        p->sh_cal.force_gain_ppm <= 0 || p->sh_cal.disp_gain_ppm <= 0 ||
-        p->force_lsb_n <= 0 || p->disp_lsb_um <= 0)
+        p->sh_cal.force_gain_ppm <= 0 || p->sh_cal.disp_gain_ppm <= 0 || p->force_lsb_n <= 0 ||
+        p->disp_lsb_um <= 0)
         return NULL;
     struct sim_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -119,9 +119,8 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     sim_mount_seed(&m->mount, seed, 0);
     sim_mount_draw(&m->mount, p, SIM_MOUNT_START, 0);
 
-    m->depth_bias_mm = isnan(p->depth_bias_mm)
-                           ? rng_normal(&m->rng_unit) * p->depth_bias_sd_mm
-                           : p->depth_bias_mm;
+    m->depth_bias_mm =
+        isnan(p->depth_bias_mm) ? rng_normal(&m->rng_unit) * p->depth_bias_sd_mm : p->depth_bias_mm;
     /* "Time to 90 %" of a first-order response is tau * ln 10. */
     m->decay_up = exp(-STEP_S / (p->spinup_ms * 1e-3 / log(10.0)));
     m->decay_down = exp(-STEP_S / (p->spindown_ms * 1e-3 / log(10.0)));
@@ -131,7 +130,7 @@ struct sim_model *sim_model_new(const struct sim_params *p, uint64_t seed)
     m->ring_wd = w * sqrt(fmax(0.0, 1.0 - p->ring_zeta * p->ring_zeta));
 
     m->next_step = STEP_NS;
-    pen_power_on(m, 0.0);       /* the first unit rests retracted */
+    pen_power_on(m, 0.0); /* the first unit rests retracted */
 
     m->sh_rate = p->sh_rate_hz;
     m->cal_stored = p->sh_cal;
@@ -151,21 +150,21 @@ int sim_pen_new_unit(struct sim_model *m, uint64_t seed, const char *serial)
     m->seed = seed;
     rng_seed(&m->rng_unit, seed, 1);
     rng_seed(&m->rng_pen, rng_session_seed(seed, m->session), 2);
-    m->depth_bias_mm = isnan(m->p.depth_bias_mm)
-                           ? rng_normal(&m->rng_unit) * m->p.depth_bias_sd_mm
-                           : m->p.depth_bias_mm;
+    m->depth_bias_mm = isnan(m->p.depth_bias_mm) ? rng_normal(&m->rng_unit) * m->p.depth_bias_sd_mm
+                                                 : m->p.depth_bias_mm;
     /* Pen faults belong to the old unit; the sensor head's stay. */
     for (int k = 0; k < SIM_FAULT_COUNT_; k++)
         if (k != SIM_FAULT_SENSOR_OVERRUN)
-            m->fault[k] = (struct fault_slot){0};
+            m->fault[k] = (struct fault_slot){ 0 };
     /* The next unit goes into the fixture: a mount of its own, in place
      * before the power-on parks its needles against the phantom. */
     sim_mount_draw(&m->mount, &m->p, SIM_MOUNT_SWAP, m->now);
     pen_power_on(m, rng_uniform(&m->rng_unit));
-    mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"serial\":\"%s\","
-                 "\"depth_bias_mm\":%.6f,\"needles\":%u}\n",
-                 (double)m->now * 1e-9, (unsigned long long)m->seed, m->p.pen_serial,
-                 m->depth_bias_mm, (unsigned)m->p.needle_count);
+    mdl_truth_printf(m,
+                     "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"serial\":\"%s\","
+                     "\"depth_bias_mm\":%.6f,\"needles\":%u}\n",
+                     (double)m->now * 1e-9, (unsigned long long)m->seed, m->p.pen_serial,
+                     m->depth_bias_mm, (unsigned)m->p.needle_count);
     mdl_truth_mount(m);
     return 0;
 }
@@ -184,10 +183,11 @@ void sim_model_set_truth(struct sim_model *m, FILE *truth)
 {
     m->truth = truth;
     /* What the unit is, so a reader can check depth = setting + bias. */
-    mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"depth_bias_mm\":%.6f,"
-                 "\"needles\":%u}\n",
-                 (double)m->now * 1e-9, (unsigned long long)m->seed, m->depth_bias_mm,
-                 (unsigned)m->p.needle_count);
+    mdl_truth_printf(m,
+                     "{\"t\":%.9f,\"event\":\"unit\",\"seed\":%llu,\"depth_bias_mm\":%.6f,"
+                     "\"needles\":%u}\n",
+                     (double)m->now * 1e-9, (unsigned long long)m->seed, m->depth_bias_mm,
+                     (unsigned)m->p.needle_count);
     if (m->session != 0)
         mdl_truth_session(m);
     mdl_truth_mount(m);
@@ -250,16 +250,16 @@ uint32_t sim_model_mount_count(const struct sim_model *m)
 
 /* ---- faults ---- */
 
-void sim_model_inject(struct sim_model *m, enum sim_fault_kind k, double value,
-                      uint64_t start_ns)
+void sim_model_inject(struct sim_model *m, enum sim_fault_kind k, double value, uint64_t start_ns)
 {
     if ((unsigned)k >= SIM_FAULT_COUNT_)
         return;
-    m->fault[k] = (struct fault_slot){.armed = true, .value = value, .start_ns = start_ns};
-    mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"inject\",\"fault\":\"%s\",\"value\":%.6g,"
-                 "\"start\":%.9f}\n",
-                 (double)m->now * 1e-9, sim_fault_name(k), isfinite(value) ? value : 0.0,
-                 (double)start_ns * 1e-9);
+    m->fault[k] = (struct fault_slot){ .armed = true, .value = value, .start_ns = start_ns };
+    mdl_truth_printf(m,
+                     "{\"t\":%.9f,\"event\":\"inject\",\"fault\":\"%s\",\"value\":%.6g,"
+                     "\"start\":%.9f}\n",
+                     (double)m->now * 1e-9, sim_fault_name(k), isfinite(value) ? value : 0.0,
+                     (double)start_ns * 1e-9);
 }
 
 void sim_model_clear_faults(struct sim_model *m)
@@ -268,9 +268,9 @@ void sim_model_clear_faults(struct sim_model *m)
      * firmware flags stay until CLEAR_FAULT. */
     mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"clear_faults\"}\n", (double)m->now * 1e-9);
     if (m->fault[SIM_FAULT_LOW_BATTERY].armed)
-        m->supply_mv = m->supply0_mv;   /* fresh battery */
+        m->supply_mv = m->supply0_mv; /* fresh battery */
     for (int k = 0; k < SIM_FAULT_COUNT_; k++)
-        m->fault[k] = (struct fault_slot){0};
+        m->fault[k] = (struct fault_slot){ 0 };
     m->drift_mm = 0;
     m->drop_pending = 0;
 }

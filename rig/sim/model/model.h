@@ -37,16 +37,16 @@ struct sim_params {
     uint8_t sh_hw_revision, sh_fw[3];
     struct sh_calibration sh_cal;
     /* pen unit */
-    double depth_bias_mm;         /* NaN = draw N(0, depth_bias_sd_mm) from seed */
-    double depth_bias_sd_mm;      /* 0.04 */
-    double depth_noise_mm;        /* per-stroke RMS, 0.005 */
-    double stroke_mm;             /* 3.5 */
-    double rate_error_pct;        /* steady-state rate offset, 0 */
-    double jitter_pct;            /* stroke-period jitter RMS, 0.5 */
-    double spinup_ms;             /* time constant to 90 % speed, 30 */
-    double spindown_ms;           /* 40 */
-    double run_current_ma;        /* 450 */
-    double supply_mv;             /* 4000; <= 0 means USB powered 5000 */
+    double depth_bias_mm;            /* NaN = draw N(0, depth_bias_sd_mm) from seed */
+    double depth_bias_sd_mm;         /* 0.04 */
+    double depth_noise_mm;           /* per-stroke RMS, 0.005 */
+    double stroke_mm;                /* 3.5 */
+    double rate_error_pct;           /* steady-state rate offset, 0 */
+    double jitter_pct;               /* stroke-period jitter RMS, 0.5 */
+    double spinup_ms;                /* time constant to 90 % speed, 30 */
+    double spindown_ms;              /* 40 */
+    double run_current_ma;           /* 450 */
+    double supply_mv;                /* 4000; <= 0 means USB powered 5000 */
     double battery_drain_mv_per_min; /* 0 */
     /* phantom */
     double phantom_k_n_per_mm;    /* 2.5 */
@@ -55,22 +55,22 @@ struct sim_params {
     double ring_hz, ring_zeta;    /* 3000, 0.05 */
     double ring_gain;             /* ring amplitude as fraction of drop 0.3 */
     /* sensor head */
-    uint32_t sh_rate_hz;          /* default 50000 */
-    uint32_t sh_fifo_frames;      /* device FIFO, default 100000 */
-    double force_noise_n;         /* RMS 0.002 */
-    double disp_noise_um;         /* RMS 0.2 */
-    double force_lsb_n;           /* quantisation 0.0001 */
-    double disp_lsb_um;           /* quantisation 0.01 */
+    uint32_t sh_rate_hz;     /* default 50000 */
+    uint32_t sh_fifo_frames; /* device FIFO, default 100000 */
+    double force_noise_n;    /* RMS 0.002 */
+    double disp_noise_um;    /* RMS 0.2 */
+    double force_lsb_n;      /* quantisation 0.0001 */
+    double disp_lsb_um;      /* quantisation 0.01 */
     /* mount variation, drawn each time the pen is (re)mounted in the
      * fixture (docs/SIMULATOR-MODEL.md "Measurement system analysis").
      * Defaults: all spreads 0 = an ideal fixture; sim_params_mount_typical
      * sets the documented realistic ones. */
-    double mount_disp_zero_sd_um; /* needle tip vs the sensor's zero, RMS */
-    double mount_seat_sd_um;      /* phantom surface vs cartridge face, RMS */
-    double mount_k_sd_pct;        /* phantom stiffness at the new spot, RMS % */
-    double mount_puncture_sd_pct; /* puncture threshold at the new spot, RMS % */
+    double mount_disp_zero_sd_um;          /* needle tip vs the sensor's zero, RMS */
+    double mount_seat_sd_um;               /* phantom surface vs cartridge face, RMS */
+    double mount_k_sd_pct;                 /* phantom stiffness at the new spot, RMS % */
+    double mount_puncture_sd_pct;          /* puncture threshold at the new spot, RMS % */
     double mount_tare_drift_sd_mn_per_min; /* load-cell zero drift rate, RMS */
-    double mount_tare_settle_min; /* the drift settles with this time constant, 4 */
+    double mount_tare_settle_min;          /* the drift settles with this time constant, 4 */
 };
 
 void sim_params_default(struct sim_params *p);
@@ -80,23 +80,22 @@ void sim_params_mount_typical(struct sim_params *p);
 
 /* Apply a bench JSON document over p. On error returns -1 and writes
  * "json.path: message" into err. */
-int sim_params_from_json(struct sim_params *p, const struct cJSON *root,
-                         char *err, size_t errlen);
+int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *err, size_t errlen);
 
 /* Faults the model can simulate (the link faults live in the emulators). */
 enum sim_fault_kind {
-    SIM_FAULT_STALL,            /* rotor locks: rate -> 0, current 1.3 A, cut-out 300 ms */
-    SIM_FAULT_OVERCURRENT,      /* current 1.8 A; trips after 100 ms */
-    SIM_FAULT_DEPTH_DRIFT,      /* value: mm/min creep (default 0.02, cap 0.2 mm) */
-    SIM_FAULT_RATE_JITTER,      /* value: jitter % RMS (default 7) */
-    SIM_FAULT_LOW_BATTERY,      /* supply falls to warning then cut-off */
-    SIM_FAULT_NO_CARTRIDGE,     /* no force, displacement "no target" */
-    SIM_FAULT_SENSOR_OVERRUN,   /* value: samples dropped (default 5000) */
-    SIM_FAULT_BENT_NEEDLE,      /* value: needles missing (default 1) */
+    SIM_FAULT_STALL,          /* rotor locks: rate -> 0, current 1.3 A, cut-out 300 ms */
+    SIM_FAULT_OVERCURRENT,    /* current 1.8 A; trips after 100 ms */
+    SIM_FAULT_DEPTH_DRIFT,    /* value: mm/min creep (default 0.02, cap 0.2 mm) */
+    SIM_FAULT_RATE_JITTER,    /* value: jitter % RMS (default 7) */
+    SIM_FAULT_LOW_BATTERY,    /* supply falls to warning then cut-off */
+    SIM_FAULT_NO_CARTRIDGE,   /* no force, displacement "no target" */
+    SIM_FAULT_SENSOR_OVERRUN, /* value: samples dropped (default 5000) */
+    SIM_FAULT_BENT_NEEDLE,    /* value: needles missing (default 1) */
     SIM_FAULT_COUNT_
 };
 const char *sim_fault_name(enum sim_fault_kind k);
-int sim_fault_from_name(const char *name);      /* -1 if unknown */
+int sim_fault_from_name(const char *name); /* -1 if unknown */
 
 struct sim_model;
 
@@ -121,7 +120,7 @@ int sim_pen_set_depth(struct sim_model *m, uint16_t depth_um);
 int sim_pen_start(struct sim_model *m);
 int sim_pen_stop(struct sim_model *m);
 int sim_pen_clear_fault(struct sim_model *m);
-void sim_pen_heartbeat(struct sim_model *m);  /* feeds the watchdog */
+void sim_pen_heartbeat(struct sim_model *m); /* feeds the watchdog */
 void sim_pen_identity(const struct sim_model *m, struct pen_identity *id);
 void sim_pen_status(const struct sim_model *m, struct pen_status *st);
 /* Events raised since the last call (state changes, faults); returns count
@@ -157,7 +156,7 @@ uint64_t sim_model_session(const struct sim_model *m);
 uint32_t sim_model_mount_count(const struct sim_model *m);
 
 /* Sensor head side. */
-int sim_sh_set_rate(struct sim_model *m, uint32_t rate_hz);  /* 0 or SH_ERR_* */
+int sim_sh_set_rate(struct sim_model *m, uint32_t rate_hz); /* 0 or SH_ERR_* */
 int sim_sh_start(struct sim_model *m);
 int sim_sh_stop(struct sim_model *m);
 int sim_sh_tare(struct sim_model *m);
@@ -173,8 +172,7 @@ int sim_sh_take_block(struct sim_model *m, uint32_t max, struct sh_block_header 
                       int32_t *force_un, int32_t *disp_nm);
 
 /* Faults. start_ns = when it takes effect (simulated time). */
-void sim_model_inject(struct sim_model *m, enum sim_fault_kind k, double value,
-                      uint64_t start_ns);
+void sim_model_inject(struct sim_model *m, enum sim_fault_kind k, double value, uint64_t start_ns);
 void sim_model_clear_faults(struct sim_model *m);
 
 #endif

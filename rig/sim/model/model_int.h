@@ -21,42 +21,42 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define STEP_NS 100000ull               /* firmware control step: 100 us */
-#define STEP_S (STEP_NS * 1e-9)
+#define STEP_NS  100000ull /* firmware control step: 100 us */
+#define STEP_S   (STEP_NS * 1e-9)
 #define NS_PER_S 1000000000ull
 
-#define RUNNING_BAND 0.05               /* RUNNING = within 5 % of set rate */
-#define SETTLED_BAND 0.01               /* ...or settled within 1 % of target */
-#define REST_HZ 0.5                     /* below this the rotor is at rest */
-#define STALL_DETECT_FRAC 0.2           /* driven but slower than 20 % of set */
-#define STALL_CUTOUT_S 0.300
-#define STALL_SPINDOWN_S 0.050          /* rate -> ~0 (1 %) within 50 ms */
-#define OVERCURRENT_MA 1500.0
-#define OVERCURRENT_TRIP_S 0.100
-#define OVERCURRENT_FAULT_MA 1800.0
-#define INRUSH_EXTRA 2.0                /* locked rotor draws 3x run current */
-#define CURRENT_NOISE_FRAC 0.01
-#define LOW_BATTERY_MV 3500.0
-#define CUTOFF_MV 3200.0
-#define BATTERY_FLOOR_MV 3000.0
-#define USB_SUPPLY_MV 5000.0
-#define LOW_BATTERY_FALL_MV_S 50.0      /* low-battery fault default */
-#define AMBIENT_C 25.0
-#define HEAT_K_PER_A2 40.0              /* steady rise: 40 K/A^2 -> 8 K at 450 mA */
-#define HEAT_TAU_S 120.0
-#define OVERTEMP_C 60.0
-#define DRIFT_DEFAULT_MM_MIN 0.02
-#define DRIFT_CAP_MM 0.2
+#define RUNNING_BAND             0.05 /* RUNNING = within 5 % of set rate */
+#define SETTLED_BAND             0.01 /* ...or settled within 1 % of target */
+#define REST_HZ                  0.5  /* below this the rotor is at rest */
+#define STALL_DETECT_FRAC        0.2  /* driven but slower than 20 % of set */
+#define STALL_CUTOUT_S           0.300
+#define STALL_SPINDOWN_S         0.050 /* rate -> ~0 (1 %) within 50 ms */
+#define OVERCURRENT_MA           1500.0
+#define OVERCURRENT_TRIP_S       0.100
+#define OVERCURRENT_FAULT_MA     1800.0
+#define INRUSH_EXTRA             2.0 /* locked rotor draws 3x run current */
+#define CURRENT_NOISE_FRAC       0.01
+#define LOW_BATTERY_MV           3500.0
+#define CUTOFF_MV                3200.0
+#define BATTERY_FLOOR_MV         3000.0
+#define USB_SUPPLY_MV            5000.0
+#define LOW_BATTERY_FALL_MV_S    50.0 /* low-battery fault default */
+#define AMBIENT_C                25.0
+#define HEAT_K_PER_A2            40.0 /* steady rise: 40 K/A^2 -> 8 K at 450 mA */
+#define HEAT_TAU_S               120.0
+#define OVERTEMP_C               60.0
+#define DRIFT_DEFAULT_MM_MIN     0.02
+#define DRIFT_CAP_MM             0.2
 #define JITTER_FAULT_DEFAULT_PCT 7.0
-#define OVERRUN_DEFAULT_FRAMES 5000.0
-#define PUNCTURE_DROP_S 0.0002         /* tissue tear: peak -> plateau */
-#define PUNCTURE_SD_FRAC 0.03           /* stroke-to-stroke spread of threshold */
-#define LOAD_CELL_ZERO_N 0.050          /* load-cell zero offset + phantom weight */
-#define SH_TEMP_CDEG 2650
-#define SH_FORCE_FS_UN 10000000         /* 10 N */
-#define SH_DISP_FS_NM 5000000           /* 5 mm */
-#define EVENT_QUEUE 64
-#define TARE_WINDOW_STEPS 100           /* TARE averages the last 10 ms */
+#define OVERRUN_DEFAULT_FRAMES   5000.0
+#define PUNCTURE_DROP_S          0.0002 /* tissue tear: peak -> plateau */
+#define PUNCTURE_SD_FRAC         0.03   /* stroke-to-stroke spread of threshold */
+#define LOAD_CELL_ZERO_N         0.050  /* load-cell zero offset + phantom weight */
+#define SH_TEMP_CDEG             2650
+#define SH_FORCE_FS_UN           10000000 /* 10 N */
+#define SH_DISP_FS_NM            5000000  /* 5 mm */
+#define EVENT_QUEUE              64
+#define TARE_WINDOW_STEPS        100 /* TARE averages the last 10 ms */
 
 /* ---- model state ---- */
 
@@ -65,33 +65,33 @@
  * fixed when the stroke starts. */
 struct stroke {
     uint64_t start_ns;
-    double rate_factor;         /* 1 + per-stroke jitter */
-    double depth_mm;            /* peak protrusion d of this stroke */
-    double depth_noise_mm;      /* its per-stroke part */
-    double threshold_n;         /* puncture threshold F_p of all needles */
-    double threshold_base_n;    /* ... before the mount's phantom spot scales it */
-    double seat_mm;             /* phantom surface beyond the face (mount) */
+    double rate_factor;      /* 1 + per-stroke jitter */
+    double depth_mm;         /* peak protrusion d of this stroke */
+    double depth_noise_mm;   /* its per-stroke part */
+    double threshold_n;      /* puncture threshold F_p of all needles */
+    double threshold_base_n; /* ... before the mount's phantom spot scales it */
+    double seat_mm;          /* phantom surface beyond the face (mount) */
     double set_depth_mm;
     double set_rate_hz;
-    double peak_force_n;        /* analytic max of the contact force */
-    double plateau_n;           /* friction plateau after puncture */
-    double phi_puncture;        /* phase of puncture, < 0 if none */
+    double peak_force_n; /* analytic max of the contact force */
+    double plateau_n;    /* friction plateau after puncture */
+    double phi_puncture; /* phase of puncture, < 0 if none */
     double k_n_per_mm;
-    bool contact;               /* needles present on this stroke */
-    bool punctured;             /* puncture event already happened */
-    bool peak_seen;             /* phase 0.5 (peak protrusion) passed */
-    bool rise_seen;             /* phase 0.25 (rising mid-stroke) passed */
+    bool contact;   /* needles present on this stroke */
+    bool punctured; /* puncture event already happened */
+    bool peak_seen; /* phase 0.5 (peak protrusion) passed */
+    bool rise_seen; /* phase 0.25 (rising mid-stroke) passed */
     uint64_t rise_ns;
     uint64_t peak_ns;
-    bool all_driven;            /* motor driven for the whole stroke */
-    bool rise_driven;           /* ... at least from its start to its rise */
+    bool all_driven;  /* motor driven for the whole stroke */
+    bool rise_driven; /* ... at least from its start to its rise */
 };
 
 struct fault_slot {
     bool armed;
     double value;
     uint64_t start_ns;
-    bool fired;                 /* one-shot faults (sensor overrun) */
+    bool fired; /* one-shot faults (sensor overrun) */
 };
 
 struct sim_model {
@@ -113,8 +113,8 @@ struct sim_model {
     bool driven;
     uint32_t set_rate_mhz;
     uint16_t set_depth_um;
-    double f_motor;             /* mean stroke rate of the rotor, Hz */
-    double phi_anchor;          /* phase at t_anchor */
+    double f_motor;    /* mean stroke rate of the rotor, Hz */
+    double phi_anchor; /* phase at t_anchor */
     uint64_t t_anchor;
     struct stroke st;
     uint64_t strokes_done;
@@ -134,7 +134,7 @@ struct sim_model {
 
     /* fixture resonance, excited at the latest puncture */
     bool ring_on;
-    uint64_t punct_t;           /* time of this stroke's puncture */
+    uint64_t punct_t; /* time of this stroke's puncture */
     uint64_t ring_t0;
     double ring_amp_n, ring_alpha, ring_wd;
 
@@ -147,13 +147,13 @@ struct sim_model {
     struct fault_slot fault[SIM_FAULT_COUNT_];
 
     /* sensor head */
-    bool streaming, stopped;    /* stopped: STOP seen, LAST not yet sent */
+    bool streaming, stopped; /* stopped: STOP seen, LAST not yet sent */
     uint32_t sh_rate;
     uint64_t stream_t0, next_sample, next_sample_ns;
     struct sh_calibration cal_stored;
-    int32_t tare_un;            /* raw uN subtracted from every force sample */
-    bool tared;                 /* a TARE is in effect (status flag) */
-    double tare_hist[TARE_WINDOW_STEPS];   /* noiseless raw force per step */
+    int32_t tare_un;                     /* raw uN subtracted from every force sample */
+    bool tared;                          /* a TARE is in effect (status flag) */
+    double tare_hist[TARE_WINDOW_STEPS]; /* noiseless raw force per step */
     uint32_t tare_hist_n, tare_hist_i;
     uint32_t blocks_sent, overruns, seq;
     uint64_t expect_sample;

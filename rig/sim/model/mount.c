@@ -23,12 +23,12 @@
 #include <string.h>
 
 /* Realistic magnitudes (RMS), see the document for the reasoning. */
-#define TYPICAL_DISP_ZERO_SD_UM 3.0     /* collet/V-block axial repeatability */
-#define TYPICAL_SEAT_SD_UM 10.0         /* cast phantom flatness + clamp indentation */
-#define TYPICAL_K_SD_PCT 3.0            /* sheet thickness spot to spot */
-#define TYPICAL_PUNCTURE_SD_PCT 2.0     /* surface toughness spot to spot */
-#define TYPICAL_DRIFT_SD_MN_PER_MIN 2.0 /* creep under the new clamping load */
-#define TYPICAL_SETTLE_MIN 4.0          /* silicone creep settles in minutes */
+#define TYPICAL_DISP_ZERO_SD_UM     3.0  /* collet/V-block axial repeatability */
+#define TYPICAL_SEAT_SD_UM          10.0 /* cast phantom flatness + clamp indentation */
+#define TYPICAL_K_SD_PCT            3.0  /* sheet thickness spot to spot */
+#define TYPICAL_PUNCTURE_SD_PCT     2.0  /* surface toughness spot to spot */
+#define TYPICAL_DRIFT_SD_MN_PER_MIN 2.0  /* creep under the new clamping load */
+#define TYPICAL_SETTLE_MIN          4.0  /* silicone creep settles in minutes */
 
 /* A factor never goes below this, however wide a bench's spread: a phantom
  * spot is softer or weaker, never without stiffness. */
@@ -120,8 +120,8 @@ int sim_mount_describe(const struct sim_mount *mt, const struct sim_params *p, c
                     "\"puncture_n_per_needle\":%.7f,\"tare_drift_mn_per_min\":%.5f,"
                     "\"tare_settle_min\":%.4g,\"zero_shift_mn\":%.5f",
                     why, (unsigned long long)mt->session, (unsigned)mt->n, serial,
-                    mt->disp_zero_mm * 1e3, mt->seat_mm * 1e3, mt->k_factor,
-                    mt->puncture_factor, p->phantom_k_n_per_mm * mt->k_factor,
-                    p->puncture_n_per_needle * mt->puncture_factor,
-                    mt->drift_n_per_s * 60e3, mt->settle_s / 60.0, mt->zero_base_n * 1e3);
+                    mt->disp_zero_mm * 1e3, mt->seat_mm * 1e3, mt->k_factor, mt->puncture_factor,
+                    p->phantom_k_n_per_mm * mt->k_factor,
+                    p->puncture_n_per_needle * mt->puncture_factor, mt->drift_n_per_s * 60e3,
+                    mt->settle_s / 60.0, mt->zero_base_n * 1e3);
 }

@@ -15,27 +15,27 @@
 
 /* Why a mount happened (the truth line's "why"). */
 enum sim_mount_why {
-    SIM_MOUNT_START,            /* the pen in the fixture when the model starts */
-    SIM_MOUNT_REMOUNT,          /* the same pen taken out and put back */
-    SIM_MOUNT_SWAP,             /* another unit clamped in */
-    SIM_MOUNT_SESSION,          /* a new session's operator mounts the pen */
+    SIM_MOUNT_START,   /* the pen in the fixture when the model starts */
+    SIM_MOUNT_REMOUNT, /* the same pen taken out and put back */
+    SIM_MOUNT_SWAP,    /* another unit clamped in */
+    SIM_MOUNT_SESSION, /* a new session's operator mounts the pen */
     SIM_MOUNT_WHY_COUNT_
 };
 
 struct sim_mount {
-    struct rng rng;             /* the mount stream: one set of draws per mount */
+    struct rng rng; /* the mount stream: one set of draws per mount */
     uint64_t session;
-    uint32_t n;                 /* mounts in this session, 1 = its first */
+    uint32_t n; /* mounts in this session, 1 = its first */
     enum sim_mount_why why;
-    uint64_t t_ns;              /* when this mount happened */
+    uint64_t t_ns; /* when this mount happened */
     /* the draws */
-    double disp_zero_mm;        /* added to every displacement reading */
-    double seat_mm;             /* phantom surface beyond the cartridge face */
-    double k_factor;            /* phantom stiffness here / the bench's */
-    double puncture_factor;     /* puncture threshold here / the bench's */
-    double drift_n_per_s;       /* load-cell zero: drift rate right after the mount */
-    double settle_s;            /* ... settling time constant (0: it never settles) */
-    double zero_base_n;         /* zero shift left by the mounts before this one */
+    double disp_zero_mm;    /* added to every displacement reading */
+    double seat_mm;         /* phantom surface beyond the cartridge face */
+    double k_factor;        /* phantom stiffness here / the bench's */
+    double puncture_factor; /* puncture threshold here / the bench's */
+    double drift_n_per_s;   /* load-cell zero: drift rate right after the mount */
+    double settle_s;        /* ... settling time constant (0: it never settles) */
+    double zero_base_n;     /* zero shift left by the mounts before this one */
 };
 
 /* Seed the mount stream for a session (0 = no session) and restart the

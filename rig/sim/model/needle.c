@@ -25,7 +25,7 @@ double mdl_depth_now_mm(const struct sim_model *m)
 void mdl_stroke_geometry(struct stroke *s, const struct sim_params *p)
 {
     double f_p = s->threshold_n;
-    double reach_mm = s->depth_mm - s->seat_mm;     /* past the phantom surface */
+    double reach_mm = s->depth_mm - s->seat_mm; /* past the phantom surface */
     double f_max_elastic = s->k_n_per_mm * fmax(0.0, reach_mm);
     if (s->contact && f_p > 0 && f_max_elastic > f_p) {
         double c = 2.0 * (reach_mm - f_p / s->k_n_per_mm) / p->stroke_mm - 1.0;
@@ -43,7 +43,7 @@ void mdl_stroke_geometry(struct stroke *s, const struct sim_params *p)
 /* The phantom a stroke meets is the one at the current mount's spot, as
  * far from the cartridge face as this mount seats it. */
 void mdl_stroke_meets_mount(struct stroke *s, const struct sim_mount *mt,
-                               const struct sim_params *p)
+                            const struct sim_params *p)
 {
     s->k_n_per_mm = p->phantom_k_n_per_mm * mt->k_factor;
     s->threshold_n = s->threshold_base_n * mt->puncture_factor;
@@ -96,10 +96,9 @@ void mdl_begin_stroke(struct sim_model *m, uint64_t t)
  * raised-cosine fall, so the force peak is rounded on its falling side and
  * a 20-50 kS/s sampler sees it within ~1 %) to the friction plateau, held
  * while the needles still advance; ~0 once they withdraw (they slide out). */
-static inline double contact_force(const struct stroke *s, double phi, double p_mm,
-                                   double tau_s)
+static inline double contact_force(const struct stroke *s, double phi, double p_mm, double tau_s)
 {
-    p_mm -= s->seat_mm;                 /* needle tips past the phantom surface */
+    p_mm -= s->seat_mm; /* needle tips past the phantom surface */
     if (!s->contact || p_mm <= 0.0)
         return 0.0;
     if (s->phi_puncture < 0.0 || phi < s->phi_puncture)
@@ -107,7 +106,7 @@ static inline double contact_force(const struct stroke *s, double phi, double p_
     if (phi > 0.5)
         return 0.0;
     if (tau_s < 0.0)
-        return s->peak_force_n;         /* at the puncture instant */
+        return s->peak_force_n; /* at the puncture instant */
     if (tau_s >= PUNCTURE_DROP_S)
         return s->plateau_n;
     double drop = s->peak_force_n - s->plateau_n;
@@ -122,7 +121,7 @@ static inline double ring_force(const struct sim_model *m, uint64_t t)
     if (!m->ring_on || t < m->ring_t0)
         return 0.0;
     double tau = (double)(t - m->ring_t0) * 1e-9;
-    if (m->ring_alpha * tau > 16.0)     /* decayed below 1e-7 of its start */
+    if (m->ring_alpha * tau > 16.0) /* decayed below 1e-7 of its start */
         return 0.0;
     return -m->ring_amp_n * exp(-m->ring_alpha * tau) * sin(m->ring_wd * tau);
 }
@@ -174,7 +173,7 @@ static inline int32_t quantise(double x, double lsb, int32_t fs, bool *over)
         return q > 0 ? fs : -fs;
     }
     *over = false;
-    return (int32_t)lrint(q);    /* q is a whole number of LSBs, not of units */
+    return (int32_t)lrint(q); /* q is a whole number of LSBs, not of units */
 }
 
 static void fifo_push(struct sim_model *m, int32_t f, int32_t d, uint64_t idx)
@@ -200,7 +199,7 @@ static void fifo_push(struct sim_model *m, int32_t f, int32_t d, uint64_t idx)
 static void emit_sample(struct sim_model *m, uint64_t t)
 {
     const struct sim_params *p = &m->p;
-    const struct sh_calibration *c = &p->sh_cal;   /* physical transfer */
+    const struct sh_calibration *c = &p->sh_cal; /* physical transfer */
     double phi = phase_at(m, t);
     double p_mm = m->st.depth_mm - 0.5 * p->stroke_mm * (1.0 + cos(2.0 * M_PI * phi));
     double force_n = contact_force(&m->st, phi, p_mm, since_puncture(m, t)) + ring_force(m, t) +
@@ -208,18 +207,18 @@ static void emit_sample(struct sim_model *m, uint64_t t)
     double f_un = force_n * 1e6 + rng_normal(&m->rng_sh) * p->force_noise_n * 1e6;
     /* The sensor reads the needles against its own zero, which this mount
      * put a little off the cartridge face. */
-    double d_nm = (p_mm + m->mount.disp_zero_mm) * 1e6 +
-                  rng_normal(&m->rng_sh) * p->disp_noise_um * 1e3;
+    double d_nm =
+        (p_mm + m->mount.disp_zero_mm) * 1e6 + rng_normal(&m->rng_sh) * p->disp_noise_um * 1e3;
     bool over;
     /* Tared, uncalibrated: raw = (true - offset) x 1e6 / gain - tare. */
     int32_t fr = quantise((f_un - c->force_offset_un) * 1e6 / c->force_gain_ppm - m->tare_un,
                           p->force_lsb_n * 1e6, SH_FORCE_FS_UN, &over);
     int32_t dr;
     if (!m->cart_present) {
-        dr = SH_NO_TARGET;              /* no needle tips: "no peak" */
+        dr = SH_NO_TARGET; /* no needle tips: "no peak" */
     } else {
-        dr = quantise((d_nm - c->disp_offset_nm) * 1e6 / c->disp_gain_ppm,
-                      p->disp_lsb_um * 1e3, SH_DISP_FS_NM, &over);
+        dr = quantise((d_nm - c->disp_offset_nm) * 1e6 / c->disp_gain_ppm, p->disp_lsb_um * 1e3,
+                      SH_DISP_FS_NM, &over);
         if (over)
             dr = SH_OUT_OF_RANGE;
     }
@@ -302,8 +301,8 @@ static double raw_force_now(const struct sim_model *m)
     const struct sh_calibration *c = &m->p.sh_cal;
     double phi = phase_at(m, m->now);
     double p_mm = m->st.depth_mm - 0.5 * m->p.stroke_mm * (1.0 + cos(2.0 * M_PI * phi));
-    double f = contact_force(&m->st, phi, p_mm, since_puncture(m, m->now)) +
-               ring_force(m, m->now) + LOAD_CELL_ZERO_N + m->zero_shift_n;
+    double f = contact_force(&m->st, phi, p_mm, since_puncture(m, m->now)) + ring_force(m, m->now) +
+               LOAD_CELL_ZERO_N + m->zero_shift_n;
     return (f * 1e6 - c->force_offset_un) * 1e6 / c->force_gain_ppm;
 }
 
@@ -338,12 +337,12 @@ int sim_sh_start(struct sim_model *m)
     m->next_sample_ns = sample_time(m, 0);
     m->head = m->count = 0;
     m->seq = 0;
-    m->blocks_sent = m->overruns = 0;   /* "since the last START" */
+    m->blocks_sent = m->overruns = 0; /* "since the last START" */
     m->expect_sample = 0;
     m->last_dropped = false;
     /* Frame n of this stream is taken at t + (n + 1) / rate_hz. */
     mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"sensor_start\",\"rate_hz\":%u}\n",
-                 (double)m->now * 1e-9, (unsigned)m->sh_rate);
+                     (double)m->now * 1e-9, (unsigned)m->sh_rate);
     return 0;
 }
 
@@ -354,7 +353,7 @@ int sim_sh_stop(struct sim_model *m)
     m->streaming = false;
     m->stopped = true;
     mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"sensor_stop\",\"frames\":%llu}\n",
-                 (double)m->now * 1e-9, (unsigned long long)m->next_sample);
+                     (double)m->now * 1e-9, (unsigned long long)m->next_sample);
     return 0;
 }
 
@@ -413,10 +412,9 @@ int sim_sh_set_calibration(struct sim_model *m, const struct sh_calibration *c)
 void sim_sh_status(const struct sim_model *m, struct sh_status *st)
 {
     memset(st, 0, sizeof *st);
-    st->flags = (m->streaming ? SH_STAT_STREAMING : 0) |
-                (m->cart_present ? SH_STAT_TARGET_PRESENT : 0) |
-                (cal_valid(&m->cal_stored) ? SH_STAT_CAL_VALID : 0) |
-                (m->tared ? SH_STAT_TARED : 0);
+    st->flags =
+        (m->streaming ? SH_STAT_STREAMING : 0) | (m->cart_present ? SH_STAT_TARGET_PRESENT : 0) |
+        (cal_valid(&m->cal_stored) ? SH_STAT_CAL_VALID : 0) | (m->tared ? SH_STAT_TARED : 0);
     st->rate_hz = m->sh_rate;
     st->blocks_sent = m->blocks_sent;
     st->overruns = m->overruns;

@@ -43,9 +43,12 @@ void sim_params_default(struct sim_params *p)
     p->sh_fw[1] = 0;
     p->sh_fw[2] = 3;
     p->sh_cal = (struct sh_calibration){
-        .force_gain_ppm = 1000000, .force_offset_un = 0,
-        .disp_gain_ppm = 1000000, .disp_offset_nm = 0,
-        .cal_date = 20260601, .due_date = 20270601,
+        .force_gain_ppm = 1000000,
+        .force_offset_un = 0,
+        .disp_gain_ppm = 1000000,
+        .disp_offset_nm = 0,
+        .cal_date = 20260601,
+        .due_date = 20270601,
     };
     set_str(p->sh_cal.certificate, sizeof p->sh_cal.certificate, "CAL-0001");
 
@@ -113,105 +116,105 @@ int sim_fault_from_name(const char *name)
 /* ---- bench JSON ---- */
 
 enum field_type {
-    F_DBL,      /* double in [min, max] */
-    F_BIAS,     /* double in [min, max] or null (= draw from the seed) */
-    F_U8,       /* integers in [min, max] */
+    F_DBL,  /* double in [min, max] */
+    F_BIAS, /* double in [min, max] or null (= draw from the seed) */
+    F_U8,   /* integers in [min, max] */
     F_U16,
     F_U32,
     F_I32,
-    F_PEN_STR,  /* printable ASCII, <= PEN_STR_LEN */
-    F_SH_STR,   /* printable ASCII, <= SH_STR_LEN */
-    F_VERSION,  /* "major.minor.patch", each 0..255 */
-    F_OBJECT,   /* nested object described by its own table */
+    F_PEN_STR, /* printable ASCII, <= PEN_STR_LEN */
+    F_SH_STR,  /* printable ASCII, <= SH_STR_LEN */
+    F_VERSION, /* "major.minor.patch", each 0..255 */
+    F_OBJECT,  /* nested object described by its own table */
 };
 
 struct field {
     const char *key;
     enum field_type type;
-    size_t off;                 /* offset in struct sim_params */
+    size_t off; /* offset in struct sim_params */
     double min, max;
-    bool min_open;              /* value must be > min, not >= */
-    const struct field *sub;    /* F_OBJECT: its fields, NULL-key terminated */
+    bool min_open;           /* value must be > min, not >= */
+    const struct field *sub; /* F_OBJECT: its fields, NULL-key terminated */
 };
 
 #define P(member) offsetof(struct sim_params, member)
 #define C(member) (offsetof(struct sim_params, sh_cal) + offsetof(struct sh_calibration, member))
 
 static const struct field pen_fields[] = {
-    {"model", F_PEN_STR, P(pen_model), 0, 0, false},
-    {"serial", F_PEN_STR, P(pen_serial), 0, 0, false},
-    {"hw_revision", F_U8, P(pen_hw_revision), 0, 255, false},
-    {"firmware", F_VERSION, P(pen_fw), 0, 0, false},
-    {"depth_step_um", F_U16, P(depth_step_um), 1, PEN_DEPTH_MAX_UM, false},
-    {"depth_min_um", F_U16, P(depth_min_um), 0, PEN_DEPTH_MAX_UM, false},
-    {"depth_max_um", F_U16, P(depth_max_um), 0, PEN_DEPTH_MAX_UM, false},
-    {"depth_bias_mm", F_BIAS, P(depth_bias_mm), -1.0, 1.0, false},
-    {"depth_bias_sd_mm", F_DBL, P(depth_bias_sd_mm), 0, 1.0, false},
-    {"depth_noise_mm", F_DBL, P(depth_noise_mm), 0, 0.5, false},
-    {"stroke_mm", F_DBL, P(stroke_mm), 0.5, 10.0, false},
-    {"rate_error_pct", F_DBL, P(rate_error_pct), -50, 50, false},
-    {"jitter_pct", F_DBL, P(jitter_pct), 0, 30, false},
-    {"spinup_ms", F_DBL, P(spinup_ms), 0, 2000, true},
-    {"spindown_ms", F_DBL, P(spindown_ms), 0, 5000, true},
-    {"run_current_ma", F_DBL, P(run_current_ma), 0, 1500, true},
-    {"supply_mv", F_DBL, P(supply_mv), 0, 6000, false},
-    {"battery_drain_mv_per_min", F_DBL, P(battery_drain_mv_per_min), 0, 10000, false},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "model", F_PEN_STR, P(pen_model), 0, 0, false },
+    { "serial", F_PEN_STR, P(pen_serial), 0, 0, false },
+    { "hw_revision", F_U8, P(pen_hw_revision), 0, 255, false },
+    { "firmware", F_VERSION, P(pen_fw), 0, 0, false },
+    { "depth_step_um", F_U16, P(depth_step_um), 1, PEN_DEPTH_MAX_UM, false },
+    { "depth_min_um", F_U16, P(depth_min_um), 0, PEN_DEPTH_MAX_UM, false },
+    { "depth_max_um", F_U16, P(depth_max_um), 0, PEN_DEPTH_MAX_UM, false },
+    { "depth_bias_mm", F_BIAS, P(depth_bias_mm), -1.0, 1.0, false },
+    { "depth_bias_sd_mm", F_DBL, P(depth_bias_sd_mm), 0, 1.0, false },
+    { "depth_noise_mm", F_DBL, P(depth_noise_mm), 0, 0.5, false },
+    { "stroke_mm", F_DBL, P(stroke_mm), 0.5, 10.0, false },
+    { "rate_error_pct", F_DBL, P(rate_error_pct), -50, 50, false },
+    { "jitter_pct", F_DBL, P(jitter_pct), 0, 30, false },
+    { "spinup_ms", F_DBL, P(spinup_ms), 0, 2000, true },
+    { "spindown_ms", F_DBL, P(spindown_ms), 0, 5000, true },
+    { "run_current_ma", F_DBL, P(run_current_ma), 0, 1500, true },
+    { "supply_mv", F_DBL, P(supply_mv), 0, 6000, false },
+    { "battery_drain_mv_per_min", F_DBL, P(battery_drain_mv_per_min), 0, 10000, false },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 static const struct field cartridge_fields[] = {
-    {"id", F_PEN_STR, P(cartridge_id), 0, 0, false},
-    {"needle_count", F_U8, P(needle_count), 0, 64, false},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "id", F_PEN_STR, P(cartridge_id), 0, 0, false },
+    { "needle_count", F_U8, P(needle_count), 0, 64, false },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 static const struct field phantom_fields[] = {
-    {"k_n_per_mm", F_DBL, P(phantom_k_n_per_mm), 0, 100, true},
-    {"puncture_n_per_needle", F_DBL, P(puncture_n_per_needle), 0, 1.0, false},
-    {"plateau_frac", F_DBL, P(plateau_frac), 0, 1.0, false},
-    {"ring_hz", F_DBL, P(ring_hz), 0, 20000, true},
-    {"ring_zeta", F_DBL, P(ring_zeta), 0, 1.0, true},
-    {"ring_gain", F_DBL, P(ring_gain), 0, 1.0, false},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "k_n_per_mm", F_DBL, P(phantom_k_n_per_mm), 0, 100, true },
+    { "puncture_n_per_needle", F_DBL, P(puncture_n_per_needle), 0, 1.0, false },
+    { "plateau_frac", F_DBL, P(plateau_frac), 0, 1.0, false },
+    { "ring_hz", F_DBL, P(ring_hz), 0, 20000, true },
+    { "ring_zeta", F_DBL, P(ring_zeta), 0, 1.0, true },
+    { "ring_gain", F_DBL, P(ring_gain), 0, 1.0, false },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 static const struct field calibration_fields[] = {
-    {"force_gain_ppm", F_I32, C(force_gain_ppm), 1, INT32_MAX, false},
-    {"force_offset_un", F_I32, C(force_offset_un), INT32_MIN, INT32_MAX, false},
-    {"disp_gain_ppm", F_I32, C(disp_gain_ppm), 1, INT32_MAX, false},
-    {"disp_offset_nm", F_I32, C(disp_offset_nm), INT32_MIN, INT32_MAX, false},
-    {"cal_date", F_U32, C(cal_date), 20000101, 20991231, false},
-    {"due_date", F_U32, C(due_date), 20000101, 20991231, false},
-    {"certificate", F_SH_STR, C(certificate), 0, 0, false},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "force_gain_ppm", F_I32, C(force_gain_ppm), 1, INT32_MAX, false },
+    { "force_offset_un", F_I32, C(force_offset_un), INT32_MIN, INT32_MAX, false },
+    { "disp_gain_ppm", F_I32, C(disp_gain_ppm), 1, INT32_MAX, false },
+    { "disp_offset_nm", F_I32, C(disp_offset_nm), INT32_MIN, INT32_MAX, false },
+    { "cal_date", F_U32, C(cal_date), 20000101, 20991231, false },
+    { "due_date", F_U32, C(due_date), 20000101, 20991231, false },
+    { "certificate", F_SH_STR, C(certificate), 0, 0, false },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 static const struct field sensor_fields[] = {
-    {"model", F_SH_STR, P(sh_model), 0, 0, false},
-    {"serial", F_SH_STR, P(sh_serial), 0, 0, false},
-    {"hw_revision", F_U8, P(sh_hw_revision), 0, 255, false},
-    {"firmware", F_VERSION, P(sh_fw), 0, 0, false},
-    {"rate_hz", F_U32, P(sh_rate_hz), SH_RATE_MIN, SH_RATE_MAX, false},
-    {"fifo_frames", F_U32, P(sh_fifo_frames), 1, 10000000, false},
-    {"force_noise_n", F_DBL, P(force_noise_n), 0, 1.0, false},
-    {"disp_noise_um", F_DBL, P(disp_noise_um), 0, 100, false},
-    {"force_lsb_n", F_DBL, P(force_lsb_n), 0, 0.1, true},
-    {"disp_lsb_um", F_DBL, P(disp_lsb_um), 0, 10, true},
-    {"calibration", F_OBJECT, 0, 0, 0, false, calibration_fields},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "model", F_SH_STR, P(sh_model), 0, 0, false },
+    { "serial", F_SH_STR, P(sh_serial), 0, 0, false },
+    { "hw_revision", F_U8, P(sh_hw_revision), 0, 255, false },
+    { "firmware", F_VERSION, P(sh_fw), 0, 0, false },
+    { "rate_hz", F_U32, P(sh_rate_hz), SH_RATE_MIN, SH_RATE_MAX, false },
+    { "fifo_frames", F_U32, P(sh_fifo_frames), 1, 10000000, false },
+    { "force_noise_n", F_DBL, P(force_noise_n), 0, 1.0, false },
+    { "disp_noise_um", F_DBL, P(disp_noise_um), 0, 100, false },
+    { "force_lsb_n", F_DBL, P(force_lsb_n), 0, 0.1, true },
+    { "disp_lsb_um", F_DBL, P(disp_lsb_um), 0, 10, true },
+    { "calibration", F_OBJECT, 0, 0, 0, false, calibration_fields },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 /* Spreads of what each mount of the pen in the fixture draws (mount.c). */
 static const struct field mount_fields[] = {
-    {"disp_zero_sd_um", F_DBL, P(mount_disp_zero_sd_um), 0, 100, false},
-    {"seat_sd_um", F_DBL, P(mount_seat_sd_um), 0, 500, false},
-    {"phantom_k_sd_pct", F_DBL, P(mount_k_sd_pct), 0, 30, false},
-    {"puncture_sd_pct", F_DBL, P(mount_puncture_sd_pct), 0, 30, false},
+    { "disp_zero_sd_um", F_DBL, P(mount_disp_zero_sd_um), 0, 100, false },
+    { "seat_sd_um", F_DBL, P(mount_seat_sd_um), 0, 500, false },
+    { "phantom_k_sd_pct", F_DBL, P(mount_k_sd_pct), 0, 30, false },
+    { "puncture_sd_pct", F_DBL, P(mount_puncture_sd_pct), 0, 30, false },
     /* bounded so the zero's whole creep, r tau, stays far inside the
      * load cell's 10 N and the tare's int32 uN */
-    {"tare_drift_sd_mn_per_min", F_DBL, P(mount_tare_drift_sd_mn_per_min), 0, 100, false},
-    {"tare_settle_min", F_DBL, P(mount_tare_settle_min), 0, 100, true},
-    {NULL, F_DBL, 0, 0, 0, false},
+    { "tare_drift_sd_mn_per_min", F_DBL, P(mount_tare_drift_sd_mn_per_min), 0, 100, false },
+    { "tare_settle_min", F_DBL, P(mount_tare_settle_min), 0, 100, true },
+    { NULL, F_DBL, 0, 0, 0, false },
 };
 
 /* The top-level sections of a bench file. */
@@ -219,11 +222,9 @@ static const struct {
     const char *key;
     const struct field *fields;
 } sections[] = {
-    {"pen", pen_fields},
-    {"cartridge", cartridge_fields},
-    {"phantom", phantom_fields},
-    {"sensor_head", sensor_fields},
-    {"mount", mount_fields},
+    { "pen", pen_fields },         { "cartridge", cartridge_fields },
+    { "phantom", phantom_fields }, { "sensor_head", sensor_fields },
+    { "mount", mount_fields },
 };
 
 struct jerr {
@@ -231,8 +232,8 @@ struct jerr {
     size_t len;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct jerr *e, const char *path, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) static int fail(struct jerr *e, const char *path,
+                                                      const char *fmt, ...);
 
 static int fail(struct jerr *e, const char *path, const char *fmt, ...)
 {
@@ -256,8 +257,7 @@ static bool printable_ascii(const char *s)
     return true;
 }
 
-static int read_string(const cJSON *v, size_t maxlen, char *dst, const char *path,
-                       struct jerr *e)
+static int read_string(const cJSON *v, size_t maxlen, char *dst, const char *path, struct jerr *e)
 {
     if (!cJSON_IsString(v) || !v->valuestring)
         return fail(e, path, "expected a string");
@@ -275,8 +275,8 @@ static int read_version(const cJSON *v, uint8_t *dst, const char *path, struct j
     char tail;
     if (!cJSON_IsString(v) || !v->valuestring)
         return fail(e, path, "expected a string \"major.minor.patch\"");
-    if (sscanf(v->valuestring, "%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 255 ||
-        b > 255 || c > 255)
+    if (sscanf(v->valuestring, "%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 255 || b > 255 ||
+        c > 255)
         return fail(e, path, "expected \"major.minor.patch\" with parts 0..255, got \"%s\"",
                     v->valuestring);
     dst[0] = (uint8_t)a;
@@ -299,8 +299,8 @@ static int read_number(const cJSON *v, const struct field *f, double *out, const
     if (x < f->min || x > f->max || (f->min_open && x <= f->min)) {
         if (integer)
             return fail(e, path, "%g is out of range %.0f..%.0f", x, f->min, f->max);
-        return fail(e, path, "%g is out of range %s%g..%g", x, f->min_open ? ">" : "",
-                    f->min, f->max);
+        return fail(e, path, "%g is out of range %s%g..%g", x, f->min_open ? ">" : "", f->min,
+                    f->max);
     }
     *out = x;
     return 0;
@@ -359,7 +359,7 @@ static int apply_section(struct sim_params *p, const cJSON *obj, const char *pat
     if (!cJSON_IsObject(obj))
         return fail(e, path, "expected an object");
     const cJSON *item;
-    cJSON_ArrayForEach(item, obj) {
+    cJSON_ArrayForEach (item, obj) {
         const char *key = item->string ? item->string : "?";
         char sub[160];
         snprintf(sub, sizeof sub, "%s.%s", path, key);
@@ -393,7 +393,8 @@ static int check_consistency(const struct sim_params *p, struct jerr *e)
     if (p->depth_max_um / 1000.0 > p->stroke_mm)
         return fail(e, "$.pen.stroke_mm", "%g mm is shorter than depth_max_um", p->stroke_mm);
     if ((p->needle_count == 0) != (p->cartridge_id[0] == '\0'))
-        return fail(e, "$.cartridge", "id must be \"\" exactly when needle_count is 0 (no cartridge)");
+        return fail(e, "$.cartridge",
+                    "id must be \"\" exactly when needle_count is 0 (no cartridge)");
     if (p->sh_cal.due_date <= p->sh_cal.cal_date)
         return fail(e, "$.sensor_head.calibration.due_date", "must be after cal_date");
     /* The emulated sensor head reports this record on GET_CAL, so it must
@@ -406,15 +407,16 @@ static int check_consistency(const struct sim_params *p, struct jerr *e)
                     "not a record the sensor head can report: gains must be 500000..2000000 "
                     "ppm, offsets -10000000..10000000, dates real calendar days (SENSOR.md)");
     if (p->supply_mv > 0 && p->supply_mv < 3000)
-        return fail(e, "$.pen.supply_mv", "%g mV is below a 1S battery's floor of 3000 mV "
-                    "(0 = USB powered)", p->supply_mv);
+        return fail(e, "$.pen.supply_mv",
+                    "%g mV is below a 1S battery's floor of 3000 mV "
+                    "(0 = USB powered)",
+                    p->supply_mv);
     return 0;
 }
 
-int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *err,
-                         size_t errlen)
+int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *err, size_t errlen)
 {
-    struct jerr e = {err, errlen};
+    struct jerr e = { err, errlen };
     if (err && errlen)
         err[0] = '\0';
     if (!cJSON_IsObject(root))
@@ -422,7 +424,7 @@ int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *e
     /* Work on a copy so a bad file leaves p untouched. */
     struct sim_params q = *p;
     const cJSON *item;
-    cJSON_ArrayForEach(item, root) {
+    cJSON_ArrayForEach (item, root) {
         const char *k = item->string ? item->string : "?";
         char path[64];
         snprintf(path, sizeof path, "$.%s", k);
@@ -435,7 +437,8 @@ int sim_params_from_json(struct sim_params *p, const struct cJSON *root, char *e
         else if (strcmp(k, "description") == 0)
             rc = cJSON_IsString(item) ? 0 : fail(&e, path, "expected a string");
         else
-            rc = fail(&e, path, "unknown key (expected pen, cartridge, phantom, sensor_head, "
+            rc = fail(&e, path,
+                      "unknown key (expected pen, cartridge, phantom, sensor_head, "
                       "mount, description)");
         if (rc < 0)
             return -1;

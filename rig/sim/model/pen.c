@@ -26,14 +26,15 @@ static void set_state(struct sim_model *m, uint8_t state, uint8_t reason)
 {
     if (state == m->state)
         return;
-    struct pen_msg ev = {.type = PEN_MSG_EVT_STATE};
+    struct pen_msg ev = { .type = PEN_MSG_EVT_STATE };
     ev.u.evt_state.state = state;
     ev.u.evt_state.previous = m->state;
     ev.u.evt_state.reason = reason;
-    mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"state\",\"state\":\"%s\",\"previous\":\"%s\","
-                 "\"reason\":\"%s\"}\n",
-                 (double)m->now * 1e-9, mdl_state_name(state), mdl_state_name(m->state),
-                 mdl_reason_name(reason));
+    mdl_truth_printf(m,
+                     "{\"t\":%.9f,\"event\":\"state\",\"state\":\"%s\",\"previous\":\"%s\","
+                     "\"reason\":\"%s\"}\n",
+                     (double)m->now * 1e-9, mdl_state_name(state), mdl_state_name(m->state),
+                     mdl_reason_name(reason));
     m->state = state;
     push_event(m, &ev);
 }
@@ -43,12 +44,12 @@ static void raise_fault(struct sim_model *m, uint32_t bit)
     if (m->faults & bit)
         return;
     m->faults |= bit;
-    struct pen_msg ev = {.type = PEN_MSG_EVT_FAULT};
+    struct pen_msg ev = { .type = PEN_MSG_EVT_FAULT };
     ev.u.evt_fault.faults = m->faults;
     ev.u.evt_fault.motor_current_ma = (uint16_t)lround(m->current_ma);
     ev.u.evt_fault.supply_mv = (uint16_t)lround(m->supply_mv);
     mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"fault\",\"faults\":%u}\n", (double)m->now * 1e-9,
-                 (unsigned)m->faults);
+                     (unsigned)m->faults);
     push_event(m, &ev);
 }
 
@@ -98,19 +99,21 @@ static void rotor_truth(struct sim_model *m)
         m->rotor_band_told = m->rotor_slow_told = false;
         m->rotor_stop_hz = m->f_motor;
         mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"%s\",\"rate_hz\":%.6f}\n",
-                     (double)m->now * 1e-9, m->driven ? "drive_on" : "drive_off", m->f_motor);
+                         (double)m->now * 1e-9, m->driven ? "drive_on" : "drive_off", m->f_motor);
     }
     double set = set_rate_hz(m);
     if (m->driven && !m->rotor_band_told && set > 0 && fabs(f_inst(m) - set) <= 0.05 * set) {
         m->rotor_band_told = true;
-        mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"in_band\",\"rate_hz\":%.6f}\n",
-                     (double)m->now * 1e-9, f_inst(m));
+        mdl_truth_printf(m,
+                         "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"in_band\",\"rate_hz\":%.6f}\n",
+                         (double)m->now * 1e-9, f_inst(m));
     }
     if (!m->driven && !m->rotor_slow_told && m->rotor_stop_hz > 0 &&
         f_inst(m) < 0.05 * m->rotor_stop_hz) {
         m->rotor_slow_told = true;
-        mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"below_5pct\",\"rate_hz\":%.6f}\n",
-                     (double)m->now * 1e-9, f_inst(m));
+        mdl_truth_printf(
+            m, "{\"t\":%.9f,\"event\":\"rotor\",\"what\":\"below_5pct\",\"rate_hz\":%.6f}\n",
+            (double)m->now * 1e-9, f_inst(m));
     }
 }
 
@@ -159,7 +162,7 @@ static void update_faults_and_state(struct sim_model *m)
     if (m->supply_mv < LOW_BATTERY_MV)
         raise_fault(m, PEN_FAULT_LOW_BATTERY);
     else
-        m->faults &= ~PEN_FAULT_LOW_BATTERY;    /* a warning: clears itself */
+        m->faults &= ~PEN_FAULT_LOW_BATTERY; /* a warning: clears itself */
     if (m->supply_mv < CUTOFF_MV && !(m->faults & PEN_FAULT_BATTERY_CUTOFF))
         trip(m, PEN_FAULT_BATTERY_CUTOFF, PEN_REASON_FAULT);
     if (m->temp_c > OVERTEMP_C && !(m->faults & PEN_FAULT_OVERTEMP))
@@ -192,8 +195,8 @@ static void activate_due_faults(struct sim_model *m)
     struct fault_slot *o = &m->fault[SIM_FAULT_SENSOR_OVERRUN];
     if (o->armed && !o->fired && m->now >= o->start_ns) {
         o->fired = true;
-        m->drop_pending += (uint64_t)llround(fault_value(m, SIM_FAULT_SENSOR_OVERRUN,
-                                                         OVERRUN_DEFAULT_FRAMES));
+        m->drop_pending +=
+            (uint64_t)llround(fault_value(m, SIM_FAULT_SENSOR_OVERRUN, OVERRUN_DEFAULT_FRAMES));
     }
     if (fault_on(m, SIM_FAULT_DEPTH_DRIFT)) {
         double mins = (double)(m->now - m->fault[SIM_FAULT_DEPTH_DRIFT].start_ns) / 60e9;

@@ -50,7 +50,7 @@ static inline uint64_t rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-static inline uint64_t rng_next(struct rng *r)   /* xoshiro256** */
+static inline uint64_t rng_next(struct rng *r) /* xoshiro256** */
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -64,7 +64,7 @@ static inline uint64_t rng_next(struct rng *r)   /* xoshiro256** */
     return result;
 }
 
-static inline double rng_uniform(struct rng *r)  /* [0, 1) */
+static inline double rng_uniform(struct rng *r) /* [0, 1) */
 {
     return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }

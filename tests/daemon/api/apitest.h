@@ -12,9 +12,9 @@
 #define T_TIMEOUT_S 20.0
 
 struct testd {
-	pid_t pid;
-	char dir[64];
-	char path[128];
+    pid_t pid;
+    char dir[64];
+    char path[128];
 };
 
 /* Starts api_testd ($API_TESTD) on a fresh socket with extra args (NULL
@@ -25,9 +25,9 @@ void testd_start(struct testd *t, const char *const *extra);
 int testd_stop(struct testd *t);
 
 struct tconn {
-	int fd;
-	char *buf;
-	size_t len, cap;
+    int fd;
+    char *buf;
+    size_t len, cap;
 };
 
 /* Connects (blocking fd) and, if `greeting`, reads and checks the

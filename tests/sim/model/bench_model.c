@@ -34,7 +34,8 @@ static double run(const struct sim_params *p, uint64_t dur, bool stream, size_t 
         exit(1);
     }
     sim_model_set_truth(m, truth);
-    if (sim_pen_set_rate(m, 120000) != 0 || sim_pen_start(m) != 0 || (stream && sim_sh_start(m) != 0)) {
+    if (sim_pen_set_rate(m, 120000) != 0 || sim_pen_start(m) != 0 ||
+        (stream && sim_sh_start(m) != 0)) {
         fprintf(stderr, "start refused\n");
         exit(1);
     }

@@ -31,8 +31,7 @@ struct pen_status tm_status(const struct sim_model *m)
 }
 
 /* Mean and RMS spread of stroke rates of RUNNING strokes after t_from. */
-void tm_rate_stats(const struct truth *t, double t_from, double *mean, double *sd,
-                   size_t *n)
+void tm_rate_stats(const struct truth *t, double t_from, double *mean, double *sd, size_t *n)
 {
     double s = 0, s2 = 0;
     size_t k = 0;
@@ -61,8 +60,7 @@ double tm_mean_field(const struct truth *t, double t_from, size_t off)
     return k ? s / (double)k : NAN;
 }
 /* Run a started pen for dur with truth captured; returns the parsed truth. */
-void tm_run_with_truth(const struct sim_params *p, uint64_t seed, uint64_t dur,
-                       struct truth *tr)
+void tm_run_with_truth(const struct sim_params *p, uint64_t seed, uint64_t dur, struct truth *tr)
 {
     struct sim_model *m = tm_model(p, seed);
     FILE *f = tmpfile();

@@ -20,8 +20,7 @@ void tm_rate_stats(const struct truth *t, double t_from, double *mean, double *s
 double tm_mean_field(const struct truth *t, double t_from, size_t off);
 #define MEAN_OF(t, from, field) tm_mean_field(t, from, offsetof(struct stroke_truth, field))
 /* Run a started pen for dur with truth captured; returns the parsed truth. */
-void tm_run_with_truth(const struct sim_params *p, uint64_t seed, uint64_t dur,
-                       struct truth *tr);
+void tm_run_with_truth(const struct sim_params *p, uint64_t seed, uint64_t dur, struct truth *tr);
 /* A pen started and RUNNING after 200 ms. */
 struct sim_model *tm_running_pen(struct sim_params *p, uint64_t seed);
 /* Takes the pending events: true when one of type is among them (a fault

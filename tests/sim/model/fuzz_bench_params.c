@@ -23,15 +23,14 @@ static void check_usable(const struct sim_params *p)
     struct sim_model *m = sim_model_new(p, 1);
     if (!m)
         abort();
-    struct pen_msg msg = {.type = PEN_MSG_IDENTIFY, .flags = PEN_F_RESPONSE};
+    struct pen_msg msg = { .type = PEN_MSG_IDENTIFY, .flags = PEN_F_RESPONSE };
     sim_pen_identity(m, &msg.u.identity);
     uint8_t frame[PEN_MAX_FRAME];
     if (pen_encode(&msg, frame, sizeof frame) < 0)
         abort();
     struct sh_identity sid;
     sim_sh_identity(m, &sid);
-    uint8_t wire[SH_IDENTITY_SIZE > SH_CALIBRATION_SIZE ? SH_IDENTITY_SIZE
-                                                        : SH_CALIBRATION_SIZE];
+    uint8_t wire[SH_IDENTITY_SIZE > SH_CALIBRATION_SIZE ? SH_IDENTITY_SIZE : SH_CALIBRATION_SIZE];
     if (sh_identity_encode(&sid, wire, sizeof wire) < 0)
         abort();
     struct sh_calibration cal;

@@ -11,20 +11,20 @@
 
 #include "sim/model/model.h"
 
-#define MS 1000000ull
+#define MS  1000000ull
 #define SEC 1000000000ull
 
 /* Everything the sensor produced, in order, with per-block checks. */
 struct capture {
     int32_t *force, *disp;
-    uint64_t *index;            /* sample index of each frame */
+    uint64_t *index; /* sample index of each frame */
     size_t n, cap;
     uint32_t blocks, next_seq;
     uint32_t overrun_blocks, no_target_blocks, last_blocks;
-    uint64_t first_after_overrun;   /* first_sample of the latest OVERRUN block */
-    bool header_error;          /* magic/version/channels/size/rate/count wrong */
-    bool seq_error;             /* seq not +1 per block */
-    bool index_error;           /* first_sample went backwards or skipped without OVERRUN */
+    uint64_t first_after_overrun; /* first_sample of the latest OVERRUN block */
+    bool header_error;            /* magic/version/channels/size/rate/count wrong */
+    bool seq_error;               /* seq not +1 per block */
+    bool index_error;             /* first_sample went backwards or skipped without OVERRUN */
 };
 
 void capture_init(struct capture *c);
@@ -39,13 +39,13 @@ void run_fed(struct sim_model *m, uint64_t t, struct capture *c);
 /* Ground truth read back from a tmpfile. */
 struct stroke_truth {
     double t, t_rise, t_peak, period, rate, set_rate, protrusion, set_depth, peak_force;
-    bool whole;                 /* driven throughout (else only up to its rise) */
+    bool whole; /* driven throughout (else only up to its rise) */
     char state[16];
 };
 struct truth {
     struct stroke_truth *s;
     size_t n;
-    char states[64][16];        /* state names of "state" events in order */
+    char states[64][16]; /* state names of "state" events in order */
     char reasons[64][16];
     size_t nstates;
     bool parse_error;

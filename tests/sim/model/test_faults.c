@@ -14,16 +14,16 @@ START_TEST(test_fault_stall)
 {
     struct sim_params p = tm_defaults();
     struct sim_model *m = tm_running_pen(&p, 1);
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
+    (void)sim_pen_take_events(m, (struct pen_msg[8]){ 0 }, 8);
     sim_model_inject(m, SIM_FAULT_STALL, NAN, 300 * MS);
     run_fed(m, 290 * MS, NULL);
     ck_assert_uint_gt(tm_status(m).measured_rate_mhz, 110000);
-    run_fed(m, 350 * MS, NULL);         /* 50 ms after the stall */
+    run_fed(m, 350 * MS, NULL); /* 50 ms after the stall */
     struct pen_status st = tm_status(m);
     ck_assert_uint_lt(st.measured_rate_mhz, 2000);
     ck_assert_uint_ge(st.motor_current_ma, 1200);
     ck_assert_uint_le(st.motor_current_ma, 1500);
-    run_fed(m, 580 * MS, NULL);         /* cut-out ~300 ms after detection */
+    run_fed(m, 580 * MS, NULL); /* cut-out ~300 ms after detection */
     ck_assert(sim_pen_motor_running(m));
     run_fed(m, 650 * MS, NULL);
     ck_assert(!sim_pen_motor_running(m));
@@ -61,7 +61,7 @@ START_TEST(test_fault_depth_drift)
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
-    sim_model_inject(m, SIM_FAULT_DEPTH_DRIFT, 6.0, 0);    /* 0.1 mm/s: cap at 2 s */
+    sim_model_inject(m, SIM_FAULT_DEPTH_DRIFT, 6.0, 0); /* 0.1 mm/s: cap at 2 s */
     ck_assert_int_eq(sim_pen_start(m), 0);
     run_fed(m, 3 * SEC, NULL);
     ck_assert_int_eq(fflush(f), 0);
@@ -74,7 +74,7 @@ START_TEST(test_fault_depth_drift)
             break;
         }
     ck_assert_double_eq_tol(mid, 1.0 + 0.1, 0.002);
-    ck_assert_double_eq_tol(last, 1.0 + 0.2, 1e-9);    /* capped */
+    ck_assert_double_eq_tol(last, 1.0 + 0.2, 1e-9); /* capped */
     truth_free(&tr);
     fclose(f);
     sim_model_free(m);
@@ -88,7 +88,7 @@ START_TEST(test_fault_rate_jitter)
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
-    sim_model_inject(m, SIM_FAULT_RATE_JITTER, NAN, 1 * SEC);   /* default 7 % */
+    sim_model_inject(m, SIM_FAULT_RATE_JITTER, NAN, 1 * SEC); /* default 7 % */
     ck_assert_int_eq(sim_pen_start(m), 0);
     run_fed(m, 4 * SEC, NULL);
     ck_assert_int_eq(fflush(f), 0);
@@ -119,25 +119,25 @@ START_TEST(test_fault_low_battery)
 {
     struct sim_params p = tm_defaults();
     struct sim_model *m = tm_running_pen(&p, 1);
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
-    sim_model_inject(m, SIM_FAULT_LOW_BATTERY, 200.0, 500 * MS);   /* 200 mV/s */
-    run_fed(m, 2900 * MS, NULL);        /* 4000 - 480 = 3520 mV */
+    (void)sim_pen_take_events(m, (struct pen_msg[8]){ 0 }, 8);
+    sim_model_inject(m, SIM_FAULT_LOW_BATTERY, 200.0, 500 * MS); /* 200 mV/s */
+    run_fed(m, 2900 * MS, NULL);                                 /* 4000 - 480 = 3520 mV */
     struct pen_status st = tm_status(m);
     ck_assert_uint_eq(st.faults & PEN_FAULT_LOW_BATTERY, 0);
     /* open-loop drive: rate droops with supply (3520/4000 = 0.88) */
     ck_assert_double_eq_tol(st.measured_rate_mhz / 120000.0, 3520.0 / 4000.0, 0.03);
-    run_fed(m, 3100 * MS, NULL);        /* 3480 mV: warning, still running */
+    run_fed(m, 3100 * MS, NULL); /* 3480 mV: warning, still running */
     st = tm_status(m);
     ck_assert(st.faults & PEN_FAULT_LOW_BATTERY);
     ck_assert(sim_pen_motor_running(m));
     ck_assert(tm_has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_LOW_BATTERY, 0));
-    run_fed(m, 4600 * MS, NULL);        /* 3180 mV: below cut-off */
+    run_fed(m, 4600 * MS, NULL); /* 3180 mV: below cut-off */
     st = tm_status(m);
     ck_assert(!sim_pen_motor_running(m));
     ck_assert(st.faults & PEN_FAULT_BATTERY_CUTOFF);
     ck_assert_int_eq(st.state, PEN_STATE_FAULT);
     ck_assert_uint_lt(st.supply_mv, 3200);
-    ck_assert_int_eq(sim_pen_clear_fault(m), PEN_ERR_FAULT_ACTIVE);   /* still flat */
+    ck_assert_int_eq(sim_pen_clear_fault(m), PEN_ERR_FAULT_ACTIVE); /* still flat */
     /* a fresh battery: the warning clears itself, the cut-off needs CLEAR_FAULT */
     sim_model_clear_faults(m);
     run_fed(m, 4700 * MS, NULL);
@@ -172,7 +172,7 @@ START_TEST(test_fault_no_cartridge)
         if (c.force[k] > fmax_un)
             fmax_un = c.force[k];
     }
-    ck_assert_int_lt(fmax_un, 100000);      /* zero offset + noise only */
+    ck_assert_int_lt(fmax_un, 100000); /* zero offset + noise only */
     /* the pen keeps running and reports it */
     ck_assert(sim_pen_motor_running(m));
     ck_assert(tm_status(m).faults & PEN_FAULT_NO_CARTRIDGE);
@@ -186,7 +186,7 @@ START_TEST(test_fault_no_cartridge)
     ck_assert(tm_has_event(m, PEN_MSG_EVT_FAULT, PEN_FAULT_NO_CARTRIDGE, 0));
     /* once stopped it will not start without a cartridge */
     ck_assert_int_eq(sim_pen_stop(m), 0);
-    run_fed(m, 950 * MS, &c);          /* 120 Hz -> rest: ~95 ms */
+    run_fed(m, 950 * MS, &c); /* 120 Hz -> rest: ~95 ms */
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_IDLE);
     ck_assert_int_eq(sim_pen_start(m), PEN_ERR_NO_CARTRIDGE);
     /* put it back */
@@ -204,7 +204,7 @@ START_TEST(test_fault_sensor_overrun)
 {
     struct sim_params p = tm_defaults();
     struct sim_model *m = tm_running_pen(&p, 1);
-    ck_assert_int_eq(sim_sh_start(m), 0);       /* at 200 ms */
+    ck_assert_int_eq(sim_sh_start(m), 0); /* at 200 ms */
     sim_model_inject(m, SIM_FAULT_SENSOR_OVERRUN, 1234, 400 * MS);
     struct capture c;
     capture_init(&c);
@@ -275,8 +275,8 @@ START_TEST(test_fault_bent_needle_huge_value)
         ck_assert(!t.parse_error);
         ck_assert_uint_gt(t.n, 10);
         /* no needle left to meet the phantom: no force on any stroke */
-        ck_assert_msg(MEAN_OF(&t, 0.1, peak_force) == 0.0, "value %g: peak force %g N",
-                      values[i], MEAN_OF(&t, 0.1, peak_force));
+        ck_assert_msg(MEAN_OF(&t, 0.1, peak_force) == 0.0, "value %g: peak force %g N", values[i],
+                      MEAN_OF(&t, 0.1, peak_force));
         truth_free(&t);
         fclose(f);
         sim_model_free(m);

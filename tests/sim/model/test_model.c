@@ -71,11 +71,11 @@ END_TEST
 
 START_TEST(test_steady_rate_within_rate_error)
 {
-    static const double errors[] = {0.0, 1.5, -3.0};
+    static const double errors[] = { 0.0, 1.5, -3.0 };
     for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
         struct sim_params p = tm_defaults();
         p.rate_error_pct = errors[i];
-        p.supply_mv = 0;            /* USB powered: no droop */
+        p.supply_mv = 0; /* USB powered: no droop */
         struct truth tr;
         tm_run_with_truth(&p, 7 + i, 3 * SEC, &tr);
         double mean, sd;
@@ -112,7 +112,7 @@ START_TEST(test_needles_continuous_across_stop_and_depth)
     ck_assert_int_eq(sim_pen_start(m), 0);
     struct capture c;
     capture_init(&c);
-    run_fed(m, 1003 * MS, &c);       /* stops at an arbitrary cam angle */
+    run_fed(m, 1003 * MS, &c); /* stops at an arbitrary cam angle */
     ck_assert_int_eq(sim_pen_stop(m), 0);
     run_fed(m, 1500 * MS, &c);
     ck_assert_int_eq(sim_pen_set_depth(m, 1000), 0);
@@ -177,7 +177,7 @@ START_TEST(test_truth_depth_matches_setting_plus_bias)
     /* Each stroke's truth protrusion is the max of the displacement
      * samples inside it (50 kS/s at 120 Hz: peak sampling error < 0.1 um,
      * noise 0.2 um RMS). */
-    uint64_t t0 = 0;                /* sensor started at t = 0 */
+    uint64_t t0 = 0; /* sensor started at t = 0 */
     size_t checked = 0;
     for (size_t i = 0; i < tr.n; i++) {
         double start = tr.s[i].t - tr.s[i].period;
@@ -208,7 +208,7 @@ START_TEST(test_depth_bias_drawn_per_unit)
     p.depth_noise_mm = 0;
     p.jitter_pct = 0;
     double d[3];
-    uint64_t seeds[3] = {11, 11, 12};
+    uint64_t seeds[3] = { 11, 11, 12 };
     for (int i = 0; i < 3; i++) {
         struct truth tr;
         tm_run_with_truth(&p, seeds[i], 300 * MS, &tr);
@@ -218,7 +218,7 @@ START_TEST(test_depth_bias_drawn_per_unit)
     }
     ck_assert_double_eq(d[0], d[1]);
     ck_assert_double_ne(d[0], d[2]);
-    ck_assert_double_eq_tol(d[0], 1.0, 0.2);    /* 5 sigma of 0.04 mm */
+    ck_assert_double_eq_tol(d[0], 1.0, 0.2); /* 5 sigma of 0.04 mm */
 }
 END_TEST
 
@@ -254,12 +254,12 @@ START_TEST(test_new_unit_power_on)
         ck_assert_int_eq(st.state, PEN_STATE_IDLE);
         ck_assert_uint_eq(st.faults, 0);
         ck_assert_uint_eq(st.set_rate_mhz, 0);
-        ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);   /* no setpoint yet */
+        ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE); /* no setpoint yet */
         size_t before = c.n;
         run_fed(m, sim_model_now(m) + 20 * MS, &c);
-        ck_assert_uint_gt(c.n, before);            /* the sensor kept streaming */
+        ck_assert_uint_gt(c.n, before); /* the sensor kept streaming */
         parked[u] = c.disp[c.n - 1] / 1e6;
-        ck_assert_double_eq_tol(c.disp[before], c.disp[c.n - 1], 1e-9);  /* at rest */
+        ck_assert_double_eq_tol(c.disp[before], c.disp[c.n - 1], 1e-9); /* at rest */
         ck_assert(parked[u] <= 1.0 + 0.25 && parked[u] >= 1.0 - 3.5 - 0.25);
     }
     /* Units park at different cam positions (a fixed phase would hide a
@@ -299,7 +299,7 @@ END_TEST
 
 START_TEST(test_samples_synchronous_and_counted)
 {
-    static const uint32_t rates[] = {50000, 20000, 48000, 7500};
+    static const uint32_t rates[] = { 50000, 20000, 48000, 7500 };
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         struct sim_params p = tm_defaults();
         struct sim_model *m = tm_model(&p, 5);
@@ -341,7 +341,7 @@ START_TEST(test_same_seed_same_samples)
     struct sim_params p = tm_defaults();
     p.depth_bias_mm = NAN;
     struct capture c[3];
-    uint64_t seeds[3] = {42, 42, 43};
+    uint64_t seeds[3] = { 42, 42, 43 };
     for (int i = 0; i < 3; i++) {
         struct sim_model *m = tm_model(&p, seeds[i]);
         capture_init(&c[i]);
@@ -380,7 +380,7 @@ START_TEST(test_fifo_overrun_exact_skip)
     ck_assert_int_eq(sim_sh_set_rate(m, 10000), 0);
     sim_model_run_until(m, 250 * MS);
     ck_assert_int_eq(sim_sh_start(m), 0);
-    sim_model_run_until(m, 750 * MS);     /* 5000 frames made, FIFO holds 1000 */
+    sim_model_run_until(m, 750 * MS); /* 5000 frames made, FIFO holds 1000 */
     ck_assert_uint_eq(sim_sh_available(m), 1000);
     struct sh_status st;
     sim_sh_status(m, &st);
@@ -391,7 +391,7 @@ START_TEST(test_fifo_overrun_exact_skip)
     ck_assert_uint_eq(c.n, 1000);
     ck_assert_uint_eq(c.overrun_blocks, 0);
     ck_assert_uint_eq(c.index[999], 999);
-    sim_model_run_until(m, 760 * MS);      /* frames 5000..5099 */
+    sim_model_run_until(m, 760 * MS); /* frames 5000..5099 */
     capture_drain(m, &c, 400);
     ck_assert_uint_eq(c.n, 1100);
     ck_assert_uint_eq(c.overrun_blocks, 1);
@@ -437,7 +437,7 @@ START_TEST(test_tare_and_calibration)
     ck_assert(st.flags & SH_STAT_TARGET_PRESENT);
     size_t before = c.n;
     run_fed(m, 200 * MS, &c);
-    ck_assert_int_le(abs(c.force[before + 10]), 100);   /* one LSB */
+    ck_assert_int_le(abs(c.force[before + 10]), 100); /* one LSB */
     /* the stored calibration cannot change while streaming */
     ck_assert_int_eq(sim_sh_set_calibration(m, &cal), SH_ERR_BUSY);
     ck_assert_int_eq(sim_sh_stop(m), 0);
@@ -493,7 +493,7 @@ START_TEST(test_force_waveform_shape)
     ck_assert_ptr_nonnull(f);
     sim_model_set_truth(m, f);
     ck_assert_int_eq(sim_pen_start(m), 0);
-    ck_assert_int_eq(sim_sh_start(m), 0);       /* t0 = 0 */
+    ck_assert_int_eq(sim_sh_start(m), 0); /* t0 = 0 */
     struct capture c;
     capture_init(&c);
     run_fed(m, 500 * MS, &c);
@@ -538,7 +538,6 @@ START_TEST(test_force_waveform_shape)
 }
 END_TEST
 
-
 /* ---- commands and watchdog ---- */
 
 START_TEST(test_command_ranges)
@@ -547,17 +546,17 @@ START_TEST(test_command_ranges)
     struct sim_model *m = sim_model_new(&p, 1);
     ck_assert_ptr_nonnull(m);
     ck_assert_uint_eq(tm_status(m).set_rate_mhz, 0);
-    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);     /* no rate set yet */
+    ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE); /* no rate set yet */
     ck_assert(!sim_pen_motor_running(m));
     ck_assert_int_eq(sim_pen_set_rate(m, 49999), PEN_ERR_OUT_OF_RANGE);
     ck_assert_int_eq(sim_pen_set_rate(m, 150001), PEN_ERR_OUT_OF_RANGE);
     ck_assert_int_eq(sim_pen_set_rate(m, 50000), 0);
     ck_assert_int_eq(sim_pen_set_rate(m, 133333), 0);
-    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133300);     /* PEN.md 5.2: 100 mHz steps */
+    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133300); /* PEN.md 5.2: 100 mHz steps */
     ck_assert_int_eq(sim_pen_set_rate(m, 133350), 0);
-    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133400);     /* a half step rounds up */
-    ck_assert_int_eq(sim_pen_set_depth(m, 1100), PEN_ERR_OUT_OF_RANGE);  /* not x 250 um */
-    ck_assert_int_eq(sim_pen_set_depth(m, 2750), PEN_ERR_OUT_OF_RANGE);  /* above max */
+    ck_assert_uint_eq(tm_status(m).set_rate_mhz, 133400);               /* a half step rounds up */
+    ck_assert_int_eq(sim_pen_set_depth(m, 1100), PEN_ERR_OUT_OF_RANGE); /* not x 250 um */
+    ck_assert_int_eq(sim_pen_set_depth(m, 2750), PEN_ERR_OUT_OF_RANGE); /* above max */
     ck_assert_int_eq(sim_pen_set_depth(m, 2500), 0);
     ck_assert_int_eq(sim_pen_set_depth(m, 0), 0);
     ck_assert_uint_eq(tm_status(m).set_depth_um, 0);
@@ -588,17 +587,17 @@ START_TEST(test_state_machine_rules)
 {
     struct sim_params p = tm_defaults();
     struct sim_model *m = tm_model(&p, 1);
-    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in IDLE: nothing */
-    ck_assert_int_eq(sim_pen_clear_fault(m), 0);        /* no fault: nothing */
+    ck_assert_int_eq(sim_pen_stop(m), 0);        /* STOP in IDLE: nothing */
+    ck_assert_int_eq(sim_pen_clear_fault(m), 0); /* no fault: nothing */
     ck_assert_int_eq(sim_pen_start(m), 0);
     run_fed(m, 200 * MS, NULL);
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
-    ck_assert_int_eq(sim_pen_start(m), 0);              /* START while running: nothing */
-    (void)sim_pen_take_events(m, (struct pen_msg[8]){0}, 8);
+    ck_assert_int_eq(sim_pen_start(m), 0); /* START while running: nothing */
+    (void)sim_pen_take_events(m, (struct pen_msg[8]){ 0 }, 8);
     /* a new setpoint the rotor is already within 5 % of: still RUNNING */
     ck_assert_int_eq(sim_pen_set_rate(m, 121000), 0);
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
-    ck_assert_int_eq(sim_pen_take_events(m, (struct pen_msg[8]){0}, 8), 0);
+    ck_assert_int_eq(sim_pen_take_events(m, (struct pen_msg[8]){ 0 }, 8), 0);
     /* a new setpoint while running: SPINUP until within 5 % again */
     ck_assert_int_eq(sim_pen_set_rate(m, 80000), 0);
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_SPINUP);
@@ -611,7 +610,7 @@ START_TEST(test_state_machine_rules)
     ck_assert_int_eq(sim_pen_stop(m), 0);
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_STOPPING);
     ck_assert_int_eq(sim_pen_start(m), PEN_ERR_BAD_STATE);
-    ck_assert_int_eq(sim_pen_stop(m), 0);               /* STOP in STOPPING: nothing */
+    ck_assert_int_eq(sim_pen_stop(m), 0); /* STOP in STOPPING: nothing */
     run_fed(m, 700 * MS, NULL);
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_IDLE);
     sim_model_free(m);
@@ -625,7 +624,7 @@ START_TEST(test_watchdog_stops_after_500ms_not_before)
     sim_model_run_until(m, 37 * MS);
     ck_assert_int_eq(sim_pen_start(m), 0);
     sim_model_run_until(m, 200 * MS);
-    sim_pen_heartbeat(m);                   /* last heartbeat at 200 ms */
+    sim_pen_heartbeat(m); /* last heartbeat at 200 ms */
     sim_model_run_until(m, 699 * MS);
     ck_assert(sim_pen_motor_running(m));
     ck_assert_int_eq(tm_status(m).state, PEN_STATE_RUNNING);
@@ -637,7 +636,7 @@ START_TEST(test_watchdog_stops_after_500ms_not_before)
     ck_assert(st.faults & PEN_FAULT_WATCHDOG);
     struct pen_msg ev[8];
     int n = sim_pen_take_events(m, ev, 8);
-    ck_assert_int_eq(n, 4);             /* SPINUP, RUNNING, FAULT, then the fault (PEN.md 9) */
+    ck_assert_int_eq(n, 4); /* SPINUP, RUNNING, FAULT, then the fault (PEN.md 9) */
     ck_assert_uint_eq(ev[2].type, PEN_MSG_EVT_STATE);
     ck_assert_uint_eq(ev[2].u.evt_state.state, PEN_STATE_FAULT);
     ck_assert_uint_eq(ev[2].u.evt_state.reason, PEN_REASON_WATCHDOG);

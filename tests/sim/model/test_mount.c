@@ -16,9 +16,9 @@
 
 #include "helpers.h"
 
-#define RATE_HZ 50000.0
+#define RATE_HZ      50000.0
 #define SET_DEPTH_MM 1.0
-#define STROKE_MM 3.5
+#define STROKE_MM    3.5
 
 /* ---- the model's ground truth, followed as it grows ---- */
 
@@ -40,7 +40,7 @@ struct follow {
     size_t nmounts;
     struct stroke_line *strokes;
     size_t nstrokes, cap;
-    size_t sessions;            /* "session" event lines */
+    size_t sessions; /* "session" event lines */
 };
 
 static double num(const cJSON *o, const char *k)
@@ -86,9 +86,9 @@ static void follow(struct follow *fo)
                 fo->strokes = realloc(fo->strokes, fo->cap * sizeof *fo->strokes);
                 ck_assert_ptr_nonnull(fo->strokes);
             }
-            fo->strokes[fo->nstrokes++] = (struct stroke_line){
-                num(o, "t_peak"), num(o, "protrusion_mm"), num(o, "peak_force_n"),
-                num(o, "penetration_mm")};
+            fo->strokes[fo->nstrokes++] =
+                (struct stroke_line){ num(o, "t_peak"), num(o, "protrusion_mm"),
+                                      num(o, "peak_force_n"), num(o, "penetration_mm") };
         }
         cJSON_Delete(o);
     }
@@ -146,22 +146,22 @@ static void assert_sd(const char *what, const struct moments *s, double want, do
 {
     double rel = 1.0 / sqrt(2.0 * (s->n - 1));
     ck_assert_msg(fabs(sd(s) / want - 1.0) <= tol * rel,
-                  "%s: sd %.4g over %g mounts, documented %.4g (tolerance %.0f %%)", what,
-                  sd(s), s->n, want, 100 * tol * rel);
-    ck_assert_msg(fabs(mean(s)) <= 4.0 * want / sqrt(s->n), "%s: mean %.4g, want 0 +- %.3g",
-                  what, mean(s), 4.0 * want / sqrt(s->n));
+                  "%s: sd %.4g over %g mounts, documented %.4g (tolerance %.0f %%)", what, sd(s),
+                  s->n, want, 100 * tol * rel);
+    ck_assert_msg(fabs(mean(s)) <= 4.0 * want / sqrt(s->n), "%s: mean %.4g, want 0 +- %.3g", what,
+                  mean(s), 4.0 * want / sqrt(s->n));
 }
 
 /* ---- measuring a mount from the samples, as an analyst would ---- */
 
 struct meas {
-    double depth_mm;            /* mean per-stroke top of the displacement */
-    double peak_n;              /* mean per-stroke force peak above the zero */
-    double k_n_per_mm;          /* slope of the elastic rise, force vs displacement */
-    double contact_mm;          /* displacement reading where that rise starts */
+    double depth_mm;   /* mean per-stroke top of the displacement */
+    double peak_n;     /* mean per-stroke force peak above the zero */
+    double k_n_per_mm; /* slope of the elastic rise, force vs displacement */
+    double contact_mm; /* displacement reading where that rise starts */
     size_t strokes;
-    size_t first_top, last_top; /* sample index of the first and last stroke's top */
-    double truth_depth_mm, truth_peak_n;    /* the same strokes' truth */
+    size_t first_top, last_top;          /* sample index of the first and last stroke's top */
+    double truth_depth_mm, truth_peak_n; /* the same strokes' truth */
 };
 
 /* Strokes are the runs of samples above mid-stroke; the first and last run
@@ -342,18 +342,18 @@ START_TEST(test_mount_params)
     static const struct {
         const char *json, *msg;
     } bad[] = {
-        {"{\"mount\":{\"seat_sd_um\":-1}}", "$.mount.seat_sd_um: -1 is out of range"},
-        {"{\"mount\":{\"phantom_k_sd_pct\":31}}", "$.mount.phantom_k_sd_pct: 31 is out of range"},
-        {"{\"mount\":{\"zero\":1}}", "$.mount.zero: unknown key"},
-        {"{\"mount\":{\"tare_settle_min\":0}}", "$.mount.tare_settle_min: 0 is out of range"},
-        {"{\"mount\":3}", "$.mount: expected an object"},
+        { "{\"mount\":{\"seat_sd_um\":-1}}", "$.mount.seat_sd_um: -1 is out of range" },
+        { "{\"mount\":{\"phantom_k_sd_pct\":31}}", "$.mount.phantom_k_sd_pct: 31 is out of range" },
+        { "{\"mount\":{\"zero\":1}}", "$.mount.zero: unknown key" },
+        { "{\"mount\":{\"tare_settle_min\":0}}", "$.mount.tare_settle_min: 0 is out of range" },
+        { "{\"mount\":3}", "$.mount: expected an object" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         root = cJSON_Parse(bad[i].json);
         sim_params_default(&b);
         ck_assert_int_eq(sim_params_from_json(&b, root, err, sizeof err), -1);
-        ck_assert_msg(strncmp(err, bad[i].msg, strlen(bad[i].msg)) == 0, "%s: '%s'",
-                      bad[i].json, err);
+        ck_assert_msg(strncmp(err, bad[i].msg, strlen(bad[i].msg)) == 0, "%s: '%s'", bad[i].json,
+                      err);
         cJSON_Delete(root);
     }
 
@@ -398,10 +398,10 @@ START_TEST(test_remount_only_at_rest)
     ck_assert_int_eq(sim_pen_stop(m), 0);
     run_fed(m, 205 * MS, NULL);
     ck_assert_int_eq(status_of(m).state, PEN_STATE_STOPPING);
-    ck_assert_int_eq(sim_pen_remount(m), -1);       /* still coasting */
+    ck_assert_int_eq(sim_pen_remount(m), -1); /* still coasting */
     wait_rest(m);
     follow(&fo);
-    ck_assert_uint_eq(fo.nmounts, 1);               /* refusals leave no trace */
+    ck_assert_uint_eq(fo.nmounts, 1); /* refusals leave no trace */
     ck_assert_uint_eq(sim_model_mount_count(m), 1);
     ck_assert_uint_eq(sim_model_session(m), 0);
 
@@ -412,7 +412,7 @@ START_TEST(test_remount_only_at_rest)
         size_t before = c.n;
         run_fed(m, sim_model_now(m) + 20 * MS, &c);
         int32_t parked = c.disp[c.n - 1];
-        ck_assert_int_eq(c.disp[before], parked);   /* at rest */
+        ck_assert_int_eq(c.disp[before], parked); /* at rest */
         double z0 = last_mount(&fo)->disp_zero_um;
         ck_assert_int_eq(sim_pen_remount(m), 0);
         follow(&fo);
@@ -477,7 +477,7 @@ START_TEST(test_same_seed_same_study)
     struct capture c[3];
     char *truth[3];
     size_t len[3];
-    static const uint64_t sessions[3] = {7, 7, 8};
+    static const uint64_t sessions[3] = { 7, 7, 8 };
     for (int i = 0; i < 3; i++)
         study_run(sessions[i], &c[i], &truth[i], &len[i]);
     ck_assert_uint_eq(c[0].n, c[1].n);
@@ -528,7 +528,7 @@ START_TEST(test_mount_draws_match_documented_spreads)
     }
     follow(&fo);
     ck_assert_uint_eq(fo.nmounts, N + 1);
-    struct moments z = {0}, s = {0}, k = {0}, f = {0}, r = {0};
+    struct moments z = { 0 }, s = { 0 }, k = { 0 }, f = { 0 }, r = { 0 };
     double szs = 0;
     for (size_t i = 1; i < fo.nmounts; i++) {
         const struct mount_line *ml = &fo.mounts[i];
@@ -567,7 +567,7 @@ START_TEST(test_remount_changes_measurements_as_documented)
     struct follow fo;
     follow_init(&fo, m);
     enum { N = 150 };
-    struct moments dz = {0}, ds = {0}, dk = {0}, dfp = {0};
+    struct moments dz = { 0 }, ds = { 0 }, dk = { 0 }, dfp = { 0 };
     double ratio0 = NAN;
     for (int i = 0; i < N; i++) {
         if (i > 0)
@@ -591,8 +591,8 @@ START_TEST(test_remount_changes_measurements_as_documented)
         double ratio = w.peak_n / w.truth_peak_n;
         if (i == 0)
             ratio0 = ratio;
-        ck_assert_msg(fabs(ratio / ratio0 - 1) < 0.006, "mount %d: peak/truth %.4f (first %.4f)",
-                      i, ratio, ratio0);
+        ck_assert_msg(fabs(ratio / ratio0 - 1) < 0.006, "mount %d: peak/truth %.4f (first %.4f)", i,
+                      ratio, ratio0);
         add(&dz, zero_um);
         add(&ds, seat_um);
         add(&dk, (w.k_n_per_mm / 2.5 - 1) * 100);
@@ -632,7 +632,7 @@ START_TEST(test_tare_drift_after_mount)
     /* r tau (1 - e^(-t/tau)) averaged over each window, difference per
      * unit of initial rate (mN per mN/min) */
     double shape = tau / 60.0 * (exp(-(t1 + win / 2) / tau) - exp(-(t2 + win / 2) / tau));
-    struct moments rate = {0};
+    struct moments rate = { 0 };
     for (int i = 0; i < N; i++) {
         if (i > 0) {
             sim_model_run_until(m, sim_model_now(m) + 50 * MS);
@@ -640,7 +640,7 @@ START_TEST(test_tare_drift_after_mount)
         }
         uint64_t tm = sim_model_now(m);
         double level[2];
-        const double at[2] = {t1, t2};
+        const double at[2] = { t1, t2 };
         for (int k = 0; k < 2; k++) {
             sim_model_run_until(m, tm + (uint64_t)(at[k] * 1e9));
             struct capture c;
@@ -652,7 +652,7 @@ START_TEST(test_tare_drift_after_mount)
             double sum = 0;
             for (size_t j = 0; j < c.n; j++)
                 sum += c.force[j];
-            level[k] = sum / (double)c.n / 1e3;     /* mN */
+            level[k] = sum / (double)c.n / 1e3; /* mN */
             capture_free(&c);
         }
         follow(&fo);
@@ -686,7 +686,7 @@ struct grr {
  * from the mean squares, negative estimates taken as 0. */
 static struct grr anova(const double x[PARTS][OPS][TRIALS])
 {
-    double grand = 0, pm[PARTS] = {0}, om[OPS] = {0}, cm[PARTS][OPS] = {{0}};
+    double grand = 0, pm[PARTS] = { 0 }, om[OPS] = { 0 }, cm[PARTS][OPS] = { { 0 } };
     for (int i = 0; i < PARTS; i++)
         for (int j = 0; j < OPS; j++)
             for (int k = 0; k < TRIALS; k++) {
@@ -760,13 +760,14 @@ START_TEST(test_crossed_study_reproducibility)
     const struct {
         const char *what;
         const struct grr *g;
-    } rows[] = {{"ideal fixture", &g0}, {"msa, one mount/session", &g1},
-                {"msa, remount/trial", &g2}};
+    } rows[] = { { "ideal fixture", &g0 },
+                 { "msa, one mount/session", &g1 },
+                 { "msa, remount/trial", &g2 } };
     for (size_t i = 0; i < 3; i++)
         printf("crossed study 10x3x3, depth (um^2), %-24s part %7.1f  repeatability %6.3f  "
                "reproducibility %6.3f (session %6.3f, session x unit %6.3f)\n",
-               rows[i].what, rows[i].g->part, rows[i].g->repeatability,
-               rows[i].g->reproducibility, rows[i].g->op, rows[i].g->interaction);
+               rows[i].what, rows[i].g->part, rows[i].g->repeatability, rows[i].g->reproducibility,
+               rows[i].g->op, rows[i].g->interaction);
     /* Ideal fixture: trials differ by stroke noise only (5 um / sqrt(30)
      * strokes ~ 0.9 um), and nothing makes sessions differ. */
     ck_assert_double_lt(g0.repeatability, 2.0);

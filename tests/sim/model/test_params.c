@@ -27,26 +27,27 @@ START_TEST(test_params_errors_name_path)
     static const struct {
         const char *json, *msg;
     } cases[] = {
-        {"{\"pen\":{\"colour\":1}}", "$.pen.colour: unknown key"},
-        {"{\"pen\":{\"stroke_mm\":\"3\"}}", "$.pen.stroke_mm: expected a number"},
-        {"{\"pen\":{\"stroke_mm\":-1}}", "$.pen.stroke_mm: -1 is out of range"},
-        {"{\"pen\":{\"hw_revision\":1.5}}", "$.pen.hw_revision: expected an integer"},
-        {"{\"pen\":{\"firmware\":\"1.2\"}}", "$.pen.firmware: expected \"major.minor.patch\""},
-        {"{\"cartridge\":{\"needle_count\":65}}", "$.cartridge.needle_count: 65 is out of range"},
-        {"{\"cartridge\":{\"id\":\"ABCDEFGHIJKLMNOPQ\"}}", "$.cartridge.id: longer than 16"},
-        {"{\"phantom\":[]}", "$.phantom: expected an object"},
-        {"{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":0}}}",
-         "$.sensor_head.calibration.force_gain_ppm: 0 is out of range"},
-        {"{\"sensor_head\":{\"calibration\":{\"due\":1}}}",
-         "$.sensor_head.calibration.due: unknown key"},
-        {"{\"sensor_head\":{\"rate_hz\":200000}}", "$.sensor_head.rate_hz: 200000 is out of range"},
-        {"{\"sensor\":{}}", "$.sensor: unknown key"},
-        {"[]", "$: expected an object"},
-        {"{\"pen\":{\"depth_min_um\":2000,\"depth_max_um\":1000}}",
-         "$.pen.depth_min_um: 2000 is above depth_max_um"},
-        {"{\"cartridge\":{\"needle_count\":0}}", "$.cartridge: id must be"},
-        {"{\"pen\":{\"serial\":\"\"}}", "$.pen.serial: must not be empty"},
-        {"{\"pen\":{\"depth_step_um\":300}}", "$.pen.depth_step_um: depth_max_um - depth_min_um"},
+        { "{\"pen\":{\"colour\":1}}", "$.pen.colour: unknown key" },
+        { "{\"pen\":{\"stroke_mm\":\"3\"}}", "$.pen.stroke_mm: expected a number" },
+        { "{\"pen\":{\"stroke_mm\":-1}}", "$.pen.stroke_mm: -1 is out of range" },
+        { "{\"pen\":{\"hw_revision\":1.5}}", "$.pen.hw_revision: expected an integer" },
+        { "{\"pen\":{\"firmware\":\"1.2\"}}", "$.pen.firmware: expected \"major.minor.patch\"" },
+        { "{\"cartridge\":{\"needle_count\":65}}", "$.cartridge.needle_count: 65 is out of range" },
+        { "{\"cartridge\":{\"id\":\"ABCDEFGHIJKLMNOPQ\"}}", "$.cartridge.id: longer than 16" },
+        { "{\"phantom\":[]}", "$.phantom: expected an object" },
+        { "{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":0}}}",
+          "$.sensor_head.calibration.force_gain_ppm: 0 is out of range" },
+        { "{\"sensor_head\":{\"calibration\":{\"due\":1}}}",
+          "$.sensor_head.calibration.due: unknown key" },
+        { "{\"sensor_head\":{\"rate_hz\":200000}}",
+          "$.sensor_head.rate_hz: 200000 is out of range" },
+        { "{\"sensor\":{}}", "$.sensor: unknown key" },
+        { "[]", "$: expected an object" },
+        { "{\"pen\":{\"depth_min_um\":2000,\"depth_max_um\":1000}}",
+          "$.pen.depth_min_um: 2000 is above depth_max_um" },
+        { "{\"cartridge\":{\"needle_count\":0}}", "$.cartridge: id must be" },
+        { "{\"pen\":{\"serial\":\"\"}}", "$.pen.serial: must not be empty" },
+        { "{\"pen\":{\"depth_step_um\":300}}", "$.pen.depth_step_um: depth_max_um - depth_min_um" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sim_params p;
@@ -119,7 +120,9 @@ START_TEST(test_params_calibration_must_be_reportable)
     ck_assert_msg(parse("{\"sensor_head\":{\"calibration\":{\"force_gain_ppm\":500000,"
                         "\"disp_gain_ppm\":2000000,\"force_offset_un\":-10000000,"
                         "\"disp_offset_nm\":10000000,\"cal_date\":20280229,"
-                        "\"due_date\":20290228}}}", &p, err, sizeof err) == 0, "%s", err);
+                        "\"due_date\":20290228}}}",
+                        &p, err, sizeof err) == 0,
+                  "%s", err);
     struct sim_model *m = tm_model(&p, 1);
     struct sh_calibration cal;
     sim_sh_calibration(m, &cal);
