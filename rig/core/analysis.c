@@ -34,6 +34,8 @@
 /* Spin-up is fitted over the strokes this long after the start command;
  * stop time over those from this long before the stop command on. */
 #define SPINUP_FIT_S       0.3
+/* ... and at least this long past the first stroke after START */
+#define SPINUP_ONSET_FIT_S 0.25
 #define STOP_FIT_BEFORE_S  0.05
 #define STOP_FIT_SHARE     0.98
 /* ... and then again over the transient only: from the command to this
@@ -541,6 +543,14 @@ static size_t find_spinup(const struct an_input *in, const struct strokes *s, si
 {
     double fs = in->rate_hz, t_cmd = (double)in->start_index / fs;
     size_t to = (size_t)in->start_index + (size_t)(SPINUP_FIT_S * fs);
+    /* A rotor that starts late (a stream clock that ran behind under load,
+     * a pen slow to react) still has its transient in the window: it
+     * reaches SPINUP_ONSET_FIT_S past the first stroke. */
+    if (a < b) {
+        size_t late = (size_t)s->v[a].rise + (size_t)(SPINUP_ONSET_FIT_S * fs);
+        if (late > to)
+            to = late;
+    }
     struct rotor_fit rf;
     struct rotor_track *tr = malloc(sizeof *tr);
     if (!tr)
