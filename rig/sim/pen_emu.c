@@ -411,18 +411,39 @@ static void start_retry(struct rs_pen *p)
         p->retry_id = g_timeout_add(PEN_RETRY_MS, on_retry, p);
 }
 
+/* Tell the model how far the host's bytes are known (model.h,
+ * sim_pen_input_seen): up to now when tracked, else untracked. */
+static void input_seen(struct rs_pen *p, bool tracked)
+{
+    rs_world_enter(p->w);
+    sim_pen_input_seen(p->w->model, tracked, rs_world_now(p->w));
+    rs_world_leave(p->w);
+}
+
+/* Read and handle every byte the host has written. 1: the port is still
+ * open (the pty is empty now), 0: the host closed it (EIO/HUP). */
+static int drain_host(struct rs_pen *p)
+{
+    uint8_t buf[512];
+    for (;;) {
+        ssize_t n = read(p->master, buf, sizeof buf);
+        if (n > 0) {
+            on_bytes(p, buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 && errno == EAGAIN ? 1 : 0;
+    }
+}
+
 static gboolean on_master(gint fd, GIOCondition cond, gpointer user)
 {
     struct rs_pen *p = user;
-    uint8_t buf[512];
-    if (cond & G_IO_IN) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0) {
-            on_bytes(p, buf, (size_t)n);
-            return G_SOURCE_CONTINUE;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return G_SOURCE_CONTINUE;
+    (void)fd;
+    if (!(cond & (G_IO_HUP | G_IO_ERR)) && drain_host(p)) {
+        input_seen(p, true);
+        return G_SOURCE_CONTINUE;
     }
     /* EIO / HUP: the client closed the tty. A new open starts a new
      * session: forget partial frames and the duplicate cache. */
@@ -431,6 +452,7 @@ static gboolean on_master(gint fd, GIOCondition cond, gpointer user)
     remove_source(&p->tick_id);
     pen_rx_init(&p->rx);
     p->cache_valid = false;
+    input_seen(p, false);
     start_retry(p);
     return G_SOURCE_REMOVE;
 }
@@ -448,6 +470,7 @@ static void arm_watch(struct rs_pen *p)
     rs_world_leave(p->w);
     p->watch_id = g_unix_fd_add(p->master, G_IO_IN | G_IO_HUP | G_IO_ERR, on_master, p);
     p->tick_id = g_timeout_add(PEN_TICK_MS, on_tick, p);
+    input_seen(p, true);
 }
 
 /* Deliver events the model raised without a request (watchdog, at-rate,
@@ -456,6 +479,10 @@ static gboolean on_tick(gpointer user)
 {
     struct rs_pen *p = user;
     struct pen_msg ev[PEN_MAX_EVENTS];
+    /* The host's bytes first: after a stall of rigsim's loop a heartbeat
+     * may wait in the pty, and the watchdog only judges what was read. */
+    if (drain_host(p))
+        input_seen(p, true);
     rs_world_enter(p->w);
     int n = take_events(p, ev);
     rs_world_leave(p->w);
@@ -675,6 +702,7 @@ int rs_pen_unplug(struct rs_pen *p)
     remove_source(&p->tick_id);
     /* The pen loses USB power: the motor stops, pending events are lost. */
     rs_world_enter(p->w);
+    sim_pen_input_seen(p->w->model, false, rs_world_now(p->w));
     (void)sim_pen_stop(p->w->model);
     struct pen_msg ev[PEN_MAX_EVENTS];
     while (take_events(p, ev) == PEN_MAX_EVENTS)

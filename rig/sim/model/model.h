@@ -121,6 +121,14 @@ int sim_pen_start(struct sim_model *m);
 int sim_pen_stop(struct sim_model *m);
 int sim_pen_clear_fault(struct sim_model *m);
 void sim_pen_heartbeat(struct sim_model *m); /* feeds the watchdog */
+/* The pen's UART as the emulator services it. While the host has the port
+ * open (tracked), the watchdog judges only the time up to which the
+ * emulator has read the host's bytes (seen_ns): rigsim's main loop may be
+ * starved while the sensor head's thread advances the model, and a
+ * heartbeat still unread in the pty must not let the simulated watchdog
+ * trip -- a real pen reads its UART as bytes arrive. Untracked (port
+ * closed: nothing can arrive), the watchdog judges the model's own time. */
+void sim_pen_input_seen(struct sim_model *m, bool tracked, uint64_t seen_ns);
 void sim_pen_identity(const struct sim_model *m, struct pen_identity *id);
 void sim_pen_status(const struct sim_model *m, struct pen_status *st);
 /* Events raised since the last call (state changes, faults); returns count

@@ -124,6 +124,8 @@ struct sim_model {
     double current_ma, temp_c;
     uint32_t faults;
     uint64_t last_hb;
+    bool input_tracked; /* sim_pen_input_seen */
+    uint64_t input_seen;
     double stall_s, oc_s;
     double drift_mm;
     bool cart_present;

@@ -147,6 +147,14 @@ static void update_motor(struct sim_model *m)
     m->temp_c = AMBIENT_C + rise;
 }
 
+/* The time the watchdog judges (sim_pen_input_seen): the model's, or
+ * while the host's bytes are tracked, no later than the emulator has read
+ * them. */
+static uint64_t watchdog_time(const struct sim_model *m)
+{
+    return m->input_tracked && m->input_seen < m->now ? m->input_seen : m->now;
+}
+
 static void update_faults_and_state(struct sim_model *m)
 {
     /* Cartridge detection follows the hardware, not latched. */
@@ -176,7 +184,7 @@ static void update_faults_and_state(struct sim_model *m)
             trip(m, PEN_FAULT_OVERCURRENT, PEN_REASON_FAULT);
         else if (m->stall_s >= STALL_CUTOUT_S)
             trip(m, PEN_FAULT_STALL, PEN_REASON_FAULT);
-        else if (m->now - m->last_hb >= PEN_WATCHDOG_TIMEOUT_MS * 1000000ull)
+        else if (watchdog_time(m) >= m->last_hb + PEN_WATCHDOG_TIMEOUT_MS * 1000000ull)
             trip(m, PEN_FAULT_WATCHDOG, PEN_REASON_WATCHDOG);
     }
 
@@ -313,6 +321,13 @@ int sim_pen_clear_fault(struct sim_model *m)
 void sim_pen_heartbeat(struct sim_model *m)
 {
     m->last_hb = m->now;
+}
+
+void sim_pen_input_seen(struct sim_model *m, bool tracked, uint64_t seen_ns)
+{
+    m->input_tracked = tracked;
+    if (seen_ns > m->input_seen)
+        m->input_seen = seen_ns;
 }
 
 void sim_pen_identity(const struct sim_model *m, struct pen_identity *id)

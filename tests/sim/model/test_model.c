@@ -617,6 +617,40 @@ START_TEST(test_state_machine_rules)
 }
 END_TEST
 
+/* While the emulator tracks the host's bytes, the watchdog judges only the
+ * time up to which it has read them: a starved rigsim loop (the sensor
+ * head's thread advancing the model meanwhile) must not trip it with a
+ * heartbeat still unread; a silent host still trips it once read up to. */
+START_TEST(test_watchdog_judges_read_input_only)
+{
+    struct sim_params p = tm_defaults();
+    struct sim_model *m = tm_model(&p, 1);
+    sim_model_run_until(m, 37 * MS);
+    sim_pen_input_seen(m, true, 37 * MS);
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    sim_pen_input_seen(m, true, 100 * MS); /* then the loop stalls ... */
+    sim_model_run_until(m, 1000 * MS);     /* ... while the model runs on */
+    ck_assert_msg(sim_pen_motor_running(m), "tripped on input not yet read");
+    sim_pen_heartbeat(m); /* the heartbeat that waited in the pty */
+    sim_pen_input_seen(m, true, 1000 * MS);
+    sim_model_run_until(m, 1400 * MS);
+    sim_pen_input_seen(m, true, 1400 * MS);
+    ck_assert(sim_pen_motor_running(m));
+    /* nothing more from the host: read up to 1.51 s, the watchdog trips */
+    sim_pen_input_seen(m, true, 1510 * MS);
+    sim_model_run_until(m, 1520 * MS);
+    ck_assert(!sim_pen_motor_running(m));
+    ck_assert(tm_status(m).faults & PEN_FAULT_WATCHDOG);
+    /* untracked (port closed): the model's own time */
+    ck_assert_int_eq(sim_pen_clear_fault(m), 0);
+    sim_pen_input_seen(m, false, 1520 * MS);
+    ck_assert_int_eq(sim_pen_start(m), 0);
+    sim_model_run_until(m, 2030 * MS);
+    ck_assert(tm_status(m).faults & PEN_FAULT_WATCHDOG);
+    sim_model_free(m);
+}
+END_TEST
+
 START_TEST(test_watchdog_stops_after_500ms_not_before)
 {
     struct sim_params p = tm_defaults();
@@ -670,6 +704,7 @@ static Suite *model_suite(void)
     tcase_add_test(pen, test_command_ranges);
     tcase_add_test(pen, test_state_machine_rules);
     tcase_add_test(pen, test_watchdog_stops_after_500ms_not_before);
+    tcase_add_test(pen, test_watchdog_judges_read_input_only);
     tcase_set_timeout(pen, 120);
     suite_add_tcase(s, pen);
     TCase *sh = tcase_create("sensor");
