@@ -10,14 +10,19 @@
 #   abort     a long run aborted at a random moment (EOL starts right after)
 #   same      no swap: the same pen again (a retest), needles parked where
 #             the previous EOL left them
-# Every pen is healthy, so every EOL run must PASS; the mixed-in runs
-# must end as they should (motor-on PASS, abort ABORTED). Anything else is
-# a false verdict and is listed with its reason and record.
+# The pens are drawn from the population of healthy production (rigsim's
+# per-unit depth bias, N(0, 40 um)), so about one unit in 5 000 is really
+# out of the 0.15 mm depth tolerance: rigsim's ground truth says which,
+# and such a unit must FAIL on depth (within 5 um of the limit either
+# verdict is right). Every other EOL run must PASS; the mixed-in runs must
+# end as they should (motor-on PASS, abort ABORTED). Anything else is a
+# false verdict and is listed with its reason and record.
 #
 #   tests/run/soak.sh [-m soak|crash] [-n RUNS] [-s SEED] [-b BUILD_DIR] [-k KEEP_DIR] [-q]
 #
 # Prints one line per EOL run (unless -q) and a summary:
-#   soak: 1000 EOL runs: 1000 PASS, 0 FAIL, 0 ERROR, 0 other; ...
+#   soak: 1000 EOL runs: 999 PASS, 1 FAIL (1 of out-of-spec units), 0 ERROR, 0 other;
+#   0 false verdicts; ...
 # Exits 0 when there was no false verdict, 1 otherwise, 2 on set-up errors.
 # Figures (seconds per run) are for the record, never a pass criterion.
 #
@@ -72,4 +77,7 @@ EOF
 export SOAK_DIR=$dir SOAK_OUT=$out SOAK_RUNS=$runs SOAK_SEED=$seed SOAK_QUIET=$quiet
 export SOAK_SRC=$src RIGD=$build/rig/daemon/rigd RIGCTL=$build/rig/ctl/rigctl
 export RIGSIM=$build/rig/sim/rigsim
-"$RIGSIM" --seed "$seed" -- sh "$src/tests/run/${mode}_inner.sh"
+# The ground truth tells a pen that is really out of spec (a unit drawn
+# far out in the population) from a false FAIL (soak_inner.sh).
+export SOAK_TRUTH=$dir/truth.jsonl
+"$RIGSIM" --seed "$seed" --truth "$SOAK_TRUTH" -- sh "$src/tests/run/${mode}_inner.sh"

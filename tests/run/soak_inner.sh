@@ -26,7 +26,9 @@ wait_pen() {
     done
 }
 
-pass=0 fail=0 err=0 other=0 bad_aux=0 n=0 recomputed=0 differ=0
+pass=0 fail=0 err=0 other=0 bad_aux=0 n=0 recomputed=0 differ=0 bad_units=0 wrong=0
+
+. "$SOAK_SRC/tests/run/truth.sh"
 t_start=$(date +%s.%N)
 serial=PA-0000001
 wait_pen "$serial" 10 || { echo "soak: rigd did not attach the first pen" >&2; tail "$LOG" >&2; exit 2; }
@@ -83,6 +85,14 @@ while [ $n -lt "$SOAK_RUNS" ]; do
     2) if [ "$verdict" = ERROR ]; then err=$((err + 1)); else other=$((other + 1)); fi ;;
     *) other=$((other + 1)) ;;
     esac
+    expect=$(expected_verdict "$SOAK_TRUTH" "$serial")
+    [ "$expect" = PASS ] || bad_units=$((bad_units + 1))
+    right=0
+    case $expect:$rc in
+    PASS:0 | ANY:0) right=1 ;;
+    FAIL:1 | ANY:1) grep -q 'depth' "$SOAK_DIR/eol.out" && right=1 ;;
+    esac
+    [ $right -eq 1 ] || wrong=$((wrong + 1))
     # Every record recomputes from its attachments to what it says.
     record=$(sed -n 's/^ *record: //p' "$SOAK_DIR/eol.out" | tail -n 1)
     if [ -n "$record" ] && [ -f "$record" ]; then
@@ -96,6 +106,7 @@ while [ $n -lt "$SOAK_RUNS" ]; do
     fi
     if [ $rc -ne 0 ]; then
         reason=$(grep -E '^[0-9a-f-]{36}: |^rigctl: |error' "$SOAK_DIR/eol.out" | tail -n 1)
+        [ $right -eq 1 ] && reason="$reason (right: the unit is out of spec, truth $expect)"
         echo "soak: run $n ($kind, $serial): EOL exit $rc: $reason"
         if [ -n "$record" ] && [ -f "$record" ]; then
             cp "$record" "$SOAK_OUT/fail-$n.json"
@@ -111,9 +122,10 @@ kill -TERM $rigd
 wait $rigd
 rigd_rc=$?
 awk -v n="$n" -v p="$pass" -v f="$fail" -v e="$err" -v o="$other" -v a="$bad_aux" \
-    -v r="$recomputed" -v d="$differ" -v t0="$t_start" -v t1="$t_end" 'BEGIN {
-    printf "soak: %d EOL runs: %d PASS, %d FAIL, %d ERROR, %d other; %d side runs went wrong; %d records recomputed, %d differ; %.2f s per EOL run (swap, side run and EOL included)\n",
-        n, p, f, e, o, a, r, d, (t1 - t0) / n }'
+    -v r="$recomputed" -v d="$differ" -v t0="$t_start" -v t1="$t_end" -v u="$bad_units" \
+    -v w="$wrong" 'BEGIN {
+    printf "soak: %d EOL runs: %d PASS, %d FAIL, %d ERROR, %d other; %d out-of-spec units (truth); %d false verdicts; %d side runs went wrong; %d records recomputed, %d differ; %.2f s per EOL run (swap, side run and EOL included)\n",
+        n, p, f, e, o, u, w, a, r, d, (t1 - t0) / n }'
 [ $rigd_rc -eq 0 ] || echo "soak: rigd exit status $rigd_rc"
-[ $pass -eq "$n" ] && [ $bad_aux -eq 0 ] && [ $rigd_rc -eq 0 ] && [ $differ -eq 0 ] &&
+[ $wrong -eq 0 ] && [ $bad_aux -eq 0 ] && [ $rigd_rc -eq 0 ] && [ $differ -eq 0 ] &&
     [ $recomputed -eq "$n" ]
