@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const cmp_names[LIM_CMP_COUNT_] = {
@@ -47,6 +49,66 @@ int lim_ref_from_str(const char *s)
     return -1;
 }
 
+/* glibc's regcomp expands repetitions by copying the parsed tree: stacked
+ * quantifiers ("1.+++++...") or large nested bounds take gigabytes and
+ * seconds (fuzz_spec_file found a 2 GiB one), and spec texts come from
+ * clients. MATCH patterns name firmware versions and models: short and
+ * simple, so anything beyond these bounds is refused before regcomp. */
+#define PATTERN_MAX_LEN   128
+#define PATTERN_MAX_BOUND 16
+#define PATTERN_MAX_DEPTH 4
+
+static int pattern_check(const char *p, char *err, size_t errlen)
+{
+    if (strlen(p) > PATTERN_MAX_LEN) {
+        snprintf(err, errlen, "pattern longer than %d characters", PATTERN_MAX_LEN);
+        return -1;
+    }
+    bool quantified = false; /* the previous token was a quantifier */
+    int depth = 0;
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        bool quantifier = c == '*' || c == '+' || c == '?';
+        if (c == '\\' && p[i + 1]) {
+            i++; /* an escaped character is a literal */
+        } else if (c == '[') {
+            /* a bracket expression is one atom; "]" first is a literal */
+            size_t j = i + 1 + (p[i + 1] == '^');
+            j += p[j] == ']';
+            while (p[j] && p[j] != ']')
+                j++;
+            if (!p[j])
+                break; /* unbalanced: regcomp says so */
+            i = j;
+        } else if (c == '(') {
+            if (++depth > PATTERN_MAX_DEPTH) {
+                snprintf(err, errlen, "pattern nests groups deeper than %d", PATTERN_MAX_DEPTH);
+                return -1;
+            }
+        } else if (c == ')') {
+            depth--;
+        } else if (c == '{' && p[i + 1] >= '0' && p[i + 1] <= '9') {
+            char *end;
+            unsigned long lo = strtoul(p + i + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+            if (lo > PATTERN_MAX_BOUND || hi > PATTERN_MAX_BOUND) {
+                snprintf(err, errlen, "pattern repeats more than %d times", PATTERN_MAX_BOUND);
+                return -1;
+            }
+            quantifier = true;
+            while (p[i + 1] && p[i] != '}')
+                i++;
+        }
+        if (quantifier && quantified) {
+            snprintf(err, errlen, "pattern stacks quantifiers (\"%.8s\")", p + i - 1);
+            return -1;
+        }
+        quantified = quantifier;
+    }
+    return 0;
+}
+
 int limit_compile(struct limit *l, char *err, size_t errlen)
 {
     if (l->re_ok) {
@@ -57,6 +119,8 @@ int limit_compile(struct limit *l, char *err, size_t errlen)
         snprintf(err, errlen, "no pattern");
         return -1;
     }
+    if (pattern_check(l->text, err, errlen) < 0)
+        return -1;
     int rc = regcomp(&l->re, l->text, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
         char msg[128];

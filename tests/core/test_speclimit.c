@@ -233,6 +233,38 @@ START_TEST(string_checks)
     ck_assert(strncmp(err, "invalid regular expression: ", 28) == 0);
     limit_free(&l);
 
+    /* what would make regcomp take gigabytes is refused before it */
+    static const struct {
+        const char *pattern, *why;
+    } heavy[] = {
+        { "1.++++++++++++++++++++", "pattern stacks quantifiers" },
+        { "a*{2}", "pattern stacks quantifiers" },
+        { "(a{17})", "pattern repeats more than 16 times" },
+        { "a{2,100}", "pattern repeats more than 16 times" },
+        { "(((((a)))))", "pattern nests groups deeper than 4" },
+        { "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890",
+          "pattern longer than 128 characters" },
+    };
+    for (size_t i = 0; i < sizeof heavy / sizeof heavy[0]; i++) {
+        memset(&l, 0, sizeof l);
+        l.cmp = LIM_MATCH;
+        l.text = strdup(heavy[i].pattern);
+        ck_assert_int_eq(limit_compile(&l, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, heavy[i].why), "%s: %s", heavy[i].pattern, err);
+        limit_free(&l);
+    }
+    /* ... and what looks alike but is literal or small is not */
+    static const char *const fine[] = { "^1\\.[4-9]\\.[0-9]+$", "a\\++",       "[+*]+", "[]+]*",
+                                        "(ab){2,16}",           "^MNP-(A|B)$", "x{3}y?" };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        memset(&l, 0, sizeof l);
+        l.cmp = LIM_MATCH;
+        l.text = strdup(fine[i]);
+        ck_assert_msg(limit_compile(&l, err, sizeof err) == 0, "%s: %s", fine[i], err);
+        limit_free(&l);
+    }
+
     memset(&l, 0, sizeof l);
     l.cmp = LIM_STREQ;
     l.text = strdup("MNP-A");
