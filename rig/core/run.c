@@ -281,6 +281,10 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     bool instruments_ok = check_instruments(&e) == OUTCOME_PASS;
     if (!instruments_ok)
         e.so_far = OUTCOME_ERROR;
+    /* The texts first, so that the first record on disk already names
+     * them: a rigd killed right after it left a record that could not be
+     * recomputed ("spec: not attached"). attach() creates the directory. */
+    attach_definitions(&e);
     write_record(&e, false);
     if (result->record_error[0]) {
         snprintf(result->message, sizeof result->message, "cannot write the run record: %.200s",
@@ -288,7 +292,6 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         cJSON_Delete(e.rec);
         return -1;
     }
-    attach_definitions(&e); /* (after the record exists: its directory does) */
     /* Nothing is tested on a pen that is not the unit the run is for. */
     bool unit_ok = instruments_ok && check_unit(&e);
     if (unit_ok) {

@@ -20,17 +20,17 @@ void add_setpoints(const struct exec *e, cJSON *entry)
     record_add_number(sp, "depth_mm", e->sp.depth_mm);
 }
 
-/* Write an attachment next to the record (never over an existing file,
- * recreating a vanished directory) and name it in obj: "<key>" file name
- * and "<key>_sha256". false (step ERROR) if it cannot be written. */
-static bool attach(struct exec *e, struct leaf *l, cJSON *obj, const char *key, const char *suffix,
-                   const void *buf, size_t len)
+/* Write an attachment next to the record (never over an existing file;
+ * AW_RECREATE_DIR in flags: recreating a vanished directory) and name it
+ * in obj: "<key>" file name and "<key>_sha256". false (step ERROR) if it
+ * cannot be written. */
+static bool attach_flags(struct exec *e, struct leaf *l, cJSON *obj, const char *key,
+                         const char *suffix, const void *buf, size_t len, unsigned flags)
 {
     char path[4300], sha[DIGEST_HEX_LEN + 1], err[256];
     snprintf(path, sizeof path, "%s.%s", e->cap_stem, suffix);
     digest_sha256_buf(buf, len, sha);
-    if (atomic_write_file_flags(path, buf, len, AW_NO_REPLACE | AW_RECREATE_DIR, err, sizeof err) <
-        0) {
+    if (atomic_write_file_flags(path, buf, len, AW_NO_REPLACE | flags, err, sizeof err) < 0) {
         snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
         if (l)
             leaf_fail(l, OUTCOME_ERROR, err);
@@ -44,6 +44,12 @@ static bool attach(struct exec *e, struct leaf *l, cJSON *obj, const char *key, 
     cJSON_AddStringToObject(obj, key, base ? base + 1 : path);
     cJSON_AddStringToObject(obj, k2, sha);
     return true;
+}
+
+static bool attach(struct exec *e, struct leaf *l, cJSON *obj, const char *key, const char *suffix,
+                   const void *buf, size_t len)
+{
+    return attach_flags(e, l, obj, key, suffix, buf, len, AW_RECREATE_DIR);
 }
 
 void record_capture(struct exec *e, struct leaf *l, const struct rig_capture *cap,
@@ -103,7 +109,9 @@ void attach_definitions(struct exec *e)
     for (size_t i = 0; i < 2; i++) {
         cJSON *obj = cJSON_GetObjectItemCaseSensitive(e->rec, defs[i].key);
         if (defs[i].text && obj)
-            attach(e, NULL, obj, "attachment", defs[i].suffix, defs[i].text, defs[i].len);
+            /* before the first record: a results directory that does
+             * not exist refuses the run, it is not created here */
+            attach_flags(e, NULL, obj, "attachment", defs[i].suffix, defs[i].text, defs[i].len, 0);
     }
 }
 
