@@ -60,7 +60,11 @@ struct rec_measurement {
 struct rec_tare {
     bool present;       /* false: no tare recorded here */
     struct timespec at; /* when (UTC) */
-    double needle_tip_mm;
+    /* How far it got: an op error can end it before the needles were
+     * looked at (has_needle_tip false) or before it was decided (has_done
+     * false); the record then holds only what was known. */
+    bool has_needle_tip, has_done;
+    double needle_tip_mm; /* NaN (JSON null): no displacement reading */
     bool done;
     int32_t offset_raw_un;
     double zero_n;
@@ -123,6 +127,12 @@ struct rec_definition {          /* the sequence or the spec the run used */
     struct rec_attachment attachment;
 };
 
+/* Where "rig_actions" sits among the record's members: the record shows
+ * the rig's actions from the write that first had any (after the summary
+ * when the first record had them, after the run's tare when a later step
+ * write did, at the very end when only the verdict did). */
+enum rec_actions_place { REC_ACTIONS_EARLY, REC_ACTIONS_MID, REC_ACTIONS_LATE };
+
 struct rec_run {
     char id[37];
     bool complete;
@@ -153,6 +163,7 @@ struct rec_run {
     char *final_stop_result; /* NULL unless sent */
     struct rec_rig_action *rig_actions;
     size_t nrig_actions;
+    enum rec_actions_place actions_place;
 
     struct { /* over the steps that decide the run */
         unsigned steps, measurements, pass, fail, error, marginal;
@@ -164,6 +175,11 @@ struct rec_run {
 
 void rec_run_free(struct rec_run *r);
 void rec_step_free(struct rec_step *s);
+void rec_measurement_free(struct rec_measurement *m);
+void rec_capture_free(struct rec_capture *c);
+void rec_rig_actions_free(struct rec_rig_action *a, size_t n);
+/* A deep copy of n actions (NULL for none or out of memory). */
+struct rec_rig_action *rec_rig_actions_dup(const struct rec_rig_action *a, size_t n);
 
 /* ---- sinks ------------------------------------------------------------ */
 
@@ -186,6 +202,10 @@ struct rec_sink_ops {
     int (*attach_capture)(void *sink, const char *suffix, const struct rig_capture *cap,
                           struct rec_attachment *out, char *err, size_t errlen);
     int (*update)(void *sink, const struct rec_run *r, bool complete, char *err, size_t errlen);
+    /* Optional: before the verdict, check that every attachment r names
+     * that this sink keeps is still as written (a run whose evidence is
+     * gone cannot PASS). 0, or -errno with the attachment's name in err. */
+    int (*verify)(void *sink, const struct rec_run *r, char *err, size_t errlen);
     void (*close)(void *sink);
 };
 #define REC_ATTACH_NO_DIR 0x1u /* do not create the results directory for it */
@@ -199,9 +219,24 @@ struct rec_sink {
 
 /* The record document of r (docs/RECORD.md). NULL if out of memory. */
 cJSON *rec_to_json(const struct rec_run *r);
+/* One measurement's entry of that document. NULL if out of memory. */
+cJSON *rec_measurement_to_json(const struct rec_measurement *m);
 /* Fill *out from a record document; 0, or -EINVAL with what is wrong in
  * err. *out is zeroed first and must be freed with rec_run_free() either
  * way. */
 int rec_from_json(const cJSON *doc, struct rec_run *out, char *err, size_t errlen);
+
+/* ---- the JSON record file sink (rec_file.c) --------------------------- */
+
+/* The record file at path (docs/RECORD.md) and its attachments beside it
+ * as "<path without .json>.<suffix>": every write atomic (temp file,
+ * fsync, rename, fsync of the directory); the first record never replaces
+ * a file that exists, later ones replace their own and recreate a vanished
+ * directory; an attachment never replaces a file, and recreates a
+ * vanished directory unless REC_ATTACH_NO_DIR. Fills *sink; its close
+ * frees it (also when it was never opened). -1 with a message if path is
+ * unusable (too long). */
+extern const struct rec_sink_ops rec_file_sink_ops;
+int rec_file_sink_new(const char *path, struct rec_sink *sink, char *err, size_t errlen);
 
 #endif

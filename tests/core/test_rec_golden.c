@@ -91,22 +91,23 @@ static bool want_actions(const struct bench *b)
     return G.actions_from_start || (G.actions_late && b->captures >= 2);
 }
 
-static cJSON *g_rig_actions(void *ctx)
+static size_t g_rig_actions(void *ctx, struct rec_rig_action **out)
 {
+    *out = NULL;
     if (!want_actions(ctx))
-        return NULL;
-    cJSON *arr = cJSON_CreateArray(), *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "utc", "2026-11-25T11:59:58.210Z");
-    cJSON_AddStringToObject(a, "action", "clear_pen_fault");
-    cJSON_AddStringToObject(a, "faults", "WATCHDOG");
-    cJSON_AddStringToObject(a, "reason", "latched before rigd attached the pen \"x\"");
-    cJSON_AddStringToObject(a, "pen_serial", "PA-0000042");
-    cJSON_AddItemToArray(arr, a);
-    a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "utc", "2026-11-25T11:59:59.000Z");
-    cJSON_AddStringToObject(a, "action", "note");
-    cJSON_AddItemToArray(arr, a);
-    return arr;
+        return 0;
+    struct rec_rig_action *a = calloc(2, sizeof *a);
+    ck_assert_ptr_nonnull(a);
+    a[0].at.tv_sec = 1795607998; /* 2026-11-25T11:59:58.210Z */
+    a[0].at.tv_nsec = 210000000;
+    a[0].action = strdup("clear_pen_fault");
+    a[0].faults = strdup("WATCHDOG");
+    a[0].reason = strdup("latched before rigd attached the pen \"x\"");
+    a[0].pen_serial = strdup("PA-0000042");
+    a[1].at.tv_sec = 1795607999;
+    a[1].action = strdup("note");
+    *out = a;
+    return 2;
 }
 
 static struct rig_ops golden_ops(void)
