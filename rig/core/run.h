@@ -22,7 +22,6 @@
 #ifndef RIG_CORE_RUN_H
 #define RIG_CORE_RUN_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
