@@ -238,5 +238,18 @@ int rec_from_json(const cJSON *doc, struct rec_run *out, char *err, size_t errle
  * unusable (too long). */
 extern const struct rec_sink_ops rec_file_sink_ops;
 int rec_file_sink_new(const char *path, struct rec_sink *sink, char *err, size_t errlen);
+/* The same, with REC_FILE_BACKGROUND: the record versions between the
+ * first and the verdict are written by a writer thread, newest only (a
+ * version not yet started is replaced by the next), so the run does not
+ * wait for their fsyncs. Attachments stay synchronous, so each is durable
+ * before any version that names it; the first record and the verdict are
+ * durable when update returns; a background write that failed is reported
+ * by the next update. A crash can leave the record some versions behind
+ * (never torn, never naming what is not on disk). */
+#define REC_FILE_BACKGROUND 0x1u
+int rec_file_sink_new_flags(const char *path, unsigned flags, struct rec_sink *sink, char *err,
+                            size_t errlen);
+/* Record versions the sink wrote and the ones it skipped (coalesced). */
+void rec_file_sink_stats(const struct rec_sink *sink, unsigned *written, unsigned *coalesced);
 
 #endif

@@ -256,39 +256,33 @@ void write_record(struct exec *e, bool complete)
     r->summary.error = e->res->errors;
     r->summary.marginal = e->res->marginals;
     take_rig_actions(e, complete);
-    bool *failed = e->nsinks ? calloc(e->nsinks, sizeof *failed) : NULL, any = false;
+    bool failed = false;
     for (size_t i = 0; i < e->nsinks; i++) {
         char err[256] = "";
         const struct rec_sink *k = &e->sinks[i];
-        bool bad = k->ops->update(k->impl, r, complete, err, sizeof err) < 0;
-        if (failed)
-            failed[i] = bad;
-        if (bad) {
+        if (k->ops->update(k->impl, r, complete, err, sizeof err) < 0) {
             snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
             e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
             note_message(e, "run record: %s", err);
-            any = true;
+            failed = true;
         }
     }
     e->writes++;
-    if (!complete || !any || !failed) {
-        free(failed);
+    if (!complete || !failed || r->outcome == OUTCOME_ERROR)
         return;
-    }
-    /* A sink lost the verdict: the run is ERROR, and the sinks that kept
-     * the verdict before it failed keep the ERROR instead. */
-    e->res->outcome = e->so_far;
-    r->outcome = outcome_worse(r->outcome, OUTCOME_ERROR);
+    /* A sink lost the verdict (or reported a write that failed before
+     * it): the run is ERROR, and every sink is given the ERROR, also the
+     * ones that had already kept the verdict. */
+    r->outcome = OUTCOME_ERROR;
     r->marginal = false;
     if (!r->message)
         r->message = rec_dup(e->res->message);
     for (size_t i = 0; i < e->nsinks; i++) {
         char err[256] = "";
         const struct rec_sink *k = &e->sinks[i];
-        if (!failed[i] && k->ops->update(k->impl, r, true, err, sizeof err) < 0)
+        if (k->ops->update(k->impl, r, true, err, sizeof err) < 0)
             snprintf(e->res->record_error, sizeof e->res->record_error, "%s", err);
     }
-    free(failed);
 }
 
 static void definition(struct rec_definition *d, const char *file, const char *name,

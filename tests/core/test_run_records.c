@@ -478,6 +478,124 @@ START_TEST(a_sink_failing_is_a_record_error)
 }
 END_TEST
 
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, out);
+    fclose(out);
+    fclose(f);
+    return buf;
+}
+
+/* The record file sink, its counts taken when it is closed. */
+struct wrapped {
+    struct rec_sink inner;
+    unsigned written, coalesced;
+};
+
+static int w_open(void *impl, const struct rec_run *r, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->open(w->inner.impl, r, err, len);
+}
+
+static int w_attach(void *impl, const char *suffix, const void *buf, size_t n, unsigned flags,
+                    struct rec_attachment *out, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->attach(w->inner.impl, suffix, buf, n, flags, out, err, len);
+}
+
+static int w_capture(void *impl, const char *suffix, const struct rig_capture *cap,
+                     struct rec_attachment *out, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->attach_capture(w->inner.impl, suffix, cap, out, err, len);
+}
+
+static int w_update(void *impl, const struct rec_run *r, bool complete, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->update(w->inner.impl, r, complete, err, len);
+}
+
+static int w_verify(void *impl, const struct rec_run *r, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->verify(w->inner.impl, r, err, len);
+}
+
+static void w_close(void *impl)
+{
+    struct wrapped *w = impl;
+    rec_file_sink_stats(&w->inner, &w->written, &w->coalesced);
+    w->inner.ops->close(w->inner.impl);
+}
+
+static const struct rec_sink_ops wrapped_ops = {
+    .name = "record file",
+    .open = w_open,
+    .attach = w_attach,
+    .attach_capture = w_capture,
+    .update = w_update,
+    .verify = w_verify,
+    .close = w_close,
+};
+
+/* The record file sink with its writer thread (REC_FILE_BACKGROUND) ends
+ * with the same record and attachments as the synchronous one; every
+ * version was either written or replaced by a newer one. */
+START_TEST(background_writer_keeps_the_same_record)
+{
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    char *text[2];
+    for (int bg = 0; bg < 2; bg++) {
+        make_tmp();
+        struct bench b;
+        bench_init(&b);
+        struct wrapped w = { 0 };
+        char err[256];
+        ck_assert_int_eq(rec_file_sink_new_flags(record_path, bg ? REC_FILE_BACKGROUND : 0,
+                                                 &w.inner, err, sizeof err),
+                         0);
+        struct count_sink c = { 0 };
+        struct rec_sink both[2] = { { .ops = &wrapped_ops, .impl = &w },
+                                    { .ops = &count_ops, .impl = &c } };
+        struct run_config cfg = { .seq = s,
+                                  .dut_serial = "PA-0000042",
+                                  .run_id = "00000000-0000-4000-8000-000000000001",
+                                  .sinks = both,
+                                  .nsinks = 2 };
+        struct run_result r;
+        ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), 0);
+        ck_assert_msg(r.outcome == OUTCOME_PASS, "%s", r.message);
+        ck_assert_str_eq(r.record_error, "");
+        /* 13 versions: the first, 11 steps, the verdict; the writer
+         * thread may skip some of the 11 for newer ones */
+        ck_assert_uint_eq(c.updates, 13);
+        ck_assert_uint_eq(w.written + w.coalesced, 13);
+        ck_assert_uint_ge(w.written, 2);
+        if (!bg)
+            ck_assert_uint_eq(w.coalesced, 0);
+        text[bg] = slurp_file(record_path);
+        cJSON *rec = read_record(); /* recomputes from the attachments */
+        cJSON_Delete(rec);
+        remove_tmp();
+        bench_free(&b);
+    }
+    ck_assert_str_eq(text[0], text[1]);
+    free(text[0]);
+    free(text[1]);
+    sequence_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("run records");
@@ -494,6 +612,7 @@ int main(void)
     tcase_add_test(tc, junit_error_before_any_measurement);
     tcase_add_test(tc, every_sink_sees_every_version);
     tcase_add_test(tc, a_sink_failing_is_a_record_error);
+    tcase_add_test(tc, background_writer_keeps_the_same_record);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
