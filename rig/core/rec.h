@@ -188,7 +188,8 @@ struct rec_rig_action *rec_rig_actions_dup(const struct rec_rig_action *a, size_
  * up front when it cannot be kept: no space, locked for good), attach for
  * each attachment before the first update that names it, update after
  * every change (complete=false) and once with the verdict (complete=true),
- * close once. A sink may work in the background, but must have made the
+ * close once (also when the run was refused before open: close must cope
+ * with a sink never opened). A sink may work in the background, but must have made the
  * complete record durable before update(complete=true) returns, and must
  * never let a crash leave an update on disk that names an attachment that
  * is not. */

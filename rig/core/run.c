@@ -219,33 +219,45 @@ static void final_stop(struct exec *e)
     }
 }
 
+/* The caller's sinks, when the run is refused before they were handed to
+ * the record (run_execute closes each exactly once). */
+static void close_given(const struct run_config *cfg)
+{
+    for (size_t i = 0; cfg && cfg->sinks && i < cfg->nsinks; i++)
+        if (cfg->sinks[i].ops && cfg->sinks[i].ops->close)
+            cfg->sinks[i].ops->close(cfg->sinks[i].impl);
+}
+
 /* The record's keepers: the record file (cfg->record_path), then the
  * caller's, each opened with the new record. -1 with a message if one
- * cannot keep it. */
+ * cannot keep it (close_sinks then closes them all). */
 static int open_sinks(struct exec *e, char *msg, size_t msglen)
 {
     const struct run_config *cfg = e->cfg;
     size_t n = (cfg->record_path ? 1 : 0) + (cfg->sinks ? cfg->nsinks : 0);
     e->sinks = n ? calloc(n, sizeof *e->sinks) : NULL;
-    if ((n && !e->sinks) || new_record(e) < 0) {
+    if (n && !e->sinks) {
+        close_given(cfg);
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
-    if (cfg->record_path) {
-        if (rec_file_sink_new(cfg->record_path, &e->sinks[0], msg, msglen) < 0)
-            return -1;
-        e->nsinks = 1;
-    }
+    bool file_ok = !cfg->record_path ||
+                   rec_file_sink_new(cfg->record_path, &e->sinks[e->nsinks++], msg, msglen) == 0;
+    if (!file_ok)
+        e->nsinks--;
     for (size_t i = 0; cfg->sinks && i < cfg->nsinks; i++)
         e->sinks[e->nsinks++] = cfg->sinks[i];
+    if (!file_ok)
+        return -1;
+    if (new_record(e) < 0) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
     for (size_t i = 0; i < e->nsinks; i++) {
         char err[200] = "";
         const struct rec_sink *k = &e->sinks[i];
         if (k->ops->open && k->ops->open(k->impl, &e->rec, err, sizeof err) < 0) {
             snprintf(msg, msglen, "cannot keep the run record (%s): %s", k->ops->name, err);
-            /* close_sinks closes the ones opened (and frees the record
-             * file's, which this run made), not the rest */
-            e->nsinks = k->ops == &rec_file_sink_ops ? i + 1 : i;
             return -1;
         }
     }
@@ -275,6 +287,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         snprintf(
             result->message, sizeof result->message,
             "run needs a loaded sequence with its spec, a DUT serial and a complete ops table");
+        close_given(cfg);
         return -1;
     }
     struct exec e = {
@@ -291,11 +304,13 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     if (cfg->run_id && cfg->run_id[0]) {
         if (strlen(cfg->run_id) >= sizeof result->record_id) {
             snprintf(result->message, sizeof result->message, "run id too long");
+            close_given(cfg);
             return -1;
         }
         snprintf(result->record_id, sizeof result->record_id, "%s", cfg->run_id);
     } else if (record_uuid(result->record_id) < 0) {
         snprintf(result->message, sizeof result->message, "cannot generate a record id");
+        close_given(cfg);
         return -1;
     }
     if (open_sinks(&e, result->message, sizeof result->message) < 0) {

@@ -181,7 +181,9 @@ struct run_config {
                                         (the JSON record file sink, rec.h).
                                         NULL = no record file */
     const struct rec_sink *sinks;   /* more keepers of the record, called */
-    size_t nsinks;                  /* after the record file's, in order */
+    size_t nsinks;                  /* after the record file's, in order;
+                                        run_execute closes each exactly once
+                                        before it returns, opened or not */
     bool no_captures;               /* do not write capture attachments */
 };
 
