@@ -1,11 +1,14 @@
 /* Measured values and their verdicts (see measure.h). */
 #include "core/measure.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/quantity.h"
+#include "core/rec.h"
 #include "core/record.h"
 
 /* A value the record holds (recomputing), NaN when it held none. */
@@ -135,60 +138,56 @@ static const char *string_value(enum rig_quantity q, const struct measure_src *v
     }
 }
 
-cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src *v,
-                     const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen,
-                     struct measure_value *val)
+static char *dup(const char *s)
 {
-    cJSON *me = cJSON_CreateObject();
-    if (!me)
-        return NULL;
+    return strdup(s ? s : "");
+}
+
+int measure_judge(const struct spec_measurement *m, const struct measure_src *v,
+                  const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen,
+                  struct rec_measurement *out)
+{
+    memset(out, 0, sizeof *out);
     const struct quantity_info *qi = quantity_info(m->quantity);
     char note[160] = "", sbuf[32];
-    cJSON_AddStringToObject(me, "name", m->name);
-    cJSON_AddStringToObject(me, "quantity", qi->name);
+    out->name = dup(m->name);
+    out->quantity = dup(qi->name);
+    out->is_text = qi->is_string;
+    out->value = NAN;
     if (qi->is_string) {
         const char *s = string_value(m->quantity, v, sbuf, sizeof sbuf);
-        cJSON_AddStringToObject(me, "value", s);
+        out->text = dup(s);
         limit_eval_string(&m->limit, s, ev);
-        if (val) {
-            val->is_text = true;
-            val->number = NAN;
-            snprintf(val->text, sizeof val->text, "%s", s);
-        }
+        out->low = out->high = NAN;
+        char **lim = m->limit.cmp == LIM_MATCH ? &out->pattern : &out->expected;
+        *lim = dup(m->limit.text);
     } else {
         enum rig_outcome hint;
         double x = numeric_value(m->quantity, v, sp, &hint, note, sizeof note);
-        record_add_number(me, "value", x);
+        out->value = x;
         limit_eval_number(&m->limit, sp, x, ev);
-        if (val) {
-            val->is_text = false;
-            val->number = x;
-            val->text[0] = '\0';
-        }
         if (hint != OUTCOME_PASS) {
             ev->outcome = hint;
             ev->marginal = false;
         }
+        out->low = ev->low;
+        out->high = lim_cmp_arity(m->limit.cmp) == 2 ? ev->high : NAN;
     }
-    cJSON_AddStringToObject(me, "units", m->units ? m->units : "");
-    cJSON_AddStringToObject(me, "comparison", lim_cmp_str(m->limit.cmp));
-    if (qi->is_string) {
-        cJSON_AddStringToObject(me, m->limit.cmp == LIM_MATCH ? "pattern" : "expected",
-                                m->limit.text ? m->limit.text : "");
-    } else {
-        record_add_number(me, "low", ev->low);
-        if (lim_cmp_arity(m->limit.cmp) == 2)
-            record_add_number(me, "high", ev->high);
-    }
+    out->units = dup(m->units);
+    out->comparison = m->limit.cmp;
     char desc[128];
     limit_describe(&m->limit, ev, desc, sizeof desc);
-    cJSON_AddStringToObject(me, "limit", desc);
-    if (val)
-        snprintf(val->limit, sizeof val->limit, "%s", desc);
-    cJSON_AddStringToObject(me, "outcome", outcome_str(ev->outcome));
-    cJSON_AddBoolToObject(me, "marginal", ev->marginal);
+    out->limit = dup(desc);
+    out->outcome = ev->outcome;
+    out->marginal = ev->marginal;
     snprintf(why, whylen, "%s", note[0] ? note : ev->note);
     if (why[0])
-        cJSON_AddStringToObject(me, "note", why);
-    return me;
+        out->note = dup(why);
+    if (!out->name || !out->quantity ||
+        (out->is_text && (!out->text || !(out->pattern || out->expected))) || !out->units ||
+        !out->limit || (why[0] && !out->note)) {
+        rec_measurement_free(out);
+        return -ENOMEM;
+    }
+    return 0;
 }

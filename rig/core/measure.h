@@ -26,21 +26,15 @@ struct measure_src {
     const cJSON *recorded;
 };
 
-/* The judged value and limit as the record entry holds them. */
-struct measure_value {
-    bool is_text;
-    double number;   /* NaN: could not be measured */
-    char text[64];   /* the value of a text quantity */
-    char limit[128]; /* the limit as text (entry "limit") */
-};
+struct rec_measurement;
 
-/* The record entry of measurement m judged at setpoints sp: name,
- * quantity, value, units, comparison, low/high or pattern/expected, limit,
- * outcome, marginal, note. *ev gets the verdict, why the text that says
- * why it is not PASS (or is marginal), *val (if given) the value and the
- * limit's text. NULL if out of memory. */
-cJSON *measure_judge(const struct spec_measurement *m, const struct measure_src *v,
-                     const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen,
-                     struct measure_value *val);
+/* Measurement m judged at setpoints sp, as the record holds it (*out:
+ * name, quantity, value, units, comparison, low/high or pattern/expected,
+ * limit, outcome, marginal, note; free with rec_measurement_free). *ev
+ * gets the verdict, why the text that says why it is not PASS (or is
+ * marginal). 0, or -ENOMEM (*out then holds nothing). */
+int measure_judge(const struct spec_measurement *m, const struct measure_src *v,
+                  const struct lim_setpoints *sp, struct lim_eval *ev, char *why, size_t whylen,
+                  struct rec_measurement *out);
 
 #endif

@@ -60,7 +60,11 @@ struct rec_measurement {
 struct rec_tare {
     bool present;       /* false: no tare recorded here */
     struct timespec at; /* when (UTC) */
-    double needle_tip_mm;
+    /* How far it got: an op error can end it before the needles were
+     * looked at (has_needle_tip false) or before it was decided (has_done
+     * false); the record then holds only what was known. */
+    bool has_needle_tip, has_done;
+    double needle_tip_mm; /* NaN (JSON null): no displacement reading */
     bool done;
     int32_t offset_raw_un;
     double zero_n;
@@ -123,6 +127,12 @@ struct rec_definition {          /* the sequence or the spec the run used */
     struct rec_attachment attachment;
 };
 
+/* Where "rig_actions" sits among the record's members: the record shows
+ * the rig's actions from the write that first had any (after the summary
+ * when the first record had them, after the run's tare when a later step
+ * write did, at the very end when only the verdict did). */
+enum rec_actions_place { REC_ACTIONS_EARLY, REC_ACTIONS_MID, REC_ACTIONS_LATE };
+
 struct rec_run {
     char id[37];
     bool complete;
@@ -153,6 +163,7 @@ struct rec_run {
     char *final_stop_result; /* NULL unless sent */
     struct rec_rig_action *rig_actions;
     size_t nrig_actions;
+    enum rec_actions_place actions_place;
 
     struct { /* over the steps that decide the run */
         unsigned steps, measurements, pass, fail, error, marginal;
@@ -164,6 +175,11 @@ struct rec_run {
 
 void rec_run_free(struct rec_run *r);
 void rec_step_free(struct rec_step *s);
+void rec_measurement_free(struct rec_measurement *m);
+void rec_capture_free(struct rec_capture *c);
+void rec_rig_actions_free(struct rec_rig_action *a, size_t n);
+/* A deep copy of n actions (NULL for none or out of memory). */
+struct rec_rig_action *rec_rig_actions_dup(const struct rec_rig_action *a, size_t n);
 
 /* ---- sinks ------------------------------------------------------------ */
 
@@ -172,7 +188,8 @@ void rec_step_free(struct rec_step *s);
  * up front when it cannot be kept: no space, locked for good), attach for
  * each attachment before the first update that names it, update after
  * every change (complete=false) and once with the verdict (complete=true),
- * close once. A sink may work in the background, but must have made the
+ * close once (also when the run was refused before open: close must cope
+ * with a sink never opened). A sink may work in the background, but must have made the
  * complete record durable before update(complete=true) returns, and must
  * never let a crash leave an update on disk that names an attachment that
  * is not. */
@@ -186,6 +203,10 @@ struct rec_sink_ops {
     int (*attach_capture)(void *sink, const char *suffix, const struct rig_capture *cap,
                           struct rec_attachment *out, char *err, size_t errlen);
     int (*update)(void *sink, const struct rec_run *r, bool complete, char *err, size_t errlen);
+    /* Optional: before the verdict, check that every attachment r names
+     * that this sink keeps is still as written (a run whose evidence is
+     * gone cannot PASS). 0, or -errno with the attachment's name in err. */
+    int (*verify)(void *sink, const struct rec_run *r, char *err, size_t errlen);
     void (*close)(void *sink);
 };
 #define REC_ATTACH_NO_DIR 0x1u /* do not create the results directory for it */
@@ -199,9 +220,37 @@ struct rec_sink {
 
 /* The record document of r (docs/RECORD.md). NULL if out of memory. */
 cJSON *rec_to_json(const struct rec_run *r);
+/* One measurement's entry of that document. NULL if out of memory. */
+cJSON *rec_measurement_to_json(const struct rec_measurement *m);
 /* Fill *out from a record document; 0, or -EINVAL with what is wrong in
  * err. *out is zeroed first and must be freed with rec_run_free() either
  * way. */
 int rec_from_json(const cJSON *doc, struct rec_run *out, char *err, size_t errlen);
+
+/* ---- the JSON record file sink (rec_file.c) --------------------------- */
+
+/* The record file at path (docs/RECORD.md) and its attachments beside it
+ * as "<path without .json>.<suffix>": every write atomic (temp file,
+ * fsync, rename, fsync of the directory); the first record never replaces
+ * a file that exists, later ones replace their own and recreate a vanished
+ * directory; an attachment never replaces a file, and recreates a
+ * vanished directory unless REC_ATTACH_NO_DIR. Fills *sink; its close
+ * frees it (also when it was never opened). -1 with a message if path is
+ * unusable (too long). */
+extern const struct rec_sink_ops rec_file_sink_ops;
+int rec_file_sink_new(const char *path, struct rec_sink *sink, char *err, size_t errlen);
+/* The same, with REC_FILE_BACKGROUND: the record versions between the
+ * first and the verdict are written by a writer thread, newest only (a
+ * version not yet started is replaced by the next), so the run does not
+ * wait for their fsyncs. Attachments stay synchronous, so each is durable
+ * before any version that names it; the first record and the verdict are
+ * durable when update returns; a background write that failed is reported
+ * by the next update. A crash can leave the record some versions behind
+ * (never torn, never naming what is not on disk). */
+#define REC_FILE_BACKGROUND 0x1u
+int rec_file_sink_new_flags(const char *path, unsigned flags, struct rec_sink *sink, char *err,
+                            size_t errlen);
+/* Record versions the sink wrote and the ones it skipped (coalesced). */
+void rec_file_sink_stats(const struct rec_sink *sink, unsigned *written, unsigned *coalesced);
 
 #endif

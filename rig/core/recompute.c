@@ -11,6 +11,7 @@
 #include "core/digest.h"
 #include "core/measure.h"
 #include "core/quantity.h"
+#include "core/rec.h"
 #include "core/record.h"
 #include "core/spec.h"
 
@@ -307,7 +308,12 @@ static enum rig_outcome rejudge(struct rc *c, const cJSON *step, const struct an
                 struct measure_src v = { .an = an, .recorded = from_capture ? NULL : m };
                 struct lim_eval ev;
                 char why[160];
-                cJSON *now = measure_judge(sm, &v, &lsp, &ev, why, sizeof why, NULL);
+                struct rec_measurement rm;
+                cJSON *now = NULL;
+                if (measure_judge(sm, &v, &lsp, &ev, why, sizeof why, &rm) == 0) {
+                    now = rec_measurement_to_json(&rm);
+                    rec_measurement_free(&rm);
+                }
                 if (now && rig_problem(m) && ev.outcome == OUTCOME_FAIL) {
                     /* the rig took the blame for this FAIL (docs/RECORD.md) */
                     ev.outcome = OUTCOME_ERROR;

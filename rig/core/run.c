@@ -40,20 +40,22 @@ static bool halts(const struct exec *e, enum rig_outcome o)
            o != OUTCOME_SKIPPED;
 }
 
+/* The leaf's place in its sweeps and repeats: a key set again moves to
+ * the end (the record lists them in the order they were last set). */
 static void set_loop(struct exec *e, const char *key, double value)
 {
-    if (!e->loop)
-        e->loop = cJSON_CreateObject();
-    if (!e->loop)
+    struct rec_loop *l = &e->loop;
+    size_t i = 0;
+    while (i < l->n && strcmp(l->v[i].key, key) != 0)
+        i++;
+    if (i < l->n) {
+        memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof l->v[0]);
+        l->n--;
+    }
+    if (l->n == REC_LOOP_MAX)
         return;
-    cJSON_DeleteItemFromObjectCaseSensitive(e->loop, key);
-    cJSON_AddNumberToObject(e->loop, key, value);
-}
-
-static void restore_loop(struct exec *e, cJSON *saved)
-{
-    cJSON_Delete(e->loop);
-    e->loop = saved;
+    snprintf(l->v[l->n].key, sizeof l->v[l->n].key, "%s", key);
+    l->v[l->n++].value = value;
 }
 
 static enum rig_outcome exec_sweep(struct exec *e, const struct seq_step *st, double deadline,
@@ -61,7 +63,7 @@ static enum rig_outcome exec_sweep(struct exec *e, const struct seq_step *st, do
 {
     enum rig_outcome agg = OUTCOME_SKIPPED;
     double saved_rate = e->var_rate, saved_depth = e->var_depth;
-    cJSON *saved_loop = e->loop ? cJSON_Duplicate(e->loop, true) : NULL;
+    struct rec_loop saved_loop = e->loop;
     size_t nr = st->nrates ? st->nrates : 1, nd = st->ndepths ? st->ndepths : 1;
     /* Every point is walked: after a halt the rest are recorded SKIPPED. */
     for (size_t r = 0; r < nr; r++)
@@ -78,7 +80,7 @@ static enum rig_outcome exec_sweep(struct exec *e, const struct seq_step *st, do
         }
     e->var_rate = saved_rate;
     e->var_depth = saved_depth;
-    restore_loop(e, saved_loop);
+    e->loop = saved_loop;
     return agg;
 }
 
@@ -86,25 +88,21 @@ static enum rig_outcome exec_repeat(struct exec *e, const struct seq_step *st, d
                                     const char *section)
 {
     enum rig_outcome agg = OUTCOME_SKIPPED;
-    cJSON *saved_loop = e->loop ? cJSON_Duplicate(e->loop, true) : NULL;
+    struct rec_loop saved_loop = e->loop;
     for (unsigned i = 0; i < st->count; i++) {
         set_loop(e, "repeat", i + 1);
         agg = outcome_worse(agg, exec_list(e, st->body, st->nbody, deadline, section));
     }
-    restore_loop(e, saved_loop);
+    e->loop = saved_loop;
     return agg;
 }
 
 /* Mark the record entries of a failed attempt as superseded so summaries
  * count only the attempt that decided the group. */
-static void supersede(struct exec *e, int from)
+static void supersede(struct exec *e, size_t from)
 {
-    int n = cJSON_GetArraySize(e->steps);
-    for (int i = from; i < n; i++) {
-        cJSON *s = cJSON_GetArrayItem(e->steps, i);
-        if (s && !cJSON_GetObjectItemCaseSensitive(s, "superseded"))
-            cJSON_AddBoolToObject(s, "superseded", true);
-    }
+    for (size_t i = from; i < e->rec.nsteps; i++)
+        e->rec.steps[i].superseded = true;
 }
 
 static enum rig_outcome exec_retry(struct exec *e, const struct seq_step *st, double deadline,
@@ -114,7 +112,7 @@ static enum rig_outcome exec_retry(struct exec *e, const struct seq_step *st, do
     unsigned saved_attempt = e->attempt;
     bool skipping_before = e->skipping;
     for (unsigned a = 1; a <= st->count; a++) {
-        int first = cJSON_GetArraySize(e->steps);
+        size_t first = e->rec.nsteps;
         e->attempt = a;
         o = exec_list(e, st->body, st->nbody, deadline, section);
         if (skipping_before || o == OUTCOME_PASS || o == OUTCOME_SKIPPED || o == OUTCOME_ABORTED ||
@@ -183,9 +181,8 @@ static bool check_unit(struct exec *e)
     }
     e->id = id;
     e->have_id = true;
-    cJSON *dut = cJSON_GetObjectItemCaseSensitive(e->rec, "dut");
-    cJSON_DeleteItemFromObjectCaseSensitive(dut, "reported_serial");
-    cJSON_AddStringToObject(dut, "reported_serial", id.serial);
+    free(e->rec.reported_serial);
+    e->rec.reported_serial = rec_dup(id.serial);
     if (strcmp(id.serial, e->cfg->dut_serial) != 0) {
         e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
         note_message(e,
@@ -210,19 +207,72 @@ static void final_stop(struct exec *e)
         return;
     char err[200] = "";
     int rc = e->ops->pen_stop(e->ctx, err, sizeof err);
-    cJSON *fs = cJSON_CreateObject();
-    if (fs) {
-        cJSON_AddBoolToObject(fs, "sent", true);
-        cJSON_AddStringToObject(
-            fs, "result", rc == 0 ? "confirmed" : (*err ? err : strerror(rc < 0 ? -rc : EIO)));
-        replace(e->rec, "final_stop", fs);
-    }
+    free(e->rec.final_stop_result);
+    e->rec.final_stop_sent = true;
+    e->rec.final_stop_result =
+        rec_dup(rc == 0 ? "confirmed" : (*err ? err : strerror(rc < 0 ? -rc : EIO)));
     if (rc == 0) {
         e->motor_on = false;
     } else {
         e->so_far = outcome_worse(e->so_far, OUTCOME_ERROR);
         note_message(e, "final motor stop not confirmed: %s", *err ? err : "error");
     }
+}
+
+/* The caller's sinks, when the run is refused before they were handed to
+ * the record (run_execute closes each exactly once). */
+static void close_given(const struct run_config *cfg)
+{
+    for (size_t i = 0; cfg && cfg->sinks && i < cfg->nsinks; i++)
+        if (cfg->sinks[i].ops && cfg->sinks[i].ops->close)
+            cfg->sinks[i].ops->close(cfg->sinks[i].impl);
+}
+
+/* The record's keepers: the record file (cfg->record_path), then the
+ * caller's, each opened with the new record. -1 with a message if one
+ * cannot keep it (close_sinks then closes them all). */
+static int open_sinks(struct exec *e, char *msg, size_t msglen)
+{
+    const struct run_config *cfg = e->cfg;
+    size_t n = (cfg->record_path ? 1 : 0) + (cfg->sinks ? cfg->nsinks : 0);
+    e->sinks = n ? calloc(n, sizeof *e->sinks) : NULL;
+    if (n && !e->sinks) {
+        close_given(cfg);
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    bool file_ok = !cfg->record_path ||
+                   rec_file_sink_new(cfg->record_path, &e->sinks[e->nsinks++], msg, msglen) == 0;
+    if (!file_ok)
+        e->nsinks--;
+    for (size_t i = 0; cfg->sinks && i < cfg->nsinks; i++)
+        e->sinks[e->nsinks++] = cfg->sinks[i];
+    if (!file_ok)
+        return -1;
+    if (new_record(e) < 0) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < e->nsinks; i++) {
+        char err[200] = "";
+        const struct rec_sink *k = &e->sinks[i];
+        if (k->ops->open && k->ops->open(k->impl, &e->rec, err, sizeof err) < 0) {
+            snprintf(msg, msglen, "cannot keep the run record (%s): %s", k->ops->name, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void close_sinks(struct exec *e)
+{
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].ops->close)
+            e->sinks[i].ops->close(e->sinks[i].impl);
+    free(e->sinks);
+    e->sinks = NULL;
+    e->nsinks = 0;
+    rec_run_free(&e->rec);
 }
 
 int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *ctx,
@@ -237,6 +287,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         snprintf(
             result->message, sizeof result->message,
             "run needs a loaded sequence with its spec, a DUT serial and a complete ops table");
+        close_given(cfg);
         return -1;
     }
     struct exec e = {
@@ -253,27 +304,17 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     if (cfg->run_id && cfg->run_id[0]) {
         if (strlen(cfg->run_id) >= sizeof result->record_id) {
             snprintf(result->message, sizeof result->message, "run id too long");
+            close_given(cfg);
             return -1;
         }
         snprintf(result->record_id, sizeof result->record_id, "%s", cfg->run_id);
     } else if (record_uuid(result->record_id) < 0) {
         snprintf(result->message, sizeof result->message, "cannot generate a record id");
+        close_given(cfg);
         return -1;
     }
-    if (cfg->record_path) {
-        size_t len = strlen(cfg->record_path);
-        if (len >= 5 && strcmp(cfg->record_path + len - 5, ".json") == 0)
-            len -= 5;
-        if (len >= sizeof e.cap_stem) {
-            snprintf(result->message, sizeof result->message, "record path too long");
-            return -1;
-        }
-        memcpy(e.cap_stem, cfg->record_path, len);
-        e.cap_stem[len] = '\0';
-    }
-    e.rec = new_record(&e);
-    if (!e.rec) {
-        snprintf(result->message, sizeof result->message, "out of memory");
+    if (open_sinks(&e, result->message, sizeof result->message) < 0) {
+        close_sinks(&e);
         return -1;
     }
     e.leaf_total = (unsigned)sequence_leaf_count(cfg->seq);
@@ -289,7 +330,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     if (result->record_error[0]) {
         snprintf(result->message, sizeof result->message, "cannot write the run record: %.200s",
                  result->record_error);
-        cJSON_Delete(e.rec);
+        close_sinks(&e);
         return -1;
     }
     /* Nothing is tested on a pen that is not the unit the run is for. */
@@ -297,7 +338,7 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     if (unit_ok) {
         /* Zero the force channel before every run (the load cell drifts). */
         char err[200] = "";
-        int rc = runstep_tare(&e, e.rec, err, sizeof err);
+        int rc = runstep_tare(&e, &e.rec.tare, err, sizeof err);
         if (rc != 0) {
             char msg[256];
             runstep_rc_message(rc, "tare", err, msg, sizeof msg);
@@ -336,16 +377,11 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
         e.so_far = OUTCOME_PASS;
     /* The run's message is its first cause: the first step that did not
      * pass, before anything the final stop or a late rig check adds. */
-    const cJSON *bad = NULL;
+    const struct rec_step *bad = NULL;
     summarise(&e, &bad);
-    if (bad && e.so_far != OUTCOME_PASS) {
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(bad, "path");
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(bad, "kind");
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(bad, "message");
-        note_message(&e, "%s (%s): %s", cJSON_IsString(p) ? p->valuestring : "?",
-                     cJSON_IsString(k) ? k->valuestring : "?",
-                     cJSON_IsString(m) ? m->valuestring : "not PASS");
-    }
+    if (bad && e.so_far != OUTCOME_PASS)
+        note_message(&e, "%s (%s): %s", bad->path ? bad->path : "?", step_kind_str(bad->kind),
+                     bad->message ? bad->message : "not PASS");
     final_stop(&e);
     verify_attachments(&e);
     char why[200] = "";
@@ -358,17 +394,13 @@ int run_execute(const struct run_config *cfg, const struct rig_ops *ops, void *c
     result->marginal = e.so_far == OUTCOME_PASS && result->marginals > 0;
     if (e.so_far == OUTCOME_ABORTED)
         abort_message(&e, result->message, sizeof result->message);
-    replace(e.rec, "marginal", cJSON_CreateBool(result->marginal));
-    struct timespec ts;
-    char buf[32];
-    wall(&e, &ts);
-    record_utc(&ts, buf);
-    replace(e.rec, "ended_utc", cJSON_CreateString(buf));
+    e.rec.marginal = result->marginal;
+    e.rec.has_ended = true;
+    wall(&e, &e.rec.ended);
     if (result->message[0])
-        replace(e.rec, "message", cJSON_CreateString(result->message));
+        e.rec.message = rec_dup(result->message);
     write_record(&e, true);
     result->outcome = e.so_far;
-    cJSON_Delete(e.rec);
-    cJSON_Delete(e.loop);
+    close_sinks(&e);
     return 0;
 }

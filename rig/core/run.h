@@ -22,7 +22,6 @@
 #ifndef RIG_CORE_RUN_H
 #define RIG_CORE_RUN_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +31,9 @@
 #include "protocol/pen.h"
 #include "core/record.h"
 #include "core/sequence.h"
+
+struct rec_rig_action; /* core/rec.h */
+struct rec_sink;
 
 #define RIG_OPS_NAK(code)    (0x100 | (int)(code))
 #define RIG_OPS_IS_NAK(rc)   ((rc) > 0 && ((rc)&0x100))
@@ -153,9 +155,10 @@ struct rig_ops {
      * later call returns false unless a new problem occurred. */
     bool (*rig_check)(void *ctx, char *buf, size_t len);
     /* Optional: what the rig itself did to the bench for this run, e.g.
-     * clearing a fault it caused (record member "rig_actions"). Returns a
-     * new cJSON array (the engine frees it), NULL for none. */
-    cJSON *(*rig_actions)(void *ctx);
+     * clearing a fault it caused (record member "rig_actions"): all of
+     * them so far, as a malloc'd array in *out (the engine frees it with
+     * rec_rig_actions_free); returns their count, 0 for none. */
+    size_t (*rig_actions)(void *ctx, struct rec_rig_action **out);
 
     /* Optional (NULL = not used / system clock). emit gets progress and
      * measurement events (struct run_event, docs/RECORD.md "Events"); it
@@ -174,8 +177,13 @@ struct run_config {
     const char *station_id;         /* may be NULL */
     const char *fixture;            /* the station's fixture; may be NULL */
     const char *record_path;        /* record JSON; captures go beside it as
-                                        <record without .json>.cap<N>.bin.
-                                        NULL = no record (tests only) */
+                                        <record without .json>.cap<N>.bin
+                                        (the JSON record file sink, rec.h).
+                                        NULL = no record file */
+    const struct rec_sink *sinks;   /* more keepers of the record, called */
+    size_t nsinks;                  /* after the record file's, in order;
+                                        run_execute closes each exactly once
+                                        before it returns, opened or not */
     bool no_captures;               /* do not write capture attachments */
 };
 

@@ -45,15 +45,6 @@ void wall(const struct exec *e, struct timespec *ts)
         clock_gettime(CLOCK_REALTIME, ts);
 }
 
-void put_utc(const struct exec *e, cJSON *obj, const char *key)
-{
-    struct timespec ts;
-    char buf[32];
-    wall(e, &ts);
-    record_utc(&ts, buf);
-    cJSON_AddStringToObject(obj, key, buf);
-}
-
 bool runstep_aborted(const struct exec *e)
 {
     return e->ops->aborted && e->ops->aborted(e->ctx);
@@ -157,14 +148,16 @@ static void check_rig(struct exec *e, struct leaf *l)
     why[sizeof why - 1] = '\0';
     char msg[256];
     snprintf(msg, sizeof msg, "rig problem: %s", why[0] ? why : "unspecified");
-    cJSON *m;
-    cJSON_ArrayForEach (m, l->meas) {
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "outcome");
-        if (!cJSON_IsString(o) || strcmp(o->valuestring, "FAIL") != 0)
+    for (size_t i = 0; i < l->step.nmeas; i++) {
+        struct rec_measurement *m = &l->step.meas[i];
+        if (m->outcome != OUTCOME_FAIL)
             continue;
-        cJSON_ReplaceItemInObjectCaseSensitive(m, "outcome", cJSON_CreateString("ERROR"));
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "note");
-        cJSON_AddStringToObject(m, "note", msg);
+        char *note = rec_dup(msg);
+        if (!note)
+            continue;
+        m->outcome = OUTCOME_ERROR;
+        free(m->note);
+        m->note = note;
     }
     /* The rig's reason comes first: it explains the rest. */
     l->outcome = outcome_worse(l->outcome, OUTCOME_ERROR);
@@ -175,17 +168,26 @@ static void check_rig(struct exec *e, struct leaf *l)
 
 static void evaluate(struct exec *e, struct leaf *l, const struct measure_src *v)
 {
+    if (!l->st->nevaluate)
+        return;
+    struct rec_measurement *all = calloc(l->st->nevaluate, sizeof *all);
+    if (!all) {
+        leaf_fail(l, OUTCOME_ERROR, "out of memory");
+        return;
+    }
+    free(l->step.meas); /* an identify step judged once; nothing there */
+    l->step.meas = all;
+    l->step.nmeas = 0;
     for (size_t i = 0; i < l->st->nevaluate; i++) {
         const struct spec_measurement *m = spec_find(e->spec, l->st->evaluate[i]);
         struct lim_eval ev;
-        struct measure_value val;
         char why[160];
-        cJSON *me = m ? measure_judge(m, v, &e->sp, &ev, why, sizeof why, &val) : NULL;
-        if (!me) {
+        struct rec_measurement *me = &l->step.meas[l->step.nmeas];
+        if (!m || measure_judge(m, v, &e->sp, &ev, why, sizeof why, me) < 0) {
             leaf_fail(l, OUTCOME_ERROR, "measurement missing from spec or out of memory");
             continue;
         }
-        cJSON_AddItemToArray(l->meas, me);
+        l->step.nmeas++;
         if (ev.outcome != OUTCOME_PASS) {
             char msg[256];
             snprintf(msg, sizeof msg, "%s %s: %s", m->name, outcome_str(ev.outcome), why);
@@ -196,16 +198,16 @@ static void evaluate(struct exec *e, struct leaf *l, const struct measure_src *v
         struct run_event event = {
             .kind = RUN_EV_MEASUREMENT,
             .u.measurement = {
-                .name = m->name,
-                .quantity = quantity_info(m->quantity)->name,
-                .units = m->units ? m->units : "",
-                .is_text = val.is_text,
-                .value = val.number,
-                .text = val.text,
-                .comparison = m->limit.cmp,
+                .name = me->name,
+                .quantity = me->quantity,
+                .units = me->units,
+                .is_text = me->is_text,
+                .value = me->value,
+                .text = me->is_text ? me->text : "",
+                .comparison = me->comparison,
                 .low = ev.low,
                 .high = ev.high,
-                .limit = val.limit,
+                .limit = me->limit,
                 .outcome = ev.outcome,
                 .marginal = ev.marginal,
                 .note = why[0] ? why : NULL,
@@ -226,19 +228,8 @@ static void step_identify(struct exec *e, struct leaf *l)
     leaf_op(e, l, rc, "identify", err);
     if (rc != 0)
         return;
-    cJSON *dut = cJSON_GetObjectItemCaseSensitive(e->rec, "dut");
-    char fw[32];
-    snprintf(fw, sizeof fw, "%u.%u.%u", id.fw_major, id.fw_minor, id.fw_patch);
-    cJSON_DeleteItemFromObjectCaseSensitive(dut, "reported");
-    cJSON *rep = cJSON_AddObjectToObject(dut, "reported");
-    if (rep) {
-        cJSON_AddStringToObject(rep, "model", id.model);
-        cJSON_AddStringToObject(rep, "serial", id.serial);
-        cJSON_AddNumberToObject(rep, "hw_revision", id.hw_revision);
-        cJSON_AddStringToObject(rep, "firmware", fw);
-        cJSON_AddStringToObject(rep, "cartridge_id", id.cartridge_id);
-        cJSON_AddNumberToObject(rep, "needle_count", id.needle_count);
-    }
+    e->rec.has_reported = true;
+    e->rec.reported = id;
     if (!spec_applies(e->spec, id.model, id.hw_revision)) {
         char msg[256];
         snprintf(msg, sizeof msg, "spec %s is for model %s, this pen is %s rev %u",
@@ -315,17 +306,17 @@ static bool needs_status(const struct exec *e, const struct seq_step *st)
  * obj "tare". Returns an op error for the caller's outcome (0 when merely
  * not tared because the needles protrude: each capture still zeroes its
  * force from its retracted samples). */
-int runstep_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
+int runstep_tare(struct exec *e, struct rec_tare *t, char *err, size_t errlen)
 {
-    cJSON *t = cJSON_CreateObject();
-    if (!t)
-        return -ENOMEM;
-    replace(obj, "tare", t);
-    put_utc(e, t, "utc");
+    free(t->note);
+    memset(t, 0, sizeof *t);
+    t->present = true;
+    t->needle_tip_mm = t->zero_n = NAN;
+    wall(e, &t->at);
     if (!e->ops->sensor_tare) {
-        cJSON_AddBoolToObject(t, "done", false);
-        cJSON_AddStringToObject(t, "note", "the rig cannot tare");
-        return 0;
+        t->has_done = true;
+        t->note = rec_dup("the rig cannot tare");
+        return t->note ? 0 : -ENOMEM;
     }
     int rc = 0;
     if (e->motor_on && (rc = do_stop(e, err, errlen)) != 0)
@@ -353,19 +344,22 @@ int runstep_tare(struct exec *e, cJSON *obj, char *err, size_t errlen)
         if (cap.disp_nm[i] > INT32_MIN + 1)
             tip_mm = fmax(tip_mm, cap.disp_nm[i] / 1e6);
     capture_free(&cap);
-    record_add_number(t, "needle_tip_mm", tip_mm);
+    t->has_needle_tip = true;
+    t->needle_tip_mm = isfinite(tip_mm) ? tip_mm : NAN;
     if (!(tip_mm < TARE_RETRACTED_MM)) {
-        cJSON_AddBoolToObject(t, "done", false);
-        cJSON_AddStringToObject(t, "note",
-                                isfinite(tip_mm) ? "the needle tips rest in the phantom: not tared"
-                                                 : "no displacement reading: not tared");
+        t->has_done = true;
+        t->note = rec_dup(isfinite(tip_mm) ? "the needle tips rest in the phantom: not tared"
+                                           : "no displacement reading: not tared");
+        if (!t->note)
+            return -ENOMEM;
     } else {
         struct rig_tare tare;
         if ((rc = e->ops->sensor_tare(e->ctx, &tare, err, errlen)) != 0)
             return rc;
-        cJSON_AddBoolToObject(t, "done", true);
-        cJSON_AddNumberToObject(t, "offset_raw_un", tare.offset_raw_un);
-        record_add_number(t, "zero_n", tare.zero_n);
+        t->has_done = true;
+        t->done = true;
+        t->offset_raw_un = tare.offset_raw_un;
+        t->zero_n = tare.zero_n;
     }
     /* back to the depth the sequence set, if it set one */
     if (isfinite(e->sp.depth_mm))
@@ -502,25 +496,22 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
     e->leaf++;
     e->res->steps++;
 
-    l.entry = cJSON_CreateObject();
-    l.meas = cJSON_CreateArray();
-    if (!l.entry || !l.meas) {
-        cJSON_Delete(l.entry);
-        cJSON_Delete(l.meas);
+    l.step = (struct rec_step){
+        .index = e->leaf,
+        .section = rec_dup(section),
+        .path = rec_dup(st->path),
+        .kind = st->kind,
+        .name = st->name ? rec_dup(st->name) : NULL,
+        .loop = e->loop,
+        .attempt = e->attempt,
+        .has_started = true,
+    };
+    wall(e, &l.step.started);
+    if (!l.step.section || !l.step.path || (st->name && !l.step.name)) {
+        rec_step_free(&l.step);
         snprintf(e->res->message, sizeof e->res->message, "out of memory");
         return OUTCOME_ERROR;
     }
-    cJSON_AddNumberToObject(l.entry, "index", e->leaf);
-    cJSON_AddStringToObject(l.entry, "section", section);
-    cJSON_AddStringToObject(l.entry, "path", st->path ? st->path : "");
-    cJSON_AddStringToObject(l.entry, "kind", step_kind_str(st->kind));
-    if (st->name)
-        cJSON_AddStringToObject(l.entry, "name", st->name);
-    if (e->loop)
-        cJSON_AddItemToObject(l.entry, "loop", cJSON_Duplicate(e->loop, true));
-    if (e->attempt)
-        cJSON_AddNumberToObject(l.entry, "attempt", e->attempt);
-    put_utc(e, l.entry, "started_utc");
 
     emit(e, &(struct run_event){
                 .kind = RUN_EV_STEP_BEGIN,
@@ -555,7 +546,7 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
             step_capture(e, &l);
             break;
         case STEP_TARE:
-            rc = runstep_tare(e, l.entry, err, sizeof err);
+            rc = runstep_tare(e, &l.step.tare, err, sizeof err);
             leaf_op(e, &l, rc, "tare", err);
             break;
         default:
@@ -569,14 +560,13 @@ enum rig_outcome runstep_exec_leaf(struct exec *e, const struct seq_step *st, do
         leaf_fail(&l, OUTCOME_TIMEOUT, "step took longer than its timeout");
     bool marginal = l.marginal && l.outcome == OUTCOME_PASS;
 
-    add_setpoints(e, l.entry);
-    cJSON_AddNumberToObject(l.entry, "duration_s", now_s(e) - t0);
-    cJSON_AddStringToObject(l.entry, "outcome", outcome_str(l.outcome));
-    cJSON_AddBoolToObject(l.entry, "marginal", marginal);
+    l.step.setpoints = e->sp;
+    l.step.duration_s = now_s(e) - t0;
+    l.step.outcome = l.outcome;
+    l.step.marginal = marginal;
     if (l.message[0])
-        cJSON_AddStringToObject(l.entry, "message", l.message);
-    cJSON_AddItemToObject(l.entry, "measurements", l.meas);
-    cJSON_AddItemToArray(e->steps, l.entry);
+        l.step.message = rec_dup(l.message);
+    add_step(e, &l.step);
 
     emit(e, &(struct run_event){
                 .kind = RUN_EV_STEP_END,

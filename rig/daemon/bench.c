@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/log.h"
+#include "core/rec.h"
 #include "core/record.h"
 #include "daemon/rigd.h"
 
@@ -231,18 +232,17 @@ static void clear_done(void *user, int status, const struct pen_msg *resp)
                   bench->fault_why);
         bench_publish_device(bench, "pen", "fault_cleared", "WATCHDOG fault cleared by rigd: %s",
                              bench->fault_why);
-        cJSON *a = cJSON_CreateObject();
-        struct timespec ts;
-        char utc[32];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        record_utc(&ts, utc);
-        cJSON_AddStringToObject(a, "utc", utc);
-        cJSON_AddStringToObject(a, "action", "clear_pen_fault");
-        cJSON_AddStringToObject(a, "faults", "WATCHDOG");
-        cJSON_AddStringToObject(a, "reason", bench->fault_why);
+        struct rec_rig_action *a = calloc(1, sizeof *a);
         const struct pen_identity *id = pen_drv_identity(bench->pen);
-        cJSON_AddStringToObject(a, "pen_serial", id ? id->serial : "");
-        runner_note_rig_action(bench, a);
+        if (a) {
+            clock_gettime(CLOCK_REALTIME, &a->at);
+            a->action = strdup("clear_pen_fault");
+            a->faults = strdup("WATCHDOG");
+            a->reason = strdup(bench->fault_why);
+            a->pen_serial = strdup(id ? id->serial : "");
+        }
+        if (a)
+            runner_note_rig_action(bench, a);
     } else {
         bench_log(bench, LOG_ERR, "pen: could not clear the WATCHDOG fault (%s)",
                   status == PEN_DRV_NAK && resp ? pen_error_str(resp->u.nak.error)

@@ -49,7 +49,7 @@ static void run_free(struct run *run)
     capture_reset(&run->cap);
     sequence_free(run->seq);
     cJSON_Delete(run->req);
-    cJSON_Delete(run->rig_actions);
+    rec_rig_actions_free(run->rig_actions, run->nrig_actions);
     free(run);
 }
 
@@ -218,7 +218,9 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     run->total = (unsigned)sequence_leaf_count(run->seq);
     pthread_mutex_lock(&rn->lock);
     run->rig_actions = rn->pending_actions; /* what the rig did since the last run */
+    run->nrig_actions = rn->npending_actions;
     rn->pending_actions = NULL;
+    rn->npending_actions = 0;
     rn->run = run;
     pthread_mutex_unlock(&rn->lock);
     bench_update_stream(bench);
@@ -417,21 +419,24 @@ void runner_on_rig_problem(struct bench *bench, const char *what)
     pthread_mutex_unlock(&rn->lock);
 }
 
-void runner_note_rig_action(struct bench *bench, cJSON *action)
+void runner_note_rig_action(struct bench *bench, struct rec_rig_action *action)
 {
     struct runner *rn = runner_get(bench);
     if (!rn) {
-        cJSON_Delete(action);
+        rec_rig_actions_free(action, 1);
         return;
     }
     pthread_mutex_lock(&rn->lock);
-    cJSON **arr = rn->run ? &rn->run->rig_actions : &rn->pending_actions;
-    if (!*arr)
-        *arr = cJSON_CreateArray();
-    if (*arr)
-        cJSON_AddItemToArray(*arr, action);
-    else
-        cJSON_Delete(action);
+    struct rec_rig_action **arr = rn->run ? &rn->run->rig_actions : &rn->pending_actions;
+    size_t *n = rn->run ? &rn->run->nrig_actions : &rn->npending_actions;
+    struct rec_rig_action *more = realloc(*arr, (*n + 1) * sizeof *more);
+    if (more) {
+        more[(*n)++] = *action;
+        *arr = more;
+        free(action);
+    } else {
+        rec_rig_actions_free(action, 1);
+    }
     pthread_mutex_unlock(&rn->lock);
 }
 
@@ -465,8 +470,9 @@ void runner_shutdown(struct bench *bench)
     pthread_mutex_unlock(&rn->lock);
     bridge_drop_events(rn);
     run_free(run);
-    cJSON_Delete(rn->pending_actions);
+    rec_rig_actions_free(rn->pending_actions, rn->npending_actions);
     rn->pending_actions = NULL;
+    rn->npending_actions = 0;
     rn->wake_src = sd_event_source_disable_unref(rn->wake_src);
     rn->queue_timer = sd_event_source_disable_unref(rn->queue_timer);
     /* The runner itself stays until exit: driver completions of ops that

@@ -64,9 +64,11 @@ void runner_on_pen_lost(struct bench *bench, const char *reason);
  * (e.g. it let the pen's watchdog expire): the run is told at its next
  * check and ends ERROR, never FAIL. No-op without an active run. */
 void runner_on_rig_problem(struct bench *bench, const char *what);
-/* Something the rig did to the bench (takes action): recorded in the
- * active run's record, or in the next run's when none is active. */
-void runner_note_rig_action(struct bench *bench, cJSON *action);
+/* Something the rig did to the bench (takes action, one malloc'd entry
+ * and its strings): recorded in the active run's record, or in the next
+ * run's when none is active. */
+struct rec_rig_action;
+void runner_note_rig_action(struct bench *bench, struct rec_rig_action *action);
 
 /* Shutdown: true when a run is still ending; the loop is then exited
  * (sd_event_exit with bench->rigd->exit_code) as soon as it has finished, so its

@@ -34,6 +34,7 @@
 
 #include "daemon/log.h"
 #include "daemon/rigd.h"
+#include "core/rec.h"
 #include "core/run.h"
 #include "daemon/runner.h"
 #include "core/sequence.h"
@@ -98,7 +99,8 @@ struct run {
      * reported to the engine once; and what the rig did to the bench. */
     char rig_problem[200];
     bool rig_problem_told;
-    cJSON *rig_actions;
+    struct rec_rig_action *rig_actions; /* what the rig did (record "rig_actions") */
+    size_t nrig_actions;
 };
 
 /* The journal fields of a run's log lines (log.h). */
@@ -120,7 +122,8 @@ struct runner {
     bool loop_gone;
     bool exit_when_done; /* shutdown waits for the run to end */
     struct run *run;
-    cJSON *pending_actions; /* rig actions since the last run, for the next one */
+    struct rec_rig_action *pending_actions; /* rig actions since the last run, for the next one */
+    size_t npending_actions;
     /* Stream clock: maps monotonic time to the sensor's sample index. */
     bool clock_ok;
     uint64_t stream_end;

@@ -159,13 +159,14 @@ static bool op_rig_check(void *ctx, char *buf, size_t len)
     return tell;
 }
 
-static cJSON *op_rig_actions(void *ctx)
+static size_t op_rig_actions(void *ctx, struct rec_rig_action **out)
 {
     struct run *run = R(ctx);
     pthread_mutex_lock(&run->rn->lock);
-    cJSON *a = run->rig_actions ? cJSON_Duplicate(run->rig_actions, 1) : NULL;
+    size_t n = run->nrig_actions;
+    *out = rec_rig_actions_dup(run->rig_actions, n);
     pthread_mutex_unlock(&run->rn->lock);
-    return a;
+    return *out ? n : 0;
 }
 
 const struct rig_ops runner_ops = {

@@ -18,6 +18,7 @@
 
 #include "bench_ops.h"
 #include "core/junit.h"
+#include "core/rec.h"
 #include "core/record.h"
 #include "core/run.h"
 #include "runtest.h"
@@ -313,6 +314,289 @@ START_TEST(junit_error_before_any_measurement)
 }
 END_TEST
 
+/* A keeper of records besides the record file (run_config.sinks): it is
+ * opened once, sees every attachment and every version in order, the
+ * verdict once, and is closed; the file sink names the attachments. */
+struct count_sink {
+    unsigned opens, closes, attaches, captures, updates, completes;
+    unsigned fail_update; /* fail this update (1-based), 0 = never */
+    bool fail_open;
+    size_t last_steps;
+    enum rig_outcome last_outcome;
+    bool last_complete;
+};
+
+static int cs_open(void *impl, const struct rec_run *r, char *err, size_t len)
+{
+    (void)r;
+    struct count_sink *c = impl;
+    c->opens++;
+    if (c->fail_open) {
+        snprintf(err, len, "locked for good");
+        return -EPERM;
+    }
+    return 0;
+}
+
+static int cs_attach(void *impl, const char *suffix, const void *buf, size_t n, unsigned flags,
+                     struct rec_attachment *out, char *err, size_t len)
+{
+    (void)suffix, (void)buf, (void)n, (void)flags, (void)out, (void)err, (void)len;
+    ((struct count_sink *)impl)->attaches++;
+    return 0;
+}
+
+static int cs_capture(void *impl, const char *suffix, const struct rig_capture *cap,
+                      struct rec_attachment *out, char *err, size_t len)
+{
+    (void)suffix, (void)cap, (void)out, (void)err, (void)len;
+    ((struct count_sink *)impl)->captures++;
+    return 0;
+}
+
+static int cs_update(void *impl, const struct rec_run *r, bool complete, char *err, size_t len)
+{
+    struct count_sink *c = impl;
+    c->updates++;
+    c->completes += complete;
+    if (c->fail_update && c->updates == c->fail_update) {
+        snprintf(err, len, "station database on fire");
+        return -EIO;
+    }
+    c->last_steps = r->nsteps;
+    c->last_outcome = r->outcome;
+    c->last_complete = complete;
+    return 0;
+}
+
+static void cs_close(void *impl)
+{
+    ((struct count_sink *)impl)->closes++;
+}
+
+static const struct rec_sink_ops count_ops = {
+    .name = "count",
+    .open = cs_open,
+    .attach = cs_attach,
+    .attach_capture = cs_capture,
+    .update = cs_update,
+    .close = cs_close,
+};
+
+static struct run_result run_sinks(struct bench *b, const struct rig_sequence *s,
+                                   const char *record, struct count_sink *c)
+{
+    struct rec_sink sink = { .ops = &count_ops, .impl = c };
+    struct run_config cfg = {
+        .seq = s, .dut_serial = "PA-0000042", .record_path = record, .sinks = &sink, .nsinks = 1
+    };
+    struct run_result r;
+    ck_assert_int_eq(run_execute(&cfg, &bench_ops, b, &r), 0);
+    return r;
+}
+
+START_TEST(every_sink_sees_every_version)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct count_sink c = { 0 };
+    struct run_result r = run_sinks(&b, s, record_path, &c);
+    ck_assert_msg(r.outcome == OUTCOME_PASS, "%s", r.message);
+    ck_assert_uint_eq(c.opens, 1);
+    ck_assert_uint_eq(c.closes, 1);
+    ck_assert_uint_eq(c.attaches, 2 + 4); /* sequence, spec, per-stroke CSVs */
+    ck_assert_uint_eq(c.captures, 4);
+    ck_assert_uint_eq(c.updates, 1 + 11 + 1); /* the first record, each step, the verdict */
+    ck_assert_uint_eq(c.completes, 1);
+    ck_assert(c.last_complete);
+    ck_assert_uint_eq(c.last_steps, 11);
+    ck_assert_int_eq(c.last_outcome, OUTCOME_PASS);
+    cJSON *rec = read_record(); /* the record file names its attachments */
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec, "steps"), 2), "capture");
+    ck_assert_str_eq(jstr(cap, "file"), "run.cap1.bin");
+    cJSON_Delete(rec);
+    /* without a record file the other sinks still get everything */
+    struct count_sink alone = { 0 };
+    r = run_sinks(&b, s, NULL, &alone);
+    ck_assert_msg(r.outcome == OUTCOME_PASS, "%s", r.message);
+    ck_assert_uint_eq(alone.captures, 4);
+    ck_assert_uint_eq(alone.updates, 13);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+/* A sink that cannot keep the verdict makes the run ERROR, and the record
+ * file, which had already kept a PASS, is rewritten to say so. */
+START_TEST(a_sink_failing_is_a_record_error)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    struct count_sink c = { .fail_update = 13 };
+    struct run_result r = run_sinks(&b, s, record_path, &c);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_str_eq(r.record_error, "station database on fire");
+    ck_assert_str_eq(r.message, "run record: station database on fire");
+    cJSON *rec = read_record_as_is();
+    ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
+    ck_assert_str_eq(jstr(rec, "message"), "run record: station database on fire");
+    cJSON_Delete(rec);
+    remove_tmp();
+    /* mid-run: ERROR from there on, in every sink */
+    make_tmp();
+    c = (struct count_sink){ .fail_update = 3 };
+    r = run_sinks(&b, s, record_path, &c);
+    ck_assert_int_eq(r.outcome, OUTCOME_ERROR);
+    ck_assert_int_eq(c.last_outcome, OUTCOME_ERROR);
+    ck_assert_uint_eq(c.completes, 1);
+    rec = read_record_as_is();
+    ck_assert_str_eq(jstr(rec, "outcome"), "ERROR");
+    cJSON_Delete(rec);
+    remove_tmp();
+    /* one that cannot keep the run at all refuses it up front */
+    make_tmp();
+    c = (struct count_sink){ .fail_open = true };
+    struct rec_sink sink = { .ops = &count_ops, .impl = &c };
+    struct run_config cfg = { .seq = s,
+                              .dut_serial = "PA-0000042",
+                              .record_path = record_path,
+                              .sinks = &sink,
+                              .nsinks = 1 };
+    ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), -1);
+    ck_assert_str_eq(r.message, "cannot keep the run record (count): locked for good");
+    ck_assert_uint_eq(c.updates, 0);
+    ck_assert_uint_eq(c.closes, 1); /* every sink given is closed once */
+    ck_assert_int_ne(access(record_path, F_OK), 0);
+    sequence_free(s);
+    remove_tmp();
+    bench_free(&b);
+}
+END_TEST
+
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, out);
+    fclose(out);
+    fclose(f);
+    return buf;
+}
+
+/* The record file sink, its counts taken when it is closed. */
+struct wrapped {
+    struct rec_sink inner;
+    unsigned written, coalesced;
+};
+
+static int w_open(void *impl, const struct rec_run *r, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->open(w->inner.impl, r, err, len);
+}
+
+static int w_attach(void *impl, const char *suffix, const void *buf, size_t n, unsigned flags,
+                    struct rec_attachment *out, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->attach(w->inner.impl, suffix, buf, n, flags, out, err, len);
+}
+
+static int w_capture(void *impl, const char *suffix, const struct rig_capture *cap,
+                     struct rec_attachment *out, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->attach_capture(w->inner.impl, suffix, cap, out, err, len);
+}
+
+static int w_update(void *impl, const struct rec_run *r, bool complete, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->update(w->inner.impl, r, complete, err, len);
+}
+
+static int w_verify(void *impl, const struct rec_run *r, char *err, size_t len)
+{
+    struct wrapped *w = impl;
+    return w->inner.ops->verify(w->inner.impl, r, err, len);
+}
+
+static void w_close(void *impl)
+{
+    struct wrapped *w = impl;
+    rec_file_sink_stats(&w->inner, &w->written, &w->coalesced);
+    w->inner.ops->close(w->inner.impl);
+}
+
+static const struct rec_sink_ops wrapped_ops = {
+    .name = "record file",
+    .open = w_open,
+    .attach = w_attach,
+    .attach_capture = w_capture,
+    .update = w_update,
+    .verify = w_verify,
+    .close = w_close,
+};
+
+/* The record file sink with its writer thread (REC_FILE_BACKGROUND) ends
+ * with the same record and attachments as the synchronous one; every
+ * version was either written or replaced by a newer one. */
+START_TEST(background_writer_keeps_the_same_record)
+{
+    struct rig_sequence *s = load(FIXTURES_DIR "/sequences/eol.json");
+    char *text[2];
+    for (int bg = 0; bg < 2; bg++) {
+        make_tmp();
+        struct bench b;
+        bench_init(&b);
+        struct wrapped w = { 0 };
+        char err[256];
+        ck_assert_int_eq(rec_file_sink_new_flags(record_path, bg ? REC_FILE_BACKGROUND : 0,
+                                                 &w.inner, err, sizeof err),
+                         0);
+        struct count_sink c = { 0 };
+        struct rec_sink both[2] = { { .ops = &wrapped_ops, .impl = &w },
+                                    { .ops = &count_ops, .impl = &c } };
+        struct run_config cfg = { .seq = s,
+                                  .dut_serial = "PA-0000042",
+                                  .run_id = "00000000-0000-4000-8000-000000000001",
+                                  .sinks = both,
+                                  .nsinks = 2 };
+        struct run_result r;
+        ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), 0);
+        ck_assert_msg(r.outcome == OUTCOME_PASS, "%s", r.message);
+        ck_assert_str_eq(r.record_error, "");
+        /* 13 versions: the first, 11 steps, the verdict; the writer
+         * thread may skip some of the 11 for newer ones */
+        ck_assert_uint_eq(c.updates, 13);
+        ck_assert_uint_eq(w.written + w.coalesced, 13);
+        ck_assert_uint_ge(w.written, 2);
+        if (!bg)
+            ck_assert_uint_eq(w.coalesced, 0);
+        text[bg] = slurp_file(record_path);
+        cJSON *rec = read_record(); /* recomputes from the attachments */
+        cJSON_Delete(rec);
+        remove_tmp();
+        bench_free(&b);
+    }
+    ck_assert_str_eq(text[0], text[1]);
+    free(text[0]);
+    free(text[1]);
+    sequence_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("run records");
@@ -327,6 +611,9 @@ int main(void)
     tcase_add_test(tc, message_is_the_first_cause);
     tcase_add_test(tc, junit_names_unique_and_times_add_up);
     tcase_add_test(tc, junit_error_before_any_measurement);
+    tcase_add_test(tc, every_sink_sees_every_version);
+    tcase_add_test(tc, a_sink_failing_is_a_record_error);
+    tcase_add_test(tc, background_writer_keeps_the_same_record);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
