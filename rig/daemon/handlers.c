@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/handlers.h"
 #include "daemon/log.h"
-#include "daemon/rigd.h"
+#include "daemon/request.h"
 
 /* An API request waiting for a device. */
 struct pending {
@@ -565,38 +566,6 @@ static int addressed_bench(struct rigd *r, struct api_client *c, const cJSON *re
     api_error(c, req, API_E_BAD_ARGUMENT, "unknown fixture \"%.64s\" (station %s has: %s)",
               fx->valuestring, r->cfg.station, names);
     return -1;
-}
-
-static const struct rigd_request *find_request(const struct rigd_request *table, const char *name)
-{
-    for (const struct rigd_request *q = table; q->name; q++)
-        if (strcmp(q->name, name) == 0)
-            return q;
-    return NULL;
-}
-
-void rigd_dispatch_action(struct bench *bench, struct api_client *c, const cJSON *req,
-                          const char *cls, const struct rigd_request *actions, const char *dflt)
-{
-    const cJSON *a = api_member(req, "action");
-    const char *name = a ? a->valuestring : dflt;
-    char what[64];
-    if (!name) {
-        api_error(c, req, API_E_BAD_REQUEST, "%s needs \"action\" (a string)", cls);
-        return;
-    }
-    const struct rigd_request *q = find_request(actions, name);
-    if (!q) {
-        char known[160] = "";
-        size_t n = 0;
-        for (const struct rigd_request *k = actions; k->name && n < sizeof known; k++)
-            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", n ? ", " : "", k->name);
-        api_error(c, req, API_E_BAD_ARGUMENT, "unknown %s action \"%.64s\" (%s)", cls, name, known);
-        return;
-    }
-    snprintf(what, sizeof what, "%s %s", cls, q->name);
-    if (api_members_require(c, req, what, q->members) == 0)
-        q->handle(bench, c, req);
 }
 
 void handlers_on_request(void *user, struct api_client *c, const char *cls, const cJSON *req)

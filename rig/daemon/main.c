@@ -139,7 +139,10 @@ static int on_exit_timer(sd_event_source *s, uint64_t usec, void *user)
     return 0;
 }
 
-void rigd_exit_when_settled(struct rigd *r, bool flush)
+/* Shutdown: leave the loop once every bench's motor stop has completed
+ * and no run is still ending; flush: a moment later, so a "finished"
+ * event just queued still reaches its client. */
+static void rigd_exit_when_settled(struct rigd *r, bool flush)
 {
     bool ending = false;
     for (size_t i = 0; i < r->nbenches; i++) {
@@ -155,6 +158,12 @@ void rigd_exit_when_settled(struct rigd *r, bool flush)
                                           r->ev, &r->flush_timer, CLOCK_MONOTONIC,
                                           RIGD_EXIT_FLUSH_MS * 1000u, 10000, on_exit_timer, r) < 0))
         sd_event_exit(r->ev, r->exit_code);
+}
+
+/* The bench's run_ended_at_shutdown hook: its "finished" event is queued. */
+static void run_ended_at_shutdown(struct bench *bench)
+{
+    rigd_exit_when_settled(bench->rigd, true);
 }
 
 static void shutdown_stopped(struct bench *bench, void *user, bool confirmed, const char *detail)
@@ -182,7 +191,7 @@ static int on_grace_timeout(sd_event_source *s, uint64_t usec, void *user)
     return 0;
 }
 
-void rigd_begin_shutdown(struct rigd *r, const char *why)
+static void rigd_begin_shutdown(struct rigd *r, const char *why)
 {
     if (r->shutting_down)
         return;
@@ -284,6 +293,10 @@ int main(int argc, char **argv)
         bench->cfg = &r->cfg.fixtures[i];
         bench->name = bench->cfg->name;
         g_queue_init(&bench->waiting);
+        /* The layers above the bench register their hooks, top last. */
+        session_attach(bench);
+        runner_attach(bench);
+        bench->hooks.run_ended_at_shutdown = run_ended_at_shutdown;
     }
     if (gethostname(r->hostname, sizeof r->hostname) < 0)
         snprintf(r->hostname, sizeof r->hostname, "localhost");

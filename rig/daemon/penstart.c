@@ -21,8 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/bench.h"
 #include "daemon/log.h"
-#include "daemon/rigd.h"
 
 #define PENSTART_POLL_MS 50
 #define PENSTART_RETRIES 3

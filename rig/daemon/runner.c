@@ -88,7 +88,8 @@ static void finish_run(struct runner *rn)
          * ends with rigd. Leave the loop a moment later, so the queued
          * "finished" event can still reach the owner's socket. */
         bench_log(bench, LOG_NOTICE, "run ended at shutdown");
-        rigd_exit_when_settled(bench->rigd, true);
+        if (bench->hooks.run_ended_at_shutdown)
+            bench->hooks.run_ended_at_shutdown(bench);
         return;
     }
     run_release_bench(bench, owner, claimed, passed);
@@ -438,6 +439,20 @@ void runner_note_rig_action(struct bench *bench, struct rec_rig_action *action)
         rec_rig_actions_free(action, 1);
     }
     pthread_mutex_unlock(&rn->lock);
+}
+
+void runner_attach(struct bench *bench)
+{
+    struct bench_hooks *h = &bench->hooks;
+    h->samples = runner_on_samples;
+    h->stream_event = runner_on_stream_event;
+    h->sensor_lost = runner_on_sensor_lost;
+    h->pen_lost = runner_on_pen_lost;
+    h->rig_problem = runner_on_rig_problem;
+    h->rig_action = runner_note_rig_action;
+    h->run_active = runner_active_desc;
+    h->run_start_queued = runner_start_queued;
+    h->run_abort_client = runner_abort_client;
 }
 
 bool runner_defer_exit(struct bench *bench)

@@ -10,9 +10,10 @@
  *   end   -> finished, eventfd      --> join, "finished" event, release
  *
  * Every wait of the worker is bounded and wakes on abort. Sensor samples
- * reach an active capture through runner_on_samples(), called by bench.c
- * on the event thread. Everything here except the worker's ops runs on the
- * event thread. Protocol: docs/API.md ("run", "abort"), docs/RUNS.md.
+ * reach an active capture through runner_on_samples(), the bench's samples
+ * hook (benchdev.c) on the event thread. Everything here except the
+ * worker's ops runs on the event thread. Protocol: docs/API.md ("run",
+ * "abort"), docs/RUNS.md.
  */
 #ifndef RIGD_RUNNER_H
 #define RIGD_RUNNER_H
@@ -26,8 +27,14 @@
 #include "dev/sh2/protocol.h"
 
 struct rigd;
+struct bench;
 struct api_client;
 struct runner;
+
+/* Register the runner layer's hooks on the bench (bench.h, struct
+ * bench_hooks: samples, stream and device events, rig problems and
+ * actions, and the session layer's questions about runs); before it opens. */
+void runner_attach(struct bench *bench);
 
 /* "run" request: validate, claim the bench (or queue with "wait"), start. */
 void runner_handle_run(struct bench *bench, struct api_client *c, const cJSON *req);
@@ -50,7 +57,8 @@ void runner_status_add(struct bench *bench, cJSON *body);
 /* A client went away: abort its run, drop its queued runs. */
 void runner_client_gone(struct bench *bench, struct api_client *c);
 
-/* Hooks from bench.c (event thread). */
+/* Hooks of the bench layer (bench_hooks, registered by runner_attach;
+ * event thread). */
 void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force,
                        const int32_t *disp, size_t n, uint32_t rate_hz);
 /* A sensor stream event: loss, overrun, errors flag an active capture. */

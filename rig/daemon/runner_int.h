@@ -32,12 +32,14 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
-#include "daemon/log.h"
-#include "daemon/rigd.h"
 #include "core/rec.h"
 #include "core/run.h"
-#include "daemon/runner.h"
 #include "core/sequence.h"
+#include "daemon/bench.h"
+#include "daemon/log.h"
+#include "daemon/runner.h"
+#include "daemon/runreq.h"
+#include "daemon/session.h"
 
 enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_PEN_REST, CMD_TARE };
 

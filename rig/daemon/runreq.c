@@ -13,6 +13,8 @@
  * Every refusal is an error reply that says what is wrong; a refused run
  * writes nothing and touches no device.
  */
+#include "daemon/runreq.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
 #include "core/record.h"
-#include "daemon/rigd.h"
+#include "daemon/log.h"
+#include "daemon/request.h"
 
 /* Room a run needs beyond its captures (record, JUnit, the journal). */
 #define RUNREQ_SPACE_MARGIN (16ull << 20)
@@ -35,18 +37,6 @@ static const char *req_str(const cJSON *req, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* (UTF-8 is already checked for the whole request line.) */
-bool rigd_printable(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
 }
 
 static bool record_name_ok(const char *s)

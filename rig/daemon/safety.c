@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/bench.h"
 #include "daemon/log.h"
-#include "daemon/rigd.h"
 
 static void finish(struct bench *bench, bool confirmed, const char *detail)
 {
@@ -41,7 +41,8 @@ static void finish(struct bench *bench, bool confirmed, const char *detail)
         w = next;
     }
     bench_update_heartbeat(bench);
-    session_after_stop(bench);
+    if (bench->hooks.stop_done)
+        bench->hooks.stop_done(bench); /* the session layer hands the bench on */
     bench_sync(bench);
 }
 

@@ -8,6 +8,8 @@
  *           "wait":bool, "host":"...", "purpose":"..."}
  * Replies always carry "owner" (null when nobody owns the bench).
  */
+#include "daemon/session.h"
+
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -17,7 +19,17 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
-#include "daemon/rigd.h"
+
+/* A run active or still ending on the bench (the runner layer's hook). */
+static bool run_active(struct bench *bench, char *desc, size_t len)
+{
+    return bench->hooks.run_active && bench->hooks.run_active(bench, desc, len);
+}
+
+void session_attach(struct bench *bench)
+{
+    bench->hooks.stop_done = session_after_stop;
+}
 
 cJSON *session_owner_json(const struct session_owner *o)
 {
@@ -97,7 +109,7 @@ int session_claim(struct bench *bench, struct api_client *c, const cJSON *req, b
         return bench->owner.client == c ? 0 : -EBUSY;
     /* A run whose session ended (owner left or released) may still send
      * its teardown STOP: that must never stop a new owner's motor. */
-    if (runner_active_desc(bench, NULL, 0))
+    if (run_active(bench, NULL, 0))
         return -EBUSY;
     fill_owner(bench, &bench->owner, c, req, implicit);
     bench->have_session = true;
@@ -143,13 +155,15 @@ void bench_hand_on(struct bench *bench)
     while (!bench->rigd->shutting_down && !bench->rigd->exiting &&
            (e = benchq_head(&bench->waiting))) {
         if (e->kind == BENCHQ_SESSION) {
-            if (bench->have_session || bench->stopping || runner_active_desc(bench, NULL, 0))
+            if (bench->have_session || bench->stopping || run_active(bench, NULL, 0))
                 return;
             grant_waiter(bench, benchq_pop(&bench->waiting));
             benchq_entry_free(e);
             continue;
         }
-        int rc = runner_start_queued(bench, e->c, e->req);
+        /* Only the runner layer queues runs, so its hook is there. */
+        int rc =
+            bench->hooks.run_start_queued ? bench->hooks.run_start_queued(bench, e->c, e->req) : -1;
         if (rc == 0)
             return; /* not free for it yet: it keeps its place */
         benchq_entry_free(benchq_pop(&bench->waiting));
@@ -183,7 +197,8 @@ void session_release(struct bench *bench, const char *reason)
     /* A run of this session (the owner releasing mid-run, or leaving) is
      * aborted first, so the engine never starts the motor again and its
      * record says why; then the motor is stopped. */
-    runner_abort_client(bench, bench->owner.client, why);
+    if (bench->hooks.run_abort_client)
+        bench->hooks.run_abort_client(bench, bench->owner.client, why);
     /* Heartbeats stay on until the stop is confirmed or has failed. */
     safe_stop(bench, why, NULL, NULL);
 }
@@ -266,7 +281,7 @@ static void session_claim_request(struct bench *bench, struct api_client *c, con
                   "bench busy: session %llu owned by %s (pid %ld) on %s since %s",
                   (unsigned long long)bench->owner.id, bench->owner.user, (long)bench->owner.pid,
                   bench->owner.host, bench->owner.started);
-    else if (runner_active_desc(bench, run_desc, sizeof run_desc))
+    else if (run_active(bench, run_desc, sizeof run_desc))
         api_error(c, req, API_E_BUSY, "bench busy: %s; retry or use wait", run_desc);
     else
         api_error(c, req, API_E_BUSY,

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/rigd.h"
+#include "daemon/handlers.h"
 
 /* The fixture's session, devices, last stop and run, added to o. */
 static void fixture_status_add(struct bench *bench, cJSON *o)

@@ -4,8 +4,9 @@
  * re-seed the noise. These tests measure each mount from the sensor's
  * samples the way an analyst would, compare with the mount's ground-truth
  * line, check the spreads over many mounts against the documented ones, and
- * run a small crossed gauge study. Part of the test_sim_model binary
- * (test_model.c adds this TCase). */
+ * run a small crossed gauge study. The analyst's tools are in
+ * mount_analyst.c. Part of the test_sim_model binary (test_model.c adds
+ * this TCase). */
 #include "test_mount.h"
 
 #include <math.h>
@@ -15,284 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "helpers.h"
-
-#define RATE_HZ      50000.0
-#define SET_DEPTH_MM 1.0
-#define STROKE_MM    3.5
-
-/* ---- the model's ground truth, followed as it grows ---- */
-
-struct mount_line {
-    char why[16];
-    double session, mount;
-    double disp_zero_um, seat_um, k_factor, puncture_factor, k_n_per_mm;
-    double drift_mn_per_min, settle_min, zero_shift_mn;
-};
-
-struct stroke_line {
-    double t_peak, protrusion, peak_force, penetration;
-};
-
-struct follow {
-    FILE *f;
-    long off;
-    struct mount_line mounts[4096];
-    size_t nmounts;
-    struct stroke_line *strokes;
-    size_t nstrokes, cap;
-    size_t sessions; /* "session" event lines */
-};
-
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    ck_assert_msg(cJSON_IsNumber(v), "truth line without number %s", k);
-    return v->valuedouble;
-}
-
-/* Read the lines the model wrote since the last call. */
-static void follow(struct follow *fo)
-{
-    char line[2048];
-    ck_assert_int_eq(fflush(fo->f), 0);
-    ck_assert_int_eq(fseek(fo->f, fo->off, SEEK_SET), 0);
-    while (fgets(line, sizeof line, fo->f)) {
-        cJSON *o = cJSON_Parse(line);
-        ck_assert_msg(o != NULL, "truth line is not JSON: %s", line);
-        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event");
-        if (cJSON_IsString(ev) && strcmp(ev->valuestring, "mount") == 0) {
-            ck_assert_uint_lt(fo->nmounts, sizeof fo->mounts / sizeof fo->mounts[0]);
-            struct mount_line *ml = &fo->mounts[fo->nmounts++];
-            const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "why");
-            ck_assert(cJSON_IsString(why));
-            snprintf(ml->why, sizeof ml->why, "%s", why->valuestring);
-            ml->session = num(o, "session");
-            ml->mount = num(o, "mount");
-            ml->disp_zero_um = num(o, "disp_zero_um");
-            ml->seat_um = num(o, "seat_um");
-            ml->k_factor = num(o, "phantom_k_factor");
-            ml->puncture_factor = num(o, "puncture_factor");
-            ml->k_n_per_mm = num(o, "k_n_per_mm");
-            ml->drift_mn_per_min = num(o, "tare_drift_mn_per_min");
-            ml->settle_min = num(o, "tare_settle_min");
-            ml->zero_shift_mn = num(o, "zero_shift_mn");
-            ck_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "serial")));
-            (void)num(o, "puncture_n_per_needle");
-        } else if (cJSON_IsString(ev) && strcmp(ev->valuestring, "session") == 0) {
-            fo->sessions++;
-        } else if (!ev) {
-            if (fo->nstrokes == fo->cap) {
-                fo->cap = fo->cap ? 2 * fo->cap : 4096;
-                fo->strokes = realloc(fo->strokes, fo->cap * sizeof *fo->strokes);
-                ck_assert_ptr_nonnull(fo->strokes);
-            }
-            fo->strokes[fo->nstrokes++] =
-                (struct stroke_line){ num(o, "t_peak"), num(o, "protrusion_mm"),
-                                      num(o, "peak_force_n"), num(o, "penetration_mm") };
-        }
-        cJSON_Delete(o);
-    }
-    fo->off = ftell(fo->f);
-    /* back to the end, where the model writes next */
-    ck_assert_int_eq(fseek(fo->f, 0, SEEK_END), 0);
-}
-
-static void follow_init(struct follow *fo, struct sim_model *m)
-{
-    memset(fo, 0, sizeof *fo);
-    fo->f = tmpfile();
-    ck_assert_ptr_nonnull(fo->f);
-    sim_model_set_truth(m, fo->f);
-}
-
-static void follow_free(struct follow *fo)
-{
-    fclose(fo->f);
-    free(fo->strokes);
-}
-
-static const struct mount_line *last_mount(const struct follow *fo)
-{
-    ck_assert_uint_gt(fo->nmounts, 0);
-    return &fo->mounts[fo->nmounts - 1];
-}
-
-/* ---- small statistics ---- */
-
-struct moments {
-    double n, sum, sum2;
-};
-
-static void add(struct moments *s, double x)
-{
-    s->n++;
-    s->sum += x;
-    s->sum2 += x * x;
-}
-
-static double mean(const struct moments *s)
-{
-    return s->sum / s->n;
-}
-
-static double sd(const struct moments *s)
-{
-    return sqrt(fmax(0.0, (s->sum2 - s->sum * s->sum / s->n) / (s->n - 1)));
-}
-
-/* A spread estimated from n values is within its expected value to about
- * 1/sqrt(2(n - 1)) (relative); tol is that many of those. */
-static void assert_sd(const char *what, const struct moments *s, double want, double tol)
-{
-    double rel = 1.0 / sqrt(2.0 * (s->n - 1));
-    ck_assert_msg(fabs(sd(s) / want - 1.0) <= tol * rel,
-                  "%s: sd %.4g over %g mounts, documented %.4g (tolerance %.0f %%)", what, sd(s),
-                  s->n, want, 100 * tol * rel);
-    ck_assert_msg(fabs(mean(s)) <= 4.0 * want / sqrt(s->n), "%s: mean %.4g, want 0 +- %.3g", what,
-                  mean(s), 4.0 * want / sqrt(s->n));
-}
-
-/* ---- measuring a mount from the samples, as an analyst would ---- */
-
-struct meas {
-    double depth_mm;   /* mean per-stroke top of the displacement */
-    double peak_n;     /* mean per-stroke force peak above the zero */
-    double k_n_per_mm; /* slope of the elastic rise, force vs displacement */
-    double contact_mm; /* displacement reading where that rise starts */
-    size_t strokes;
-    size_t first_top, last_top;          /* sample index of the first and last stroke's top */
-    double truth_depth_mm, truth_peak_n; /* the same strokes' truth */
-};
-
-/* Strokes are the runs of samples above mid-stroke; the first and last run
- * may be cut by the window and are skipped. The force zero is the mean
- * force while the needle tips are well behind the cartridge face; the
- * elastic rise is fitted over 20-80 % of each stroke's peak before it. */
-static void measure(const struct capture *c, struct meas *w)
-{
-    double mid_nm = (SET_DEPTH_MM - STROKE_MM / 2) * 1e6;
-    double zero = 0;
-    size_t nz = 0;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->disp[i] < mid_nm - 0.5e6) {
-            zero += c->force[i];
-            nz++;
-        }
-    ck_assert_uint_gt(nz, 1000);
-    zero /= (double)nz;
-    double sx = 0, sy = 0, sxx = 0, sxy = 0, np = 0, depth = 0, peak = 0;
-    size_t strokes = 0, runs = 0;
-    for (size_t i = 0; i < c->n;) {
-        if (c->disp[i] <= mid_nm) {
-            i++;
-            continue;
-        }
-        size_t a = i;
-        while (i < c->n && c->disp[i] > mid_nm)
-            i++;
-        if (runs++ == 0 || a == 0 || i == c->n)
-            continue;
-        size_t top = a, fpk = a;
-        for (size_t k = a; k < i; k++) {
-            if (c->disp[k] > c->disp[top])
-                top = k;
-            if (c->force[k] > c->force[fpk])
-                fpk = k;
-        }
-        double f_peak = c->force[fpk] - zero;
-        for (size_t k = a; k < fpk; k++) {
-            double f = c->force[k] - zero;
-            if (f < 0.2 * f_peak || f > 0.8 * f_peak)
-                continue;
-            double x = c->disp[k] / 1e6, y = f / 1e6;
-            sx += x;
-            sy += y;
-            sxx += x * x;
-            sxy += x * y;
-            np++;
-        }
-        depth += c->disp[top] / 1e6;
-        peak += f_peak / 1e6;
-        if (strokes++ == 0)
-            w->first_top = top;
-        w->last_top = top;
-    }
-    ck_assert_uint_gt(strokes, 10);
-    ck_assert_double_gt(np, 3.0 * (double)strokes);
-    double slope = (sxy - sx * sy / np) / (sxx - sx * sx / np);
-    double icept = (sy - slope * sx) / np;
-    w->strokes = strokes;
-    w->depth_mm = depth / (double)strokes;
-    w->peak_n = peak / (double)strokes;
-    w->k_n_per_mm = slope;
-    w->contact_mm = -icept / slope;
-}
-
-/* Mean truth of the strokes that peaked in [t0, t1] (s). */
-static void truth_of(const struct follow *fo, double t0, double t1, struct meas *w)
-{
-    double d = 0, f = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < fo->nstrokes; i++)
-        if (fo->strokes[i].t_peak >= t0 && fo->strokes[i].t_peak <= t1) {
-            d += fo->strokes[i].protrusion;
-            f += fo->strokes[i].peak_force;
-            n++;
-        }
-    ck_assert_uint_eq(n, w->strokes);
-    w->truth_depth_mm = d / (double)n;
-    w->truth_peak_n = f / (double)n;
-}
-
-static struct pen_status status_of(const struct sim_model *m)
-{
-    struct pen_status st;
-    sim_pen_status(m, &st);
-    return st;
-}
-
-static void wait_rest(struct sim_model *m)
-{
-    for (int i = 0; i < 200 && status_of(m).state != PEN_STATE_IDLE; i++)
-        run_fed(m, sim_model_now(m) + 10 * MS, NULL);
-    ck_assert_int_eq(status_of(m).state, PEN_STATE_IDLE);
-}
-
-/* One run as the rig makes it on the current mount: the pen at 120 Hz,
- * settled, the sensor streaming for `ms`, then stopped and at rest. */
-static void measured_run(struct sim_model *m, struct follow *fo, uint64_t ms, struct meas *w)
-{
-    ck_assert_int_eq(sim_pen_set_rate(m, 120000), 0);
-    ck_assert_int_eq(sim_pen_start(m), 0);
-    run_fed(m, sim_model_now(m) + 150 * MS, NULL);
-    struct capture c;
-    capture_init(&c);
-    uint64_t t0 = sim_model_now(m);
-    ck_assert_int_eq(sim_sh_start(m), 0);
-    run_fed(m, t0 + ms * MS, &c);
-    ck_assert_int_eq(sim_sh_stop(m), 0);
-    capture_drain(m, &c, SH_MAX_SAMPLES);
-    ck_assert(!c.seq_error && !c.index_error && c.overrun_blocks == 0);
-    measure(&c, w);
-    capture_free(&c);
-    ck_assert_int_eq(sim_pen_stop(m), 0);
-    wait_rest(m);
-    follow(fo);
-    /* Frame n of the window was taken at t0 + (n + 1)/rate: the truth of
-     * exactly the strokes measured (a period is 8.3 ms, the top sample
-     * within a few samples of the stroke's peak). */
-    double t_first = (double)t0 * 1e-9 + (double)(w->first_top + 1) / RATE_HZ;
-    double t_last = (double)t0 * 1e-9 + (double)(w->last_top + 1) / RATE_HZ;
-    truth_of(fo, t_first - 0.002, t_last + 0.002, w);
-}
-
-static struct sim_params msa_params(void)
-{
-    struct sim_params p;
-    sim_params_default(&p);
-    sim_params_mount_typical(&p);
-    return p;
-}
+#include "mount_analyst.h"
 
 /* ---- tests ---- */
 
@@ -307,7 +31,7 @@ START_TEST(test_mount_params)
     ck_assert_double_eq(d.mount_k_sd_pct, 0);
     ck_assert_double_eq(d.mount_puncture_sd_pct, 0);
     ck_assert_double_eq(d.mount_tare_drift_sd_mn_per_min, 0);
-    t = msa_params();
+    t = mount_msa_params();
     ck_assert_double_eq(t.mount_disp_zero_sd_um, 3.0);
     ck_assert_double_eq(t.mount_seat_sd_um, 10.0);
     ck_assert_double_eq(t.mount_k_sd_pct, 3.0);
@@ -362,9 +86,9 @@ START_TEST(test_mount_params)
     ck_assert_ptr_nonnull(m);
     struct follow fo;
     follow_init(&fo, m);
-    follow(&fo);
+    follow_read(&fo);
     ck_assert_uint_eq(fo.nmounts, 1);
-    const struct mount_line *ml = last_mount(&fo);
+    const struct mount_line *ml = follow_last_mount(&fo);
     ck_assert_str_eq(ml->why, "start");
     ck_assert_double_eq(ml->session, 0);
     ck_assert_double_eq(ml->mount, 1);
@@ -383,7 +107,7 @@ END_TEST
  * displacement zero; every mount gets its truth line. */
 START_TEST(test_remount_only_at_rest)
 {
-    struct sim_params p = msa_params();
+    struct sim_params p = mount_msa_params();
     p.disp_noise_um = 0;
     struct sim_model *m = sim_model_new(&p, 8);
     ck_assert_ptr_nonnull(m);
@@ -397,10 +121,10 @@ START_TEST(test_remount_only_at_rest)
     ck_assert_int_eq(sim_model_new_session(m, 5), -1);
     ck_assert_int_eq(sim_pen_stop(m), 0);
     run_fed(m, 205 * MS, NULL);
-    ck_assert_int_eq(status_of(m).state, PEN_STATE_STOPPING);
+    ck_assert_int_eq(pen_status_of(m).state, PEN_STATE_STOPPING);
     ck_assert_int_eq(sim_pen_remount(m), -1); /* still coasting */
-    wait_rest(m);
-    follow(&fo);
+    pen_wait_rest(m);
+    follow_read(&fo);
     ck_assert_uint_eq(fo.nmounts, 1); /* refusals leave no trace */
     ck_assert_uint_eq(sim_model_mount_count(m), 1);
     ck_assert_uint_eq(sim_model_session(m), 0);
@@ -413,18 +137,18 @@ START_TEST(test_remount_only_at_rest)
         run_fed(m, sim_model_now(m) + 20 * MS, &c);
         int32_t parked = c.disp[c.n - 1];
         ck_assert_int_eq(c.disp[before], parked); /* at rest */
-        double z0 = last_mount(&fo)->disp_zero_um;
+        double z0 = follow_last_mount(&fo)->disp_zero_um;
         ck_assert_int_eq(sim_pen_remount(m), 0);
-        follow(&fo);
+        follow_read(&fo);
         ck_assert_uint_eq(fo.nmounts, 2 + (size_t)k);
-        const struct mount_line *ml = last_mount(&fo);
+        const struct mount_line *ml = follow_last_mount(&fo);
         ck_assert_str_eq(ml->why, "remount");
         ck_assert_double_eq(ml->mount, 2 + k);
         ck_assert_uint_eq(sim_model_mount_count(m), 2 + (unsigned)k);
         run_fed(m, sim_model_now(m) + 20 * MS, &c);
         /* the same needles, read against the new zero (0.01 um LSB) */
         ck_assert_double_eq_tol((c.disp[c.n - 1] - parked) / 1e3, ml->disp_zero_um - z0, 0.011);
-        struct pen_status st = status_of(m);
+        struct pen_status st = pen_status_of(m);
         ck_assert_int_eq(st.state, PEN_STATE_IDLE);
         ck_assert_uint_eq(st.set_rate_mhz, 120000);
         ck_assert_uint_eq(st.set_depth_um, 1250);
@@ -433,7 +157,7 @@ START_TEST(test_remount_only_at_rest)
     /* the pen still runs after remounts */
     ck_assert_int_eq(sim_pen_start(m), 0);
     run_fed(m, sim_model_now(m) + 200 * MS, NULL);
-    ck_assert_int_eq(status_of(m).state, PEN_STATE_RUNNING);
+    ck_assert_int_eq(pen_status_of(m).state, PEN_STATE_RUNNING);
     follow_free(&fo);
     sim_model_free(m);
 }
@@ -444,7 +168,7 @@ END_TEST
  * mounts and other noise. */
 static void study_run(uint64_t session, struct capture *c, char **truth, size_t *len)
 {
-    struct sim_params p = msa_params();
+    struct sim_params p = mount_msa_params();
     struct sim_model *m = sim_model_new(&p, 21);
     ck_assert_ptr_nonnull(m);
     FILE *f = open_memstream(truth, len);
@@ -464,7 +188,7 @@ static void study_run(uint64_t session, struct capture *c, char **truth, size_t 
             ck_assert_int_eq(sim_pen_start(m), 0);
             run_fed(m, sim_model_now(m) + 300 * MS, c);
             ck_assert_int_eq(sim_pen_stop(m), 0);
-            for (int i = 0; i < 50 && status_of(m).state != PEN_STATE_IDLE; i++)
+            for (int i = 0; i < 50 && pen_status_of(m).state != PEN_STATE_IDLE; i++)
                 run_fed(m, sim_model_now(m) + 10 * MS, c);
         }
     }
@@ -516,7 +240,7 @@ END_TEST
  * independent of each other, and the truth is consistent with itself. */
 START_TEST(test_mount_draws_match_documented_spreads)
 {
-    struct sim_params p = msa_params();
+    struct sim_params p = mount_msa_params();
     struct sim_model *m = sim_model_new(&p, 31);
     ck_assert_ptr_nonnull(m);
     struct follow fo;
@@ -526,28 +250,29 @@ START_TEST(test_mount_draws_match_documented_spreads)
         sim_model_run_until(m, sim_model_now(m) + 10 * MS);
         ck_assert_int_eq(sim_pen_remount(m), 0);
     }
-    follow(&fo);
+    follow_read(&fo);
     ck_assert_uint_eq(fo.nmounts, N + 1);
     struct moments z = { 0 }, s = { 0 }, k = { 0 }, f = { 0 }, r = { 0 };
     double szs = 0;
     for (size_t i = 1; i < fo.nmounts; i++) {
         const struct mount_line *ml = &fo.mounts[i];
-        add(&z, ml->disp_zero_um);
-        add(&s, ml->seat_um);
-        add(&k, (ml->k_factor - 1) * 100);
-        add(&f, (ml->puncture_factor - 1) * 100);
-        add(&r, ml->drift_mn_per_min);
+        moments_add(&z, ml->disp_zero_um);
+        moments_add(&s, ml->seat_um);
+        moments_add(&k, (ml->k_factor - 1) * 100);
+        moments_add(&f, (ml->puncture_factor - 1) * 100);
+        moments_add(&r, ml->drift_mn_per_min);
         szs += ml->disp_zero_um * ml->seat_um;
         ck_assert_double_eq_tol(ml->k_n_per_mm, 2.5 * ml->k_factor, 1e-5);
         ck_assert_double_eq(ml->settle_min, 4.0);
     }
     /* 5 x the standard error of a spread from 2000 values (1.6 %) */
-    assert_sd("disp_zero_um", &z, 3.0, 5);
-    assert_sd("seat_um", &s, 10.0, 5);
-    assert_sd("phantom_k_pct", &k, 3.0, 5);
-    assert_sd("puncture_pct", &f, 2.0, 5);
-    assert_sd("tare_drift_mn_per_min", &r, 2.0, 5);
-    double corr = (szs / z.n - mean(&z) * mean(&s)) / (sd(&z) * sd(&s));
+    moments_assert_sd("disp_zero_um", &z, 3.0, 5);
+    moments_assert_sd("seat_um", &s, 10.0, 5);
+    moments_assert_sd("phantom_k_pct", &k, 3.0, 5);
+    moments_assert_sd("puncture_pct", &f, 2.0, 5);
+    moments_assert_sd("tare_drift_mn_per_min", &r, 2.0, 5);
+    double corr =
+        (szs / z.n - moments_mean(&z) * moments_mean(&s)) / (moments_sd(&z) * moments_sd(&s));
     ck_assert_msg(fabs(corr) < 0.1, "zero and seating correlate: %.3f", corr);
     follow_free(&fo);
     sim_model_free(m);
@@ -561,7 +286,7 @@ END_TEST
  * and over many remounts the measured spreads are the documented ones. */
 START_TEST(test_remount_changes_measurements_as_documented)
 {
-    struct sim_params p = msa_params();
+    struct sim_params p = mount_msa_params();
     struct sim_model *m = sim_model_new(&p, 41);
     ck_assert_ptr_nonnull(m);
     struct follow fo;
@@ -573,8 +298,8 @@ START_TEST(test_remount_changes_measurements_as_documented)
         if (i > 0)
             ck_assert_int_eq(sim_pen_remount(m), 0);
         struct meas w;
-        measured_run(m, &fo, 250, &w);
-        const struct mount_line *ml = last_mount(&fo);
+        mount_measured_run(m, &fo, 250, &w);
+        const struct mount_line *ml = follow_last_mount(&fo);
         /* depth reading = true protrusion + this mount's zero (the top
          * sample of a 0.2 um-noisy stroke sits ~0.3 um high) */
         double zero_um = (w.depth_mm - w.truth_depth_mm) * 1e3;
@@ -593,24 +318,24 @@ START_TEST(test_remount_changes_measurements_as_documented)
             ratio0 = ratio;
         ck_assert_msg(fabs(ratio / ratio0 - 1) < 0.006, "mount %d: peak/truth %.4f (first %.4f)", i,
                       ratio, ratio0);
-        add(&dz, zero_um);
-        add(&ds, seat_um);
-        add(&dk, (w.k_n_per_mm / 2.5 - 1) * 100);
-        add(&dfp, log(w.peak_n));
+        moments_add(&dz, zero_um);
+        moments_add(&ds, seat_um);
+        moments_add(&dk, (w.k_n_per_mm / 2.5 - 1) * 100);
+        moments_add(&dfp, log(w.peak_n));
     }
     /* Measured spreads: the mount's plus what 30 strokes leave of the
      * per-stroke noise (puncture 3 %/sqrt(30); the rest is negligible).
      * 4.5 x the standard error of a spread from 150 values (5.8 %). */
-    assert_sd("measured zero um", &dz, 3.0, 4.5);
-    assert_sd("measured seating um", &ds, 10.0, 4.5);
-    assert_sd("measured stiffness %", &dk, 3.0, 4.5);
+    moments_assert_sd("measured zero um", &dz, 3.0, 4.5);
+    moments_assert_sd("measured seating um", &ds, 10.0, 4.5);
+    moments_assert_sd("measured stiffness %", &dk, 3.0, 4.5);
     double want_f = sqrt(0.02 * 0.02 + 0.03 * 0.03 / 30);
-    double rel = sd(&dfp) / want_f - 1;
+    double rel = moments_sd(&dfp) / want_f - 1;
     ck_assert_msg(fabs(rel) < 4.5 / sqrt(2.0 * (N - 1)), "peak force spread %.4f, want %.4f",
-                  sd(&dfp), want_f);
+                  moments_sd(&dfp), want_f);
     printf("%d remounts measured: zero sd %.2f um, seating sd %.2f um, stiffness sd %.2f %%, "
            "peak force sd %.2f %% (documented 3, 10, 3, 2 (+0.55 stroke noise))\n",
-           N, sd(&dz), sd(&ds), sd(&dk), 100 * sd(&dfp));
+           N, moments_sd(&dz), moments_sd(&ds), moments_sd(&dk), 100 * moments_sd(&dfp));
     follow_free(&fo);
     sim_model_free(m);
 }
@@ -622,7 +347,7 @@ END_TEST
  * documented spread. */
 START_TEST(test_tare_drift_after_mount)
 {
-    struct sim_params p = msa_params();
+    struct sim_params p = mount_msa_params();
     struct sim_model *m = sim_model_new(&p, 51);
     ck_assert_ptr_nonnull(m);
     struct follow fo;
@@ -655,20 +380,20 @@ START_TEST(test_tare_drift_after_mount)
             level[k] = sum / (double)c.n / 1e3; /* mN */
             capture_free(&c);
         }
-        follow(&fo);
-        const struct mount_line *ml = last_mount(&fo);
+        follow_read(&fo);
+        const struct mount_line *ml = follow_last_mount(&fo);
         double moved = level[1] - level[0];
         /* 10 000 samples of 2 mN noise: each mean is good to 0.02 mN, the
          * difference to 0.03 mN */
         ck_assert_msg(fabs(moved - ml->drift_mn_per_min * shape) < 0.2,
                       "mount %d: zero moved %.3f mN, truth rate %.3f mN/min -> %.3f", i, moved,
                       ml->drift_mn_per_min, ml->drift_mn_per_min * shape);
-        add(&rate, moved / shape);
+        moments_add(&rate, moved / shape);
     }
-    assert_sd("measured drift rate mN/min", &rate, 2.0, 4.5);
+    moments_assert_sd("measured drift rate mN/min", &rate, 2.0, 4.5);
     /* the zero carries on across mounts: the last line's shift is where
      * the creep of the mounts before had taken it */
-    ck_assert_double_ne(last_mount(&fo)->zero_shift_mn, 0);
+    ck_assert_double_ne(follow_last_mount(&fo)->zero_shift_mn, 0);
     follow_free(&fo);
     sim_model_free(m);
 }
@@ -739,7 +464,7 @@ static struct grr depth_study(const struct sim_params *p, bool remount_each)
                 if (k > 0 && remount_each)
                     ck_assert_int_eq(sim_pen_remount(m), 0);
                 struct meas w;
-                measured_run(m, &fo, 250, &w);
+                mount_measured_run(m, &fo, 250, &w);
                 x[i][j][k] = w.depth_mm * 1e3;
             }
         }
@@ -753,7 +478,7 @@ START_TEST(test_crossed_study_reproducibility)
 {
     struct sim_params ideal;
     sim_params_default(&ideal);
-    struct sim_params msa = msa_params();
+    struct sim_params msa = mount_msa_params();
     struct grr g0 = depth_study(&ideal, false);
     struct grr g1 = depth_study(&msa, false);
     struct grr g2 = depth_study(&msa, true);
