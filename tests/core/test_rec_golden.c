@@ -218,16 +218,40 @@ static void assert_round_trip(const char *name, size_t version, const char *text
     cJSON_Delete(doc);
 }
 
-/* The "software" member names the build: masked on both sides. */
-static void mask_software(char *doc)
+/* What names the build and the checkout, masked on both sides so the
+ * pinned bytes hold wherever the tree is built: the "software" member's
+ * body (version, commit) and the fixtures directory in file paths.
+ * Returns a new string; frees doc. */
+static char *normalise(char *doc)
 {
-    char *p = strstr(doc, "\"software\":");
-    char *end = p ? strchr(p, '}') : NULL;
-    if (!end)
-        return;
-    for (char *q = strchr(p, '{') + 1; q < end; q++)
-        if (*q != '\n' && *q != '\t')
-            *q = '.';
+    size_t cap = strlen(doc) + 64, n = 0;
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    const char *p = doc, *sw = strstr(doc, "\"software\":");
+    const char *sw_open = sw ? strchr(sw, '{') : NULL;
+    const char *sw_end = sw_open ? strchr(sw_open, '}') : NULL;
+    size_t fl = strlen(FIXTURES_DIR);
+    while (*p) {
+        if (sw_end && p == sw_open + 1) {
+            static const char mask[] = "\n\t\t(the build)\n\t";
+            memcpy(out + n, mask, sizeof mask - 1);
+            n += sizeof mask - 1;
+            p = sw_end;
+            continue;
+        }
+        if (strncmp(p, FIXTURES_DIR, fl) == 0) {
+            if (n + 16 >= cap)
+                break;
+            memcpy(out + n, "$FIXTURES", 9);
+            n += 9;
+            p += fl;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+    free(doc);
+    return out;
 }
 
 /* All versions of the scenario's record, in one text. */
@@ -285,7 +309,7 @@ static char *run_scenario(const struct scenario *sc)
             outcome_str(r.outcome), r.steps, r.measurements, r.retries, r.message);
     for (size_t i = 0; i < G.nversions; i++) {
         assert_round_trip(sc->name, i + 1, G.versions[i]);
-        mask_software(G.versions[i]);
+        G.versions[i] = normalise(G.versions[i]);
         if (!sc->final_only || i + 1 == G.nversions)
             fprintf(out, "=== version %zu\n%s\n", i + 1, G.versions[i]);
         free(G.versions[i]);
