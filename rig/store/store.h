@@ -156,6 +156,31 @@ int store_yields(struct store *st, const struct store_filter *f, cJSON **out, ch
 int store_stats(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                 size_t errlen);
 
+/* ---- import ---------------------------------------------------------- */
+
+/* What store_import_dir did. files: regular *.json files seen; records:
+ * those with "format": "rig-record/1"; imported: put into the database;
+ * present: already there complete (skipped: import is idempotent by run
+ * id); failed: unreadable, not JSON, or refused by rec_from_json. Other
+ * JSON files (attachments) are counted in files only. */
+struct store_import_stats {
+    unsigned files, records, imported, present, failed;
+};
+/* Told about each failed file (optional). */
+typedef void store_import_error_fn(void *ctx, const char *file, const char *msg);
+
+/* Load every record file under dir (recursively, symlinks not followed,
+ * in name order) into the database by run id: a run already there and
+ * complete is left as it is; a missing or incomplete one is put from the
+ * file (record_path = the file). Files that are not records (attachments,
+ * temporaries) are passed over; a bad record is counted and reported and
+ * the walk goes on. Runs are committed 100 at a time, so the station's
+ * own writer waits at most one batch. Returns 0, or -errno if dir cannot
+ * be read or the database fails (what was committed stays).
+ * Needs rec_from_json() (rec_json.c) at link time. */
+int store_import_dir(struct store *st, const char *dir, struct store_import_stats *out,
+                     store_import_error_fn *on_error, void *ctx, char *err, size_t errlen);
+
 /* The capability figures of values x[0..n-1] in run order against a
  * comparison and its limits (definitions above); exposed for tests. NaN
  * where the text above says null. */

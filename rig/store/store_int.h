@@ -78,4 +78,15 @@ void store_bind_filter(sqlite3_stmt *s, const struct store_filter *f);
 int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                         size_t errlen);
 
+/* How import turns a record document into a run: rec_from_json and
+ * rec_run_free in store_import_dir (store_import_rec.c); the tests pass
+ * their own to exercise the walk on its own. */
+struct store_loader {
+    int (*load)(const cJSON *doc, struct rec_run *out, char *err, size_t errlen);
+    void (*free)(struct rec_run *r);
+};
+int store_import_dir_with(struct store *st, const char *dir, const struct store_loader *ld,
+                          struct store_import_stats *out, store_import_error_fn *on_error,
+                          void *ctx, char *err, size_t errlen);
+
 #endif

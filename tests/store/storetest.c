@@ -1,5 +1,4 @@
 /* The station database tests' helpers (storetest.h). */
-#include <check.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,10 +12,20 @@
 /* 2026-12-01T00:00:00Z */
 #define BASE_EPOCH 1796083200
 
+/* Not ck_assert: the helpers also serve the benchmark, outside Check
+ * (where ck_assert reports even a success to a runner that is not there). */
+#define need(c)                                                                                    \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                                \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
 static char *sdup(const char *s)
 {
     char *d = s ? strdup(s) : NULL;
-    ck_assert(!s || d);
+    need(!s || d);
     return d;
 }
 
@@ -66,7 +75,7 @@ void trun_init(struct rec_run *r, const char *id, const char *dut, const char *f
 void trun_add_step(struct rec_run *r, const struct tmeas *m, size_t n)
 {
     struct rec_step *s = realloc(r->steps, (r->nsteps + 1) * sizeof *s);
-    ck_assert_ptr_nonnull(s);
+    need(s);
     r->steps = s;
     s = &r->steps[r->nsteps++];
     memset(s, 0, sizeof *s);
@@ -85,7 +94,7 @@ void trun_add_step(struct rec_run *r, const struct tmeas *m, size_t n)
     snprintf(s->loop.v[0].key, sizeof s->loop.v[0].key, "rate_hz");
     s->loop.v[0].value = 100;
     s->meas = calloc(n ? n : 1, sizeof *s->meas);
-    ck_assert_ptr_nonnull(s->meas);
+    need(s->meas);
     s->nmeas = n;
     for (size_t i = 0; i < n; i++) {
         struct rec_measurement *d = &s->meas[i];
@@ -141,7 +150,7 @@ const char *scratch_path(const char *name)
     static char path[512];
     char dir[] = STORE_TEST_TMP "/storeXXXXXX";
     mkdir(STORE_TEST_TMP, 0700);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    need(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return path;
 }
