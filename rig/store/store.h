@@ -74,7 +74,9 @@ int store_sink_init(struct rec_sink *out, struct store *st, const char *record_p
  * station began counts even if it never got a verdict. An attempt > 1 has
  * a retest reason naming the previous attempt's result:
  *   "FAIL: <first failing measurement>", "ERROR: <run message>",
- *   "PASS" (retested after a pass), "incomplete" (no verdict). */
+ *   "PASS" (retested after a pass), "incomplete" (no verdict).
+ * A run without a serial ("") is attempt 1 and no unit: yields leave it
+ * out. A serial corrected between two updates of a run renumbers both. */
 
 /* The attempt number the next run of dut would get (1 if none yet), so a
  * front end can enforce a station maximum before it starts the run. */
@@ -109,7 +111,7 @@ int store_unit(struct store *st, const char *serial, cJSON **out, char *err, siz
 
 /* Yields over units (DUT serials) whose FIRST attempt matches the filter
  * (since/until on its start, fixture on its fixture; dut, outcome and
- * measurement ignored):
+ * measurement ignored; runs without a serial are no unit):
  *   units        the number of such units
  *   first_pass   units whose attempt 1 is complete and PASS
  *   final_pass   units whose last complete attempt (before until, any

@@ -267,7 +267,9 @@ int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **
             len - strlen(sql) - 1);
     if (f->until)
         strncat(sql, " AND a.started_utc < :until", len - strlen(sql) - 1);
-    strncat(sql, " ORDER BY a.attempt DESC LIMIT 1) FROM runs r WHERE r.attempt = 1",
+    strncat(sql,
+            " ORDER BY a.attempt DESC LIMIT 1) FROM runs r WHERE r.attempt = 1"
+            " AND r.dut_serial != ''",
             len - strlen(sql) - 1);
     struct store_filter g = { .since = f->since, .until = f->until, .fixture = f->fixture };
     store_filter_sql(sql, len, &g, 'y');

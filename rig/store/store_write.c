@@ -61,6 +61,7 @@ enum { S_RUN, S_STEP, S_SETPOINT, S_MEAS, S_INSTR, S_ATTACH, S_COUNT };
 struct put {
     struct store *st;
     sqlite3_stmt *s[S_COUNT];
+    sqlite3_stmt *old; /* the run's serial before this put */
     long long rid;
     char *err;
     size_t errlen;
@@ -307,6 +308,17 @@ static char *retest_reason(struct store *st, long long rid, bool complete, const
 static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
 {
     sqlite3_stmt *sel, *upd;
+    if (!dut[0]) {
+        /* No serial (an engine run outside rigd): nothing to retest. */
+        if (store_prepare(st,
+                          "UPDATE runs SET attempt = 1, retest_reason = NULL"
+                          " WHERE dut_serial = '' AND attempt != 1",
+                          &upd, err, errlen) < 0)
+            return -EIO;
+        int rc = sqlite3_step(upd);
+        sqlite3_finalize(upd);
+        return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "renumber attempts", err, errlen);
+    }
     int r = store_prepare(st,
                           "SELECT rid, complete, outcome, message, attempt, retest_reason FROM runs"
                           " WHERE dut_serial = ?1 ORDER BY started_utc, id",
@@ -361,6 +373,19 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
     int ret = 0;
     for (int i = 0; ret == 0 && i < S_COUNT; i++)
         ret = store_prepare(st, sql[i], &p.s[i], err, errlen);
+    /* The serial the database had for this run, if another (corrected
+     * between two updates): its attempts must be renumbered too. */
+    char *old_dut = NULL;
+    if (ret == 0 && (ret = store_prepare(st, "SELECT dut_serial FROM runs WHERE id = ?1", &p.old,
+                                         err, errlen)) == 0) {
+        sqlite3_bind_text(p.old, 1, r->id, -1, SQLITE_STATIC);
+        const char *d =
+            sqlite3_step(p.old) == SQLITE_ROW ? (const char *)sqlite3_column_text(p.old, 0) : NULL;
+        if (d && strcmp(d, r->dut_serial ? r->dut_serial : "") && !(old_dut = strdup(d))) {
+            snprintf(err, errlen, "station database: out of memory");
+            ret = -ENOMEM;
+        }
+    }
     if (ret == 0)
         ret = put_run_row(&p, r, complete, record_path);
     for (size_t i = 0; ret == 0 && i < sizeof sql_delete / sizeof sql_delete[0]; i++) {
@@ -382,6 +407,10 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
         ret = put_step(&p, (int)i, &r->steps[i], &aidx);
     if (ret == 0)
         ret = renumber(st, r->dut_serial ? r->dut_serial : "", err, errlen);
+    if (ret == 0 && old_dut)
+        ret = renumber(st, old_dut, err, errlen);
+    free(old_dut);
+    sqlite3_finalize(p.old);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(p.s[i]);
     return ret;
@@ -480,11 +509,15 @@ int store_sink_init(struct rec_sink *out, struct store *st, const char *record_p
 int store_next_attempt(struct store *st, const char *dut, unsigned *attempt, char *err,
                        size_t errlen)
 {
+    if (!dut || !dut[0]) {
+        *attempt = 1; /* no serial, no retest */
+        return 0;
+    }
     sqlite3_stmt *s;
     pthread_mutex_lock(&st->lock);
     int r = store_prepare(st, "SELECT count(*) FROM runs WHERE dut_serial = ?1", &s, err, errlen);
     if (r == 0) {
-        store_bind_text(s, 1, dut ? dut : "");
+        store_bind_text(s, 1, dut);
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
             *attempt = (unsigned)sqlite3_column_int(s, 0) + 1;

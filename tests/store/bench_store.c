@@ -1,9 +1,10 @@
 /* Station database benchmark (prints figures; not a test): generate N runs
- * of 20 measurements (4 fixtures, ~5 % of units retested), then time
- * history --dut, stats of one measurement over all runs, and one EOL-sized
- * run written through the sink (open, an update per step, the verdict).
+ * of 20 measurements (4 fixtures; failed units and 1 % of the passed ones
+ * retested once), then time history --dut, stats of one measurement over
+ * all runs, yields, and EOL-sized runs written through the sink (open, an
+ * update per step, the verdict).
  *
- *   bench_store [DB [RUNS]]     (default build dir/bench_store.db, 100000)
+ *   bench_store [DB [RUNS]]     (default ./bench_store.db, 100000)
  *
  * An existing DB with enough runs is reused (generation takes a while). */
 #include <check.h>

@@ -111,6 +111,31 @@ START_TEST(attempts_and_retest_reasons)
     ck_assert_ptr_null(str(u, "final_outcome"));
     cJSON_Delete(u);
 
+    /* A serial corrected between two updates: both units renumbered. */
+    put(st, 8, "C", "f2", 8, 10, OUTCOME_PASS, OUTCOME_SKIPPED);
+    ck_assert_msg(store_unit(st, "C", &u, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(num(u, "attempts"), 3);
+    cJSON_Delete(u);
+    put(st, 8, "G", "f2", 8, 10, OUTCOME_PASS, OUTCOME_PASS);
+    ck_assert_msg(store_unit(st, "C", &u, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(num(u, "attempts"), 2);
+    cJSON_Delete(u);
+    ck_assert_msg(store_unit(st, "G", &u, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItem(u, "runs"), 0), "attempt"), 1);
+    cJSON_Delete(u);
+
+    /* Runs without a serial are each attempt 1, and no unit. */
+    put(st, 9, "", NULL, 9, 10, OUTCOME_PASS, OUTCOME_PASS);
+    put(st, 10, "", NULL, 10, 10, OUTCOME_PASS, OUTCOME_PASS);
+    ck_assert_msg(store_unit(st, "", &u, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(num(u, "attempts"), 2);
+    ck_assert_int_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItem(u, "runs"), 1), "attempt"), 1);
+    cJSON_Delete(u);
+    cJSON *y;
+    ck_assert_msg(store_yields(st, NULL, &y, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(num(y, "units"), 5); /* A B C D G */
+    cJSON_Delete(y);
+
     unsigned next;
     ck_assert_msg(store_next_attempt(st, "C", &next, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(next, 3);
