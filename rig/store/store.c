@@ -59,6 +59,34 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out, char *e
     return 0;
 }
 
+int store_stmt(struct store *st, const char *sql, sqlite3_stmt **out, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < st->ncache; i++) {
+        if (st->cache[i].sql == sql) {
+            *out = st->cache[i].s;
+            sqlite3_reset(*out);
+            sqlite3_clear_bindings(*out);
+            return 0;
+        }
+    }
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return store_fail(st, rc, "prepare", err, errlen);
+    }
+    if (st->ncache < sizeof st->cache / sizeof st->cache[0]) {
+        st->cache[st->ncache].sql = sql;
+        st->cache[st->ncache++].s = *out;
+    } else {
+        /* Never with the statements of this library; an error, not a leak. */
+        sqlite3_finalize(*out);
+        *out = NULL;
+        snprintf(err, errlen, "station database: statement cache full");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* Run a statement that SQLite may refuse with BUSY, trying again: the busy
  * handler already waited busy_ms inside each try. */
 static int exec_retry(struct store *st, const char *sql, const char *what, char *err, size_t errlen)
@@ -290,6 +318,8 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    for (size_t i = 0; i < st->ncache; i++)
+        sqlite3_finalize(st->cache[i].s);
     sqlite3_close_v2(st->db);
     pthread_mutex_destroy(&st->lock);
     free(st->path);

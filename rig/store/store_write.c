@@ -288,10 +288,10 @@ static char *retest_reason(struct store *st, long long rid, bool complete, const
         return strdup("PASS");
     sqlite3_stmt *s;
     char err[8], *out = NULL;
-    if (store_prepare(st,
-                      "SELECT name FROM measurements WHERE rid = ?1 AND superseded = 0 AND"
-                      " outcome NOT IN ('PASS', 'SKIPPED') ORDER BY step_no, idx LIMIT 1",
-                      &s, err, sizeof err) < 0)
+    if (store_stmt(st,
+                   "SELECT name FROM measurements WHERE rid = ?1 AND superseded = 0 AND"
+                   " outcome NOT IN ('PASS', 'SKIPPED') ORDER BY step_no, idx LIMIT 1",
+                   &s, err, sizeof err) < 0)
         return NULL;
     sqlite3_bind_int64(s, 1, rid);
     const char *what =
@@ -299,7 +299,7 @@ static char *retest_reason(struct store *st, long long rid, bool complete, const
     size_t n = strlen(outcome) + (what ? strlen(what) + 2 : 0) + 1;
     if ((out = malloc(n)))
         snprintf(out, n, "%s%s%s", outcome, what ? ": " : "", what ? what : "");
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return out;
 }
 
@@ -310,24 +310,24 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
     sqlite3_stmt *sel, *upd;
     if (!dut[0]) {
         /* No serial (an engine run outside rigd): nothing to retest. */
-        if (store_prepare(st,
-                          "UPDATE runs SET attempt = 1, retest_reason = NULL"
-                          " WHERE dut_serial = '' AND attempt != 1",
-                          &upd, err, errlen) < 0)
+        if (store_stmt(st,
+                       "UPDATE runs SET attempt = 1, retest_reason = NULL"
+                       " WHERE dut_serial = '' AND attempt != 1",
+                       &upd, err, errlen) < 0)
             return -EIO;
         int rc = sqlite3_step(upd);
-        sqlite3_finalize(upd);
+        sqlite3_reset(upd);
         return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "renumber attempts", err, errlen);
     }
-    int r = store_prepare(st,
-                          "SELECT rid, complete, outcome, message, attempt, retest_reason FROM runs"
-                          " WHERE dut_serial = ?1 ORDER BY started_utc, id",
-                          &sel, err, errlen);
+    int r = store_stmt(st,
+                       "SELECT rid, complete, outcome, message, attempt, retest_reason FROM runs"
+                       " WHERE dut_serial = ?1 ORDER BY started_utc, id",
+                       &sel, err, errlen);
     if (r < 0)
         return r;
-    if ((r = store_prepare(st, "UPDATE runs SET attempt = ?2, retest_reason = ?3 WHERE rid = ?1",
-                           &upd, err, errlen)) < 0) {
-        sqlite3_finalize(sel);
+    if ((r = store_stmt(st, "UPDATE runs SET attempt = ?2, retest_reason = ?3 WHERE rid = ?1", &upd,
+                        err, errlen)) < 0) {
+        sqlite3_reset(sel);
         return r;
     }
     sqlite3_bind_text(sel, 1, dut, -1, SQLITE_STATIC);
@@ -359,8 +359,8 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
     if (r == 0 && rc != SQLITE_DONE)
         r = store_fail(st, rc, "renumber attempts", err, errlen);
     free(reason);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
+    sqlite3_reset(sel);
+    sqlite3_reset(upd);
     return r;
 }
 
@@ -372,12 +372,12 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
     struct put p = { .st = st, .err = err, .errlen = errlen };
     int ret = 0;
     for (int i = 0; ret == 0 && i < S_COUNT; i++)
-        ret = store_prepare(st, sql[i], &p.s[i], err, errlen);
+        ret = store_stmt(st, sql[i], &p.s[i], err, errlen);
     /* The serial the database had for this run, if another (corrected
      * between two updates): its attempts must be renumbered too. */
     char *old_dut = NULL;
-    if (ret == 0 && (ret = store_prepare(st, "SELECT dut_serial FROM runs WHERE id = ?1", &p.old,
-                                         err, errlen)) == 0) {
+    if (ret == 0 && (ret = store_stmt(st, "SELECT dut_serial FROM runs WHERE id = ?1", &p.old, err,
+                                      errlen)) == 0) {
         sqlite3_bind_text(p.old, 1, r->id, -1, SQLITE_STATIC);
         const char *d =
             sqlite3_step(p.old) == SQLITE_ROW ? (const char *)sqlite3_column_text(p.old, 0) : NULL;
@@ -390,11 +390,11 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
         ret = put_run_row(&p, r, complete, record_path);
     for (size_t i = 0; ret == 0 && i < sizeof sql_delete / sizeof sql_delete[0]; i++) {
         sqlite3_stmt *d;
-        if ((ret = store_prepare(st, sql_delete[i], &d, err, errlen)) < 0)
+        if ((ret = store_stmt(st, sql_delete[i], &d, err, errlen)) < 0)
             break;
         sqlite3_bind_int64(d, 1, p.rid);
         ret = step_done(&p, d, "delete old rows");
-        sqlite3_finalize(d);
+        sqlite3_reset(d);
     }
     int aidx = 0;
     if (ret == 0)
@@ -410,9 +410,9 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
     if (ret == 0 && old_dut)
         ret = renumber(st, old_dut, err, errlen);
     free(old_dut);
-    sqlite3_finalize(p.old);
+    sqlite3_reset(p.old);
     for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(p.s[i]);
+        sqlite3_reset(p.s[i]);
     return ret;
 }
 
