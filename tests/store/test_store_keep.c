@@ -1,7 +1,7 @@
 /* The station database's keeping of runs: schema creation and migration,
  * refusal of a newer or foreign database, idempotent updates, a run opened
  * and never completed, kill -9 in the middle of transactions, a database
- * locked by another connection. */
+ * locked by another connection, a full disk. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -344,6 +344,37 @@ START_TEST(locked_database_does_not_lose_the_run)
 }
 END_TEST
 
+/* A full disk (here: the database may not grow) refuses the update with
+ * -ENOSPC and leaves the previous version of the run whole. */
+START_TEST(full_disk_refuses_and_keeps_previous_version)
+{
+    const char *path = scratch_path("full.db");
+    struct store *st;
+    ck_assert_msg(store_open(&st, path, err, sizeof err) == 0, "%s", err);
+    struct rec_run r;
+    char id[37];
+    trun_id(id, 11);
+    trun_init(&r, id, "SN11", "f1", 0, OUTCOME_PASS);
+    trun_add_step(&r, pass3, 3);
+    ck_assert_msg(store_put_run(st, &r, false, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(sqlite3_exec(st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+                     SQLITE_OK); /* = the pages it has now */
+    static struct tmeas many[200];
+    for (int i = 0; i < 200; i++)
+        many[i] = (struct tmeas){
+            "a-long-measurement-name-to-fill-pages", i, OUTCOME_PASS, LIM_GELE, 0, 1000
+        };
+    for (int i = 0; i < 20; i++)
+        trun_add_step(&r, many, 200);
+    ck_assert_int_eq(store_put_run(st, &r, true, NULL, err, sizeof err), -ENOSPC);
+    ck_assert_msg(strstr(err, "full"), "%s", err);
+    store_close(st);
+    trun_free(&r);
+    ck_assert_int_eq(sql_int(path, "SELECT complete FROM runs"), 0);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM measurements"), 3);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store");
@@ -355,6 +386,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sink_leaves_unfinished_run_incomplete);
     tcase_add_test(tc, kill_9_mid_transaction_leaves_it_consistent);
     tcase_add_test(tc, locked_database_does_not_lose_the_run);
+    tcase_add_test(tc, full_disk_refuses_and_keeps_previous_version);
     suite_add_tcase(s, tc);
     return s;
 }
