@@ -201,7 +201,7 @@ int store_unit(struct store *st, const char *serial, cJSON **out, char *err, siz
     sqlite3_stmt *s;
     int r = store_prepare(st,
                           "SELECT " STORE_RUN_COLUMNS " FROM runs r WHERE r.dut_serial = ?1"
-                          " ORDER BY r.attempt",
+                          " ORDER BY r.attempt, r.started_utc, r.id",
                           &s, err, errlen);
     int rc = SQLITE_DONE, n = 0;
     const char *final = NULL;

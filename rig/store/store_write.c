@@ -278,29 +278,40 @@ static int put_run_row(struct put *p, const struct rec_run *r, bool complete,
     return 0;
 }
 
-/* The retest reason an attempt after run rid gets (malloc'd). */
-static char *retest_reason(struct store *st, long long rid, bool complete, const char *outcome,
-                           const char *message)
+/* The retest reason an attempt after run rid gets: *out malloc'd. */
+static int retest_reason(struct store *st, long long rid, bool complete, const char *outcome,
+                         const char *message, char **out, char *err, size_t errlen)
 {
-    if (!complete)
-        return strdup("incomplete");
-    if (!strcmp(outcome, "PASS"))
-        return strdup("PASS");
-    sqlite3_stmt *s;
-    char err[8], *out = NULL;
-    if (store_stmt(st,
-                   "SELECT name FROM measurements WHERE rid = ?1 AND superseded = 0 AND"
-                   " outcome NOT IN ('PASS', 'SKIPPED') ORDER BY step_no, idx LIMIT 1",
-                   &s, err, sizeof err) < 0)
-        return NULL;
-    sqlite3_bind_int64(s, 1, rid);
-    const char *what =
-        sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : message;
+    *out = NULL;
+    sqlite3_stmt *s = NULL;
+    const char *what = NULL;
+    if (!complete) {
+        outcome = "incomplete";
+    } else if (strcmp(outcome, "PASS")) {
+        int r = store_stmt(st,
+                           "SELECT name FROM measurements WHERE rid = ?1 AND superseded = 0 AND"
+                           " outcome NOT IN ('PASS', 'SKIPPED') ORDER BY step_no, idx LIMIT 1",
+                           &s, err, errlen);
+        if (r < 0)
+            return r;
+        sqlite3_bind_int64(s, 1, rid);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            what = (const char *)sqlite3_column_text(s, 0);
+        else if (rc == SQLITE_DONE)
+            what = message;
+        else
+            return store_fail(st, rc, "retest reason", err, errlen);
+    }
     size_t n = strlen(outcome) + (what ? strlen(what) + 2 : 0) + 1;
-    if ((out = malloc(n)))
-        snprintf(out, n, "%s%s%s", outcome, what ? ": " : "", what ? what : "");
+    if ((*out = malloc(n)))
+        snprintf(*out, n, "%s%s%s", outcome, what ? ": " : "", what ? what : "");
     sqlite3_reset(s);
-    return out;
+    if (!*out) {
+        snprintf(err, errlen, "station database: out of memory");
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 /* Attempt numbers and retest reasons of every run of dut, in start order:
@@ -310,11 +321,12 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
     sqlite3_stmt *sel, *upd;
     if (!dut[0]) {
         /* No serial (an engine run outside rigd): nothing to retest. */
-        if (store_stmt(st,
-                       "UPDATE runs SET attempt = 1, retest_reason = NULL"
-                       " WHERE dut_serial = '' AND attempt != 1",
-                       &upd, err, errlen) < 0)
-            return -EIO;
+        int r = store_stmt(st,
+                           "UPDATE runs SET attempt = 1, retest_reason = NULL"
+                           " WHERE dut_serial = '' AND attempt != 1",
+                           &upd, err, errlen);
+        if (r < 0)
+            return r;
         int rc = sqlite3_step(upd);
         sqlite3_reset(upd);
         return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "renumber attempts", err, errlen);
@@ -348,13 +360,10 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
                 r = store_fail(st, rc, "renumber attempts", err, errlen);
         }
         free(reason);
-        reason = retest_reason(st, rid, sqlite3_column_int(sel, 1),
-                               (const char *)sqlite3_column_text(sel, 2),
-                               (const char *)sqlite3_column_text(sel, 3));
-        if (!reason && r == 0) {
-            snprintf(err, errlen, "station database: out of memory");
-            r = -ENOMEM;
-        }
+        if (r == 0)
+            r = retest_reason(st, rid, sqlite3_column_int(sel, 1),
+                              (const char *)sqlite3_column_text(sel, 2),
+                              (const char *)sqlite3_column_text(sel, 3), &reason, err, errlen);
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_fail(st, rc, "renumber attempts", err, errlen);
