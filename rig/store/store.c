@@ -191,6 +191,17 @@ static int current_version(struct store *st, int *version, char *err, size_t err
     return 0;
 }
 
+static int refuse_newer(struct store *st, int v, char *err, size_t errlen)
+{
+    if (v <= STORE_SCHEMA_VERSION)
+        return 0;
+    snprintf(err, errlen,
+             "station database %s: schema version %d is newer than this rig's (%d): "
+             "it was written by a newer rig; upgrade rig or use another database",
+             st->path, v, STORE_SCHEMA_VERSION);
+    return -EPROTO;
+}
+
 static int migrate(struct store *st, int target, char *err, size_t errlen)
 {
     int r = store_begin(st, err, errlen);
@@ -199,16 +210,9 @@ static int migrate(struct store *st, int target, char *err, size_t errlen)
     /* Read the version inside the write transaction: two processes opening
      * a new database at once must not both run migration 1. */
     int v;
-    if ((r = current_version(st, &v, err, errlen)) < 0)
+    if ((r = current_version(st, &v, err, errlen)) < 0 ||
+        (r = refuse_newer(st, v, err, errlen)) < 0)
         goto fail;
-    if (v > STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "station database %s: schema version %d is newer than this rig's (%d): "
-                 "it was written by a newer rig; upgrade rig or use another database",
-                 st->path, v, STORE_SCHEMA_VERSION);
-        r = -EPROTO;
-        goto fail;
-    }
     for (size_t i = 0; i < store_nmigrations; i++) {
         const struct store_migration *m = &store_migrations[i];
         if (m->version <= v || m->version > target)
@@ -271,6 +275,13 @@ int store_open_at(struct store **out, const char *path, int target, char *err, s
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, st->busy_ms);
+    /* Refuse a foreign or newer file before changing anything in it (the
+     * journal mode is a property of the file). migrate() checks again
+     * under the write lock. */
+    int v;
+    if ((r = current_version(st, &v, err, errlen)) < 0 ||
+        (r = refuse_newer(st, v, err, errlen)) < 0)
+        goto fail;
     /* WAL: readers (queries) never block the writer (the runs) and a crash
      * mid-transaction leaves the last committed state. synchronous=NORMAL
      * is crash-safe for the process; store_put_run raises it to FULL for a

@@ -117,6 +117,15 @@ START_TEST(refuses_newer_and_foreign_databases)
     exec_sql(path, "CREATE TABLE foo(x)");
     ck_assert_int_eq(store_open(&st, path, err, sizeof err), -EPROTO);
     ck_assert_msg(strstr(err, "not a rig station database"), "%s", err);
+    /* ... and left as it was: still a rollback-journal database. */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "delete");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
 }
 END_TEST
 
