@@ -1,7 +1,7 @@
 /* The station database's keeping of runs: schema creation and migration,
  * refusal of a newer or foreign database, idempotent updates, a run opened
  * and never completed, kill -9 in the middle of transactions, a database
- * locked by another connection, a full disk. */
+ * locked by another connection, a full disk, four fixtures at once. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -426,6 +426,74 @@ START_TEST(full_disk_refuses_and_keeps_previous_version)
 }
 END_TEST
 
+/* Four fixtures write through their own sinks on one shared store while
+ * another connection reads (the API): every run arrives, whole, and each
+ * DUT's attempts are numbered 1..n without a gap or a duplicate. */
+struct fixture_arg {
+    struct store *st;
+    int fixture;
+    int failures;
+};
+
+static void *fixture_runs(void *arg)
+{
+    struct fixture_arg *a = arg;
+    char e[256], fx[8];
+    snprintf(fx, sizeof fx, "f%d", a->fixture);
+    for (int i = 0; i < 25; i++) {
+        struct rec_sink k;
+        struct rec_run r;
+        char id[37], dut[16];
+        trun_id(id, (unsigned long)(1000 * a->fixture + i));
+        snprintf(dut, sizeof dut, "U%d", i % 10); /* units retested across fixtures */
+        trun_init(&r, id, dut, fx, i + a->fixture * 0.25, OUTCOME_PASS);
+        int rc = store_sink_init(&k, a->st, NULL, e, sizeof e);
+        if (rc == 0)
+            rc = k.ops->open(k.impl, &r, e, sizeof e);
+        for (int s = 0; rc == 0 && s < 3; s++) {
+            trun_add_step(&r, pass3, 3);
+            rc = k.ops->update(k.impl, &r, s == 2, e, sizeof e);
+        }
+        if (rc == 0)
+            k.ops->close(k.impl);
+        a->failures += rc != 0;
+        trun_free(&r);
+    }
+    return NULL;
+}
+
+START_TEST(four_fixtures_share_one_store)
+{
+    const char *path = scratch_path("fixtures.db");
+    struct store *st, *reader;
+    ck_assert_msg(store_open(&st, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(store_open(&reader, path, err, sizeof err) == 0, "%s", err);
+    pthread_t t[4];
+    struct fixture_arg a[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct fixture_arg){ st, i, 0 };
+        ck_assert_int_eq(pthread_create(&t[i], NULL, fixture_runs, &a[i]), 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        cJSON *h;
+        ck_assert_msg(store_stats(reader, NULL, &h, err, sizeof err) == 0, "%s", err);
+        cJSON_Delete(h);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(a[i].failures, 0);
+    }
+    store_close(reader);
+    store_close(st);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM runs WHERE complete = 1"), 100);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM measurements"), 900);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM (SELECT dut_serial FROM runs GROUP BY"
+                                   " dut_serial HAVING count(DISTINCT attempt) != count(*) OR"
+                                   " max(attempt) != count(*))"),
+                     0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store");
@@ -438,6 +506,7 @@ static Suite *suite(void)
     tcase_add_test(tc, kill_9_mid_transaction_leaves_it_consistent);
     tcase_add_test(tc, locked_database_does_not_lose_the_run);
     tcase_add_test(tc, full_disk_refuses_and_keeps_previous_version);
+    tcase_add_test(tc, four_fixtures_share_one_store);
     suite_add_tcase(s, tc);
     return s;
 }
