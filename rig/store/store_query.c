@@ -250,47 +250,83 @@ static void add_ratio(cJSON *o, const char *k, long long num, long long den)
         cJSON_AddNullToObject(o, k);
 }
 
+/* One unit's attempts, in order, as the yields scan sees them. */
+struct unit_acc {
+    bool in_cohort, first_pass;
+    long long runs;
+    bool last_pass; /* the last complete attempt before until */
+};
+
 int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                         size_t errlen)
 {
-    /* The cohort: attempt-1 runs matching the filter; for each, how many
-     * attempts the unit had and the last complete verdict (before until,
-     * any fixture: a retest on another fixture still decides the unit). */
-    char sql[1400] = "SELECT r.complete, r.outcome,"
-                     " (SELECT count(*) FROM runs a WHERE a.dut_serial = r.dut_serial";
-    size_t len = sizeof sql;
-    if (f->until)
-        strncat(sql, " AND a.started_utc < :until", len - strlen(sql) - 1);
-    strncat(sql,
-            "), (SELECT a.outcome FROM runs a WHERE a.dut_serial = r.dut_serial AND"
-            " a.complete = 1",
-            len - strlen(sql) - 1);
-    if (f->until)
-        strncat(sql, " AND a.started_utc < :until", len - strlen(sql) - 1);
-    strncat(sql,
-            " ORDER BY a.attempt DESC LIMIT 1) FROM runs r WHERE r.attempt = 1"
-            " AND r.dut_serial != ''",
-            len - strlen(sql) - 1);
+    /* One pass over the runs of the cohort's units in (serial, attempt)
+     * order: a unit is in the cohort when its attempt 1 matches the
+     * filter; its later attempts count before until, on any fixture (a
+     * retest elsewhere still decides the unit). Without a filter every
+     * unit is in the cohort and a plain index scan is cheapest; with one,
+     * the cohort's serials are found first through the time or fixture
+     * index. */
     struct store_filter g = { .since = f->since, .until = f->until, .fixture = f->fixture };
-    store_filter_sql(sql, len, &g, 'y');
+    char sql[1024] = "SELECT a.dut_serial, a.attempt, a.complete, a.outcome, a.started_utc,"
+                     " a.fixture FROM runs a WHERE a.dut_serial != ''";
+    if (g.since || g.until || g.fixture) {
+        strncat(sql,
+                " AND a.dut_serial IN (SELECT r.dut_serial FROM runs r WHERE r.attempt = 1"
+                " AND r.dut_serial != ''",
+                sizeof sql - strlen(sql) - 1);
+        store_filter_sql(sql, sizeof sql, &g, 'y');
+        strncat(sql, ")", sizeof sql - strlen(sql) - 1);
+    }
+    strncat(sql, " ORDER BY a.dut_serial, a.attempt", sizeof sql - strlen(sql) - 1);
     sqlite3_stmt *s;
     int r = store_prepare(st, sql, &s, err, errlen);
     if (r < 0)
         return r;
     store_bind_filter(s, &g);
     long long units = 0, first = 0, final = 0, runs = 0;
+    struct unit_acc u = { 0 };
+    char *prev = NULL; /* the serial of the unit being tallied */
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        units++;
-        const char *o1 = (const char *)sqlite3_column_text(s, 1);
-        const char *last = (const char *)sqlite3_column_text(s, 3);
-        if (sqlite3_column_int(s, 0) && o1 && !strcmp(o1, "PASS"))
-            first++;
-        if (last && !strcmp(last, "PASS"))
-            final++;
-        runs += sqlite3_column_int64(s, 2);
+        const char *started = (const char *)sqlite3_column_text(s, 4);
+        const char *outcome = (const char *)sqlite3_column_text(s, 3);
+        const char *fixture = (const char *)sqlite3_column_text(s, 5);
+        bool complete = sqlite3_column_int(s, 2);
+        bool pass = complete && outcome && !strcmp(outcome, "PASS");
+        const char *serial = (const char *)sqlite3_column_text(s, 0);
+        if (!prev || strcmp(serial, prev)) { /* a new unit: its attempt 1 */
+            free(prev);
+            if (!(prev = strdup(serial))) {
+                r = oom(err, errlen);
+                break;
+            }
+            if (u.in_cohort) {
+                units++;
+                first += u.first_pass;
+                final += u.last_pass;
+                runs += u.runs;
+            }
+            u = (struct unit_acc){ 0 };
+            u.in_cohort = started && (!g.since || strcmp(started, g.since) >= 0) &&
+                          (!g.until || strcmp(started, g.until) < 0) &&
+                          (!g.fixture || (fixture && !strcmp(fixture, g.fixture)));
+            u.first_pass = pass;
+        }
+        if (!u.in_cohort || (g.until && started && strcmp(started, g.until) >= 0))
+            continue;
+        u.runs++;
+        if (complete)
+            u.last_pass = pass;
     }
-    if (rc != SQLITE_DONE)
+    if (u.in_cohort) {
+        units++;
+        first += u.first_pass;
+        final += u.last_pass;
+        runs += u.runs;
+    }
+    free(prev);
+    if (r == 0 && rc != SQLITE_DONE)
         r = store_fail(st, rc, "yields", err, errlen);
     sqlite3_finalize(s);
     if (r < 0)

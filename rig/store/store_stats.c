@@ -250,9 +250,12 @@ static int measurements(struct store *st, const struct store_filter *f, cJSON *a
 static int pareto(struct store *st, const struct store_filter *f, cJSON *arr, char *err,
                   size_t errlen)
 {
-    char sql[2048] = "SELECT m.name, count(*) FROM measurements m JOIN runs r ON r.rid = m.rid"
-                     " WHERE r.complete = 1 AND r.outcome != 'PASS' AND m.superseded = 0 AND"
-                     " m.outcome NOT IN ('PASS', 'SKIPPED')";
+    /* From the failed runs to their measurements (CROSS JOIN keeps that
+     * order): left to itself SQLite walks all measurements by name, 60
+     * times slower with 2 M of them. */
+    char sql[2048] = "SELECT m.name, count(*) FROM runs r CROSS JOIN measurements m"
+                     " ON m.rid = r.rid WHERE r.complete = 1 AND r.outcome != 'PASS' AND"
+                     " m.superseded = 0 AND m.outcome NOT IN ('PASS', 'SKIPPED')";
     store_filter_sql(sql, sizeof sql, f, 's');
     strncat(sql, " GROUP BY m.name", sizeof sql - strlen(sql) - 1);
     if (!f->measurement) {
