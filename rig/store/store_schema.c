@@ -1,0 +1,107 @@
+/* The station database's schema as ordered migrations: each runs once, in
+ * one transaction with its schema_version row (store.c). Never edit a
+ * migration that has shipped: add the next one. */
+#include "store/store_int.h"
+
+/* Why the columns are what they are:
+ *  - runs.rid is the join key (an integer is compact in 2 M measurement
+ *    rows); runs.id (the run UUID) is the identity, UNIQUE, so putting a
+ *    run again replaces it instead of adding one.
+ *  - outcome is NULL until complete: an incomplete run has no verdict.
+ *  - attempt/retest_reason are kept on the run (the retest policy at the
+ *    source), renumbered per DUT serial on every put (store_write.c).
+ *  - Times are fixed-width UTC text (text order = time order).
+ *  - Child rows are keyed by (rid, position) WITHOUT ROWID, so replacing
+ *    a run deletes a key range; ON DELETE CASCADE keeps a future retention
+ *    delete of a run to one statement.
+ *  - measurements.superseded copies the step's flag so statistics need no
+ *    join to steps. */
+static const char migration1[] =
+    "CREATE TABLE schema_version ("
+    "  version INTEGER PRIMARY KEY,"
+    "  applied_utc TEXT NOT NULL,"
+    "  description TEXT NOT NULL);"
+    "CREATE TABLE runs ("
+    "  rid INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  dut_serial TEXT NOT NULL,"
+    "  reported_serial TEXT,"
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  retest_reason TEXT,"
+    "  fixture TEXT,"
+    "  station TEXT NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  sequence_file TEXT, sequence_name TEXT, sequence_sha256 TEXT, sequence_policy TEXT,"
+    "  spec_file TEXT, spec_name TEXT, spec_version TEXT, spec_sha256 TEXT,"
+    "  sw_version TEXT, sw_vcs TEXT, sw_dirty INTEGER NOT NULL DEFAULT 0,"
+    "  started_utc TEXT NOT NULL,"
+    "  ended_utc TEXT,"
+    "  complete INTEGER NOT NULL CHECK (complete IN (0, 1)),"
+    "  outcome TEXT CHECK ((complete = 0) = (outcome IS NULL)),"
+    "  marginal INTEGER NOT NULL DEFAULT 0,"
+    "  message TEXT,"
+    "  retries INTEGER NOT NULL DEFAULT 0,"
+    "  tare_done INTEGER, tare_zero_n REAL, tare_offset_raw_un INTEGER,"
+    "  n_steps INTEGER NOT NULL DEFAULT 0, n_measurements INTEGER NOT NULL DEFAULT 0,"
+    "  n_pass INTEGER NOT NULL DEFAULT 0, n_fail INTEGER NOT NULL DEFAULT 0,"
+    "  n_error INTEGER NOT NULL DEFAULT 0, n_marginal INTEGER NOT NULL DEFAULT 0,"
+    "  record_path TEXT);"
+    "CREATE TABLE steps ("
+    "  rid INTEGER NOT NULL REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  step_no INTEGER NOT NULL,"    /* position in the record's steps array */
+    "  step_index INTEGER NOT NULL," /* 1-based execution order, 0 SKIPPED */
+    "  section TEXT, path TEXT, kind TEXT NOT NULL, name TEXT,"
+    "  loop TEXT," /* JSON object of the sweep/repeat keys, NULL outside */
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  superseded INTEGER NOT NULL DEFAULT 0,"
+    "  started_utc TEXT, duration_s REAL,"
+    "  outcome TEXT NOT NULL, marginal INTEGER NOT NULL DEFAULT 0, message TEXT,"
+    "  tare_done INTEGER, tare_zero_n REAL, tare_offset_raw_un INTEGER,"
+    "  capture_samples INTEGER, capture_rate_hz REAL,"
+    "  PRIMARY KEY (rid, step_no)) WITHOUT ROWID;"
+    "CREATE TABLE setpoints ("
+    "  rid INTEGER NOT NULL REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  step_no INTEGER NOT NULL,"
+    "  name TEXT NOT NULL," /* "rate_hz", "depth_mm" */
+    "  value REAL NOT NULL,"
+    "  PRIMARY KEY (rid, step_no, name)) WITHOUT ROWID;"
+    "CREATE TABLE measurements ("
+    "  rid INTEGER NOT NULL REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  step_no INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  step_index INTEGER NOT NULL,"
+    "  superseded INTEGER NOT NULL DEFAULT 0,"
+    "  name TEXT NOT NULL, quantity TEXT, units TEXT,"
+    "  value REAL," /* NULL: text quantity or not measured */
+    "  text TEXT,"
+    "  comparison TEXT, low REAL, high REAL, pattern TEXT, expected TEXT, limit_text TEXT,"
+    "  outcome TEXT NOT NULL, marginal INTEGER NOT NULL DEFAULT 0, note TEXT,"
+    "  PRIMARY KEY (rid, step_no, idx)) WITHOUT ROWID;"
+    "CREATE TABLE instruments ("
+    "  rid INTEGER NOT NULL REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  role TEXT, model TEXT, serial TEXT, firmware TEXT,"
+    "  cal_date TEXT, cal_due TEXT, certificate TEXT," /* YYYY-MM-DD, NULL: none */
+    "  force_gain_ppm INTEGER, force_offset_un INTEGER,"
+    "  disp_gain_ppm INTEGER, disp_offset_nm INTEGER," /* NULL: no coefficients */
+    "  PRIMARY KEY (rid, idx)) WITHOUT ROWID;"
+    "CREATE TABLE attachments ("
+    "  rid INTEGER NOT NULL REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    "  kind TEXT NOT NULL," /* sequence | spec | capture | strokes */
+    "  step_no INTEGER,"    /* the capture step; NULL for the run's */
+    "  PRIMARY KEY (rid, idx)) WITHOUT ROWID;";
+
+/* The indexes of the queries (history by DUT / time / fixture, stats by
+ * measurement name), and the attempt renumbering by DUT. */
+static const char migration2[] = "CREATE INDEX runs_dut ON runs(dut_serial, started_utc);"
+                                 "CREATE INDEX runs_started ON runs(started_utc);"
+                                 "CREATE INDEX runs_fixture ON runs(fixture, started_utc);"
+                                 "CREATE INDEX measurements_name ON measurements(name);";
+
+const struct store_migration store_migrations[] = {
+    { 1, "initial schema", migration1 },
+    { 2, "query indexes", migration2 },
+};
+const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];
