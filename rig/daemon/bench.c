@@ -146,6 +146,18 @@ void bench_update_stream(struct bench *bench)
     bench_sync(bench);
 }
 
+int bench_flush_stream(struct bench *bench)
+{
+    struct rig_device *d = sensor_present(bench);
+    if (!d || !d->driver->running(d))
+        return -ENODEV;
+    int rc = d->driver->stop(d, stream_done, bench);
+    if (rc >= 0)
+        bench->stream_stop_asked = true; /* STREAM_STOPPED restarts it at once */
+    bench_sync(bench);
+    return rc < 0 ? rc : 0;
+}
+
 /* The stream retry timer (see arm_stream_retry). Demand changes themselves
  * (session, watch, disconnect, attach) call bench_update_stream directly. */
 static int on_demand_timer(sd_event_source *s, uint64_t usec, void *user)
@@ -384,7 +396,7 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
     cJSON_AddNumberToObject(j, "lost_blocks", (double)st.lost_blocks);
     cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
     bench_publish(bench, "devices", j);
-    runner_on_stream_event(bench, ev, msg); /* flags an active capture */
+    runner_on_stream_event(bench, ev, detail, msg); /* flags an active capture */
     if (ev == SH_EV_STREAM_STOPPED) {
         /* A stop we asked for may have raced with new demand (a session
          * claimed while stopping): follow the demand now. A stop nobody

@@ -156,6 +156,10 @@ void bench_sync(struct bench *bench); /* after driving devices */
 /* Start/stop per demand. Call it whenever the demand may have changed:
  * session claimed/released, a client's watch changed or it disconnected. */
 void bench_update_stream(struct bench *bench);
+/* STOP the stream now, so that the sensor head sends what it has sampled
+ * in a short LAST block instead of at the next block boundary; it is
+ * restarted as soon as it has stopped (still wanted). 0 if STOP was sent. */
+int bench_flush_stream(struct bench *bench);
 /* api on_watch hook (user: struct rigd): a client's subscriptions changed. */
 void bench_on_watch(void *user, struct api_client *c);
 void bench_update_heartbeat(struct bench *bench);

@@ -196,6 +196,7 @@ int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user)
     if (s->state != ST_IDLE)
         return -EALREADY;
     sh_stream_reset(&s->stream);
+    s->got_last = false;
     sh2_set_state(s, ST_STARTING);
     int rc = sh2_submit_bulk(s);
     if (rc == 0) {
@@ -231,6 +232,7 @@ int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user)
     if (s->state == ST_IDLE || s->state == ST_STOPPING)
         return -EALREADY;
     sh2_set_state(s, ST_STOPPING);
+    s->got_last = false;
     s->stop_deadline = dev_now_us() + 2u * SH_DRV_CTRL_TIMEOUT_MS * 1000u;
     return ctrl_submit(s, SH_REQ_STOP, 0, NULL, 0, stop_after_stop, done, user);
 }
