@@ -39,6 +39,10 @@ static uint64_t clock_now_index(const struct runner *rn)
 static void clock_update(struct runner *rn, uint64_t first, size_t n, uint32_t rate)
 {
     uint64_t end = first + n;
+    if (rn->flushing_stream) {
+        rn->stream_end = end;
+        return;
+    }
     double off = mono_s() * rate - (double)end;
     if (!rn->clock_ok || rate != rn->stream_rate || end < rn->stream_end ||
         first != rn->stream_end) {
@@ -259,13 +263,17 @@ void exec_capture_flush(struct runner *rn, struct run_cmd *cmd)
     pthread_mutex_lock(&rn->lock);
     struct capture *c = rn->run ? &rn->run->cap : NULL;
     bool go = c && c->active && !c->flushing && bench->sh && sh_drv_streaming(bench->sh);
-    if (go)
+    if (go) {
         c->flushing = true; /* before the STOP: its STREAM_STOPPED is ours */
+        rn->flushing_stream = true;
+        rn->clock_ok = false;
+    }
     pthread_mutex_unlock(&rn->lock);
     if (go && bench_flush_stream(bench) < 0) {
         /* Not stopped: capture_end waits for the next block instead. */
         pthread_mutex_lock(&rn->lock);
         c->flushing = false;
+        rn->flushing_stream = false;
         pthread_mutex_unlock(&rn->lock);
     }
     cmd_complete(rn, cmd, 0, NULL);
@@ -342,6 +350,8 @@ void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, uint64_t 
         pthread_mutex_lock(&rn->lock);
         rn->clock_ok = false;
         rn->stream_end = 0;
+        if (ev == SH_EV_STREAM_STOPPED)
+            rn->flushing_stream = false; /* no block of the old stream follows */
         struct capture *c = rn->run ? &rn->run->cap : NULL;
         bool flushed = ev == SH_EV_STREAM_STOPPED && c && c->active && c->flushing;
         if (flushed) {

@@ -141,6 +141,9 @@ struct runner {
     uint64_t stream_end;
     uint32_t stream_rate;
     double min_offset; /* min over deliveries of t*rate - end */
+    /* A flush's STOP is out: the clock stays invalid until the stream has
+     * stopped (its LAST block must not map "now" into the old stream). */
+    bool flushing_stream;
     /* End of the last block delivered, kept across stream restarts. */
     bool have_last_end;
     uint64_t last_end;
