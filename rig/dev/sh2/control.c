@@ -163,7 +163,11 @@ static void start_after_start(struct sh_ctrl *c, int status)
     struct sh_drv *s = c->drv;
     if (status == 0) {
         sh2_set_state(s, ST_STREAMING);
-        dev_log(&s->dev, LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
+        /* rigd restarts the stream after every capture (its flush): say
+         * so once per rate, not five times a run */
+        dev_log(&s->dev, s->rate_hz != s->logged_rate ? LOG_INFO : LOG_DEBUG,
+                "sensor: streaming at %u S/s per channel", s->rate_hz);
+        s->logged_rate = s->rate_hz;
         sh2_emit(s, SH_EV_STREAM_STARTED, s->rate_hz, "stream started");
         ctrl_finish(c, 0, "streaming");
         return;
