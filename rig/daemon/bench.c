@@ -145,6 +145,18 @@ void bench_update_stream(struct bench *bench)
     bench_sync(bench);
 }
 
+int bench_flush_stream(struct bench *bench)
+{
+    struct rig_device *d = sensor_present(bench);
+    if (!d || !d->driver->running(d))
+        return -ENODEV;
+    int rc = d->driver->stop(d, stream_done, bench);
+    if (rc >= 0)
+        bench->stream_stop_asked = true; /* STREAM_STOPPED restarts it at once */
+    bench_sync(bench);
+    return rc < 0 ? rc : 0;
+}
+
 /* The stream retry timer (see arm_stream_retry). Demand changes themselves
  * (session, watch, disconnect, attach) call bench_update_stream directly. */
 static int on_demand_timer(sd_event_source *s, uint64_t usec, void *user)

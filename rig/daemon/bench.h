@@ -99,7 +99,8 @@ struct bench_hooks {
      * sensor or the pen vanished (the active run ends in ERROR). */
     void (*samples)(struct bench *bench, uint64_t first, const int32_t *force, const int32_t *disp,
                     size_t n, uint32_t rate_hz);
-    void (*stream_event)(struct bench *bench, enum sh_drv_event ev, const char *msg);
+    void (*stream_event)(struct bench *bench, enum sh_drv_event ev, uint64_t detail,
+                         const char *msg);
     void (*sensor_lost)(struct bench *bench, const char *reason);
     void (*pen_lost)(struct bench *bench, const char *reason);
     /* The rig invalidated what the active run measures (ERROR, never
@@ -204,6 +205,10 @@ void bench_update_heartbeat(struct bench *bench);
 /* Start/stop per demand. Call it whenever the demand may have changed:
  * session claimed/released, a client's watch changed or it disconnected. */
 void bench_update_stream(struct bench *bench);
+/* STOP the stream now, so that the sensor head sends what it has sampled
+ * in a short LAST block instead of at the next block boundary; it is
+ * restarted as soon as it has stopped (still wanted). 0 if STOP was sent. */
+int bench_flush_stream(struct bench *bench);
 /* The stream retry timer (created disarmed): 0 or -errno. */
 int bench_stream_init(struct bench *bench);
 /* The sensor's stream stopped: follow the demand (a stop we asked for),

@@ -247,7 +247,7 @@ static void sh_stream_event(void *user, enum sh_drv_event ev, uint64_t detail, c
     cJSON_AddNumberToObject(j, "lost_samples", (double)st.lost_samples);
     bench_publish(bench, "devices", j);
     if (bench->hooks.stream_event) /* flags an active capture */
-        bench->hooks.stream_event(bench, ev, msg);
+        bench->hooks.stream_event(bench, ev, detail, msg);
     if (ev == SH_EV_STREAM_STOPPED)
         bench_stream_stopped(bench);
 }

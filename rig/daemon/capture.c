@@ -12,7 +12,8 @@
 #include "daemon/runner_int.h"
 
 /* How long capture_end waits for the samples of the capture window still
- * in flight (one block + the device's transfer latency). */
+ * in flight (the flush's LAST block, or one block + the device's transfer
+ * latency). */
 #define RUN_CAPTURE_TAIL_S      1.0
 /* A capture larger than this (~2.8 min at 50 kS/s) is cut and flagged. */
 #define RUN_CAPTURE_MAX_SAMPLES (1u << 23)
@@ -38,6 +39,10 @@ static uint64_t clock_now_index(const struct runner *rn)
 static void clock_update(struct runner *rn, uint64_t first, size_t n, uint32_t rate)
 {
     uint64_t end = first + n;
+    if (rn->flushing_stream) {
+        rn->stream_end = end;
+        return;
+    }
     double off = mono_s() * rate - (double)end;
     if (!rn->clock_ok || rate != rn->stream_rate || end < rn->stream_end ||
         first != rn->stream_end) {
@@ -80,8 +85,13 @@ static bool capture_grow(struct capture *c, size_t want)
 }
 
 static void capture_add(struct capture *c, uint64_t first, const int32_t *force,
-                        const int32_t *disp, size_t n, uint32_t rate)
+                        const int32_t *disp, size_t n, uint32_t rate, bool continues)
 {
+    if (c->await_restart) {
+        if (continues)
+            return; /* the old stream's tail, from before the capture began */
+        c->await_restart = false;
+    }
     if (first + n <= c->begin_index)
         return;
     if (first < c->begin_index) {
@@ -135,7 +145,11 @@ uint64_t op_capture_mark(void *ctx)
 }
 
 /* Hand over the capture: everything from begin up to the sample being
- * taken now, waiting (bounded) for the tail still in transit. */
+ * taken now. The block holding that sample closes only at the next block
+ * boundary (10 ms at the default block size), so instead of waiting for
+ * it the stream is flushed: STOP makes the head send what it has taken in
+ * a short LAST block (SENSOR.md 2), and bench_flush_stream restarts the
+ * stream at once. Waits (bounded) for that tail. */
 int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t errlen)
 {
     struct run *run = R(ctx);
@@ -143,10 +157,26 @@ int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t errlen)
     pthread_mutex_lock(&rn->lock);
     struct capture *c = &run->cap;
     uint64_t target = clock_now_index(rn);
+    bool flush = c->active && c->have_first && c->next < target && !run->aborted && !rn->loop_gone;
+    pthread_mutex_unlock(&rn->lock);
+    if (flush) {
+        char ferr[128];
+        (void)simple_cmd(run, CMD_CAPTURE_FLUSH, NULL, ferr, sizeof ferr);
+    }
+    pthread_mutex_lock(&rn->lock);
     double deadline = mono_s() + RUN_CAPTURE_TAIL_S;
     while (c->active && !run->aborted && !rn->loop_gone && !(c->flags & AN_F_DISCONNECT) &&
-           !c->pen_lost[0] && (!c->have_first || c->next < target) && mono_s() < deadline)
+           !c->pen_lost[0] && !c->flush_done && (!c->have_first || c->next < target) &&
+           mono_s() < deadline)
         cond_wait_until(rn, deadline);
+    /* The LAST block holds every sample taken before STOP, which went out
+     * after this call: the window is whole even where the clock's estimate
+     * of the head's counter ran ahead of it. */
+    if (c->flush_done && c->flush_last && c->have_first && c->next < target)
+        target = c->next;
+    /* Never hand over a window without its tail as if it were whole. */
+    if (c->active && c->have_first && c->next < target)
+        c->flags |= AN_F_SAMPLE_LOSS;
     bool had_samples = c->have_first;
     char pen_lost[sizeof c->pen_lost];
     snprintf(pen_lost, sizeof pen_lost, "%s", c->pen_lost);
@@ -216,12 +246,36 @@ void exec_capture_begin(struct runner *rn, struct run_cmd *cmd)
     if (rn->run) {
         capture_reset(&rn->run->cap);
         rn->run->cap.active = true;
-        /* Without a valid clock (stream not yet delivering after a (re)start)
-         * there is no index yet: take everything the new stream brings. */
-        rn->run->cap.begin_index =
-            sh_drv_streaming(bench->sh) && rn->clock_ok ? clock_now_index(rn) : 0;
+        /* Without a valid clock (stream not yet delivering after a (re)start,
+         * a flush's restart) there is no index yet: take everything the new
+         * stream brings, but nothing of the old one's tail. */
+        bool clock = sh_drv_streaming(bench->sh) && rn->clock_ok;
+        rn->run->cap.begin_index = clock ? clock_now_index(rn) : 0;
+        rn->run->cap.await_restart = !clock;
     }
     pthread_mutex_unlock(&rn->lock);
+    cmd_complete(rn, cmd, 0, NULL);
+}
+
+void exec_capture_flush(struct runner *rn, struct run_cmd *cmd)
+{
+    struct bench *bench = rn->bench;
+    pthread_mutex_lock(&rn->lock);
+    struct capture *c = rn->run ? &rn->run->cap : NULL;
+    bool go = c && c->active && !c->flushing && bench->sh && sh_drv_streaming(bench->sh);
+    if (go) {
+        c->flushing = true; /* before the STOP: its STREAM_STOPPED is ours */
+        rn->flushing_stream = true;
+        rn->clock_ok = false;
+    }
+    pthread_mutex_unlock(&rn->lock);
+    if (go && bench_flush_stream(bench) < 0) {
+        /* Not stopped: capture_end waits for the next block instead. */
+        pthread_mutex_lock(&rn->lock);
+        c->flushing = false;
+        rn->flushing_stream = false;
+        pthread_mutex_unlock(&rn->lock);
+    }
     cmd_complete(rn, cmd, 0, NULL);
 }
 
@@ -232,9 +286,12 @@ void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force
     if (!rn || !n)
         return;
     pthread_mutex_lock(&rn->lock);
+    bool continues = rn->have_last_end && first == rn->last_end;
+    rn->have_last_end = true;
+    rn->last_end = first + n;
     clock_update(rn, first, n, rate_hz);
     if (rn->run && rn->run->cap.active)
-        capture_add(&rn->run->cap, first, force, disp, n, rate_hz);
+        capture_add(&rn->run->cap, first, force, disp, n, rate_hz, continues);
     /* capture_end waits for samples, capture_mark for a valid clock */
     pthread_cond_broadcast(&rn->cond);
     pthread_mutex_unlock(&rn->lock);
@@ -282,18 +339,28 @@ void runner_on_pen_lost(struct bench *bench, const char *reason)
     pthread_mutex_unlock(&rn->lock);
 }
 
-void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const char *msg)
+void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, uint64_t detail,
+                            const char *msg)
 {
     struct runner *rn = bench->runner;
     if (rn && (ev == SH_EV_STREAM_STARTED || ev == SH_EV_STREAM_STOPPED)) {
         /* The sensor's sample counter restarts with the stream: forget the
-         * clock mapping; a capture that already has samples is cut. */
+         * clock mapping; a capture that already has samples is cut -- unless
+         * it is the capture_end's own flush. */
         pthread_mutex_lock(&rn->lock);
         rn->clock_ok = false;
         rn->stream_end = 0;
+        if (ev == SH_EV_STREAM_STOPPED)
+            rn->flushing_stream = false; /* no block of the old stream follows */
+        struct capture *c = rn->run ? &rn->run->cap : NULL;
+        bool flushed = ev == SH_EV_STREAM_STOPPED && c && c->active && c->flushing;
+        if (flushed) {
+            c->flush_done = true;
+            c->flush_last = detail != 0;
+            pthread_cond_broadcast(&rn->cond);
+        }
         /* (a restart after samples shows up as an index jump in capture_add) */
-        bool cut =
-            ev == SH_EV_STREAM_STOPPED && rn->run && rn->run->cap.active && rn->run->cap.have_first;
+        bool cut = ev == SH_EV_STREAM_STOPPED && c && c->active && c->have_first && !flushed;
         pthread_mutex_unlock(&rn->lock);
         if (cut)
             stream_problem(bench, AN_F_SAMPLE_LOSS, "sensor stream restarted during the capture");

@@ -61,8 +61,10 @@ void runner_client_gone(struct bench *bench, struct api_client *c);
  * event thread). */
 void runner_on_samples(struct bench *bench, uint64_t first, const int32_t *force,
                        const int32_t *disp, size_t n, uint32_t rate_hz);
-/* A sensor stream event: loss, overrun, errors flag an active capture. */
-void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, const char *msg);
+/* A sensor stream event: loss, overrun, errors flag an active capture.
+ * detail as the driver gave it (STREAM_STOPPED: 1 if its LAST block came). */
+void runner_on_stream_event(struct bench *bench, enum sh_drv_event ev, uint64_t detail,
+                            const char *msg);
 void runner_on_sensor_lost(struct bench *bench, const char *reason);
 /* The pen vanished: a capture in progress cannot be judged (ERROR, not a
  * pen FAIL for the strokes that stopped); later ops fail with -ENODEV. */

@@ -41,7 +41,15 @@
 #include "daemon/runreq.h"
 #include "daemon/session.h"
 
-enum cmd_kind { CMD_PEN, CMD_PEN_STOP, CMD_CAPTURE_BEGIN, CMD_INSTRUMENTS, CMD_PEN_REST, CMD_TARE };
+enum cmd_kind {
+    CMD_PEN,
+    CMD_PEN_STOP,
+    CMD_CAPTURE_BEGIN,
+    CMD_CAPTURE_FLUSH,
+    CMD_INSTRUMENTS,
+    CMD_PEN_REST,
+    CMD_TARE
+};
 
 /* One op handed from the worker to the event thread. Two references (the
  * worker and the event thread); whoever lets go last frees it, so a worker
@@ -75,6 +83,13 @@ struct capture {
     size_t n, cap;
     uint32_t flags, rate_hz;
     char pen_lost[160]; /* the pen vanished during the capture */
+    /* Begun while the stream was (re)starting: the old stream's tail (its
+     * LAST block after a flush) is not ours; the new stream's first block
+     * is the first that does not continue it. */
+    bool await_restart;
+    /* capture_end flushed the stream (STOP): the stop is ours, not a cut;
+     * flush_done once it has stopped, flush_last if its LAST block came. */
+    bool flushing, flush_done, flush_last;
 };
 
 struct run {
@@ -131,6 +146,12 @@ struct runner {
     uint64_t stream_end;
     uint32_t stream_rate;
     double min_offset; /* min over deliveries of t*rate - end */
+    /* A flush's STOP is out: the clock stays invalid until the stream has
+     * stopped (its LAST block must not map "now" into the old stream). */
+    bool flushing_stream;
+    /* End of the last block delivered, kept across stream restarts. */
+    bool have_last_end;
+    uint64_t last_end;
 };
 
 /* The ops' context is the run. */
@@ -175,6 +196,7 @@ int op_capture_begin(void *ctx, char *err, size_t errlen);
 uint64_t op_capture_mark(void *ctx);
 int op_capture_end(void *ctx, struct rig_capture *out, char *err, size_t errlen);
 void exec_capture_begin(struct runner *rn, struct run_cmd *cmd);
+void exec_capture_flush(struct runner *rn, struct run_cmd *cmd);
 
 /* ---- runevents.c: a run's API events ------------------------------------- */
 

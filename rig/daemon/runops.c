@@ -371,6 +371,9 @@ void exec_cmd(struct runner *rn, struct run_cmd *cmd)
     case CMD_CAPTURE_BEGIN:
         exec_capture_begin(rn, cmd);
         break;
+    case CMD_CAPTURE_FLUSH:
+        exec_capture_flush(rn, cmd);
+        break;
     case CMD_INSTRUMENTS:
         exec_instruments(rn, cmd);
         break;

@@ -13,9 +13,11 @@
  *     /proc (utime+stime, and the threads' on-CPU time from schedstat) and
  *     prints them and the ratio (rigd minus its idle CPU) / client: once
  *     with the session alone (no JSON published), once with a "samples"
- *     watcher added. rigd's CPU with the session's pen heartbeats but no
- *     stream (bench 0's sensor head unplugged) is measured first too: the
- *     client sends none, so a second ratio leaves them out. Last line:
+ *     watcher added. rigd's CPU with a session but no stream (bench 0's
+ *     sensor head unplugged) is measured first too -- the session's pen
+ *     traffic, which the client has none of (heartbeats, sent only while
+ *     the motor may be driven: none with the pen idle) -- and a second
+ *     ratio leaves it out. Last line:
  *     "ratios: session R1 watcher R2 (on-CPU: R1', R2')".
  *
  *   rigsim --bench B0.json ... --bench B3.json -- \

@@ -527,6 +527,23 @@ static int pen_pollfds(struct dev *d, struct pollfd *out, int max)
     return 1;
 }
 
+/* PEN.md 9: heartbeats are owed while the motor may be driven; the pen's
+ * watchdog does not run otherwise. Only a pen known to be idle (or in
+ * FAULT: motor off until CLEAR_FAULT) with no START on its way owes none.
+ * Every START or STOP answer makes the state unknown until the pen's state
+ * event (or a status) tells it, so a lost event errs on the side of
+ * heartbeats. Idle heartbeats were most of rigd's CPU beyond a bare
+ * stream reader while a session streams (docs/DAEMON.md, ingest). */
+static bool motor_may_run(const struct pen_drv *p)
+{
+    if (!p->motor_known || (p->motor_state != PEN_STATE_IDLE && p->motor_state != PEN_STATE_FAULT))
+        return true;
+    for (int i = 0; i < PEN_DRV_MAX_INFLIGHT; i++)
+        if (p->slots[i].used && p->slots[i].type == PEN_MSG_START)
+            return true;
+    return false;
+}
+
 static uint64_t pen_deadline(struct dev *d)
 {
     struct pen_drv *p = (struct pen_drv *)d;
@@ -536,7 +553,7 @@ static uint64_t pen_deadline(struct dev *d)
     for (int i = 0; i < PEN_DRV_MAX_INFLIGHT; i++)
         if (p->slots[i].used && p->slots[i].deadline < dl)
             dl = p->slots[i].deadline;
-    if (p->heartbeat && p->next_heartbeat < dl)
+    if (p->heartbeat && motor_may_run(p) && p->next_heartbeat < dl)
         dl = p->next_heartbeat;
     return dl;
 }
@@ -561,7 +578,7 @@ static void run_timeouts(struct pen_drv *p, uint64_t now)
         }
         complete(p, s, -ETIMEDOUT, NULL);
     }
-    if (p->port && p->heartbeat && now >= p->next_heartbeat) {
+    if (p->port && p->heartbeat && now >= p->next_heartbeat && motor_may_run(p)) {
         p->next_heartbeat = now + PEN_HEARTBEAT_PERIOD_MS * 1000u;
         int rc = start_request(p, PEN_MSG_HEARTBEAT, NULL, true, NULL, NULL);
         if (rc == -EAGAIN)

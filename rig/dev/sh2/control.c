@@ -163,7 +163,11 @@ static void start_after_start(struct sh_ctrl *c, int status)
     struct sh_drv *s = c->drv;
     if (status == 0) {
         sh2_set_state(s, ST_STREAMING);
-        dev_log(&s->dev, LOG_INFO, "sensor: streaming at %u S/s per channel", s->rate_hz);
+        /* rigd restarts the stream after every capture (its flush): say
+         * so once per rate, not five times a run */
+        dev_log(&s->dev, s->rate_hz != s->logged_rate ? LOG_INFO : LOG_DEBUG,
+                "sensor: streaming at %u S/s per channel", s->rate_hz);
+        s->logged_rate = s->rate_hz;
         sh2_emit(s, SH_EV_STREAM_STARTED, s->rate_hz, "stream started");
         ctrl_finish(c, 0, "streaming");
         return;
@@ -196,6 +200,7 @@ int sh_drv_start(struct sh_drv *s, sh_done_fn done, void *user)
     if (s->state != ST_IDLE)
         return -EALREADY;
     sh_stream_reset(&s->stream);
+    s->got_last = false;
     sh2_set_state(s, ST_STARTING);
     int rc = sh2_submit_bulk(s);
     if (rc == 0) {
@@ -231,6 +236,7 @@ int sh_drv_stop(struct sh_drv *s, sh_done_fn done, void *user)
     if (s->state == ST_IDLE || s->state == ST_STOPPING)
         return -EALREADY;
     sh2_set_state(s, ST_STOPPING);
+    s->got_last = false;
     s->stop_deadline = dev_now_us() + 2u * SH_DRV_CTRL_TIMEOUT_MS * 1000u;
     return ctrl_submit(s, SH_REQ_STOP, 0, NULL, 0, stop_after_stop, done, user);
 }

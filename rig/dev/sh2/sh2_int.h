@@ -63,6 +63,8 @@ struct sh_drv {
     struct sh_ctrl *ctrls; /* async control requests in flight */
     uint64_t transfer_errors;
     uint64_t stale_blocks;  /* a previous stream's blocks, dropped */
+    uint32_t logged_rate;   /* the rate the last start was logged at (INFO) */
+    bool got_last;          /* this stop's LAST block came: every sample before STOP is in */
     bool tared;             /* SH_STAT_TARED: no calibration offset on force */
     int32_t tare_offset_un; /* the device's tare, raw uN (GET_STATUS) */
 };

@@ -86,8 +86,10 @@ static void handle_block(struct sh_drv *s, const uint8_t *buf, size_t len)
         s->cb.on_samples(s->user, &blk);
     if (h.flags & SH_BLK_LAST) {
         dev_log(&s->dev, LOG_DEBUG, "sensor: last block (seq %u) after STOP", h.seq);
-        if (s->state == ST_STOPPING)
+        if (s->state == ST_STOPPING) {
+            s->got_last = true;
             s->stop_deadline = 0; /* cancel the rest now */
+        }
     }
 }
 
@@ -145,7 +147,9 @@ static void LIBUSB_CALL bulk_cb(struct libusb_transfer *x)
     s->bulk_inflight--;
     if (s->bulk_inflight == 0 && s->state == ST_STOPPING) {
         sh2_set_state(s, ST_IDLE);
-        sh2_emit(s, SH_EV_STREAM_STOPPED, 0, "stream stopped");
+        /* detail 1: the LAST block came (SENSOR.md: it holds every sample
+         * taken before STOP), 0: the stream ended without it */
+        sh2_emit(s, SH_EV_STREAM_STOPPED, s->got_last, "stream stopped");
     }
     sh2_maybe_finish_detach(s);
 }

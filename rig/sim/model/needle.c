@@ -350,6 +350,12 @@ int sim_sh_stop(struct sim_model *m)
 {
     if (!m->streaming)
         return SH_ERR_NOT_STREAMING;
+    /* SENSOR.md: STOP is always answered by a LAST block, never empty.
+     * Stopped right at a block boundary nothing has been taken since the
+     * last block: the frame being taken now (at most one sample period
+     * away) goes into it, as a device would send the frame in progress. */
+    if (m->count == 0 && m->next_sample_ns > m->now)
+        sim_model_run_until(m, m->next_sample_ns);
     m->streaming = false;
     m->stopped = true;
     mdl_truth_printf(m, "{\"t\":%.9f,\"event\":\"sensor_stop\",\"frames\":%llu}\n",
