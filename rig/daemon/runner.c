@@ -84,6 +84,9 @@ static void finish_run(struct runner *rn)
     log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s (%s on %s) finished: %s%s%s; record %s",
                 run->run_id, run->seq->name ? run->seq->name : "?", run->dut, outcome,
                 reason[0] ? " - " : "", reason, run->record_path);
+    if (run->db_calls)
+        log_run_msg(LOG_INFO, RUN_LOG(run), "run %s: station database: %u writes, %.2f ms",
+                    run->run_id, run->db_calls, (double)run->db_ns / 1e6);
     if (res->record_error[0])
         log_run_msg(LOG_ERR, RUN_LOG(run), "run %s: record problem: %s", run->run_id,
                     res->record_error);

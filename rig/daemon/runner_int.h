@@ -89,6 +89,8 @@ struct run {
     struct rig_sequence *seq;
     char dut[64], operator_name[64], record_path[4096], started_utc[32];
     unsigned attempt; /* the DUT's attempt number (station database); 0: none */
+    uint64_t db_ns;   /* worker: time spent writing the station database */
+    unsigned db_calls;
     /* shared with the worker, under rn->lock */
     bool aborted;
     char abort_reason[160];

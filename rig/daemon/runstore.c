@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/runner_int.h"
@@ -82,10 +84,99 @@ int runstore_check(struct bench *bench, struct api_client *c, const cJSON *req, 
     return 0;
 }
 
+/* The store's sink, timed: what the database adds to the run's cycle is
+ * the time the worker spends in its calls (run->db_ns, logged when the
+ * run finishes). */
+struct timed_sink {
+    struct rec_sink inner;
+    struct run *run;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void account(struct timed_sink *s, uint64_t t0)
+{
+    s->run->db_ns += now_ns() - t0;
+    s->run->db_calls++;
+}
+
+static int t_open(void *impl, const struct rec_run *r, char *err, size_t errlen)
+{
+    struct timed_sink *s = impl;
+    uint64_t t0 = now_ns();
+    int rc = s->inner.ops->open(s->inner.impl, r, err, errlen);
+    account(s, t0);
+    return rc;
+}
+
+static int t_attach(void *impl, const char *suffix, const void *buf, size_t len, unsigned flags,
+                    struct rec_attachment *out, char *err, size_t errlen)
+{
+    struct timed_sink *s = impl;
+    return s->inner.ops->attach(s->inner.impl, suffix, buf, len, flags, out, err, errlen);
+}
+
+static int t_attach_capture(void *impl, const char *suffix, const struct rig_capture *cap,
+                            struct rec_attachment *out, char *err, size_t errlen)
+{
+    struct timed_sink *s = impl;
+    return s->inner.ops->attach_capture(s->inner.impl, suffix, cap, out, err, errlen);
+}
+
+static int t_update(void *impl, const struct rec_run *r, bool complete, char *err, size_t errlen)
+{
+    struct timed_sink *s = impl;
+    uint64_t t0 = now_ns();
+    int rc = s->inner.ops->update(s->inner.impl, r, complete, err, errlen);
+    account(s, t0);
+    return rc;
+}
+
+static int t_verify(void *impl, const struct rec_run *r, char *err, size_t errlen)
+{
+    struct timed_sink *s = impl;
+    return s->inner.ops->verify ? s->inner.ops->verify(s->inner.impl, r, err, errlen) : 0;
+}
+
+static void t_close(void *impl)
+{
+    struct timed_sink *s = impl;
+    if (s->inner.ops->close)
+        s->inner.ops->close(s->inner.impl);
+    free(s);
+}
+
+static const struct rec_sink_ops timed_ops = {
+    .name = "station database",
+    .open = t_open,
+    .attach = t_attach,
+    .attach_capture = t_attach_capture,
+    .update = t_update,
+    .verify = t_verify,
+    .close = t_close,
+};
+
 int runstore_sink(struct run *run, struct rec_sink *out, char *err, size_t errlen)
 {
     struct store *st = run->rn->bench->rigd->store;
     if (!st)
         return 1;
-    return store_sink_init(out, st, run->record_path, err, errlen);
+    struct timed_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = store_sink_init(&s->inner, st, run->record_path, err, errlen);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    s->run = run;
+    *out = (struct rec_sink){ .ops = &timed_ops, .impl = s };
+    return 0;
 }
