@@ -84,12 +84,21 @@ int runstore_check(struct bench *bench, struct api_client *c, const cJSON *req, 
     return 0;
 }
 
-/* The store's sink, timed: what the database adds to the run's cycle is
- * the time the worker spends in its calls (run->db_ns, logged when the
- * run finishes). */
+/* The store's sink, paced and timed. Every update writes the whole run
+ * (store.h), so progress updates closer than RUNSTORE_PROGRESS_US to the
+ * last write are passed over: the next write carries them. The run's
+ * first version (open) and its verdict are always written; a crash leaves
+ * the run in the database as incomplete, at most that far behind its
+ * record file (the evidence of the steps; `rigctl import` puts an
+ * incomplete run again from its file). What the database adds to the
+ * run's cycle is the time the worker spends in its calls (run->db_ns,
+ * logged when the run finishes). */
+#define RUNSTORE_PROGRESS_US 1000000u
+
 struct timed_sink {
     struct rec_sink inner;
     struct run *run;
+    uint64_t last_ns; /* the last write's start */
 };
 
 static uint64_t now_ns(void)
@@ -109,6 +118,7 @@ static int t_open(void *impl, const struct rec_run *r, char *err, size_t errlen)
 {
     struct timed_sink *s = impl;
     uint64_t t0 = now_ns();
+    s->last_ns = t0;
     int rc = s->inner.ops->open(s->inner.impl, r, err, errlen);
     account(s, t0);
     return rc;
@@ -132,6 +142,9 @@ static int t_update(void *impl, const struct rec_run *r, bool complete, char *er
 {
     struct timed_sink *s = impl;
     uint64_t t0 = now_ns();
+    if (!complete && t0 - s->last_ns < RUNSTORE_PROGRESS_US * 1000ull)
+        return 0;
+    s->last_ns = t0;
     int rc = s->inner.ops->update(s->inner.impl, r, complete, err, errlen);
     account(s, t0);
     return rc;
