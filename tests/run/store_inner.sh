@@ -9,6 +9,7 @@
 #   - max_attempts: the next run of the serial is refused up front;
 #   - import of the results directory into a fresh database gives the same
 #     history, twice over (idempotent);
+#   - a database gone from under rigd: runs are refused up front;
 #   - a database rigd cannot use: rigd refuses to start (exit 78).
 set -u
 scenario=${1:-store}
@@ -145,6 +146,13 @@ assert i2['records']==4 and i2['present']==3 and i2['failed']==0, i2
 " || fail "import: $(cat "$DIR/imp1.json" "$DIR/imp2.json" "$DIR/hi2.json")"
 ctl import "$DIR/results" >"$DIR/imp.txt" || fail "import (table): $(cat "$DIR/imp.txt")"
 grep -q "4 records" "$DIR/imp.txt" || fail "import table: $(cat "$DIR/imp.txt")"
+# the database gone from under rigd: runs are refused up front
+rm -f "$DIR/fresh.db" "$DIR/fresh.db-wal" "$DIR/fresh.db-shm"
+run_n "$EOL" 6
+rc=$?
+[ $rc -eq 2 ] || fail "run without its database: rigctl exit $rc, expected 2 (refused)"
+grep -q "database_error" "$DIR/ctl.out" || fail "not refused for the database: $(cat "$DIR/ctl.out")"
+motor_stopped || fail "the motor ran"
 stop_rigd
 
 # a database rigd cannot use: refuses to start, as on a bad config
