@@ -34,10 +34,12 @@ run_n "$EOL" 2
 rc=$?
 [ $rc -eq 1 ] || fail "run 2 (depth drift): rigctl exit $rc, expected 1 (FAIL)"
 "$RIGSIM" --send '{"clear":true}' >/dev/null || fail "cannot clear the fault"
-run_n "$EOL" 3
+ctl --json run "$EOL" --dut $DUT --operator tester --record r3.json >"$DIR/ctl.out" 2>&1
 rc3=$?
 [ $rc3 -le 1 ] || fail "run 3 (retest): rigctl exit $rc3, expected PASS or FAIL"
-grep -q "attempt" "$DIR/ctl.out" || true
+# the attempt in the run's reply and its started and finished events
+[ "$(grep -c '"attempt":3[,}]' "$DIR/ctl.out")" -ge 3 ] ||
+    fail "run 3's reply and events do not all say attempt 3"
 
 # history --dut: the three attempts, newest first, as the records say
 q history --dut $DUT >"$DIR/h.json" || fail "history --dut: $(cat "$DIR/h.json")"
