@@ -99,6 +99,27 @@ assert any(p['name']=='depth' for p in s['pareto']), s['pareto']
 ctl stats >"$DIR/s.txt" || fail "stats (table)"
 grep -q "FPY" "$DIR/s.txt" && grep -q "^depth " "$DIR/s.txt" || fail "stats table: $(cat "$DIR/s.txt")"
 
+# the query classes' errors (docs/API.md), and "fixture" as a filter
+py "
+import json,socket
+s=socket.socket(socket.AF_UNIX); s.connect('$SOCK'); f=s.makefile('rw')
+f.readline()
+def ask(req):
+    f.write(json.dumps(req)+'\\n'); f.flush(); return json.loads(f.readline())
+for req,code in (({'class':'unit','id':1},'bad_request'),
+                 ({'class':'unit','id':2,'serial':''},'bad_argument'),
+                 ({'class':'history','id':3,'limit':0},'bad_argument'),
+                 ({'class':'history','id':4,'limit':'5'},'bad_request'),
+                 ({'class':'import','id':5,'dir':'results'},'bad_argument'),
+                 ({'class':'stats','id':6,'measurement':5},'bad_request')):
+    r=ask(req)
+    assert r.get('code')==code and r['id']==req['id'], (req,r)
+r=ask({'class':'history','id':7,'fixture':'no-such-fixture'})
+assert r['class']=='history' and r['runs']==[], r
+r=ask({'class':'history','id':8,'fixture':'1','limit':2})
+assert len(r['runs'])==2 and r['runs'][0]['attempt']==3, r
+" || fail "query errors"
+
 # kill -9 mid-run: the run is in the database as incomplete after a restart
 ctl run "$LONG" --dut $DUT --operator tester --record r4.json >"$DIR/ctl.out" 2>&1 &
 ctl=$!
