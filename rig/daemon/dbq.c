@@ -135,8 +135,11 @@ static void reply_job(struct dbq_job *j)
     if (!j->c)
         return;
     if (j->rc < 0) {
-        api_error(j->c, j->req, j->rc == -EINVAL ? API_E_BAD_ARGUMENT : API_E_DATABASE, "%s",
-                  j->err);
+        const char *code = j->rc == -EINVAL                        ? API_E_BAD_ARGUMENT
+                           : j->rc == -ENOENT || j->rc == -ENOTDIR ? API_E_NOT_FOUND
+                           : j->rc == -EACCES                      ? API_E_PERMISSION
+                                                                   : API_E_DATABASE;
+        api_error(j->c, j->req, code, "%s", j->err);
         return;
     }
     cJSON *body = NULL;

@@ -111,7 +111,8 @@ for req,code in (({'class':'unit','id':1},'bad_request'),
                  ({'class':'history','id':3,'limit':0},'bad_argument'),
                  ({'class':'history','id':4,'limit':'5'},'bad_request'),
                  ({'class':'import','id':5,'dir':'results'},'bad_argument'),
-                 ({'class':'stats','id':6,'measurement':5},'bad_request')):
+                 ({'class':'stats','id':6,'measurement':5},'bad_request'),
+                 ({'class':'import','id':9,'dir':'$DIR/no-such-dir'},'not_found')):
     r=ask(req)
     assert r.get('code')==code and r['id']==req['id'], (req,r)
 r=ask({'class':'history','id':7,'fixture':'no-such-fixture'})
