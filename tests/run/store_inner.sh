@@ -51,7 +51,7 @@ assert [r['attempt'] for r in h]==[3,2,1], [r['attempt'] for r in h]
 assert [r['id'] for r in h]==[r['id'] for r in reversed(recs)], 'run ids differ from the records'
 assert [r['outcome'] for r in h]==[r['outcome'] for r in reversed(recs)], 'outcomes differ from the records'
 assert h[2]['outcome']=='PASS' and h[1]['outcome']=='FAIL', [r['outcome'] for r in h]
-assert h[1]['retest_reason'] is None or True
+assert h[1]['retest_reason']=='PASS' and h[2]['retest_reason'] is None, [r['retest_reason'] for r in h]
 assert h[0]['retest_reason'].startswith('FAIL: depth'), h[0]['retest_reason']
 assert h[0]['record_path']=='$DIR/results/r3.json', h[0]['record_path']
 " || fail "history --dut does not match the records: $(cat "$DIR/h.json")"
