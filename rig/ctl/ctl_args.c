@@ -28,6 +28,11 @@ enum {
     OPT_WAIT,
     OPT_HOLD,
     OPT_FIXTURE,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_OUTCOME,
+    OPT_LIMIT,
+    OPT_MEASUREMENT,
 };
 
 #define GLOBAL_OPTIONS                                                                             \
@@ -60,6 +65,12 @@ static const char usage_main[] =
     "  check FILE...               validate sequence / spec-limit files locally\n"
     "  recompute RECORD...         recompute a run record's measurements and\n"
     "                              verdicts from its attachments alone\n"
+    "  history [--dut S] [--since T] [--until T] [--outcome O] [--limit N]\n"
+    "                              runs in the station database, newest first\n"
+    "  unit SERIAL                 every attempt at a unit, failing measurements\n"
+    "  stats [--measurement M] [--since T] [--until T]\n"
+    "                              yields, FPY, capability (Cp/Cpk/Ppk), Pareto\n"
+    "  import DIR                  load run records from DIR into the database\n"
     "\n"
     "Global options:\n"
     "  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
@@ -112,6 +123,37 @@ static const char usage_run[] =
     "  --junit FILE    also write JUnit XML for CI\n"
     "Exit: 0 PASS, 1 FAIL, 2 ERROR/ABORTED/TIMEOUT (or refused), 69 no rigd,\n"
     "75 bench busy.\n";
+
+static const char usage_history[] =
+    "Usage: rigctl history [--dut SERIAL] [--since T] [--until T] [--outcome O]\n"
+    "                      [--fixture F] [--limit N] [--json]\n"
+    "\n"
+    "Runs in the station database, newest first (default at most 100, --limit\n"
+    "up to 1000): start time, DUT, attempt, outcome, fixture, run id and the\n"
+    "retest reason or message. T is UTC, any prefix of 2026-12-01T10:00:00\n"
+    "(--since inclusive, --until exclusive). O: PASS, FAIL, ERROR, ABORTED,\n"
+    "TIMEOUT or incomplete. --fixture filters by fixture name.\n";
+
+static const char usage_unit[] =
+    "Usage: rigctl unit SERIAL [--json]\n"
+    "\n"
+    "Every attempt at the unit, oldest first, with its outcome, retest reason\n"
+    "and the measurements that failed.\n";
+
+static const char usage_stats[] =
+    "Usage: rigctl stats [--measurement M] [--since T] [--until T] [--fixture F] [--json]\n"
+    "\n"
+    "Yields over the units first tested in the window (FPY, final yield, retest\n"
+    "rate); per measurement and limits: count, yield, FPY, mean, s.d., Cp, Cpk,\n"
+    "Ppk; the Pareto of failures. Definitions: docs/STORE.md.\n";
+
+static const char usage_import[] =
+    "Usage: rigctl import DIR [--json]\n"
+    "\n"
+    "Loads the run records under DIR (recursively) into the station database,\n"
+    "by run id: a run already there complete is left alone, so importing twice\n"
+    "changes nothing. rigd reads the files with its own rights, so only root or\n"
+    "rigd's user may import.\n";
 
 static const char usage_simple[] = "Usage: rigctl %s\n"
                                    "\n"
@@ -198,6 +240,8 @@ static const struct {
     { "pen", CTL_CMD_PEN },         { "watch", CTL_CMD_WATCH },
     { "run", CTL_CMD_RUN },         { "abort", CTL_CMD_ABORT },
     { "check", CTL_CMD_CHECK },     { "recompute", CTL_CMD_RECOMPUTE },
+    { "history", CTL_CMD_HISTORY }, { "unit", CTL_CMD_UNIT },
+    { "stats", CTL_CMD_STATS },     { "import", CTL_CMD_IMPORT },
 };
 
 static void print_usage(const struct ctl_args *a, FILE *out)
@@ -227,6 +271,18 @@ static void print_usage(const struct ctl_args *a, FILE *out)
     case CTL_CMD_ABORT:
         fprintf(out, usage_simple, "abort",
                 "Aborts the current run (the pen is stopped; outcome ABORTED).");
+        break;
+    case CTL_CMD_HISTORY:
+        fputs(usage_history, out);
+        break;
+    case CTL_CMD_UNIT:
+        fputs(usage_unit, out);
+        break;
+    case CTL_CMD_STATS:
+        fputs(usage_stats, out);
+        break;
+    case CTL_CMD_IMPORT:
+        fputs(usage_import, out);
         break;
     case CTL_CMD_NONE:
         fputs(usage_main, out);
@@ -297,6 +353,40 @@ static int parse_run_opt(int opt, struct ctl_args *a)
     return -1;
 }
 
+/* history and stats filters. */
+static int parse_db_opt(int opt, struct ctl_args *a, FILE *err)
+{
+    double v;
+    bool history = a->cmd == CTL_CMD_HISTORY, stats = a->cmd == CTL_CMD_STATS;
+    switch (opt) {
+    case OPT_DUT:
+        if (!history)
+            return -1;
+        a->dut = optarg;
+        return 0;
+    case OPT_SINCE:
+        a->since = optarg;
+        return history || stats ? 0 : -1;
+    case OPT_UNTIL:
+        a->until = optarg;
+        return history || stats ? 0 : -1;
+    case OPT_OUTCOME:
+        a->outcome = optarg;
+        return history ? 0 : -1;
+    case OPT_MEASUREMENT:
+        a->measurement = optarg;
+        return stats ? 0 : -1;
+    case OPT_LIMIT:
+        if (!history)
+            return -1;
+        if (parse_number(optarg, &v) < 0 || v < 1 || v > 1000 || v != floor(v))
+            return usage_error(err, "--limit needs a whole number 1..1000, not '%s'", optarg);
+        a->limit = (long)v;
+        return 0;
+    }
+    return -1;
+}
+
 /* Options of the subcommand, globals included. */
 static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE *err)
 {
@@ -313,6 +403,11 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "record", required_argument, NULL, OPT_RECORD },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "hold", no_argument, NULL, OPT_HOLD },
+        { "since", required_argument, NULL, OPT_SINCE },
+        { "until", required_argument, NULL, OPT_UNTIL },
+        { "outcome", required_argument, NULL, OPT_OUTCOME },
+        { "limit", required_argument, NULL, OPT_LIMIT },
+        { "measurement", required_argument, NULL, OPT_MEASUREMENT },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;
@@ -336,6 +431,8 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
             r = parse_pen_opt(opt, a, err);
         else if (a->cmd == CTL_CMD_RUN)
             r = parse_run_opt(opt, a);
+        else if (a->cmd >= CTL_CMD_HISTORY)
+            r = parse_db_opt(opt, a, err);
         if (r < 0)
             return usage_error(err, "option '--%s' does not apply to this command", opts[li].name);
         if (r > 0)
@@ -415,6 +512,16 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
                                a->cmd == CTL_CMD_CHECK ? "check" : "recompute");
         a->files = pos;
         a->nfiles = n;
+        return CTL_EXIT_OK;
+    case CTL_CMD_UNIT:
+        if (n != 1 || !text_ok(pos[0], 64))
+            return usage_error(err, "%s", "unit needs one SERIAL (1..63 printable characters)");
+        a->serial = pos[0];
+        return CTL_EXIT_OK;
+    case CTL_CMD_IMPORT:
+        if (n != 1)
+            return usage_error(err, "%s", "import needs one DIR");
+        a->dir = pos[0];
         return CTL_EXIT_OK;
     default:
         if (n > 0)

@@ -25,6 +25,10 @@ enum ctl_command {
     CTL_CMD_ABORT,
     CTL_CMD_CHECK,
     CTL_CMD_RECOMPUTE,
+    CTL_CMD_HISTORY, /* the station database (ctl_db.h) */
+    CTL_CMD_UNIT,
+    CTL_CMD_STATS,
+    CTL_CMD_IMPORT,
 };
 
 struct ctl_args {
@@ -49,6 +53,9 @@ struct ctl_args {
     /* run */
     const char *sequence, *dut, *operator_name, *junit, *record;
     bool wait;
+    /* history, unit, stats, import (--dut is run's) */
+    const char *since, *until, *outcome, *measurement, *serial, *dir;
+    long limit; /* 0: rigd's default */
     /* check, recompute */
     char **files;
     int nfiles;

@@ -11,6 +11,7 @@
 #include "ctl/ctl_args.h"
 #include "ctl/ctl_core.h"
 #include "ctl/ctl_conn.h"
+#include "ctl/ctl_db.h"
 #include "version/version.h"
 
 static volatile sig_atomic_t interrupted;
@@ -763,6 +764,11 @@ int main(int argc, char **argv)
         return ctl_check_files(a.files, a.nfiles, stdout, stderr);
     case CTL_CMD_RECOMPUTE:
         return ctl_recompute(a.files, a.nfiles, a.json, stdout, stderr);
+    case CTL_CMD_HISTORY:
+    case CTL_CMD_UNIT:
+    case CTL_CMD_STATS:
+    case CTL_CMD_IMPORT:
+        return ctl_db_command(&a);
     case CTL_CMD_NONE:
         break;
     }

@@ -47,6 +47,8 @@ struct pending;
 struct stop_req;
 struct runner;
 struct rec_rig_action;
+struct store;
+struct dbq;
 
 #define RIGD_LIVE_RATE_HZ    1000 /* decimated "samples" topic rate */
 #define RIGD_STOP_GRACE_MS   1500 /* bound on waiting for STOP at exit */
@@ -178,6 +180,14 @@ struct rigd {
     struct api_server *api;
     struct station_config cfg;
     char hostname[128];
+    /* The station results database (rig/store; NULL: "database": false):
+     * store is the runs' writer, shared by every bench's worker (one
+     * connection behind the store's mutex); store_loop is the event
+     * thread's own for quick reads (the attempts of a serial), so the
+     * loop never waits behind a worker's commit; dbq runs the API's
+     * queries on a thread of their own (handlers layer). */
+    struct store *store, *store_loop;
+    struct dbq *dbq;
     uint64_t next_session_id; /* session ids are unique per daemon run */
 
     struct bench benches[STATION_MAX_FIXTURES];

@@ -1,6 +1,7 @@
 /* API request classes that touch devices and sessions:
  *   devices, status, pen (identify|status|set|start|stop), session, abort,
- *   sensor (status|tare), run (runner.c).
+ *   sensor (status|tare), run (runner.c), and the station database's
+ *   history, unit, stats, import (dbq.c).
  * Each class and action is a table entry naming the members it takes, so
  * every one answers a member of the wrong type or a missing one alike
  * (bad_request) before its handler looks at values (bad_argument), and
@@ -498,6 +499,28 @@ static const struct api_member run_members[] = {
     { NULL, 0, false },
 };
 
+/* The station database's queries: "fixture" is a filter there (any
+ * fixture the database has seen, not only this station's). */
+static const struct api_member history_members[] = {
+    { "dut", API_T_STRING, false },   { "since", API_T_STRING, false },
+    { "until", API_T_STRING, false }, { "outcome", API_T_STRING, false },
+    { "limit", API_T_NUMBER, false }, { NULL, 0, false },
+};
+static const struct api_member unit_members[] = {
+    { "serial", API_T_STRING, true },
+    { NULL, 0, false },
+};
+static const struct api_member stats_members[] = {
+    { "measurement", API_T_STRING, false },
+    { "since", API_T_STRING, false },
+    { "until", API_T_STRING, false },
+    { NULL, 0, false },
+};
+static const struct api_member import_members[] = {
+    { "dir", API_T_STRING, true },
+    { NULL, 0, false },
+};
+
 /* The "fixture" every request may carry. */
 static const struct api_member fixture_members[] = {
     { "fixture", API_T_STRING, false },
@@ -522,17 +545,22 @@ struct rigd_class {
     void (*station)(struct rigd *r, struct bench *one, struct api_client *c, const cJSON *req);
     void (*fixture)(struct bench *bench, struct api_client *c, const cJSON *req);
     const struct api_member *members;
+    bool fixture_filter; /* "fixture" filters, it does not address a bench */
 };
 
 static const struct rigd_class request_classes[] = {
-    { "devices", handle_devices, NULL, NULL },
-    { "status", handle_status, NULL, NULL },
-    { "pen", NULL, handle_pen, action_members },
-    { "session", NULL, session_handle, action_members },
-    { "abort", NULL, handle_abort, NULL },
-    { "sensor", NULL, handle_sensor, action_members },
+    { "devices", handle_devices, NULL, NULL, false },
+    { "status", handle_status, NULL, NULL, false },
+    { "pen", NULL, handle_pen, action_members, false },
+    { "session", NULL, session_handle, action_members, false },
+    { "abort", NULL, handle_abort, NULL, false },
+    { "sensor", NULL, handle_sensor, action_members, false },
     { "run", NULL, runner_handle_run, run_members },
-    { NULL, NULL, NULL, NULL },
+    { "history", dbq_history, NULL, history_members, true },
+    { "unit", dbq_unit, NULL, unit_members, true },
+    { "stats", dbq_stats, NULL, stats_members, true },
+    { "import", dbq_import, NULL, import_members, true },
+    { NULL, NULL, NULL, NULL, false },
 };
 
 static void fixture_names(const struct rigd *r, char *out, size_t len)
@@ -579,7 +607,7 @@ void handlers_on_request(void *user, struct api_client *c, const char *cls, cons
         api_error(c, req, API_E_UNKNOWN_CLASS, "unknown class \"%.64s\"", cls);
     } else if (api_members_require(c, req, cls, fixture_members) == 0 &&
                api_members_require(c, req, cls, q->members) == 0 &&
-               addressed_bench(r, c, req, &one) == 0) {
+               (q->fixture_filter || addressed_bench(r, c, req, &one) == 0)) {
         if (q->station) {
             q->station(r, one, c, req);
         } else if (one) {
@@ -599,6 +627,7 @@ void handlers_on_request(void *user, struct api_client *c, const char *cls, cons
 void handlers_on_disconnect(void *user, struct api_client *c)
 {
     struct rigd *r = user;
+    dbq_client_gone(r->dbq, c);
     for (size_t i = 0; i < r->nbenches; i++) {
         struct bench *bench = &r->benches[i];
         pending_client_gone(bench, c);

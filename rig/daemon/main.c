@@ -16,6 +16,7 @@
 
 #include "daemon/log.h"
 #include "daemon/rigd.h"
+#include "store/store.h"
 #include "version/version.h"
 
 #define DEFAULT_CONFIG "/etc/rig/station.json"
@@ -108,8 +109,6 @@ static int default_socket(char *buf, size_t cap)
  * a read-only "/results"). */
 static int resolve_station_paths(struct station_config *c, char *err, size_t errlen)
 {
-    if (c->results_dir[0] == '/')
-        return 0;
     char base[2048];
     const char *state = getenv("STATE_DIRECTORY");
     if (state && *state)
@@ -120,12 +119,72 @@ static int resolve_station_paths(struct station_config *c, char *err, size_t err
         return -1;
     }
     char abs[sizeof c->results_dir];
-    if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
-        snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
+    if (c->results_dir[0] != '/') {
+        if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
+            snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
+            return -1;
+        }
+        memcpy(c->results_dir, abs, sizeof abs);
+    }
+    /* The database: default station.db among the results. */
+    if (c->no_database || c->database[0] == '/')
+        return 0;
+    int n = c->database[0] ? snprintf(abs, sizeof abs, "%s/%s", base, c->database)
+                           : snprintf(abs, sizeof abs, "%s/station.db", c->results_dir);
+    if (n >= (int)sizeof abs) {
+        snprintf(err, errlen, "database \"%.200s\": path too long", c->database);
         return -1;
     }
-    memcpy(c->results_dir, abs, sizeof abs);
+    memcpy(c->database, abs, sizeof abs);
     return 0;
+}
+
+/* Open the station database (creating its directory and the schema, or
+ * migrating it): rigd refuses to start on one it cannot use (newer,
+ * foreign, unreadable), as on any other config error. */
+static int open_database(struct rigd *r, char *err, size_t errlen)
+{
+    if (r->cfg.no_database) {
+        log_msg(LOG_WARNING, "no station database (\"database\": false): runs are kept as "
+                             "record files only");
+        return 0;
+    }
+    char dir[sizeof r->cfg.database];
+    snprintf(dir, sizeof dir, "%s", r->cfg.database);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (g_mkdir_with_parents(dir, 0755) < 0) {
+            snprintf(err, errlen, "database %.300s: cannot create its directory: %s",
+                     r->cfg.database, strerror(errno));
+            return -1;
+        }
+    }
+    char why[400];
+    if (store_open(&r->store, r->cfg.database, why, sizeof why) < 0 ||
+        store_open(&r->store_loop, r->cfg.database, why, sizeof why) < 0) {
+        snprintf(err, errlen, "database %.300s: %.190s", r->cfg.database, why);
+        store_close(r->store);
+        r->store = NULL;
+        return -1;
+    }
+    r->dbq = dbq_new(r, err, errlen);
+    if (!r->dbq) {
+        store_close(r->store);
+        store_close(r->store_loop);
+        r->store = r->store_loop = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void close_database(struct rigd *r)
+{
+    dbq_free(r->dbq); /* waits for a query still running */
+    r->dbq = NULL;
+    store_close(r->store_loop);
+    store_close(r->store);
+    r->store = r->store_loop = NULL;
 }
 
 /* ---- shutdown ---- */
@@ -316,6 +375,11 @@ int main(int argc, char **argv)
         log_msg(LOG_ERR, "sd_event_default: %s", strerror(-rc));
         return 1;
     }
+    if (open_database(r, err, sizeof err) < 0) {
+        log_msg(LOG_ERR, "bad station database: %s", err);
+        sd_event_unref(r->ev);
+        return 78;
+    }
     rc = setup_signals(r);
     if (rc < 0) {
         log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(-rc));
@@ -339,8 +403,9 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_hook(log_to_watchers, r);
-    log_msg(LOG_NOTICE, "station %s: %zu fixture%s, serving %s, records in %s", r->cfg.station,
-            r->nbenches, r->nbenches == 1 ? "" : "s", sockpath, r->cfg.results_dir);
+    log_msg(LOG_NOTICE, "station %s: %zu fixture%s, serving %s, records in %s, database %s",
+            r->cfg.station, r->nbenches, r->nbenches == 1 ? "" : "s", sockpath, r->cfg.results_dir,
+            r->cfg.no_database ? "none" : r->cfg.database);
     for (size_t i = 0; i < r->nbenches; i++) {
         if (bench_open(&r->benches[i], err, sizeof err) < 0) {
             log_msg(LOG_ERR, "cannot open fixture %s: %s", r->benches[i].name, err);
@@ -370,6 +435,7 @@ int main(int argc, char **argv)
     r->api = NULL;
     for (size_t i = 0; i < r->nbenches; i++)
         bench_close(&r->benches[i]);
+    close_database(r);
     r->grace_timer = sd_event_source_unref(r->grace_timer);
     r->flush_timer = sd_event_source_unref(r->flush_timer);
     sd_event_unref(r->ev);

@@ -12,8 +12,9 @@
  *   bench    bench.h: bench.c, safety.c, penstart.c, benchdev.c
  *   session  session.h: session.c (owner, busy, the queue's service)
  *   runner   runner.h, runreq.h, runner_int.h: runreq.c, runner.c,
- *            runowner.c, runops.c, runevents.c, capture.c, opbridge.c
- *   api      handlers.h: handlers.c, status.c
+ *            runowner.c, runops.c, runevents.c, capture.c, opbridge.c,
+ *            runstore.c (the station database's part in a run)
+ *   api      handlers.h: handlers.c, status.c, dbq.c (database queries)
  *   daemon   rigd.h: main.c
  */
 #ifndef RIGD_RIGD_H

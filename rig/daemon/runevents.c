@@ -126,6 +126,14 @@ void send_to_run(struct runner *rn, const char *topic, cJSON *ev)
         cJSON_Delete(ev);
 }
 
+void runevents_add_attempt(cJSON *obj, const struct run *run)
+{
+    if (run->attempt)
+        cJSON_AddNumberToObject(obj, "attempt", run->attempt);
+    else
+        cJSON_AddNullToObject(obj, "attempt");
+}
+
 void runevents_started(struct runner *rn, const struct run *run)
 {
     cJSON *ev = cJSON_CreateObject();
@@ -136,6 +144,7 @@ void runevents_started(struct runner *rn, const struct run *run)
     cJSON_AddStringToObject(ev, "dut", run->dut);
     cJSON_AddNumberToObject(ev, "steps", run->total);
     cJSON_AddStringToObject(ev, "record", run->record_path);
+    runevents_add_attempt(ev, run);
     char msg[4400];
     snprintf(msg, sizeof msg, "%.100s on %s, %u steps, record %s",
              run->seq->name ? run->seq->name : "?", run->dut, run->total, run->record_path);
@@ -159,6 +168,7 @@ void runevents_finished(struct runner *rn, const struct run *run, const char *ou
         cJSON_AddNullToObject(ev, "reason");
     cJSON_AddStringToObject(ev, "record", run->record_path);
     cJSON_AddStringToObject(ev, "record_id", res->record_id);
+    runevents_add_attempt(ev, run);
     add_str_or_null(ev, "record_error", res->record_error[0] ? res->record_error : NULL);
     cJSON *sum = cJSON_AddObjectToObject(ev, "summary");
     cJSON_AddNumberToObject(sum, "steps", res->steps);

@@ -30,7 +30,21 @@ static void *worker_main(void *arg)
         /* the contents the client sent (path mode: the engine reads the files) */
     };
     struct run_result res;
-    int rc = run_execute(&cfg, &runner_ops, run, &res);
+    struct rec_sink db;
+    char err[256];
+    int rc = runstore_sink(run, &db, err, sizeof err);
+    if (rc == 0) {
+        cfg.sinks = &db;
+        cfg.nsinks = 1;
+    }
+    if (rc < 0) {
+        /* No run whose result the database would not keep. */
+        memset(&res, 0, sizeof res);
+        res.outcome = OUTCOME_ERROR;
+        snprintf(res.message, sizeof res.message, "station database: %.200s", err);
+    } else {
+        rc = run_execute(&cfg, &runner_ops, run, &res);
+    }
     pthread_mutex_lock(&run->rn->lock);
     run->result = res;
     run->exec_rc = rc;
@@ -70,6 +84,9 @@ static void finish_run(struct runner *rn)
     log_run_msg(LOG_NOTICE, RUN_LOG(run), "run %s (%s on %s) finished: %s%s%s; record %s",
                 run->run_id, run->seq->name ? run->seq->name : "?", run->dut, outcome,
                 reason[0] ? " - " : "", reason, run->record_path);
+    if (run->db_calls)
+        log_run_msg(LOG_INFO, RUN_LOG(run), "run %s: station database: %u writes, %.2f ms",
+                    run->run_id, run->db_calls, (double)run->db_ns / 1e6);
     if (res->record_error[0])
         log_run_msg(LOG_ERR, RUN_LOG(run), "run %s: record problem: %s", run->run_id,
                     res->record_error);
@@ -174,7 +191,9 @@ static struct run *prepare_run(struct bench *bench, struct api_client *c, const 
 {
     /* A missing device refuses even a run that would wait: a queued run
      * must not start on a bench that is not there. */
-    if (run_request_bench_ready(bench, c, req, rq, check_bench) < 0) {
+    unsigned attempt = 0;
+    if (run_request_bench_ready(bench, c, req, rq, check_bench) < 0 ||
+        runstore_check(bench, c, req, rq->dut, &attempt) < 0) {
         run_request_free(rq);
         return NULL;
     }
@@ -188,6 +207,7 @@ static struct run *prepare_run(struct bench *bench, struct api_client *c, const 
         return NULL;
     }
     run->seq = rq->seq;
+    run->attempt = attempt;
     rq->seq = NULL;
     snprintf(run->dut, sizeof run->dut, "%s", rq->dut);
     snprintf(run->operator_name, sizeof run->operator_name, "%s", rq->operator_name);
@@ -246,6 +266,7 @@ static void start_run(struct runner *rn, struct api_client *c, struct run *run)
     cJSON_AddStringToObject(b, "state", "started");
     cJSON_AddStringToObject(b, "fixture", bench->name);
     cJSON_AddStringToObject(b, "record", run->record_path);
+    runevents_add_attempt(b, run);
     api_reply(c, run->req, b);
 
     runevents_started(rn, run);

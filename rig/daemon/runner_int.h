@@ -103,6 +103,9 @@ struct run {
     cJSON *req;
     struct rig_sequence *seq;
     char dut[64], operator_name[64], record_path[4096], started_utc[32];
+    unsigned attempt; /* the DUT's attempt number (station database); 0: none */
+    uint64_t db_ns;   /* worker: time spent writing the station database */
+    unsigned db_calls;
     /* shared with the worker, under rn->lock */
     bool aborted;
     char abort_reason[160];
@@ -205,6 +208,21 @@ void runevents_emit(void *ctx, const struct run_event *e);
 /* Event thread: ev (taken) to the run's owner and the topic's watchers. */
 void send_to_run(struct runner *rn, const char *topic, cJSON *ev);
 void runevents_started(struct runner *rn, const struct run *run);
+/* "attempt": the run's attempt number, null without a database. */
+void runevents_add_attempt(cJSON *obj, const struct run *run);
+
+/* ---- runstore.c: the station results database of a run ------------------ */
+
+/* Before a run is started or queued (event thread): the database can take
+ * it (writable, room on its disk) and the DUT has an attempt left under
+ * the station's max_attempts; *attempt: the run's attempt number (0
+ * without a database). 0, or -1 after replying the error. */
+int runstore_check(struct bench *bench, struct api_client *c, const cJSON *req, const char *dut,
+                   unsigned *attempt);
+/* The database's record sink for the run (worker thread), record path
+ * recorded in its rows. 0 with *out set, 1 without a database (*out
+ * untouched), -errno with err. */
+int runstore_sink(struct run *run, struct rec_sink *out, char *err, size_t errlen);
 void runevents_finished(struct runner *rn, const struct run *run, const char *outcome,
                         const char *reason);
 

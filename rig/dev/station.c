@@ -262,6 +262,33 @@ static int parse_seq_dirs(const cJSON *dirs, struct station_config *out, const c
     return 0;
 }
 
+/* "database": a path (default: station.db in the results directory, set
+ * by the caller that resolves paths) or false (no database); "max_attempts":
+ * 0 (unlimited) .. 1000. */
+static int parse_database(const cJSON *root, struct station_config *out, const char *name,
+                          char *err, size_t errlen)
+{
+    const cJSON *db = cJSON_GetObjectItemCaseSensitive(root, "database");
+    if (cJSON_IsFalse(db)) {
+        out->no_database = true;
+    } else if (db && (!cJSON_IsString(db) || !db->valuestring[0] ||
+                      strlen(db->valuestring) >= sizeof out->database)) {
+        return fail(err, errlen, name,
+                    "$.database: must be the station database's path (or false: none)");
+    } else if (db) {
+        snprintf(out->database, sizeof out->database, "%s", db->valuestring);
+    }
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(root, "max_attempts");
+    if (ma) {
+        if (!cJSON_IsNumber(ma) || ma->valuedouble < 0 || ma->valuedouble > 1000 ||
+            ma->valuedouble != (double)(unsigned)ma->valuedouble)
+            return fail(err, errlen, name,
+                        "$.max_attempts: must be a whole number 0..1000 (0: unlimited)");
+        out->max_attempts = (unsigned)ma->valuedouble;
+    }
+    return 0;
+}
+
 int station_parse(const char *text, const char *name, struct station_config *out, char *err,
                   size_t errlen)
 {
@@ -276,8 +303,10 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = { "station", "results_dir", "fixtures",      "fixture",
-                                            "pen",     "sensor",      "sequence_dirs", NULL };
+    static const char *const top_keys[] = {
+        "station", "results_dir",   "fixtures", "fixture",      "pen",
+        "sensor",  "sequence_dirs", "database", "max_attempts", NULL
+    };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -317,7 +346,8 @@ int station_parse(const char *text, const char *name, struct station_config *out
         goto out;
     }
     if (parse_seq_dirs(cJSON_GetObjectItemCaseSensitive(root, "sequence_dirs"), out, name, err,
-                       errlen) < 0)
+                       errlen) < 0 ||
+        parse_database(root, out, name, err, errlen) < 0)
         goto out;
     rc = 0;
 out:
@@ -406,6 +436,11 @@ cJSON *station_to_json(const struct station_config *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "station", c->station);
     cJSON_AddStringToObject(o, "results_dir", c->results_dir);
+    if (c->no_database)
+        cJSON_AddFalseToObject(o, "database");
+    else
+        cJSON_AddStringToObject(o, "database", c->database);
+    cJSON_AddNumberToObject(o, "max_attempts", c->max_attempts);
     cJSON *fx = cJSON_AddArrayToObject(o, "fixtures");
     for (size_t i = 0; i < c->nfixtures; i++)
         cJSON_AddItemToArray(fx, station_fixture_to_json(&c->fixtures[i]));

@@ -25,12 +25,16 @@
  * the driver's ids) and, when given, serial; the pen may instead name a
  * port ("path": "/dev/ttyACM0"). vid/pid are numbers or "0x..." strings. "sequence_dirs" (optional, absolute paths) are the only
  * places rigd reads sequence and spec files from by path; clients
- * otherwise send the files' contents (rigctl does). Errors read
+ * otherwise send the files' contents (rigctl does). "database" (optional)
+ * is the station results database's path (relative: as results_dir;
+ * default station.db in results_dir), or false for none; "max_attempts"
+ * (optional, 0 = unlimited) the runs a DUT serial may have. Errors read
  * "FILE: json.path: what is wrong".
  */
 #ifndef RIG_DEV_STATION_H
 #define RIG_DEV_STATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +68,12 @@ struct station_config {
     size_t nfixtures; /* >= 1 */
     char sequence_dirs[STATION_MAX_SEQ_DIRS][1024];
     size_t nsequence_dirs;
+    /* The station results database (rig/store): "" until resolved (rigd
+     * defaults it to station.db in results_dir); no_database: "database":
+     * false, runs are kept as record files only. */
+    char database[4096];
+    bool no_database;
+    unsigned max_attempts; /* runs per DUT serial; 0 = unlimited */
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */

@@ -28,6 +28,38 @@ START_TEST(station_full)
 }
 END_TEST
 
+/* "database" (a path, false: none; default "" = rigd's station.db) and
+ * "max_attempts" (0 = unlimited .. 1000). */
+START_TEST(station_database)
+{
+    struct station_config c;
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert_str_eq(c.database, "");
+    ck_assert(!c.no_database);
+    ck_assert_uint_eq(c.max_attempts, 0);
+    ck_assert_msg(station_parse("{\"database\":\"/var/lib/rig/st.db\",\"max_attempts\":3,"
+                                "\"pen\":{},\"sensor\":{}}",
+                                "b", &c, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_str_eq(c.database, "/var/lib/rig/st.db");
+    ck_assert_uint_eq(c.max_attempts, 3);
+    ck_assert(station_parse("{\"database\":false,\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) == 0);
+    ck_assert(c.no_database);
+    static const char *const bad[] = {
+        "{\"database\":\"\",\"pen\":{},\"sensor\":{}}",
+        "{\"database\":true,\"pen\":{},\"sensor\":{}}",
+        "{\"max_attempts\":-1,\"pen\":{},\"sensor\":{}}",
+        "{\"max_attempts\":2.5,\"pen\":{},\"sensor\":{}}",
+        "{\"max_attempts\":\"3\",\"pen\":{},\"sensor\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(station_parse(bad[i], "b", &c, err, sizeof err) < 0, "%s", bad[i]);
+        ck_assert_msg(strstr(err, "$.database") || strstr(err, "$.max_attempts"), "%s", err);
+    }
+}
+END_TEST
+
 START_TEST(station_path_pen)
 {
     struct station_config c;
@@ -247,6 +279,7 @@ int main(void)
     tc = tcase_create("station");
     tcase_add_test(tc, station_full);
     tcase_add_test(tc, station_path_pen);
+    tcase_add_test(tc, station_database);
     tcase_add_test(tc, station_single_fixture_name);
     tcase_add_test(tc, station_fixtures);
     tcase_add_test(tc, station_errors);

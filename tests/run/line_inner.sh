@@ -6,7 +6,11 @@ set -u
 scenario=$1
 . "$SRCDIR/tests/run/lib.sh"
 ctl_() { "$RIGCTL" --socket "$SOCK" "$@"; }
-results() { ls "$DIR/results" 2>/dev/null; }
+# (the station database, station.db*, is rigd's from its start, not a run's)
+results() { ls "$DIR/results" 2>/dev/null | grep -v '^station\.db'; }
+# the records of earlier runs gone (not the station database: rigd refuses
+# runs while its database file is missing)
+clear_records() { find "$DIR/results" -maxdepth 1 -type f ! -name 'station.db*' -delete; }
 pen_has_fault() { pen | grep -q "\"fault_names\":\[[^]]*\"$1\""; }
 outcome_of() { sed -n 's/^[0-9a-f-]\{36\}: \([A-Z]*\).*/\1/p' "$1" | tail -n 1; }
 
@@ -40,13 +44,13 @@ start-while-stopping)
     rc=$?
     [ $rc -eq 0 ] || fail "EOL right after a run that left the motor running: exit $rc"
     # An aborted run, then EOL at once.
-    rm -f "$DIR"/results/*
+    clear_records
     run_bg "$LONG"
     wait_motor_running
     ctl_ abort >/dev/null 2>&1 || fail "abort failed"
     wait_ctl
     [ $ctl_rc -eq 2 ] || fail "aborted run: exit $ctl_rc"
-    rm -f "$DIR"/results/*
+    clear_records
     run_fg "$EOL"
     rc=$?
     [ $rc -eq 0 ] || fail "EOL right after an abort: exit $rc"
@@ -81,7 +85,7 @@ rig-crash)
     pid=
     wait_ctl
     poll 50 pen_has_fault watchdog || fail "the pen's watchdog did not trip: $(pen)"
-    rm -f "$DIR"/results/*
+    clear_records
     start_rigd
     grep -q "cleared the WATCHDOG fault the rig caused" "$DIR/rigd.log" ||
         fail "rigd did not clear the rig's WATCHDOG fault"
@@ -104,7 +108,7 @@ pen-fault-latched)
     "$RIGSIM" --send '{"clear":true}' >/dev/null
     ctl_ --json devices | grep -q '"faults":"STALL"' || fail "devices does not show STALL"
     ctl_ --json status | grep -q '"pen_faults":"STALL"' || fail "status does not show STALL"
-    rm -f "$DIR"/results/*
+    clear_records
     run_fg "$EOL"
     rc=$?
     [ $rc -eq 1 ] || fail "run on a pen with a latched stall: exit $rc, expected 1 (FAIL)"
@@ -122,7 +126,7 @@ rig-hang)
     [ $ctl_rc -eq 2 ] || fail "hung run: exit $ctl_rc, expected 2 (ERROR)"
     [ "$(outcome_of "$DIR/ctl.out")" = ERROR ] || fail "hung run: not ERROR"
     grep -q "rig problem" "$DIR/ctl.out" || fail "the ERROR does not say the rig was at fault"
-    rm -f "$DIR"/results/*
+    clear_records
     run_fg "$EOL"
     rc=$?
     [ $rc -eq 0 ] || fail "the run after the hang: exit $rc"
@@ -137,7 +141,7 @@ stale-stream)
     wait "$pid" 2>/dev/null
     pid=
     wait_ctl
-    rm -f "$DIR"/results/*
+    clear_records
     start_rigd
     run_fg "$EOL"
     rc=$?

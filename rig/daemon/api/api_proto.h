@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #define API_PROTO_MAJOR 1
-#define API_PROTO_MINOR 2
+#define API_PROTO_MINOR 3
 
 /* Longest request line accepted, newline excluded. Longer lines get one
  * "line_too_long" error and are discarded up to the next newline. */
@@ -43,6 +43,8 @@
 #define API_E_INTERNAL         "internal"
 #define API_E_WRONG_UNIT       "wrong_unit"
 #define API_E_NO_SPACE         "no_space"
+#define API_E_NO_ATTEMPTS      "no_attempts_left"
+#define API_E_DATABASE         "database_error"
 
 /* Watch topics. Bit i of a topic mask is api_topic_names[i]. */
 enum api_topic {
