@@ -200,7 +200,16 @@ int capture_encode(const struct rig_capture *c, int format, uint8_t **buf, size_
     else
         memset(planes, 0, 4 * c->n);
     planes_encode(c->disp_nm, c->n, dstep, planes + 4 * c->n);
-    size_t z = ZSTD_compress(out + CAPTURE2_HEADER_SIZE, bound, planes, raw, CAPTURE_ZSTD_LEVEL);
+    /* with zstd's content checksum, so a damaged file is refused when read
+     * rather than decoding to other samples */
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t z =
+        cc ? ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, CAPTURE_ZSTD_LEVEL) : (size_t)-1;
+    if (cc && !ZSTD_isError(z))
+        z = ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    if (cc && !ZSTD_isError(z))
+        z = ZSTD_compress2(cc, out + CAPTURE2_HEADER_SIZE, bound, planes, raw);
+    ZSTD_freeCCtx(cc);
     free(planes);
     if (ZSTD_isError(z)) {
         free(out);

@@ -25,6 +25,7 @@ enum ctl_command {
     CTL_CMD_ABORT,
     CTL_CMD_CHECK,
     CTL_CMD_RECOMPUTE,
+    CTL_CMD_PRUNE,
 };
 
 struct ctl_args {
@@ -49,7 +50,10 @@ struct ctl_args {
     /* run */
     const char *sequence, *dut, *operator_name, *junit, *record;
     bool wait;
-    /* check, recompute */
+    /* prune */
+    double pass_days; /* < 0: PRUNE_DEFAULT_PASS_DAYS */
+    bool dry_run;
+    /* check, recompute, prune */
     char **files;
     int nfiles;
 };

@@ -763,6 +763,8 @@ int main(int argc, char **argv)
         return ctl_check_files(a.files, a.nfiles, stdout, stderr);
     case CTL_CMD_RECOMPUTE:
         return ctl_recompute(a.files, a.nfiles, a.json, stdout, stderr);
+    case CTL_CMD_PRUNE:
+        return ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.json, stdout, stderr);
     case CTL_CMD_NONE:
         break;
     }
