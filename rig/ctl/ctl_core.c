@@ -105,11 +105,12 @@ int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FI
                 dry_run ? "true" : "false");
     } else {
         fprintf(out,
-                "%u record%s: %u pruned now, %s%u capture file%s (%llu bytes); kept: %u not PASS, "
+                "%u record%s: %u %s, %s%u capture file%s (%llu bytes); kept: %u not PASS, "
                 "%u PASS younger than %g days\n",
                 r.records, r.records == 1 ? "" : "s", r.pruned_records,
-                dry_run ? "would delete " : "deleted ", r.files, r.files == 1 ? "" : "s", r.bytes,
-                r.kept_not_pass, r.kept_young, p.pass_days);
+                dry_run ? "would be pruned" : "pruned now", dry_run ? "would delete " : "deleted ",
+                r.files, r.files == 1 ? "" : "s", r.bytes, r.kept_not_pass, r.kept_young,
+                p.pass_days);
     }
     return worst;
 }
