@@ -31,6 +31,7 @@
 #ifndef RIG_DEV_STATION_H
 #define RIG_DEV_STATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,9 @@ struct station_config {
     size_t nfixtures; /* >= 1 */
     char sequence_dirs[STATION_MAX_SEQ_DIRS][1024];
     size_t nsequence_dirs;
+    /* "compress_captures": false -> raw rig-capture/1 attachments (the
+     * default, zero, compresses them: docs/RECORD.md) */
+    bool raw_captures;
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */

@@ -334,6 +334,31 @@ START_TEST(old_records_still_recompute)
 }
 END_TEST
 
+/* The station's "compress_captures": false reaches the record file sink. */
+START_TEST(raw_captures_when_asked)
+{
+    make_tmp();
+    struct bench b;
+    bench_init(&b);
+    struct rig_sequence *s = load(eol);
+    struct run_config cfg = {
+        .seq = s, .dut_serial = "PA-0000042", .record_path = record_path, .raw_captures = true
+    };
+    struct run_result r;
+    ck_assert_int_eq(run_execute(&cfg, &bench_ops, &b, &r), 0);
+    ck_assert_int_eq(r.outcome, OUTCOME_PASS);
+    snprintf(cap1, sizeof cap1, "%s/run.cap1.bin", tmpdir);
+    size_t len;
+    uint8_t *buf = slurp(cap1, &len);
+    ck_assert_uint_eq(buf[8], 1);
+    free(buf);
+    cJSON_Delete(read_record()); /* recomputes, samples hash included */
+    sequence_free(s);
+    bench_free(&b);
+    remove_tmp();
+}
+END_TEST
+
 /* ---- retention ---------------------------------------------------------- */
 
 static void run_as(const char *name, double depth_bias, time_t wall)
@@ -441,6 +466,7 @@ int main(void)
     tcase_add_test(tc, damaged_compressed_file_refused);
     tcase_add_test(tc, recompute_checks_both_hashes);
     tcase_add_test(tc, old_records_still_recompute);
+    tcase_add_test(tc, raw_captures_when_asked);
     tcase_add_test(tc, prune_keeps_what_the_policy_says);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
