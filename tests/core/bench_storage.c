@@ -38,6 +38,7 @@ static double now_ms(void)
 
 struct sizes {
     unsigned long long all, caps, ncaps;
+    unsigned long long blocks, kept_blocks; /* allocated (st_blocks), all and after prune */
     double read_ms, enc_ms[3]; /* per capture: capture_read; encode raw, zstd; write zstd */
 };
 
@@ -98,6 +99,9 @@ static void sum_and_remove(const char *dir, const char *prefix, struct sizes *sz
         if (stat(path, &st) < 0)
             continue;
         sz->all += (unsigned long long)st.st_size;
+        sz->blocks += (unsigned long long)st.st_blocks * 512;
+        if (!strstr(e->d_name, ".bin"))
+            sz->kept_blocks += (unsigned long long)st.st_blocks * 512;
         if (strstr(e->d_name, ".bin")) {
             sz->caps += (unsigned long long)st.st_size;
             sz->ncaps++;
@@ -175,10 +179,12 @@ int main(int argc, char **argv)
                         sum_and_remove(dir, prefix, &sz);
                 }
                 double nc = sz.ncaps ? (double)sz.ncaps : 1;
-                printf("%-9s %-14s %-4s %9.0f B/run, captures %9.0f B in %2.0f files, "
-                       "%6.1f ms/run\n",
+                printf("%-9s %-14s %-4s %9.0f B/run (%9.0f allocated), captures %9.0f B in %2.0f "
+                       "files, %6.1f ms/run; after prune %6.0f B (%6.0f allocated)\n",
                        kind ? "model" : "synthetic", seqs[q], raw ? "raw" : "zstd",
-                       (double)sz.all / n, (double)sz.caps / n, (double)sz.ncaps / n, ms / n);
+                       (double)sz.all / n, (double)sz.blocks / n, (double)sz.caps / n,
+                       (double)sz.ncaps / n, ms / n, (double)(sz.all - sz.caps) / n,
+                       (double)sz.kept_blocks / n);
                 if (!raw)
                     printf("    per capture: read+decode %.3f ms; encode+hash raw %.3f ms, "
                            "zstd %.3f ms; write zstd (encode, hash, fsync) %.3f ms\n",
