@@ -331,8 +331,9 @@ static bool capture(struct in *p, const cJSON *j, struct rec_capture *c)
     if (!analysis(p, j, c->rate_hz, &c->analysis) || !attachment(p, j, "file", "sha256", &c->data))
         return false;
     /* rig-capture/2 onwards: the samples' hash; after retention, when */
-    if (get(j, "samples_sha256") && !sha(p, j, "samples_sha256", c->data.samples_sha256))
-        return false;
+    if (get(j, "samples_sha256") &&
+        (!sha(p, j, "samples_sha256", c->data.samples_sha256) || !c->data.samples_sha256[0]))
+        return fail(p, "\"samples_sha256\" must be a SHA-256");
     c->pruned = get(j, "pruned_utc") != NULL;
     if (c->pruned && !utc(p, j, "pruned_utc", &c->pruned_at))
         return false;
