@@ -238,9 +238,8 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
     if (samples_sha && capture_samples_sha256(&rc, hex) < 0) {
         differ(c, "cannot hash the samples of %s", file);
     } else if (samples_sha && strcmp(hex, samples_sha) != 0) {
+        /* and analysed all the same: the lines below show what they change */
         differ(c, "samples of %s have SHA-256 %s, the record says %s", file, hex, samples_sha);
-        capture_free(&rc);
-        return false;
     }
     const cJSON *sp = get(step, "setpoints");
     double start = num(cap, "start_index"), stop = num(cap, "stop_index");
