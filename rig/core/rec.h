@@ -39,6 +39,10 @@
 struct rec_attachment {
     char *name;
     char sha256[DIGEST_HEX_LEN + 1];
+    /* A capture file: SHA-256 of its raw frames (record "samples_sha256",
+     * capture_samples_sha256), whatever the file's format; "" for none
+     * (other attachments, and records from before rig-capture/2). */
+    char samples_sha256[DIGEST_HEX_LEN + 1];
 };
 
 /* One judged (or planned and skipped) measurement. */
@@ -78,7 +82,9 @@ struct rec_capture {
     uint64_t first_sample;
     int64_t start_index, stop_index; /* -1: no such command in the capture */
     struct an_result analysis;       /* flags and error included */
-    struct rec_attachment data;      /* rig-capture/1 file; name NULL when not written */
+    struct rec_attachment data;      /* rig-capture file; name NULL when not written */
+    bool pruned;                     /* data's file deleted by retention (rec_prune) */
+    struct timespec pruned_at;       /* when (UTC; record "pruned_utc") */
     struct rec_attachment strokes;   /* per-stroke CSV */
 };
 
@@ -247,7 +253,11 @@ int rec_file_sink_new(const char *path, struct rec_sink *sink, char *err, size_t
  * durable when update returns; a background write that failed is reported
  * by the next update. A crash can leave the record some versions behind
  * (never torn, never naming what is not on disk). */
-#define REC_FILE_BACKGROUND 0x1u
+#define REC_FILE_BACKGROUND   0x1u
+/* Captures as rig-capture/1 (raw frames) rather than the default
+ * rig-capture/2 (compressed, lossless; docs/RECORD.md). Either way the
+ * record names the file's SHA-256 and its samples' ("samples_sha256"). */
+#define REC_FILE_RAW_CAPTURES 0x2u
 int rec_file_sink_new_flags(const char *path, unsigned flags, struct rec_sink *sink, char *err,
                             size_t errlen);
 /* Record versions the sink wrote and the ones it skipped (coalesced). */

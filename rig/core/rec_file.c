@@ -14,9 +14,10 @@
 
 struct rec_file {
     char path[4096];
-    char stem[4096]; /* path without ".json" */
-    char dir[4096];  /* path's directory with its '/', "" for none */
-    bool created;    /* first write done (never overwrites) */
+    char stem[4096];    /* path without ".json" */
+    char dir[4096];     /* path's directory with its '/', "" for none */
+    bool created;       /* first write done (never overwrites) */
+    int capture_format; /* CAPTURE_FORMAT_*: compressed unless REC_FILE_RAW_CAPTURES */
     unsigned written, coalesced;
     /* REC_FILE_BACKGROUND: the writer thread and what it shares (mu) */
     bool background, started, stop, busy;
@@ -59,6 +60,7 @@ int rec_file_sink_new_flags(const char *path, unsigned flags, struct rec_sink *s
     else
         f->dir[0] = '\0';
     f->background = flags & REC_FILE_BACKGROUND;
+    f->capture_format = (flags & REC_FILE_RAW_CAPTURES) ? CAPTURE_FORMAT_RAW : CAPTURE_FORMAT_ZSTD;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->work, NULL);
     pthread_cond_init(&f->idle, NULL);
@@ -168,7 +170,8 @@ static int attach_capture(void *sink, const char *suffix, const struct rig_captu
     struct rec_file *f = sink;
     char path[4300], sha[DIGEST_HEX_LEN + 1];
     snprintf(path, sizeof path, "%s.%s", f->stem, suffix);
-    int rc = capture_write_flags(path, cap, AW_NO_REPLACE | AW_RECREATE_DIR, sha, err, errlen);
+    int rc = capture_write_format(path, cap, f->capture_format, AW_NO_REPLACE | AW_RECREATE_DIR,
+                                  sha, out->samples_sha256, err, errlen);
     if (rc < 0)
         return rc;
     return name_it(f, path, sha, out, err, errlen);

@@ -274,6 +274,10 @@ static void put_capture(struct out *o, cJSON *obj, const struct rec_capture *c)
     if (!cJSON_GetObjectItemCaseSensitive(j, "analysis"))
         o->ok = false;
     put_attachment(o, j, "file", "sha256", &c->data);
+    if (c->data.name && c->data.samples_sha256[0])
+        put_str(o, j, "samples_sha256", c->data.samples_sha256);
+    if (c->data.name && c->pruned)
+        put_utc(o, j, "pruned_utc", &c->pruned_at);
     put_attachment(o, j, "strokes", "strokes_sha256", &c->strokes);
 }
 

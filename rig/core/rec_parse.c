@@ -328,9 +328,18 @@ static bool capture(struct in *p, const cJSON *j, struct rec_capture *c)
         return fail(p, "\"rate_hz\" must be a number");
     c->start_index = (int64_t)start;
     c->stop_index = (int64_t)stop;
-    return analysis(p, j, c->rate_hz, &c->analysis) &&
-           attachment(p, j, "file", "sha256", &c->data) &&
-           attachment(p, j, "strokes", "strokes_sha256", &c->strokes);
+    if (!analysis(p, j, c->rate_hz, &c->analysis) || !attachment(p, j, "file", "sha256", &c->data))
+        return false;
+    /* rig-capture/2 onwards: the samples' hash; after retention, when */
+    if (get(j, "samples_sha256") &&
+        (!sha(p, j, "samples_sha256", c->data.samples_sha256) || !c->data.samples_sha256[0]))
+        return fail(p, "\"samples_sha256\" must be a SHA-256");
+    c->pruned = get(j, "pruned_utc") != NULL;
+    if (c->pruned && !utc(p, j, "pruned_utc", &c->pruned_at))
+        return false;
+    if ((c->data.samples_sha256[0] || c->pruned) && !c->data.name)
+        return fail(p, "\"samples_sha256\" and \"pruned_utc\" need a \"file\"");
+    return attachment(p, j, "strokes", "strokes_sha256", &c->strokes);
 }
 
 static bool measurement(struct in *p, const cJSON *j, struct rec_measurement *m)

@@ -209,6 +209,16 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
         differ(c, "capture not attached: its values cannot be recomputed");
         return false;
     }
+    if (get(cap, "pruned_utc")) {
+        /* deleted on purpose (rec_prune): not a mismatch, and nothing to
+         * recompute from; its per-stroke file and hashes stay checked */
+        fprintf(c->out, "%s: capture pruned by retention (%s): its values are as recorded\n",
+                c->where, str(cap, "pruned_utc") ? str(cap, "pruned_utc") : "?");
+        c->res->pruned++;
+        size_t clen;
+        free(read_attachment(c, cap, "strokes", "strokes_sha256", &clen));
+        return false;
+    }
     size_t len;
     char *bytes = read_attachment(c, cap, "file", "sha256", &len);
     bool attached = bytes != NULL;
@@ -221,6 +231,15 @@ static bool recompute_capture(struct rc *c, const cJSON *step, const cJSON *cap,
     if (capture_read(path, &rc, err, sizeof err) < 0) {
         differ(c, "%s", err);
         return false;
+    }
+    /* the samples themselves, whatever the file's format (docs/RECORD.md) */
+    const char *samples_sha = str(cap, "samples_sha256");
+    char hex[DIGEST_HEX_LEN + 1];
+    if (samples_sha && capture_samples_sha256(&rc, hex) < 0) {
+        differ(c, "cannot hash the samples of %s", file);
+    } else if (samples_sha && strcmp(hex, samples_sha) != 0) {
+        /* and analysed all the same: the lines below show what they change */
+        differ(c, "samples of %s have SHA-256 %s, the record says %s", file, hex, samples_sha);
     }
     const cJSON *sp = get(step, "setpoints");
     double start = num(cap, "start_index"), stop = num(cap, "stop_index");
@@ -284,9 +303,12 @@ static bool rig_problem(const cJSON *m)
 }
 
 /* Judge the step's measurements again; returns the worst outcome. */
+static int outcome_of(const cJSON *o, const char *key);
+
 static enum rig_outcome rejudge(struct rc *c, const cJSON *step, const struct an_result *an,
                                 bool *marginal)
 {
+    bool pruned = get(get(step, "capture"), "pruned_utc") != NULL;
     enum rig_outcome worst = OUTCOME_PASS;
     const cJSON *sp = get(step, "setpoints");
     struct lim_setpoints lsp = { .rate_hz = num(sp, "rate_hz"), .depth_mm = num(sp, "depth_mm") };
@@ -302,7 +324,13 @@ static enum rig_outcome rejudge(struct rc *c, const cJSON *step, const struct an
         } else {
             enum q_source src = quantity_info(sm->quantity)->source;
             bool from_capture = src != QS_IDENTITY && src != QS_STATUS;
-            if (from_capture && !an) {
+            if (from_capture && !an && pruned) {
+                /* the capture is gone by policy: the recorded judgement stands */
+                int o = outcome_of(m, "outcome");
+                if (o >= 0)
+                    worst = outcome_worse(worst, (enum rig_outcome)o);
+                *marginal |= cJSON_IsTrue(get(m, "marginal"));
+            } else if (from_capture && !an) {
                 differ(c, "no capture to recompute it from");
             } else {
                 struct measure_src v = { .an = an, .recorded = from_capture ? NULL : m };

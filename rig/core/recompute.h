@@ -12,7 +12,12 @@
  *   step 7 ($.main[2]) run.cap3.bin: analysis.depth_mean_mm: recorded 1.0102, recomputed 1.0103
  *
  * A newer analysis may legitimately differ from the one that judged the run
- * (`software.vcs` says which that was); the report shows by how much. */
+ * (`software.vcs` says which that was); the report shows by how much.
+ *
+ * A capture file is checked twice: the file's SHA-256 ("sha256") and,
+ * decoded, its samples' ("samples_sha256", rig-capture/2 onwards). A
+ * capture deleted by retention ("pruned_utc") is said on out but is not a
+ * difference: its measurements stand as recorded. */
 #ifndef RIG_CORE_RECOMPUTE_H
 #define RIG_CORE_RECOMPUTE_H
 
@@ -20,6 +25,7 @@
 
 struct recompute_result {
     unsigned captures;     /* analysed again */
+    unsigned pruned;       /* captures deleted by retention (not differences) */
     unsigned measurements; /* judged again */
     unsigned steps;        /* steps checked (not SKIPPED) */
     unsigned differences;  /* lines written */

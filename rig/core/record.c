@@ -204,8 +204,8 @@ static int slurp(const char *path, uint8_t **buf, size_t *len, char *err, size_t
 
 cJSON *record_read(const char *path, char *err, size_t errlen)
 {
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     if (slurp(path, &buf, &len, err, errlen) < 0)
         return NULL;
     cJSON *r = cJSON_ParseWithLength((const char *)buf, len);
@@ -213,109 +213,6 @@ cJSON *record_read(const char *path, char *err, size_t errlen)
     if (!r)
         snprintf(err, errlen, "%s is not valid JSON", path);
     return r;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-int capture_write(const char *path, const struct rig_capture *c, char sha256[DIGEST_HEX_LEN + 1],
-                  char *err, size_t errlen)
-{
-    return capture_write_flags(path, c, 0, sha256, err, errlen);
-}
-
-int capture_write_flags(const char *path, const struct rig_capture *c, unsigned flags,
-                        char sha256[DIGEST_HEX_LEN + 1], char *err, size_t errlen)
-{
-    if (c->n > (SIZE_MAX - CAPTURE_HEADER_SIZE) / 8) {
-        snprintf(err, errlen, "capture too large");
-        return -EOVERFLOW;
-    }
-    size_t len = CAPTURE_HEADER_SIZE + c->n * 8;
-    uint8_t *buf = calloc(1, len);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory writing capture");
-        return -ENOMEM;
-    }
-    memcpy(buf, CAPTURE_MAGIC, 8);
-    put_u32(buf + 8, 1);
-    put_u32(buf + 12, CAPTURE_HEADER_SIZE);
-    uint64_t rate_bits;
-    memcpy(&rate_bits, &c->rate_hz, 8);
-    put_u64(buf + 16, rate_bits);
-    put_u64(buf + 24, c->first_sample);
-    put_u64(buf + 32, c->n);
-    put_u32(buf + 40, c->flags);
-    for (size_t i = 0; i < c->n; i++) {
-        put_u32(buf + CAPTURE_HEADER_SIZE + 8 * i, c->force_un ? (uint32_t)c->force_un[i] : 0);
-        put_u32(buf + CAPTURE_HEADER_SIZE + 8 * i + 4, (uint32_t)c->disp_nm[i]);
-    }
-    digest_sha256_buf(buf, len, sha256);
-    int rc = atomic_write_file_flags(path, buf, len, flags, err, errlen);
-    free(buf);
-    return rc;
-}
-
-int capture_read(const char *path, struct rig_capture *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    uint8_t *buf;
-    size_t len;
-    int rc = slurp(path, &buf, &len, err, errlen);
-    if (rc < 0)
-        return rc;
-    uint64_t count = len >= CAPTURE_HEADER_SIZE ? get_u64(buf + 32) : 0;
-    if (len < CAPTURE_HEADER_SIZE || memcmp(buf, CAPTURE_MAGIC, 8) != 0 || get_u32(buf + 8) != 1 ||
-        get_u32(buf + 12) != CAPTURE_HEADER_SIZE || count != (len - CAPTURE_HEADER_SIZE) / 8 ||
-        (len - CAPTURE_HEADER_SIZE) % 8 != 0) {
-        free(buf);
-        snprintf(err, errlen, "%s is not a rig-capture/1 file", path);
-        return -EINVAL;
-    }
-    uint64_t rate_bits = get_u64(buf + 16);
-    memcpy(&out->rate_hz, &rate_bits, 8);
-    out->first_sample = get_u64(buf + 24);
-    out->flags = get_u32(buf + 40);
-    out->n = (size_t)count;
-    out->force_un = malloc((out->n ? out->n : 1) * sizeof *out->force_un);
-    out->disp_nm = malloc((out->n ? out->n : 1) * sizeof *out->disp_nm);
-    if (!out->force_un || !out->disp_nm) {
-        capture_free(out);
-        free(buf);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < out->n; i++) {
-        out->force_un[i] = (int32_t)get_u32(buf + CAPTURE_HEADER_SIZE + 8 * i);
-        out->disp_nm[i] = (int32_t)get_u32(buf + CAPTURE_HEADER_SIZE + 8 * i + 4);
-    }
-    free(buf);
-    return 0;
 }
 
 char *strokes_csv(const struct an_stroke *s, size_t n, double rate_hz)

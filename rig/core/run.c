@@ -241,8 +241,10 @@ static int open_sinks(struct exec *e, char *msg, size_t msglen)
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
-    bool file_ok = !cfg->record_path ||
-                   rec_file_sink_new(cfg->record_path, &e->sinks[e->nsinks++], msg, msglen) == 0;
+    bool file_ok =
+        !cfg->record_path ||
+        rec_file_sink_new_flags(cfg->record_path, cfg->raw_captures ? REC_FILE_RAW_CAPTURES : 0,
+                                &e->sinks[e->nsinks++], msg, msglen) == 0;
     if (!file_ok)
         e->nsinks--;
     for (size_t i = 0; cfg->sinks && i < cfg->nsinks; i++)

@@ -185,6 +185,8 @@ struct run_config {
                                         run_execute closes each exactly once
                                         before it returns, opened or not */
     bool no_captures;               /* do not write capture attachments */
+    bool raw_captures;              /* the record file's captures as rig-capture/1
+                                        (REC_FILE_RAW_CAPTURES), not compressed */
 };
 
 struct run_result {

@@ -27,6 +27,8 @@ enum {
     OPT_RECORD,
     OPT_WAIT,
     OPT_HOLD,
+    OPT_PASS_DAYS,
+    OPT_DRY_RUN,
     OPT_FIXTURE,
     OPT_SINCE,
     OPT_UNTIL,
@@ -71,6 +73,9 @@ static const char usage_main[] =
     "  stats [--measurement M] [--since T] [--until T]\n"
     "                              yields, FPY, capability (Cp/Cpk/Ppk), Pareto\n"
     "  import DIR                  load run records from DIR into the database\n"
+    "  prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "                              delete the capture files of PASS runs older\n"
+    "                              than N days (retention; records keep the hashes)\n"
     "\n"
     "Global options:\n"
     "  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
@@ -175,6 +180,18 @@ static const char usage_recompute[] =
     "Exit 0 when everything agrees, 1 on any difference, 2 if a record cannot\n"
     "be read.\n";
 
+static const char usage_prune[] =
+    "Usage: rigctl prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "\n"
+    "Retention of raw captures, without rigd: for every run record given (or in\n"
+    "each DIR) that is complete, PASS and ended more than N days ago (default\n"
+    "30), deletes its capture files (*.cap<N>.bin) and marks each capture in\n"
+    "the record with \"pruned_utc\" (rewritten atomically). Records, per-stroke\n"
+    "files, sequence and spec copies and every hash stay; FAIL, ERROR, TIMEOUT,\n"
+    "ABORTED and incomplete runs keep everything for good. Running it again\n"
+    "changes nothing. --dry-run: only print what would be deleted.\n"
+    "Exit 0 done, 2 a record could not be pruned (the others were).\n";
+
 static int usage_error(FILE *err, const char *fmt, const char *arg)
 {
     fputs("rigctl: ", err);
@@ -242,6 +259,7 @@ static const struct {
     { "check", CTL_CMD_CHECK },     { "recompute", CTL_CMD_RECOMPUTE },
     { "history", CTL_CMD_HISTORY }, { "unit", CTL_CMD_UNIT },
     { "stats", CTL_CMD_STATS },     { "import", CTL_CMD_IMPORT },
+    { "prune", CTL_CMD_PRUNE },
 };
 
 static void print_usage(const struct ctl_args *a, FILE *out)
@@ -261,6 +279,9 @@ static void print_usage(const struct ctl_args *a, FILE *out)
         break;
     case CTL_CMD_RECOMPUTE:
         fputs(usage_recompute, out);
+        break;
+    case CTL_CMD_PRUNE:
+        fputs(usage_prune, out);
         break;
     case CTL_CMD_DEVICES:
         fprintf(out, usage_simple, "devices", "Lists the bench's devices, present or not.");
@@ -353,6 +374,22 @@ static int parse_run_opt(int opt, struct ctl_args *a)
     return -1;
 }
 
+static int parse_prune_opt(int opt, struct ctl_args *a, FILE *err)
+{
+    char *end;
+    switch (opt) {
+    case OPT_PASS_DAYS:
+        a->pass_days = strtod(optarg, &end);
+        if (end == optarg || *end || !(a->pass_days >= 0) || a->pass_days > 1e6)
+            return usage_error(err, "--pass-days '%s': a number of days, 0 or more", optarg);
+        return 0;
+    case OPT_DRY_RUN:
+        a->dry_run = true;
+        return 0;
+    }
+    return -1;
+}
+
 /* history and stats filters. */
 static int parse_db_opt(int opt, struct ctl_args *a, FILE *err)
 {
@@ -408,6 +445,8 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "outcome", required_argument, NULL, OPT_OUTCOME },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "measurement", required_argument, NULL, OPT_MEASUREMENT },
+        { "pass-days", required_argument, NULL, OPT_PASS_DAYS },
+        { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;
@@ -431,6 +470,8 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
             r = parse_pen_opt(opt, a, err);
         else if (a->cmd == CTL_CMD_RUN)
             r = parse_run_opt(opt, a);
+        else if (a->cmd == CTL_CMD_PRUNE)
+            r = parse_prune_opt(opt, a, err);
         else if (a->cmd >= CTL_CMD_HISTORY)
             r = parse_db_opt(opt, a, err);
         if (r < 0)
@@ -507,9 +548,12 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
         return CTL_EXIT_OK;
     case CTL_CMD_CHECK:
     case CTL_CMD_RECOMPUTE:
+    case CTL_CMD_PRUNE:
         if (n < 1)
             return usage_error(err, "%s needs at least one file",
-                               a->cmd == CTL_CMD_CHECK ? "check" : "recompute");
+                               a->cmd == CTL_CMD_CHECK       ? "check"
+                               : a->cmd == CTL_CMD_RECOMPUTE ? "recompute"
+                                                             : "prune");
         a->files = pos;
         a->nfiles = n;
         return CTL_EXIT_OK;
@@ -535,6 +579,7 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *e
     static const struct option opts[] = { GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
     memset(a, 0, sizeof *a);
     a->timeout_s = CTL_DEFAULT_TIMEOUT_S;
+    a->pass_days = -1;
     int opt;
     optind = 0; /* full getopt reset (glibc), so tests can parse twice */
     opterr = 0;

@@ -25,6 +25,7 @@ enum ctl_command {
     CTL_CMD_ABORT,
     CTL_CMD_CHECK,
     CTL_CMD_RECOMPUTE,
+    CTL_CMD_PRUNE,
     CTL_CMD_HISTORY, /* the station database (ctl_db.h) */
     CTL_CMD_UNIT,
     CTL_CMD_STATS,
@@ -56,7 +57,10 @@ struct ctl_args {
     /* history, unit, stats, import (--dut is run's) */
     const char *since, *until, *outcome, *measurement, *serial, *dir;
     long limit; /* 0: rigd's default */
-    /* check, recompute */
+    /* prune */
+    double pass_days; /* < 0: PRUNE_DEFAULT_PASS_DAYS */
+    bool dry_run;
+    /* check, recompute, prune */
     char **files;
     int nfiles;
 };

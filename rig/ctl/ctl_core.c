@@ -5,10 +5,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl/ctl_args.h"
 #include "core/junit.h"
 #include "core/outcome.h"
+#include "core/prune.h"
 #include "core/recompute.h"
 #include "core/record.h"
 #include "core/sequence.h"
@@ -40,6 +42,7 @@ static int recompute_one(const char *path, bool json, FILE *out, FILE *err)
         cJSON_AddBoolToObject(o, "complete", !r.incomplete);
         cJSON_AddNumberToObject(o, "steps", r.steps);
         cJSON_AddNumberToObject(o, "captures", r.captures);
+        cJSON_AddNumberToObject(o, "pruned_captures", r.pruned);
         cJSON_AddNumberToObject(o, "measurements", r.measurements);
         for (char *line = strtok(lines, "\n"); line && d; line = strtok(NULL, "\n"))
             cJSON_AddItemToArray(d, cJSON_CreateString(line));
@@ -51,9 +54,12 @@ static int recompute_one(const char *path, bool json, FILE *out, FILE *err)
     } else {
         for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
             fprintf(out, "%s: %s\n", path, line);
-        fprintf(out, "%s: %s%u step%s, %u capture%s, %u measurement%s recomputed: %s\n", path,
+        char pruned[64] = "";
+        if (r.pruned)
+            snprintf(pruned, sizeof pruned, " (%u pruned by retention)", r.pruned);
+        fprintf(out, "%s: %s%u step%s, %u capture%s%s, %u measurement%s recomputed: %s\n", path,
                 r.incomplete ? "incomplete run; " : "", r.steps, r.steps == 1 ? "" : "s",
-                r.captures, r.captures == 1 ? "" : "s", r.measurements,
+                r.captures, r.captures == 1 ? "" : "s", pruned, r.measurements,
                 r.measurements == 1 ? "" : "s",
                 r.differences ? "DIFFERENCES" : "all agree with the record");
     }
@@ -68,6 +74,43 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err)
         int rc = recompute_one(records[i], json, out, err);
         if (rc == CTL_EXIT_ERROR || (rc == CTL_EXIT_FAIL && worst == CTL_EXIT_OK))
             worst = rc;
+    }
+    return worst;
+}
+
+int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FILE *out, FILE *err)
+{
+    struct prune_policy p = {
+        .pass_days = pass_days < 0 ? PRUNE_DEFAULT_PASS_DAYS : pass_days,
+        .dry_run = dry_run,
+    };
+    struct prune_result r = { 0 };
+    int worst = CTL_EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        char msg[512];
+        struct stat st;
+        bool is_dir = stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode);
+        int rc = is_dir ? prune_dir(paths[i], &p, json ? NULL : out, &r, msg, sizeof msg)
+                        : prune_record(paths[i], &p, json ? NULL : out, &r, msg, sizeof msg);
+        if (rc < 0) {
+            fprintf(err, "rigctl: %s\n", msg);
+            worst = CTL_EXIT_ERROR;
+        }
+    }
+    if (json) {
+        fprintf(out,
+                "{\"records\":%u,\"pruned_records\":%u,\"files\":%u,\"bytes\":%llu,"
+                "\"kept_not_pass\":%u,\"kept_young\":%u,\"dry_run\":%s}\n",
+                r.records, r.pruned_records, r.files, r.bytes, r.kept_not_pass, r.kept_young,
+                dry_run ? "true" : "false");
+    } else {
+        fprintf(out,
+                "%u record%s: %u %s, %s%u capture file%s (%llu bytes); kept: %u not PASS, "
+                "%u PASS younger than %g days\n",
+                r.records, r.records == 1 ? "" : "s", r.pruned_records,
+                dry_run ? "would be pruned" : "pruned now", dry_run ? "would delete " : "deleted ",
+                r.files, r.files == 1 ? "" : "s", r.bytes, r.kept_not_pass, r.kept_young,
+                p.pass_days);
     }
     return worst;
 }

@@ -17,6 +17,12 @@ int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err);
  * record. Returns 0 all agree, 1 a difference, 2 a record unreadable. */
 int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
 
+/* Retention (rig/core/prune.h) over each path, a record or a directory
+ * of records: pass_days < 0 for the default. One line per deleted file
+ * and a summary on out (one JSON object with json). Returns 0, or 2 if
+ * some record could not be pruned (said on err). */
+int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FILE *out, FILE *err);
+
 /* Reads the run record at record_path and writes JUnit XML to junit_path.
  * outcome/reason: what rigd's "finished" event said (NULL if unknown); a
  * record that is incomplete or says otherwise is reported as an error,

@@ -27,6 +27,7 @@ static void *worker_main(void *arg)
         .station_id = run->rn->bench->rigd->cfg.station,
         .fixture = run->rn->bench->name,
         .record_path = run->record_path,
+        .raw_captures = run->rn->bench->rigd->cfg.raw_captures,
         /* the contents the client sent (path mode: the engine reads the files) */
     };
     struct run_result res;

@@ -303,10 +303,10 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = {
-        "station", "results_dir",   "fixtures", "fixture",      "pen",
-        "sensor",  "sequence_dirs", "database", "max_attempts", NULL
-    };
+    static const char *const top_keys[] = { "station",           "results_dir", "fixtures",
+                                            "fixture",           "pen",         "sensor",
+                                            "sequence_dirs",     "database",    "max_attempts",
+                                            "compress_captures", NULL };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -349,6 +349,12 @@ int station_parse(const char *text, const char *name, struct station_config *out
                        errlen) < 0 ||
         parse_database(root, out, name, err, errlen) < 0)
         goto out;
+    const cJSON *compress = cJSON_GetObjectItemCaseSensitive(root, "compress_captures");
+    if (compress && !cJSON_IsBool(compress)) {
+        fail(err, errlen, name, "$.compress_captures: must be true or false");
+        goto out;
+    }
+    out->raw_captures = cJSON_IsFalse(compress);
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -447,5 +453,7 @@ cJSON *station_to_json(const struct station_config *c)
     cJSON *dirs = cJSON_AddArrayToObject(o, "sequence_dirs");
     for (size_t i = 0; i < c->nsequence_dirs; i++)
         cJSON_AddItemToArray(dirs, cJSON_CreateString(c->sequence_dirs[i]));
+    if (c->raw_captures) /* (the default is not shown) */
+        cJSON_AddFalseToObject(o, "compress_captures");
     return o;
 }

@@ -74,6 +74,9 @@ struct station_config {
     char database[4096];
     bool no_database;
     unsigned max_attempts; /* runs per DUT serial; 0 = unlimited */
+    /* "compress_captures": false -> raw rig-capture/1 attachments (the
+     * default, zero, compresses them: docs/RECORD.md) */
+    bool raw_captures;
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */

@@ -60,6 +60,31 @@ START_TEST(station_database)
 }
 END_TEST
 
+/* Capture compression: on unless the station says false; a non-bool is
+ * an error; status shows it only when off. */
+START_TEST(station_compress_captures)
+{
+    struct station_config c;
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert(!c.raw_captures);
+    cJSON *j = station_to_json(&c);
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "compress_captures"));
+    cJSON_Delete(j);
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{},\"compress_captures\":false}", "b", &c, err,
+                            sizeof err) == 0);
+    ck_assert(c.raw_captures);
+    j = station_to_json(&c);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "compress_captures")));
+    cJSON_Delete(j);
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{},\"compress_captures\":true}", "b", &c, err,
+                            sizeof err) == 0);
+    ck_assert(!c.raw_captures);
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{},\"compress_captures\":1}", "b", &c, err,
+                            sizeof err) < 0);
+    ck_assert_ptr_nonnull(strstr(err, "$.compress_captures"));
+}
+END_TEST
+
 START_TEST(station_path_pen)
 {
     struct station_config c;
@@ -278,6 +303,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("station");
     tcase_add_test(tc, station_full);
+    tcase_add_test(tc, station_compress_captures);
     tcase_add_test(tc, station_path_pen);
     tcase_add_test(tc, station_database);
     tcase_add_test(tc, station_single_fixture_name);

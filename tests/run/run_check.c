@@ -18,6 +18,9 @@
  *       limits. With RUN_CHECK_REANALYSE=1 in the environment the captures
  *       are analysed again by this build (an estimator change evaluated on
  *       stored runs) instead of taking the record's values.
+ *   run_check raw-capture IN OUT
+ *       rewrite the capture attachment IN (either format) as rig-capture/1
+ *       at OUT: raw frames a test can alter byte by byte.
  * Exit 0 = as expected, 1 = not, 2 = usage / unreadable input.
  */
 #include <math.h>
@@ -495,6 +498,24 @@ static int cmd_accuracy(int argc, char **argv)
                : 1;
 }
 
+static int cmd_raw_capture(int argc, char **argv)
+{
+    if (argc != 4)
+        return 2;
+    struct rig_capture c;
+    char err[256], sha[DIGEST_HEX_LEN + 1];
+    if (capture_read(argv[2], &c, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    unlink(argv[3]);
+    int rc = capture_write(argv[3], &c, sha, err, sizeof err);
+    capture_free(&c);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
@@ -502,9 +523,12 @@ int main(int argc, char **argv)
         rc = cmd_record(argc, argv);
     else if (argc >= 2 && strcmp(argv[1], "accuracy") == 0)
         rc = cmd_accuracy(argc, argv);
+    else if (argc >= 2 && strcmp(argv[1], "raw-capture") == 0)
+        rc = cmd_raw_capture(argc, argv);
     if (rc == 2)
         fprintf(stderr, "usage: run_check record FILE OUTCOME complete|incomplete [TEXT]\n"
                         "       run_check accuracy FILE TRUTH MAX_RATE_PCT MAX_DEPTH_UM\n"
-                        "                 [MAX_FORCE_PCT MAX_FORCE_P95_PCT MAX_TIMING_MS]\n");
+                        "                 [MAX_FORCE_PCT MAX_FORCE_P95_PCT MAX_TIMING_MS]\n"
+                        "       run_check raw-capture IN OUT\n");
     return rc;
 }

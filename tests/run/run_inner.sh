@@ -25,9 +25,11 @@ eol-pass)
     [ $? -eq 1 ] || fail "a changed value recomputes: $(cat "$DIR/rc.out")"
     grep -q "measurement depth: value: recorded 1.1, recomputed 1.0" "$DIR/rc.out" ||
         fail "recompute does not name the changed value: $(cat "$DIR/rc.out")"
-    # samples changed, with the record's hash made to match them
+    # samples changed, with the record's hash made to match them (the
+    # capture as raw frames, which every reader still takes, then altered)
     cp "$REC" "$DIR/forged/rec.json"
     cap="$DIR/forged/rec.cap2.bin"
+    "$RUN_CHECK" raw-capture "$DIR/results/rec.cap2.bin" "$cap" || fail "cannot rewrite rec.cap2.bin"
     printf '\177\177\177\177' | dd of="$cap" bs=1 seek=40000 conv=notrunc 2>/dev/null
     old=$(sha256sum "$DIR/results/rec.cap2.bin" | cut -d' ' -f1)
     new=$(sha256sum "$cap" | cut -d' ' -f1)
@@ -36,6 +38,8 @@ eol-pass)
     [ $? -eq 1 ] || fail "changed samples recompute: $(cat "$DIR/rc.out")"
     grep -q "rec.cap2.bin: .*recorded .*recomputed" "$DIR/rc.out" ||
         fail "recompute does not show what the samples change: $(cat "$DIR/rc.out")"
+    grep -q "samples of rec.cap2.bin have SHA-256" "$DIR/rc.out" ||
+        fail "recompute does not say the samples are not the recorded ones: $(cat "$DIR/rc.out")"
     # a capture lost
     rm "$DIR/forged/rec.cap3.bin"
     cp "$REC" "$DIR/forged/rec.json"
