@@ -1,0 +1,270 @@
+/* The line-wide store against a real PostgreSQL server (a throwaway
+ * cluster under the build directory, Unix socket only): the outbox,
+ * store_sync's exactly-once delivery across a server crash, a crash
+ * between the PostgreSQL commit and the dequeue, updates after a sync, a
+ * station restart; the line queries against the station's. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgtest.h"
+#include "store/line_int.h"
+#include "storetest.h"
+
+static char err[512];
+
+/* Run n (1-based) of unit SN<(n+1)/2>: odd runs fail "force" and are
+ * retested by the even one; 2 steps, 3 measurements. */
+static void put_run(struct store *st, unsigned long n, enum rig_outcome outcome)
+{
+    struct rec_run r;
+    char id[37], dut[24], fixture[24];
+    trun_id(id, n);
+    snprintf(dut, sizeof dut, "SN%lu", (n + 1) / 2);
+    snprintf(fixture, sizeof fixture, "f%lu", n % 4);
+    bool fail = outcome == OUTCOME_FAIL;
+    trun_init(&r, id, dut, fixture, (double)n * 3.5, outcome);
+    double force = 10 + (double)(n % 7) * 0.25 + (fail ? 20 : 0);
+    struct tmeas m1[2] = {
+        { "force", force, fail ? OUTCOME_FAIL : OUTCOME_PASS, LIM_GELE, 5, 20 },
+        { "depth", 0.5 + (double)(n % 5) * 0.01, OUTCOME_PASS, LIM_GELE, 0.4, 0.6 },
+    };
+    struct tmeas m2[1] = { { "rate", 100 + (double)(n % 3), OUTCOME_PASS, LIM_GE, 90, 0 } };
+    trun_add_step(&r, m1, 2);
+    trun_add_step(&r, m2, 1);
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    trun_free(&r);
+}
+
+static char station_path[512]; /* of the last station() */
+
+static struct store *station(const char *name, unsigned long n)
+{
+    struct store *st;
+    snprintf(station_path, sizeof station_path, "%s", scratch_path(name));
+    ck_assert_msg(store_open(&st, station_path, err, sizeof err) == 0, "%s", err);
+    for (unsigned long i = 1; i <= n; i++)
+        put_run(st, i, i % 2 && i % 6 != 5 ? OUTCOME_FAIL : OUTCOME_PASS);
+    return st;
+}
+
+static struct line *connect_line(const char *db)
+{
+    struct line *ln;
+    ck_assert_msg(line_connect(&ln, pg_database(db), "st-1", err, sizeof err) == 0, "%s", err);
+    line_set_backoff(ln, 0, 0); /* the tests retry at once */
+    return ln;
+}
+
+static long long backlog(struct store *st)
+{
+    struct store_sync_status s;
+    ck_assert_msg(store_sync_status(st, &s, err, sizeof err) == 0, "%s", err);
+    return s.backlog;
+}
+
+/* Every run of the station exactly once, with every measurement. */
+static void check_line(const char *db, long long runs, long long meas)
+{
+    ck_assert_int_eq(pg_int(db, "SELECT count(*) FROM runs"), runs);
+    ck_assert_int_eq(pg_int(db, "SELECT count(DISTINCT id) FROM runs"), runs);
+    ck_assert_int_eq(pg_int(db, "SELECT count(*) FROM measurements"), meas);
+    ck_assert_int_eq(pg_int(db, "SELECT count(*) FROM steps"), 2 * runs);
+    ck_assert_int_eq(pg_int(db, "SELECT count(*) FROM instruments"), runs);
+    ck_assert_int_eq(pg_int(db, "SELECT count(*) FROM runs WHERE station_id != 'st-1'"), 0);
+}
+
+START_TEST(outbox_dedupes)
+{
+    struct store *st = station("outbox.db", 4);
+    ck_assert_int_eq(backlog(st), 4);
+    /* The same run put again (a newer version): still one entry. */
+    put_run(st, 4, OUTCOME_PASS);
+    put_run(st, 4, OUTCOME_FAIL);
+    ck_assert_int_eq(backlog(st), 4);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(sync_exactly_once)
+{
+    struct store *st = station("once.db", 1200);
+    struct line *ln = connect_line("once");
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 1200);
+    ck_assert_uint_eq(s.batches, 3);
+    ck_assert_int_eq(backlog(st), 0);
+    check_line("once", 1200, 3600);
+    struct store_sync_status ss;
+    ck_assert_msg(store_sync_status(st, &ss, err, sizeof err) == 0, "%s", err);
+    ck_assert(ss.last_success_at[0]);
+    ck_assert_int_eq(ss.sent, 1200);
+    /* Nothing queued: nothing sent. */
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 0);
+    /* The same values arrive (reals with all their digits). */
+    ck_assert_int_eq(pg_int("once", "SELECT count(*) FROM measurements WHERE name = 'depth'"
+                                    " AND value::text NOT IN ('0.5', '0.51', '0.52', '0.53',"
+                                    " '0.54')"),
+                     0);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
+struct syncer {
+    struct store *st;
+    struct line *ln;
+    int r;
+    char err[512];
+};
+
+static void *sync_thread(void *p)
+{
+    struct syncer *s = p;
+    s->r = store_sync(s->st, s->ln, 0, NULL, s->err, sizeof s->err);
+    return NULL;
+}
+
+START_TEST(server_killed_mid_sync)
+{
+    struct store *st = station("kill.db", 4000);
+    struct line *ln = connect_line("kill");
+    /* Two batches in, then the server dies between two syncs... */
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 1000, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 1000);
+    pg_stop(true);
+    int r = store_sync(st, ln, 0, &s, err, sizeof err);
+    ck_assert_msg(r == -ECONNREFUSED, "%d: %s", r, err);
+    ck_assert_uint_eq(s.sent, 0);
+    ck_assert_uint_eq(s.failed, LINE_BATCH);
+    struct store_sync_status ss;
+    ck_assert_msg(store_sync_status(st, &ss, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(ss.backlog, 3000);
+    ck_assert_int_eq(ss.max_attempts, 1);
+    ck_assert(ss.last_error[0] && ss.last_error_at[0]);
+    pg_restart();
+    /* ... and again while a sync is running (wherever it lands: in a
+     * batch, between the commit and the dequeue, or after the end). */
+    struct syncer sy = { st, ln, 0, "" };
+    pthread_t t;
+    pthread_create(&t, NULL, sync_thread, &sy);
+    usleep(300000);
+    pg_stop(true);
+    pthread_join(t, NULL);
+    pg_restart();
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(backlog(st), 0);
+    check_line("kill", 4000, 12000);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(resend_after_commit_is_harmless)
+{
+    struct store *st = station("resend.db", 700);
+    struct line *ln = connect_line("resend");
+    /* A crash after the PostgreSQL commit, before the dequeue. */
+    ln->fail_after_commit = true;
+    ck_assert_int_eq(store_sync(st, ln, 0, NULL, err, sizeof err), -ECANCELED);
+    ck_assert_int_eq(pg_int("resend", "SELECT count(*) FROM runs"), LINE_BATCH);
+    ck_assert_int_eq(backlog(st), 700);
+    ln->fail_after_commit = false;
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 700);
+    check_line("resend", 700, 2100);
+    /* line_push_run of a run already there: still one copy. */
+    char id[37];
+    trun_id(id, 3);
+    ck_assert_msg(line_push_run(ln, st, id, err, sizeof err) == 0, "%s", err);
+    check_line("resend", 700, 2100);
+    ck_assert_int_eq(line_push_run(ln, st, "no-such-run", err, sizeof err), -ENOENT);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(updated_run_is_resent)
+{
+    struct store *st = station("update.db", 10);
+    struct line *ln = connect_line("update");
+    ck_assert_msg(store_sync(st, ln, 0, NULL, err, sizeof err) == 0, "%s", err);
+    char id[37], sql[256];
+    trun_id(id, 10);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = '%s' AND outcome = 'FAIL'", id);
+    ck_assert_int_eq(pg_int("update", sql), 0);
+    /* A newer version of run 10: FAIL, one more step. */
+    struct rec_run r;
+    trun_init(&r, id, "SN5", "f2", 35, OUTCOME_FAIL);
+    struct tmeas m[1] = { { "force", 30, OUTCOME_FAIL, LIM_GELE, 5, 20 } };
+    for (int i = 0; i < 3; i++)
+        trun_add_step(&r, m, 1);
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    trun_free(&r);
+    ck_assert_int_eq(backlog(st), 1);
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 1);
+    ck_assert_int_eq(pg_int("update", sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM measurements WHERE run_id = '%s'", id);
+    ck_assert_int_eq(pg_int("update", sql), 3);
+    ck_assert_int_eq(pg_int("update", "SELECT count(*) FROM runs"), 10);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(restart_keeps_backlog)
+{
+    struct store *st = station("restart.db", 1100);
+    struct line *ln = connect_line("restart");
+    ck_assert_msg(store_sync(st, ln, 600, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(backlog(st), 500);
+    /* The station stops and starts again: its backlog is still queued. */
+    store_close(st);
+    ck_assert_msg(store_open(&st, station_path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(backlog(st), 500);
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 500);
+    check_line("restart", 1100, 3300);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
+Suite *line_suite(void);
+Suite *line_suite(void)
+{
+    Suite *s = suite_create("line");
+    TCase *tc = tcase_create("sync");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, outbox_dedupes);
+    tcase_add_test(tc, sync_exactly_once);
+    tcase_add_test(tc, server_killed_mid_sync);
+    tcase_add_test(tc, resend_after_commit_is_harmless);
+    tcase_add_test(tc, updated_run_is_resent);
+    tcase_add_test(tc, restart_keeps_backlog);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    pg_start(PG_TEST_DIR, "-c fsync=off");
+    SRunner *sr = srunner_create(line_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    pg_destroy();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
