@@ -391,23 +391,31 @@ static int copy_in(struct line *ln, int t, const struct line_buf *data, char *er
     return r;
 }
 
+int line_ready(struct line *ln, char *err, size_t errlen)
+{
+    if (!ln->broken && PQstatus(ln->conn) == CONNECTION_OK)
+        return 0;
+    /* The server restarted or the network came back: a new session. */
+    PQreset(ln->conn);
+    if (PQstatus(ln->conn) != CONNECTION_OK)
+        return line_fail(ln, NULL, "reconnect", err, errlen);
+    ln->broken = false;
+    PQsetClientEncoding(ln->conn, "UTF8");
+    PQclear(PQexec(ln->conn, "SET client_min_messages = warning"));
+    return 0;
+}
+
 int line_batch_push(struct line *ln, const struct line_batch *b, char *err, size_t errlen)
 {
-    if (ln->broken || PQstatus(ln->conn) != CONNECTION_OK) {
-        /* The server restarted or the network came back: a new session. */
-        PQreset(ln->conn);
-        if (PQstatus(ln->conn) != CONNECTION_OK)
-            return line_fail(ln, NULL, "reconnect", err, errlen);
-        ln->broken = false;
-        PQsetClientEncoding(ln->conn, "UTF8");
-        PQclear(PQexec(ln->conn, "SET client_min_messages = warning"));
-    }
+    int r = line_ready(ln, err, errlen);
+    if (r < 0)
+        return r;
     char *ids = id_array(b);
     if (!ids) {
         snprintf(err, errlen, "line store: out of memory");
         return -ENOMEM;
     }
-    int r = exec_ok(ln, "BEGIN", PGRES_COMMAND_OK, "begin", err, errlen);
+    r = exec_ok(ln, "BEGIN", PGRES_COMMAND_OK, "begin", err, errlen);
     if (r == 0) {
         /* Delete, then insert: the newest version replaces whatever the
          * line had for these runs, children included (cascade). */

@@ -26,6 +26,9 @@ struct line {
  * SQLSTATE: the server said goodbye before libpq noticed), else -EIO. */
 int line_fail(struct line *ln, const PGresult *res, const char *what, char *err, size_t errlen);
 
+/* Reset a connection that is gone (server restarted, network back). */
+int line_ready(struct line *ln, char *err, size_t errlen);
+
 /* The columns of each table, in the same order in both databases (the
  * station's keyed by rid, the line's by run_id); runs first, since the
  * children refer to it. */

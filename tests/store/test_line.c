@@ -53,10 +53,13 @@ static struct store *station(const char *name, unsigned long n)
     return st;
 }
 
+static char last_conninfo[512]; /* of the last connect_line() */
+
 static struct line *connect_line(const char *db)
 {
     struct line *ln;
-    ck_assert_msg(line_connect(&ln, pg_database(db), "st-1", err, sizeof err) == 0, "%s", err);
+    snprintf(last_conninfo, sizeof last_conninfo, "%s", pg_database(db));
+    ck_assert_msg(line_connect(&ln, last_conninfo, "st-1", err, sizeof err) == 0, "%s", err);
     line_set_backoff(ln, 0, 0); /* the tests retry at once */
     return ln;
 }
@@ -242,6 +245,105 @@ START_TEST(restart_keeps_backlog)
 }
 END_TEST
 
+/* The line's answer equals the station's, once station_id is set aside
+ * (numbers compared as cJSON_Compare does). */
+static void same(cJSON *station_json, cJSON *line_json, const char *what)
+{
+    cJSON *runs = cJSON_IsArray(line_json) ? line_json : cJSON_GetObjectItem(line_json, "runs");
+    cJSON *o;
+    cJSON_ArrayForEach (o, runs)
+        cJSON_DeleteItemFromObject(o, "station_id");
+    if (!cJSON_Compare(station_json, line_json, true)) {
+        char *a = cJSON_PrintUnformatted(station_json), *b = cJSON_PrintUnformatted(line_json);
+        ck_abort_msg("%s differs:\nstation %.1500s\nline    %.1500s", what, a, b);
+    }
+    cJSON_Delete(station_json);
+    cJSON_Delete(line_json);
+}
+
+START_TEST(line_queries_match_station)
+{
+    struct store *st = station("queries.db", 60);
+    /* Incomplete runs (one a retest), a run without a serial, another
+     * fixture's unit. */
+    struct rec_run r;
+    char id[37];
+    const struct {
+        unsigned long n;
+        const char *dut, *fixture;
+        double t;
+    } more[] = { { 101, "SN7", "f1", 1000 }, { 102, "SN99", "f3", 1001 }, { 103, "", NULL, 1002 } };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        trun_id(id, more[i].n);
+        trun_init(&r, id, more[i].dut, more[i].fixture, more[i].t, OUTCOME_ERROR);
+        struct tmeas m[1] = { { "force", 12, OUTCOME_PASS, LIM_GELE, 5, 20 } };
+        trun_add_step(&r, m, 1);
+        ck_assert_msg(store_put_run(st, &r, i == 2, NULL, err, sizeof err) == 0, "%s", err);
+        trun_free(&r);
+    }
+    struct line *ln = connect_line("queries");
+    ck_assert_msg(store_sync(st, ln, 0, NULL, err, sizeof err) == 0, "%s", err);
+    cJSON *a, *b;
+    const struct store_filter hf[] = {
+        { 0 },
+        { .dut = "SN7" },
+        { .since = "2026-12-01T00:01", .until = "2026-12-01T00:02:30" },
+        { .outcome = "incomplete" },
+        { .outcome = "FAIL", .fixture = "f1" },
+        { .limit = 5 },
+    };
+    for (size_t i = 0; i < sizeof hf / sizeof hf[0]; i++) {
+        ck_assert_msg(store_history(st, &hf[i], &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(line_history(ln, &hf[i], &b, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_gt(cJSON_GetArraySize(b), 0);
+        same(a, b, "history");
+    }
+    const char *serials[] = { "SN1", "SN3", "SN7", "SN99", "", "nobody" };
+    for (size_t i = 0; i < sizeof serials / sizeof serials[0]; i++) {
+        ck_assert_msg(store_unit(st, serials[i], &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(line_unit(ln, serials[i], &b, err, sizeof err) == 0, "%s", err);
+        same(a, b, "unit");
+    }
+    const struct store_filter sf[] = {
+        { 0 },
+        { .measurement = "force" },
+        { .since = "2026-12-01T00:01" },
+        { .fixture = "f2", .measurement = "depth" },
+        { .until = "2026-12-01T00:01" },
+    };
+    for (size_t i = 0; i < sizeof sf / sizeof sf[0]; i++) {
+        ck_assert_msg(store_yields(st, &sf[i], &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(line_yields(ln, &sf[i], &b, err, sizeof err) == 0, "%s", err);
+        same(a, b, "yields");
+        ck_assert_msg(store_stats(st, &sf[i], &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(line_stats(ln, &sf[i], &b, err, sizeof err) == 0, "%s", err);
+        same(a, b, "stats");
+    }
+    /* Another station's run of SN1 (started later) is attempt 3 over the
+     * line, and the line's unit has both stations' runs. */
+    struct store *st2;
+    ck_assert_msg(store_open(&st2, scratch_path("queries2.db"), err, sizeof err) == 0, "%s", err);
+    trun_id(id, 500);
+    trun_init(&r, id, "SN1", "f9", 5000, OUTCOME_PASS);
+    ck_assert_msg(store_put_run(st2, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    trun_free(&r);
+    struct line *ln2;
+    ck_assert_msg(line_connect(&ln2, last_conninfo, "st-2", err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(store_sync(st2, ln2, 0, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(line_unit(ln, "SN1", &b, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cJSON_GetObjectItem(b, "attempts")->valueint, 3);
+    cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "runs"), 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(last, "attempt")->valueint, 3);
+    ck_assert_str_eq(cJSON_GetObjectItem(last, "station_id")->valuestring, "st-2");
+    ck_assert_str_eq(cJSON_GetObjectItem(b, "final_outcome")->valuestring, "PASS");
+    cJSON_Delete(b);
+    line_close(ln2);
+    store_close(st2);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
 Suite *line_suite(void);
 Suite *line_suite(void)
 {
@@ -255,6 +357,10 @@ Suite *line_suite(void)
     tcase_add_test(tc, updated_run_is_resent);
     tcase_add_test(tc, restart_keeps_backlog);
     suite_add_tcase(s, tc);
+    TCase *tq = tcase_create("queries");
+    tcase_set_timeout(tq, 300);
+    tcase_add_test(tq, line_queries_match_station);
+    suite_add_tcase(s, tq);
     return s;
 }
 
