@@ -65,8 +65,11 @@ struct store_sync_stats {
 
 /* Push up to max queued runs (0: until the outbox has nothing due), in
  * batches of LINE_BATCH. Stops at the first failed batch and returns its
- * error; what was committed before stays committed and dequeued. Entries
- * waiting out their backoff are not due. Reconnects a lost connection. */
+ * error; what was committed before stays committed and dequeued. A batch
+ * PostgreSQL refuses for its data (-EIO, not the connection) is retried
+ * one run per transaction, so only the refused runs stay queued (with
+ * their error, backing off) and the others go. Entries waiting out their
+ * backoff are not due. Reconnects a lost connection. */
 int store_sync(struct store *st, struct line *ln, unsigned long max, struct store_sync_stats *out,
                char *err, size_t errlen);
 

@@ -154,6 +154,39 @@ static void mark_failed(struct store *st, struct line *ln, const struct line_bat
     pthread_mutex_unlock(&st->lock);
 }
 
+/* Push the runs of b one per transaction: those PostgreSQL accepts are
+ * dequeued, a refused one keeps its error and backs off. Returns the
+ * first error (after trying them all, unless the connection went). */
+static int one_by_one(struct store *st, struct line *ln, const struct line_batch *b,
+                      struct store_sync_stats *out, char *err, size_t errlen)
+{
+    int first = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct line_batch one = { .n = 1 };
+        one.rid = &b->rid[i];
+        one.seq = &b->seq[i];
+        one.attempts = &b->attempts[i];
+        one.id = &b->id[i];
+        pthread_mutex_lock(&st->lock);
+        int r = line_batch_read(st, ln, &one, err, errlen);
+        pthread_mutex_unlock(&st->lock);
+        if (r == 0 && (r = line_batch_push(ln, &one, err, errlen)) < 0) {
+            mark_failed(st, ln, &one, err);
+            out->failed++;
+        } else if (r == 0 && (r = mark_sent(st, &one, err, errlen)) == 0) {
+            out->sent++;
+            out->batches++;
+        }
+        for (int t = 0; t < LINE_NTABLES; t++)
+            line_buf_free(&one.copy[t]);
+        if (r < 0 && !first)
+            first = r;
+        if (r < 0 && r != -EIO)
+            return r; /* the connection or the station database: stop */
+    }
+    return first;
+}
+
 int store_sync(struct store *st, struct line *ln, unsigned long max, struct store_sync_stats *out,
                char *err, size_t errlen)
 {
@@ -181,6 +214,14 @@ int store_sync(struct store *st, struct line *ln, unsigned long max, struct stor
             break;
         }
         if (r == 0 && (r = line_batch_push(ln, &b, err, errlen)) < 0) {
+            if (r == -EIO && b.n > 1) {
+                /* PostgreSQL refused the data, not the connection: find
+                 * the run(s) it refuses, so one bad run cannot hold back
+                 * every run queued after it. */
+                r = one_by_one(st, ln, &b, out, err, errlen);
+                line_batch_free(&b);
+                continue;
+            }
             mark_failed(st, ln, &b, err);
             out->failed += b.n;
         }

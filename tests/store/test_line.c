@@ -226,6 +226,46 @@ START_TEST(updated_run_is_resent)
 }
 END_TEST
 
+/* A run PostgreSQL refuses (text that is not UTF-8) keeps its error and
+ * its place; the runs queued with it still go. */
+START_TEST(refused_run_does_not_block)
+{
+    struct store *st = station("poison.db", 10);
+    char id[37];
+    trun_id(id, 5);
+    struct rec_run r;
+    trun_init(&r, id, "SN3", "f1", 17.5, OUTCOME_FAIL);
+    free(r.message);
+    r.message = strdup("bad \xff byte");
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    struct line *ln = connect_line("poison");
+    struct store_sync_stats s;
+    ck_assert_int_eq(store_sync(st, ln, 0, &s, err, sizeof err), -EIO);
+    ck_assert_msg(strstr(err, "UTF8"), "%s", err);
+    /* Run 6 (SN3's retest) names run 5's message in its retest reason:
+     * refused too. */
+    ck_assert_uint_eq(s.sent, 8);
+    ck_assert_uint_eq(s.failed, 2);
+    ck_assert_int_eq(backlog(st), 2);
+    ck_assert_int_eq(pg_int("poison", "SELECT count(*) FROM runs"), 8);
+    struct store_sync_status ss;
+    ck_assert_msg(store_sync_status(st, &ss, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(strstr(ss.last_error, "UTF8"), "%s", ss.last_error);
+    ck_assert_int_eq(ss.max_attempts, 1);
+    /* Corrected at the station: the new version goes. */
+    free(r.message);
+    r.message = strdup("fixed");
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    trun_free(&r);
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 2);
+    ck_assert_int_eq(backlog(st), 0);
+    ck_assert_int_eq(pg_int("poison", "SELECT count(*) FROM runs"), 10);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(restart_keeps_backlog)
 {
     struct store *st = station("restart.db", 1100);
@@ -356,6 +396,7 @@ Suite *line_suite(void)
     tcase_add_test(tc, resend_after_commit_is_harmless);
     tcase_add_test(tc, updated_run_is_resent);
     tcase_add_test(tc, restart_keeps_backlog);
+    tcase_add_test(tc, refused_run_does_not_block);
     suite_add_tcase(s, tc);
     TCase *tq = tcase_create("queries");
     tcase_set_timeout(tq, 300);
