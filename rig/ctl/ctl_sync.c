@@ -95,6 +95,8 @@ int ctl_sync_main(int argc, char **argv)
         if (r == 0) {
             r = store_sync(st, ln, max, &stats, sync_err, sizeof sync_err);
             line_close(ln);
+        } else {
+            store_sync_note_error(st, sync_err, err, sizeof err); /* best effort */
         }
         synced = 1;
         if (r < 0)

@@ -73,6 +73,10 @@ struct store_sync_stats {
 int store_sync(struct store *st, struct line *ln, unsigned long max, struct store_sync_stats *out,
                char *err, size_t errlen);
 
+/* Record msg as the last error (now) when the line could not even be
+ * reached (line_connect failed), so the status shows it. */
+int store_sync_note_error(struct store *st, const char *msg, char *err, size_t errlen);
+
 /* The outbox as `rigctl sync` shows it ("" for a time or error there is
  * not). */
 struct store_sync_status {

@@ -238,6 +238,26 @@ int store_sync(struct store *st, struct line *ln, unsigned long max, struct stor
     return r;
 }
 
+int store_sync_note_error(struct store *st, const char *msg, char *err, size_t errlen)
+{
+    char now[STORE_UTC_LEN];
+    utc_after(0, now);
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s;
+    int r = store_prepare(st, "UPDATE sync_state SET last_error = ?1, last_error_utc = ?2", &s, err,
+                          errlen);
+    if (r == 0) {
+        sqlite3_bind_text(s, 1, msg, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            r = store_fail(st, rc, "sync state", err, errlen);
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
 static void text_col(sqlite3_stmt *s, int col, char *out, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(s, col);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pgtest.h"
@@ -384,6 +385,55 @@ START_TEST(line_queries_match_station)
 }
 END_TEST
 
+/* Run a shell command, its stdout into out (malloc'd); exit status. */
+static int sh(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert(p);
+    size_t n = 0, cap = 65536;
+    *out = malloc(cap);
+    ck_assert(*out);
+    size_t k;
+    while ((k = fread(*out + n, 1, cap - n - 1, p)) > 0)
+        n += k;
+    (*out)[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(rigctl_sync)
+{
+    struct store *st = station("ctl.db", 30);
+    store_close(st);
+    struct line *ln = connect_line("ctl"); /* creates the database */
+    line_close(ln);
+    char cmd[2048], *out;
+    snprintf(cmd, sizeof cmd, "%s sync --station-db %s", RIGCTL, station_path);
+    ck_assert_int_eq(sh(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "backlog:      30 run(s)"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s sync --station-db %s --db '%s' --station-id st-1 --json", RIGCTL,
+             station_path, last_conninfo);
+    ck_assert_int_eq(sh(cmd, &out), 0);
+    cJSON *o = cJSON_Parse(out);
+    ck_assert_msg(o, "%s", out);
+    free(out);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "backlog")->valueint, 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "sync"), "sent")->valueint, 30);
+    cJSON_Delete(o);
+    ck_assert_int_eq(pg_int("ctl", "SELECT count(*) FROM runs"), 30);
+    /* The line down: exit 69 (unavailable), the error kept for the status. */
+    pg_stop(false);
+    ck_assert_int_eq(sh(cmd, &out), 69);
+    free(out);
+    pg_restart();
+    snprintf(cmd, sizeof cmd, "%s sync --station-db %s", RIGCTL, station_path);
+    ck_assert_int_eq(sh(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "last error:   line store: connect:"), "%s", out);
+    free(out);
+}
+END_TEST
+
 Suite *line_suite(void);
 Suite *line_suite(void)
 {
@@ -401,6 +451,7 @@ Suite *line_suite(void)
     TCase *tq = tcase_create("queries");
     tcase_set_timeout(tq, 300);
     tcase_add_test(tq, line_queries_match_station);
+    tcase_add_test(tq, rigctl_sync);
     suite_add_tcase(s, tq);
     return s;
 }
