@@ -351,6 +351,12 @@ int line_stats(struct line *ln, const struct store_filter *f, cJSON **out, char 
     /* One snapshot for yields, statistics and Pareto, as the station. */
     if (r == 0)
         PQclear(PQexec(ln->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    /* Statistics read every run that matches: hash joins are right. Right
+     * after a catch-up the tables have no planner statistics until
+     * autovacuum analyses them, and the planner then nests loops over the
+     * line_runs view: 5 s instead of 50 ms for 10 000 runs. */
+    if (r == 0)
+        PQclear(PQexec(ln->conn, "SET LOCAL enable_nestloop = off"));
     if (r == 0)
         r = yields(ln, &g, &y, err, errlen);
     if (r == 0)

@@ -95,6 +95,51 @@ static double drain(struct store *st, const char *db, bool fresh, long n, const 
     return dt;
 }
 
+/* The line's queries against the station's over the same runs. */
+static void query_times(struct store *st, const char *db, long n)
+{
+    static char ci[512];
+    snprintf(ci, sizeof ci, "%s", pg_database_conninfo(db));
+    struct line *ln;
+    need(line_connect(&ln, ci, "bench", err, sizeof err));
+    unsigned seed = 7;
+    double tl = 0, ts = 0, worst = 0;
+    for (int i = 0; i < 50; i++) {
+        char dut[24];
+        snprintf(dut, sizeof dut, "SN%07ld", 1 + rand_r(&seed) % n);
+        struct store_filter f = { .dut = dut };
+        cJSON *a, *b;
+        double t0 = now_s();
+        need(line_history(ln, &f, &a, err, sizeof err));
+        double t1 = now_s();
+        need(store_history(st, &f, &b, err, sizeof err));
+        double t2 = now_s();
+        tl += t1 - t0;
+        ts += t2 - t1;
+        worst = t1 - t0 > worst ? t1 - t0 : worst;
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    printf("history --dut over %ld runs: line %.2f ms mean (max %.2f), station %.2f ms\n", n,
+           tl / 50 * 1e3, worst * 1e3, ts / 50 * 1e3);
+    struct store_filter f = { .measurement = "m00" };
+    cJSON *a, *b;
+    double t0 = now_s();
+    need(line_stats(ln, &f, &a, err, sizeof err));
+    double t1 = now_s();
+    need(store_stats(st, &f, &b, err, sizeof err));
+    double t2 = now_s();
+    printf("stats --measurement m00 over %ld runs: line %.0f ms, station %.0f ms, %s\n", n,
+           (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+           cJSON_Compare(cJSON_GetObjectItem(a, "measurements"),
+                         cJSON_GetObjectItem(b, "measurements"), true)
+               ? "same figures"
+               : "FIGURES DIFFER");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    line_close(ln);
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 10000;
@@ -114,6 +159,7 @@ int main(int argc, char **argv)
                      NULL, NULL, NULL) != SQLITE_OK)
         return 1;
     drain(st, "bench_throughput", false, n, "throughput, every run replaced");
+    query_times(st, "bench_throughput", n);
     store_close(st);
 
     st = station("bench_backlog.db", backlog);

@@ -126,6 +126,13 @@ const char *pg_database(const char *name)
     return ci;
 }
 
+const char *pg_database_conninfo(const char *name)
+{
+    static char ci[512];
+    snprintf(ci, sizeof ci, "host=%s dbname=%s user=postgres", dir, name);
+    return ci;
+}
+
 long long pg_int(const char *name, const char *sql)
 {
     PGconn *c = connect_to(name);

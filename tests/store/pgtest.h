@@ -17,6 +17,8 @@ void pg_stop(bool immediate);
 void pg_destroy(void);
 /* Create database name (fresh) and return its conninfo (static buffer). */
 const char *pg_database(const char *name);
+/* The conninfo of database name (created before). */
+const char *pg_database_conninfo(const char *name);
 /* One integer from SQL on database name (-1 on error). */
 long long pg_int(const char *name, const char *sql);
 
