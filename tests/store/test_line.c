@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,40 @@ START_TEST(refused_run_does_not_block)
 }
 END_TEST
 
+/* A failed push backs off: its entries are not due until the next try,
+ * and a sync meanwhile sends nothing and does not fail. */
+START_TEST(failure_backs_off)
+{
+    struct store *st = station("backoff.db", 5);
+    struct line *ln = connect_line("backoff");
+    line_set_backoff(ln, 60000, 600000);
+    pg_stop(true);
+    struct store_sync_stats s;
+    ck_assert_int_eq(store_sync(st, ln, 0, &s, err, sizeof err), -ECONNREFUSED);
+    ck_assert_uint_eq(s.failed, 5);
+    struct store_sync_status ss;
+    ck_assert_msg(store_sync_status(st, &ss, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(ss.backlog, 5);
+    ck_assert_int_eq(ss.due, 0);
+    ck_assert(ss.next_try[0] && strcmp(ss.next_try, ss.last_error_at) > 0);
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent + s.failed, 0);
+    pg_restart();
+    /* Retried at once here (the tests' backoff): all of them, once. */
+    line_set_backoff(ln, 0, 0);
+    sqlite3 *db;
+    ck_assert(sqlite3_open(station_path, &db) == SQLITE_OK);
+    ck_assert(sqlite3_exec(db, "UPDATE outbox SET next_try_utc = ''", NULL, NULL, NULL) ==
+              SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 5);
+    ck_assert_int_eq(pg_int("backoff", "SELECT count(*) FROM runs"), 5);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(restart_keeps_backlog)
 {
     struct store *st = station("restart.db", 1100);
@@ -447,6 +482,7 @@ Suite *line_suite(void)
     tcase_add_test(tc, updated_run_is_resent);
     tcase_add_test(tc, restart_keeps_backlog);
     tcase_add_test(tc, refused_run_does_not_block);
+    tcase_add_test(tc, failure_backs_off);
     suite_add_tcase(s, tc);
     TCase *tq = tcase_create("queries");
     tcase_set_timeout(tq, 300);
