@@ -35,6 +35,16 @@ static void die(const char *what)
 void pg_start(const char *parent, const char *extra)
 {
     mkdir(parent, 0755);
+    /* Clusters a killed run left behind (a test timeout kills us, not the
+     * server): stop them and remove them. One test program per parent. */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "for d in %s/pg*; do [ -d \"$d/data\" ] || continue;"
+             " %s %s/pg_ctl -D \"$d/data\" -m immediate stop >/dev/null 2>&1;"
+             " rm -rf \"$d\"; done",
+             parent, getuid() == 0 ? "runuser -u postgres --" : "", PG_BIN);
+    if (system(cmd) != 0)
+        fprintf(stderr, "pgtest: could not clean %s\n", parent);
     snprintf(dir, sizeof dir, "%s/pgXXXXXX", parent);
     if (!mkdtemp(dir))
         die("mkdtemp");
@@ -42,7 +52,6 @@ void pg_start(const char *parent, const char *extra)
     struct passwd *pw = getuid() == 0 ? getpwnam("postgres") : NULL;
     if (getuid() == 0 && (!pw || chown(dir, pw->pw_uid, pw->pw_gid) < 0))
         die("postgres user (install postgresql-15: scripts/install-deps)");
-    char cmd[2048];
     snprintf(cmd, sizeof cmd,
              PG_BIN "/initdb -D %s/data -A trust -U postgres -E UTF8 --locale=C --no-sync"
                     " >%s/initdb.log 2>&1",
@@ -81,9 +90,13 @@ void pg_destroy(void)
 {
     if (!dir[0] || getpid() != owner)
         return;
-    if (running)
-        pg_stop(false);
     char cmd[2048];
+    if (running) {
+        /* Not pg_stop: a failure here must still remove the cluster. */
+        snprintf(cmd, sizeof cmd, PG_BIN "/pg_ctl -D %s/data -m fast -w stop >/dev/null 2>&1", dir);
+        as_postgres(cmd);
+        running = false;
+    }
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "pgtest: could not remove %s\n", dir);
