@@ -16,6 +16,10 @@ struct line {
     /* Tests: fail store_sync after the PostgreSQL commit and before the
      * outbox is told, as a crash there would (the re-send case). */
     bool fail_after_commit;
+    /* Tests: called between the PostgreSQL commit and the dequeue (a run
+     * put again there must stay queued). */
+    void (*after_commit)(void *ctx);
+    void *after_commit_ctx;
     /* A connection-class error was seen: the session is gone even if libpq
      * has not noticed yet; reset it before the next push. */
     bool broken;

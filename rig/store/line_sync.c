@@ -225,6 +225,8 @@ int store_sync(struct store *st, struct line *ln, unsigned long max, struct stor
             mark_failed(st, ln, &b, err);
             out->failed += b.n;
         }
+        if (r == 0 && ln->after_commit)
+            ln->after_commit(ln->after_commit_ctx);
         if (r == 0 && ln->fail_after_commit) {
             snprintf(err, errlen, "line store: test: failing after the commit");
             r = -ECANCELED;

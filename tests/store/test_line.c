@@ -198,6 +198,45 @@ START_TEST(resend_after_commit_is_harmless)
 }
 END_TEST
 
+/* Run 1 put again while its push is in flight (after the PostgreSQL
+ * commit, before the dequeue). */
+static void put_again(void *ctx)
+{
+    put_run(ctx, 1, OUTCOME_PASS);
+}
+
+START_TEST(run_put_during_push_stays_queued)
+{
+    struct store *st = station("inflight.db", 10);
+    struct line *ln = connect_line("inflight");
+    ln->after_commit = put_again;
+    ln->after_commit_ctx = st;
+    struct store_sync_stats s;
+    ck_assert_msg(store_sync(st, ln, 10, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 10);
+    /* The line has run 1 as it was read (FAIL); the station's newer
+     * version (PASS) is still queued, and so is run 2, SN1's retest, whose
+     * retest reason the put changed ("FAIL: force" -> "PASS"). */
+    ck_assert_int_eq(backlog(st), 2);
+    char id[37], sql[256];
+    trun_id(id, 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = '%s' AND outcome = 'PASS'", id);
+    ck_assert_int_eq(pg_int("inflight", sql), 0);
+    ln->after_commit = NULL;
+    ck_assert_msg(store_sync(st, ln, 0, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(s.sent, 2);
+    ck_assert_int_eq(backlog(st), 0);
+    ck_assert_int_eq(pg_int("inflight", sql), 1);
+    ck_assert_int_eq(pg_int("inflight", "SELECT count(*) FROM runs"), 10);
+    trun_id(id, 2);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM runs WHERE id = '%s' AND retest_reason = 'PASS'", id);
+    ck_assert_int_eq(pg_int("inflight", sql), 1);
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(updated_run_is_resent)
 {
     struct store *st = station("update.db", 10);
@@ -480,6 +519,7 @@ Suite *line_suite(void)
     tcase_add_test(tc, server_killed_mid_sync);
     tcase_add_test(tc, resend_after_commit_is_harmless);
     tcase_add_test(tc, updated_run_is_resent);
+    tcase_add_test(tc, run_put_during_push_stays_queued);
     tcase_add_test(tc, restart_keeps_backlog);
     tcase_add_test(tc, refused_run_does_not_block);
     tcase_add_test(tc, failure_backs_off);
