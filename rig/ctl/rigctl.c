@@ -12,6 +12,7 @@
 #include "ctl/ctl_core.h"
 #include "ctl/ctl_conn.h"
 #include "ctl/ctl_db.h"
+#include "ctl/ctl_sync.h"
 #include "version/version.h"
 
 static volatile sig_atomic_t interrupted;
@@ -738,6 +739,9 @@ static int cmd_run(const struct ctl_args *a)
 
 int main(int argc, char **argv)
 {
+    /* sync reads the station database, not rigd: its own options. */
+    if (argc > 1 && !strcmp(argv[1], "sync"))
+        return ctl_sync_main(argc - 1, argv + 1);
     struct ctl_args a;
     int rc = ctl_parse_args(argc, argv, &a, stdout, stderr);
     if (rc != CTL_EXIT_OK || a.help)

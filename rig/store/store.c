@@ -305,6 +305,7 @@ int store_open_at(struct store **out, const char *path, int target, char *err, s
         (r = pragma(st, "PRAGMA synchronous = NORMAL", err, errlen)) < 0 ||
         (r = migrate(st, target, err, errlen)) < 0)
         goto fail;
+    st->version = target;
     *out = st;
     return 0;
 fail:

@@ -16,6 +16,7 @@ struct store {
     char *path;
     pthread_mutex_t lock; /* one transaction or query at a time */
     int busy_ms;
+    int version; /* the schema version opened at (store_open_at) */
     /* Statements of the write path, prepared once (store_stmt): preparing
      * a dozen per put was half the cost of an EOL run's updates. */
     struct {

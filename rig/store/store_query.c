@@ -7,55 +7,12 @@
 #include <string.h>
 
 #include "store/store_int.h"
-
-static void add_text(cJSON *o, const char *k, sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddStringToObject(o, k, (const char *)sqlite3_column_text(s, col));
-}
-
-static void add_real(cJSON *o, const char *k, sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, k);
-    else
-        cJSON_AddNumberToObject(o, k, sqlite3_column_double(s, col));
-}
+#include "store/store_rows.h"
 
 cJSON *store_run_json(sqlite3_stmt *s)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_text(o, "id", s, 0);
-    add_text(o, "dut_serial", s, 1);
-    cJSON_AddNumberToObject(o, "attempt", sqlite3_column_int(s, 2));
-    add_text(o, "retest_reason", s, 3);
-    add_text(o, "fixture", s, 4);
-    add_text(o, "station", s, 5);
-    add_text(o, "operator", s, 6);
-    add_text(o, "started", s, 7);
-    add_text(o, "ended", s, 8);
-    cJSON_AddBoolToObject(o, "complete", sqlite3_column_int(s, 9));
-    add_text(o, "outcome", s, 10);
-    cJSON_AddBoolToObject(o, "marginal", sqlite3_column_int(s, 11));
-    add_text(o, "message", s, 12);
-    cJSON_AddNumberToObject(o, "retries", sqlite3_column_int(s, 13));
-    cJSON *q = cJSON_AddObjectToObject(o, "sequence");
-    if (q) {
-        add_text(q, "name", s, 14);
-        add_text(q, "sha256", s, 15);
-    }
-    cJSON *sp = cJSON_AddObjectToObject(o, "spec");
-    if (sp) {
-        add_text(sp, "name", s, 16);
-        add_text(sp, "version", s, 17);
-        add_text(sp, "sha256", s, 18);
-    }
-    add_text(o, "record_path", s, 19);
-    return o;
+    struct store_row w = store_row_sqlite(s);
+    return store_row_run_json(&w);
 }
 
 static int oom(char *err, size_t errlen)
@@ -157,25 +114,11 @@ static int failing(struct store *st, long long rid, cJSON *arr, char *err, size_
     sqlite3_bind_int64(s, 1, rid);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *m = cJSON_CreateObject();
-        if (!m || !cJSON_AddItemToArray(arr, m)) {
-            cJSON_Delete(m);
+        struct store_row w = store_row_sqlite(s);
+        if (store_row_failing(&w, arr) < 0) {
             r = oom(err, errlen);
             break;
         }
-        cJSON_AddNumberToObject(m, "step_index", sqlite3_column_int(s, 0));
-        add_text(m, "name", s, 1);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-            add_text(m, "text", s, 3);
-        else
-            add_real(m, "value", s, 2);
-        add_text(m, "units", s, 4);
-        add_text(m, "comparison", s, 5);
-        add_real(m, "low", s, 6);
-        add_real(m, "high", s, 7);
-        add_text(m, "limit", s, 8);
-        add_text(m, "outcome", s, 9);
-        add_text(m, "note", s, 10);
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_fail(st, rc, "failing measurements", err, errlen);
@@ -242,21 +185,6 @@ int store_unit(struct store *st, const char *serial, cJSON **out, char *err, siz
     return 0;
 }
 
-static void add_ratio(cJSON *o, const char *k, long long num, long long den)
-{
-    if (den > 0)
-        cJSON_AddNumberToObject(o, k, (double)num / (double)den);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-/* One unit's attempts, in order, as the yields scan sees them. */
-struct unit_acc {
-    bool in_cohort, first_pass;
-    long long runs;
-    bool last_pass; /* the last complete attempt before until */
-};
-
 int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                         size_t errlen)
 {
@@ -284,63 +212,23 @@ int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **
     if (r < 0)
         return r;
     store_bind_filter(s, &g);
-    long long units = 0, first = 0, final = 0, runs = 0;
-    struct unit_acc u = { 0 };
-    char *prev = NULL; /* the serial of the unit being tallied */
+    struct store_yields_acc acc = { .g = &g };
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *started = (const char *)sqlite3_column_text(s, 4);
-        const char *outcome = (const char *)sqlite3_column_text(s, 3);
-        const char *fixture = (const char *)sqlite3_column_text(s, 5);
-        bool complete = sqlite3_column_int(s, 2);
-        bool pass = complete && outcome && !strcmp(outcome, "PASS");
-        const char *serial = (const char *)sqlite3_column_text(s, 0);
-        if (!prev || strcmp(serial, prev)) { /* a new unit: its attempt 1 */
-            free(prev);
-            if (!(prev = strdup(serial))) {
-                r = oom(err, errlen);
-                break;
-            }
-            if (u.in_cohort) {
-                units++;
-                first += u.first_pass;
-                final += u.last_pass;
-                runs += u.runs;
-            }
-            u = (struct unit_acc){ 0 };
-            u.in_cohort = started && (!g.since || strcmp(started, g.since) >= 0) &&
-                          (!g.until || strcmp(started, g.until) < 0) &&
-                          (!g.fixture || (fixture && !strcmp(fixture, g.fixture)));
-            u.first_pass = pass;
+        struct store_row w = store_row_sqlite(s);
+        if ((r = store_yields_add(&acc, &w)) < 0) {
+            r = oom(err, errlen);
+            break;
         }
-        if (!u.in_cohort || (g.until && started && strcmp(started, g.until) >= 0))
-            continue;
-        u.runs++;
-        if (complete)
-            u.last_pass = pass;
     }
-    if (u.in_cohort) {
-        units++;
-        first += u.first_pass;
-        final += u.last_pass;
-        runs += u.runs;
-    }
-    free(prev);
     if (r == 0 && rc != SQLITE_DONE)
         r = store_fail(st, rc, "yields", err, errlen);
     sqlite3_finalize(s);
-    if (r < 0)
-        return r;
-    cJSON *y = cJSON_CreateObject();
-    if (!y)
-        return oom(err, errlen);
-    cJSON_AddNumberToObject(y, "units", (double)units);
-    cJSON_AddNumberToObject(y, "first_pass", (double)first);
-    cJSON_AddNumberToObject(y, "final_pass", (double) final);
-    cJSON_AddNumberToObject(y, "runs", (double)runs);
-    add_ratio(y, "fpy", first, units);
-    add_ratio(y, "final_yield", final, units);
-    add_ratio(y, "retest_rate", runs - units, runs);
+    cJSON *y = store_yields_finish(&acc);
+    if (r < 0 || !y) {
+        cJSON_Delete(y);
+        return r < 0 ? r : oom(err, errlen);
+    }
     *out = y;
     return 0;
 }

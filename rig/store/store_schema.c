@@ -100,8 +100,35 @@ static const char migration2[] = "CREATE INDEX runs_dut ON runs(dut_serial, star
                                  "CREATE INDEX runs_fixture ON runs(fixture, started_utc);"
                                  "CREATE INDEX measurements_name ON measurements(name);";
 
+/* The outbox of the line-wide store (store-and-forward, line_sync.c): one
+ * entry per run waiting to be pushed, keyed by rid so a newer version of a
+ * run replaces its pending entry (dedupe) instead of queueing twice. seq
+ * orders the queue and is the version token: sync deletes an entry only if
+ * its seq is still the one it sent, so a run changed during a push stays
+ * queued. attempts/next_try_utc/last_error: the backoff of a failing
+ * entry ('' = due now). sync_state: one row, what `rigctl sync` shows.
+ * Runs already in the database are queued, so an upgraded station pushes
+ * its history. */
+static const char migration3[] =
+    "CREATE TABLE outbox ("
+    "  rid INTEGER PRIMARY KEY REFERENCES runs(rid) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  enqueued_utc TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_utc TEXT NOT NULL DEFAULT '',"
+    "  last_error TEXT);"
+    "CREATE INDEX outbox_seq ON outbox(seq);"
+    "CREATE TABLE sync_state ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  last_success_utc TEXT, last_error TEXT, last_error_utc TEXT,"
+    "  sent INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO sync_state(id) VALUES (1);"
+    "INSERT INTO outbox(rid, seq, enqueued_utc)"
+    "  SELECT rid, rid, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM runs;";
+
 const struct store_migration store_migrations[] = {
     { 1, "initial schema", migration1 },
     { 2, "query indexes", migration2 },
+    { 3, "line store outbox", migration3 },
 };
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_rows.h"
 
 /* d2 for subgroups of 2 (moving ranges of consecutive values). */
 #define D2_N2 1.128
@@ -78,136 +79,6 @@ void store_capability(const double *x, size_t n, enum lim_cmp cmp, double low, d
     }
 }
 
-static void add_num(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-/* One population: consecutive rows with the same key. */
-struct group {
-    char *name, *units, *cmp;
-    bool has_low, has_high;
-    double low, high;
-    long long count, pass, first_count, first_pass;
-    double *x;
-    size_t n, cap;
-};
-
-static char *dup_col(sqlite3_stmt *s, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    return t ? strdup(t) : NULL;
-}
-
-static bool same_text(const char *a, sqlite3_stmt *s, int col)
-{
-    const char *b = (const char *)sqlite3_column_text(s, col);
-    return a && b ? !strcmp(a, b) : a == b;
-}
-
-static bool same_real(bool has, double v, sqlite3_stmt *s, int col)
-{
-    bool h = sqlite3_column_type(s, col) != SQLITE_NULL;
-    return h == has && (!h || sqlite3_column_double(s, col) == v);
-}
-
-static bool same_group(const struct group *g, sqlite3_stmt *s)
-{
-    return g->name && same_text(g->name, s, 0) && same_text(g->units, s, 1) &&
-           same_text(g->cmp, s, 2) && same_real(g->has_low, g->low, s, 3) &&
-           same_real(g->has_high, g->high, s, 4);
-}
-
-static void group_clear(struct group *g)
-{
-    free(g->name);
-    free(g->units);
-    free(g->cmp);
-    free(g->x);
-    memset(g, 0, sizeof *g);
-}
-
-/* Turn g into its JSON entry (appended to arr) and clear it. */
-static int group_flush(struct group *g, cJSON *arr)
-{
-    if (!g->name)
-        return 0;
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
-        group_clear(g);
-        return -ENOMEM;
-    }
-    int cmp = g->cmp ? lim_cmp_from_str(g->cmp) : -1;
-    struct store_capability c;
-    store_capability(g->x, g->n, cmp < 0 ? LIM_STREQ : (enum lim_cmp)cmp, g->has_low ? g->low : NAN,
-                     g->has_high ? g->high : NAN, &c);
-    cJSON_AddStringToObject(o, "name", g->name);
-    if (g->units)
-        cJSON_AddStringToObject(o, "units", g->units);
-    else
-        cJSON_AddNullToObject(o, "units");
-    if (g->cmp)
-        cJSON_AddStringToObject(o, "comparison", g->cmp);
-    else
-        cJSON_AddNullToObject(o, "comparison");
-    add_num(o, "low", g->has_low ? g->low : NAN);
-    add_num(o, "high", g->has_high ? g->high : NAN);
-    cJSON_AddNumberToObject(o, "count", (double)g->count);
-    cJSON_AddNumberToObject(o, "pass", (double)g->pass);
-    cJSON_AddNumberToObject(o, "fail", (double)(g->count - g->pass));
-    add_num(o, "yield", g->count ? (double)g->pass / (double)g->count : NAN);
-    cJSON_AddNumberToObject(o, "first_count", (double)g->first_count);
-    cJSON_AddNumberToObject(o, "first_pass", (double)g->first_pass);
-    add_num(o, "fpy", g->first_count ? (double)g->first_pass / (double)g->first_count : NAN);
-    cJSON_AddNumberToObject(o, "n", (double)c.n);
-    add_num(o, "mean", c.mean);
-    add_num(o, "sd", c.sd);
-    add_num(o, "sigma_within", c.sigma_within);
-    add_num(o, "cp", c.cp);
-    add_num(o, "cpk", c.cpk);
-    add_num(o, "pp", c.pp);
-    add_num(o, "ppk", c.ppk);
-    group_clear(g);
-    return 0;
-}
-
-static int group_start(struct group *g, sqlite3_stmt *s)
-{
-    g->name = dup_col(s, 0);
-    g->units = dup_col(s, 1);
-    g->cmp = dup_col(s, 2);
-    if ((g->has_low = sqlite3_column_type(s, 3) != SQLITE_NULL))
-        g->low = sqlite3_column_double(s, 3);
-    if ((g->has_high = sqlite3_column_type(s, 4) != SQLITE_NULL))
-        g->high = sqlite3_column_double(s, 4);
-    return g->name ? 0 : -ENOMEM;
-}
-
-static int group_add(struct group *g, sqlite3_stmt *s)
-{
-    bool pass = same_text("PASS", s, 6), first = sqlite3_column_int(s, 7) == 1;
-    g->count++;
-    g->pass += pass;
-    g->first_count += first;
-    g->first_pass += first && pass;
-    if (sqlite3_column_type(s, 5) == SQLITE_NULL)
-        return 0;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 256;
-        double *x = realloc(g->x, cap * sizeof *x);
-        if (!x)
-            return -ENOMEM;
-        g->x = x;
-        g->cap = cap;
-    }
-    g->x[g->n++] = sqlite3_column_double(s, 5);
-    return 0;
-}
-
 static int measurements(struct store *st, const struct store_filter *f, cJSON *arr, char *err,
                         size_t errlen)
 {
@@ -225,20 +96,15 @@ static int measurements(struct store *st, const struct store_filter *f, cJSON *a
     if (r < 0)
         return r;
     store_bind_filter(s, f);
-    struct group g = { 0 };
+    struct store_stats_acc g = { .arr = arr };
     int rc;
     while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!same_group(&g, s)) {
-            r = group_flush(&g, arr);
-            if (r == 0)
-                r = group_start(&g, s);
-        }
-        if (r == 0)
-            r = group_add(&g, s);
+        struct store_row w = store_row_sqlite(s);
+        r = store_stats_add(&g, &w);
     }
     if (r == 0)
-        r = group_flush(&g, arr);
-    group_clear(&g);
+        r = store_stats_finish(&g);
+    store_stats_clear(&g);
     if (r == -ENOMEM)
         snprintf(err, errlen, "station database: out of memory");
     else if (r == 0 && rc != SQLITE_DONE)
@@ -279,29 +145,16 @@ static int pareto(struct store *st, const struct store_filter *f, cJSON *arr, ch
     int rc;
     long long total = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            r = -ENOMEM;
+        struct store_row w = store_row_sqlite(s);
+        if ((r = store_pareto_add(arr, &w, &total)) < 0)
             break;
-        }
-        cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(s, 0));
-        cJSON_AddNumberToObject(o, "count", (double)sqlite3_column_int64(s, 1));
-        total += sqlite3_column_int64(s, 1);
     }
     if (r == -ENOMEM)
         snprintf(err, errlen, "station database: out of memory");
     else if (rc != SQLITE_DONE)
         r = store_fail(st, rc, "pareto", err, errlen);
     sqlite3_finalize(s);
-    double cum = 0;
-    cJSON *o;
-    cJSON_ArrayForEach (o, arr) {
-        double c = cJSON_GetObjectItem(o, "count")->valuedouble;
-        cum += c;
-        cJSON_AddNumberToObject(o, "share", c / (double)total);
-        cJSON_AddNumberToObject(o, "cumulative", cum / (double)total);
-    }
+    store_pareto_finish(arr, total);
     return r;
 }
 

@@ -51,6 +51,30 @@ static const char sql_instr[] =
     "INSERT INTO instruments(rid, idx, role, model, serial, firmware, cal_date, cal_due,"
     " certificate, force_gain_ppm, force_offset_un, disp_gain_ppm, disp_offset_nm)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+/* Queue rid for the line store (migration 3): a pending entry of the same
+ * run gets the new seq (the newer version supersedes it, and sync will not
+ * delete it on the strength of the older push); its first enqueue time and
+ * backoff stay. seq = max + 1 is greater than any seq a sync in flight
+ * holds, since that entry is still in the table. */
+static const char sql_enqueue[] = "INSERT INTO outbox(rid, seq, enqueued_utc)"
+                                  " VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM outbox),"
+                                  " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+                                  " ON CONFLICT(rid) DO UPDATE SET seq = excluded.seq";
+
+static int enqueue(struct store *st, long long rid, char *err, size_t errlen)
+{
+    if (st->version < 3)
+        return 0; /* an older schema (the migration tests): no outbox yet */
+    sqlite3_stmt *s;
+    int r = store_stmt(st, sql_enqueue, &s, err, errlen);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, rid);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "enqueue for the line store", err, errlen);
+}
+
 static const char sql_attach[] = "INSERT INTO attachments(rid, idx, name, sha256, kind, step_no)"
                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
@@ -358,6 +382,8 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
             sqlite3_reset(upd);
             if (rc != SQLITE_DONE)
                 r = store_fail(st, rc, "renumber attempts", err, errlen);
+            else /* another run changed: the line must have it too */
+                r = enqueue(st, rid, err, errlen);
         }
         free(reason);
         if (r == 0)
@@ -418,6 +444,11 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
         ret = renumber(st, r->dut_serial ? r->dut_serial : "", err, errlen);
     if (ret == 0 && old_dut)
         ret = renumber(st, old_dut, err, errlen);
+    /* In the run's own transaction: a crash cannot keep the run and lose
+     * its enqueue. Every put is queued (a put is a change: comparing the
+     * old rows would cost more than a redundant, idempotent push). */
+    if (ret == 0)
+        ret = enqueue(st, p.rid, err, errlen);
     free(old_dut);
     sqlite3_reset(p.old);
     for (int i = 0; i < S_COUNT; i++)

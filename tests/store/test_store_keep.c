@@ -88,9 +88,12 @@ START_TEST(migrates_from_version_1_keeping_runs)
     cJSON_Delete(h);
     store_close(st);
     trun_free(&r);
-    ck_assert_int_eq(sql_int(path, "SELECT max(version) FROM schema_version"), 2);
+    ck_assert_int_eq(sql_int(path, "SELECT max(version) FROM schema_version"),
+                     STORE_SCHEMA_VERSION);
     ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_dut'"),
                      1);
+    /* Migration 3 queues the runs already there for the line store. */
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM outbox"), 1);
     ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM measurements"), 3);
 }
 END_TEST
