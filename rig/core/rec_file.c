@@ -231,6 +231,16 @@ static int update(void *sink, const struct rec_run *r, bool complete, char *err,
     /* The first write creates the record and never replaces a file that
      * exists; later ones replace our own and recreate a vanished directory. */
     unsigned flags = f->created ? AW_RECREATE_DIR : AW_NO_REPLACE;
+    /* Versions between the first and the verdict are not fsync'd: each
+     * is on disk for any reader and survives a crash of rigd (the kernel
+     * has it; the rename is atomic), and the verdict's synced write
+     * supersedes them; a power loss mid-run may leave an older version,
+     * never a torn one. The first version (it claims the name and says
+     * the run began) and the verdict are durable before update returns;
+     * attachments are always synced before a version names them. This
+     * takes ~2 fsyncs per step off the run's critical path. */
+    if (f->created && !complete)
+        flags |= AW_NO_SYNC;
     char werr[256] = "";
     int rc = atomic_write_file_flags(f->path, text, strlen(text), flags, werr, sizeof werr);
     free(text);

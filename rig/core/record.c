@@ -107,7 +107,7 @@ int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsig
     int rc = write_all(fd, buf, len);
     if (rc == 0 && fchmod(fd, RECORD_FILE_MODE) < 0)
         rc = -errno, what = "chmod";
-    if (rc == 0 && fsync(fd) < 0)
+    if (rc == 0 && !(flags & AW_NO_SYNC) && fsync(fd) < 0)
         rc = -errno, what = "fsync";
     if (close(fd) < 0 && rc == 0)
         rc = -errno, what = "close";
@@ -121,7 +121,7 @@ int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsig
     } else if (rc == 0 && rename(tmp, path) < 0) {
         rc = -errno, what = "rename";
     }
-    if (rc == 0 && (rc = sync_dir_of(path)) < 0)
+    if (rc == 0 && !(flags & AW_NO_SYNC) && (rc = sync_dir_of(path)) < 0)
         what = "fsync directory of";
     if (rc < 0) {
         if (rc == -EEXIST)

@@ -74,6 +74,11 @@ int atomic_write_file(const char *path, const void *buf, size_t len, char *err, 
 /* Flags for the _flags variants: */
 #define AW_NO_REPLACE   0x1u /* fail with -EEXIST if path exists (never overwrite) */
 #define AW_RECREATE_DIR 0x2u /* the directory vanished: create it again and write */
+/* No fsync of the file nor of its directory: the rename is still atomic, so
+ * a reader or a crash of the process sees the previous or the new version
+ * (the kernel has both), but a power loss may leave the previous one. For
+ * versions a later, synced write supersedes (a run's mid-run records). */
+#define AW_NO_SYNC      0x4u
 int atomic_write_file_flags(const char *path, const void *buf, size_t len, unsigned flags,
                             char *err, size_t errlen);
 
