@@ -29,6 +29,7 @@ enum {
     OPT_HOLD,
     OPT_PASS_DAYS,
     OPT_DRY_RUN,
+    OPT_DB,
     OPT_FIXTURE,
     OPT_SINCE,
     OPT_UNTIL,
@@ -68,11 +69,15 @@ static const char usage_main[] =
     "  recompute RECORD...         recompute a run record's measurements and\n"
     "                              verdicts from its attachments alone\n"
     "  history [--dut S] [--since T] [--until T] [--outcome O] [--limit N]\n"
-    "                              runs in the station database, newest first\n"
-    "  unit SERIAL                 every attempt at a unit, failing measurements\n"
-    "  stats [--measurement M] [--since T] [--until T]\n"
+    "      [--db CONNINFO]         runs in the station database, newest first\n"
+    "                              (--db: the line store, every station)\n"
+    "  unit SERIAL [--db CONNINFO] every attempt at a unit, failing measurements\n"
+    "  stats [--measurement M] [--since T] [--until T] [--db CONNINFO]\n"
     "                              yields, FPY, capability (Cp/Cpk/Ppk), Pareto\n"
     "  import DIR                  load run records from DIR into the database\n"
+    "  sync [--station-db PATH [--db CONNINFO] [--station-id ID] [--max N]]\n"
+    "                              the line store's outbox: rigd's, or that of a\n"
+    "                              station database (then --db pushes it)\n"
     "  prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
     "                              delete the capture files of PASS runs older\n"
     "                              than N days (retention; records keep the hashes)\n"
@@ -131,26 +136,29 @@ static const char usage_run[] =
 
 static const char usage_history[] =
     "Usage: rigctl history [--dut SERIAL] [--since T] [--until T] [--outcome O]\n"
-    "                      [--fixture F] [--limit N] [--json]\n"
+    "                      [--fixture F] [--limit N] [--db CONNINFO] [--json]\n"
     "\n"
     "Runs in the station database, newest first (default at most 100, --limit\n"
     "up to 1000): start time, DUT, attempt, outcome, fixture, run id and the\n"
     "retest reason or message. T is UTC, any prefix of 2026-12-01T10:00:00\n"
     "(--since inclusive, --until exclusive). O: PASS, FAIL, ERROR, ABORTED,\n"
-    "TIMEOUT or incomplete. --fixture filters by fixture name.\n";
+    "TIMEOUT or incomplete. --fixture filters by fixture name. --db: the runs of\n"
+    "every station in the line store (a libpq conninfo), each with its station.\n";
 
 static const char usage_unit[] =
-    "Usage: rigctl unit SERIAL [--json]\n"
+    "Usage: rigctl unit SERIAL [--db CONNINFO] [--json]\n"
     "\n"
     "Every attempt at the unit, oldest first, with its outcome, retest reason\n"
-    "and the measurements that failed.\n";
+    "and the measurements that failed. --db: every station's, from the line store.\n";
 
 static const char usage_stats[] =
-    "Usage: rigctl stats [--measurement M] [--since T] [--until T] [--fixture F] [--json]\n"
+    "Usage: rigctl stats [--measurement M] [--since T] [--until T] [--fixture F]\n"
+    "                    [--db CONNINFO] [--json]\n"
     "\n"
     "Yields over the units first tested in the window (FPY, final yield, retest\n"
     "rate); per measurement and limits: count, yield, FPY, mean, s.d., Cp, Cpk,\n"
-    "Ppk; the Pareto of failures. Definitions: docs/STORE.md.\n";
+    "Ppk; the Pareto of failures. Definitions: docs/STORE.md. --db: over every\n"
+    "station, from the line store.\n";
 
 static const char usage_import[] =
     "Usage: rigctl import DIR [--json]\n"
@@ -413,6 +421,9 @@ static int parse_db_opt(int opt, struct ctl_args *a, FILE *err)
     case OPT_MEASUREMENT:
         a->measurement = optarg;
         return stats ? 0 : -1;
+    case OPT_DB:
+        a->db = optarg;
+        return history || stats || a->cmd == CTL_CMD_UNIT ? 0 : -1;
     case OPT_LIMIT:
         if (!history)
             return -1;
@@ -447,6 +458,7 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "measurement", required_argument, NULL, OPT_MEASUREMENT },
         { "pass-days", required_argument, NULL, OPT_PASS_DAYS },
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+        { "db", required_argument, NULL, OPT_DB },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;

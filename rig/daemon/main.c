@@ -14,6 +14,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "daemon/linesync.h"
 #include "daemon/log.h"
 #include "daemon/rigd.h"
 #include "store/store.h"
@@ -175,11 +176,24 @@ static int open_database(struct rigd *r, char *err, size_t errlen)
         r->store = r->store_loop = NULL;
         return -1;
     }
+    /* The line store: its thread connects by itself (a line down at
+     * start-up is an outage like any other, not a reason to refuse). */
+    if (r->cfg.line_conninfo[0] && linesync_new(&r->linesync, r->cfg.database, r->cfg.line_conninfo,
+                                                r->cfg.station, err, errlen) < 0) {
+        dbq_free(r->dbq);
+        r->dbq = NULL;
+        store_close(r->store);
+        store_close(r->store_loop);
+        r->store = r->store_loop = NULL;
+        return -1;
+    }
     return 0;
 }
 
 static void close_database(struct rigd *r)
 {
+    linesync_free(r->linesync); /* bounded: LINESYNC_STOP_MS */
+    r->linesync = NULL;
     dbq_free(r->dbq); /* waits for a query still running */
     r->dbq = NULL;
     store_close(r->store_loop);

@@ -286,6 +286,21 @@ static int parse_database(const cJSON *root, struct station_config *out, const c
                         "$.max_attempts: must be a whole number 0..1000 (0: unlimited)");
         out->max_attempts = (unsigned)ma->valuedouble;
     }
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(root, "line");
+    if (line) {
+        static const char *const line_keys[] = { "conninfo", NULL };
+        if (!cJSON_IsObject(line))
+            return fail(err, errlen, name, "$.line: must be an object (\"conninfo\")");
+        if (check_keys(line, line_keys, "$.line", name, err, errlen) < 0 ||
+            get_string(line, "conninfo", "$.line", out->line_conninfo, sizeof out->line_conninfo,
+                       name, err, errlen) < 0)
+            return -1;
+        /* the outbox the line is fed from lives in the station database */
+        if (!out->line_conninfo[0] || out->no_database)
+            return fail(err, errlen, name,
+                        "$.line.conninfo: must be a libpq conninfo, and the station needs its "
+                        "database (not \"database\": false)");
+    }
     return 0;
 }
 
@@ -306,7 +321,7 @@ int station_parse(const char *text, const char *name, struct station_config *out
     static const char *const top_keys[] = { "station",           "results_dir", "fixtures",
                                             "fixture",           "pen",         "sensor",
                                             "sequence_dirs",     "database",    "max_attempts",
-                                            "compress_captures", NULL };
+                                            "compress_captures", "line",        NULL };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -447,6 +462,8 @@ cJSON *station_to_json(const struct station_config *c)
     else
         cJSON_AddStringToObject(o, "database", c->database);
     cJSON_AddNumberToObject(o, "max_attempts", c->max_attempts);
+    if (c->line_conninfo[0])
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "line"), "conninfo", c->line_conninfo);
     cJSON *fx = cJSON_AddArrayToObject(o, "fixtures");
     for (size_t i = 0; i < c->nfixtures; i++)
         cJSON_AddItemToArray(fx, station_fixture_to_json(&c->fixtures[i]));

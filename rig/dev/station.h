@@ -74,6 +74,9 @@ struct station_config {
     char database[4096];
     bool no_database;
     unsigned max_attempts; /* runs per DUT serial; 0 = unlimited */
+    /* "line": {"conninfo": "..."}: the line-wide store (PostgreSQL) rigd
+     * pushes every run to (docs/STORE.md); "" = no line. */
+    char line_conninfo[1024];
     /* "compress_captures": false -> raw rig-capture/1 attachments (the
      * default, zero, compresses them: docs/RECORD.md) */
     bool raw_captures;
