@@ -30,6 +30,7 @@ enum {
     OPT_PASS_DAYS,
     OPT_DRY_RUN,
     OPT_DB,
+    OPT_STATION_DB,
     OPT_FIXTURE,
     OPT_SINCE,
     OPT_UNTIL,
@@ -78,7 +79,7 @@ static const char usage_main[] =
     "  sync [--station-db PATH [--db CONNINFO] [--station-id ID] [--max N]]\n"
     "                              the line store's outbox: rigd's, or that of a\n"
     "                              station database (then --db pushes it)\n"
-    "  prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "  prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
     "                              delete the capture files of PASS runs older\n"
     "                              than N days (retention; records keep the hashes)\n"
     "\n"
@@ -189,7 +190,7 @@ static const char usage_recompute[] =
     "be read.\n";
 
 static const char usage_prune[] =
-    "Usage: rigctl prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "Usage: rigctl prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
     "\n"
     "Retention of raw captures, without rigd: for every run record given (or in\n"
     "each DIR) that is complete, PASS and ended more than N days ago (default\n"
@@ -198,6 +199,8 @@ static const char usage_prune[] =
     "files, sequence and spec copies and every hash stay; FAIL, ERROR, TIMEOUT,\n"
     "ABORTED and incomplete runs keep everything for good. Running it again\n"
     "changes nothing. --dry-run: only print what would be deleted.\n"
+    "--station-db: also mark those captures pruned in the station database\n"
+    "(attachments.pruned_utc), catching up on runs pruned before.\n"
     "Exit 0 done, 2 a record could not be pruned (the others were).\n";
 
 static int usage_error(FILE *err, const char *fmt, const char *arg)
@@ -394,6 +397,9 @@ static int parse_prune_opt(int opt, struct ctl_args *a, FILE *err)
     case OPT_DRY_RUN:
         a->dry_run = true;
         return 0;
+    case OPT_STATION_DB:
+        a->station_db = optarg;
+        return 0;
     }
     return -1;
 }
@@ -459,6 +465,7 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "pass-days", required_argument, NULL, OPT_PASS_DAYS },
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "db", required_argument, NULL, OPT_DB },
+        { "station-db", required_argument, NULL, OPT_STATION_DB },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;

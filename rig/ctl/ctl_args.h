@@ -61,6 +61,7 @@ struct ctl_args {
     /* prune */
     double pass_days; /* < 0: PRUNE_DEFAULT_PASS_DAYS */
     bool dry_run;
+    const char *station_db; /* prune: mark pruned captures there too */
     /* check, recompute, prune */
     char **files;
     int nfiles;
