@@ -31,6 +31,7 @@ enum {
     OPT_DRY_RUN,
     OPT_DB,
     OPT_STATION_DB,
+    OPT_CONFIG,
     OPT_FIXTURE,
     OPT_SINCE,
     OPT_UNTIL,
@@ -80,6 +81,7 @@ static const char usage_main[] =
     "                              the line store's outbox: rigd's, or that of a\n"
     "                              station database (then --db pushes it)\n"
     "  prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
+    "  prune --config STATION.JSON [--pass-days N] [--dry-run]\n"
     "                              delete the capture files of PASS runs older\n"
     "                              than N days (retention; records keep the hashes)\n"
     "\n"
@@ -191,6 +193,7 @@ static const char usage_recompute[] =
 
 static const char usage_prune[] =
     "Usage: rigctl prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
+    "       rigctl prune --config STATION.JSON [--pass-days N] [--dry-run]\n"
     "\n"
     "Retention of raw captures, without rigd: for every run record given (or in\n"
     "each DIR) that is complete, PASS and ended more than N days ago (default\n"
@@ -201,6 +204,9 @@ static const char usage_prune[] =
     "changes nothing. --dry-run: only print what would be deleted.\n"
     "--station-db: also mark those captures pruned in the station database\n"
     "(attachments.pruned_utc), catching up on runs pruned before.\n"
+    "--config: the station's results directory, database and \"retention\"\n"
+    "{\"pass_days\"} from its config (relative paths as rigd resolves them):\n"
+    "what the daily rig-prune.timer runs.\n"
     "Exit 0 done, 2 a record could not be pruned (the others were).\n";
 
 static int usage_error(FILE *err, const char *fmt, const char *arg)
@@ -400,6 +406,9 @@ static int parse_prune_opt(int opt, struct ctl_args *a, FILE *err)
     case OPT_STATION_DB:
         a->station_db = optarg;
         return 0;
+    case OPT_CONFIG:
+        a->config = optarg;
+        return 0;
     }
     return -1;
 }
@@ -466,6 +475,7 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "db", required_argument, NULL, OPT_DB },
         { "station-db", required_argument, NULL, OPT_STATION_DB },
+        { "config", required_argument, NULL, OPT_CONFIG },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;
@@ -568,6 +578,13 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
     case CTL_CMD_CHECK:
     case CTL_CMD_RECOMPUTE:
     case CTL_CMD_PRUNE:
+        if (a->cmd == CTL_CMD_PRUNE && a->config) {
+            if (n > 0 || a->station_db)
+                return usage_error(err, "%s",
+                                   "prune --config takes the results directory and database "
+                                   "from the station config: no DIR, RECORD or --station-db");
+            return CTL_EXIT_OK;
+        }
         if (n < 1)
             return usage_error(err, "%s needs at least one file",
                                a->cmd == CTL_CMD_CHECK       ? "check"

@@ -62,6 +62,7 @@ struct ctl_args {
     double pass_days; /* < 0: PRUNE_DEFAULT_PASS_DAYS */
     bool dry_run;
     const char *station_db; /* prune: mark pruned captures there too */
+    const char *config;     /* prune: directory, database, policy from it */
     /* check, recompute, prune */
     char **files;
     int nfiles;

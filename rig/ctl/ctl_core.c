@@ -14,6 +14,7 @@
 #include "core/recompute.h"
 #include "core/record.h"
 #include "core/sequence.h"
+#include "dev/station.h"
 #include "store/store.h"
 
 /* check_file() tells sequences and spec files apart and reports every
@@ -154,6 +155,23 @@ int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *s
                 p.pass_days);
     }
     return worst;
+}
+
+int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,
+                     FILE *err)
+{
+    static struct station_config c; /* large: not on the stack */
+    char msg[512];
+    if (station_load(config, &c, msg, sizeof msg) < 0 ||
+        station_resolve_paths(&c, msg, sizeof msg) < 0) {
+        fprintf(err, "rigctl: %s\n", msg);
+        return CTL_EXIT_ERROR;
+    }
+    if (pass_days < 0)
+        pass_days = c.retention_pass_days;
+    char *paths[] = { c.results_dir };
+    return ctl_prune(paths, 1, pass_days, dry_run, c.no_database ? NULL : c.database, json, out,
+                     err);
 }
 
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err)

@@ -23,6 +23,10 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
  * some record could not be pruned (said on err). */
 int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *station_db,
               bool json, FILE *out, FILE *err);
+/* The same over the station config's results directory and database,
+ * pass_days (< 0) from its "retention" (rig-prune.timer). */
+int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,
+                     FILE *err);
 
 /* Reads the run record at record_path and writes JUnit XML to junit_path.
  * outcome/reason: what rigd's "finished" event said (NULL if unknown); a

@@ -777,8 +777,9 @@ int main(int argc, char **argv)
     case CTL_CMD_IMPORT:
         return ctl_db_command(&a);
     case CTL_CMD_PRUNE:
-        return ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.station_db, a.json, stdout,
-                         stderr);
+        return a.config ? ctl_prune_config(a.config, a.pass_days, a.dry_run, a.json, stdout, stderr)
+                        : ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.station_db, a.json,
+                                    stdout, stderr);
     case CTL_CMD_NONE:
         break;
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dev/driver.h"
 #include "protocol/sensor.h"
@@ -286,6 +287,20 @@ static int parse_database(const cJSON *root, struct station_config *out, const c
                         "$.max_attempts: must be a whole number 0..1000 (0: unlimited)");
         out->max_attempts = (unsigned)ma->valuedouble;
     }
+    out->retention_pass_days = -1;
+    const cJSON *ret = cJSON_GetObjectItemCaseSensitive(root, "retention");
+    if (ret) {
+        static const char *const ret_keys[] = { "pass_days", NULL };
+        const cJSON *pd = cJSON_GetObjectItemCaseSensitive(ret, "pass_days");
+        if (!cJSON_IsObject(ret) || check_keys(ret, ret_keys, "$.retention", name, err, errlen) < 0)
+            return cJSON_IsObject(ret)
+                       ? -1
+                       : fail(err, errlen, name, "$.retention: must be an object (\"pass_days\")");
+        if (!cJSON_IsNumber(pd) || !(pd->valuedouble >= 0) || pd->valuedouble > 1e6)
+            return fail(err, errlen, name,
+                        "$.retention.pass_days: must be a number of days, 0 or more");
+        out->retention_pass_days = pd->valuedouble;
+    }
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(root, "line");
     if (line) {
         static const char *const line_keys[] = { "conninfo", NULL };
@@ -318,10 +333,11 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = { "station",           "results_dir", "fixtures",
-                                            "fixture",           "pen",         "sensor",
-                                            "sequence_dirs",     "database",    "max_attempts",
-                                            "compress_captures", "line",        NULL };
+    static const char *const top_keys[] = {
+        "station", "results_dir",   "fixtures", "fixture",      "pen",
+        "sensor",  "sequence_dirs", "database", "max_attempts", "compress_captures",
+        "line",    "retention",     NULL
+    };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -413,6 +429,44 @@ out:
     free(text);
     fclose(f);
     return rc;
+}
+
+/* Relative paths in the station config resolve against rigd's state
+ * directory (systemd's StateDirectory=, $STATE_DIRECTORY; the first of a
+ * ':'-separated list), else against the directory rigd started in --
+ * resolved once (rigd, and `rigctl prune --config` beside it), so a later chdir or the unit's working directory cannot
+ * move the records (under ProtectSystem=strict "results" once resolved to
+ * a read-only "/results"). */
+int station_resolve_paths(struct station_config *c, char *err, size_t errlen)
+{
+    char base[2048];
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && *state)
+        snprintf(base, sizeof base, "%.*s", (int)strcspn(state, ":"), state);
+    else if (!getcwd(base, sizeof base)) {
+        snprintf(err, errlen, "results_dir \"%.200s\": cannot resolve (working directory: %s)",
+                 c->results_dir, strerror(errno));
+        return -1;
+    }
+    char abs[sizeof c->results_dir];
+    if (c->results_dir[0] != '/') {
+        if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
+            snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
+            return -1;
+        }
+        memcpy(c->results_dir, abs, sizeof abs);
+    }
+    /* The database: default station.db among the results. */
+    if (c->no_database || c->database[0] == '/')
+        return 0;
+    int n = c->database[0] ? snprintf(abs, sizeof abs, "%s/%s", base, c->database)
+                           : snprintf(abs, sizeof abs, "%s/station.db", c->results_dir);
+    if (n >= (int)sizeof abs) {
+        snprintf(err, errlen, "database \"%.200s\": path too long", c->database);
+        return -1;
+    }
+    memcpy(c->database, abs, sizeof abs);
+    return 0;
 }
 
 cJSON *station_match_to_json(const struct station_match *m)

@@ -72,6 +72,15 @@ START_TEST(station_line)
                                 "b", &c, err, sizeof err) == 0,
                   "%s", err);
     ck_assert_str_eq(c.line_conninfo, "dbname=rigline");
+    ck_assert(c.retention_pass_days < 0); /* not given */
+    ck_assert_msg(station_parse("{\"retention\":{\"pass_days\":14},\"pen\":{},\"sensor\":{}}", "b",
+                                &c, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert(c.retention_pass_days == 14);
+    ck_assert(station_parse("{\"retention\":{\"pass_days\":-1},\"pen\":{},\"sensor\":{}}", "b", &c,
+                            err, sizeof err) < 0);
+    ck_assert(station_parse("{\"retention\":{\"days\":1},\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) < 0);
     static const char *const bad[] = {
         "{\"line\":\"dbname=x\",\"pen\":{},\"sensor\":{}}",
         "{\"line\":{},\"pen\":{},\"sensor\":{}}",

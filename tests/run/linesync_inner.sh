@@ -12,7 +12,9 @@
 #     held by the line being down);
 #   - PostgreSQL started again: the backlog drains, every run exactly once
 #     with the station database's rows (steps, measurements);
-#   - rigctl history/unit/stats --db over the line: the same as rigd's.
+#   - rigctl history/unit/stats --db over the line: the same as rigd's;
+#   - PostgreSQL hung (SIGSTOP): a run is not held, rigd's shutdown is
+#     bounded, the run goes once PostgreSQL resumes.
 set -u
 scenario=${1:-linesync}
 . "$SRCDIR/tests/run/lib.sh"
@@ -63,6 +65,8 @@ for k in 1 2 3; do
     echo "run $k: in PostgreSQL $(($(now_ms) - t0)) ms after rigctl saw its verdict"
 done
 poll 100 backlog_is 0 || fail "backlog after 3 runs: $(sync_json)"
+# rigd's own account of each push (the time in store_sync)
+grep "line store: .*pushed" "$DIR/rigd.log" | sed 's/^/rigd: /'
 [ "$(psql_q "SELECT count(*), count(DISTINCT id) FROM runs")" = "3|3" ] ||
     fail "PostgreSQL has $(psql_q "SELECT count(*), count(DISTINCT id) FROM runs") runs"
 
@@ -133,5 +137,30 @@ assert s['yields']['runs']==5, s['yields']
 "$RIGCTL" history --dut $DUT --db "$CONNINFO" >"$DIR/hl.txt" || fail "history --db (table)"
 [ "$(grep -c "$DUT" "$DIR/hl.txt")" -ge 5 ] || fail "history --db table: $(cat "$DIR/hl.txt")"
 "$RIGCTL" stats --db "$CONNINFO" | grep -q FPY || fail "stats --db (table)"
+
+# PostgreSQL hangs (every process of this cluster stopped, by pid): a run
+# is not held by it, and rigd's shutdown is bounded (the sync thread's
+# 3 s) though its push is stuck in libpq; the run stays queued and goes
+# once PostgreSQL answers again
+pm=$(head -n 1 "$PGD/data/postmaster.pid")
+pg_pids="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+# shellcheck disable=SC2086
+kill -STOP $pg_pids
+run_n 6
+rc=$?
+[ $rc -le 1 ] || { kill -CONT $pg_pids; fail "run 6 with PostgreSQL hung: rigctl exit $rc"; }
+t0=$(now_ms)
+stop_rigd
+dt=$(($(now_ms) - t0))
+# shellcheck disable=SC2086
+kill -CONT $pg_pids
+echo "rigd stopped in $dt ms with its push stuck on a hung PostgreSQL"
+[ "$dt" -lt 4500 ] || fail "rigd's shutdown took $dt ms with PostgreSQL hung (bound: 3 s + margin)"
+start_rigd
+poll 300 backlog_is 0 || fail "run 6 not pushed after PostgreSQL resumed: $(sync_json)"
+id=$(run_id 6)
+[ "$(psql_q "SELECT count(*) FROM runs WHERE id = '$id'")" = 1 ] || fail "run 6 not once"
+[ "$(psql_q "SELECT count(*), count(DISTINCT id) FROM runs")" = "6|6" ] ||
+    fail "PostgreSQL has $(psql_q "SELECT count(*), count(DISTINCT id) FROM runs") runs"
 stop_rigd
 echo "PASS rigd pushes to the line store"

@@ -130,6 +130,15 @@ assert pruned>0
 prune_check || fail "the station database's captures do not follow the records"
 prune_db >"$DIR/prune2.txt" || fail "prune --station-db again: $(cat "$DIR/prune2.txt")"
 prune_check || fail "pruning again changed the station database"
+# the same from the station config (what rig-prune.timer runs): its
+# results directory, database and "retention": {"pass_days"}
+sed 's|^{|{ "retention": { "pass_days": 0 },|' "$DIR/station.json" >"$DIR/retention.json"
+"$RIGCTL" prune --config "$DIR/retention.json" >"$DIR/prune3.txt" ||
+    fail "prune --config: $(cat "$DIR/prune3.txt")"
+grep -q "records: 0 pruned now.*younger than 0 days" "$DIR/prune3.txt" &&
+    grep -q "station database: [1-9][0-9]* pruned captures\? marked" "$DIR/prune3.txt" ||
+    fail "prune --config: $(cat "$DIR/prune3.txt")"
+prune_check || fail "prune --config changed the station database"
 
 # the query classes' errors (docs/API.md), and "fixture" as a filter
 py "
