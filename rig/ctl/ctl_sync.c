@@ -106,7 +106,7 @@ static int from_rigd(const char *socket, int json)
     return rc;
 }
 
-int ctl_sync_main(int argc, char **argv, const char *socket)
+static int sync_main(int argc, char **argv, const char *socket, int json)
 {
     enum { O_STATION_DB = 1, O_DB, O_STATION_ID, O_MAX, O_JSON, O_HELP, O_SOCKET };
     static const struct option opts[] = {
@@ -121,7 +121,7 @@ int ctl_sync_main(int argc, char **argv, const char *socket)
     };
     const char *path = NULL, *conninfo = NULL, *station_id = NULL;
     unsigned long max = 0;
-    int json = 0, c;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -214,4 +214,25 @@ int ctl_sync_main(int argc, char **argv, const char *socket)
     if (rc != CTL_EXIT_OK)
         fprintf(stderr, "rigctl sync: %s\n", sync_err);
     return rc;
+}
+
+int ctl_sync_dispatch(int argc, char **argv)
+{
+    /* rigctl's global options before the command: --socket and --json
+     * mean here what they mean for every command. */
+    const char *socket = NULL;
+    int json = 0, i = 1;
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+            socket = argv[++i];
+        else if (!strncmp(argv[i], "--socket=", 9))
+            socket = argv[i] + 9;
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else
+            break;
+    }
+    if (i >= argc || strcmp(argv[i], "sync") != 0)
+        return -1;
+    return sync_main(argc - i, argv + i, socket, json);
 }

@@ -4,7 +4,8 @@
 #ifndef RIG_CTL_CTL_SYNC_H
 #define RIG_CTL_CTL_SYNC_H
 
-/* argv[0] is "sync"; socket: rigctl's --socket before it (NULL: none). Returns a CTL_EXIT_* code. */
-int ctl_sync_main(int argc, char **argv, const char *socket);
+/* rigctl's argv: if its command is "sync" (after --socket PATH and
+ * --json, if any), runs it and returns a CTL_EXIT_* code; else -1. */
+int ctl_sync_dispatch(int argc, char **argv);
 
 #endif

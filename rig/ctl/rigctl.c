@@ -739,12 +739,10 @@ static int cmd_run(const struct ctl_args *a)
 
 int main(int argc, char **argv)
 {
-    /* sync reads the station database or asks rigd: its own options
-     * (--socket also before it, as for every command). */
-    if (argc > 1 && !strcmp(argv[1], "sync"))
-        return ctl_sync_main(argc - 1, argv + 1, NULL);
-    if (argc > 3 && !strcmp(argv[1], "--socket") && !strcmp(argv[3], "sync"))
-        return ctl_sync_main(argc - 3, argv + 3, argv[2]);
+    /* sync reads the station database or asks rigd: its own options. */
+    int sync_rc = ctl_sync_dispatch(argc, argv);
+    if (sync_rc >= 0)
+        return sync_rc;
     struct ctl_args a;
     int rc = ctl_parse_args(argc, argv, &a, stdout, stderr);
     if (rc != CTL_EXIT_OK || a.help)

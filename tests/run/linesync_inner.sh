@@ -84,7 +84,7 @@ ctl sync >"$DIR/sync.txt" || fail "rigctl sync (rigd): $(cat "$DIR/sync.txt")"
 grep -q "backlog: *2 run" "$DIR/sync.txt" && grep -q "last error" "$DIR/sync.txt" ||
     fail "rigctl sync: $(cat "$DIR/sync.txt")"
 cat "$DIR/sync.txt"
-ctl sync --json | python3 -c "import json,sys;s=json.load(sys.stdin);assert s['backlog']==2,s" ||
+ctl --json sync | python3 -c "import json,sys;s=json.load(sys.stdin);assert s['backlog']==2,s" ||
     fail "rigctl sync --json"
 # rigd restarted with a backlog keeps it
 t0=$(now_ms)
