@@ -120,6 +120,11 @@ int prune_record(const char *record_path, const struct prune_policy *p, FILE *ou
         if (c && c->data.name && c->pruned && !strchr(c->data.name, '/'))
             rc = remove_capture(dir, c->data.name, p->dry_run, out, res, err, errlen);
     }
+    for (size_t i = 0; i < r.nsteps && rc == 0 && p->on_pruned && !p->dry_run; i++) {
+        const struct rec_capture *c = r.steps[i].capture;
+        if (c && c->data.name && c->pruned)
+            rc = p->on_pruned(p->ctx, r.id, c->data.name, &c->pruned_at, err, errlen);
+    }
     rec_run_free(&r);
     return rc;
 }

@@ -24,6 +24,14 @@ struct prune_policy {
     double pass_days; /* PASS records older than this lose their captures */
     time_t now;       /* the clock to judge "older" by (0: time(NULL)) */
     bool dry_run;     /* say what would go, change nothing */
+    /* Told of every capture its record says is pruned (now or before),
+     * after the record was rewritten and the files deleted, so an index
+     * (the station database) can say so too; a crash before it is caught
+     * up by the next prune. Not called on a dry run. NULL: none. A
+     * failure is the record's error (the files are gone all the same). */
+    int (*on_pruned)(void *ctx, const char *run_id, const char *name,
+                     const struct timespec *pruned_at, char *err, size_t errlen);
+    void *ctx;
 };
 
 struct prune_result {

@@ -29,6 +29,9 @@ enum {
     OPT_HOLD,
     OPT_PASS_DAYS,
     OPT_DRY_RUN,
+    OPT_DB,
+    OPT_STATION_DB,
+    OPT_CONFIG,
     OPT_FIXTURE,
     OPT_SINCE,
     OPT_UNTIL,
@@ -68,12 +71,17 @@ static const char usage_main[] =
     "  recompute RECORD...         recompute a run record's measurements and\n"
     "                              verdicts from its attachments alone\n"
     "  history [--dut S] [--since T] [--until T] [--outcome O] [--limit N]\n"
-    "                              runs in the station database, newest first\n"
-    "  unit SERIAL                 every attempt at a unit, failing measurements\n"
-    "  stats [--measurement M] [--since T] [--until T]\n"
+    "      [--db CONNINFO]         runs in the station database, newest first\n"
+    "                              (--db: the line store, every station)\n"
+    "  unit SERIAL [--db CONNINFO] every attempt at a unit, failing measurements\n"
+    "  stats [--measurement M] [--since T] [--until T] [--db CONNINFO]\n"
     "                              yields, FPY, capability (Cp/Cpk/Ppk), Pareto\n"
     "  import DIR                  load run records from DIR into the database\n"
-    "  prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "  sync [--station-db PATH [--db CONNINFO] [--station-id ID] [--max N]]\n"
+    "                              the line store's outbox: rigd's, or that of a\n"
+    "                              station database (then --db pushes it)\n"
+    "  prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
+    "  prune --config STATION.JSON [--pass-days N] [--dry-run]\n"
     "                              delete the capture files of PASS runs older\n"
     "                              than N days (retention; records keep the hashes)\n"
     "\n"
@@ -131,26 +139,29 @@ static const char usage_run[] =
 
 static const char usage_history[] =
     "Usage: rigctl history [--dut SERIAL] [--since T] [--until T] [--outcome O]\n"
-    "                      [--fixture F] [--limit N] [--json]\n"
+    "                      [--fixture F] [--limit N] [--db CONNINFO] [--json]\n"
     "\n"
     "Runs in the station database, newest first (default at most 100, --limit\n"
     "up to 1000): start time, DUT, attempt, outcome, fixture, run id and the\n"
     "retest reason or message. T is UTC, any prefix of 2026-12-01T10:00:00\n"
     "(--since inclusive, --until exclusive). O: PASS, FAIL, ERROR, ABORTED,\n"
-    "TIMEOUT or incomplete. --fixture filters by fixture name.\n";
+    "TIMEOUT or incomplete. --fixture filters by fixture name. --db: the runs of\n"
+    "every station in the line store (a libpq conninfo), each with its station.\n";
 
 static const char usage_unit[] =
-    "Usage: rigctl unit SERIAL [--json]\n"
+    "Usage: rigctl unit SERIAL [--db CONNINFO] [--json]\n"
     "\n"
     "Every attempt at the unit, oldest first, with its outcome, retest reason\n"
-    "and the measurements that failed.\n";
+    "and the measurements that failed. --db: every station's, from the line store.\n";
 
 static const char usage_stats[] =
-    "Usage: rigctl stats [--measurement M] [--since T] [--until T] [--fixture F] [--json]\n"
+    "Usage: rigctl stats [--measurement M] [--since T] [--until T] [--fixture F]\n"
+    "                    [--db CONNINFO] [--json]\n"
     "\n"
     "Yields over the units first tested in the window (FPY, final yield, retest\n"
     "rate); per measurement and limits: count, yield, FPY, mean, s.d., Cp, Cpk,\n"
-    "Ppk; the Pareto of failures. Definitions: docs/STORE.md.\n";
+    "Ppk; the Pareto of failures. Definitions: docs/STORE.md. --db: over every\n"
+    "station, from the line store.\n";
 
 static const char usage_import[] =
     "Usage: rigctl import DIR [--json]\n"
@@ -181,7 +192,8 @@ static const char usage_recompute[] =
     "be read.\n";
 
 static const char usage_prune[] =
-    "Usage: rigctl prune [--pass-days N] [--dry-run] DIR|RECORD...\n"
+    "Usage: rigctl prune [--pass-days N] [--dry-run] [--station-db PATH] DIR|RECORD...\n"
+    "       rigctl prune --config STATION.JSON [--pass-days N] [--dry-run]\n"
     "\n"
     "Retention of raw captures, without rigd: for every run record given (or in\n"
     "each DIR) that is complete, PASS and ended more than N days ago (default\n"
@@ -190,6 +202,11 @@ static const char usage_prune[] =
     "files, sequence and spec copies and every hash stay; FAIL, ERROR, TIMEOUT,\n"
     "ABORTED and incomplete runs keep everything for good. Running it again\n"
     "changes nothing. --dry-run: only print what would be deleted.\n"
+    "--station-db: also mark those captures pruned in the station database\n"
+    "(attachments.pruned_utc), catching up on runs pruned before.\n"
+    "--config: the station's results directory, database and \"retention\"\n"
+    "{\"pass_days\"} from its config (relative paths as rigd resolves them):\n"
+    "what the daily rig-prune.timer runs.\n"
     "Exit 0 done, 2 a record could not be pruned (the others were).\n";
 
 static int usage_error(FILE *err, const char *fmt, const char *arg)
@@ -386,6 +403,12 @@ static int parse_prune_opt(int opt, struct ctl_args *a, FILE *err)
     case OPT_DRY_RUN:
         a->dry_run = true;
         return 0;
+    case OPT_STATION_DB:
+        a->station_db = optarg;
+        return 0;
+    case OPT_CONFIG:
+        a->config = optarg;
+        return 0;
     }
     return -1;
 }
@@ -413,6 +436,9 @@ static int parse_db_opt(int opt, struct ctl_args *a, FILE *err)
     case OPT_MEASUREMENT:
         a->measurement = optarg;
         return stats ? 0 : -1;
+    case OPT_DB:
+        a->db = optarg;
+        return history || stats || a->cmd == CTL_CMD_UNIT ? 0 : -1;
     case OPT_LIMIT:
         if (!history)
             return -1;
@@ -447,6 +473,9 @@ static int parse_command_options(int argc, char **argv, struct ctl_args *a, FILE
         { "measurement", required_argument, NULL, OPT_MEASUREMENT },
         { "pass-days", required_argument, NULL, OPT_PASS_DAYS },
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+        { "db", required_argument, NULL, OPT_DB },
+        { "station-db", required_argument, NULL, OPT_STATION_DB },
+        { "config", required_argument, NULL, OPT_CONFIG },
         { NULL, 0, NULL, 0 },
     };
     int opt, li = 0;
@@ -549,6 +578,13 @@ static int check_positionals(int argc, char **argv, struct ctl_args *a, FILE *er
     case CTL_CMD_CHECK:
     case CTL_CMD_RECOMPUTE:
     case CTL_CMD_PRUNE:
+        if (a->cmd == CTL_CMD_PRUNE && a->config) {
+            if (n > 0 || a->station_db)
+                return usage_error(err, "%s",
+                                   "prune --config takes the results directory and database "
+                                   "from the station config: no DIR, RECORD or --station-db");
+            return CTL_EXIT_OK;
+        }
         if (n < 1)
             return usage_error(err, "%s needs at least one file",
                                a->cmd == CTL_CMD_CHECK       ? "check"

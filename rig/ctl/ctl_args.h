@@ -56,10 +56,13 @@ struct ctl_args {
     bool wait;
     /* history, unit, stats, import (--dut is run's) */
     const char *since, *until, *outcome, *measurement, *serial, *dir;
-    long limit; /* 0: rigd's default */
+    long limit;     /* 0: rigd's default */
+    const char *db; /* history, unit, stats: the line store's conninfo */
     /* prune */
     double pass_days; /* < 0: PRUNE_DEFAULT_PASS_DAYS */
     bool dry_run;
+    const char *station_db; /* prune: mark pruned captures there too */
+    const char *config;     /* prune: directory, database, policy from it */
     /* check, recompute, prune */
     char **files;
     int nfiles;

@@ -14,6 +14,8 @@
 #include "core/recompute.h"
 #include "core/record.h"
 #include "core/sequence.h"
+#include "dev/station.h"
+#include "store/store.h"
 
 /* check_file() tells sequences and spec files apart and reports every
  * problem as `file: json.path: message`. */
@@ -78,12 +80,45 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err)
     return worst;
 }
 
-int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FILE *out, FILE *err)
+/* prune --station-db: the station database's attachment rows follow the
+ * records. A run the database does not have (records older than it, or
+ * of another station) is counted, not an error. */
+struct prune_db {
+    struct store *st;
+    unsigned marked, not_in_db;
+};
+
+static int mark_pruned(void *ctx, const char *run_id, const char *name,
+                       const struct timespec *pruned_at, char *err, size_t errlen)
+{
+    struct prune_db *d = ctx;
+    int r = store_mark_pruned(d->st, run_id, name, pruned_at, err, errlen);
+    if (r == -ENOENT) {
+        d->not_in_db++;
+        return 0;
+    }
+    if (r == 0)
+        d->marked++;
+    return r;
+}
+
+int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *station_db,
+              bool json, FILE *out, FILE *err)
 {
     struct prune_policy p = {
         .pass_days = pass_days < 0 ? PRUNE_DEFAULT_PASS_DAYS : pass_days,
         .dry_run = dry_run,
     };
+    struct prune_db db = { 0 };
+    if (station_db) {
+        char msg[512];
+        if (store_open(&db.st, station_db, msg, sizeof msg) < 0) {
+            fprintf(err, "rigctl: %s\n", msg);
+            return CTL_EXIT_ERROR;
+        }
+        p.on_pruned = mark_pruned;
+        p.ctx = &db;
+    }
     struct prune_result r = { 0 };
     int worst = CTL_EXIT_OK;
     for (int i = 0; i < n; i++) {
@@ -97,13 +132,20 @@ int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FI
             worst = CTL_EXIT_ERROR;
         }
     }
+    store_close(db.st);
     if (json) {
         fprintf(out,
                 "{\"records\":%u,\"pruned_records\":%u,\"files\":%u,\"bytes\":%llu,"
-                "\"kept_not_pass\":%u,\"kept_young\":%u,\"dry_run\":%s}\n",
+                "\"kept_not_pass\":%u,\"kept_young\":%u,\"dry_run\":%s",
                 r.records, r.pruned_records, r.files, r.bytes, r.kept_not_pass, r.kept_young,
                 dry_run ? "true" : "false");
+        if (station_db)
+            fprintf(out, ",\"db_marked\":%u,\"db_not_found\":%u", db.marked, db.not_in_db);
+        fprintf(out, "}\n");
     } else {
+        if (station_db && !dry_run)
+            fprintf(out, "station database: %u pruned capture%s marked, %u not in the database\n",
+                    db.marked, db.marked == 1 ? "" : "s", db.not_in_db);
         fprintf(out,
                 "%u record%s: %u %s, %s%u capture file%s (%llu bytes); kept: %u not PASS, "
                 "%u PASS younger than %g days\n",
@@ -113,6 +155,23 @@ int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FI
                 p.pass_days);
     }
     return worst;
+}
+
+int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,
+                     FILE *err)
+{
+    static struct station_config c; /* large: not on the stack */
+    char msg[512];
+    if (station_load(config, &c, msg, sizeof msg) < 0 ||
+        station_resolve_paths(&c, msg, sizeof msg) < 0) {
+        fprintf(err, "rigctl: %s\n", msg);
+        return CTL_EXIT_ERROR;
+    }
+    if (pass_days < 0)
+        pass_days = c.retention_pass_days;
+    char *paths[] = { c.results_dir };
+    return ctl_prune(paths, 1, pass_days, dry_run, c.no_database ? NULL : c.database, json, out,
+                     err);
 }
 
 int ctl_check_files(char **files, int nfiles, FILE *out, FILE *err)

@@ -21,7 +21,12 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
  * of records: pass_days < 0 for the default. One line per deleted file
  * and a summary on out (one JSON object with json). Returns 0, or 2 if
  * some record could not be pruned (said on err). */
-int ctl_prune(char **paths, int n, double pass_days, bool dry_run, bool json, FILE *out, FILE *err);
+int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *station_db,
+              bool json, FILE *out, FILE *err);
+/* The same over the station config's results directory and database,
+ * pass_days (< 0) from its "retention" (rig-prune.timer). */
+int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,
+                     FILE *err);
 
 /* Reads the run record at record_path and writes JUnit XML to junit_path.
  * outcome/reason: what rigd's "finished" event said (NULL if unknown); a

@@ -1,5 +1,6 @@
 /* rigctl history | unit | stats | import: one request to rigd, the reply
- * as readable tables (see ctl_db.h). */
+ * as readable tables (see ctl_db.h); history | unit | stats --db: the same
+ * queries over the line store (rig/store/line.h), same shapes. */
 #include "ctl/ctl_db.h"
 
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "ctl/ctl_conn.h"
+#include "store/line.h"
 
 /* Queries run on rigd's query thread; import may take minutes. */
 #define CTL_DB_TIMEOUT_S 120.0
@@ -254,8 +256,73 @@ static cJSON *build_request(const struct ctl_args *a, const char **what)
     return req;
 }
 
+/* The reply as rigd would give it: the class, and history's runs in
+ * "runs". */
+static cJSON *line_reply(const struct ctl_args *a, const char *what, char *err, size_t errlen)
+{
+    struct line *ln;
+    if (line_connect(&ln, a->db, NULL, err, errlen) < 0)
+        return NULL;
+    struct store_filter f = {
+        .dut = a->dut,
+        .since = a->since,
+        .until = a->until,
+        .outcome = a->outcome,
+        .fixture = a->fixture,
+        .measurement = a->measurement,
+        .limit = (unsigned)a->limit,
+    };
+    cJSON *out = NULL, *reply = NULL;
+    int r = a->cmd == CTL_CMD_HISTORY ? line_history(ln, &f, &out, err, errlen)
+            : a->cmd == CTL_CMD_UNIT  ? line_unit(ln, a->serial, &out, err, errlen)
+                                      : line_stats(ln, &f, &out, err, errlen);
+    line_close(ln);
+    if (r < 0)
+        return NULL;
+    if (a->cmd == CTL_CMD_HISTORY) {
+        reply = cJSON_CreateObject();
+        if (reply)
+            cJSON_AddItemToObject(reply, "runs", out);
+        else
+            cJSON_Delete(out);
+    } else {
+        reply = out;
+    }
+    if (!reply || !cJSON_AddStringToObject(reply, "class", what)) {
+        cJSON_Delete(reply);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return reply;
+}
+
+static int line_command(const struct ctl_args *a, const char *what)
+{
+    char err[1024];
+    cJSON *reply = line_reply(a, what, err, sizeof err);
+    if (!reply) {
+        fprintf(stderr, "rigctl: %s --db: %s\n", what, err);
+        return CTL_EXIT_ERROR;
+    }
+    if (a->json)
+        print_line(reply);
+    else if (a->cmd == CTL_CMD_HISTORY)
+        print_history(reply);
+    else if (a->cmd == CTL_CMD_UNIT)
+        print_unit(reply);
+    else
+        print_stats(reply);
+    fflush(stdout);
+    cJSON_Delete(reply);
+    return CTL_EXIT_OK;
+}
+
 int ctl_db_command(const struct ctl_args *a)
 {
+    if (a->db) {
+        static const char *const names[] = { "history", "unit", "stats" };
+        return line_command(a, names[a->cmd - CTL_CMD_HISTORY]);
+    }
     const char *what;
     cJSON *req = build_request(a, &what);
     if (!req)

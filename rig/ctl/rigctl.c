@@ -739,9 +739,10 @@ static int cmd_run(const struct ctl_args *a)
 
 int main(int argc, char **argv)
 {
-    /* sync reads the station database, not rigd: its own options. */
-    if (argc > 1 && !strcmp(argv[1], "sync"))
-        return ctl_sync_main(argc - 1, argv + 1);
+    /* sync reads the station database or asks rigd: its own options. */
+    int sync_rc = ctl_sync_dispatch(argc, argv);
+    if (sync_rc >= 0)
+        return sync_rc;
     struct ctl_args a;
     int rc = ctl_parse_args(argc, argv, &a, stdout, stderr);
     if (rc != CTL_EXIT_OK || a.help)
@@ -774,7 +775,9 @@ int main(int argc, char **argv)
     case CTL_CMD_IMPORT:
         return ctl_db_command(&a);
     case CTL_CMD_PRUNE:
-        return ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.json, stdout, stderr);
+        return a.config ? ctl_prune_config(a.config, a.pass_days, a.dry_run, a.json, stdout, stderr)
+                        : ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.station_db, a.json,
+                                    stdout, stderr);
     case CTL_CMD_NONE:
         break;
     }

@@ -48,6 +48,7 @@ struct stop_req;
 struct runner;
 struct rec_rig_action;
 struct store;
+struct linesync;
 struct dbq;
 
 #define RIGD_LIVE_RATE_HZ    1000 /* decimated "samples" topic rate */
@@ -188,6 +189,8 @@ struct rigd {
      * queries on a thread of their own (handlers layer). */
     struct store *store, *store_loop;
     struct dbq *dbq;
+    /* The push to the line store (NULL: no "line" in the config). */
+    struct linesync *linesync;
     uint64_t next_session_id; /* session ids are unique per daemon run */
 
     struct bench benches[STATION_MAX_FIXTURES];

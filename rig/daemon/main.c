@@ -14,6 +14,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "daemon/linesync.h"
 #include "daemon/log.h"
 #include "daemon/rigd.h"
 #include "store/store.h"
@@ -101,44 +102,6 @@ static int default_socket(char *buf, size_t cap)
     return snprintf(buf, cap, "%s/rigd.sock", dir) < (int)cap ? 0 : -1;
 }
 
-/* Relative paths in the station config resolve against rigd's state
- * directory (systemd's StateDirectory=, $STATE_DIRECTORY; the first of a
- * ':'-separated list), else against the directory rigd started in --
- * resolved once, so a later chdir or the unit's working directory cannot
- * move the records (under ProtectSystem=strict "results" once resolved to
- * a read-only "/results"). */
-static int resolve_station_paths(struct station_config *c, char *err, size_t errlen)
-{
-    char base[2048];
-    const char *state = getenv("STATE_DIRECTORY");
-    if (state && *state)
-        snprintf(base, sizeof base, "%.*s", (int)strcspn(state, ":"), state);
-    else if (!getcwd(base, sizeof base)) {
-        snprintf(err, errlen, "results_dir \"%.200s\": cannot resolve (working directory: %s)",
-                 c->results_dir, strerror(errno));
-        return -1;
-    }
-    char abs[sizeof c->results_dir];
-    if (c->results_dir[0] != '/') {
-        if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
-            snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
-            return -1;
-        }
-        memcpy(c->results_dir, abs, sizeof abs);
-    }
-    /* The database: default station.db among the results. */
-    if (c->no_database || c->database[0] == '/')
-        return 0;
-    int n = c->database[0] ? snprintf(abs, sizeof abs, "%s/%s", base, c->database)
-                           : snprintf(abs, sizeof abs, "%s/station.db", c->results_dir);
-    if (n >= (int)sizeof abs) {
-        snprintf(err, errlen, "database \"%.200s\": path too long", c->database);
-        return -1;
-    }
-    memcpy(c->database, abs, sizeof abs);
-    return 0;
-}
-
 /* Open the station database (creating its directory and the schema, or
  * migrating it): rigd refuses to start on one it cannot use (newer,
  * foreign, unreadable), as on any other config error. */
@@ -175,11 +138,24 @@ static int open_database(struct rigd *r, char *err, size_t errlen)
         r->store = r->store_loop = NULL;
         return -1;
     }
+    /* The line store: its thread connects by itself (a line down at
+     * start-up is an outage like any other, not a reason to refuse). */
+    if (r->cfg.line_conninfo[0] && linesync_new(&r->linesync, r->cfg.database, r->cfg.line_conninfo,
+                                                r->cfg.station, err, errlen) < 0) {
+        dbq_free(r->dbq);
+        r->dbq = NULL;
+        store_close(r->store);
+        store_close(r->store_loop);
+        r->store = r->store_loop = NULL;
+        return -1;
+    }
     return 0;
 }
 
 static void close_database(struct rigd *r)
 {
+    linesync_free(r->linesync); /* bounded: LINESYNC_STOP_MS */
+    r->linesync = NULL;
     dbq_free(r->dbq); /* waits for a query still running */
     r->dbq = NULL;
     store_close(r->store_loop);
@@ -341,7 +317,7 @@ int main(int argc, char **argv)
         log_msg(LOG_ERR, "bad station config: %s", err);
         return 78;
     }
-    if (resolve_station_paths(&r->cfg, err, sizeof err) < 0) {
+    if (station_resolve_paths(&r->cfg, err, sizeof err) < 0) {
         log_msg(LOG_ERR, "bad station config: %s", err);
         return 78;
     }

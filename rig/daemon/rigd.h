@@ -8,7 +8,8 @@
  * the upper one registered on the bench (bench.h, struct bench_hooks).
  *
  *   base     log.c, devloop.c (drivers <-> sd-event), benchq.c (the
- *            bench's queue), request.c (action tables, text checks)
+ *            bench's queue), request.c (action tables, text checks),
+ *            linesync.h: linesync.c (the push to the line store)
  *   bench    bench.h: bench.c, safety.c, penstart.c, benchdev.c
  *   session  session.h: session.c (owner, busy, the queue's service)
  *   runner   runner.h, runreq.h, runner_int.h: runreq.c, runner.c,

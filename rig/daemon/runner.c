@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/linesync.h"
 #include "daemon/runner_int.h"
 
 /* Queued runs start from bench_hand_on() as soon as the bench is
@@ -93,6 +94,9 @@ static void finish_run(struct runner *rn)
                     res->record_error);
 
     runevents_finished(rn, run, outcome, reason);
+    /* The verdict is in the station database (the worker wrote it before
+     * it ended): push it to the line now rather than at the next poll. */
+    linesync_kick(bench->rigd->linesync);
 
     bool claimed = run->claimed_session;
     bool passed = run->exec_rc == 0 && res->outcome == OUTCOME_PASS;

@@ -9,6 +9,33 @@
 #include <string.h>
 
 #include "daemon/handlers.h"
+#include "daemon/linesync.h"
+#include "store/line.h"
+
+/* "sync": the line store's outbox (read on the event thread's own
+ * connection: a count over a small table, as quick as the attempts read
+ * before each run) and what the sync thread knows. NULL without a line. */
+static cJSON *sync_json(struct rigd *r)
+{
+    if (!r->linesync || !r->store_loop)
+        return NULL;
+    struct store_sync_status s;
+    char err[256];
+    cJSON *o;
+    if (store_sync_status(r->store_loop, &s, err, sizeof err) < 0) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", err);
+    } else {
+        o = store_sync_status_json(&s);
+    }
+    if (!o)
+        return NULL;
+    struct linesync_info in;
+    linesync_get_info(r->linesync, &in);
+    cJSON_AddBoolToObject(o, "connected", in.connected);
+    cJSON_AddNumberToObject(o, "pushed", (double)in.pushed);
+    return o;
+}
 
 /* The fixture's session, devices, last stop and run, added to o. */
 static void fixture_status_add(struct bench *bench, cJSON *o)
@@ -76,6 +103,11 @@ cJSON *rigd_status_json(struct rigd *r, struct bench *one)
     cJSON_AddNumberToObject(a, "requests", (double)st.requests);
     cJSON_AddNumberToObject(a, "protocol_errors", (double)st.protocol_errors);
     cJSON_AddNumberToObject(a, "samples_dropped", (double)st.samples_dropped);
+    cJSON *sync = sync_json(r);
+    if (sync)
+        cJSON_AddItemToObject(b, "sync", sync);
+    else
+        cJSON_AddNullToObject(b, "sync");
     return b;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dev/driver.h"
 #include "protocol/sensor.h"
@@ -286,6 +287,35 @@ static int parse_database(const cJSON *root, struct station_config *out, const c
                         "$.max_attempts: must be a whole number 0..1000 (0: unlimited)");
         out->max_attempts = (unsigned)ma->valuedouble;
     }
+    out->retention_pass_days = -1;
+    const cJSON *ret = cJSON_GetObjectItemCaseSensitive(root, "retention");
+    if (ret) {
+        static const char *const ret_keys[] = { "pass_days", NULL };
+        const cJSON *pd = cJSON_GetObjectItemCaseSensitive(ret, "pass_days");
+        if (!cJSON_IsObject(ret) || check_keys(ret, ret_keys, "$.retention", name, err, errlen) < 0)
+            return cJSON_IsObject(ret)
+                       ? -1
+                       : fail(err, errlen, name, "$.retention: must be an object (\"pass_days\")");
+        if (!cJSON_IsNumber(pd) || !(pd->valuedouble >= 0) || pd->valuedouble > 1e6)
+            return fail(err, errlen, name,
+                        "$.retention.pass_days: must be a number of days, 0 or more");
+        out->retention_pass_days = pd->valuedouble;
+    }
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(root, "line");
+    if (line) {
+        static const char *const line_keys[] = { "conninfo", NULL };
+        if (!cJSON_IsObject(line))
+            return fail(err, errlen, name, "$.line: must be an object (\"conninfo\")");
+        if (check_keys(line, line_keys, "$.line", name, err, errlen) < 0 ||
+            get_string(line, "conninfo", "$.line", out->line_conninfo, sizeof out->line_conninfo,
+                       name, err, errlen) < 0)
+            return -1;
+        /* the outbox the line is fed from lives in the station database */
+        if (!out->line_conninfo[0] || out->no_database)
+            return fail(err, errlen, name,
+                        "$.line.conninfo: must be a libpq conninfo, and the station needs its "
+                        "database (not \"database\": false)");
+    }
     return 0;
 }
 
@@ -303,10 +333,11 @@ int station_parse(const char *text, const char *name, struct station_config *out
         return fail(err, errlen, name, "$: not valid JSON (near byte %ld)", off);
     }
     int rc = -1;
-    static const char *const top_keys[] = { "station",           "results_dir", "fixtures",
-                                            "fixture",           "pen",         "sensor",
-                                            "sequence_dirs",     "database",    "max_attempts",
-                                            "compress_captures", NULL };
+    static const char *const top_keys[] = {
+        "station", "results_dir",   "fixtures", "fixture",      "pen",
+        "sensor",  "sequence_dirs", "database", "max_attempts", "compress_captures",
+        "line",    "retention",     NULL
+    };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
         goto out;
@@ -400,6 +431,44 @@ out:
     return rc;
 }
 
+/* Relative paths in the station config resolve against rigd's state
+ * directory (systemd's StateDirectory=, $STATE_DIRECTORY; the first of a
+ * ':'-separated list), else against the directory rigd started in --
+ * resolved once (rigd, and `rigctl prune --config` beside it), so a later chdir or the unit's working directory cannot
+ * move the records (under ProtectSystem=strict "results" once resolved to
+ * a read-only "/results"). */
+int station_resolve_paths(struct station_config *c, char *err, size_t errlen)
+{
+    char base[2048];
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && *state)
+        snprintf(base, sizeof base, "%.*s", (int)strcspn(state, ":"), state);
+    else if (!getcwd(base, sizeof base)) {
+        snprintf(err, errlen, "results_dir \"%.200s\": cannot resolve (working directory: %s)",
+                 c->results_dir, strerror(errno));
+        return -1;
+    }
+    char abs[sizeof c->results_dir];
+    if (c->results_dir[0] != '/') {
+        if (snprintf(abs, sizeof abs, "%s/%s", base, c->results_dir) >= (int)sizeof abs) {
+            snprintf(err, errlen, "results_dir \"%.200s\": path too long", c->results_dir);
+            return -1;
+        }
+        memcpy(c->results_dir, abs, sizeof abs);
+    }
+    /* The database: default station.db among the results. */
+    if (c->no_database || c->database[0] == '/')
+        return 0;
+    int n = c->database[0] ? snprintf(abs, sizeof abs, "%s/%s", base, c->database)
+                           : snprintf(abs, sizeof abs, "%s/station.db", c->results_dir);
+    if (n >= (int)sizeof abs) {
+        snprintf(err, errlen, "database \"%.200s\": path too long", c->database);
+        return -1;
+    }
+    memcpy(c->database, abs, sizeof abs);
+    return 0;
+}
+
 cJSON *station_match_to_json(const struct station_match *m)
 {
     cJSON *o = cJSON_CreateObject();
@@ -447,6 +516,8 @@ cJSON *station_to_json(const struct station_config *c)
     else
         cJSON_AddStringToObject(o, "database", c->database);
     cJSON_AddNumberToObject(o, "max_attempts", c->max_attempts);
+    if (c->line_conninfo[0])
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "line"), "conninfo", c->line_conninfo);
     cJSON *fx = cJSON_AddArrayToObject(o, "fixtures");
     for (size_t i = 0; i < c->nfixtures; i++)
         cJSON_AddItemToArray(fx, station_fixture_to_json(&c->fixtures[i]));

@@ -74,6 +74,13 @@ struct station_config {
     char database[4096];
     bool no_database;
     unsigned max_attempts; /* runs per DUT serial; 0 = unlimited */
+    /* "line": {"conninfo": "..."}: the line-wide store (PostgreSQL) rigd
+     * pushes every run to (docs/STORE.md); "" = no line. */
+    char line_conninfo[1024];
+    /* "retention": {"pass_days": N}: `rigctl prune --config` (the daily
+     * timer) prunes PASS captures older than N days; < 0: not given
+     * (PRUNE_DEFAULT_PASS_DAYS). */
+    double retention_pass_days;
     /* "compress_captures": false -> raw rig-capture/1 attachments (the
      * default, zero, compresses them: docs/RECORD.md) */
     bool raw_captures;
@@ -87,6 +94,9 @@ int station_load(const char *path, struct station_config *out, char *err, size_t
 const struct fixture_config *station_fixture(const struct station_config *c, const char *name);
 /* The config as JSON (for "status"). */
 cJSON *station_to_json(const struct station_config *c);
+/* Relative results_dir and database made absolute (see station.c); the
+ * database defaults to station.db in results_dir. 0 or -1 with err. */
+int station_resolve_paths(struct station_config *c, char *err, size_t errlen);
 cJSON *station_fixture_to_json(const struct fixture_config *f);
 cJSON *station_match_to_json(const struct station_match *m);
 

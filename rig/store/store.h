@@ -30,11 +30,12 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "core/rec.h"
 
 /* Schema version this code writes (migrations 1..N, store_schema.c). */
-#define STORE_SCHEMA_VERSION  3
+#define STORE_SCHEMA_VERSION  4
 /* Default wait for a lock held by another connection, per try. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* Tries of a locked write before giving up with -EBUSY. */
@@ -56,6 +57,15 @@ void store_set_busy_timeout(struct store *st, int ms);
  * survives a crash of the process (WAL), not necessarily a power loss. */
 int store_put_run(struct store *st, const struct rec_run *r, bool complete, const char *record_path,
                   char *err, size_t errlen);
+
+/* Retention: the capture attachment `name` of run run_id had its file
+ * deleted at pruned_at (its record's "pruned_utc"). Sets the row's
+ * pruned_utc unless it has one (idempotent: pruning again, or catching up
+ * on runs pruned before the database was named, changes nothing).
+ * -ENOENT: no such run or attachment in the database. Not queued for the
+ * line store (its schema has no pruned_utc). */
+int store_mark_pruned(struct store *st, const char *run_id, const char *name,
+                      const struct timespec *pruned_at, char *err, size_t errlen);
 
 /* The database as a record sink (struct rec_sink_ops): open puts the run
  * as incomplete, update puts it again (one transaction, idempotent by run

@@ -126,9 +126,14 @@ static const char migration3[] =
     "INSERT INTO outbox(rid, seq, enqueued_utc)"
     "  SELECT rid, rid, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM runs;";
 
+/* Retention (`rigctl prune --station-db`): when a capture's file was
+ * deleted, as its record's "pruned_utc" says; NULL while it is kept. */
+static const char migration4[] = "ALTER TABLE attachments ADD COLUMN pruned_utc TEXT;";
+
 const struct store_migration store_migrations[] = {
     { 1, "initial schema", migration1 },
     { 2, "query indexes", migration2 },
     { 3, "line store outbox", migration3 },
+    { 4, "pruned captures", migration4 },
 };
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

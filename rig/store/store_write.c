@@ -75,8 +75,11 @@ static int enqueue(struct store *st, long long rid, char *err, size_t errlen)
     return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "enqueue for the line store", err, errlen);
 }
 
-static const char sql_attach[] = "INSERT INTO attachments(rid, idx, name, sha256, kind, step_no)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_attach[] = "INSERT INTO attachments(rid, idx, name, sha256, kind, step_no,"
+                                 " pruned_utc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+/* Before migration 4 (the migration tests): no pruned_utc. */
+static const char sql_attach3[] = "INSERT INTO attachments(rid, idx, name, sha256, kind, step_no)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /* Every statement of a put, prepared once per put: a put is one
  * transaction of a few hundred rows at most, and preparing ~10 statements
@@ -108,12 +111,18 @@ static void date_text(uint32_t ymd, char out[11])
         out[0] = 0;
 }
 
+/* pruned: the capture's file is gone (retention), when its record says. */
 static int put_attachment(struct put *p, int *idx, const struct rec_attachment *a, const char *kind,
-                          long long step_no)
+                          long long step_no, const struct timespec *pruned)
 {
     if (!a->name)
         return 0;
     sqlite3_stmt *s = p->s[S_ATTACH];
+    char utc[STORE_UTC_LEN];
+    if (pruned && p->st->version >= 4) {
+        store_utc(pruned, utc);
+        sqlite3_bind_text(s, 7, utc, -1, SQLITE_TRANSIENT);
+    }
     sqlite3_bind_int64(s, 1, p->rid);
     sqlite3_bind_int(s, 2, (*idx)++);
     sqlite3_bind_text(s, 3, a->name, -1, SQLITE_STATIC);
@@ -218,9 +227,10 @@ static int put_step(struct put *p, int step_no, const struct rec_step *st, int *
     for (size_t i = 0; r == 0 && i < st->nmeas; i++)
         r = put_meas(p, st, step_no, (int)i, &st->meas[i]);
     if (r == 0 && st->capture) {
-        r = put_attachment(p, attach_idx, &st->capture->data, "capture", step_no);
+        r = put_attachment(p, attach_idx, &st->capture->data, "capture", step_no,
+                           st->capture->pruned ? &st->capture->pruned_at : NULL);
         if (r == 0)
-            r = put_attachment(p, attach_idx, &st->capture->strokes, "strokes", step_no);
+            r = put_attachment(p, attach_idx, &st->capture->strokes, "strokes", step_no, NULL);
     }
     return r;
 }
@@ -402,8 +412,10 @@ static int renumber(struct store *st, const char *dut, char *err, size_t errlen)
 int store_put_run_locked(struct store *st, const struct rec_run *r, bool complete,
                          const char *record_path, char *err, size_t errlen)
 {
-    static const char *const sql[S_COUNT] = { sql_upsert_run, sql_step,  sql_setpoint,
-                                              sql_meas,       sql_instr, sql_attach };
+    const char *const sql[S_COUNT] = {
+        sql_upsert_run, sql_step,  sql_setpoint,
+        sql_meas,       sql_instr, st->version >= 4 ? sql_attach : sql_attach3
+    };
     struct put p = { .st = st, .err = err, .errlen = errlen };
     int ret = 0;
     for (int i = 0; ret == 0 && i < S_COUNT; i++)
@@ -433,9 +445,9 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
     }
     int aidx = 0;
     if (ret == 0)
-        ret = put_attachment(&p, &aidx, &r->sequence.attachment, "sequence", -1);
+        ret = put_attachment(&p, &aidx, &r->sequence.attachment, "sequence", -1, NULL);
     if (ret == 0)
-        ret = put_attachment(&p, &aidx, &r->spec.attachment, "spec", -1);
+        ret = put_attachment(&p, &aidx, &r->spec.attachment, "spec", -1, NULL);
     for (size_t i = 0; ret == 0 && i < r->ninstruments && i < RIG_MAX_INSTRUMENTS; i++)
         ret = put_instrument(&p, (int)i, &r->instruments[i]);
     for (size_t i = 0; ret == 0 && i < r->nsteps; i++)
@@ -564,6 +576,40 @@ int store_next_attempt(struct store *st, const char *dut, unsigned *attempt, cha
         else
             r = store_fail(st, rc, "count attempts", err, errlen);
         sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
+int store_mark_pruned(struct store *st, const char *run_id, const char *name,
+                      const struct timespec *pruned_at, char *err, size_t errlen)
+{
+    if (!st || !run_id || !name || !pruned_at) {
+        snprintf(err, errlen, "station database: bad argument");
+        return -EINVAL;
+    }
+    char utc[STORE_UTC_LEN];
+    store_utc(pruned_at, utc);
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s;
+    int r = store_stmt(st,
+                       "UPDATE attachments SET pruned_utc = coalesce(pruned_utc, ?3)"
+                       " WHERE rid = (SELECT rid FROM runs WHERE id = ?1) AND name = ?2"
+                       " AND kind = 'capture'",
+                       &s, err, errlen);
+    if (r == 0) {
+        sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, utc, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        if (rc != SQLITE_DONE) {
+            r = store_fail(st, rc, "mark a capture pruned", err, errlen);
+        } else if (sqlite3_changes(st->db) == 0) {
+            snprintf(err, errlen, "station database: no capture %s of run %s", name, run_id);
+            r = -ENOENT;
+        }
     }
     pthread_mutex_unlock(&st->lock);
     return r;

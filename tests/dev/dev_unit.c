@@ -60,6 +60,41 @@ START_TEST(station_database)
 }
 END_TEST
 
+/* "line": {"conninfo"}: the line store rigd pushes to; none by default;
+ * it needs the station database (its outbox). */
+START_TEST(station_line)
+{
+    struct station_config c;
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert_str_eq(c.line_conninfo, "");
+    ck_assert_msg(station_parse("{\"line\":{\"conninfo\":\"dbname=rigline\"},"
+                                "\"pen\":{},\"sensor\":{}}",
+                                "b", &c, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_str_eq(c.line_conninfo, "dbname=rigline");
+    ck_assert(c.retention_pass_days < 0); /* not given */
+    ck_assert_msg(station_parse("{\"retention\":{\"pass_days\":14},\"pen\":{},\"sensor\":{}}", "b",
+                                &c, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert(c.retention_pass_days == 14);
+    ck_assert(station_parse("{\"retention\":{\"pass_days\":-1},\"pen\":{},\"sensor\":{}}", "b", &c,
+                            err, sizeof err) < 0);
+    ck_assert(station_parse("{\"retention\":{\"days\":1},\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) < 0);
+    static const char *const bad[] = {
+        "{\"line\":\"dbname=x\",\"pen\":{},\"sensor\":{}}",
+        "{\"line\":{},\"pen\":{},\"sensor\":{}}",
+        "{\"line\":{\"conninfo\":\"\"},\"pen\":{},\"sensor\":{}}",
+        "{\"line\":{\"conninfo\":\"x\",\"other\":1},\"pen\":{},\"sensor\":{}}",
+        "{\"line\":{\"conninfo\":\"x\"},\"database\":false,\"pen\":{},\"sensor\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(station_parse(bad[i], "b", &c, err, sizeof err) < 0, "%s", bad[i]);
+        ck_assert_msg(strstr(err, "$.line"), "%s", err);
+    }
+}
+END_TEST
+
 /* Capture compression: on unless the station says false; a non-bool is
  * an error; status shows it only when off. */
 START_TEST(station_compress_captures)
@@ -306,6 +341,7 @@ int main(void)
     tcase_add_test(tc, station_compress_captures);
     tcase_add_test(tc, station_path_pen);
     tcase_add_test(tc, station_database);
+    tcase_add_test(tc, station_line);
     tcase_add_test(tc, station_single_fixture_name);
     tcase_add_test(tc, station_fixtures);
     tcase_add_test(tc, station_errors);

@@ -35,7 +35,8 @@ root=$work/root
 mkdir "$root"
 for deb in "$work"/rig_*.deb "$work"/rig-sim_*.deb; do dpkg-deb -x "$deb" "$root"; done
 for f in usr/bin/rigd usr/bin/rigctl usr/bin/rigsim \
-    lib/systemd/system/rigd.service lib/udev/rules.d/60-rig.rules \
+    lib/systemd/system/rigd.service lib/systemd/system/rig-prune.service \
+    lib/systemd/system/rig-prune.timer lib/udev/rules.d/60-rig.rules \
     usr/lib/sysusers.d/rig.conf usr/lib/tmpfiles.d/rig.conf etc/rig/station.json \
     usr/share/rig/sequences/eol.json usr/share/rig/specs/reference-pen.json \
     usr/share/rig/benches/default.json usr/share/bash-completion/completions/rigctl \
@@ -51,7 +52,7 @@ done
 [ -z "$(find "$root" -type f -perm -o+w -print -quit)" ] || fail "world-writable files"
 # the unit in its package's root, with the host's units beside it
 cp -a --no-clobber /lib/systemd/system/. "$root/lib/systemd/system/" 2>/dev/null || true
-systemd-analyze verify --man=no --root="$root" rigd.service >"$work/verify.log" 2>&1 ||
+systemd-analyze verify --man=no --root="$root" rigd.service rig-prune.service rig-prune.timer >"$work/verify.log" 2>&1 ||
     { cat "$work/verify.log"; fail "systemd-analyze verify"; }
 grep -q 'ExecStart=/usr/bin/rigd --config /etc/rig/station.json' "$root/lib/systemd/system/rigd.service" ||
     fail "the unit does not run /usr/bin/rigd with /etc/rig/station.json"

@@ -99,6 +99,47 @@ assert any(p['name']=='depth' for p in s['pareto']), s['pareto']
 ctl stats >"$DIR/s.txt" || fail "stats (table)"
 grep -q "FPY" "$DIR/s.txt" && grep -q "^depth " "$DIR/s.txt" || fail "stats table: $(cat "$DIR/s.txt")"
 
+# retention with the database: prune --station-db marks the PASS runs'
+# captures pruned in the attachments rows, as their records say; FAIL
+# runs keep theirs; twice changes nothing
+prune_db() { "$RIGCTL" prune --pass-days 0 --station-db "$DIR/results/station.db" "$DIR/results"; }
+prune_db >"$DIR/prune.txt" || fail "prune --station-db: $(cat "$DIR/prune.txt")"
+grep -q "station database: [1-9][0-9]* pruned captures\? marked, 0 not in" "$DIR/prune.txt" ||
+    fail "prune --station-db: $(cat "$DIR/prune.txt")"
+prune_check() {
+    py "
+import json,sqlite3
+db=sqlite3.connect('$DIR/results/station.db')
+pruned=0
+for i in (1,2,3):
+    rec=json.load(open('$DIR/results/r%d.json'%i))
+    rows=dict(db.execute(\"SELECT a.name, a.pruned_utc FROM attachments a JOIN runs r USING(rid)\"
+                         \" WHERE r.id=? AND a.kind='capture'\", (rec['id'],)))
+    caps=[st['capture'] for st in rec['steps'] if st.get('capture') and st['capture'].get('file')]
+    assert len(caps)==len(rows) and caps, (i,len(caps),rows)
+    for c in caps:
+        got=rows[c['file']]
+        if rec['outcome']=='PASS':
+            assert c.get('pruned_utc') and got and got[:23]==c['pruned_utc'][:23], (i,c.get('pruned_utc'),got)
+            pruned+=1
+        else:
+            assert 'pruned_utc' not in c and got is None, (i,got)
+assert pruned>0
+"
+}
+prune_check || fail "the station database's captures do not follow the records"
+prune_db >"$DIR/prune2.txt" || fail "prune --station-db again: $(cat "$DIR/prune2.txt")"
+prune_check || fail "pruning again changed the station database"
+# the same from the station config (what rig-prune.timer runs): its
+# results directory, database and "retention": {"pass_days"}
+sed 's|^{|{ "retention": { "pass_days": 0 },|' "$DIR/station.json" >"$DIR/retention.json"
+"$RIGCTL" prune --config "$DIR/retention.json" >"$DIR/prune3.txt" ||
+    fail "prune --config: $(cat "$DIR/prune3.txt")"
+grep -q "records: 0 pruned now.*younger than 0 days" "$DIR/prune3.txt" &&
+    grep -q "station database: [1-9][0-9]* pruned captures\? marked" "$DIR/prune3.txt" ||
+    fail "prune --config: $(cat "$DIR/prune3.txt")"
+prune_check || fail "prune --config changed the station database"
+
 # the query classes' errors (docs/API.md), and "fixture" as a filter
 py "
 import json,socket
