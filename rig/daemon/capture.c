@@ -1,7 +1,8 @@
 /* rigd's run manager, the capture buffer and the stream clock: samples
- * that bench.c hands over (runner_on_samples, event thread) go into the
- * active capture; the worker's capture ops take them out. Stream events
- * flag the capture (loss, overrun, disconnect). */
+ * that the bench hands over (benchdev.c, through the runner's samples hook:
+ * runner_on_samples, event thread) go into the active capture; the worker's
+ * capture ops take them out. Stream events flag the capture (loss,
+ * overrun, disconnect). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
