@@ -33,7 +33,7 @@ static const char report_css[] =
     "caption{text-align:left;font-weight:bold;padding:4px 0}\n"
     "th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}\n"
     "thead th{background:#e8ecf0}tbody tr:nth-child(even){background:var(--zebra)}\n"
-    "table.kv th{width:28%;background:#f0f3f6;font-weight:600}\n"
+    "table.kv th{width:1%;white-space:nowrap;background:#f0f3f6;font-weight:600}\n"
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "td.mono,span.mono{font-family:'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}\n"
     ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}\n"
