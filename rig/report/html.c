@@ -199,6 +199,12 @@ void html_num(struct html *h, double v, int sig)
 
 int html_write_file(const struct html *h, const char *path, char *err, size_t errlen)
 {
+    return html_write_file_mode(h, path, 0644, err, errlen);
+}
+
+int html_write_file_mode(const struct html *h, const char *path, unsigned mode, char *err,
+                         size_t errlen)
+{
     if (h->err) {
         snprintf(err, errlen, "%s: report not built: out of memory", path);
         return h->err;
@@ -217,8 +223,8 @@ int html_write_file(const struct html *h, const char *path, char *err, size_t er
         free(tmp);
         return -e;
     }
-    /* mkstemp makes 0600; a report is for everyone who can read records */
-    (void)fchmod(fd, 0644);
+    /* mkstemp makes 0600: the caller says who may read the report */
+    (void)fchmod(fd, (mode_t)mode);
     size_t off = 0;
     int rc = 0;
     while (off < h->len) {
