@@ -357,9 +357,10 @@ int svg_plot_begin(struct html *out, const struct svg_plot_opts *o, struct svg_p
     int ymax = p->ph >= 160 ? 8 : 5, xmax = p->pw >= 500 ? 10 : 6;
     double ylo = o->ylo, yhi = o->yhi;
     if (isfinite(ylo) && isfinite(yhi) && yhi > ylo) {
+        /* (never across zero: a rate or a count axis stays at 0) */
         double pad = (yhi - ylo) * 0.03;
-        ylo -= pad;
-        yhi += pad;
+        ylo = ylo >= 0 && ylo - pad < 0 ? 0 : ylo - pad;
+        yhi = yhi <= 0 && yhi + pad > 0 ? 0 : yhi + pad;
     }
     svg_ticks(ylo, yhi, ymax, &p->yt);
     p->ylo = p->yt.lo;
