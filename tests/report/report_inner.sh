@@ -96,8 +96,9 @@ for n in dvt-sweep eol-retest blocked; do
 done
 [ -n "$pass" ] || fail "no PASS run to prune (sweep and retest did not pass)"
 mkdir "$DIR/pruned"
-cp "$R/$pass".* "$DIR/pruned/"
-rm -f "$DIR/pruned/$pass.html"
+for f in "$R/$pass".*; do
+    case $f in *.html) ;; *) cp "$f" "$DIR/pruned/" ;; esac
+done
 "$RIGCTL" prune --pass-days 0 "$DIR/pruned" >"$DIR/prune.out" 2>&1 || fail "prune: $(cat "$DIR/prune.out")"
 ls "$DIR"/pruned/*.bin >/dev/null 2>&1 && fail "prune left capture files"
 "$RIGCTL" report "$DIR/pruned/$pass.json" -o "$ART/$pass.pruned.html" 2>"$DIR/rep.err" ||
