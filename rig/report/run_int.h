@@ -43,6 +43,8 @@ void rr_plots(struct rr_ctx *c);
 
 /* Formatting (run_report.c). */
 enum html_verdict rr_verdict(enum rig_outcome o, bool marginal);
+/* The outcome in words as the record says it ("MARGINAL" for a marginal PASS). */
+const char *rr_word(enum rig_outcome o, bool marginal);
 /* "100 Hz, 1 mm" from a step's setpoints ("" when none). */
 void rr_setpoints_text(const struct rec_step *s, char *buf, size_t len);
 /* "#6 capture "start-up"": how the report names a step. */

@@ -28,6 +28,12 @@ enum html_verdict rr_verdict(enum rig_outcome o, bool marginal)
     return o == OUTCOME_PASS && marginal ? HV_MARGINAL : map[o];
 }
 
+const char *rr_word(enum rig_outcome o, bool marginal)
+{
+    /* the record's own word (TIMEOUT stays TIMEOUT under the ERROR icon) */
+    return o == OUTCOME_PASS && marginal ? "MARGINAL" : outcome_str(o);
+}
+
 void rr_setpoints_text(const struct rec_step *s, char *buf, size_t len)
 {
     char a[32] = "", b[32] = "";
@@ -119,8 +125,7 @@ static void banner(struct rr_ctx *c)
             value_text(m, val, sizeof val);
             rr_step_label(s, lbl, sizeof lbl);
             html_raw(h, "<li>");
-            html_badge(h, rr_verdict(m->outcome, m->marginal),
-                       m->marginal && m->outcome == OUTCOME_PASS ? "MARGINAL" : NULL);
+            html_badge(h, rr_verdict(m->outcome, m->marginal), rr_word(m->outcome, m->marginal));
             html_raw(h, " <b>");
             html_text(h, m->name);
             html_raw(h, "</b> = ");
@@ -341,8 +346,7 @@ static void measurements(struct rr_ctx *c)
             html_td(h, "num hi", hi);
             html_td(h, "lim", m->limit ? m->limit : "\u2013");
             html_raw(h, "<td class=\"out\">");
-            html_badge(h, rr_verdict(m->outcome, m->marginal),
-                       m->outcome == OUTCOME_PASS && m->marginal ? "MARGINAL" : NULL);
+            html_badge(h, rr_verdict(m->outcome, m->marginal), rr_word(m->outcome, m->marginal));
             if (m->note) {
                 html_raw(h, "<div class=\"mnote\">");
                 html_text(h, m->note);
@@ -391,7 +395,7 @@ static void steps(struct rr_ctx *c)
         html_td(h, NULL, sp);
         html_td(h, "num", d);
         html_raw(h, "<td>");
-        html_badge(h, rr_verdict(s->outcome, s->marginal), NULL);
+        html_badge(h, rr_verdict(s->outcome, s->marginal), rr_word(s->outcome, s->marginal));
         html_raw(h, "</td>");
         html_td(h, NULL, s->message ? s->message : "");
         html_tr_end(h);

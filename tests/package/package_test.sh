@@ -69,7 +69,7 @@ bash -n "$root/usr/share/bash-completion/completions/rigctl" || fail "completion
 # the completion completes
 out=$(bash -c ". /usr/share/bash-completion/bash_completion 2>/dev/null
     . '$root/usr/share/bash-completion/completions/rigctl'
-    COMP_WORDS=(rigctl re); COMP_CWORD=1; COMP_LINE='rigctl re'; COMP_POINT=9
-    _rigctl rigctl re rigctl; echo \"\${COMPREPLY[*]}\"")
-[ "$out" = "recompute" ] || fail "rigctl re<TAB> completes to '$out', not 'recompute'"
+    COMP_WORDS=(rigctl rec); COMP_CWORD=1; COMP_LINE='rigctl rec'; COMP_POINT=10
+    _rigctl rigctl rec rigctl; echo \"\${COMPREPLY[*]}\"")
+[ "$out" = "recompute" ] || fail "rigctl rec<TAB> completes to '$out', not 'recompute'"
 echo "package: files, unit, man pages and completion ok"

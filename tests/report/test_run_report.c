@@ -104,7 +104,8 @@ START_TEST(missing_pruned_and_changed_captures)
     struct rec_step *p = add_capture_step(&r, "x.cap2.bin");
     p->capture->pruned = true;
     p->capture->pruned_at.tv_sec = 1800000000;
-    add_capture_step(&r, "x.cap3.bin"); /* there, but not the recorded bytes */
+    struct rec_step *t = add_capture_step(&r, "x.cap3.bin"); /* not the recorded bytes */
+    t->meas[0].outcome = OUTCOME_TIMEOUT;
     char path[256];
     snprintf(path, sizeof path, "%s/x.cap3.bin", dir);
     FILE *f = fopen(path, "wb");
@@ -118,6 +119,9 @@ START_TEST(missing_pruned_and_changed_captures)
     ck_assert_ptr_nonnull(strstr(s, "x.cap3.bin is not the one the record names"));
     ck_assert_ptr_nonnull(strstr(s, "No per-stroke values"));
     ck_assert_ptr_nonnull(strstr(s, "capture &lt;missing&gt;"));
+    /* the record's word, under the ERROR icon */
+    ck_assert_ptr_nonnull(strstr(s, "aria-label=\"ERROR\" xmlns=\"http://www.w3.org/2000/svg\">"));
+    ck_assert_ptr_nonnull(strstr(s, "</svg>TIMEOUT</span>"));
     /* no waveform without samples */
     ck_assert_ptr_null(strstr(s, "id=\"c1-wd\""));
     /* three captures judged at setpoints: the setpoint plots, no point */
