@@ -334,7 +334,7 @@ static void measurements(struct rr_ctx *c)
             html_rawf(h, "<tr id=\"m-%zu-%zu\"%s%s%s>", i, k, cls ? " class=\"" : "",
                       cls ? cls : "", cls ? "\"" : "");
             html_td(h, NULL, lbl);
-            html_td(h, NULL, sp);
+            html_td(h, "sp", sp);
             html_td(h, NULL, m->name);
             char v[64], lo[32], hi[32];
             value_text(m, v, sizeof v);
@@ -392,7 +392,7 @@ static void steps(struct rr_ctx *c)
         }
         html_td(h, NULL, s->section);
         html_td(h, "mono", s->path);
-        html_td(h, NULL, sp);
+        html_td(h, "sp", sp);
         html_td(h, "num", d);
         html_raw(h, "<td>");
         html_badge(h, rr_verdict(s->outcome, s->marginal), rr_word(s->outcome, s->marginal));
@@ -408,7 +408,8 @@ static const char page_css[] =
     "tr.row-sup td{color:#8c959f;text-decoration:line-through}\n"
     ".mnote{font-size:11px;color:#5b6470;font-weight:normal;max-width:260px}\n"
     "table.meas td.lim{font-family:'DejaVu Sans Mono',monospace;font-size:11px}\n"
-    ".capinfo{color:#3d444d;font-size:12px;margin:4px 0 8px}\n";
+    ".capinfo{color:#3d444d;font-size:12px;margin:4px 0 8px}\n"
+    "td.sp{white-space:nowrap}\n";
 
 int run_report_render(const struct rec_run *r, const struct run_report_opts *o, struct html *out,
                       char *err, size_t errlen)
