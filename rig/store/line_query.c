@@ -80,6 +80,11 @@ static void filter(struct pgq *q, const struct store_filter *f, char which)
         param(q, " AND r.started_utc < $%d", f->until);
     if (f->fixture)
         param(q, " AND r.fixture = $%d", f->fixture);
+    if (f->model)
+        param(q,
+              " AND EXISTS (SELECT 1 FROM measurements pm WHERE pm.run_id = r.id AND"
+              " pm.superseded = 0 AND pm.quantity = 'pen_model' AND pm.text = $%d)",
+              f->model);
     if (f->outcome && which == 'h') {
         if (!strcmp(f->outcome, "incomplete"))
             cat(q, " AND r.complete = 0");
@@ -235,10 +240,12 @@ static int yields(struct line *ln, const struct store_filter *f, cJSON **out, ch
 {
     /* As store_yields_locked: the runs of the cohort's units in (serial,
      * attempt) order; the cohort is chosen by the same C code. */
-    struct store_filter g = { .since = f->since, .until = f->until, .fixture = f->fixture };
+    struct store_filter g = {
+        .since = f->since, .until = f->until, .fixture = f->fixture, .model = f->model
+    };
     struct pgq q = { .sql = "SELECT a.dut_serial, a.line_attempt, a.complete, a.outcome,"
                             " a.started_utc, a.fixture FROM line_runs a WHERE a.dut_serial != ''" };
-    if (g.since || g.until || g.fixture) {
+    if (g.since || g.until || g.fixture || g.model) {
         cat(&q, " AND a.dut_serial IN (SELECT r.dut_serial FROM line_runs r WHERE"
                 " r.line_attempt = 1 AND r.dut_serial != ''");
         filter(&q, &g, 'y');
