@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/line_int.h"
+#include "store/store_lot.h"
 #include "store/store_rows.h"
 
 /* ---- PostgreSQL rows ---------------------------------------------------- */
@@ -379,5 +380,90 @@ int line_stats(struct line *ln, const struct store_filter *f, cJSON **out, char 
         return r;
     }
     *out = o;
+    return 0;
+}
+
+/* ---- lot report data (store_lot.h) -------------------------------------- */
+
+static int lot_rows(struct line *ln, const struct pgq *q, struct store_lot *lot,
+                    int (*add)(struct store_lot *, const struct store_row *), char *err,
+                    size_t errlen)
+{
+    PGresult *res;
+    int r = run(ln, q, &res, "lot", err, errlen);
+    if (r < 0)
+        return r;
+    for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+        struct store_row w = pg_row(res, i);
+        if (add(lot, &w) < 0)
+            r = oom(err, errlen);
+    }
+    PQclear(res);
+    return r;
+}
+
+static int lot_count(struct store_lot *lot, const struct store_row *w)
+{
+    lot->started = (size_t)w->integer(w, 0);
+    return 0;
+}
+
+static int lot_read(struct line *ln, const struct store_filter *f, struct store_lot *lot, char *err,
+                    size_t errlen)
+{
+    struct pgq q = { .sql = "SELECT count(*) FROM runs r WHERE true" };
+    filter(&q, f, 'y');
+    int r = lot_rows(ln, &q, lot, lot_count, err, errlen);
+    if (r < 0)
+        return r;
+    /* As store_lot's (store_lot.c), with the line's attempt numbers. */
+    q = (struct pgq){ .sql = "SELECT r.id, r.dut_serial, r.line_attempt, r.fixture, r.station,"
+                             " r.started_utc, r.outcome, r.record_path, CASE WHEN r.outcome !="
+                             " 'PASS' THEN (SELECT string_agg(m.name, ', ' ORDER BY m.step_no,"
+                             " m.idx) FROM measurements m WHERE m.run_id = r.id AND"
+                             " m.superseded = 0 AND m.outcome NOT IN ('PASS', 'SKIPPED')) END"
+                             " FROM line_runs r WHERE r.complete = 1" };
+    filter(&q, f, 'y');
+    cat(&q, " ORDER BY r.started_utc COLLATE \"C\", r.id COLLATE \"C\"");
+    if ((r = lot_rows(ln, &q, lot, store_lot_add_run, err, errlen)) < 0)
+        return r;
+    if (store_lot_index(lot) < 0)
+        return oom(err, errlen);
+    q = (struct pgq){ .sql = "SELECT m.name, m.units, m.comparison, m.low, m.high, m.value,"
+                             " m.outcome, r.id FROM measurements m JOIN runs r ON r.id = m.run_id"
+                             " WHERE r.complete = 1 AND m.superseded = 0 AND"
+                             " m.outcome != 'SKIPPED'" };
+    filter(&q, f, 's');
+    cat(&q, " ORDER BY m.name COLLATE \"C\", m.units COLLATE \"C\" NULLS FIRST,"
+            " m.comparison COLLATE \"C\" NULLS FIRST, m.low NULLS FIRST, m.high NULLS FIRST,"
+            " r.started_utc COLLATE \"C\", r.id COLLATE \"C\", m.step_no, m.idx");
+    return lot_rows(ln, &q, lot, store_lot_add_value, err, errlen);
+}
+
+int line_lot(struct line *ln, const struct store_filter *f, struct store_lot **out, char *err,
+             size_t errlen)
+{
+    static const struct store_filter none;
+    struct store_filter g = f ? *f : none;
+    g.dut = g.outcome = NULL;
+    *out = NULL;
+    struct store_lot *lot = store_lot_new();
+    if (!lot)
+        return oom(err, errlen);
+    int r = line_stats(ln, &g, &lot->stats, err, errlen);
+    if (r == 0)
+        r = line_ready(ln, err, errlen);
+    if (r == 0) {
+        PQclear(PQexec(ln->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+        PQclear(PQexec(ln->conn, "SET LOCAL enable_nestloop = off"));
+        r = lot_read(ln, &g, lot, err, errlen);
+        if (PQstatus(ln->conn) == CONNECTION_OK)
+            PQclear(PQexec(ln->conn, r == 0 ? "COMMIT" : "ROLLBACK"));
+    }
+    if (r < 0) {
+        store_lot_free(lot);
+        return r;
+    }
+    *out = lot;
     return 0;
 }
