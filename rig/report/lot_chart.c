@@ -212,6 +212,7 @@ static int draw_chart(struct html *h, const struct chart *c)
         .yunit = c->yunit,
         .xlo = c->x0,
         .xhi = c->x0 + (double)(c->n ? c->n - 1 : 0),
+        .x_exact = c->n > 1,
         .ylo = c->from_zero && lo >= 0 ? 0 : lo - pad,
         .yhi = hi + pad,
     };
@@ -267,7 +268,7 @@ static const char *const rule_words[SPC_NRULES] = {
 /* A row of the violations table: point i of a chart. */
 static void violation_row(struct html *h, const struct store_lot *lot,
                           const struct store_lot_series *s, const char *chart, size_t point,
-                          size_t first, size_t last, double v, unsigned f)
+                          size_t first, size_t last, double v, unsigned f, bool range_chart)
 {
     char buf[160], t[32];
     const struct store_lot_run *a = &lot->runs[s->run[first]], *b = &lot->runs[s->run[last]];
@@ -285,10 +286,13 @@ static void violation_row(struct html *h, const struct store_lot *lot,
     html_td_num(h, v, 5);
     size_t len = 0;
     buf[0] = 0;
-    for (unsigned k = 1; k <= SPC_NRULES; k++)
-        if (f & SPC_RULE(k))
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%u: %s", len ? "; " : "", k,
-                                    rule_words[k - 1]);
+    if (range_chart) /* its only test: a range beyond its own limits */
+        snprintf(buf, sizeof buf, "1: beyond the control limits");
+    else
+        for (unsigned k = 1; k <= SPC_NRULES; k++)
+            if (f & SPC_RULE(k))
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%u: %s", len ? "; " : "", k,
+                                        rule_words[k - 1]);
     html_td(h, NULL, buf);
     html_tr_end(h);
 }
@@ -375,7 +379,7 @@ static void violations(struct html *h, const struct store_lot *lot,
     for (size_t i = 0; i < c->xn && shown < max; i++)
         if (c->xf[i]) {
             violation_row(h, lot, s, xname, i + 1, i * c->m, i * c->m + c->m - 1, c->xv[i],
-                          c->xf[i]);
+                          c->xf[i], false);
             shown++;
         }
     /* A moving range i is between values i and i+1 (its point i + 2). */
@@ -384,7 +388,7 @@ static void violations(struct html *h, const struct store_lot *lot,
             size_t first = c->m > 1 ? i * c->m : i + 1;
             size_t last = c->m > 1 ? first + c->m - 1 : first;
             violation_row(h, lot, s, rname, c->m > 1 ? i + 1 : i + 2, first, last, c->rv[i],
-                          c->rf[i]);
+                          c->rf[i], true);
             shown++;
         }
     html_table_end(h);
