@@ -62,7 +62,7 @@ static void cat(struct pgq *q, const char *s)
 /* Append fragment fmt (with one %d: the parameter's number) for value v. */
 static void param(struct pgq *q, const char *fmt, const char *v)
 {
-    char frag[128];
+    char frag[256];
     if (q->n >= (int)(sizeof q->v / sizeof q->v[0]))
         return; /* never with these statements */
     q->v[q->n++] = v;
