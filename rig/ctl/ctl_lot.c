@@ -6,12 +6,13 @@
  * The lot (period) report (rig/report/lot_report.h) from the station
  * database file, the station config's database, or the line store; read
  * directly, not through rigd (like `rigctl sync --station-db`). Its own
- * argument parser, as sync: `report` with --since is this; `report RUN`
- * is the run report. */
+ * argument parser: ctl_report.c hands `report` with --since here;
+ * `report RUN` is the run report. */
 #include "ctl/ctl_lot.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "ctl/ctl_args.h"
 #include "dev/station.h"
 #include "report/lot_report.h"
+#include "report/run_report.h"
 #include "store/line.h"
 #include "store/store_lot.h"
 
@@ -26,7 +28,7 @@ static const char usage[] =
     "usage: rigctl report --since T [--until T] [--fixture F] [--model M]\n"
     "                     [--measurement M] [--subgroup N] [--max-violations N]\n"
     "                     (--station-db DB | --config STATION.JSON | --db CONNINFO)\n"
-    "                     [-o FILE]\n"
+    "                     [-o FILE] [--run-reports]\n"
     "Writes the lot report of the runs started from T (inclusive) until T\n"
     "(exclusive; UTC, any prefix of 2026-12-01T10:00:00) as one HTML file\n"
     "(default lot-report.html): counts, yields, failure Pareto, per measurement a\n"
@@ -34,12 +36,15 @@ static const char usage[] =
     "N = 2..25) with the Western Electric rules, and the failed runs. --model: the\n"
     "pen model the DUT reported (its pen_model measurement). The database is the\n"
     "station's file (--station-db, or the \"database\" of --config) or the line's\n"
-    "PostgreSQL (--db, a libpq conninfo).\n";
+    "PostgreSQL (--db, a libpq conninfo). --run-reports also writes the failed\n"
+    "runs' run reports next to FILE (from their record files), where its links\n"
+    "point.\n";
 
 struct lot_args {
     struct store_filter f;
     const char *station_db, *config, *conninfo, *out;
     unsigned long subgroup, max_violations;
+    bool run_reports;
 };
 
 static int parse(int argc, char **argv, struct lot_args *a)
@@ -55,6 +60,7 @@ static int parse(int argc, char **argv, struct lot_args *a)
         O_STATION_DB,
         O_CONFIG,
         O_DB,
+        O_RUN_REPORTS,
         O_HELP,
     };
     static const struct option opts[] = {
@@ -69,6 +75,7 @@ static int parse(int argc, char **argv, struct lot_args *a)
         { "config", required_argument, NULL, O_CONFIG },
         { "db", required_argument, NULL, O_DB },
         { "output", required_argument, NULL, 'o' },
+        { "run-reports", no_argument, NULL, O_RUN_REPORTS },
         { "help", no_argument, NULL, O_HELP },
         { 0 },
     };
@@ -115,6 +122,9 @@ static int parse(int argc, char **argv, struct lot_args *a)
             break;
         case 'o':
             a->out = optarg;
+            break;
+        case O_RUN_REPORTS:
+            a->run_reports = true;
             break;
         case O_HELP:
             fputs(usage, stdout);
@@ -175,6 +185,38 @@ static int read_lot(const struct lot_args *a, struct store_lot **lot, char *sour
     return r;
 }
 
+/* The failed runs' run reports next to the lot report (its links). A
+ * run whose record cannot be read is reported and passed over. Returns
+ * how many could not be written. */
+static unsigned run_reports(const struct store_lot *lot, const char *lot_file)
+{
+    char copy[4096], dir[4096], file[4096], path[8400], err[600];
+    snprintf(copy, sizeof copy, "%s", lot_file);
+    snprintf(dir, sizeof dir, "%s", dirname(copy)); /* dirname may write into copy */
+    unsigned written = 0, failed = 0;
+    for (size_t i = 0; i < lot->nruns; i++) {
+        const struct store_lot_run *u = &lot->runs[i];
+        if (!u->outcome || !strcmp(u->outcome, "PASS"))
+            continue;
+        if (!u->record_path) {
+            fprintf(stderr, "rigctl report: run %s: no record file in the database\n", u->id);
+            failed++;
+            continue;
+        }
+        lot_report_run_file(u, file, sizeof file);
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        struct run_report_opts o = { .attempt = u->attempt };
+        if (run_report_file(u->record_path, path, &o, err, sizeof err) < 0) {
+            fprintf(stderr, "rigctl report: run %s: %s\n", u->id, err);
+            failed++;
+        } else {
+            written++;
+        }
+    }
+    printf("run reports: %u written, %u not\n", written, failed);
+    return failed;
+}
+
 static int lot_main(int argc, char **argv)
 {
     struct lot_args a;
@@ -200,22 +242,27 @@ static int lot_main(int argc, char **argv)
     if (r == 0)
         r = html_write_file(&h, a.out, err, sizeof err);
     html_free(&h);
-    if (r == 0)
+    unsigned missing = 0;
+    if (r == 0) {
         printf("%s: %zu runs, %zu measurements\n", a.out, lot->nruns, lot->nseries);
-    else
+        if (a.run_reports)
+            missing = run_reports(lot, a.out);
+    } else {
         fprintf(stderr, "rigctl report: %s\n", err);
+    }
     store_lot_free(lot);
-    return r == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+    return r == 0 && missing == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 }
 
-int ctl_lot_dispatch(int argc, char **argv)
+bool ctl_lot_wants(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "report") != 0)
-        return -1;
-    /* `report RUN` is the run report's: the lot report is asked for by
-     * its period. */
-    for (int i = 2; i < argc; i++)
+    for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--since") || !strncmp(argv[i], "--since=", 8))
-            return lot_main(argc - 1, argv + 1);
-    return -1;
+            return true;
+    return false;
+}
+
+int ctl_lot_main(int argc, char **argv)
+{
+    return lot_main(argc, argv);
 }

@@ -53,7 +53,7 @@ static const char report_css[] =
     ".b-err{background:#fbefff}.b-abort{background:#eaeef2}.b-skip{background:#f6f8fa}\n"
     "figure{margin:10px 0 18px}figcaption{color:var(--muted);font-size:12px;margin-top:2px}\n"
     "figure svg{display:block;max-width:100%;height:auto}\n"
-    "section,figure,table,.banner{break-inside:avoid;page-break-inside:avoid}\n"
+    "figure,table,.banner{break-inside:avoid;page-break-inside:avoid}\n"
     "h2,h3{break-after:avoid;page-break-after:avoid}\n"
     "footer{color:var(--muted);font-size:11px;margin-top:24px;border-top:1px solid var(--line);"
     "padding-top:6px}\n"

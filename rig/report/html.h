@@ -66,7 +66,7 @@ void html_para(struct html *h, const char *cls, const char *text);
 /* A note box (class "note"): for "capture pruned", "no data" and such. */
 void html_note(struct html *h, const char *text);
 
-/* Section wrapper that is never split across printed pages. */
+/* A <section> (id may be NULL). */
 void html_section_begin(struct html *h, const char *id);
 void html_section_end(struct html *h);
 

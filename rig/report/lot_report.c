@@ -12,6 +12,7 @@
 
 #include "report/lot_int.h"
 #include "report/lot_report.h"
+#include "report/run_report.h"
 #include "report/spc.h"
 #include "report/svg.h"
 #include "version/version.h"
@@ -39,17 +40,15 @@ void lot_report_fmt_index(char *buf, size_t n, double v)
 
 void lot_report_run_file(const struct store_lot_run *u, char *buf, size_t n)
 {
+    /* The run report's own name for it (run_report_path_for), so a lot
+     * report links to what the station or --run-reports wrote. */
     const char *p = u->record_path;
     if (p && *p) {
         const char *base = strrchr(p, '/');
-        base = base ? base + 1 : p;
-        size_t len = strlen(base);
-        if (len > 5 && !strcmp(base + len - 5, ".json"))
-            len -= 5;
-        snprintf(buf, n, "%.*s.html", (int)len, base);
-    } else {
-        snprintf(buf, n, "%s.html", u->id);
+        if (run_report_path_for(base ? base + 1 : p, buf, n) == 0)
+            return;
     }
+    snprintf(buf, n, "%s.html", u->id);
 }
 
 static double num(const cJSON *o, const char *k)

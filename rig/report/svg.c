@@ -371,9 +371,11 @@ int svg_plot_begin(struct html *out, const struct svg_plot_opts *o, struct svg_p
             p->xhi = o->xhi;
         }
     }
+    html_raw(out, "<svg class=\"plot\" id=\"");
+    html_attr(out, p->id);
     html_rawf(out,
-              "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-              "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\"",
+              "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+              "viewBox=\"0 0 %d %d\" role=\"img\"",
               p->width, p->height, p->width, p->height);
     if (o->title) {
         html_raw(out, " aria-label=\"");

@@ -35,11 +35,11 @@ try {
       return {
         plots: svgs.length,
         emptyPlots: svgs.filter((s) => size(s) < 100).length,
-        hist: marks('[id^="hist"]'),
-        charts: marks('[id^="xc"]'),
-        ranges: marks('[id^="rc"]'),
-        bars: marks('svg .bar'),
-        lines: marks('svg .ln'),
+        hist: marks('svg.plot[id^="hist"]'),
+        charts: marks('svg.plot[id^="xc"]'),
+        ranges: marks('svg.plot[id^="rc"]'),
+        histBars: marks('svg.plot[id^="hist"] .bar'),
+        chartLines: marks('svg.plot[id^="xc"] .ln, svg.plot[id^="rc"] .ln'),
         tiles: marks('.tile [data-fig]'),
         cpk: marks('[data-fig$=" cpk"]'),
         failedRows: marks('table.failed tbody tr'),
@@ -53,8 +53,8 @@ try {
     need(facts.emptyPlots === 0, `${name}: ${facts.emptyPlots} plots of no size`);
     need(facts.hist >= 1 && facts.charts === facts.hist && facts.ranges === facts.hist,
       `${name}: histograms ${facts.hist}, charts ${facts.charts}, range charts ${facts.ranges}`);
-    need(facts.bars >= facts.hist, `${name}: ${facts.bars} bars drawn`);
-    need(facts.lines >= 2 * facts.charts, `${name}: ${facts.lines} lines drawn`);
+    need(facts.histBars === facts.hist, `${name}: ${facts.histBars} histograms with bars`);
+    need(facts.chartLines >= 2 * facts.charts, `${name}: ${facts.chartLines} chart lines`);
     need(facts.tiles === 8, `${name}: ${facts.tiles} summary figures`);
     need(facts.cpk === facts.hist, `${name}: ${facts.cpk} Cpk cells`);
     need(facts.links.every((h) => /^[^/:]+\.html$/.test(h)),
