@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl/ctl_args.h"
 #include "dev/station.h"
@@ -176,6 +177,12 @@ static int read_lot(const struct lot_args *a, struct store_lot **lot, char *sour
         path = cfg.database;
     }
     snprintf(source, slen, "station database %s", path);
+    /* store_open would create a missing database: a report only reads. */
+    if (access(path, R_OK) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "station database %.900s: %s", path, strerror(e));
+        return -e;
+    }
     struct store *st;
     int r = store_open(&st, path, err, errlen);
     if (r < 0)

@@ -165,7 +165,7 @@ static int histogram(struct html *h, const struct store_lot_series *s, size_t ix
 /* One chart: values y at x = 1..n, its limits, flagged points marked
  * with a square and their rule numbers. */
 struct chart {
-    const char *id, *title, *ylabel, *yunit;
+    const char *id, *title, *xlabel, *ylabel, *yunit;
     const double *y;
     size_t n;
     double x0; /* x of the first point */
@@ -207,7 +207,7 @@ static int draw_chart(struct html *h, const struct chart *c)
         .width = 960,
         .height = c->height,
         .title = c->title,
-        .xlabel = "Point (run order)",
+        .xlabel = c->xlabel,
         .ylabel = c->ylabel,
         .yunit = c->yunit,
         .xlo = c->x0,
@@ -426,8 +426,10 @@ static int control_charts(struct html *h, const struct store_lot *lot,
         snprintf(t2, sizeof t2, "Moving range (MR) chart");
     }
     const char *unit = s->units && *s->units ? s->units : NULL;
+    const char *xl = m > 1 ? "Subgroup (run order)" : "Point (run order)";
     struct chart xc = { .id = id1,
                         .title = t1,
+                        .xlabel = xl,
                         .ylabel = s->name,
                         .yunit = unit,
                         .y = c.xv,
@@ -439,6 +441,7 @@ static int control_charts(struct html *h, const struct store_lot *lot,
     /* A moving range i belongs between values i and i + 1: point i + 2. */
     struct chart rc = { .id = id2,
                         .title = t2,
+                        .xlabel = xl,
                         .ylabel = m > 1 ? "Range" : "Moving range",
                         .yunit = unit,
                         .y = c.rv,
