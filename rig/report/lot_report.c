@@ -94,7 +94,8 @@ static void distinct(char *buf, size_t n, const struct store_lot *lot, size_t of
             continue;
         }
         seen[ns++] = v;
-        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", ns > 1 ? ", " : "", v);
+        if (len < n)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", ns > 1 ? ", " : "", v);
     }
     if (more && len < n)
         snprintf(buf + len, n - len, ", …");

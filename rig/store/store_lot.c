@@ -61,25 +61,32 @@ int store_lot_add_run(struct store_lot *lot, const struct store_row *w)
     return oom || !u->id ? -ENOMEM : 0;
 }
 
-static const struct store_lot *sort_lot; /* qsort has no context argument */
+struct id_ix {
+    const char *id;
+    size_t i;
+};
 
 static int by_id(const void *a, const void *b)
 {
-    return strcmp(sort_lot->runs[*(const size_t *)a].id, sort_lot->runs[*(const size_t *)b].id);
+    return strcmp(((const struct id_ix *)a)->id, ((const struct id_ix *)b)->id);
 }
 
 int store_lot_index(struct store_lot *lot)
 {
+    size_t n = lot->nruns ? lot->nruns : 1;
+    struct id_ix *t = malloc(n * sizeof *t);
     free(lot->by_id);
-    lot->by_id = malloc((lot->nruns ? lot->nruns : 1) * sizeof *lot->by_id);
-    if (!lot->by_id)
+    lot->by_id = malloc(n * sizeof *lot->by_id);
+    if (!t || !lot->by_id) {
+        free(t);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < lot->nruns; i++)
-        lot->by_id[i] = i;
-    /* Single-threaded use of one lot at a time: rigctl builds one. */
-    sort_lot = lot;
-    qsort(lot->by_id, lot->nruns, sizeof *lot->by_id, by_id);
-    sort_lot = NULL;
+        t[i] = (struct id_ix){ lot->runs[i].id, i };
+    qsort(t, lot->nruns, sizeof *t, by_id);
+    for (size_t i = 0; i < lot->nruns; i++)
+        lot->by_id[i] = t[i].i;
+    free(t);
     return 0;
 }
 
