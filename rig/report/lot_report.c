@@ -31,7 +31,8 @@ static const char lot_css[] =
     "table.failed td.id{font-size:11px}\n"
     "dl.rules{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;font-size:13px}\n"
     "dl.rules dt{font-weight:bold}dl.rules dd{margin:0}\n"
-    "@media print{.tiles{grid-template-columns:repeat(4,1fr)}.tile .v{font-size:16px}}\n";
+    "@media print{.tiles{grid-template-columns:repeat(4,1fr)}.tile .v{font-size:16px}"
+    "table.failed td.mono,table.viol td.mono{font-size:9px}}\n";
 
 void lot_report_fmt_index(char *buf, size_t n, double v)
 {
