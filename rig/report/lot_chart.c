@@ -137,7 +137,7 @@ static int histogram(struct html *h, const struct store_lot_series *s, size_t ix
         .xlo = x0[0],
         .xhi = x1[hg.nbins - 1],
         .ylo = 0,
-        .yhi = ymax * 1.12,
+        .yhi = fmax(ymax * 1.12, 8), /* counts: whole-number ticks */
     };
     struct svg_plot p;
     html_figure_begin(h, NULL);

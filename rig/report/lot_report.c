@@ -200,7 +200,7 @@ static void pareto(struct html *h, const struct store_lot *lot)
         .title = n > nb ? "Failures by measurement (10 most frequent)" : "Failures by measurement",
         .ylabel = "Failures",
         .ylo = 0,
-        .yhi = ymax * 1.15,
+        .yhi = fmax(ymax * 1.15, 8), /* counts: whole-number ticks */
         .xcats = cats,
         .ncats = nb,
     };
