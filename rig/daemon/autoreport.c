@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/record.h"
 #include "daemon/runner_int.h"
 #include "report/run_report.h"
 #include "version/version.h"
@@ -52,7 +53,10 @@ static void render(struct autoreport *j)
     double t0 = now_ms();
     char gen[160];
     snprintf(gen, sizeof gen, "Written by rigd %s (%s) after the run.", rig_version(), rig_vcs());
-    struct run_report_opts o = { .attempt = j->attempt, .generator = gen };
+    /* readable by whoever may read the record beside it */
+    struct run_report_opts o = { .attempt = j->attempt,
+                                 .generator = gen,
+                                 .file_mode = RECORD_FILE_MODE };
     j->rc = run_report_file(j->record, j->out, &o, j->err, sizeof j->err);
     j->ms = now_ms() - t0;
 }

@@ -33,7 +33,7 @@ static const char report_css[] =
     "caption{text-align:left;font-weight:bold;padding:4px 0}\n"
     "th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}\n"
     "thead th{background:#e8ecf0}tbody tr:nth-child(even){background:var(--zebra)}\n"
-    "table.kv th{width:28%;background:#f0f3f6;font-weight:600}\n"
+    "table.kv th{width:1%;white-space:nowrap;background:#f0f3f6;font-weight:600}\n"
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "td.mono,span.mono{font-family:'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}\n"
     ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}\n"
@@ -199,6 +199,12 @@ void html_num(struct html *h, double v, int sig)
 
 int html_write_file(const struct html *h, const char *path, char *err, size_t errlen)
 {
+    return html_write_file_mode(h, path, 0644, err, errlen);
+}
+
+int html_write_file_mode(const struct html *h, const char *path, unsigned mode, char *err,
+                         size_t errlen)
+{
     if (h->err) {
         snprintf(err, errlen, "%s: report not built: out of memory", path);
         return h->err;
@@ -217,8 +223,8 @@ int html_write_file(const struct html *h, const char *path, char *err, size_t er
         free(tmp);
         return -e;
     }
-    /* mkstemp makes 0600; a report is for everyone who can read records */
-    (void)fchmod(fd, 0644);
+    /* mkstemp makes 0600: the caller says who may read the report */
+    (void)fchmod(fd, (mode_t)mode);
     size_t off = 0;
     int rc = 0;
     while (off < h->len) {

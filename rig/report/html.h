@@ -37,8 +37,11 @@ int html_error(const struct html *h);
  * leaving h empty; NULL and *len = 0 if an error happened (h is freed). */
 char *html_take(struct html *h, size_t *len);
 /* Write the page to a file (atomically: a temporary next to it, then
- * rename). Returns 0 or -errno, with a message in err. */
+ * rename), mode 0644. Returns 0 or -errno, with a message in err. */
 int html_write_file(const struct html *h, const char *path, char *err, size_t errlen);
+/* The same with the file's mode (e.g. 0640 beside run records). */
+int html_write_file_mode(const struct html *h, const char *path, unsigned mode, char *err,
+                         size_t errlen);
 
 /* Markup the caller built. */
 void html_raw(struct html *h, const char *raw);

@@ -198,9 +198,9 @@ static void waveform(struct rr_ctx *c, const struct rr_cap *k)
         html_figure_begin(h, NULL);
         svg_plot_begin(h, &o, &p);
         draw_limits(&p, k->step, force_q, 3);
-        svg_line_uniform(&p, ms0, dms, f, n, 2);
+        svg_line_uniform(&p, ms0, dms, f, n, 0);
         struct svg_legend_item lf[] = {
-            { .label = "force", .kind = SVG_LEG_LINE, .series = 2 },
+            { .label = "force", .kind = SVG_LEG_LINE, .series = 0 },
             { .label = "peak force limits", .kind = SVG_LEG_LIMIT, .limit = SVG_LIM_LIMIT },
         };
         svg_legend(&p, lf, 2);
@@ -255,7 +255,8 @@ static void per_stroke(struct rr_ctx *c, const struct rr_cap *k, bool force)
                                .xlo = 0,
                                .xhi = (double)n + 1,
                                .ylo = lo,
-                               .yhi = hi };
+                               .yhi = hi,
+                               .x_integer = true };
     struct svg_plot p;
     html_figure_begin(h, NULL);
     svg_plot_begin(h, &o, &p);
@@ -311,6 +312,13 @@ static void rate_from_command(struct rr_ctx *c, const struct rr_cap *k, bool sto
     int nl = m ? limits_of(m, lim) : 0;
     if (!stop && isfinite(set))
         svg_range_add1(&ylo, &yhi, set * (1 + AN_SPINUP_BAND));
+    /* the transient, not the whole capture: up to twice the later of the
+     * recorded time and its limit (the points beyond are steady) */
+    double span = NAN, unused = NAN;
+    svg_range_add1(&unused, &span, t_an);
+    svg_range_add(&unused, &span, lim, (size_t)nl);
+    if (isfinite(span) && span > 0 && 2 * span < xhi)
+        xhi = 2 * span;
     svg_range_add1(&xlo, &xhi, t_an);
     svg_range_add(&xlo, &xhi, lim, (size_t)nl);
     char id[48], title[160];

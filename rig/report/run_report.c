@@ -505,7 +505,8 @@ int run_report_file(const char *record_path, const char *out_path, const struct 
     html_init(&h);
     int rc = run_report_build(record_path, o, &h, err, errlen);
     if (rc == 0)
-        rc = html_write_file(&h, out_path, err, errlen);
+        rc = html_write_file_mode(&h, out_path, o && o->file_mode ? o->file_mode : 0644, err,
+                                  errlen);
     html_free(&h);
     return rc;
 }

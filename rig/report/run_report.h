@@ -35,6 +35,7 @@ struct run_report_opts {
     const char *retest_reason;
     int strokes_shown;     /* strokes in the waveform plots; 0: 4 */
     const char *generator; /* footer text, e.g. "rigctl 0.1.0 (abc123)"; may be NULL */
+    unsigned file_mode;    /* run_report_file: the file's mode; 0: 0644 */
 };
 
 int run_report_render(const struct rec_run *r, const struct run_report_opts *o, struct html *out,

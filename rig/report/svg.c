@@ -355,7 +355,14 @@ int svg_plot_begin(struct html *out, const struct svg_plot_opts *o, struct svg_p
         p->ph = 40;
     p->legend_x = p->px0 + p->pw;
     int ymax = p->ph >= 160 ? 8 : 5, xmax = p->pw >= 500 ? 10 : 6;
-    svg_ticks(o->ylo, o->yhi, ymax, &p->yt);
+    double ylo = o->ylo, yhi = o->yhi;
+    if (isfinite(ylo) && isfinite(yhi) && yhi > ylo) {
+        /* (never across zero: a rate or a count axis stays at 0) */
+        double pad = (yhi - ylo) * 0.03;
+        ylo = ylo >= 0 && ylo - pad < 0 ? 0 : ylo - pad;
+        yhi = yhi <= 0 && yhi + pad > 0 ? 0 : yhi + pad;
+    }
+    svg_ticks(ylo, yhi, ymax, &p->yt);
     p->ylo = p->yt.lo;
     p->yhi = p->yt.hi;
     if (o->xcats) {
@@ -364,6 +371,12 @@ int svg_plot_begin(struct html *out, const struct svg_plot_opts *o, struct svg_p
         p->xhi = o->ncats > 0 ? (double)o->ncats - 0.5 : 0.5;
     } else {
         svg_ticks(o->xlo, o->xhi, xmax, &p->xt);
+        if (o->x_integer && p->xt.step < 1) {
+            p->xt.lo = floor(p->xt.lo);
+            p->xt.hi = ceil(p->xt.hi);
+            p->xt.step = 1;
+            p->xt.n = (int)(p->xt.hi - p->xt.lo) + 1;
+        }
         p->xlo = p->xt.lo;
         p->xhi = p->xt.hi;
         if (o->x_exact && isfinite(o->xlo) && isfinite(o->xhi) && o->xhi > o->xlo) {
@@ -522,6 +535,51 @@ void svg_steps(struct svg_plot *p, const double *x, const double *y, size_t n, d
     clip_close(p);
 }
 
+/* Average width of a label character at 10-11 px (layout only). */
+#define LABEL_CHAR_PX 6.2
+
+/* Where an hline label at py goes: the nearest free slot of 11 px, moving
+ * away from the labels already placed (downwards first). */
+static double hlabel_y(struct svg_plot *p, double py)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        double cand = py + (tries % 2 ? 1 : -1) * 11 * ((tries + 1) / 2);
+        if (tries == 0)
+            cand = py;
+        bool free_slot = true;
+        for (int i = 0; i < p->nhlab; i++)
+            free_slot = free_slot && fabs(p->hlab_y[i] - cand) >= 11;
+        if (free_slot) {
+            py = cand;
+            break;
+        }
+    }
+    if (p->nhlab < 16)
+        p->hlab_y[p->nhlab++] = py;
+    return py;
+}
+
+/* The first row where a vline label spanning [x0, x1] overlaps none. */
+static int vlabel_row(struct svg_plot *p, double x0, double x1)
+{
+    int row = 0;
+    for (bool clash = true; clash && row < 8;) {
+        clash = false;
+        for (int i = 0; i < p->nvlab; i++) {
+            if (p->vlab_row[i] == row && x0 < p->vlab_x1[i] + 4 && x1 > p->vlab_x0[i] - 4)
+                clash = true;
+        }
+        if (clash)
+            row++;
+    }
+    if (p->nvlab < 16) {
+        p->vlab_x0[p->nvlab] = x0;
+        p->vlab_x1[p->nvlab] = x1;
+        p->vlab_row[p->nvlab++] = row;
+    }
+    return row;
+}
+
 void svg_hline(struct svg_plot *p, double y, enum svg_limit_kind k, const char *label)
 {
     if (!isfinite(y))
@@ -536,7 +594,7 @@ void svg_hline(struct svg_plot *p, double y, enum svg_limit_kind k, const char *
     if (label) {
         char cls[8];
         snprintf(cls, sizeof cls, "k%d", (int)k & 3);
-        text_at(p->out, p->px0 + p->pw + 4, py + 4, cls, NULL, label);
+        text_at(p->out, p->px0 + p->pw + 4, hlabel_y(p, py) + 4, cls, NULL, label);
     }
     html_raw(p->out, "\n");
 }
@@ -555,7 +613,8 @@ void svg_vline(struct svg_plot *p, double x, enum svg_limit_kind k, const char *
     if (label) {
         char cls[8];
         snprintf(cls, sizeof cls, "k%d", (int)k & 3);
-        text_at(p->out, px, p->py0 - 4, cls, "middle", label);
+        int row = vlabel_row(p, px + 3, px + 3 + LABEL_CHAR_PX * (double)strlen(label));
+        text_at(p->out, px + 3, p->py0 + 12 + 12 * row, cls, NULL, label);
     }
     html_raw(p->out, "\n");
 }
@@ -622,7 +681,7 @@ void svg_legend(struct svg_plot *p, const struct svg_legend_item *items, size_t 
         const struct svg_legend_item *it = &items[j];
         const char *label = it->label ? it->label : "";
         /* ~6 px per character at 11 px: close enough for layout */
-        double tw = 6.2 * (double)strlen(label);
+        double tw = LABEL_CHAR_PX * (double)strlen(label);
         double x = p->legend_x - tw - 28;
         p->legend_x = x - 10;
         int s = series_ix(it->series);

@@ -11,7 +11,9 @@
  *   the process locale: '.' is always the decimal point.
  * - Ticks are 1-2-5 steps (1, 2, 5 x 10^k) covering the data range with
  *   at most max_ticks intervals; a degenerate range (lo == hi, or no
- *   finite data) is widened so the plot still has an axis.
+ *   finite data) is widened so the plot still has an axis. A plot pads
+ *   its y data range by 3 % on each side first, so no mark sits on the
+ *   frame.
  * - Lines are decimated to at most SVG_MAX_POINTS points per series
  *   (min and max of each bucket, in order), so a 100k-sample capture
  *   stays a few tens of kB and its peaks are kept.
@@ -80,7 +82,8 @@ struct svg_plot_opts {
     const char *yunit;
     double xlo, xhi; /* data ranges to show; expanded to ticks */
     double ylo, yhi;
-    bool x_exact; /* keep [xlo, xhi] as the x axis ends (e.g. time) */
+    bool x_exact;   /* keep [xlo, xhi] as the x axis ends (e.g. time) */
+    bool x_integer; /* whole-number x (stroke numbers): ticks at least 1 apart */
     /* Categorical x axis (Pareto, per-step bars): category i is centred
      * on x = i, the axis runs from -0.5 to ncats - 0.5. xlo/xhi ignored. */
     const char *const *xcats;
@@ -96,6 +99,13 @@ struct svg_plot {
     bool categorical;
     int width, height;
     double legend_x; /* next legend item's x (items flow left to right) */
+    /* Labels placed so far, so the next one moves out of their way:
+     * hline labels by y (right margin), vline labels by x span (rows
+     * inside the top of the plot area). */
+    double hlab_y[16];
+    int nhlab;
+    double vlab_x0[16], vlab_x1[16];
+    int vlab_row[16], nvlab;
 };
 
 /* Opens the <svg>, draws the frame, grid, ticks, labels and title, and
@@ -129,9 +139,12 @@ enum svg_limit_kind {
     SVG_LIM_CONTROL,  /* control limit (SPC): blue, long dash */
 };
 /* A horizontal line across the plot at y, with a label (text, may be
- * NULL) at its right end, e.g. "USL 1.55". */
+ * NULL) at its right end, e.g. "USL 1.55"; a label that would overlap one
+ * placed before moves down (or up) by a line. */
 void svg_hline(struct svg_plot *p, double y, enum svg_limit_kind k, const char *label);
-/* A vertical line at x (e.g. LSL/USL on a histogram), label at its top. */
+/* A vertical line at x (e.g. LSL/USL on a histogram), its label inside
+ * the plot's top right of the line, on the first row where it overlaps
+ * no earlier vline label. */
 void svg_vline(struct svg_plot *p, double x, enum svg_limit_kind k, const char *label);
 
 enum svg_band_kind {

@@ -81,6 +81,20 @@ START_TEST(station_line)
                             err, sizeof err) < 0);
     ck_assert(station_parse("{\"retention\":{\"days\":1},\"pen\":{},\"sensor\":{}}", "b", &c, err,
                             sizeof err) < 0);
+    /* "report": {"auto": bool}: rigd's automatic run report, off by default */
+    ck_assert(station_parse("{\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) == 0);
+    ck_assert(!c.report_auto);
+    ck_assert_msg(station_parse("{\"report\":{\"auto\":true},\"pen\":{},\"sensor\":{}}", "b", &c,
+                                err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert(c.report_auto);
+    ck_assert(station_parse("{\"report\":{\"auto\":1},\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) < 0 &&
+              strstr(err, "$.report.auto"));
+    ck_assert(station_parse("{\"report\":{\"when\":1},\"pen\":{},\"sensor\":{}}", "b", &c, err,
+                            sizeof err) < 0);
+    ck_assert(
+        station_parse("{\"report\":true,\"pen\":{},\"sensor\":{}}", "b", &c, err, sizeof err) < 0);
     static const char *const bad[] = {
         "{\"line\":\"dbname=x\",\"pen\":{},\"sensor\":{}}",
         "{\"line\":{},\"pen\":{},\"sensor\":{}}",

@@ -42,7 +42,11 @@ for n in eol-fail eol-retest dvt-sweep sensor-unplug; do
     # the station's automatic report, written after the final record
     [ -s "$R/$n.html" ] || fail "no automatic report $n.html beside the record"
     grep -q "Run report" "$R/$n.html" || fail "$n.html is not a run report"
-    cp "$R/$n.json" "$ART/"
+    [ "$(stat -c %a "$R/$n.html")" = 640 ] || fail "$n.html is not mode 0640 like its record"
+    # the record and its attachments, so the reports can be made again
+    for f in "$R/$n".*; do
+        case $f in *.html) ;; *) cp "$f" "$ART/" ;; esac
+    done
     # (checked, not rendered again: the browser renders rigctl's copy)
     # by file, with the database for the attempt number
     "$RIGCTL" report "$R/$n.json" --station-db "$DB" -o "$ART/$n.html" 2>"$DIR/rep.err" ||

@@ -164,6 +164,11 @@ START_TEST(scaling)
     ck_assert(fabs(svg_sx(&p, 5) - (p.px0 + p.pw / 2)) < 1e-9);
     ck_assert(fabs(svg_sy(&p, 0) - (p.py0 + p.ph / 2)) < 1e-9);
     svg_plot_end(&p);
+    /* data padded off the frame, but a zero-based axis stays at zero */
+    struct svg_plot_opts z = { .id = "p2", .xlo = 0, .xhi = 1, .ylo = 0, .yhi = 100 };
+    ck_assert_int_eq(svg_plot_begin(&h, &z, &p), 0);
+    ck_assert(p.ylo == 0 && p.yhi > 100);
+    svg_plot_end(&p);
     struct svg_plot_opts bad = { .id = NULL };
     ck_assert_int_eq(svg_plot_begin(&h, &bad, &p), -EINVAL);
     html_free(&h);
