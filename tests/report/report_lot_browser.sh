@@ -5,9 +5,9 @@
 # with --run-reports (every failed run's link must name a run report
 # written beside it); then the pages in headless Chromium (report_lot.mjs),
 # which keeps their screenshots and PDFs in ART.
-#   report_lot_browser.sh LOTFILL RIGCTL REPORT_LOT_MJS CORPUS ART
+#   report_lot_browser.sh LOTFILL RIGCTL REPORT_LOT_MJS CORPUS STATION_JSON ART
 set -eu
-lotfill=$1 rigctl=$2 mjs=$3 corpus=$4 art=$5
+lotfill=$1 rigctl=$2 mjs=$3 corpus=$4 station=$5 art=$6
 rm -rf "$art"
 mkdir -p "$art/records" "$art/with-runs"
 db="$art/lot.db"
@@ -15,6 +15,15 @@ db="$art/lot.db"
 "$rigctl" report --since 2026-12-01 --until 2026-12-02 --station-db "$db" -o "$art/lot-imr.html"
 "$rigctl" report --since 2026-12-01 --model MNP-A --subgroup 5 --station-db "$db" \
     -o "$art/lot-xbar-r.html"
+# The same database found through a station config: its "results_dir"
+# is relative (to the working directory), the database is the default
+# station.db in it.
+mkdir -p "$art/config/results"
+cp "$station" "$art/config/station.json"
+cp "$db" "$art/config/results/station.db"
+(cd "$art/config" && "$rigctl" report --since 2026-12-01 --config station.json -o lot.html)
+grep -q 'data-fig="runs">62<' "$art/config/lot.html" ||
+    { echo "--config: not the 62 runs of the lot" >&2; exit 1; }
 # Records with real failures (FAIL, ERROR, ABORTED) and their run reports.
 # (The corpus's variants share run ids: each copy gets its own, so every
 # one is a run; the first "id" of a record is the run's.)
