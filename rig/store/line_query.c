@@ -437,7 +437,10 @@ static int lot_read(struct line *ln, const struct store_filter *f, struct store_
     cat(&q, " ORDER BY m.name COLLATE \"C\", m.units COLLATE \"C\" NULLS FIRST,"
             " m.comparison COLLATE \"C\" NULLS FIRST, m.low NULLS FIRST, m.high NULLS FIRST,"
             " r.started_utc COLLATE \"C\", r.id COLLATE \"C\", m.step_no, m.idx");
-    return lot_rows(ln, &q, lot, store_lot_add_value, err, errlen);
+    r = lot_rows(ln, &q, lot, store_lot_add_value, err, errlen);
+    if (r == 0)
+        store_lot_finish(lot);
+    return r;
 }
 
 int line_lot(struct line *ln, const struct store_filter *f, struct store_lot **out, char *err,
@@ -448,18 +451,27 @@ int line_lot(struct line *ln, const struct store_filter *f, struct store_lot **o
     g.dut = g.outcome = NULL;
     *out = NULL;
     struct store_lot *lot = store_lot_new();
-    if (!lot)
+    cJSON *y = NULL, *pa = NULL;
+    if (!lot || !(lot->stats = cJSON_CreateObject()) ||
+        !(pa = cJSON_AddArrayToObject(lot->stats, "pareto"))) {
+        store_lot_free(lot);
         return oom(err, errlen);
-    int r = line_stats(ln, &g, &lot->stats, err, errlen);
-    if (r == 0)
-        r = line_ready(ln, err, errlen);
+    }
+    int r = line_ready(ln, err, errlen);
+    /* One snapshot, and hash joins (see line_stats). */
     if (r == 0) {
         PQclear(PQexec(ln->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
         PQclear(PQexec(ln->conn, "SET LOCAL enable_nestloop = off"));
-        r = lot_read(ln, &g, lot, err, errlen);
+        r = yields(ln, &g, &y, err, errlen);
+        if (r == 0)
+            r = pareto(ln, &g, pa, err, errlen);
+        if (r == 0)
+            r = lot_read(ln, &g, lot, err, errlen);
         if (PQstatus(ln->conn) == CONNECTION_OK)
             PQclear(PQexec(ln->conn, r == 0 ? "COMMIT" : "ROLLBACK"));
     }
+    if (y)
+        cJSON_AddItemToObject(lot->stats, "yields", y);
     if (r < 0) {
         store_lot_free(lot);
         return r;

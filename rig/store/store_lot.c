@@ -128,8 +128,15 @@ static bool same_population(const struct store_lot_series *s, const struct store
 
 static struct store_lot_series *population(struct store_lot *lot, const struct store_row *w)
 {
-    if (lot->nseries && same_population(&lot->series[lot->nseries - 1], w))
-        return &lot->series[lot->nseries - 1];
+    /* Rows come run by run, each run's measurements in the same order:
+     * the population after the last one used is nearly always the next. */
+    for (size_t k = 0; k < lot->nseries; k++) {
+        size_t i = (lot->last + k) % lot->nseries;
+        if (same_population(&lot->series[i], w)) {
+            lot->last = (i + 1) % lot->nseries;
+            return &lot->series[i];
+        }
+    }
     struct store_lot_series *a = grow(lot->series, &lot->series_cap, lot->nseries, sizeof *a);
     if (!a)
         return NULL;
@@ -143,6 +150,7 @@ static struct store_lot_series *population(struct store_lot *lot, const struct s
         .low = w->null(w, 3) ? NAN : w->real(w, 3),
         .high = w->null(w, 4) ? NAN : w->real(w, 4),
     };
+    lot->last = 0;
     return oom || !s->name ? NULL : s;
 }
 
@@ -174,6 +182,40 @@ int store_lot_add_value(struct store_lot *lot, const struct store_row *w)
     s->x[s->n] = w->real(w, 5);
     s->run[s->n++] = (size_t)run;
     return 0;
+}
+
+/* SQL's order of the populations (store_stats's ORDER BY): text bytewise,
+ * numbers ascending, NULLs first. */
+static int cmp_text(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) : !!a - !!b;
+}
+
+static int cmp_real(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return !isnan(a) - !isnan(b);
+    return (a > b) - (a < b);
+}
+
+static int cmp_series(const void *x, const void *y)
+{
+    const struct store_lot_series *a = x, *b = y;
+    int c = cmp_text(a->name, b->name);
+    if (!c)
+        c = cmp_text(a->units, b->units);
+    if (!c)
+        c = cmp_text(a->comparison, b->comparison);
+    if (!c)
+        c = cmp_real(a->low, b->low);
+    if (!c)
+        c = cmp_real(a->high, b->high);
+    return c;
+}
+
+void store_lot_finish(struct store_lot *lot)
+{
+    qsort(lot->series, lot->nseries, sizeof *lot->series, cmp_series);
 }
 
 void store_lot_free(struct store_lot *lot)
@@ -263,18 +305,21 @@ static int read_rows(struct store *st, const struct store_filter *f, struct stor
         return r;
     if (store_lot_index(lot) < 0)
         return oom(err, errlen);
-    /* store_stats's measurement query and order (store_stats.c), with the
-     * run id to place each value. */
+    /* store_stats's measurement rows (store_stats.c) in run order, with
+     * the run id to place each value: each lands at the end of its
+     * population, so every population is in store_stats's run order and
+     * only the populations are sorted afterwards. Sorting the 200 000
+     * values of 10 000 runs by population in SQL took 3 times as long. */
     snprintf(sql, sizeof sql, "%s",
              "SELECT m.name, m.units, m.comparison, m.low, m.high, m.value, m.outcome, r.id"
-             " FROM measurements m JOIN runs r ON r.rid = m.rid"
+             " FROM runs r CROSS JOIN measurements m ON m.rid = r.rid"
              " WHERE r.complete = 1 AND m.superseded = 0 AND m.outcome != 'SKIPPED'");
     store_filter_sql(sql, sizeof sql, f, 's');
-    strncat(sql,
-            " ORDER BY m.name, m.units, m.comparison, m.low, m.high, r.started_utc, r.id,"
-            " m.step_no, m.idx",
-            sizeof sql - strlen(sql) - 1);
-    return each_row(st, sql, f, store_lot_add_value, lot, "lot values", err, errlen);
+    strncat(sql, " ORDER BY r.started_utc, r.id, m.step_no, m.idx", sizeof sql - strlen(sql) - 1);
+    r = each_row(st, sql, f, store_lot_add_value, lot, "lot values", err, errlen);
+    if (r == 0)
+        store_lot_finish(lot);
+    return r;
 }
 
 int store_lot(struct store *st, const struct store_filter *f, struct store_lot **out, char *err,
@@ -285,17 +330,25 @@ int store_lot(struct store *st, const struct store_filter *f, struct store_lot *
     g.dut = g.outcome = NULL; /* not lot filters */
     *out = NULL;
     struct store_lot *lot = store_lot_new();
-    if (!lot)
+    cJSON *y = NULL, *pa = NULL;
+    if (!lot || !(lot->stats = cJSON_CreateObject()) ||
+        !(pa = cJSON_AddArrayToObject(lot->stats, "pareto"))) {
+        store_lot_free(lot);
         return oom(err, errlen);
-    int r = store_stats(st, &g, &lot->stats, err, errlen);
-    if (r == 0) {
-        pthread_mutex_lock(&st->lock);
-        /* One read transaction: runs and values of one snapshot. */
-        sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
-        r = read_rows(st, &g, lot, err, errlen);
-        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-        pthread_mutex_unlock(&st->lock);
     }
+    pthread_mutex_lock(&st->lock);
+    /* One read transaction: yields, Pareto, runs and values of one
+     * snapshot even while runs are being written. */
+    sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+    int r = store_yields_locked(st, &g, &y, err, errlen);
+    if (r == 0)
+        r = store_pareto_locked(st, &g, pa, err, errlen);
+    if (r == 0)
+        r = read_rows(st, &g, lot, err, errlen);
+    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&st->lock);
+    if (y)
+        cJSON_AddItemToObject(lot->stats, "yields", y);
     if (r < 0) {
         store_lot_free(lot);
         return r;

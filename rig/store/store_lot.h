@@ -1,5 +1,5 @@
-/* What a lot (period) report needs from a results database: the figures
- * of store_stats (yields, per-measurement statistics, Pareto) plus the
+/* What a lot (period) report needs from a results database: the yields
+ * and the failure Pareto of store_stats, plus the
  * data behind its plots and tables: the complete runs of the selection in
  * start order, every numeric measurement value in run order per
  * population, and which measurements failed in each run.
@@ -16,9 +16,7 @@
  *    measurements left out, values in run order (start, run id, step,
  *    position): the very values and order store_capability() is given
  *    by store_stats, so figures computed on them equal `rigctl stats`.
- *  - stats and the rest are read in two snapshots: a run completed in
- *    between can be in one and not the other (a lot report of a closed
- *    period is not affected).
+ *  - Everything is read in one snapshot (one read transaction).
  *  - 0 or -errno with a message in err, as store.h.
  */
 #ifndef RIG_STORE_STORE_LOT_H
@@ -47,7 +45,9 @@ struct store_lot_series {
 };
 
 struct store_lot {
-    cJSON *stats;               /* store_stats / line_stats of the same filter */
+    /* {yields, pareto} as store_stats / line_stats give them for the same
+     * filter (the per-measurement figures come from the series). */
+    cJSON *stats;
     size_t started;             /* runs started in the selection, incomplete included */
     struct store_lot_run *runs; /* complete runs, start order */
     size_t nruns, runs_cap;
@@ -55,6 +55,7 @@ struct store_lot {
     size_t nseries, series_cap;
     /* Run lookup by id (store_lot_index): indexes into runs, by id. */
     size_t *by_id;
+    size_t last; /* building: where the next population is looked for */
 };
 
 int store_lot(struct store *st, const struct store_filter *f, struct store_lot **out, char *err,
@@ -72,8 +73,10 @@ int store_lot_add_run(struct store_lot *lot, const struct store_row *w);
 /* Sort the run index; after the runs, before the values. */
 int store_lot_index(struct store_lot *lot);
 /* A measurement row: name, units, comparison, low, high, value, outcome,
- * run id, in population and run order. A run not among the lot's runs
- * (written between the queries) is passed over. */
+ * run id, in run order (start, run id, step, position); populations may
+ * come in any order. A run not among the lot's runs is passed over. */
 int store_lot_add_value(struct store_lot *lot, const struct store_row *w);
+/* After the values: the populations in store_stats's order. */
+void store_lot_finish(struct store_lot *lot);
 
 #endif
