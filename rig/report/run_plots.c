@@ -477,6 +477,113 @@ static bool judges_setpoint(const struct rec_step *s)
     return false;
 }
 
+/* The step's judged value of rate or depth as the plots show it: absolute,
+ * or as a deviation from the setpoint (rate in %, depth in mm). */
+static double shown(double v, double set, bool depth, bool dev)
+{
+    if (!dev)
+        return v;
+    return depth ? v - set : (v / set - 1) * 100;
+}
+
+/* Whether the step's rate or depth measurement failed (or could not be
+ * judged): its point is drawn as a distinct marker. */
+static bool judged_bad(const struct rec_step *s, bool depth)
+{
+    static const char *const q[2][2] = { { "stroke_rate_hz", "rate_error_pct" },
+                                         { "depth_mean_mm", "depth_error_mm" } };
+    for (int i = 0; i < 2; i++) {
+        const struct rec_measurement *m = rr_meas(s, q[depth][i]);
+        if (m && m->outcome != OUTCOME_PASS && m->outcome != OUTCOME_SKIPPED)
+            return true;
+    }
+    return false;
+}
+
+static void setpoint_plot(struct html *h, const struct rr_cap *const *k, size_t n,
+                          const char *const *cats, bool depth, bool dev, double *set, double *meas,
+                          const double *pos)
+{
+    double lo = NAN, hi = NAN;
+    bool any_bad = false;
+    /* meas holds the good points, set (reused) the bad ones for deviations */
+    double *bad = set;
+    double *setv = malloc(n * sizeof *setv);
+    if (!setv) {
+        h->err = -ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct rec_step *s = k[i]->step;
+        const struct an_result *a = &s->capture->analysis;
+        double sp = depth ? s->setpoints.depth_mm : s->setpoints.rate_hz;
+        double v = depth ? a->depth_mean_mm : a->rate_hz;
+        if (!depth && !(v > 0))
+            v = NAN; /* 0: fewer than 2 steady strokes */
+        double l, u;
+        abs_limits(s, depth, &l, &u);
+        setv[i] = shown(sp, sp, depth, dev);
+        bool b = judged_bad(s, depth);
+        any_bad |= b;
+        meas[i] = b ? NAN : shown(v, sp, depth, dev);
+        bad[i] = b ? shown(v, sp, depth, dev) : NAN;
+        svg_range_add1(&lo, &hi, setv[i]);
+        svg_range_add1(&lo, &hi, shown(v, sp, depth, dev));
+        svg_range_add1(&lo, &hi, shown(l, sp, depth, dev));
+        svg_range_add1(&lo, &hi, shown(u, sp, depth, dev));
+    }
+    static const char *const titles[2][2] = {
+        { "Stroke rate against the rate setpoint", "Mean depth against the depth setpoint" },
+        { "Stroke rate error: (measured \u2212 setpoint) / setpoint",
+          "Depth error: measured mean \u2212 setpoint" },
+    };
+    char id[16];
+    snprintf(id, sizeof id, "sw-%c%s", depth ? 'd' : 'r', dev ? "e" : "");
+    struct svg_plot_opts o = { .id = id,
+                               .height = dev ? 230 : 260,
+                               .title = titles[dev][depth],
+                               .xlabel = "Capture step (setpoints)",
+                               .ylabel = dev ? (depth ? "Depth error" : "Rate error")
+                                             : (depth ? "Depth" : "Stroke rate"),
+                               .yunit = dev ? (depth ? "mm" : "%") : (depth ? "mm" : "Hz"),
+                               .ylo = lo,
+                               .yhi = hi,
+                               .xcats = cats,
+                               .ncats = n };
+    struct svg_plot p;
+    html_figure_begin(h, NULL);
+    svg_plot_begin(h, &o, &p);
+    for (size_t i = 0; i < n; i++) {
+        const struct rec_step *s = k[i]->step;
+        double sp = depth ? s->setpoints.depth_mm : s->setpoints.rate_hz;
+        double l, u;
+        abs_limits(s, depth, &l, &u);
+        if (isfinite(l) && isfinite(u))
+            svg_band(&p, (double)i - 0.4, (double)i + 0.4, shown(l, sp, depth, dev),
+                     shown(u, sp, depth, dev), SVG_BAND_OK);
+    }
+    if (dev)
+        svg_hline(&p, 0, SVG_LIM_TARGET, "setpoint");
+    else
+        svg_steps(&p, pos, setv, n, (double)n - 0.5, 6);
+    svg_markers(&p, NULL, meas, n, 0);
+    svg_markers(&p, NULL, bad, n, 1);
+    struct svg_legend_item leg[] = {
+        { .label = "measured", .kind = SVG_LEG_MARKER, .series = 0 },
+        { .label = "setpoint", .kind = SVG_LEG_LIMIT, .limit = SVG_LIM_TARGET },
+        { .label = "limits (pass band)", .kind = SVG_LEG_BAND, .band = SVG_BAND_OK },
+        { .label = "failed", .kind = SVG_LEG_MARKER, .series = 1 },
+    };
+    if (!dev) {
+        leg[1].kind = SVG_LEG_LINE;
+        leg[1].series = 6;
+    }
+    svg_legend(&p, leg, any_bad ? 4 : 3);
+    svg_plot_end(&p);
+    html_figure_end(h, NULL);
+    free(setv);
+}
+
 /* Measured rate and depth against the setpoints, one category per
  * capture that judges them (sweeps, the EOL's operating points). */
 static void setpoint_plots(struct rr_ctx *c)
@@ -503,65 +610,23 @@ static void setpoint_plots(struct rr_ctx *c)
     }
     html_raw(h, "<section class=\"sweep\">");
     html_heading(h, 3, NULL, "Rate and depth against their setpoints");
-    for (int depth = 0; depth < 2; depth++) {
-        double lo = NAN, hi = NAN;
-        for (size_t i = 0; i < n; i++) {
-            const struct rec_step *s = k[i]->step;
-            const struct an_result *a = &s->capture->analysis;
-            set[i] = depth ? s->setpoints.depth_mm : s->setpoints.rate_hz;
-            meas[i] = depth ? a->depth_mean_mm : a->rate_hz;
-            if (!depth && !(meas[i] > 0))
-                meas[i] = NAN; /* 0: fewer than 2 steady strokes */
-            pos[i] = (double)i - 0.5;
-            if (n <= 8) {
-                char a1[24], a2[24];
-                svg_fmt_num(a1, sizeof a1, s->setpoints.rate_hz, 4);
-                svg_fmt_num(a2, sizeof a2, s->setpoints.depth_mm, 3);
-                snprintf(names[i], sizeof names[i], "#%u %s Hz %s mm", s->index, a1, a2);
-            } else {
-                snprintf(names[i], sizeof names[i], "#%u", s->index);
-            }
-            cats[i] = names[i];
-            svg_range_add1(&lo, &hi, set[i]);
-            svg_range_add1(&lo, &hi, meas[i]);
-            double l, u;
-            abs_limits(s, depth, &l, &u);
-            svg_range_add1(&lo, &hi, l);
-            svg_range_add1(&lo, &hi, u);
+    for (size_t i = 0; i < n; i++) {
+        const struct rec_step *s = k[i]->step;
+        if (n <= 8) {
+            char a1[24], a2[24];
+            svg_fmt_num(a1, sizeof a1, s->setpoints.rate_hz, 4);
+            svg_fmt_num(a2, sizeof a2, s->setpoints.depth_mm, 3);
+            snprintf(names[i], sizeof names[i], "#%u %s Hz %s mm", s->index, a1, a2);
+        } else {
+            snprintf(names[i], sizeof names[i], "#%u", s->index);
         }
-        char id[16];
-        snprintf(id, sizeof id, "sw-%c", depth ? 'd' : 'r');
-        struct svg_plot_opts o = { .id = id,
-                                   .height = 260,
-                                   .title = depth ? "Mean depth against the depth setpoint"
-                                                  : "Stroke rate against the rate setpoint",
-                                   .xlabel = "Capture step (setpoints)",
-                                   .ylabel = depth ? "Depth" : "Stroke rate",
-                                   .yunit = depth ? "mm" : "Hz",
-                                   .ylo = lo,
-                                   .yhi = hi,
-                                   .xcats = cats,
-                                   .ncats = n };
-        struct svg_plot p;
-        html_figure_begin(h, NULL);
-        svg_plot_begin(h, &o, &p);
-        for (size_t i = 0; i < n; i++) {
-            double l, u;
-            abs_limits(k[i]->step, depth, &l, &u);
-            if (isfinite(l) && isfinite(u))
-                svg_band(&p, (double)i - 0.4, (double)i + 0.4, l, u, SVG_BAND_OK);
-        }
-        svg_steps(&p, pos, set, n, (double)n - 0.5, 6);
-        svg_markers(&p, NULL, meas, n, 0);
-        struct svg_legend_item leg[] = {
-            { .label = "measured", .kind = SVG_LEG_MARKER, .series = 0 },
-            { .label = "setpoint", .kind = SVG_LEG_LINE, .series = 6 },
-            { .label = "limits (pass band)", .kind = SVG_LEG_BAND, .band = SVG_BAND_OK },
-        };
-        svg_legend(&p, leg, 3);
-        svg_plot_end(&p);
-        fig_end(h, NULL);
+        cats[i] = names[i];
+        pos[i] = (double)i - 0.5;
     }
+    /* absolute values against the setpoints, then the deviations, where
+     * a few tenths of a percent are visible */
+    for (int mode = 0; mode < 4; mode++)
+        setpoint_plot(h, k, n, cats, mode & 1, mode & 2, set, meas, pos);
     html_raw(h, "</section>\n");
 out:
     free(k);

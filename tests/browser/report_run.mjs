@@ -37,9 +37,12 @@ try {
         if (!(p.w > 100 && p.h > 100)) throw new Error(`${f}: a plot of ${p.w}x${p.h} px`);
         if (p.marks < 3) throw new Error(`${f}: a plot with nothing drawn`);
       }
-      // a record with captures on disk has plots (pruned ones: per-stroke plots)
-      const expectPlots = !/sensor-unplug/.test(f);
-      if (expectPlots && plots.length === 0) throw new Error(`${f}: no SVG plot`);
+      // every capture section shows a plot or says why it cannot
+      const caps = await ctx.page.evaluate(() =>
+        [...document.querySelectorAll('section.cap')].map((c) =>
+          c.querySelectorAll('svg.plot').length + c.querySelectorAll('p.note').length));
+      if (caps.some((k) => k === 0)) throw new Error(`${f}: a capture with no plot and no note`);
+      if (caps.length > 0 && plots.length === 0) throw new Error(`${f}: captures but no SVG plot`);
       await ctx.page.screenshot({ path: join(dir, `${stem}.png`), fullPage: true });
       await ctx.page.emulateMedia({ media: 'print' });
       const pdf = await ctx.page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true });

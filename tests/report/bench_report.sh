@@ -2,7 +2,8 @@
 # Benchmark: time to render run reports of an EOL run and a full DVT sweep
 # (fixtures/sequences/dvt-sweep.json: 30 operating points) made on the
 # simulated bench. Prints bench_report's min / median / max.
-#   tests/report/bench_report.sh [BUILDDIR] [N]
+#   tests/report/bench_report.sh [BUILDDIR] [N] [KEEPDIR]
+# KEEPDIR: copy the records and attachments there (to look at them).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
@@ -25,3 +26,7 @@ kill -TERM \$pid; wait \$pid || true
 EOS
 "$build/rig/sim/rigsim" --seed 11 -- sh "$DIR/inner.sh"
 "$build/tests/report/bench_report" -n "$n" "$DIR/results/eol.json" "$DIR/results/dvt.json"
+if [ -n "${3:-}" ]; then
+    mkdir -p "$3"
+    cp "$DIR"/results/eol.* "$DIR"/results/dvt.* "$3/"
+fi

@@ -221,7 +221,7 @@ static void check_captures(const struct rec_run *r, const char *html, const char
             }
         }
     }
-    if (judged >= 2 && !strstr(html, "id=\"sw-r\""))
+    if (judged >= 2 && (!strstr(html, "id=\"sw-r\"") || !strstr(html, "id=\"sw-re\"")))
         bad("%u captures judged at setpoints but no setpoint plot", judged);
     if (strstr(html, "deleted by retention") && no > 0) {
         bool any = false;

@@ -26,6 +26,13 @@ run "$SWEEP" dvt-sweep
 rc=$?
 # (a loaded machine can lose sensor samples: ERROR is a verdict too)
 [ $rc -le 2 ] || fail "sweep: rigctl exit $rc, expected a verdict"
+# ABORTED: the operator aborts mid-capture
+ctl run "$LONG" --dut $DUT --operator "Q. Tester" --record aborted.json >"$DIR/aborted.out" 2>&1 &
+ctl=$!
+wait_motor_running
+ctl abort >/dev/null 2>&1 || fail "rigctl abort failed"
+wait_ctl
+[ $ctl_rc -eq 2 ] || fail "abort: rigctl exit $ctl_rc, expected 2 (ABORTED)"
 # ERROR: the sensor head unplugged during a long capture
 ctl run "$UNPLUG" --dut $DUT --operator "Q. Tester" --record sensor-unplug.json \
     >"$DIR/sensor-unplug.out" 2>&1 &
@@ -38,7 +45,7 @@ stop_rigd
 
 R=$DIR/results
 DB=$R/station.db
-for n in eol-fail eol-retest dvt-sweep sensor-unplug; do
+for n in eol-fail eol-retest dvt-sweep aborted sensor-unplug; do
     # the station's automatic report, written after the final record
     [ -s "$R/$n.html" ] || fail "no automatic report $n.html beside the record"
     grep -q "Run report" "$R/$n.html" || fail "$n.html is not a run report"
@@ -56,6 +63,7 @@ for n in eol-fail eol-retest dvt-sweep sensor-unplug; do
 done
 grep -q '"outcome":[[:space:]]*"FAIL"' "$R/eol-fail.json" || fail "eol-fail is not FAIL"
 grep -q '"outcome":[[:space:]]*"ERROR"' "$R/sensor-unplug.json" || fail "sensor-unplug is not ERROR"
+grep -q '"outcome":[[:space:]]*"ABORTED"' "$R/aborted.json" || fail "aborted is not ABORTED"
 # attempts from the database: the retest is the serial's second run
 grep -q "2 (retest after FAIL" "$ART/eol-retest.html" || fail "retest attempt not shown"
 

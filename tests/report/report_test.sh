@@ -2,8 +2,8 @@
 # Run reports of real records (docs/REPORTS.md), end to end:
 #   report_test.sh RIGSIM RIGD RIGCTL REPORT_CHECK SRCDIR ARTEFACTS [NODE]
 # rigsim + rigd (station option "report": {"auto": true}) make records of
-# a FAIL (depth drift), a retest PASS, a DVT sweep and an ERROR (sensor
-# unplugged mid-capture); report_inner.sh writes their reports with
+# a FAIL (depth drift), a retest PASS, a DVT sweep, an ABORTED run and an
+# ERROR (sensor unplugged mid-capture); report_inner.sh writes their reports with
 # rigctl report (by file and by run id), a pruned copy's, and checks each
 # against its record (report_check). The records and reports are kept in
 # ARTEFACTS; with NODE, tests/browser/report_run.mjs then renders every
