@@ -215,7 +215,8 @@ static int cmp_series(const void *x, const void *y)
 
 void store_lot_finish(struct store_lot *lot)
 {
-    qsort(lot->series, lot->nseries, sizeof *lot->series, cmp_series);
+    if (lot->nseries) /* qsort's base must not be NULL, even for 0 */
+        qsort(lot->series, lot->nseries, sizeof *lot->series, cmp_series);
 }
 
 void store_lot_free(struct store_lot *lot)
