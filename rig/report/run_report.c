@@ -431,7 +431,7 @@ int run_report_render(const struct rec_run *r, const struct run_report_opts *o, 
     }
     html_raw(out, " \u00b7 started ");
     html_text(out, t);
-    html_raw(out, " UTC \u00b7 run ");
+    html_raw(out, " \u00b7 run ");
     html_text(out, r->id);
     html_raw(out, "</p></header>\n");
     banner(&c);
