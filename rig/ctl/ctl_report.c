@@ -16,6 +16,7 @@
 
 #include "core/record.h"
 #include "ctl/ctl_args.h"
+#include "ctl/ctl_lot.h"
 #include "dev/station.h"
 #include "report/run_report.h"
 #include "store/store.h"
@@ -30,6 +31,7 @@ struct report_args {
 
 static const char usage[] =
     "Usage: rigctl report RUN [-o FILE] [--station-db DB | --config STATION.JSON]\n"
+    "       rigctl report --since T ...   (the lot report: rigctl report --since T --help)\n"
     "\n"
     "Write a run's report: one self-contained HTML file (no network, prints to\n"
     "PDF) with the run's identity, outcome, measurements against their limits,\n"
@@ -260,6 +262,10 @@ int ctl_report_dispatch(int argc, char **argv)
     }
     if (i >= argc || strcmp(argv[i], "report") != 0)
         return -1;
+    /* The lot report (ctl_lot.c) is asked for by its period and has its
+     * own options. */
+    if (ctl_lot_wants(argc - i, argv + i))
+        return ctl_lot_main(argc - i, argv + i);
     struct report_args a;
     int rc = parse(argc - i, argv + i, &a);
     if (rc != 0)

@@ -108,4 +108,11 @@ int line_yields(struct line *ln, const struct store_filter *f, cJSON **out, char
 int line_stats(struct line *ln, const struct store_filter *f, cJSON **out, char *err,
                size_t errlen);
 
+/* The lot report's data (store_lot.h) over the whole line: as store_lot,
+ * with the line's attempt numbers (line_runs) and line_stats's yields and
+ * Pareto, in one snapshot. */
+struct store_lot;
+int line_lot(struct line *ln, const struct store_filter *f, struct store_lot **out, char *err,
+             size_t errlen);
+
 #endif

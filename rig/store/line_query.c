@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/line_int.h"
+#include "store/store_lot.h"
 #include "store/store_rows.h"
 
 /* ---- PostgreSQL rows ---------------------------------------------------- */
@@ -61,7 +62,7 @@ static void cat(struct pgq *q, const char *s)
 /* Append fragment fmt (with one %d: the parameter's number) for value v. */
 static void param(struct pgq *q, const char *fmt, const char *v)
 {
-    char frag[128];
+    char frag[256];
     if (q->n >= (int)(sizeof q->v / sizeof q->v[0]))
         return; /* never with these statements */
     q->v[q->n++] = v;
@@ -80,6 +81,11 @@ static void filter(struct pgq *q, const struct store_filter *f, char which)
         param(q, " AND r.started_utc < $%d", f->until);
     if (f->fixture)
         param(q, " AND r.fixture = $%d", f->fixture);
+    if (f->model)
+        param(q,
+              " AND EXISTS (SELECT 1 FROM measurements pm WHERE pm.run_id = r.id AND"
+              " pm.superseded = 0 AND pm.quantity = 'pen_model' AND pm.text = $%d)",
+              f->model);
     if (f->outcome && which == 'h') {
         if (!strcmp(f->outcome, "incomplete"))
             cat(q, " AND r.complete = 0");
@@ -235,10 +241,12 @@ static int yields(struct line *ln, const struct store_filter *f, cJSON **out, ch
 {
     /* As store_yields_locked: the runs of the cohort's units in (serial,
      * attempt) order; the cohort is chosen by the same C code. */
-    struct store_filter g = { .since = f->since, .until = f->until, .fixture = f->fixture };
+    struct store_filter g = {
+        .since = f->since, .until = f->until, .fixture = f->fixture, .model = f->model
+    };
     struct pgq q = { .sql = "SELECT a.dut_serial, a.line_attempt, a.complete, a.outcome,"
                             " a.started_utc, a.fixture FROM line_runs a WHERE a.dut_serial != ''" };
-    if (g.since || g.until || g.fixture) {
+    if (g.since || g.until || g.fixture || g.model) {
         cat(&q, " AND a.dut_serial IN (SELECT r.dut_serial FROM line_runs r WHERE"
                 " r.line_attempt = 1 AND r.dut_serial != ''");
         filter(&q, &g, 'y');
@@ -372,5 +380,102 @@ int line_stats(struct line *ln, const struct store_filter *f, cJSON **out, char 
         return r;
     }
     *out = o;
+    return 0;
+}
+
+/* ---- lot report data (store_lot.h) -------------------------------------- */
+
+static int lot_rows(struct line *ln, const struct pgq *q, struct store_lot *lot,
+                    int (*add)(struct store_lot *, const struct store_row *), char *err,
+                    size_t errlen)
+{
+    PGresult *res;
+    int r = run(ln, q, &res, "lot", err, errlen);
+    if (r < 0)
+        return r;
+    for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+        struct store_row w = pg_row(res, i);
+        if (add(lot, &w) < 0)
+            r = oom(err, errlen);
+    }
+    PQclear(res);
+    return r;
+}
+
+static int lot_count(struct store_lot *lot, const struct store_row *w)
+{
+    lot->started = (size_t)w->integer(w, 0);
+    return 0;
+}
+
+static int lot_read(struct line *ln, const struct store_filter *f, struct store_lot *lot, char *err,
+                    size_t errlen)
+{
+    struct pgq q = { .sql = "SELECT count(*) FROM runs r WHERE true" };
+    filter(&q, f, 'y');
+    int r = lot_rows(ln, &q, lot, lot_count, err, errlen);
+    if (r < 0)
+        return r;
+    /* As store_lot's (store_lot.c), with the line's attempt numbers. */
+    q = (struct pgq){ .sql = "SELECT r.id, r.dut_serial, r.line_attempt, r.fixture, r.station,"
+                             " r.started_utc, r.outcome, r.record_path, CASE WHEN r.outcome !="
+                             " 'PASS' THEN (SELECT string_agg(m.name, ', ' ORDER BY m.step_no,"
+                             " m.idx) FROM measurements m WHERE m.run_id = r.id AND"
+                             " m.superseded = 0 AND m.outcome NOT IN ('PASS', 'SKIPPED')) END"
+                             " FROM line_runs r WHERE r.complete = 1" };
+    filter(&q, f, 'y');
+    cat(&q, " ORDER BY r.started_utc COLLATE \"C\", r.id COLLATE \"C\"");
+    if ((r = lot_rows(ln, &q, lot, store_lot_add_run, err, errlen)) < 0)
+        return r;
+    if (store_lot_index(lot) < 0)
+        return oom(err, errlen);
+    q = (struct pgq){ .sql = "SELECT m.name, m.units, m.comparison, m.low, m.high, m.value,"
+                             " m.outcome, r.id FROM measurements m JOIN runs r ON r.id = m.run_id"
+                             " WHERE r.complete = 1 AND m.superseded = 0 AND"
+                             " m.outcome != 'SKIPPED'" };
+    filter(&q, f, 's');
+    cat(&q, " ORDER BY m.name COLLATE \"C\", m.units COLLATE \"C\" NULLS FIRST,"
+            " m.comparison COLLATE \"C\" NULLS FIRST, m.low NULLS FIRST, m.high NULLS FIRST,"
+            " r.started_utc COLLATE \"C\", r.id COLLATE \"C\", m.step_no, m.idx");
+    r = lot_rows(ln, &q, lot, store_lot_add_value, err, errlen);
+    if (r == 0)
+        store_lot_finish(lot);
+    return r;
+}
+
+int line_lot(struct line *ln, const struct store_filter *f, struct store_lot **out, char *err,
+             size_t errlen)
+{
+    static const struct store_filter none;
+    struct store_filter g = f ? *f : none;
+    g.dut = g.outcome = NULL;
+    *out = NULL;
+    struct store_lot *lot = store_lot_new();
+    cJSON *y = NULL, *pa = NULL;
+    if (!lot || !(lot->stats = cJSON_CreateObject()) ||
+        !(pa = cJSON_AddArrayToObject(lot->stats, "pareto"))) {
+        store_lot_free(lot);
+        return oom(err, errlen);
+    }
+    int r = line_ready(ln, err, errlen);
+    /* One snapshot, and hash joins (see line_stats). */
+    if (r == 0) {
+        PQclear(PQexec(ln->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+        PQclear(PQexec(ln->conn, "SET LOCAL enable_nestloop = off"));
+        r = yields(ln, &g, &y, err, errlen);
+        if (r == 0)
+            r = pareto(ln, &g, pa, err, errlen);
+        if (r == 0)
+            r = lot_read(ln, &g, lot, err, errlen);
+        if (PQstatus(ln->conn) == CONNECTION_OK)
+            PQclear(PQexec(ln->conn, r == 0 ? "COMMIT" : "ROLLBACK"));
+    }
+    if (y)
+        cJSON_AddItemToObject(lot->stats, "yields", y);
+    if (r < 0) {
+        store_lot_free(lot);
+        return r;
+    }
+    *out = lot;
     return 0;
 }

@@ -101,6 +101,11 @@ struct store_filter {
     const char *dut, *since, *until, *outcome, *fixture;
     const char *measurement; /* stats: one measurement name */
     unsigned limit;          /* history: at most this many, 0 = 100 */
+    /* The DUT model: runs with a measurement of quantity "pen_model" (the
+     * model the pen reported at its identify step) whose text is this.
+     * The runs table has no model column; a run whose sequence does not
+     * evaluate the model never matches. Filters like since/fixture. */
+    const char *model;
 };
 
 /* Runs matching the filter, newest first: an array of

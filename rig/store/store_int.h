@@ -91,6 +91,9 @@ void store_bind_filter(sqlite3_stmt *s, const struct store_filter *f);
 /* store_yields with the mutex held. */
 int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                         size_t errlen);
+/* store_stats's Pareto (appended to arr) with the mutex held. */
+int store_pareto_locked(struct store *st, const struct store_filter *f, cJSON *arr, char *err,
+                        size_t errlen);
 
 /* How import turns a record document into a run: rec_from_json and
  * rec_run_free in store_import_dir (store_import_rec.c); the tests pass

@@ -31,6 +31,11 @@ void store_filter_sql(char *sql, size_t len, const struct store_filter *f, char 
         strncat(sql, " AND r.started_utc < :until", len - strlen(sql) - 1);
     if (f->fixture)
         strncat(sql, " AND r.fixture = :fixture", len - strlen(sql) - 1);
+    if (f->model)
+        strncat(sql,
+                " AND EXISTS (SELECT 1 FROM measurements pm WHERE pm.rid = r.rid AND"
+                " pm.superseded = 0 AND pm.quantity = 'pen_model' AND pm.text = :model)",
+                len - strlen(sql) - 1);
     if (f->outcome && which == 'h')
         strncat(sql,
                 !strcmp(f->outcome, "incomplete") ? " AND r.complete = 0"
@@ -53,6 +58,7 @@ void store_bind_filter(sqlite3_stmt *s, const struct store_filter *f)
     bind_name(s, ":since", f->since);
     bind_name(s, ":until", f->until);
     bind_name(s, ":fixture", f->fixture);
+    bind_name(s, ":model", f->model);
     bind_name(s, ":outcome", f->outcome);
     bind_name(s, ":measurement", f->measurement);
 }
@@ -246,10 +252,12 @@ int store_yields_locked(struct store *st, const struct store_filter *f, cJSON **
      * unit is in the cohort and a plain index scan is cheapest; with one,
      * the cohort's serials are found first through the time or fixture
      * index. */
-    struct store_filter g = { .since = f->since, .until = f->until, .fixture = f->fixture };
+    struct store_filter g = {
+        .since = f->since, .until = f->until, .fixture = f->fixture, .model = f->model
+    };
     char sql[1024] = "SELECT a.dut_serial, a.attempt, a.complete, a.outcome, a.started_utc,"
                      " a.fixture FROM runs a WHERE a.dut_serial != ''";
-    if (g.since || g.until || g.fixture) {
+    if (g.since || g.until || g.fixture || g.model) {
         strncat(sql,
                 " AND a.dut_serial IN (SELECT r.dut_serial FROM runs r WHERE r.attempt = 1"
                 " AND r.dut_serial != ''",

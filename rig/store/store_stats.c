@@ -113,8 +113,8 @@ static int measurements(struct store *st, const struct store_filter *f, cJSON *a
     return r;
 }
 
-static int pareto(struct store *st, const struct store_filter *f, cJSON *arr, char *err,
-                  size_t errlen)
+int store_pareto_locked(struct store *st, const struct store_filter *f, cJSON *arr, char *err,
+                        size_t errlen)
 {
     /* From the failed runs to their measurements (CROSS JOIN keeps that
      * order): left to itself SQLite walks all measurements by name, 60
@@ -181,7 +181,7 @@ int store_stats(struct store *st, const struct store_filter *f, cJSON **out, cha
     if (r == 0)
         r = measurements(st, &g, ms, err, errlen);
     if (r == 0)
-        r = pareto(st, &g, pa, err, errlen);
+        r = store_pareto_locked(st, &g, pa, err, errlen);
     sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     pthread_mutex_unlock(&st->lock);
     if (y)

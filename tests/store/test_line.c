@@ -16,6 +16,7 @@
 
 #include "pgtest.h"
 #include "store/line_int.h"
+#include "store/store_lot.h"
 #include "storetest.h"
 
 static char err[512];
@@ -459,6 +460,55 @@ START_TEST(line_queries_match_station)
 }
 END_TEST
 
+/* The lot report's data over the line equals the station's (the same
+ * runs, in the same order, the same values per population). */
+START_TEST(line_lot_matches_station)
+{
+    struct store *st = station("lot.db", 40);
+    struct line *ln = connect_line("lot");
+    ck_assert_msg(store_sync(st, ln, 0, NULL, err, sizeof err) == 0, "%s", err);
+    const struct store_filter lf[] = {
+        { 0 },
+        { .since = "2026-12-01T00:01", .fixture = "f1" },
+        { .measurement = "force", .until = "2026-12-01T00:02" },
+        { .model = "MNP-A" }, /* these runs report no model: none */
+    };
+    for (size_t i = 0; i < sizeof lf / sizeof lf[0]; i++) {
+        struct store_lot *a, *b;
+        ck_assert_msg(store_lot(st, &lf[i], &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(line_lot(ln, &lf[i], &b, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(a->started, b->started);
+        ck_assert_uint_eq(a->nruns, b->nruns);
+        ck_assert(i == 3 ? a->nruns == 0 : a->nruns > 0);
+        for (size_t k = 0; k < a->nruns; k++) {
+            ck_assert_str_eq(a->runs[k].id, b->runs[k].id);
+            ck_assert_uint_eq(a->runs[k].attempt, b->runs[k].attempt);
+            ck_assert_str_eq(a->runs[k].outcome, b->runs[k].outcome);
+            ck_assert_str_eq(a->runs[k].failing ? a->runs[k].failing : "-",
+                             b->runs[k].failing ? b->runs[k].failing : "-");
+        }
+        ck_assert_uint_eq(a->nseries, b->nseries);
+        for (size_t k = 0; k < a->nseries; k++) {
+            const struct store_lot_series *x = &a->series[k], *y = &b->series[k];
+            ck_assert_str_eq(x->name, y->name);
+            ck_assert_uint_eq(x->count, y->count);
+            ck_assert_uint_eq(x->pass, y->pass);
+            ck_assert_uint_eq(x->n, y->n);
+            for (size_t j = 0; j < x->n; j++) {
+                ck_assert_double_eq(x->x[j], y->x[j]);
+                ck_assert_uint_eq(x->run[j], y->run[j]);
+            }
+        }
+        same(a->stats, b->stats, "lot stats");
+        a->stats = b->stats = NULL; /* same() freed them */
+        store_lot_free(a);
+        store_lot_free(b);
+    }
+    line_close(ln);
+    store_close(st);
+}
+END_TEST
+
 /* Run a shell command, its stdout into out (malloc'd); exit status. */
 static int sh(const char *cmd, char **out)
 {
@@ -528,6 +578,7 @@ Suite *line_suite(void)
     tcase_set_timeout(tq, 300);
     tcase_add_test(tq, line_queries_match_station);
     tcase_add_test(tq, rigctl_sync);
+    tcase_add_test(tq, line_lot_matches_station);
     suite_add_tcase(s, tq);
     return s;
 }
