@@ -45,7 +45,7 @@ static int insert_study(struct store *st, const struct store_study *s, char *err
         store_bind_text(q, 8, pj);
         store_bind_text(q, 9, oj);
         int rc = sqlite3_step(q);
-        if (rc == SQLITE_CONSTRAINT) {
+        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
             snprintf(err, errlen, "station database: study %s exists", s->id);
             r = -EEXIST;
         } else if (rc != SQLITE_DONE) {
