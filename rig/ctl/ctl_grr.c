@@ -417,7 +417,8 @@ static int walk_cell(const struct ctl_args *a, const struct grr_opts *o, struct 
             return -1;
         }
         cJSON *fin;
-        int rc = ctl_grr_run_one(a, seq, serial, name, &fin);
+        int rc = ctl_grr_run_one(a, seq, serial, name, id, (unsigned)part,
+                                 (unsigned)num_of(cell, "trial"), &fin);
         if (!fin) {
             if (rc == CTL_EXIT_UNAVAILABLE)
                 return -1;

@@ -15,12 +15,13 @@
  * from a. Returns a ctl_exit code. */
 int ctl_grr(const struct ctl_args *a, int argc, char **argv);
 
-/* One run through rigd, as `rigctl run` makes it, waiting for its end
- * (ctl_grr_run.c). out: the "finished" event (caller frees), or NULL
+/* One run through rigd, as `rigctl run` makes it, with the study, part
+ * and trial on the run (API minor 4), waiting for its end (ctl_grr_run.c). out: the "finished" event (caller frees), or NULL
  * when the run was refused or the connection failed (said on stderr).
  * Returns a ctl_exit code of the outcome. */
 int ctl_grr_run_one(const struct ctl_args *a, const char *sequence, const char *dut,
-                    const char *operator_name, cJSON **finished);
+                    const char *operator_name, const char *study, unsigned part, unsigned trial,
+                    cJSON **finished);
 
 /* The analysis of a study (ctl_grr_analyse.c): every numeric measurement,
  * or the one named; tables on stdout, or one JSON object with json. */

@@ -53,7 +53,8 @@ static int outcome_exit(const char *o)
 }
 
 int ctl_grr_run_one(const struct ctl_args *a, const char *sequence, const char *dut,
-                    const char *operator_name, cJSON **finished)
+                    const char *operator_name, const char *study, unsigned part, unsigned trial,
+                    cJSON **finished)
 {
     *finished = NULL;
     struct ctl_conn c;
@@ -82,6 +83,9 @@ int ctl_grr_run_one(const struct ctl_args *a, const char *sequence, const char *
     cJSON_AddStringToObject(req, "spec_text", f.spec_text);
     cJSON_AddStringToObject(req, "dut", dut);
     cJSON_AddStringToObject(req, "operator", operator_name);
+    cJSON_AddStringToObject(req, "study", study);
+    cJSON_AddNumberToObject(req, "part", part);
+    cJSON_AddNumberToObject(req, "trial", trial);
     cJSON_AddBoolToObject(req, "wait", 1);
     ctl_run_files_free(&f);
     if (ask(a, &c, req, -1, &reply, "run") < 0)

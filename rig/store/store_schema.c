@@ -130,7 +130,8 @@ static const char migration3[] =
  * deleted, as its record's "pruned_utc" says; NULL while it is kept. */
 static const char migration4[] = "ALTER TABLE attachments ADD COLUMN pruned_utc TEXT;";
 
-/* Gauge R&R studies (`rigctl grr`, store/study.h): the study and its
+/* Gauge R&R studies (`rigctl grr`, store/study.h): the runs' own study,
+ * part and trial (from the record, NULL for other runs) and the study and its
  * randomised plan, one row per cell run (position in the run order,
  * trial, operator, part), with the run that measured it once done. Linked
  * by the run's id, not its rid: a run's rows are replaced (new rid) every
@@ -154,7 +155,10 @@ static const char migration5[] =
     "  run_id TEXT, outcome TEXT, done_utc TEXT,"
     "  errors INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (study_id, pos)) WITHOUT ROWID;"
-    "CREATE INDEX study_runs_run ON study_runs(run_id);";
+    "CREATE INDEX study_runs_run ON study_runs(run_id);"
+    "ALTER TABLE runs ADD COLUMN study_id TEXT;" /* the run's record "study" */
+    "ALTER TABLE runs ADD COLUMN study_part INTEGER;"
+    "ALTER TABLE runs ADD COLUMN study_trial INTEGER;";
 
 const struct store_migration store_migrations[] = {
     { 1, "initial schema", migration1 },    { 2, "query indexes", migration2 },

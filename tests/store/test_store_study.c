@@ -2,7 +2,8 @@
  * its plan kept and read back, never replaced; a cell done by a FAIL run
  * (a measurement) but not by an ERROR one (counted, still to do); the
  * values of a measurement over the done cells, refused when a run has it
- * twice; a version 4 database migrated with its runs kept. */
+ * twice; a run's row naming its study; a version 4 database migrated
+ * with its runs kept. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -135,6 +136,33 @@ START_TEST(values_of_done_cells)
 }
 END_TEST
 
+/* A run's own study, part and trial (the record's "study") on its row;
+ * other runs have NULL there. */
+START_TEST(run_row_names_its_study)
+{
+    const char *path = scratch_path("r.db");
+    struct store *st;
+    ck_assert_msg(store_open(&st, path, err, sizeof err) == 0, "%s", err);
+    struct rec_run r;
+    trun_init(&r, rid(1), "P1", "f1", 0, OUTCOME_PASS);
+    char id[] = "S7";
+    r.study.id = id;
+    r.study.part = 3;
+    r.study.trial = 2;
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    /* put again (a later update): the row is replaced, the study stays */
+    ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
+    r.study.id = NULL;
+    trun_free(&r);
+    put(st, 2, "P1", OUTCOME_PASS, 1.0, 1);
+    store_close(st);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM runs WHERE study_id = 'S7' AND"
+                                   " study_part = 3 AND study_trial = 2"),
+                     1);
+    ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM runs WHERE study_id IS NULL"), 1);
+}
+END_TEST
+
 START_TEST(migrates_from_version_4)
 {
     const char *path = scratch_path("v4.db");
@@ -160,6 +188,7 @@ int main(void)
     tcase_add_test(tc, study_kept_and_read_back);
     tcase_add_test(tc, error_runs_leave_the_cell_to_do);
     tcase_add_test(tc, values_of_done_cells);
+    tcase_add_test(tc, run_row_names_its_study);
     tcase_add_test(tc, migrates_from_version_4);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
