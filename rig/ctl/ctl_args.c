@@ -84,6 +84,8 @@ static const char usage_main[] =
     "  prune --config STATION.JSON [--pass-days N] [--dry-run]\n"
     "                              delete the capture files of PASS runs older\n"
     "                              than N days (retention; records keep the hashes)\n"
+    "  report RUN [-o FILE] [--station-db DB | --config STATION.JSON]\n"
+    "                              a run's HTML report (RUN: record file or run id)\n"
     "  grr plan|analyse ...        gauge R&R studies (rigctl grr --help)\n"
     "\n"
     "Global options:\n"

@@ -13,6 +13,7 @@
 #include "ctl/ctl_conn.h"
 #include "ctl/ctl_db.h"
 #include "ctl/ctl_grr.h"
+#include "ctl/ctl_report.h"
 #include "ctl/ctl_sync.h"
 #include "version/version.h"
 
@@ -744,6 +745,9 @@ int main(int argc, char **argv)
     int sync_rc = ctl_sync_dispatch(argc, argv);
     if (sync_rc >= 0)
         return sync_rc;
+    int report_rc = ctl_report_dispatch(argc, argv); /* reads files and the database */
+    if (report_rc >= 0)
+        return report_rc;
     struct ctl_args a;
     int rc = ctl_parse_args(argc, argv, &a, stdout, stderr);
     if (rc != CTL_EXIT_OK || a.help)

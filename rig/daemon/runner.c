@@ -97,6 +97,8 @@ static void finish_run(struct runner *rn)
                     res->record_error);
 
     runevents_finished(rn, run, outcome, reason);
+    /* after the verdict is out: the report never delays or changes it */
+    autoreport_start(rn, run, false);
     /* The verdict is in the station database (the worker wrote it before
      * it ended): push it to the line now rather than at the next poll. */
     linesync_kick(bench->rigd->linesync);
@@ -511,7 +513,9 @@ void runner_shutdown(struct bench *bench)
         log_run_msg(
             LOG_NOTICE, RUN_LOG(run), "run %s ended at shutdown: %s; record %s", run->run_id,
             run->exec_rc < 0 ? "not started" : outcome_str(run->result.outcome), run->record_path);
+        autoreport_start(rn, run, true);
     }
+    autoreport_shutdown(rn);
     pthread_mutex_lock(&rn->lock);
     rn->run = NULL;
     pthread_mutex_unlock(&rn->lock);

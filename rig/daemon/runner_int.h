@@ -157,6 +157,7 @@ struct runner {
     /* End of the last block delivered, kept across stream restarts. */
     bool have_last_end;
     uint64_t last_end;
+    struct autoreport *reports; /* automatic reports being written (autoreport.c) */
 };
 
 /* The ops' context is the run. */
@@ -164,6 +165,17 @@ static inline struct run *R(void *ctx)
 {
     return ctx;
 }
+
+/* ---- autoreport.c: the station's automatic run report ---------------------- */
+
+struct autoreport;
+/* After a run has ended (its worker joined): when the station config asks
+ * for it, write the run's report beside its record -- on a thread of its
+ * own (now false: event thread, logged when done) or at once (now true:
+ * shutdown, after the loop). Never affects the run; failures are logged. */
+void autoreport_start(struct runner *rn, const struct run *run, bool now);
+/* Shutdown: wait for the reports being written and log them. */
+void autoreport_shutdown(struct runner *rn);
 
 /* ---- opbridge.c: worker <-> event thread --------------------------------- */
 

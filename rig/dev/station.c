@@ -301,6 +301,18 @@ static int parse_database(const cJSON *root, struct station_config *out, const c
                         "$.retention.pass_days: must be a number of days, 0 or more");
         out->retention_pass_days = pd->valuedouble;
     }
+    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(root, "report");
+    if (rep) {
+        static const char *const rep_keys[] = { "auto", NULL };
+        const cJSON *au = cJSON_GetObjectItemCaseSensitive(rep, "auto");
+        if (!cJSON_IsObject(rep))
+            return fail(err, errlen, name, "$.report: must be an object (\"auto\")");
+        if (check_keys(rep, rep_keys, "$.report", name, err, errlen) < 0)
+            return -1;
+        if (au && !cJSON_IsBool(au))
+            return fail(err, errlen, name, "$.report.auto: must be true or false");
+        out->report_auto = cJSON_IsTrue(au);
+    }
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(root, "line");
     if (line) {
         static const char *const line_keys[] = { "conninfo", NULL };
@@ -334,9 +346,9 @@ int station_parse(const char *text, const char *name, struct station_config *out
     }
     int rc = -1;
     static const char *const top_keys[] = {
-        "station", "results_dir",   "fixtures", "fixture",      "pen",
-        "sensor",  "sequence_dirs", "database", "max_attempts", "compress_captures",
-        "line",    "retention",     NULL
+        "station",       "results_dir", "fixtures",     "fixture",           "pen",  "sensor",
+        "sequence_dirs", "database",    "max_attempts", "compress_captures", "line", "retention",
+        "report",        NULL
     };
     if (!cJSON_IsObject(root)) {
         fail(err, errlen, name, "$: must be an object");
@@ -524,6 +536,8 @@ cJSON *station_to_json(const struct station_config *c)
     cJSON *dirs = cJSON_AddArrayToObject(o, "sequence_dirs");
     for (size_t i = 0; i < c->nsequence_dirs; i++)
         cJSON_AddItemToArray(dirs, cJSON_CreateString(c->sequence_dirs[i]));
+    if (c->report_auto)
+        cJSON_AddTrueToObject(cJSON_AddObjectToObject(o, "report"), "auto");
     if (c->raw_captures) /* (the default is not shown) */
         cJSON_AddFalseToObject(o, "compress_captures");
     return o;

@@ -84,6 +84,9 @@ struct station_config {
     /* "compress_captures": false -> raw rig-capture/1 attachments (the
      * default, zero, compresses them: docs/RECORD.md) */
     bool raw_captures;
+    /* "report": {"auto": true}: rigd writes each run's HTML report beside
+     * its record (<stem>.html) after the final record (docs/REPORTS.md). */
+    bool report_auto;
 };
 
 /* Parse from JSON text; `name` labels error messages. 0 or -1 with err. */

@@ -111,6 +111,11 @@ struct store_filter {
 int store_history(struct store *st, const struct store_filter *f, cJSON **out, char *err,
                   size_t errlen);
 
+/* One run by its id, or by a prefix of it of at least 8 characters that
+ * names one run only: the history object above. -ENOENT when there is
+ * none, -EINVAL when the prefix is short or names several runs. */
+int store_find_run(struct store *st, const char *id, cJSON **out, char *err, size_t errlen);
+
 /* Every attempt at a serial, oldest first:
  * {dut_serial, attempts, final_outcome, runs: [history object +
  *  failing: [{step_index, name, value|text, units, comparison, low, high,

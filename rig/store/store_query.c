@@ -99,6 +99,57 @@ out:
     return r;
 }
 
+int store_find_run(struct store *st, const char *id, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t n = id ? strlen(id) : 0;
+    if (n < 8 || n > 36 || strspn(id, "0123456789abcdef-") != n) {
+        snprintf(err, errlen, "run id %s: not a run id (8 to 36 of 0-9, a-f and -)",
+                 id ? id : "(none)");
+        return -EINVAL;
+    }
+    /* the id's characters are checked above: no LIKE wildcard in it */
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s;
+    int r = store_prepare(st,
+                          "SELECT " STORE_RUN_COLUMNS " FROM runs r WHERE r.id = ?1"
+                          " OR r.id LIKE ?1 || '%' ORDER BY r.id = ?1 DESC LIMIT 2",
+                          &s, err, errlen);
+    if (r < 0)
+        goto out;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    cJSON *found = NULL;
+    int rc, rows = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows++;
+        if (rows == 1)
+            found = store_run_json(s);
+    }
+    if (rc != SQLITE_DONE) {
+        r = store_fail(st, rc, "find run", err, errlen);
+    } else if (rows == 0) {
+        snprintf(err, errlen, "run %s: not in the station database", id);
+        r = -ENOENT;
+    } else if (!found) {
+        r = oom(err, errlen);
+    } else if (rows > 1 && n < 36) {
+        /* an exact match sorts first; otherwise the prefix is ambiguous */
+        cJSON *fid = cJSON_GetObjectItemCaseSensitive(found, "id");
+        if (!cJSON_IsString(fid) || strcmp(fid->valuestring, id) != 0) {
+            snprintf(err, errlen, "run id %s names several runs: give more of it", id);
+            r = -EINVAL;
+        }
+    }
+    sqlite3_finalize(s);
+    if (r == 0)
+        *out = found;
+    else
+        cJSON_Delete(found);
+out:
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
 /* The failing measurements of run rid, in execution order. */
 static int failing(struct store *st, long long rid, cJSON *arr, char *err, size_t errlen)
 {
