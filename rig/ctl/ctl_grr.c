@@ -33,7 +33,7 @@ static const char usage[] =
     "                 [--parts N] [--operators N] [--trials N] [--operator-names A,B,C]\n"
     "                 [--study ID] [--seed N] [--yes] [--mount-hook CMD]\n"
     "                 (--station-db PATH | --config STATION.JSON)\n"
-    "       rigctl grr analyse STUDY [--measurement M] [--json]\n"
+    "       rigctl grr analyse STUDY [--measurement M] [--json] [--html FILE]\n"
     "                 (--station-db PATH | --config STATION.JSON)\n"
     "\n"
     "plan: makes a gauge R&R study's randomised run order (each operator measures\n"
@@ -51,11 +51,13 @@ static const char usage[] =
     "in its environment; a non-zero exit stops the walk.\n"
     "analyse: the AIAG ANOVA method (interaction pooled when p >= 0.25) and the\n"
     "average-and-range method for each numeric measurement of the study's runs\n"
-    "(or the one named). Exit 0 done, 2 study incomplete or unusable, 64 usage.\n";
+    "(or the one named); --html FILE also writes the study's report: one\n"
+    "self-contained HTML page with the tables and an appraiser-by-part chart.\n"
+    "Exit 0 done, 2 study incomplete or unusable, 64 usage.\n";
 
 struct grr_opts {
     const char *action, *sequence, *study, *serials, *op_names, *db, *config, *hook;
-    const char *measurement;
+    const char *measurement, *html;
     long parts, operators, trials;
     uint64_t seed;
     bool have_seed, yes, json;
@@ -95,6 +97,7 @@ enum {
     O_HOOK,
     O_MEAS,
     O_JSON,
+    O_HTML,
     O_HELP
 };
 
@@ -115,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct grr_opts *o)
         { "mount-hook", required_argument, NULL, O_HOOK },
         { "measurement", required_argument, NULL, O_MEAS },
         { "json", no_argument, NULL, O_JSON },
+        { "html", required_argument, NULL, O_HTML },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -153,6 +157,9 @@ static int parse_opts(int argc, char **argv, struct grr_opts *o)
             break;
         case O_JSON:
             o->json = true;
+            break;
+        case O_HTML:
+            o->html = optarg;
             break;
         case O_HELP:
             fputs(usage, stdout);
@@ -524,5 +531,5 @@ int ctl_grr(const struct ctl_args *a, int argc, char **argv)
         }
         db = c.database;
     }
-    return ctl_grr_analyse(db, o.study, o.measurement, o.json || a->json);
+    return ctl_grr_analyse(db, o.study, o.measurement, o.json || a->json, o.html);
 }

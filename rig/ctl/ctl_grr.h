@@ -24,7 +24,9 @@ int ctl_grr_run_one(const struct ctl_args *a, const char *sequence, const char *
                     cJSON **finished);
 
 /* The analysis of a study (ctl_grr_analyse.c): every numeric measurement,
- * or the one named; tables on stdout, or one JSON object with json. */
-int ctl_grr_analyse(const char *db_path, const char *study, const char *measurement, bool json);
+ * or the one named; tables on stdout, or one JSON object with json; html
+ * (may be NULL): also the study's HTML report there (report/grr_report.h). */
+int ctl_grr_analyse(const char *db_path, const char *study, const char *measurement, bool json,
+                    const char *html);
 
 #endif

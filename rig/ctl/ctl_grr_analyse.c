@@ -9,7 +9,19 @@
 
 #include "core/grr.h"
 #include "ctl/ctl_grr.h"
+#include "report/grr_report.h"
 #include "store/study.h"
+#include "version/version.h"
+
+/* What the HTML report needs of each measurement analysed. */
+#define GRR_REPORT_MAX 32
+struct collected {
+    size_t n;
+    char *name[GRR_REPORT_MAX], *units[GRR_REPORT_MAX];
+    double *x[GRR_REPORT_MAX];
+    struct grr_data data[GRR_REPORT_MAX];
+    struct grr_result res[GRR_REPORT_MAX];
+};
 
 static int num_of(const cJSON *o, const char *k)
 {
@@ -181,8 +193,10 @@ static void print_result(const char *name, const cJSON *vals, const struct grr_r
     printf("  ndc = %d\n", g->ndc);
 }
 
-/* One measurement: 0 analysed, -1 said why on stderr. */
-static int analyse_one(struct store *st, const cJSON *study, const char *name, cJSON *json_out)
+/* One measurement: 0 analysed, -1 said why on stderr. Kept in keep
+ * (when given and not full) for the HTML report. */
+static int analyse_one(struct store *st, const cJSON *study, const char *name, cJSON *json_out,
+                       struct collected *keep)
 {
     char err[512];
     cJSON *vals;
@@ -221,14 +235,65 @@ static int analyse_one(struct store *st, const cJSON *study, const char *name, c
         else
             print_result(name, vals, &r);
         rc = 0;
+        if (keep && keep->n < GRR_REPORT_MAX) {
+            size_t k = keep->n++;
+            const char *u = str_of(vals, "units");
+            keep->name[k] = strdup(name);
+            keep->units[k] = u ? strdup(u) : NULL;
+            keep->x[k] = x;
+            keep->data[k] = (struct grr_data){ P, O, T, x };
+            keep->res[k] = r;
+            x = NULL;
+        }
     }
     free(x);
     cJSON_Delete(vals);
     return rc;
 }
 
-int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measurement, bool json)
+static const char *const *names_of(const cJSON *arr, const char **out, size_t max)
 {
+    for (size_t i = 0; i < max; i++) {
+        const cJSON *v = cJSON_GetArrayItem(arr, (int)i);
+        out[i] = cJSON_IsString(v) ? v->valuestring : "?";
+    }
+    return out;
+}
+
+static int write_html(const char *path, const cJSON *study, struct collected *c)
+{
+    struct grr_report_meas meas[GRR_REPORT_MAX];
+    for (size_t i = 0; i < c->n; i++)
+        meas[i] = (struct grr_report_meas){ c->name[i], c->units[i], &c->data[i], &c->res[i] };
+    const char *ops[GRR_MAX_OPS], *parts[GRR_MAX_PARTS];
+    char gen[256];
+    snprintf(gen, sizeof gen, "rigctl grr analyse, rig %s (%s)", rig_version(), rig_vcs_commit());
+    struct grr_report rep = {
+        str_of(study, "id"),
+        str_of(study, "sequence_file"),
+        str_of(study, "created_utc"),
+        names_of(cJSON_GetObjectItem(study, "operator_names"), ops, GRR_MAX_OPS),
+        names_of(cJSON_GetObjectItem(study, "part_serials"), parts, GRR_MAX_PARTS),
+        meas,
+        c->n,
+        gen,
+    };
+    struct html h;
+    char err[512];
+    html_init(&h);
+    int r = grr_report_render(&rep, &h, err, sizeof err);
+    if (r == 0)
+        r = html_write_file(&h, path, err, sizeof err);
+    html_free(&h);
+    if (r < 0)
+        fprintf(stderr, "rigctl: grr: %s\n", err);
+    return r;
+}
+
+int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measurement, bool json,
+                    const char *html)
+{
+    static struct collected keep; /* large: not on the stack */
     struct store *st;
     char err[512];
     if (store_open(&st, db_path, err, sizeof err) < 0) {
@@ -249,7 +314,7 @@ int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measu
                str_of(study, "sequence_file"));
     int cells = cJSON_GetArraySize(cJSON_GetObjectItem(study, "cells")), bad = 0, ok = 0;
     if (measurement) {
-        bad += analyse_one(st, study, measurement, results) < 0;
+        bad += analyse_one(st, study, measurement, results, html ? &keep : NULL) < 0;
         ok += !bad;
     } else {
         /* Only what every run of the study measured: a measurement
@@ -258,7 +323,7 @@ int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measu
         cJSON_ArrayForEach (m, names) {
             if (num_of(m, "runs") != cells)
                 continue;
-            int r = analyse_one(st, study, str_of(m, "name"), results);
+            int r = analyse_one(st, study, str_of(m, "name"), results, html ? &keep : NULL);
             bad += r < 0;
             ok += r == 0;
         }
@@ -281,7 +346,17 @@ int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measu
         cJSON_Delete(o);
     }
     rc = ok > 0 && bad == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+    if (rc == CTL_EXIT_OK && html && write_html(html, study, &keep) < 0)
+        rc = CTL_EXIT_ERROR;
+    else if (rc == CTL_EXIT_OK && html && !json)
+        printf("\nreport: %s\n", html);
 out:
+    for (size_t i = 0; i < keep.n; i++) {
+        free(keep.name[i]);
+        free(keep.units[i]);
+        free(keep.x[i]);
+    }
+    keep.n = 0;
     cJSON_Delete(study);
     cJSON_Delete(names);
     store_close(st);

@@ -55,8 +55,12 @@ echo "grr-sim: $total runs in $(echo "$end - $start" | bc) s" >&2
 ctl grr analyse S1 --measurement depth --station-db "$DIR/results/station.db" \
     >"$DIR/analyse.out" 2>&1 || fail "analyse: exit $?"
 cat "$DIR/analyse.out" >&2
-ctl grr analyse S1 --json --station-db "$DIR/results/station.db" >"$DIR/analyse.json" ||
+html=
+[ -n "${GRR_ARTEFACTS:-}" ] && html="--html $GRR_ARTEFACTS/S1.html"
+# shellcheck disable=SC2086
+ctl grr analyse S1 --json $html --station-db "$DIR/results/station.db" >"$DIR/analyse.json" ||
     fail "analyse --json: exit $?"
+[ -z "$html" ] || cp "$DIR/analyse.json" "$GRR_ARTEFACTS/S1.json"
 python3 "$SRCDIR/tests/grr/grr_check.py" "$DIR/analyse.json" "$DIR/truth.jsonl" \
     "$DIR/results/station.db" "$GRR_PARTS" "$GRR_OPS" "$GRR_TRIALS" >&2 || fail "grr_check"
 kill -TERM "$pid"

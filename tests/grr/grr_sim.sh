@@ -15,7 +15,10 @@
 #       $b/rig/ctl/rigctl . 10 3 3 /tmp/grr
 # The suite's version also checks that a study stopped half way resumes
 # (cells done are skipped) and that a run ending ERROR (a sensor unplug
-# injected mid-run) is run again.
+# injected mid-run) is run again. With GRR_ARTEFACTS set, the study's HTML
+# report and analysis go there, and with GRR_NODE too the report is
+# rendered in headless Chromium (tests/browser/report_grr.mjs: screenshot
+# and PDF beside it).
 set -eu
 rigsim=$1 rigd=$2 rigctl=$3 src=$4
 parts=${5:-5} ops=${6:-2} trials=${7:-2} keep=${8:-}
@@ -31,11 +34,19 @@ cat >"$DIR/station.json" <<EOJ
 EOJ
 export DIR SRCDIR=$src RIGD=$rigd RIGCTL=$rigctl RIGSIM=$rigsim GRR_PARTS=$parts GRR_OPS=$ops GRR_TRIALS=$trials
 rc=0
+if [ -n "${GRR_ARTEFACTS:-}" ]; then
+    rm -rf "$GRR_ARTEFACTS"
+    mkdir -p "$GRR_ARTEFACTS"
+fi
 "$RIGSIM" --bench "$src/fixtures/benches/msa.json" --seed 7 --truth "$DIR/truth.jsonl" \
     -- sh "$src/tests/grr/grr_inner.sh" || rc=$?
 if [ -n "$keep" ]; then
     mkdir -p "$keep"
     cp "$DIR/truth.jsonl" "$DIR"/*.out "$DIR"/*.json "$keep/" 2>/dev/null || true
     cp "$DIR/results/station.db" "$keep/" 2>/dev/null || true
+fi
+if [ $rc -eq 0 ] && [ -n "${GRR_NODE:-}" ] && [ -n "${GRR_ARTEFACTS:-}" ]; then
+    "$GRR_NODE" "$src/tests/browser/report_grr.mjs" "$GRR_ARTEFACTS/S1.html" \
+        "$GRR_ARTEFACTS/S1.json" $((parts * ops * trials)) || rc=$?
 fi
 exit $rc
