@@ -174,21 +174,22 @@ struct run_config {
     const char *run_id;             /* the run's id (record "id"); NULL = new UUID */
     const char *dut_serial;         /* required */
     const char *operator_name;      /* may be NULL */
-    const char *study_id;           /* a gauge study's run (record "study"); may be NULL */
-    unsigned study_part, study_trial;
-    const char *station_id;       /* may be NULL */
-    const char *fixture;          /* the station's fixture; may be NULL */
-    const char *record_path;      /* record JSON; captures go beside it as
+    const char *station_id;         /* may be NULL */
+    const char *fixture;            /* the station's fixture; may be NULL */
+    const char *record_path;        /* record JSON; captures go beside it as
                                         <record without .json>.cap<N>.bin
                                         (the JSON record file sink, rec.h).
                                         NULL = no record file */
-    const struct rec_sink *sinks; /* more keepers of the record, called */
-    size_t nsinks;                /* after the record file's, in order;
+    const struct rec_sink *sinks;   /* more keepers of the record, called */
+    size_t nsinks;                  /* after the record file's, in order;
                                         run_execute closes each exactly once
                                         before it returns, opened or not */
-    bool no_captures;             /* do not write capture attachments */
-    bool raw_captures;            /* the record file's captures as rig-capture/1
+    bool no_captures;               /* do not write capture attachments */
+    bool raw_captures;              /* the record file's captures as rig-capture/1
                                         (REC_FILE_RAW_CAPTURES), not compressed */
+    const char *study_id;           /* a gauge study's run (record "study"); NULL: not */
+    unsigned study_part;            /* 1-based, with study_id */
+    unsigned study_trial;           /* 1-based, with study_id */
 };
 
 struct run_result {

@@ -488,12 +488,19 @@ static const struct api_member action_members[] = {
 
 /* The run request's members; their values are checked in runreq.c. */
 static const struct api_member run_members[] = {
-    { "sequence", API_T_STRING, true }, { "sequence_text", API_T_STRING, false },
-    { "spec", API_T_STRING, false },    { "spec_text", API_T_STRING, false },
-    { "dut", API_T_STRING, true },      { "operator", API_T_STRING, false },
-    { "study", API_T_STRING, false },   { "part", API_T_NUMBER, false },
-    { "trial", API_T_NUMBER, false },   { "record", API_T_STRING, false },
-    { "wait", API_T_BOOL, false },      { NULL, 0, false },
+    { "sequence", API_T_STRING, true },
+    { "sequence_text", API_T_STRING, false },
+    { "spec", API_T_STRING, false },
+    { "spec_text", API_T_STRING, false },
+    { "dut", API_T_STRING, true },
+    { "operator", API_T_STRING, false },
+    { "record", API_T_STRING, false },
+    /* a gauge R&R study's run (rigctl grr): all three or none */
+    { "study", API_T_STRING, false },
+    { "part", API_T_NUMBER, false },
+    { "trial", API_T_NUMBER, false },
+    { "wait", API_T_BOOL, false },
+    { NULL, 0, false },
 };
 
 /* The station database's queries: "fixture" is a filter there (any
