@@ -5,7 +5,7 @@ set -u
 SOCK=$DIR/rigd.sock
 fail() {
     echo "FAIL (grr-sim): $*" >&2
-    for f in plan1.out plan2.out analyse.out; do
+    for f in plan1.out plan2.out plan-q.out analyse.out; do
         [ -f "$DIR/$f" ] && sed "s/^/  $f: /" "$DIR/$f" | tail -n 25 >&2
     done
     [ -f "$DIR/rigd.log" ] && tail -n 20 "$DIR/rigd.log" | sed 's/^/  rigd: /' >&2
@@ -50,6 +50,14 @@ if [ "$GRR_PARTS$GRR_OPS$GRR_TRIALS" = 522 ]; then
 else
     plan >"$DIR/plan1.out" 2>&1 || fail "plan: exit $?"
 fi
+# Interactive: the prompt waits for Enter on stdin; "q" stops before any
+# run, leaving the new study (S2) planned with nothing done.
+printf 'q\n' | ctl grr plan --study S2 --seed 1 --sequence "$SRCDIR/fixtures/sequences/grr-depth.json" \
+    --part-serials PG-0000001,PG-0000002 --operators 2 --trials 2 \
+    --station-db "$DIR/results/station.db" >"$DIR/plan-q.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "Enter to start, q to stop" "$DIR/plan-q.out" &&
+    grep -q "0 of 8 runs done" "$DIR/plan-q.out" || fail "plan stopped at the prompt: exit $rc"
 end=$(date +%s.%N)
 echo "grr-sim: $total runs in $(echo "$end - $start" | bc) s" >&2
 ctl grr analyse S1 --measurement depth --station-db "$DIR/results/station.db" \
