@@ -51,7 +51,7 @@ static const char usage[] =
     "in its environment; a non-zero exit stops the walk.\n"
     "analyse: the AIAG ANOVA method (interaction pooled when p >= 0.25) and the\n"
     "average-and-range method for each numeric measurement of the study's runs\n"
-    "(or the one named); --html FILE also writes the study's report: one\n"
+    "(or the one named; NAME#K: its K-th occurrence in a run, e.g. EOL's depth#2); --html FILE also writes the study's report: one\n"
     "self-contained HTML page with the tables and an appraiser-by-part chart.\n"
     "Exit 0 done, 2 study incomplete or unusable, 64 usage.\n";
 

@@ -78,6 +78,7 @@ static cJSON *result_json(const char *name, const cJSON *vals, const struct grr_
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "measurement", name);
+    cJSON_AddItemToObject(o, "step", cJSON_Duplicate(cJSON_GetObjectItem(vals, "step"), 1));
     cJSON_AddItemToObject(o, "units", cJSON_Duplicate(cJSON_GetObjectItem(vals, "units"), 1));
     cJSON_AddNumberToObject(o, "parts", (double)r->parts);
     cJSON_AddNumberToObject(o, "operators", (double)r->operators);
@@ -144,9 +145,10 @@ static void print_comp(const char *name, const struct grr_component *c)
 static void print_result(const char *name, const cJSON *vals, const struct grr_result *r)
 {
     const char *units = str_of(vals, "units");
-    printf("\nmeasurement %s%s%s%s: %zu parts x %zu operators x %zu trials, mean %.6g\n", name,
-           units ? " (" : "", units ? units : "", units ? ")" : "", r->parts, r->operators,
-           r->trials, r->mean);
+    const char *step = str_of(vals, "step");
+    printf("\nmeasurement %s%s%s%s%s%s: %zu parts x %zu operators x %zu trials, mean %.6g\n", name,
+           units ? " (" : "", units ? units : "", units ? ")" : "", step ? ", step " : "",
+           step ? step : "", r->parts, r->operators, r->trials, r->mean);
     if (isfinite(r->tolerance))
         printf("tolerance %.6g (%s %g..%g); %% of tolerance = 6 sigma / tolerance\n", r->tolerance,
                str_of(vals, "comparison"), cJSON_GetObjectItem(vals, "low")->valuedouble,
@@ -198,9 +200,18 @@ static void print_result(const char *name, const cJSON *vals, const struct grr_r
 static int analyse_one(struct store *st, const cJSON *study, const char *name, cJSON *json_out,
                        struct collected *keep)
 {
-    char err[512];
+    char err[512], base[256];
     cJSON *vals;
-    if (store_study_values(st, str_of(study, "id"), name, &vals, err, sizeof err) < 0) {
+    /* "NAME#K": the K-th occurrence in each run (EOL's three depths) */
+    unsigned occ = 0;
+    snprintf(base, sizeof base, "%s", name);
+    char *hash = strrchr(base, '#');
+    if (hash && hash[1] && strspn(hash + 1, "0123456789") == strlen(hash + 1) &&
+        strlen(hash + 1) < 4) {
+        occ = (unsigned)atoi(hash + 1);
+        *hash = '\0';
+    }
+    if (store_study_values(st, str_of(study, "id"), base, occ, &vals, err, sizeof err) < 0) {
         fprintf(stderr, "rigctl: grr: %s\n", err);
         return -1;
     }
@@ -323,9 +334,14 @@ int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measu
         cJSON_ArrayForEach (m, names) {
             if (num_of(m, "runs") != cells)
                 continue;
-            int r = analyse_one(st, study, str_of(m, "name"), results, html ? &keep : NULL);
-            bad += r < 0;
-            ok += r == 0;
+            int occ = num_of(m, "occurrences");
+            for (int k = occ > 1 ? 1 : 0; k <= (occ > 1 ? occ : 0); k++) {
+                char label[300];
+                snprintf(label, sizeof label, k ? "%s#%d" : "%s", str_of(m, "name"), k);
+                int r = analyse_one(st, study, label, results, html ? &keep : NULL);
+                bad += r < 0;
+                ok += r == 0;
+            }
         }
         if (ok + bad == 0)
             fprintf(stderr,

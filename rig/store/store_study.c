@@ -233,33 +233,41 @@ int store_study_done(struct store *st, const char *id, unsigned pos, const char 
     return r;
 }
 
-int store_study_values(struct store *st, const char *id, const char *measurement, cJSON **out,
-                       char *err, size_t errlen)
+int store_study_values(struct store *st, const char *id, const char *measurement,
+                       unsigned occurrence, cJSON **out, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *q;
+    /* Each run's measurements of the name numbered in step order (k of
+     * n), over the study's runs only. */
     int r = store_prepare(
         st,
-        "SELECT s.trial, s.operator, s.part, m.value, s.run_id, m.units, m.comparison, m.low,"
-        " m.high, (SELECT count(*) FROM measurements m2 WHERE m2.rid = r.rid"
-        "   AND m2.name = ?2 AND m2.superseded = 0) AS n"
-        " FROM study_runs s JOIN runs r ON r.id = s.run_id"
-        " JOIN measurements m ON m.rid = r.rid AND m.name = ?2 AND m.superseded = 0"
-        " WHERE s.study_id = ?1 AND m.value IS NOT NULL ORDER BY s.pos",
+        "SELECT s.trial, s.operator, s.part, x.value, s.run_id, x.units, x.comparison, x.low,"
+        " x.high, x.n, x.path FROM study_runs s JOIN runs r ON r.id = s.run_id"
+        " JOIN (SELECT m.rid, m.value, m.units, m.comparison, m.low, m.high, st.path,"
+        "   row_number() OVER (PARTITION BY m.rid ORDER BY m.step_no, m.idx) AS k,"
+        "   count(*) OVER (PARTITION BY m.rid) AS n"
+        "   FROM measurements m LEFT JOIN steps st ON st.rid = m.rid AND st.step_no = m.step_no"
+        "   WHERE m.name = ?2 AND m.superseded = 0 AND m.rid IN (SELECT r2.rid FROM study_runs s2"
+        "     JOIN runs r2 ON r2.id = s2.run_id WHERE s2.study_id = ?1)) x ON x.rid = r.rid"
+        " WHERE s.study_id = ?1 AND x.value IS NOT NULL AND (?3 = 0 OR x.k = ?3)"
+        " ORDER BY s.pos",
         &q, err, errlen);
     cJSON *o = NULL;
     if (r == 0) {
         store_bind_text(q, 1, id);
         store_bind_text(q, 2, measurement);
+        sqlite3_bind_int(q, 3, (int)occurrence);
         o = cJSON_CreateObject();
         cJSON *vals = cJSON_AddArrayToObject(o, "values");
         int rc;
         while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            if (sqlite3_column_int(q, 9) > 1) {
+            if (occurrence == 0 && sqlite3_column_int(q, 9) > 1) {
                 snprintf(err, errlen,
-                         "measurement %s occurs %d times in run %s: name one the sequence takes "
-                         "once",
-                         measurement, sqlite3_column_int(q, 9), sqlite3_column_text(q, 4));
+                         "measurement %s occurs %d times in run %s: name one occurrence, "
+                         "%s#1..%s#%d",
+                         measurement, sqlite3_column_int(q, 9), sqlite3_column_text(q, 4),
+                         measurement, measurement, sqlite3_column_int(q, 9));
                 r = -EINVAL;
                 break;
             }
@@ -267,6 +275,7 @@ int store_study_values(struct store *st, const char *id, const char *measurement
                 static const char *const lim[] = { "units", "comparison", "low", "high" };
                 for (int i = 0; i < 4; i++)
                     cJSON_AddItemToObject(o, lim[i], col_json(q, 5 + i));
+                cJSON_AddItemToObject(o, "step", col_json(q, 10));
             }
             static const char *const vc[] = { "trial", "operator", "part", "value", "run_id" };
             cJSON *v = cJSON_CreateObject();
@@ -293,18 +302,19 @@ int store_study_measurements(struct store *st, const char *id, cJSON **out, char
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *q;
     int r = store_prepare(st,
-                          "SELECT m.name, count(DISTINCT r.rid) FROM study_runs s"
+                          "SELECT name, count(*), max(n) FROM (SELECT m.name, r.rid,"
+                          " count(*) AS n, min(m.step_index) AS first FROM study_runs s"
                           " JOIN runs r ON r.id = s.run_id"
                           " JOIN measurements m ON m.rid = r.rid AND m.superseded = 0"
                           " WHERE s.study_id = ?1 AND m.value IS NOT NULL"
-                          " GROUP BY m.name ORDER BY min(m.step_index), m.name",
+                          " GROUP BY m.name, r.rid) GROUP BY name ORDER BY min(first), name",
                           &q, err, errlen);
     cJSON *arr = NULL;
     if (r == 0) {
-        static const char *const cols[] = { "name", "runs" };
+        static const char *const cols[] = { "name", "runs", "occurrences" };
         store_bind_text(q, 1, id);
         arr = cJSON_CreateArray();
-        r = rows_json(st, q, cols, 2, arr, err, errlen);
+        r = rows_json(st, q, cols, 3, arr, err, errlen);
         sqlite3_finalize(q);
     }
     pthread_mutex_unlock(&st->lock);

@@ -17,12 +17,16 @@
  *    a valid reading for a gauge study.
  *  - store_study_values(): for every done cell, the named measurement of
  *    its run (not superseded, numeric): [{trial, operator, part, value,
- *    run_id}] plus {units, comparison, low, high} of the first. A run in
- *    which the name occurs more than once is -EINVAL (ambiguous: a sweep
- *    measures it at each point); a done cell without it is left out (the
- *    caller sees the study unbalanced).
+ *    run_id}] plus {units, comparison, low, high, step} of the first
+ *    (step: the path of the step that measured it). occurrence 0: the
+ *    name must occur once in a run, else -EINVAL (ambiguous: EOL measures
+ *    depth at three settings, a sweep at each point); k >= 1: its k-th
+ *    occurrence in the run's step order (every run of a sequence has the
+ *    same steps, so the k-th is the same measurement in each). A done
+ *    cell without it is left out (the caller sees the study unbalanced).
  *  - store_study_measurements(): the numeric measurement names the done
- *    runs of the study have, each with the number of runs having it.
+ *    runs of the study have: {name, runs (having it), occurrences (the
+ *    most in one run)}.
  */
 #ifndef RIG_STORE_STUDY_H
 #define RIG_STORE_STUDY_H
@@ -51,8 +55,8 @@ int store_study_create(struct store *st, const struct store_study *s, char *err,
 int store_study_get(struct store *st, const char *id, cJSON **out, char *err, size_t errlen);
 int store_study_done(struct store *st, const char *id, unsigned pos, const char *run_id,
                      const char *outcome, char *err, size_t errlen);
-int store_study_values(struct store *st, const char *id, const char *measurement, cJSON **out,
-                       char *err, size_t errlen);
+int store_study_values(struct store *st, const char *id, const char *measurement,
+                       unsigned occurrence, cJSON **out, char *err, size_t errlen);
 int store_study_measurements(struct store *st, const char *id, cJSON **out, char *err,
                              size_t errlen);
 

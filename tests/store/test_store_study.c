@@ -38,7 +38,7 @@ static void put(struct store *st, unsigned long n, const char *serial, enum rig_
     trun_id(id, n);
     trun_init(&r, id, serial, "f1", (double)n, o);
     struct tmeas m[2] = { { "depth", value, o, LIM_GELE, 0.85, 1.15 },
-                          { "depth", value, o, LIM_GELE, 0.85, 1.15 } };
+                          { "depth", value + 0.5, o, LIM_GELE, 0.85, 1.15 } };
     trun_add_step(&r, m, (size_t)nmeas);
     ck_assert_msg(store_put_run(st, &r, true, NULL, err, sizeof err) == 0, "%s", err);
     trun_free(&r);
@@ -111,7 +111,7 @@ START_TEST(values_of_done_cells)
                       "%s", err);
     }
     cJSON *v;
-    ck_assert_msg(store_study_values(st, "S1", "depth", &v, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(store_study_values(st, "S1", "depth", 0, &v, err, sizeof err) == 0, "%s", err);
     cJSON *vals = cJSON_GetObjectItem(v, "values");
     ck_assert_int_eq(cJSON_GetArraySize(vals), 8);
     cJSON *v5 = cJSON_GetArrayItem(vals, 5);
@@ -130,8 +130,22 @@ START_TEST(values_of_done_cells)
     ck_assert_msg(store_study_create(st, &s2, err, sizeof err) == 0, "%s", err);
     put(st, 30, "P2", OUTCOME_PASS, 1.0, 2);
     ck_assert_msg(store_study_done(st, "S2", 0, rid(30), "PASS", err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(store_study_values(st, "S2", "depth", &v, err, sizeof err), -EINVAL);
+    ck_assert_int_eq(store_study_values(st, "S2", "depth", 0, &v, err, sizeof err), -EINVAL);
     ck_assert_msg(strstr(err, "occurs 2 times"), "%s", err);
+    /* ... unless an occurrence is named: the second one's value */
+    ck_assert_msg(store_study_values(st, "S2", "depth", 2, &v, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(v, "values")), 1);
+    ck_assert_double_eq_tol(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(v, "values"), 0), "value")
+            ->valuedouble,
+        1.5, 1e-12);
+    cJSON_Delete(v);
+    ck_assert_msg(store_study_values(st, "S2", "depth", 3, &v, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(v, "values")), 0);
+    cJSON_Delete(v);
+    ck_assert_msg(store_study_measurements(st, "S2", &m, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "occurrences")->valueint, 2);
+    cJSON_Delete(m);
     store_close(st);
 }
 END_TEST
