@@ -25,7 +25,7 @@ serials=$(seq -f 'PG-%07g' 1 "$GRR_PARTS" | paste -sd, -)
 names=$(printf 'Ann,Bob,Cem,Dee,Eva' | cut -d, -f1-"$GRR_OPS")
 export GRR_SOCK=$SOCK
 plan() {
-    ctl grr plan --study S1 --seed 42 --sequence "$SRCDIR/fixtures/sequences/grr-depth.json" \
+    ctl grr plan --study S1 --seed 42 --sequence "${GRR_SEQUENCE:-$SRCDIR/fixtures/sequences/grr-depth.json}" \
         --part-serials "$serials" --operator-names "$names" --trials "$GRR_TRIALS" --yes \
         --station-db "$DIR/results/station.db" --mount-hook "sh $SRCDIR/tests/grr/grr_mount.sh" "$@"
 }
@@ -60,7 +60,7 @@ rc=$?
     grep -q "0 of 8 runs done" "$DIR/plan-q.out" || fail "plan stopped at the prompt: exit $rc"
 end=$(date +%s.%N)
 echo "grr-sim: $total runs in $(echo "$end - $start" | bc) s" >&2
-ctl grr analyse S1 --measurement depth --station-db "$DIR/results/station.db" \
+ctl grr analyse S1 --measurement "${GRR_MEASUREMENT:-depth}" --station-db "$DIR/results/station.db" \
     >"$DIR/analyse.out" 2>&1 || fail "analyse: exit $?"
 cat "$DIR/analyse.out" >&2
 html=
@@ -69,7 +69,7 @@ html=
 ctl grr analyse S1 --json $html --station-db "$DIR/results/station.db" >"$DIR/analyse.json" ||
     fail "analyse --json: exit $?"
 [ -z "$html" ] || cp "$DIR/analyse.json" "$GRR_ARTEFACTS/S1.json"
-python3 "$SRCDIR/tests/grr/grr_check.py" "$DIR/analyse.json" "$DIR/truth.jsonl" \
+[ -n "${GRR_SEQUENCE:-}" ] || python3 "$SRCDIR/tests/grr/grr_check.py" "$DIR/analyse.json" "$DIR/truth.jsonl" \
     "$DIR/results/station.db" "$GRR_PARTS" "$GRR_OPS" "$GRR_TRIALS" >&2 || fail "grr_check"
 kill -TERM "$pid"
 wait "$pid"

@@ -18,7 +18,9 @@
 # injected mid-run) is run again. With GRR_ARTEFACTS set, the study's HTML
 # report and analysis go there, and with GRR_NODE too the report is
 # rendered in headless Chromium (tests/browser/report_grr.mjs: screenshot
-# and PDF beside it).
+# and PDF beside it). GRR_SEQUENCE=FILE (and GRR_MEASUREMENT=NAME for the
+# printed analysis) studies another sequence, without the checks that
+# assume grr-depth.json.
 set -eu
 rigsim=$1 rigd=$2 rigctl=$3 src=$4
 parts=${5:-5} ops=${6:-2} trials=${7:-2} keep=${8:-}
