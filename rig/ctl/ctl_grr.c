@@ -273,6 +273,12 @@ static int open_db(const struct grr_opts *o, struct store **st)
         }
         path = c.database;
     }
+    /* rigd makes the station database; a study never starts one (a typo
+     * in the path would otherwise keep the study where rigd never looks) */
+    if (access(path, F_OK) < 0) {
+        fprintf(stderr, "rigctl: grr: station database %s: %s\n", path, strerror(errno));
+        return -1;
+    }
     if (store_open(st, path, err, sizeof err) < 0) {
         fprintf(stderr, "rigctl: grr: %s\n", err);
         return -1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/grr.h"
 #include "ctl/ctl_grr.h"
@@ -307,6 +308,10 @@ int ctl_grr_analyse(const char *db_path, const char *study_id, const char *measu
     static struct collected keep; /* large: not on the stack */
     struct store *st;
     char err[512];
+    if (access(db_path, F_OK) < 0) {
+        fprintf(stderr, "rigctl: grr: station database %s: %s\n", db_path, strerror(errno));
+        return CTL_EXIT_ERROR;
+    }
     if (store_open(&st, db_path, err, sizeof err) < 0) {
         fprintf(stderr, "rigctl: grr: %s\n", err);
         return CTL_EXIT_ERROR;
