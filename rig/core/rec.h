@@ -154,7 +154,11 @@ struct rec_run {
     char *sw_version, *sw_vcs;
     bool sw_dirty;
     char *operator_name, *station; /* "" when not given */
-    char *fixture;                 /* NULL: engine run outside rigd */
+    struct {                       /* a gauge R&R study's run (rigctl grr) */
+        char *id;                  /* NULL: not part of a study */
+        unsigned part, trial;      /* 1-based */
+    } study;
+    char *fixture; /* NULL: engine run outside rigd */
     struct rec_definition sequence, spec;
 
     struct rig_instrument instruments[RIG_MAX_INSTRUMENTS];

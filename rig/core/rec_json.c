@@ -103,6 +103,7 @@ void rec_run_free(struct rec_run *r)
     free(r->sw_version);
     free(r->sw_vcs);
     free(r->operator_name);
+    free(r->study.id);
     free(r->station);
     free(r->fixture);
     definition_free(&r->sequence);
@@ -425,6 +426,12 @@ cJSON *rec_to_json(const struct rec_run *r)
     put_str(&o, sw, "vcs", r->sw_vcs);
     put_bool(&o, sw, "dirty", r->sw_dirty);
     put_str(&o, rec, "operator", r->operator_name);
+    if (r->study.id) { /* only in a study's runs: other records stay as they were */
+        cJSON *st = add_obj(&o, rec, "study");
+        put_str(&o, st, "id", r->study.id);
+        put_num(&o, st, "part", r->study.part);
+        put_num(&o, st, "trial", r->study.trial);
+    }
     put_str(&o, rec, "station", r->station);
     if (r->fixture)
         put_str(&o, rec, "fixture", r->fixture);

@@ -628,8 +628,15 @@ static bool run(struct in *p, const cJSON *doc, struct rec_run *r)
         return false;
     where(p, "%s", "");
     if (!str(p, doc, "operator", &r->operator_name, false) ||
-        !str(p, doc, "station", &r->station, false))
+        !str(p, doc, "station", &r->station, false) || !object(p, doc, "study", &o, true))
         return false;
+    if (o) {
+        where(p, "study");
+        if (!str(p, o, "id", &r->study.id, false) || !unsigned_m(p, o, "part", &r->study.part) ||
+            !unsigned_m(p, o, "trial", &r->study.trial))
+            return false;
+        where(p, "%s", "");
+    }
     const cJSON *fx = get(doc, "fixture");
     if (!cJSON_IsNull(fx) && !str(p, doc, "fixture", &r->fixture, false))
         return false;

@@ -187,6 +187,9 @@ struct run_config {
     bool no_captures;               /* do not write capture attachments */
     bool raw_captures;              /* the record file's captures as rig-capture/1
                                         (REC_FILE_RAW_CAPTURES), not compressed */
+    const char *study_id;           /* a gauge study's run (record "study"); NULL: not */
+    unsigned study_part;            /* 1-based, with study_id */
+    unsigned study_trial;           /* 1-based, with study_id */
 };
 
 struct run_result {

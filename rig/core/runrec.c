@@ -303,6 +303,12 @@ int new_record(struct exec *e)
     r->sw_vcs = rec_dup(rig_vcs_commit());
     r->sw_dirty = rig_vcs_dirty();
     r->operator_name = rec_dup(c->operator_name);
+    if (c->study_id) {
+        if (!(r->study.id = rec_dup(c->study_id)))
+            return -ENOMEM;
+        r->study.part = c->study_part;
+        r->study.trial = c->study_trial;
+    }
     r->station = rec_dup(c->station_id);
     r->fixture = c->fixture ? rec_dup(c->fixture) : NULL;
     definition(&r->sequence, c->seq->file, c->seq->name, c->seq->sha256);

@@ -86,6 +86,7 @@ static const char usage_main[] =
     "                              than N days (retention; records keep the hashes)\n"
     "  report RUN [-o FILE] [--station-db DB | --config STATION.JSON]\n"
     "                              a run's HTML report (RUN: record file or run id)\n"
+    "  grr plan|analyse ...        gauge R&R studies (rigctl grr --help)\n"
     "\n"
     "Global options:\n"
     "  --socket PATH   rigd socket (default: $RIGD_SOCKET, else\n"
@@ -278,7 +279,7 @@ static const struct {
     { "check", CTL_CMD_CHECK },     { "recompute", CTL_CMD_RECOMPUTE },
     { "history", CTL_CMD_HISTORY }, { "unit", CTL_CMD_UNIT },
     { "stats", CTL_CMD_STATS },     { "import", CTL_CMD_IMPORT },
-    { "prune", CTL_CMD_PRUNE },
+    { "prune", CTL_CMD_PRUNE },     { "grr", CTL_CMD_GRR },
 };
 
 static void print_usage(const struct ctl_args *a, FILE *out)
@@ -324,6 +325,7 @@ static void print_usage(const struct ctl_args *a, FILE *out)
     case CTL_CMD_IMPORT:
         fputs(usage_import, out);
         break;
+    case CTL_CMD_GRR: /* ctl_grr() prints its own */
     case CTL_CMD_NONE:
         fputs(usage_main, out);
         break;
@@ -646,6 +648,11 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *e
         return usage_error(err, "unknown command '%s'", name);
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
+    if (a->cmd == CTL_CMD_GRR) { /* parsed by ctl_grr() */
+        a->files = sub_argv;
+        a->nfiles = sub_argc;
+        return CTL_EXIT_OK;
+    }
     int r = parse_command_options(sub_argc, sub_argv, a, err);
     if (r != CTL_EXIT_OK)
         return r;

@@ -30,6 +30,7 @@ enum ctl_command {
     CTL_CMD_UNIT,
     CTL_CMD_STATS,
     CTL_CMD_IMPORT,
+    CTL_CMD_GRR, /* its own options (ctl_grr.h): files/nfiles = its argv */
 };
 
 struct ctl_args {

@@ -12,6 +12,7 @@
 #include "ctl/ctl_core.h"
 #include "ctl/ctl_conn.h"
 #include "ctl/ctl_db.h"
+#include "ctl/ctl_grr.h"
 #include "ctl/ctl_report.h"
 #include "ctl/ctl_sync.h"
 #include "version/version.h"
@@ -778,6 +779,8 @@ int main(int argc, char **argv)
     case CTL_CMD_STATS:
     case CTL_CMD_IMPORT:
         return ctl_db_command(&a);
+    case CTL_CMD_GRR:
+        return ctl_grr(&a, a.nfiles, a.files);
     case CTL_CMD_PRUNE:
         return a.config ? ctl_prune_config(a.config, a.pass_days, a.dry_run, a.json, stdout, stderr)
                         : ctl_prune(a.files, a.nfiles, a.pass_days, a.dry_run, a.station_db, a.json,

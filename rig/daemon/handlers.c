@@ -495,6 +495,10 @@ static const struct api_member run_members[] = {
     { "dut", API_T_STRING, true },
     { "operator", API_T_STRING, false },
     { "record", API_T_STRING, false },
+    /* a gauge R&R study's run (rigctl grr): all three or none */
+    { "study", API_T_STRING, false },
+    { "part", API_T_NUMBER, false },
+    { "trial", API_T_NUMBER, false },
     { "wait", API_T_BOOL, false },
     { NULL, 0, false },
 };

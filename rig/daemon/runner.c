@@ -25,6 +25,9 @@ static void *worker_main(void *arg)
         .run_id = run->run_id,
         .dut_serial = run->dut,
         .operator_name = run->operator_name[0] ? run->operator_name : NULL,
+        .study_id = run->study[0] ? run->study : NULL,
+        .study_part = run->study_part,
+        .study_trial = run->study_trial,
         .station_id = run->rn->bench->rigd->cfg.station,
         .fixture = run->rn->bench->name,
         .record_path = run->record_path,
@@ -218,6 +221,9 @@ static struct run *prepare_run(struct bench *bench, struct api_client *c, const 
     rq->seq = NULL;
     snprintf(run->dut, sizeof run->dut, "%s", rq->dut);
     snprintf(run->operator_name, sizeof run->operator_name, "%s", rq->operator_name);
+    snprintf(run->study, sizeof run->study, "%s", rq->study);
+    run->study_part = rq->study_part;
+    run->study_trial = rq->study_trial;
     char err[256];
     if (check_bench && run_request_record_path(bench, rq, run->run_id, run->record_path,
                                                sizeof run->record_path, err, sizeof err) < 0) {

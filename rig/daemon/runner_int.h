@@ -103,6 +103,8 @@ struct run {
     cJSON *req;
     struct rig_sequence *seq;
     char dut[64], operator_name[64], record_path[4096], started_utc[32];
+    char study[64]; /* "" = not a study's run; then part, trial */
+    unsigned study_part, study_trial;
     unsigned attempt; /* the DUT's attempt number (station database); 0: none */
     uint64_t db_ns;   /* worker: time spent writing the station database */
     unsigned db_calls;

@@ -221,6 +221,36 @@ static int check_record_free(struct bench *bench, struct api_client *c, const cJ
     return 0;
 }
 
+/* A gauge study's run (rigctl grr): "study" (1..63 printable) with "part"
+ * and "trial" (integers 1..1000), all three or none. */
+static int study_parse(struct api_client *c, const cJSON *req, struct run_request *out)
+{
+    const cJSON *st = api_member(req, "study"), *part = api_member(req, "part");
+    const cJSON *trial = api_member(req, "trial");
+    if (!st && !part && !trial)
+        return 0;
+    if (!st || !part || !trial) {
+        api_error(c, req, API_E_BAD_REQUEST, "\"study\", \"part\" and \"trial\" go together");
+        return -1;
+    }
+    if (!rigd_printable(st->valuestring, sizeof out->study)) {
+        api_error(c, req, API_E_BAD_ARGUMENT, "\"study\" must be 1..63 printable characters");
+        return -1;
+    }
+    const cJSON *n[] = { part, trial };
+    for (size_t i = 0; i < 2; i++)
+        if (!(n[i]->valuedouble >= 1 && n[i]->valuedouble <= 1000) ||
+            n[i]->valuedouble != (double)(int)n[i]->valuedouble) {
+            api_error(c, req, API_E_BAD_ARGUMENT, "\"%s\" must be an integer 1..1000",
+                      i ? "trial" : "part");
+            return -1;
+        }
+    snprintf(out->study, sizeof out->study, "%s", st->valuestring);
+    out->study_part = (unsigned)part->valuedouble;
+    out->study_trial = (unsigned)trial->valuedouble;
+    return 0;
+}
+
 /* The members' types were checked by the class table (handlers.c); here
  * what depends on their values, in the order docs/API.md gives. */
 int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *req,
@@ -246,6 +276,8 @@ int run_request_parse(struct bench *bench, struct api_client *c, const cJSON *re
             "\"operator\" must be 1..63 printable characters (no newline or control characters)");
         return -1;
     }
+    if (study_parse(c, req, out) < 0)
+        return -1;
     if (rec && !record_name_ok(rec->valuestring)) {
         api_error(c, req, API_E_BAD_ARGUMENT,
                   "\"record\" must be a file name ending in .json (letters, digits, '.', '_', "

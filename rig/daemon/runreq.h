@@ -17,6 +17,8 @@
 struct run_request {
     struct rig_sequence *seq; /* loaded and validated, owned */
     char dut[64], operator_name[64];
+    char study[64]; /* a gauge study's run: id, part and trial ("" = none) */
+    unsigned study_part, study_trial;
     char record_name[RUNREQ_NAME_MAX]; /* "" = default name */
     bool wait;
 };

@@ -35,7 +35,7 @@
 #include "core/rec.h"
 
 /* Schema version this code writes (migrations 1..N, store_schema.c). */
-#define STORE_SCHEMA_VERSION  4
+#define STORE_SCHEMA_VERSION  5
 /* Default wait for a lock held by another connection, per try. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* Tries of a locked write before giving up with -EBUSY. */

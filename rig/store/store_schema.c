@@ -130,10 +130,39 @@ static const char migration3[] =
  * deleted, as its record's "pruned_utc" says; NULL while it is kept. */
 static const char migration4[] = "ALTER TABLE attachments ADD COLUMN pruned_utc TEXT;";
 
+/* Gauge R&R studies (`rigctl grr`, store/study.h): the runs' own study,
+ * part and trial (from the record, NULL for other runs) and the study and its
+ * randomised plan, one row per cell run (position in the run order,
+ * trial, operator, part), with the run that measured it once done. Linked
+ * by the run's id, not its rid: a run's rows are replaced (new rid) every
+ * time it is put again, and the plan must outlive that. errors counts the
+ * runs of the cell that ended ERROR (the cell is run again; their ids are
+ * in the runs table like any other). Part and operator are 1-based
+ * indexes into the study's JSON arrays of serials and names. */
+static const char migration5[] =
+    "CREATE TABLE studies ("
+    "  id TEXT PRIMARY KEY,"
+    "  created_utc TEXT NOT NULL,"
+    "  sequence_file TEXT NOT NULL,"
+    "  parts INTEGER NOT NULL, operators INTEGER NOT NULL, trials INTEGER NOT NULL,"
+    "  seed INTEGER NOT NULL,"
+    "  part_serials TEXT NOT NULL,"    /* JSON array, parts long */
+    "  operator_names TEXT NOT NULL);" /* JSON array, operators long */
+    "CREATE TABLE study_runs ("
+    "  study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,"
+    "  pos INTEGER NOT NULL,"
+    "  trial INTEGER NOT NULL, operator INTEGER NOT NULL, part INTEGER NOT NULL,"
+    "  run_id TEXT, outcome TEXT, done_utc TEXT,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (study_id, pos)) WITHOUT ROWID;"
+    "CREATE INDEX study_runs_run ON study_runs(run_id);"
+    "ALTER TABLE runs ADD COLUMN study_id TEXT;" /* the run's record "study" */
+    "ALTER TABLE runs ADD COLUMN study_part INTEGER;"
+    "ALTER TABLE runs ADD COLUMN study_trial INTEGER;";
+
 const struct store_migration store_migrations[] = {
-    { 1, "initial schema", migration1 },
-    { 2, "query indexes", migration2 },
-    { 3, "line store outbox", migration3 },
-    { 4, "pruned captures", migration4 },
+    { 1, "initial schema", migration1 },    { 2, "query indexes", migration2 },
+    { 3, "line store outbox", migration3 }, { 4, "pruned captures", migration4 },
+    { 5, "gauge R&R studies", migration5 },
 };
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -259,6 +259,28 @@ static int put_instrument(struct put *p, int idx, const struct rig_instrument *i
     return step_done(p, s, "insert instrument");
 }
 
+/* A gauge study's run: its study, part and trial (schema 5). Its own
+ * statement, so a database opened at an older version (tests) still
+ * takes runs. */
+static int put_study(struct put *p, const struct rec_run *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    int ret = store_stmt(p->st,
+                         "UPDATE runs SET study_id = ?2, study_part = ?3, study_trial = ?4"
+                         " WHERE rid = ?1",
+                         &s, err, errlen);
+    if (ret < 0)
+        return ret;
+    sqlite3_bind_int64(s, 1, p->rid);
+    store_bind_text(s, 2, r->study.id);
+    sqlite3_bind_int(s, 3, (int)r->study.part);
+    sqlite3_bind_int(s, 4, (int)r->study.trial);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : store_fail(p->st, rc, "keep the run's study", err, errlen);
+}
+
 static int put_run_row(struct put *p, const struct rec_run *r, bool complete,
                        const char *record_path)
 {
@@ -435,6 +457,8 @@ int store_put_run_locked(struct store *st, const struct rec_run *r, bool complet
     }
     if (ret == 0)
         ret = put_run_row(&p, r, complete, record_path);
+    if (ret == 0 && r->study.id && st->version >= 5)
+        ret = put_study(&p, r, err, errlen);
     for (size_t i = 0; ret == 0 && i < sizeof sql_delete / sizeof sql_delete[0]; i++) {
         sqlite3_stmt *d;
         if ((ret = store_stmt(st, sql_delete[i], &d, err, errlen)) < 0)
