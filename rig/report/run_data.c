@@ -80,7 +80,10 @@ static int load_strokes(struct rr_ctx *c, struct rr_cap *k)
         }
         if (r == -ENOMEM)
             return r;
-        snprintf(k->st_why, sizeof k->st_why, "%s%s%s", msg, *msg ? "; " : "", m2);
+        /* both reasons may not fit; the first words of each are enough */
+        if (snprintf(k->st_why, sizeof k->st_why, "%s%s%s", msg, *msg ? "; " : "", m2) >=
+            (int)sizeof k->st_why)
+            k->st_why[sizeof k->st_why - 2] = '.';
         return 0;
     }
     snprintf(k->st_why, sizeof k->st_why, "%s", *msg ? msg : "no per-stroke file and no samples");
