@@ -57,7 +57,7 @@ chmod +x "$DIR/stop-rigd" "$DIR/start-rigd" "$DIR/restart-rigd"
 start_rigd || exit 1
 "$BUILD/rig/web/rigweb" --config "$DIR/web.json" 2>"$DIR/rigweb.log" &
 web_pid=$!
-web_up() { grep -q 'listening on' "$DIR/rigweb.log"; }
+web_up() { grep -q 'listening on' "$DIR/rigweb.log" 2>/dev/null; }
 poll 100 web_up || { echo "stack: rigweb did not start" >&2; cat "$DIR/rigweb.log" >&2; cleanup; exit 1; }
 port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$DIR/rigweb.log")
 RIGWEB_URL=http://127.0.0.1:$port/
