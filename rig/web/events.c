@@ -24,6 +24,7 @@ struct msg {
 
 struct client {
     struct events *ev;
+    char session[WEB_ID_HEX]; /* the stream ends with its session */
     struct client *next;
     struct msg *q[EV_HARD];
     size_t head, n;
@@ -232,6 +233,10 @@ static struct msg *next_msg(struct client *c)
             break;
         }
         if (pthread_cond_timedwait(&ev->cond, &ev->mu, &ts) == ETIMEDOUT) {
+            /* Logged out, expired, or the user changed: the stream ends
+             * (the page then finds /api/me says 401). */
+            if (!auth_session_valid(ev->app->auth, c->session))
+                break;
             m = msg_new("", ": keep-alive\n\n", false);
             break;
         }
@@ -297,6 +302,7 @@ enum MHD_Result api_events(struct web_req *r)
     if (!c)
         return MHD_NO;
     c->ev = ev;
+    snprintf(c->session, sizeof c->session, "%s", r->sess.id);
     c->cur = msg_new("", "retry: 2000\n\n", false);
     c->q[0] = station_marker();
     c->n = c->q[0] ? 1 : 0;

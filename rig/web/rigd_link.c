@@ -55,7 +55,7 @@ static void dispatch(struct rigd_link *l, cJSON *o)
         pthread_mutex_lock(&l->mu);
         for (int i = 0; i < MAX_PENDING; i++) {
             struct pending *p = &l->pending[i];
-            if (p->id == id->valueint && !p->done) {
+            if (p->id && p->id == id->valueint && !p->done) {
                 p->reply = o;
                 p->done = true;
                 o = NULL;
