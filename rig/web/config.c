@@ -168,8 +168,9 @@ static int parse_member(struct web_config *c, const struct cfg_member *m, const 
         return 0;
     case CFG_INT:
     case CFG_SIZE:
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-            v->valuedouble < (double)m->min || v->valuedouble > (double)m->max) {
+        /* The range first: casting 1e300 to long would be undefined. */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)m->min) ||
+            !(v->valuedouble <= (double)m->max) || v->valuedouble != (double)(long)v->valuedouble) {
             snprintf(err, errlen, "\"%s\" must be a whole number in %ld..%ld", m->name, m->min,
                      m->max);
             return -EINVAL;
