@@ -2,7 +2,7 @@
 // meson inside tests/web/stack.sh, which exports RIGWEB_URL,
 // RIGWEB_STACK_DIR and RIGSIM_CONTROL:
 //   stack.sh BUILD [opts] -- node tests/web/web_test.mjs SCENARIO
-// Scenarios: auth, users, expiry, run, restart. Each exits 0 or throws
+// Scenarios: auth, users, expiry, run, restart, tls. Each exits 0 or throws
 // (exit 1) with what went wrong.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -314,7 +314,17 @@ async function restart() {
   s.close();
 }
 
-const scenarios = { auth, users, expiry, run, restart };
+async function tls() {
+  // HTTPS (the stack's --tls; the test trusts its self-signed certificate
+  // through NODE_TLS_REJECT_UNAUTHORIZED=0): the cookie is Secure.
+  check(BASE.startsWith('https://'), `not https: ${BASE}`);
+  const op = await login('operator');
+  check(/; Secure$/.test(op.setCookie) && /HttpOnly; SameSite=Strict/.test(op.setCookie), `cookie: ${op.setCookie}`);
+  const r = await req('/api/station', { cookie: op.cookie });
+  check(r.status === 200 && r.json.rigd.connected, `station over https: ${r.status}`);
+}
+
+const scenarios = { auth, users, expiry, run, restart, tls };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(64);
