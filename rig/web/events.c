@@ -155,6 +155,24 @@ static const struct {
     { "samples", true }, { NULL, false },
 };
 
+/* Events after which a fresh `station` follows: a run started (busy, its
+ * operator and steps) or finished (today's count, the last result), a
+ * device came or went. */
+static const struct {
+    const char *cls, *event;
+} station_after[] = {
+    { "run", "started" },      { "run", "finished" }, { "devices", "attached" },
+    { "devices", "detached" }, { NULL, NULL },
+};
+
+static bool changes_station(const char *cls, const char *event)
+{
+    for (int i = 0; station_after[i].cls; i++)
+        if (strcmp(station_after[i].cls, cls) == 0 && strcmp(station_after[i].event, event) == 0)
+            return true;
+    return false;
+}
+
 void events_on_rigd_event(void *user, const cJSON *o)
 {
     struct events *ev = user;
@@ -170,12 +188,10 @@ void events_on_rigd_event(void *user, const cJSON *o)
             return;
         struct msg *m = msg_new(relayed[i].cls, text, relayed[i].droppable);
         free(text);
-        /* A finished run changes today's count and the last result. */
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "event");
-        bool finished = strcmp(relayed[i].cls, "run") == 0 && cJSON_IsString(e) &&
-                        strcmp(e->valuestring, "finished") == 0;
+        bool again = cJSON_IsString(e) && changes_station(relayed[i].cls, e->valuestring);
         if (m)
-            publish(ev, m, finished);
+            publish(ev, m, again);
         return;
     }
 }
