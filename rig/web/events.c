@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "web/handlers.h"
@@ -335,6 +336,15 @@ enum MHD_Result api_events(struct web_req *r)
     if (ev->st.clients++ == 0)
         link_want_samples(ev->app->link, true);
     pthread_mutex_unlock(&ev->mu);
+    /* A small send buffer keeps what a slow browser has not taken in
+     * rigweb's queue, where samples can be dropped first, rather than in
+     * megabytes of kernel buffer that only delay everything. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        int sndbuf = 64 * 1024;
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
