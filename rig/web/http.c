@@ -311,14 +311,13 @@ int http_start(struct web_app *app, struct MHD_Daemon **out, int *port, char *er
         (unsigned)cfg->max_clients, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_ARRAY,
         cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
-    /* libmicrohttpd copies neither: keep them for the daemon's life. */
-    (void)cert;
-    (void)key;
+    /* Kept for the daemon's life (app->tls_*, freed by the caller after
+     * http_stop). */
+    app->tls_cert = cert;
+    app->tls_key = key;
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s port %d (in use, or no permission?)",
                  cfg->listen, cfg->port);
-        free(cert);
-        free(key);
         return -EADDRINUSE;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

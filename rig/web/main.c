@@ -113,13 +113,15 @@ static int serve(const struct web_config *cfg)
     fprintf(stderr, "rigweb: %s, exiting\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = 0;
 out:
+    /* The connections first (their threads use the link and the events):
+     * wake the SSE readers, then wait for every connection thread; then
+     * the link (its thread publishes to the events); then the events. */
+    events_shutdown(app.events);
+    http_stop(d);
     link_stop(app.link);
-    if (d) {
-        /* Wake the SSE readers so the daemon's threads can finish. */
-        events_shutdown(app.events);
-        http_stop(d);
-    }
     events_close(app.events);
+    free(app.tls_cert);
+    free(app.tls_key);
     station_close(app.station);
     auth_close(app.auth);
     return rc;
