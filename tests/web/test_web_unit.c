@@ -173,8 +173,9 @@ START_TEST(users_file)
         "{\"format\":\"rigweb-users/2\",\"users\":[]}",
         "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"boss\",\"hash\":\"$argon2id$\"}]}",
         "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"plain\"}]}",
-        "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"},"
-        "{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"}]}",
+        /* one name twice (parenthesised: one element in two pieces) */
+        ("{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"},"
+         "{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"}]}"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_msg(users_parse(bad[i], strlen(bad[i]), &u, &n, err, sizeof err) == -EINVAL,
