@@ -18,7 +18,8 @@
 struct msg {
     atomic_int ref;
     bool droppable;
-    bool station; /* a marker: build a `station` snapshot here, in order */
+    bool station;      /* a marker: build a `station` snapshot here, in order */
+    struct msg *built; /* a marker's snapshot, built by its first reader */
     size_t len;
     char text[];
 };
@@ -39,7 +40,8 @@ struct client {
 struct events {
     struct web_app *app;
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* something for a client, or closing */
+    pthread_cond_t cond;      /* something for a client, or closing */
+    pthread_mutex_t build_mu; /* one snapshot built at a time */
     struct client *clients;
     bool closing;
     struct events_stats st;
@@ -54,6 +56,7 @@ static struct msg *msg_new(const char *event, const char *data, bool droppable)
     atomic_init(&m->ref, 1);
     m->droppable = droppable;
     m->station = false;
+    m->built = NULL;
     m->len = event[0] ? (size_t)snprintf(m->text, len + 1, "event: %s\ndata: %s\n\n", event, data)
                       : (size_t)snprintf(m->text, len + 1, "%s", data);
     return m;
@@ -61,8 +64,10 @@ static struct msg *msg_new(const char *event, const char *data, bool droppable)
 
 static void msg_unref(struct msg *m)
 {
-    if (m && atomic_fetch_sub(&m->ref, 1) == 1)
+    if (m && atomic_fetch_sub(&m->ref, 1) == 1) {
+        msg_unref(m->built);
         free(m);
+    }
 }
 
 int events_open(struct events **out, struct web_app *app)
@@ -72,6 +77,7 @@ int events_open(struct events **out, struct web_app *app)
         return -ENOMEM;
     ev->app = app;
     pthread_mutex_init(&ev->mu, NULL);
+    pthread_mutex_init(&ev->build_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -97,6 +103,7 @@ void events_close(struct events *ev)
         return;
     pthread_cond_destroy(&ev->cond);
     pthread_mutex_destroy(&ev->mu);
+    pthread_mutex_destroy(&ev->build_mu);
     free(ev);
 }
 
@@ -260,11 +267,20 @@ static struct msg *next_msg(struct client *c)
     }
     pthread_mutex_unlock(&ev->mu);
     if (m && m->station) {
-        /* Built on this browser's thread: rigd's replies never stall the
-         * link or another browser. */
+        /* Built on the thread of the first browser to reach the marker
+         * (rigd's replies never stall the link), and shared with every
+         * browser that reaches the same marker later: one snapshot per
+         * change, not one per browser. Later readers get a snapshot at
+         * least as new as their place in the stream. */
+        pthread_mutex_lock(&ev->build_mu);
+        if (!m->built)
+            m->built = station_msg(ev);
+        struct msg *snap = m->built;
+        if (snap)
+            atomic_fetch_add(&snap->ref, 1);
+        pthread_mutex_unlock(&ev->build_mu);
         msg_unref(m);
-        m = station_msg(ev);
-        return m ? m : msg_new("", ": station unavailable\n\n", false);
+        return snap ? snap : msg_new("", ": station unavailable\n\n", false);
     }
     return m;
 }

@@ -7,7 +7,9 @@
  * or the link: past EV_SOFT queued messages `samples` are dropped (and
  * counted in a `dropped` event), past EV_HARD the browser is cut off. A
  * stream's first message is a `station` snapshot, built by its own thread;
- * another follows when rigd comes back and after each run's `finished`. */
+ * others follow, in order, when rigd comes back and after the events that
+ * change the station (a run started or finished, a device came or went),
+ * each built once by the first browser to reach it and shared. */
 #ifndef RIG_WEB_EVENTS_H
 #define RIG_WEB_EVENTS_H
 
