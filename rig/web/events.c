@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "web/config.h"
 #include "web/handlers.h"
 #include "web/rigd_link.h"
 #include "web/station.h"
@@ -28,7 +29,8 @@ struct client {
     struct events *ev;
     char session[WEB_ID_HEX]; /* the stream ends with its session */
     struct client *next;
-    struct msg *q[EV_HARD];
+    size_t soft, hard; /* the queue's caps (config sse_queue, 4 x that) */
+    struct msg **q;    /* ring of `hard` */
     size_t head, n;
     unsigned long dropped; /* samples not sent since the last `dropped` */
     bool cut_off;
@@ -107,24 +109,24 @@ void events_close(struct events *ev)
     free(ev);
 }
 
-/* Queues m for client c (lock held): samples beyond EV_SOFT are dropped,
- * anything beyond EV_HARD cuts the client off. */
+/* Queues m for client c (lock held): samples beyond c->soft are dropped,
+ * anything beyond c->hard cuts the client off. */
 static void enqueue(struct events *ev, struct client *c, struct msg *m)
 {
     if (c->cut_off)
         return;
-    if (m->droppable && c->n >= EV_SOFT) {
+    if (m->droppable && c->n >= c->soft) {
         c->dropped++;
         ev->st.dropped++;
         return;
     }
-    if (c->n >= EV_HARD) {
+    if (c->n >= c->hard) {
         c->cut_off = true;
         ev->st.cut_off++;
         return;
     }
     atomic_fetch_add(&m->ref, 1);
-    c->q[(c->head + c->n) % EV_HARD] = m;
+    c->q[(c->head + c->n) % c->hard] = m;
     c->n++;
 }
 
@@ -242,7 +244,7 @@ static struct msg *next_msg(struct client *c)
     for (;;) {
         if (ev->closing || c->cut_off)
             break;
-        if (c->dropped && c->n < EV_SOFT) {
+        if (c->dropped && c->n < c->soft) {
             char data[64];
             snprintf(data, sizeof data, "{\"samples\":%lu}", c->dropped);
             c->dropped = 0;
@@ -251,7 +253,7 @@ static struct msg *next_msg(struct client *c)
         }
         if (c->n) {
             m = c->q[c->head];
-            c->head = (c->head + 1) % EV_HARD;
+            c->head = (c->head + 1) % c->hard;
             c->n--;
             ev->st.sent++;
             break;
@@ -323,8 +325,9 @@ static void stream_free(void *cls)
         link_want_samples(ev->app->link, false);
     pthread_mutex_unlock(&ev->mu);
     for (size_t i = 0; i < c->n; i++)
-        msg_unref(c->q[(c->head + i) % EV_HARD]);
+        msg_unref(c->q[(c->head + i) % c->hard]);
     msg_unref(c->cur);
+    free(c->q);
     free(c);
 }
 
@@ -335,6 +338,13 @@ enum MHD_Result api_events(struct web_req *r)
     if (!c)
         return MHD_NO;
     c->ev = ev;
+    c->soft = ev->app->cfg->sse_queue;
+    c->hard = 4 * c->soft;
+    c->q = calloc(c->hard, sizeof *c->q);
+    if (!c->q) {
+        free(c);
+        return MHD_NO;
+    }
     snprintf(c->session, sizeof c->session, "%s", r->sess.id);
     c->cur = msg_new("", "retry: 2000\n\n", false);
     c->q[0] = station_marker();
