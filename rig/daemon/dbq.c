@@ -81,6 +81,18 @@ static void run_job(gpointer data, gpointer user)
     struct dbq *q = user;
     switch (j->kind) {
     case DBQ_HISTORY:
+        if (j->arg) { /* one run by its id: a list of one, so the reply keeps its shape */
+            cJSON *one = NULL;
+            j->rc = store_find_run(q->st, j->arg, &one, j->err, sizeof j->err);
+            if (j->rc == 0 && (j->out = cJSON_CreateArray()) != NULL)
+                cJSON_AddItemToArray(j->out, one);
+            else if (j->rc == 0) {
+                cJSON_Delete(one);
+                j->rc = -ENOMEM;
+                snprintf(j->err, sizeof j->err, "out of memory");
+            }
+            break;
+        }
         j->rc = store_history(q->st, &j->f, &j->out, j->err, sizeof j->err);
         break;
     case DBQ_UNIT:
@@ -300,7 +312,9 @@ static void submit(struct rigd *r, struct api_client *c, const cJSON *req, enum 
 void dbq_history(struct rigd *r, struct bench *one, struct api_client *c, const cJSON *req)
 {
     (void)one;
-    submit(r, c, req, DBQ_HISTORY, NULL);
+    if (!filter_text_ok(c, req, "run", 64))
+        return;
+    submit(r, c, req, DBQ_HISTORY, api_member(req, "run") ? "run" : NULL);
 }
 
 void dbq_unit(struct rigd *r, struct bench *one, struct api_client *c, const cJSON *req)

@@ -293,7 +293,8 @@ static int cmp_serial(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-static int failed_table(struct html *h, const struct store_lot *lot)
+static int failed_table(struct html *h, const struct store_lot *lot,
+                        const struct lot_report_opts *o)
 {
     size_t nf = failed_runs(lot);
     html_heading(h, 2, "failed", "Failed runs");
@@ -344,7 +345,10 @@ static int failed_table(struct html *h, const struct store_lot *lot)
             snprintf(next, sizeof next, "none in the period");
         }
         html_td(h, NULL, next);
-        lot_report_run_file(u, file, sizeof file);
+        if (o->run_link_prefix)
+            snprintf(file, sizeof file, "%s%s", o->run_link_prefix, u->id);
+        else
+            lot_report_run_file(u, file, sizeof file);
         html_raw(h, "<td class=\"mono id\"><a href=\"");
         html_attr(h, file);
         html_raw(h, "\">");
@@ -355,8 +359,9 @@ static int failed_table(struct html *h, const struct store_lot *lot)
     html_table_end(h);
     free(later);
     html_para(h, "sub",
-              "Each run links to its run report by the record's file name "
-              "(<record>.html), expected next to this file.");
+              o->run_link_prefix ? "Each run links to its run report."
+                                 : "Each run links to its run report by the record's file name "
+                                   "(<record>.html), expected next to this file.");
     return 0;
 }
 
@@ -374,7 +379,7 @@ int lot_report_write(struct html *h, const struct store_lot *lot, const struct l
     int r = 0;
     measurements(h, lot, o, &r);
     if (r == 0)
-        r = failed_table(h, lot);
+        r = failed_table(h, lot, o);
     char foot[160];
     snprintf(foot, sizeof foot, "rig %s · rigctl report (lot)", rig_version());
     html_page_end(h, foot);

@@ -34,6 +34,9 @@ struct lot_report_opts {
     unsigned subgroup;                 /* 0: I-MR chart; 2..25: X-bar/R of that size */
     const char *generated;             /* "generated" time text; NULL: now (UTC) */
     size_t max_violations;             /* listed per measurement; 0: 50 */
+    /* Links to run reports: this prefix + the run id (rigweb:
+     * "/reports/run/"); NULL: the record's report file name, beside the page. */
+    const char *run_link_prefix;
 };
 
 int lot_report_write(struct html *h, const struct store_lot *lot, const struct lot_report_opts *o,

@@ -318,6 +318,44 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
     return store_open_at(out, path, STORE_SCHEMA_VERSION, err, errlen);
 }
 
+int store_open_readonly(struct store **out, const char *path, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        snprintf(err, errlen, "station database %s: out of memory", path);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    st->busy_ms = STORE_BUSY_TIMEOUT_MS;
+    /* No CREATE, no journal-mode pragma, no migration: a reader must not
+     * change the file, and one at another version cannot read it safely. */
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    int r, v = 0;
+    if (rc != SQLITE_OK) {
+        r = store_fail(st, rc, "open read-only", err, errlen);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, st->busy_ms);
+    if ((r = current_version(st, &v, err, errlen)) < 0)
+        goto fail;
+    if (v != STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "station database %s: schema version %d, this rig reads %d (rigd migrates it "
+                 "when it opens it)",
+                 path, v, STORE_SCHEMA_VERSION);
+        r = -EPROTO;
+        goto fail;
+    }
+    *out = st;
+    return 0;
+fail:
+    store_close(st);
+    return r;
+}
+
 void store_set_busy_timeout(struct store *st, int ms)
 {
     pthread_mutex_lock(&st->lock);

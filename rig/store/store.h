@@ -45,6 +45,11 @@ struct store;
 
 /* Open (create if missing) the database at path and migrate it. */
 int store_open(struct store **out, const char *path, char *err, size_t errlen);
+/* A reader's connection (rigweb's reports): opened read-only, never created
+ * nor migrated; -EPROTO unless the file is at STORE_SCHEMA_VERSION. Only
+ * the query functions may be used on it. A WAL database needs its -wal and
+ * -shm files present and readable (rigd keeps them while it runs). */
+int store_open_readonly(struct store **out, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 /* Wait per try for a lock (ms); STORE_BUSY_TIMEOUT_MS by default. */
 void store_set_busy_timeout(struct store *st, int ms);

@@ -39,6 +39,7 @@ int config_defaults(struct web_config *c, char *err, size_t errlen)
     r = r ? r : set_str(&c->users_file, "/var/lib/rigweb/users.json", err, errlen);
     r = r ? r : set_str(&c->static_dir, "/usr/share/rig/web", err, errlen);
     r = r ? r : set_str(&c->chartjs, "/usr/share/javascript/chart.js/chart.min.js", err, errlen);
+    r = r ? r : set_str(&c->database, "/var/lib/rig/station.db", err, errlen);
     if (r == 0) {
         c->sequences = calloc(1, sizeof *c->sequences);
         if (!c->sequences || !(c->sequences[0].fixture = strdup("default")) ||
@@ -62,6 +63,7 @@ void config_free(struct web_config *c)
     free(c->users_file);
     free(c->static_dir);
     free(c->chartjs);
+    free(c->database);
     for (size_t i = 0; i < c->nsequences; i++) {
         free(c->sequences[i].fixture);
         free(c->sequences[i].path);
@@ -90,6 +92,7 @@ static const struct cfg_member members[] = {
     { "users_file", CFG_STR, OFF(users_file), 0, 0 },
     { "static_dir", CFG_STR, OFF(static_dir), 0, 0 },
     { "chartjs", CFG_STR, OFF(chartjs), 0, 0 },
+    { "database", CFG_STR_OR_NULL, OFF(database), 0, 0 },
     { "sequences", CFG_SEQ, 0, 0, 0 },
     { "session_idle_s", CFG_INT, OFF(session_idle_s), 1, 7 * 86400 },
     { "session_max_s", CFG_INT, OFF(session_max_s), 1, 31 * 86400 },

@@ -23,6 +23,7 @@ struct web_config {
     char *users_file;
     char *static_dir;
     char *chartjs;
+    char *database; /* the station database, read-only for lot reports; NULL: none */
     struct web_sequence *sequences;
     size_t nsequences;
     int session_idle_s;

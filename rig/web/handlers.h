@@ -1,5 +1,5 @@
 /* Every route's handler (the table is in http.c; docs/WEB.md lists the
- * paths): pages.c (pages, static files, report stub), api_session.c
+ * paths): pages.c (pages, static files), reports.c (run and lot reports), api_session.c
  * (login, logout, me, users), api_station.c (station, runs, engineer
  * queries), events.c (the SSE stream). */
 #ifndef RIG_WEB_HANDLERS_H
@@ -12,7 +12,8 @@ enum MHD_Result page_operator(struct web_req *r);
 enum MHD_Result page_engineer(struct web_req *r);
 enum MHD_Result page_admin(struct web_req *r);
 enum MHD_Result page_static(struct web_req *r);
-enum MHD_Result page_report(struct web_req *r);
+enum MHD_Result page_report(struct web_req *r);     /* reports.c */
+enum MHD_Result page_lot_report(struct web_req *r); /* reports.c */
 /* The HTML answers of a page route's checks (http.c calls them). */
 enum MHD_Result page_redirect_login(struct web_req *r);
 enum MHD_Result page_forbidden(struct web_req *r);

@@ -37,6 +37,7 @@ static const struct route routes[] = {
     { "GET", "/admin", ROLE_ADMIN, R_PAGE, page_admin },
     { "GET", "/static/**", ROLE_NONE, R_PUBLIC, page_static },
     { "GET", "/reports/run/*", ROLE_ENGINEER, R_PAGE, page_report },
+    { "GET", "/reports/lot", ROLE_ENGINEER, R_PAGE, page_lot_report },
     { "POST", "/api/login", ROLE_NONE, R_PUBLIC | R_NO_CSRF, api_login },
     { "POST", "/api/logout", ROLE_OPERATOR, 0, api_logout },
     { "GET", "/api/me", ROLE_OPERATOR, 0, api_me },

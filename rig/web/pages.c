@@ -100,14 +100,6 @@ enum MHD_Result page_static(struct web_req *r)
     return send_static(r, rel);
 }
 
-enum MHD_Result page_report(struct web_req *r)
-{
-    /* The run report comes from rig/report (another branch); the lead
-     * wires it here at merge. */
-    return web_error(r, 501, "not_implemented", "run reports are not available yet (run %s)",
-                     r->cap[0]);
-}
-
 static enum MHD_Result html(struct web_req *r, unsigned status, const char *text)
 {
     struct MHD_Response *resp =

@@ -61,7 +61,7 @@ for name in A B C D; do
     i=$k
 done
 cat >"$DIR/station.json" <<JSON
-{ "station": "web-test", "results_dir": "$DIR/results",
+{ "station": "web-test", "results_dir": "$DIR/results", "database": "$DIR/station.db",
   "sequence_dirs": ["$SRCDIR/fixtures", "$SRCDIR/tests"],
   "fixtures": [$fixtures ] }
 JSON
@@ -76,6 +76,7 @@ for s in $seqs; do
 done
 cat >"$DIR/web.json" <<JSON
 { "port": $port, "rigd_socket": "$DIR/rigd.sock", "users_file": "$DIR/users.json",
+  "database": "$DIR/station.db",
   "static_dir": "$SRCDIR/rig/web/static", "sequences": { $seqjson }$webopts }
 JSON
 for u in operator engineer admin; do

@@ -34,7 +34,7 @@ async function req(p, opts = {}) {
   const text = await r.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, headers: r.headers, text, json };
+  return { status: r.status, headers: r.headers, text, json, type: r.headers.get('content-type') || '', csp: r.headers.get('content-security-policy') || '' };
 }
 
 async function login(user, password = `${user}-pass`) {
@@ -295,6 +295,26 @@ async function run() {
   check(b2.last && b2.last.outcome === 'ABORTED', `B after: ${JSON.stringify(b2)}`);
   const u = await req('/api/unit/PA-0000001', { cookie: eng.cookie });
   check(u.status === 200 && u.json.attempts === 1, `unit: ${u.text.slice(0, 200)}`);
+  // Reports (rig/report through rigweb): the run's page, by id and by an
+  // 8-character prefix, only for engineers, with a CSP that loads nothing.
+  r = await req(`/reports/run/${idA}`, { cookie: eng.cookie });
+  check(r.status === 200 && /text\/html/.test(r.type) && r.text.includes('PA-0000001') &&
+    r.text.includes(idA) && /class="banner[^"]*pass/i.test(r.text), `run report A: ${r.status} ${r.text.slice(0, 300)}`);
+  check(/default-src 'none'/.test(r.csp) && !/<script|src="http/i.test(r.text), `run report CSP ${r.csp}`);
+  r = await req(`/reports/run/${idB.slice(0, 8)}`, { cookie: eng.cookie });
+  check(r.status === 200 && r.text.includes(idB) && r.text.includes('ABORTED'), `run report B by prefix: ${r.status}`);
+  r = await req(`/reports/run/${idA}`, { cookie: op.cookie });
+  check(r.status === 403, `operator opens a run report: ${r.status}`);
+  r = await req('/reports/run/00000000-0000-0000-0000-000000000000', { cookie: eng.cookie });
+  check(r.status === 404, `unknown run's report: ${r.status}`);
+  // The lot report of today from the station database (read-only): both
+  // runs counted, the aborted one listed and linked to its run report.
+  const today = new Date().toISOString().slice(0, 10);
+  r = await req(`/reports/lot?since=${today}`, { cookie: eng.cookie });
+  check(r.status === 200 && r.text.includes(`href="/reports/run/${idB}"`) && !r.text.includes(`href="/reports/run/${idA}"`),
+    `lot report: ${r.status} ${r.text.slice(0, 300)}`);
+  r = await req('/reports/lot', { cookie: eng.cookie });
+  check(r.status === 400, `lot report without since: ${r.status}`);
   s.close();
 }
 
