@@ -251,6 +251,20 @@ static int pragma(struct store *st, const char *sql, char *err, size_t errlen)
     return rc == SQLITE_OK ? 0 : store_fail(st, rc, sql, err, errlen);
 }
 
+/* A connection's state before its file is opened; NULL when out of memory. */
+static struct store *store_alloc(const char *path, char *err, size_t errlen)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        snprintf(err, errlen, "station database %s: out of memory", path);
+        return NULL;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    st->busy_ms = STORE_BUSY_TIMEOUT_MS;
+    return st;
+}
+
 int store_open_at(struct store **out, const char *path, int target, char *err, size_t errlen)
 {
     *out = NULL;
@@ -258,14 +272,9 @@ int store_open_at(struct store **out, const char *path, int target, char *err, s
         snprintf(err, errlen, "station database: no path or bad version");
         return -EINVAL;
     }
-    struct store *st = calloc(1, sizeof *st);
-    if (!st || !(st->path = strdup(path))) {
-        free(st);
-        snprintf(err, errlen, "station database %s: out of memory", path);
+    struct store *st = store_alloc(path, err, errlen);
+    if (!st)
         return -ENOMEM;
-    }
-    pthread_mutex_init(&st->lock, NULL);
-    st->busy_ms = STORE_BUSY_TIMEOUT_MS;
     int rc = sqlite3_open_v2(
         path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     int r;
@@ -321,14 +330,9 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 int store_open_readonly(struct store **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
-    struct store *st = calloc(1, sizeof *st);
-    if (!st || !(st->path = strdup(path))) {
-        free(st);
-        snprintf(err, errlen, "station database %s: out of memory", path);
+    struct store *st = store_alloc(path, err, errlen);
+    if (!st)
         return -ENOMEM;
-    }
-    pthread_mutex_init(&st->lock, NULL);
-    st->busy_ms = STORE_BUSY_TIMEOUT_MS;
     /* No CREATE, no journal-mode pragma, no migration: a reader must not
      * change the file, and one at another version cannot read it safely. */
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
