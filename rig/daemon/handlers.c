@@ -410,11 +410,28 @@ static void handle_pen(struct bench *bench, struct api_client *c, const cJSON *r
     rigd_dispatch_action(bench, c, req, "pen", pen_actions, NULL);
 }
 
+/* "operator": the person a client acting for others (rigweb) aborts for
+ * (API minor 4); the record then names both. */
+static const struct api_member abort_members[] = {
+    { "operator", API_T_STRING, false },
+    { NULL, 0, false },
+};
+
 static void handle_abort(struct bench *bench, struct api_client *c, const cJSON *req)
 {
-    char user[64], reason[160];
+    char user[64], reason[200];
+    const cJSON *op = api_member(req, "operator");
+    if (op && !rigd_printable(op->valuestring, 64)) {
+        api_error(c, req, API_E_BAD_ARGUMENT,
+                  "\"operator\" must be 1..63 printable characters (no newline or control "
+                  "characters)");
+        return;
+    }
     session_peer_user(c, user, sizeof user);
-    snprintf(reason, sizeof reason, "abort requested by %s", user);
+    if (op)
+        snprintf(reason, sizeof reason, "abort requested by %s (via %s)", op->valuestring, user);
+    else
+        snprintf(reason, sizeof reason, "abort requested by %s", user);
     /* Abort the active run (-> ABORTED) before stopping the motor; the
      * runner refuses any later start, so teardown cannot restart it. */
     runner_abort(bench, reason);
@@ -553,7 +570,7 @@ static const struct rigd_class request_classes[] = {
     { "status", handle_status, NULL, NULL, false },
     { "pen", NULL, handle_pen, action_members, false },
     { "session", NULL, session_handle, action_members, false },
-    { "abort", NULL, handle_abort, NULL, false },
+    { "abort", NULL, handle_abort, abort_members, false },
     { "sensor", NULL, handle_sensor, action_members, false },
     { "run", NULL, runner_handle_run, run_members },
     { "history", dbq_history, NULL, history_members, true },

@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #define API_PROTO_MAJOR 1
-#define API_PROTO_MINOR 3
+#define API_PROTO_MINOR 4
 
 /* Longest request line accepted, newline excluded. Longer lines get one
  * "line_too_long" error and are discarded up to the next newline. */

@@ -75,7 +75,7 @@ START_TEST(greeting_and_echo)
     cJSON *g = tconn_read(&c, T_TIMEOUT_S);
     ck_assert_str_eq(jstr(g, "class"), "version");
     ck_assert_int_eq((int)jnum(g, "proto_major"), 1);
-    ck_assert_int_eq((int)jnum(g, "proto_minor"), 3);
+    ck_assert_int_eq((int)jnum(g, "proto_minor"), 4);
     ck_assert_int_eq((int)jnum(g, "max_line"), API_MAX_LINE);
     ck_assert_str_ne(jstr(g, "release"), "(missing)");
     cJSON_Delete(g);
