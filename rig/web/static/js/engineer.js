@@ -66,13 +66,14 @@ async function history() {
   await guarded($('#history'), async () => {
     const r = await api('GET', '/api/history?' + query(form));
     fill($('#history-table'), r.runs, (tr, run) => {
-      cell(tr, when(run.started));
+      cell(tr, when(run.started), 'nowrap');
       cell(tr, unitLink(run.dut_serial));
       cell(tr, run.attempt, 'num');
       cell(tr, run.fixture);
       cell(tr, run.operator);
       cell(tr, outcomeNode(run.complete === false && !run.outcome ? 'incomplete' : run.outcome));
-      cell(tr, run.message || run.retest_reason || '');
+      cell(tr, [run.outcome !== 'PASS' ? run.message : null,
+        run.retest_reason ? `retest after ${run.retest_reason}` : null].filter(Boolean).join(' · '));
       cell(tr, reportLink(run.id));
     }, 'no runs match');
   });
@@ -90,7 +91,7 @@ async function lookUp(serial) {
       `${u.dut_serial}: ${u.attempts} attempt${u.attempts === 1 ? '' : 's'}, final outcome ${u.final_outcome || '—'}`;
     fill($('#unit-table'), u.runs, (tr, run) => {
       cell(tr, run.attempt, 'num');
-      cell(tr, when(run.started));
+      cell(tr, when(run.started), 'nowrap');
       cell(tr, run.fixture);
       cell(tr, run.operator);
       cell(tr, outcomeNode(run.outcome));

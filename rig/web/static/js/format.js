@@ -49,30 +49,37 @@ export function limitsOf(m) {
   return { cmp: r ? r[1] : null, low: null, high: null, text: t };
 }
 
-// "FAIL — needle depth 1.21 mm above limit 1.15 mm"
+// "FAIL — needle depth 1.21 mm above limit 1.15 mm": why a measurement
+// did not pass, in words. Direction words only where the value really is
+// on that side of the limit; a measurement that is ERROR (could not be
+// judged) says so with rigd's note, never "above limit".
 export function failureWords(m) {
   if (!m) return '';
   const name = label(m.name);
   const u = m.units ? ' ' + m.units : '';
   const v = m.value;
+  if (m.outcome && m.outcome !== 'FAIL') return `${name} ${m.outcome}${m.note ? ': ' + m.note : ''}`;
   if (v === null || v === undefined) return `${name}: no value${m.note ? ' (' + m.note + ')' : ''}`;
   if (typeof v !== 'number') {
     const l = limitsOf(m);
-    return `${name} "${v}" does not meet ${l.text || m.limits || 'its limit'}`;
+    return `${name} "${v}" does not meet ${l.text || m.limits || m.limit || 'its limit'}`;
   }
   const { cmp, low, high } = limitsOf(m);
   const val = `${name} ${num(v)}${u}`;
-  const single = { GT: 'at or below', GE: 'below', LT: 'at or above', LE: 'above',
-    EQ: 'not equal to', NE: 'equal to' };
-  if (cmp && single[cmp] && low !== null && low !== undefined) {
-    return `${val} ${single[cmp]} limit ${num(low)}${u}`;
-  }
-  if (low !== null && low !== undefined && high !== null && high !== undefined) {
-    if (v > high || (v >= high && /LT$/.test(cmp || ''))) return `${val} above limit ${num(high)}${u}`;
-    if (v < low || (v <= low && /^GT/.test(cmp || ''))) return `${val} below limit ${num(low)}${u}`;
+  const has = (x) => typeof x === 'number' && Number.isFinite(x);
+  if (has(low) && has(high)) {
+    if (v >= high && !(v === high && /LE$/.test(cmp || ''))) return `${val} above limit ${num(high)}${u}`;
+    if (v <= low && !(v === low && /^GE/.test(cmp || ''))) return `${val} below limit ${num(low)}${u}`;
     return `${val} outside ${num(low)} … ${num(high)}${u}`;
   }
-  return `${val} outside ${m.limits || 'its limits'}`;
+  if (has(low)) {
+    // one-sided: the limit the value broke, named from the comparison
+    if ((cmp === 'LT' || cmp === 'LE') && v >= low) return `${val} ${v > low ? 'above' : 'at'} limit ${num(low)}${u}`;
+    if ((cmp === 'GT' || cmp === 'GE') && v <= low) return `${val} ${v < low ? 'below' : 'at'} limit ${num(low)}${u}`;
+    if (cmp === 'EQ') return `${val}, expected ${num(low)}${u}`;
+    if (cmp === 'NE') return `${val}, must not be ${num(low)}${u}`;
+  }
+  return `${val} outside ${m.limits || m.limit || 'its limits'}`;
 }
 
 export const OUTCOMES = ['PASS', 'FAIL', 'ERROR', 'ABORTED', 'TIMEOUT'];

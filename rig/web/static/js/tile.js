@@ -162,17 +162,22 @@ export class Tile {
       li.append(icon(kind), el('span', null, text));
       chips.push(li);
     };
-    if (!this.rigdUp) chip('NO', 'rigd offline', 'bad');
+    if (!this.rigdUp) {
+      chip('NO', 'rigd offline: state unknown', 'bad');
+      this.chips.replaceChildren(...chips);
+      return;
+    }
     chip(present(d.pen) ? 'OK' : 'NO', present(d.pen) ? 'pen' : 'pen missing', present(d.pen) ? 'ok' : 'bad');
     chip(present(d.sensor) ? 'OK' : 'NO', present(d.sensor) ? 'sensor head' : 'sensor head missing',
       present(d.sensor) ? 'ok' : 'bad');
-    const cal = calibrationOf(d);
+    const cal = present(d.sensor) ? calibrationOf(d) : null;
     if (cal) {
       const due = cal.due || cal.due_date || '';
-      const st = cal.state || 'ok';
+      const st = cal.state || 'unknown';
       if (st === 'overdue') chip('NO', `calibration OVERDUE (${due})`, 'bad');
       else if (st === 'due_soon') chip('WARN', `calibration due ${due}`, 'warn');
-      else chip('OK', `calibrated to ${due}`, 'ok');
+      else if (st === 'ok' && due) chip('OK', `calibrated to ${due}`, 'ok');
+      else chip('WARN', 'calibration unknown', 'warn');
     }
     const busy = !!(fx.busy || fx.run);
     chip(busy ? 'RUNNING' : 'IDLE', busy ? 'bench busy' : 'bench free', busy ? 'busy' : 'ok');
@@ -230,7 +235,7 @@ export class Tile {
 
   setProgress(r) {
     if (!r) {
-      this.bar.value = 0;
+      this.bar.value = this.run || !(this.fx && this.fx.last) ? 0 : 1;
       this.stepText.textContent = this.run ? 'starting…' : '';
       this.leftText.textContent = '';
       return;
@@ -241,12 +246,15 @@ export class Tile {
     const total = r.total ?? r.steps ?? (this.run && this.run.steps);
     const name = r.step_name || r.step || '';
     this.stepText.textContent = `${idx ? `Step ${idx}${total ? '/' + total : ''}: ` : ''}${label(name)}`;
-    let left = r.time_left_s ?? r.time_left ?? null;
-    if (left === null && this.run && p > 0.02) {
+    // rigd's progress counts steps, not seconds: estimate only once a
+    // quarter is done (elapsed x (1 - p) / p, as rigweb's snapshot does)
+    let left = r.time_left_s ?? null;
+    if (left === null && this.run && p >= 0.25) {
       const el = (performance.now() - this.run.started) / 1000;
-      left = el / p - el;
+      left = (el * (1 - p)) / p;
     }
-    this.leftText.textContent = left !== null ? `about ${duration(left)} left` : '';
+    this.leftText.textContent = left !== null && p >= 0.25 ? `about ${duration(Math.max(1, Math.ceil(left)))} left`
+      : 'estimating time left…';
   }
 
   // Events relayed from rigd (they carry "fixture").
@@ -275,6 +283,7 @@ export class Tile {
           last: { dut, outcome: ev.outcome, failing: this.failing, attempt: ev.attempt, reason: ev.reason } };
         this.showVerdict(this.fx.last);
         this.bar.value = 1;
+        this.stepText.textContent = '';
         this.leftText.textContent = '';
         this.renderChips();
         this.renderCounts();
