@@ -43,6 +43,26 @@ function cpuTicks(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime
 }
+// CPU ticks of every process whose name matches re (the browsers, rigd).
+function ticksByName(re) {
+  const out = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      if (!re.test(comm)) continue;
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out.set(d, Number(f[11]) + Number(f[12]));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+function cpuShare(before, after, seconds) {
+  let t = 0;
+  for (const [pid, v] of after) t += v - (before.get(pid) || 0);
+  return t / TICK / seconds;
+}
 function memKiB(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const get = (k) => Number((new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s) || [])[1]);
@@ -75,6 +95,9 @@ await poll('every page drawing', async () => {
 
 const pid = rigwebPid();
 for (const p of pages) await p.page.evaluate(() => { window.__rigPaint.length = 0; });
+const others = { browsers: /^(chromium|chrome)/, rigd: /^rigd$/ };
+const othersBefore = Object.fromEntries(Object.entries(others).map(([k, re]) => [k, ticksByName(re)]));
+const rssStart = memKiB(pid).rss;
 const t0 = Date.now();
 const c0 = cpuTicks(pid);
 let rssMax = 0;
@@ -82,7 +105,10 @@ while (Date.now() - t0 < seconds * 1000) {
   rssMax = Math.max(rssMax, memKiB(pid).rss);
   await new Promise((r) => setTimeout(r, 250));
 }
-const cpu = (cpuTicks(pid) - c0) / TICK / ((Date.now() - t0) / 1000);
+const window_s = (Date.now() - t0) / 1000;
+const cpu = (cpuTicks(pid) - c0) / TICK / window_s;
+const otherCpu = Object.entries(others).map(([k, re]) =>
+  `${k} ${(cpuShare(othersBefore[k], ticksByName(re), window_s) * 100).toFixed(0)} %`).join(', ');
 const mem = memKiB(pid);
 const paints = [];
 const clockSkew = [];
@@ -136,7 +162,9 @@ console.log(`latency sensor head -> browser plot: ${lat.length} frames drawn on 
   ` (${unmatched} unmatched)`);
 console.log(`  p50 ${fmt(quantile(lat, 0.5))} ms   p95 ${fmt(quantile(lat, 0.95))} ms   max ${fmt(lat[lat.length - 1])} ms` +
   `   (page clock vs wall clock: ${clockSkew.map((s) => s.toFixed(1)).join(', ')} ms)`);
-console.log(`rigweb (pid ${pid}): CPU ${(cpu * 100).toFixed(1)} % of one core, RSS ${(mem.rss / 1024).toFixed(1)} MiB` +
-  ` (max seen ${(rssMax / 1024).toFixed(1)} MiB, high-water ${(mem.hwm / 1024).toFixed(1)} MiB)`);
+console.log(`rigweb (pid ${pid}): CPU ${(cpu * 100).toFixed(1)} % of one core, RSS ${(rssStart / 1024).toFixed(1)} MiB` +
+  ` at the start of the window, ${(mem.rss / 1024).toFixed(1)} MiB at its end (max seen ${(rssMax / 1024).toFixed(1)} MiB,` +
+  ` high-water ${(mem.hwm / 1024).toFixed(1)} MiB)`);
+console.log(`meanwhile (% of one core): ${otherCpu}; load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 if (problems.length) console.log(`page problems:\n  ${problems.slice(0, 10).join('\n  ')}`);
 if (!lat.length) process.exit(1);

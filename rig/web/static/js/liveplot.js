@@ -1,8 +1,8 @@
 // The live force/displacement plot of one fixture: Chart.js (Debian's
 // libjs-chart.js, loaded as the global `Chart` by /static/chart.min.js),
 // linear x axis in seconds, no animation, a fixed-length ring of the
-// decimated points rigd sends (samples events, 1 kS/s), redrawn at most
-// once per animation frame however many events arrive in between.
+// decimated points rigd sends (samples events, 1 kS/s), redrawn in an
+// animation frame (at most ~30 a second) however many events arrive.
 //
 // Test hook: with ?latency in the page URL, every redraw records
 // {fixture, index, rate_hz, t} in window.__rigPaint, where index is the
@@ -12,6 +12,10 @@
 
 const WINDOW_S = 0.5;          // seconds of signal on screen (tens of strokes)
 const RING = 500;              // points kept per channel (0.5 s at 1 kS/s)
+// At most ~30 redraws a second per plot: a redraw costs a few ms of CPU
+// (Chart.js lays out and draws everything), a station shows up to four
+// plots, and a smoother plot would not be read any better.
+const MIN_FRAME_MS = 33;
 const recordPaint = /[?&]latency\b/.test(location.search);
 if (recordPaint && !window.__rigPaint) window.__rigPaint = [];
 
@@ -22,6 +26,7 @@ export class LivePlot {
     this.disp = [];
     this.pending = [];
     this.frame = 0;
+    this.lastDraw = 0;
     this.nextIndex = null;
     this.rate = 1000;
     const Chart = globalThis.Chart;
@@ -29,10 +34,12 @@ export class LivePlot {
       type: 'line',
       data: {
         datasets: [
+          // no dashes: they cost Chart.js its fast path (one segment per
+          // pixel column); the two lines differ in width as well as colour
           { label: 'force (N)', data: this.force, yAxisID: 'yF', borderColor: '#1f4e9e',
-            borderWidth: 1.5, pointRadius: 0, spanGaps: false },
-          { label: 'displacement (mm)', data: this.disp, yAxisID: 'yD', borderColor: '#b34700',
-            borderWidth: 1.5, borderDash: [6, 3], pointRadius: 0, spanGaps: false },
+            borderWidth: 1.25, pointRadius: 0, spanGaps: false },
+          { label: 'displacement (mm)', data: this.disp, yAxisID: 'yD', borderColor: '#c25200',
+            borderWidth: 2.5, pointRadius: 0, spanGaps: false },
         ],
       },
       options: {
@@ -45,11 +52,12 @@ export class LivePlot {
         plugins: { legend: { labels: { boxHeight: 2, color: '#222' } }, tooltip: { enabled: false } },
         scales: {
           x: { type: 'linear', title: { display: true, text: 's', color: '#222' },
-            ticks: { maxTicksLimit: 7, color: '#333', callback: (v) => Number(v).toFixed(1) } },
+            ticks: { maxTicksLimit: 7, maxRotation: 0, sampleSize: 8, color: '#333',
+              callback: (v) => Number(v).toFixed(1) } },
           yF: { type: 'linear', position: 'left', title: { display: true, text: 'force N', color: '#1f4e9e' },
-            ticks: { color: '#1f4e9e', maxTicksLimit: 5 } },
+            ticks: { color: '#1f4e9e', maxTicksLimit: 5, sampleSize: 8 } },
           yD: { type: 'linear', position: 'right', title: { display: true, text: 'displacement mm', color: '#b34700' },
-            ticks: { color: '#b34700', maxTicksLimit: 5 }, grid: { drawOnChartArea: false } },
+            ticks: { color: '#b34700', maxTicksLimit: 5, sampleSize: 8 }, grid: { drawOnChartArea: false } },
         },
       },
     });
@@ -58,7 +66,16 @@ export class LivePlot {
   // One samples event: {index, rate_hz, force_n:[...], disp_mm:[...|null]}.
   push(ev) {
     this.pending.push(ev);
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.draw());
+    if (!this.frame) this.frame = requestAnimationFrame((t) => this.tick(t));
+  }
+
+  tick(t) {
+    if (t - (this.lastDraw || 0) < MIN_FRAME_MS) {
+      this.frame = requestAnimationFrame((t2) => this.tick(t2));
+      return;
+    }
+    this.lastDraw = t;
+    this.draw();
   }
 
   clear() {
