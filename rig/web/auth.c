@@ -351,6 +351,17 @@ int auth_session(struct auth *a, const char *id, struct web_session *out)
     return r;
 }
 
+bool auth_session_valid(struct auth *a, const char *id)
+{
+    bool ok = false;
+    pthread_mutex_lock(&a->mu);
+    expire_sessions(a, web_mono());
+    for (size_t i = 0; i < a->nsessions && !ok; i++)
+        ok = web_secure_eq(a->sessions[i].s.id, id);
+    pthread_mutex_unlock(&a->mu);
+    return ok;
+}
+
 void auth_logout(struct auth *a, const char *id)
 {
     pthread_mutex_lock(&a->mu);

@@ -55,6 +55,9 @@ int auth_login(struct auth *a, const char *name, const char *pw, const char *cli
 /* Looks up a session by cookie id and marks it used. 0 or -ENOENT
  * (unknown, idle too long or too old). */
 int auth_session(struct auth *a, const char *id, struct web_session *s);
+/* Whether the session is still valid, without marking it used (a live
+ * event stream must not keep a session from going idle). */
+bool auth_session_valid(struct auth *a, const char *id);
 void auth_logout(struct auth *a, const char *id);
 
 /* Account administration; each writes the users file before returning 0.

@@ -90,8 +90,8 @@ static const struct cfg_member members[] = {
     { "static_dir", CFG_STR, OFF(static_dir), 0, 0 },
     { "chartjs", CFG_STR, OFF(chartjs), 0, 0 },
     { "sequences", CFG_SEQ, 0, 0, 0 },
-    { "session_idle_s", CFG_INT, OFF(session_idle_s), 10, 7 * 86400 },
-    { "session_max_s", CFG_INT, OFF(session_max_s), 10, 31 * 86400 },
+    { "session_idle_s", CFG_INT, OFF(session_idle_s), 1, 7 * 86400 },
+    { "session_max_s", CFG_INT, OFF(session_max_s), 1, 31 * 86400 },
     { "max_body", CFG_SIZE, OFF(max_body), 1024, 16 * 1024 * 1024 },
     { "max_clients", CFG_INT, OFF(max_clients), 4, 4096 },
     { NULL, 0, 0, 0, 0 },
@@ -168,8 +168,9 @@ static int parse_member(struct web_config *c, const struct cfg_member *m, const 
         return 0;
     case CFG_INT:
     case CFG_SIZE:
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-            v->valuedouble < (double)m->min || v->valuedouble > (double)m->max) {
+        /* The range first: casting 1e300 to long would be undefined. */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)m->min) ||
+            !(v->valuedouble <= (double)m->max) || v->valuedouble != (double)(long)v->valuedouble) {
             snprintf(err, errlen, "\"%s\" must be a whole number in %ld..%ld", m->name, m->min,
                      m->max);
             return -EINVAL;

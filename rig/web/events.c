@@ -17,17 +17,19 @@
 struct msg {
     atomic_int ref;
     bool droppable;
+    bool station; /* a marker: build a `station` snapshot here, in order */
     size_t len;
     char text[];
 };
 
 struct client {
     struct events *ev;
+    char session[WEB_ID_HEX]; /* the stream ends with its session */
     struct client *next;
     struct msg *q[EV_HARD];
     size_t head, n;
     unsigned long dropped; /* samples not sent since the last `dropped` */
-    bool need_station, cut_off;
+    bool cut_off;
     /* The message being written (may take several reader calls). */
     struct msg *cur;
     size_t off;
@@ -50,6 +52,7 @@ static struct msg *msg_new(const char *event, const char *data, bool droppable)
         return NULL;
     atomic_init(&m->ref, 1);
     m->droppable = droppable;
+    m->station = false;
     m->len = event[0] ? (size_t)snprintf(m->text, len + 1, "event: %s\ndata: %s\n\n", event, data)
                       : (size_t)snprintf(m->text, len + 1, "%s", data);
     return m;
@@ -117,18 +120,30 @@ static void enqueue(struct events *ev, struct client *c, struct msg *m)
     c->n++;
 }
 
+static struct msg *station_marker(void)
+{
+    struct msg *m = msg_new("", "", false);
+    if (m)
+        m->station = true;
+    return m;
+}
+
+/* Queues m (if any) for every browser, then a station snapshot marker
+ * when station_after: the snapshot comes after the events before it. */
 static void publish(struct events *ev, struct msg *m, bool station_after)
 {
+    struct msg *mark = station_after ? station_marker() : NULL;
     pthread_mutex_lock(&ev->mu);
     for (struct client *c = ev->clients; c; c = c->next) {
         if (m)
             enqueue(ev, c, m);
-        if (station_after)
-            c->need_station = true;
+        if (mark)
+            enqueue(ev, c, mark);
     }
     pthread_cond_broadcast(&ev->cond);
     pthread_mutex_unlock(&ev->mu);
     msg_unref(m);
+    msg_unref(mark);
 }
 
 /* rigd event classes relayed, and whether a slow browser may miss them. */
@@ -203,14 +218,6 @@ static struct msg *next_msg(struct client *c)
     for (;;) {
         if (ev->closing || c->cut_off)
             break;
-        if (c->need_station) {
-            c->need_station = false;
-            pthread_mutex_unlock(&ev->mu);
-            /* Built on this browser's thread: rigd's replies never stall
-             * the link or another browser. */
-            m = station_msg(ev);
-            return m ? m : msg_new("", ": station unavailable\n\n", false);
-        }
         if (c->dropped && c->n < EV_SOFT) {
             char data[64];
             snprintf(data, sizeof data, "{\"samples\":%lu}", c->dropped);
@@ -226,11 +233,22 @@ static struct msg *next_msg(struct client *c)
             break;
         }
         if (pthread_cond_timedwait(&ev->cond, &ev->mu, &ts) == ETIMEDOUT) {
+            /* Logged out, expired, or the user changed: the stream ends
+             * (the page then finds /api/me says 401). */
+            if (!auth_session_valid(ev->app->auth, c->session))
+                break;
             m = msg_new("", ": keep-alive\n\n", false);
             break;
         }
     }
     pthread_mutex_unlock(&ev->mu);
+    if (m && m->station) {
+        /* Built on this browser's thread: rigd's replies never stall the
+         * link or another browser. */
+        msg_unref(m);
+        m = station_msg(ev);
+        return m ? m : msg_new("", ": station unavailable\n\n", false);
+    }
     return m;
 }
 
@@ -266,7 +284,10 @@ static void stream_free(void *cls)
             *p = c->next;
             break;
         }
-    ev->st.clients--;
+    /* Under the lock, so a browser leaving and one arriving cannot
+     * reorder the watch changes (the link never takes ev->mu). */
+    if (--ev->st.clients == 0 && ev->app->link)
+        link_want_samples(ev->app->link, false);
     pthread_mutex_unlock(&ev->mu);
     for (size_t i = 0; i < c->n; i++)
         msg_unref(c->q[(c->head + i) % EV_HARD]);
@@ -281,8 +302,10 @@ enum MHD_Result api_events(struct web_req *r)
     if (!c)
         return MHD_NO;
     c->ev = ev;
-    c->need_station = true;
+    snprintf(c->session, sizeof c->session, "%s", r->sess.id);
     c->cur = msg_new("", "retry: 2000\n\n", false);
+    c->q[0] = station_marker();
+    c->n = c->q[0] ? 1 : 0;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, c, stream_free);
     if (!resp) {
@@ -293,7 +316,8 @@ enum MHD_Result api_events(struct web_req *r)
     pthread_mutex_lock(&ev->mu);
     c->next = ev->clients;
     ev->clients = c;
-    ev->st.clients++;
+    if (ev->st.clients++ == 0)
+        link_want_samples(ev->app->link, true);
     pthread_mutex_unlock(&ev->mu);
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");

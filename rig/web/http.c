@@ -193,6 +193,8 @@ static enum MHD_Result dispatch(struct web_app *app, struct MHD_Connection *conn
     struct web_req r = { .app = app, .conn = conn, .method = method, .url = url };
     peer_address(conn, r.client, sizeof r.client);
     char buf[1024];
+    if (strlen(url) >= sizeof buf)
+        return web_error(&r, 414, "too_long", "URL over %zu bytes", sizeof buf - 1);
     const struct route *rt = NULL;
     bool path_known = false;
     for (const struct route *x = routes; x->pattern; x++) {

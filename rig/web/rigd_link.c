@@ -28,7 +28,7 @@ struct rigd_link {
     pthread_mutex_t wmu; /* writes to the socket, and closing it */
     pthread_mutex_t mu;  /* everything below */
     pthread_cond_t cond;
-    bool stop, connected;
+    bool stop, connected, want_samples;
     struct ctl_conn conn;
     int next_id;
     struct pending pending[MAX_PENDING];
@@ -55,7 +55,7 @@ static void dispatch(struct rigd_link *l, cJSON *o)
         pthread_mutex_lock(&l->mu);
         for (int i = 0; i < MAX_PENDING; i++) {
             struct pending *p = &l->pending[i];
-            if (p->id == id->valueint && !p->done) {
+            if (p->id && p->id == id->valueint && !p->done) {
                 p->reply = o;
                 p->done = true;
                 o = NULL;
@@ -84,15 +84,15 @@ static void fail_pending(struct rigd_link *l)
     pthread_cond_broadcast(&l->cond);
 }
 
-static int send_watch(struct rigd_link *l)
+/* Watches `topics` (NULL-terminated) or stops watching them. */
+static int send_watch(struct rigd_link *l, const char *const *topics, bool enable)
 {
     cJSON *w = cJSON_CreateObject();
     cJSON *t = cJSON_AddArrayToObject(w, "topics");
-    static const char *const topics[] = { "devices", "run", "measurements", "samples" };
-    for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
-        cJSON_AddItemToArray(t, cJSON_CreateString(topics[i]));
+    for (; *topics; topics++)
+        cJSON_AddItemToArray(t, cJSON_CreateString(*topics));
     cJSON_AddStringToObject(w, "class", "watch");
-    cJSON_AddBoolToObject(w, "enable", true);
+    cJSON_AddBoolToObject(w, "enable", enable);
     cJSON_AddNumberToObject(w, "id", 0); /* 0: no request waits for it */
     pthread_mutex_lock(&l->wmu);
     int r = ctl_send(&l->conn, w, NULL);
@@ -136,7 +136,13 @@ static void *link_main(void *arg)
         pthread_mutex_lock(&l->wmu);
         l->conn = c;
         pthread_mutex_unlock(&l->wmu);
-        if (send_watch(l) == 0) {
+        static const char *const base[] = { "devices", "run", "measurements", NULL };
+        static const char *const with_samples[] = { "devices", "run", "measurements", "samples",
+                                                    NULL };
+        pthread_mutex_lock(&l->mu);
+        bool samples = l->want_samples;
+        pthread_mutex_unlock(&l->mu);
+        if (send_watch(l, samples ? with_samples : base, true) == 0) {
             pthread_mutex_lock(&l->mu);
             l->connected = true;
             pthread_mutex_unlock(&l->mu);
@@ -226,6 +232,18 @@ bool link_connected(struct rigd_link *l)
     bool c = l->connected;
     pthread_mutex_unlock(&l->mu);
     return c;
+}
+
+void link_want_samples(struct rigd_link *l, bool want)
+{
+    static const char *const samples[] = { "samples", NULL };
+    pthread_mutex_lock(&l->mu);
+    bool change = l->want_samples != want, connected = l->connected;
+    l->want_samples = want;
+    pthread_mutex_unlock(&l->mu);
+    /* Not connected: the next connection's watch says it. */
+    if (change && connected)
+        send_watch(l, samples, want);
 }
 
 int link_request(struct rigd_link *l, cJSON *req, double timeout_s, cJSON **reply)

@@ -1,6 +1,6 @@
 /* rigweb's one connection to rigd (docs/API.md): a thread that connects
  * (and reconnects with backoff: 0.2 s doubling to 5 s), watches the
- * devices, run, measurements and samples topics, hands every event to
+ * devices, run and measurements topics (samples on demand), hands every event to
  * on_event and every connect/disconnect to on_state, and matches replies
  * to the requests other threads send with link_request.
  *
@@ -28,6 +28,10 @@ int link_start(struct rigd_link **out, const char *socket_path, const struct lin
 /* Stops the thread and closes the connection (pending requests fail). */
 void link_stop(struct rigd_link *l);
 bool link_connected(struct rigd_link *l);
+/* Whether to watch rigd's `samples` topic (now and after reconnecting).
+ * Watching makes rigd stream every sensor head, so rigweb watches only
+ * while a browser is listening. */
+void link_want_samples(struct rigd_link *l, bool want);
 
 /* Sends `req` (taken; an "id" is added) and waits up to timeout_s for the
  * reply (interim "queued" replies are skipped). 0 with *reply (to free;

@@ -299,29 +299,38 @@ static void add_history(cJSON *fo, struct rigd_link *link, const char *fixture)
         cJSON_Delete(h);
         return;
     }
+    /* Runs still going (no outcome yet) count neither today nor as last. */
     int count = 0, pass = 0;
-    const cJSON *r;
+    const cJSON *r, *last = NULL;
     cJSON_ArrayForEach (r, runs) {
         const char *oc = str(r, "outcome");
+        if (!oc)
+            continue;
+        if (!last)
+            last = r;
         count++;
-        pass += oc && strcmp(oc, "PASS") == 0;
+        pass += strcmp(oc, "PASS") == 0;
     }
     cJSON *t = cJSON_AddObjectToObject(fo, "today");
     cJSON_AddNumberToObject(t, "count", count);
     cJSON_AddNumberToObject(t, "pass", pass);
     count ? cJSON_AddNumberToObject(t, "yield", (double)pass / count)
           : cJSON_AddNullToObject(t, "yield");
-    if (count == 0) {
-        /* Nothing today: the newest run of any day. */
+    if (!last) {
+        /* Nothing finished today: the newest finished run of any day. */
         cJSON_Delete(h);
         req = req_new("history");
         cJSON_AddStringToObject(req, "fixture", fixture);
-        cJSON_AddNumberToObject(req, "limit", 1);
+        cJSON_AddNumberToObject(req, "limit", 10);
         h = ask(link, req);
-        runs = cJSON_GetObjectItemCaseSensitive(h, "runs");
+        cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive(h, "runs")) {
+            if (str(r, "outcome")) {
+                last = r;
+                break;
+            }
+        }
     }
-    const cJSON *last = cJSON_GetArrayItem(runs, 0);
-    if (!cJSON_IsObject(last)) {
+    if (!last) {
         cJSON_AddNullToObject(fo, "last");
         cJSON_Delete(h);
         return;

@@ -43,7 +43,8 @@ for f in usr/bin/rigd usr/bin/rigctl usr/bin/rigsim \
     usr/share/man/man8/rigd.8.gz usr/share/man/man1/rigctl.1.gz usr/share/man/man1/rigsim.1.gz \
     usr/share/man/man5/rig-station.json.5.gz usr/share/man/man5/rig-sequence.5.gz \
     usr/share/man/man5/rig-spec.5.gz usr/share/man/man5/rig-record.5.gz \
-    usr/share/doc/rig/copyright usr/share/doc/rig/API.md.gz usr/share/doc/rig-sim/RIGSIM.md.gz; do
+    usr/share/doc/rig/copyright usr/share/doc/rig/API.md.gz usr/share/doc/rig-sim/RIGSIM.md.gz \
+    usr/bin/rigweb lib/systemd/system/rigweb.service etc/rig/web.json usr/share/man/man8/rigweb.8.gz; do
     [ -e "$root/$f" ] || fail "$f is not in the packages"
 done
 [ -d "$root/etc/rig/sequences" ] || fail "no /etc/rig/sequences"
@@ -52,7 +53,7 @@ done
 [ -z "$(find "$root" -type f -perm -o+w -print -quit)" ] || fail "world-writable files"
 # the unit in its package's root, with the host's units beside it
 cp -a --no-clobber /lib/systemd/system/. "$root/lib/systemd/system/" 2>/dev/null || true
-systemd-analyze verify --man=no --root="$root" rigd.service rig-prune.service rig-prune.timer >"$work/verify.log" 2>&1 ||
+systemd-analyze verify --man=no --root="$root" rigd.service rigweb.service rig-prune.service rig-prune.timer >"$work/verify.log" 2>&1 ||
     { cat "$work/verify.log"; fail "systemd-analyze verify"; }
 grep -q 'ExecStart=/usr/bin/rigd --config /etc/rig/station.json' "$root/lib/systemd/system/rigd.service" ||
     fail "the unit does not run /usr/bin/rigd with /etc/rig/station.json"
@@ -61,6 +62,16 @@ score=$(systemd-analyze security --offline=yes --root="$root" rigd.service 2>/de
 [ -n "$score" ] || fail "no security score"
 awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || fail "security exposure $score > 2.5"
 echo "package: systemd-analyze verify ok; security exposure $score (limit 2.5)"
+# rigweb: its own unit, as hardened (it serves the network)
+grep -q 'ExecStart=/usr/bin/rigweb --config /etc/rig/web.json' "$root/lib/systemd/system/rigweb.service" ||
+    fail "the rigweb unit does not run /usr/bin/rigweb with /etc/rig/web.json"
+wscore=$(systemd-analyze security --offline=yes --root="$root" rigweb.service 2>/dev/null |
+    sed -n 's/.*Overall exposure level for rigweb.service: \([0-9.]*\).*/\1/p')
+[ -n "$wscore" ] || fail "no security score for rigweb"
+awk -v s="$wscore" 'BEGIN { exit !(s <= 2.5) }' || fail "rigweb security exposure $wscore > 2.5"
+grep -q '^u rigweb ' "$root/usr/lib/sysusers.d/rig.conf" && grep -q '^m rigweb *rig$' "$root/usr/lib/sysusers.d/rig.conf" ||
+    fail "sysusers: no rigweb user in group rig"
+echo "package: rigweb.service security exposure $wscore (limit 2.5)"
 for m in "$root"/usr/share/man/man*/*.gz; do
     out=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l "$m" 2>&1 >/dev/null) || true
     [ -z "$out" ] || fail "man page $(basename "$m"): $out"

@@ -4,13 +4,15 @@
 # and rigweb on a free port with three accounts.
 #
 #   tests/web/stack.sh BUILDDIR [-n N] [--port P] [--seed S]
-#                      [--sequence FIXTURE=PATH]... [--rigsim-opt OPT]... [-- COMMAND...]
+#                      [--sequence FIXTURE=PATH]... [--rigsim-opt OPT]...
+#                      [--web 'MEMBERS'] [-- COMMAND...]
 #
 # Fixture i (A, B, C, D) has pen PA-000000<i+1> and sensor head
 # SH2-00010<i+1>. Accounts: operator, engineer, admin, each with password
 # "<name>-pass". Every fixture runs fixtures/sequences/eol.json unless
 # --sequence says otherwise (paths under the source tree's fixtures/ and
-# tests/ only: rigd's sequence_dirs).
+# tests/ only: rigd's sequence_dirs). --web adds members to rigweb's config
+# (JSON text, e.g. --web '"session_idle_s": 2').
 #
 # Once everything is up it prints, on stdout, shell assignments:
 #   RIGWEB_URL=http://127.0.0.1:PORT/   RIGD_SOCKET=...   RIGSIM_CONTROL=...
@@ -26,7 +28,7 @@ set -eu
 BUILD=$(cd "$1" && pwd)
 shift
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
-n=2 port=0 seed=5 seqs= simopts=
+n=2 port=0 seed=5 seqs= simopts= webopts=
 while [ $# -gt 0 ]; do
     case $1 in
     -n) n=$2; shift 2 ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --sequence) seqs="$seqs $2"; shift 2 ;;
     --rigsim-opt) simopts="$simopts $2"; shift 2 ;;
+    --web) webopts=", $2"; shift 2 ;;
     --) shift; break ;;
     *) echo "stack.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -66,7 +69,7 @@ for s in $seqs; do
 done
 cat >"$DIR/web.json" <<JSON
 { "port": $port, "rigd_socket": "$DIR/rigd.sock", "users_file": "$DIR/users.json",
-  "static_dir": "$SRCDIR/rig/web/static", "sequences": { $seqjson } }
+  "static_dir": "$SRCDIR/rig/web/static", "sequences": { $seqjson }$webopts }
 JSON
 for u in operator engineer admin; do
     echo "$u-pass" | "$BUILD/rig/web/rigweb" --config "$DIR/web.json" --add-user $u --role $u \

@@ -31,8 +31,14 @@ stop_rigd() {
     wait "$rigd_pid" 2>/dev/null
     rigd_pid=
 }
+web_rc=0
 cleanup() {
-    [ -n "$web_pid" ] && kill -TERM "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null
+    if [ -n "$web_pid" ]; then
+        kill -TERM "$web_pid" 2>/dev/null
+        wait "$web_pid"
+        web_rc=$?
+        web_pid=
+    fi
     stop_rigd
 }
 trap 'cleanup; exit 0' TERM INT
@@ -57,7 +63,7 @@ chmod +x "$DIR/stop-rigd" "$DIR/start-rigd" "$DIR/restart-rigd"
 start_rigd || exit 1
 "$BUILD/rig/web/rigweb" --config "$DIR/web.json" 2>"$DIR/rigweb.log" &
 web_pid=$!
-web_up() { grep -q 'listening on' "$DIR/rigweb.log"; }
+web_up() { grep -q 'listening on' "$DIR/rigweb.log" 2>/dev/null; }
 poll 100 web_up || { echo "stack: rigweb did not start" >&2; cat "$DIR/rigweb.log" >&2; cleanup; exit 1; }
 port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$DIR/rigweb.log")
 RIGWEB_URL=http://127.0.0.1:$port/
@@ -77,6 +83,12 @@ if [ $# -gt 0 ]; then
         kill -0 "$cmd" 2>/dev/null || break
     done
     cleanup
+    # rigweb must exit cleanly on SIGTERM (under ASan: no leak, no error)
+    if [ "$web_rc" -ne 0 ]; then
+        echo "stack: rigweb exited with status $web_rc" >&2
+        tail -n 40 "$DIR/rigweb.log" >&2
+        [ "$rc" -ne 0 ] || rc=1
+    fi
     exit $rc
 fi
 while :; do
