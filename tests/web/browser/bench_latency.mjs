@@ -79,6 +79,7 @@ const browser = await launch();
 const pages = [];
 for (let i = 0; i < nPages; i++) {
   const p = await openPage(browser, { allowOrigins: [ORIGIN], viewport: { width: 1280, height: 1000 } });
+  p.page.setDefaultTimeout(90000); // a loaded machine: logging in 4 pages takes a while
   await login(p.page, 'operator', { next: '/?latency' });
   await p.page.waitForSelector('.tile .banner[data-state]');
   pages.push(p);
@@ -146,6 +147,7 @@ function blockOf(bench, raw) {
 }
 const fixtureIds = [...new Set(paints.map((p) => p.fixture))].sort();
 const lat = [];
+const toPage = [];
 let unmatched = 0;
 for (const p of paints) {
   const bench = fixtureIds.indexOf(p.fixture);
@@ -156,12 +158,16 @@ for (const p of paints) {
   const b = blockOf(bench, raw);
   if (!b || p.t < b.t) { unmatched++; continue; }
   lat.push(p.t - b.t);
+  if (p.t_recv) toPage.push(p.t_recv - b.t);
 }
 lat.sort((a, b) => a - b);
+toPage.sort((a, b) => a - b);
 console.log(`latency sensor head -> browser plot: ${lat.length} frames drawn on ${nPages} pages x ${nFixtures} fixtures over ${seconds} s` +
   ` (${unmatched} unmatched)`);
 console.log(`  p50 ${fmt(quantile(lat, 0.5))} ms   p95 ${fmt(quantile(lat, 0.95))} ms   max ${fmt(lat[lat.length - 1])} ms` +
   `   (page clock vs wall clock: ${clockSkew.map((s) => s.toFixed(1)).join(', ')} ms)`);
+console.log(`  of which sensor head -> event received by the page: p50 ${fmt(quantile(toPage, 0.5))} ms` +
+  `   p95 ${fmt(quantile(toPage, 0.95))} ms   max ${fmt(toPage[toPage.length - 1])} ms`);
 console.log(`rigweb (pid ${pid}): CPU ${(cpu * 100).toFixed(1)} % of one core, RSS ${(rssStart / 1024).toFixed(1)} MiB` +
   ` at the start of the window, ${(mem.rss / 1024).toFixed(1)} MiB at its end (max seen ${(rssMax / 1024).toFixed(1)} MiB,` +
   ` high-water ${(mem.hwm / 1024).toFixed(1)} MiB)`);

@@ -5,10 +5,11 @@
 // animation frame (at most ~30 a second) however many events arrive.
 //
 // Test hook: with ?latency in the page URL, every redraw records
-// {fixture, index, rate_hz, t} in window.__rigPaint, where index is the
-// newest decimated sample drawn and t (ms since the epoch,
+// {fixture, index, rate_hz, t, t_recv} in window.__rigPaint, where index
+// is the newest decimated sample drawn, t (ms since the epoch,
 // performance.timeOrigin + performance.now()) the moment after the frame
-// that drew it (a task queued from the frame's callback runs after paint).
+// that drew it (a task queued from the frame's callback runs after paint)
+// and t_recv when the page received the event carrying it.
 
 const WINDOW_S = 0.5;          // seconds of signal on screen (tens of strokes)
 const RING = 500;              // points kept per channel (0.5 s at 1 kS/s)
@@ -65,6 +66,7 @@ export class LivePlot {
 
   // One samples event: {index, rate_hz, force_n:[...], disp_mm:[...|null]}.
   push(ev) {
+    if (recordPaint) ev.t_recv = performance.timeOrigin + performance.now();
     this.pending.push(ev);
     if (!this.frame) this.frame = requestAnimationFrame((t) => this.tick(t));
   }
@@ -90,7 +92,9 @@ export class LivePlot {
     const evs = this.pending;
     this.pending = [];
     let last = null;
+    let recv = null;
     for (const ev of evs) {
+      recv = ev.t_recv;
       const rate = ev.rate_hz || 1000;
       const f = ev.force_n || [];
       const d = ev.disp_mm || [];
@@ -127,7 +131,7 @@ export class LivePlot {
     }
     this.chart.update('none');
     if (recordPaint && last !== null) {
-      const rec = { fixture: this.fixture, index: last, rate_hz: this.rate };
+      const rec = { fixture: this.fixture, index: last, rate_hz: this.rate, t_recv: recv };
       setTimeout(() => {
         rec.t = performance.timeOrigin + performance.now();
         const a = window.__rigPaint;

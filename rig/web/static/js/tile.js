@@ -137,6 +137,11 @@ export class Tile {
       }
       this.showRunning();
       this.setProgress(r);
+    } else if (this.run && this.rigdUp && !(fx.last && fx.last.run_id === this.run.run_id)) {
+      // A snapshot that has not heard of our run yet (a GET answered
+      // before the run's `started` reached rigweb): the events know better.
+      this.fx = { ...fx, busy: true };
+      this.renderChips();
     } else {
       if (this.run) this.run = null;
       if (fx.last && fx.last.outcome) this.showVerdict(fx.last);
@@ -148,6 +153,9 @@ export class Tile {
   }
 
   setRigd(up) {
+    // without rigd no run goes on (rigd aborts a run whose owner, rigweb,
+    // is gone); the snapshot after the reconnect says how it ended
+    if (!up) this.run = null;
     this.rigdUp = up;
     this.renderChips();
     this.renderControls();
@@ -274,13 +282,20 @@ export class Tile {
         this.renderControls();
         break;
       case 'progress':
-        if (this.run && ev.run_id === this.run.run_id) this.setProgress(ev);
+        if (!this.run) {
+          // its `started` was missed (the page connected meanwhile)
+          this.run = { run_id: ev.run_id, dut: this.fx?.run?.dut ?? null, steps: ev.total, attempt: null,
+            started: performance.now() };
+          this.showRunning();
+          this.renderControls();
+        }
+        if (ev.run_id === this.run.run_id) this.setProgress(ev);
         break;
       case 'finished': {
-        const dut = this.run ? this.run.dut : ev.dut;
+        const dut = (this.run && this.run.dut) || ev.dut || (this.fx && this.fx.last && this.fx.last.run_id === ev.run_id ? this.fx.last.dut : null);
         this.run = null;
         this.fx = { ...this.fx, busy: false, run: null,
-          last: { dut, outcome: ev.outcome, failing: this.failing, attempt: ev.attempt, reason: ev.reason } };
+          last: { run_id: ev.run_id, dut, outcome: ev.outcome, failing: this.failing, attempt: ev.attempt, reason: ev.reason } };
         this.showVerdict(this.fx.last);
         this.bar.value = 1;
         this.stepText.textContent = '';
