@@ -165,6 +165,8 @@ const scenarios = {
     await shot(page, 'two-running');
     await waitBanner(page, 'A', 'PASS');
     await waitBanner(page, 'B', 'PASS');
+    // A's verdict did not take the focus from B, where the operator was
+    check(await focused(page) === 'scan-B', `focus after both verdicts: ${await focused(page)}`);
     await shot(page, 'two-pass');
   },
 

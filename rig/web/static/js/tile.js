@@ -63,6 +63,7 @@ export class Tile {
     lab.htmlFor = `scan-${id}`;
     this.scan = el('input', 'scan');
     Object.assign(this.scan, { id: `scan-${id}`, type: 'text', autocomplete: 'off', spellcheck: false });
+    this.scan.setAttribute('aria-label', `Scan pen serial for fixture ${id}`);
     this.scan.setAttribute('autocapitalize', 'characters');
     this.scan.setAttribute('aria-describedby', `msg-${id}`);
     this.scan.addEventListener('keydown', (e) => {
@@ -205,11 +206,14 @@ export class Tile {
     const hadFocus = document.activeElement === this.scan;
     this.scan.disabled = !this.rigdUp;
     this.scan.readOnly = !!this.run;
-    this.scan.placeholder = !this.rigdUp ? 'rigd offline' : this.run ? 'testing…' : ready ? 'scan, then Enter' : 'devices missing';
+    this.scan.placeholder = !this.rigdUp ? 'rigd offline' : this.run ? 'testing…' : ready ? 'scan serial, Enter' : 'devices missing';
     this.abortBtn.disabled = !this.rigdUp || !this.run;
     this.root.classList.toggle('offline', !this.rigdUp);
     if (hadFocus && this.scan.disabled) this.lostFocus = true;
-    if (this.lostFocus && !this.scan.disabled) { this.lostFocus = false; this.scan.focus(); }
+    if (this.lostFocus && !this.scan.disabled) {
+      this.lostFocus = false;
+      if (this.mayTakeFocus()) this.scan.focus();
+    }
   }
 
   setBanner(state, word, detail) {
@@ -304,7 +308,9 @@ export class Tile {
         this.renderCounts();
         this.renderControls();
         this.scan.value = '';
-        if (this.scan.disabled === false) this.scan.focus();
+        // back to this scan field -- unless the operator is at another
+        // fixture (perhaps scanning into it right now)
+        if (!this.scan.disabled && this.mayTakeFocus()) this.scan.focus();
         if (this.opts.onRefresh) this.opts.onRefresh();
         break;
       }
@@ -370,4 +376,10 @@ export class Tile {
   }
 
   focus() { this.scan.focus(); }
+
+  // Focus is nowhere in particular, or in this tile.
+  mayTakeFocus() {
+    const a = document.activeElement;
+    return !a || a === document.body || this.root.contains(a);
+  }
 }
