@@ -227,6 +227,7 @@ const scenarios = {
     const text = await waitBanner(page, 'A', 'ABORTED', 15000);
     check(/shutting down|owner disconnected/.test(text), `after the restart the tile says: ${text}`);
     check(!(await page.isDisabled('#scan-A')), 'scan field still disabled');
+    check(await focused(page) === 'scan-A', `focus after the reconnect: ${await focused(page)}`);
     check(/bench free/.test(await tile(page, 'A').locator('.chips').innerText()), 'bench not free');
     await shot(page, 'rigd-back');
     // and it works: a run after the restart

@@ -179,7 +179,10 @@ async function devices() {
 }
 
 const first = {
-  live: () => startLive().catch((e) => { $('#live .msg')?.append(e.message); }),
+  live: () => startLive().catch((e) => {
+    $('#live .msg').textContent = `Cannot show the live view: ${e.message}`;
+    if (!(e instanceof ApiError)) throw e;
+  }),
   history, unit: () => {}, stats, devices,
 };
 

@@ -21,7 +21,7 @@ export class Station {
     await this.refresh();
     this.stream = events({
       station: (s) => this.snapshot(s),
-      run: (ev) => this.tileOf(ev)?.onRun(ev),
+      run: (ev) => this.onRun(ev),
       measurement: (ev) => this.tileOf(ev)?.onMeasurement(ev),
       samples: (ev) => this.tileOf(ev)?.onSamples(ev),
       devices: (ev) => this.tileOf(ev)?.onDevices(ev),
@@ -31,6 +31,14 @@ export class Station {
     });
     const first = this.tiles.values().next().value;
     if (first && !document.querySelector('[autofocus]')) first.focus();
+  }
+
+  onRun(ev) {
+    const tile = this.tileOf(ev);
+    if (!tile) return;
+    tile.onRun(ev);
+    // the run ended while its abort question was open: nothing to ask
+    if (ev.event === 'finished' && this.dialog?.open && this.asking === tile) this.dialog.close('keep');
   }
 
   tileOf(ev) {
@@ -106,9 +114,11 @@ export class Station {
     if (!d) return Promise.resolve(window.confirm(`Abort the run on fixture ${tile.id}?`));
     d.querySelector('.q').textContent = `Abort the run on fixture ${tile.id}` +
       (tile.run && tile.run.dut ? ` (${tile.run.dut})?` : '?');
+    this.asking = tile;
     return new Promise((resolve) => {
       const done = () => {
         d.removeEventListener('close', done);
+        this.asking = null;
         resolve(d.returnValue === 'abort');
       };
       d.returnValue = '';

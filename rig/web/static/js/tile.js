@@ -234,7 +234,10 @@ export class Tile {
   showVerdict(v) {
     const outcome = VERDICTS.has(v.outcome) ? v.outcome : 'ERROR';
     let detail = '';
-    const failing = (v.failing && v.failing.length ? v.failing : this.failing) || [];
+    // the measurements that FAILed first (the list may hold ERROR ones too)
+    const all = (v.failing && v.failing.length ? v.failing : this.failing) || [];
+    const fails = all.filter((m) => !m.outcome || m.outcome === 'FAIL');
+    const failing = fails.length ? fails : all;
     if (outcome === 'FAIL' && failing.length) {
       detail = failing.slice(0, 2).map(failureWords).join('; ');
       if (failing.length > 2) detail += ` (+${failing.length - 2} more)`;
