@@ -3,7 +3,7 @@
 // calibration. Views are tabs addressed by the URL hash (#history, ...).
 import { api, session, header, ApiError } from './api.js';
 import { Station } from './station.js';
-import { failureWords, label, num, pct, when } from './format.js';
+import { failureWords, label, lim, num, pct, when } from './format.js';
 import { cell, fill, link, outcomeNode } from './tables.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -119,9 +119,10 @@ async function stats() {
     }
     fill($('#stats-table'), r.measurements, (tr, m) => {
       cell(tr, label(m.name));
-      const lim = m.low !== null && m.high !== null && m.low !== undefined && m.high !== undefined
-        ? `${m.comparison} [${num(m.low)}, ${num(m.high)}]` : `${m.comparison || ''} ${num(m.low ?? m.high)}`;
-      cell(tr, `${lim}${m.units ? ' ' + m.units : ''}`);
+      const has = (x) => typeof x === 'number';
+      const limits = has(m.low) && has(m.high) ? `${m.comparison} [${lim(m.low)}, ${lim(m.high)}]`
+        : has(m.low) || has(m.high) ? `${m.comparison} ${lim(m.low ?? m.high)}` : `${m.comparison || ''} (text)`;
+      cell(tr, `${limits}${m.units ? ' ' + m.units : ''}`);
       cell(tr, m.count, 'num');
       cell(tr, pct(m.yield), 'num');
       cell(tr, pct(m.fpy), 'num');

@@ -1,7 +1,7 @@
 // Text for people: numbers, outcomes, durations, and a failing measurement
 // in words ("depth 1.21 mm above limit 1.15 mm").
 
-export function num(x, digits = 3) {
+export function num(x, digits = 4) {
   if (x === null || x === undefined || x === '') return '—';
   if (typeof x !== 'number') return String(x);
   if (!Number.isFinite(x)) return String(x);
@@ -9,6 +9,11 @@ export function num(x, digits = 3) {
   const a = Math.abs(x);
   if (a >= 1000) return x.toFixed(0);
   return Number(x.toPrecision(digits)).toString();
+}
+
+// A limit as written (rigd prints limits with %g: up to 6 digits).
+export function lim(x) {
+  return typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(6))) : num(x);
 }
 
 export function pct(x) {
@@ -68,16 +73,16 @@ export function failureWords(m) {
   const val = `${name} ${num(v)}${u}`;
   const has = (x) => typeof x === 'number' && Number.isFinite(x);
   if (has(low) && has(high)) {
-    if (v >= high && !(v === high && /LE$/.test(cmp || ''))) return `${val} above limit ${num(high)}${u}`;
-    if (v <= low && !(v === low && /^GE/.test(cmp || ''))) return `${val} below limit ${num(low)}${u}`;
-    return `${val} outside ${num(low)} … ${num(high)}${u}`;
+    if (v >= high && !(v === high && /LE$/.test(cmp || ''))) return `${val} above limit ${lim(high)}${u}`;
+    if (v <= low && !(v === low && /^GE/.test(cmp || ''))) return `${val} below limit ${lim(low)}${u}`;
+    return `${val} outside ${lim(low)} … ${lim(high)}${u}`;
   }
   if (has(low)) {
     // one-sided: the limit the value broke, named from the comparison
-    if ((cmp === 'LT' || cmp === 'LE') && v >= low) return `${val} ${v > low ? 'above' : 'at'} limit ${num(low)}${u}`;
-    if ((cmp === 'GT' || cmp === 'GE') && v <= low) return `${val} ${v < low ? 'below' : 'at'} limit ${num(low)}${u}`;
-    if (cmp === 'EQ') return `${val}, expected ${num(low)}${u}`;
-    if (cmp === 'NE') return `${val}, must not be ${num(low)}${u}`;
+    if ((cmp === 'LT' || cmp === 'LE') && v >= low) return `${val} ${v > low ? 'above' : 'at'} limit ${lim(low)}${u}`;
+    if ((cmp === 'GT' || cmp === 'GE') && v <= low) return `${val} ${v < low ? 'below' : 'at'} limit ${lim(low)}${u}`;
+    if (cmp === 'EQ') return `${val}, expected ${lim(low)}${u}`;
+    if (cmp === 'NE') return `${val}, must not be ${lim(low)}${u}`;
   }
   return `${val} outside ${m.limits || m.limit || 'its limits'}`;
 }
