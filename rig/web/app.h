@@ -18,6 +18,7 @@ struct web_app {
     struct events *events;
     struct station *station;
     bool tls;
+    char *tls_cert, *tls_key; /* PEM text libmicrohttpd uses while it runs */
 };
 
 #endif

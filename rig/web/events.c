@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "web/handlers.h"
@@ -155,6 +156,24 @@ static const struct {
     { "samples", true }, { NULL, false },
 };
 
+/* Events after which a fresh `station` follows: a run started (busy, its
+ * operator and steps) or finished (today's count, the last result), a
+ * device came or went. */
+static const struct {
+    const char *cls, *event;
+} station_after[] = {
+    { "run", "started" },      { "run", "finished" }, { "devices", "attached" },
+    { "devices", "detached" }, { NULL, NULL },
+};
+
+static bool changes_station(const char *cls, const char *event)
+{
+    for (int i = 0; station_after[i].cls; i++)
+        if (strcmp(station_after[i].cls, cls) == 0 && strcmp(station_after[i].event, event) == 0)
+            return true;
+    return false;
+}
+
 void events_on_rigd_event(void *user, const cJSON *o)
 {
     struct events *ev = user;
@@ -170,12 +189,10 @@ void events_on_rigd_event(void *user, const cJSON *o)
             return;
         struct msg *m = msg_new(relayed[i].cls, text, relayed[i].droppable);
         free(text);
-        /* A finished run changes today's count and the last result. */
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "event");
-        bool finished = strcmp(relayed[i].cls, "run") == 0 && cJSON_IsString(e) &&
-                        strcmp(e->valuestring, "finished") == 0;
+        bool again = cJSON_IsString(e) && changes_station(relayed[i].cls, e->valuestring);
         if (m)
-            publish(ev, m, finished);
+            publish(ev, m, again);
         return;
     }
 }
@@ -319,6 +336,15 @@ enum MHD_Result api_events(struct web_req *r)
     if (ev->st.clients++ == 0)
         link_want_samples(ev->app->link, true);
     pthread_mutex_unlock(&ev->mu);
+    /* A small send buffer keeps what a slow browser has not taken in
+     * rigweb's queue, where samples can be dropped first, rather than in
+     * megabytes of kernel buffer that only delay everything. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        int sndbuf = 64 * 1024;
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");

@@ -12,6 +12,7 @@
 
 #include "web/config.h"
 #include "web/handlers.h"
+#include "web/route.h"
 #include "web/util.h"
 
 /* What a route needs before its handler runs. */
@@ -53,46 +54,6 @@ static const struct route routes[] = {
     { "DELETE", "/api/users/*", ROLE_ADMIN, 0, api_users_delete },
     { NULL, NULL, ROLE_NONE, 0, NULL },
 };
-
-/* Matches url against pattern; the '*' and '**' parts go to cap[] (cut
- * from `buf`, a copy of url). */
-static bool match(const char *pattern, const char *url, char *buf, size_t buflen,
-                  const char *cap[2])
-{
-    int ncap = 0;
-    snprintf(buf, buflen, "%s", url);
-    char *u = buf;
-    const char *p = pattern;
-    while (*p) {
-        if (p[0] == '*' && p[1] == '*') {
-            if (!*u || ncap == 2)
-                return false;
-            cap[ncap++] = u;
-            return true;
-        }
-        if (*p == '*') {
-            char *end = strchr(u, '/');
-            size_t n = end ? (size_t)(end - u) : strlen(u);
-            if (n == 0 || ncap == 2)
-                return false;
-            cap[ncap++] = u;
-            u += n;
-            p++;
-            if (*u) {
-                if (*p != '/')
-                    return false;
-                *u++ = '\0';
-                p++;
-            }
-            continue;
-        }
-        if (*p != *u)
-            return false;
-        p++;
-        u++;
-    }
-    return *u == '\0';
-}
 
 void web_common_headers(struct MHD_Response *resp)
 {
@@ -199,7 +160,7 @@ static enum MHD_Result dispatch(struct web_app *app, struct MHD_Connection *conn
     bool path_known = false;
     for (const struct route *x = routes; x->pattern; x++) {
         const char *cap[2] = { NULL, NULL };
-        if (!match(x->pattern, url, buf, sizeof buf, cap))
+        if (!route_match(x->pattern, url, buf, sizeof buf, cap))
             continue;
         path_known = true;
         if (strcmp(x->method, method) == 0 ||
@@ -350,14 +311,13 @@ int http_start(struct web_app *app, struct MHD_Daemon **out, int *port, char *er
         (unsigned)cfg->max_clients, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_ARRAY,
         cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
-    /* libmicrohttpd copies neither: keep them for the daemon's life. */
-    (void)cert;
-    (void)key;
+    /* Kept for the daemon's life (app->tls_*, freed by the caller after
+     * http_stop). */
+    app->tls_cert = cert;
+    app->tls_key = key;
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s port %d (in use, or no permission?)",
                  cfg->listen, cfg->port);
-        free(cert);
-        free(key);
         return -EADDRINUSE;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

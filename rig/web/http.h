@@ -42,7 +42,9 @@ void web_common_headers(struct MHD_Response *resp);
 enum MHD_Result web_queue(struct web_req *r, unsigned status, struct MHD_Response *resp);
 
 /* Starts serving app->cfg's listen address and port. 0 with *out and the
- * bound port in *port, or -errno with a message. */
+ * bound port in *port, or -errno with a message. The TLS certificate and
+ * key it read stay in app->tls_cert/tls_key (the caller frees them after
+ * http_stop, also after a failure). */
 int http_start(struct web_app *app, struct MHD_Daemon **out, int *port, char *err, size_t errlen);
 void http_stop(struct MHD_Daemon *d);
 

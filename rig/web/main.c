@@ -3,6 +3,7 @@
  * the parts together -- accounts, the rigd link, the SSE fan-out, the HTTP
  * daemon -- and serves until SIGTERM/SIGINT. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -112,13 +113,15 @@ static int serve(const struct web_config *cfg)
     fprintf(stderr, "rigweb: %s, exiting\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = 0;
 out:
+    /* The connections first (their threads use the link and the events):
+     * wake the SSE readers, then wait for every connection thread; then
+     * the link (its thread publishes to the events); then the events. */
+    events_shutdown(app.events);
+    http_stop(d);
     link_stop(app.link);
-    if (d) {
-        /* Wake the SSE readers so the daemon's threads can finish. */
-        events_shutdown(app.events);
-        http_stop(d);
-    }
     events_close(app.events);
+    free(app.tls_cert);
+    free(app.tls_key);
     station_close(app.station);
     auth_close(app.auth);
     return rc;
@@ -126,6 +129,10 @@ out:
 
 int main(int argc, char **argv)
 {
+    /* argon2id's 19 MiB working area per login: a fixed mmap threshold
+     * gives it back to the system after each login (glibc's adaptive one
+     * would keep it in the heap for good). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     const char *config = NULL, *add = NULL, *role = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

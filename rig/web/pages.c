@@ -11,6 +11,7 @@
 
 #include "web/config.h"
 #include "web/handlers.h"
+#include "web/route.h"
 
 /* Content types by file name ending. */
 static const struct {
@@ -38,31 +39,6 @@ static const char *content_type(const char *name)
             return types[i].type;
     }
     return "application/octet-stream";
-}
-
-/* A path below the static directory: segments of [A-Za-z0-9._-], none
- * starting with a dot (no "..", no hidden files). */
-static bool safe_rel_path(const char *p)
-{
-    if (!*p || strlen(p) > 200)
-        return false;
-    bool seg_start = true;
-    for (; *p; p++) {
-        char c = *p;
-        if (c == '/') {
-            if (seg_start)
-                return false;
-            seg_start = true;
-            continue;
-        }
-        if (seg_start && c == '.')
-            return false;
-        seg_start = false;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return !seg_start;
 }
 
 static enum MHD_Result send_file(struct web_req *r, const char *path, const char *type,
@@ -119,7 +95,7 @@ enum MHD_Result page_static(struct web_req *r)
     const char *rel = r->cap[0];
     if (strcmp(rel, "chart.min.js") == 0)
         return send_file(r, r->app->cfg->chartjs, "text/javascript; charset=utf-8", 200);
-    if (!safe_rel_path(rel))
+    if (!route_safe_path(rel))
         return web_error(r, 404, "not_found", "no such file");
     return send_static(r, rel);
 }

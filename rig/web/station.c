@@ -200,12 +200,17 @@ static cJSON *device_json(const cJSON *d)
     return o;
 }
 
+/* Seconds since a UTC time "YYYY-MM-DDTHH:MM:SS[.fff]Z" (< 0: unknown). */
 static double utc_age_s(const char *utc)
 {
     struct tm tm = { 0 };
-    if (!utc || !strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm))
+    const char *rest = utc ? strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
         return -1;
-    return difftime(time(NULL), timegm(&tm));
+    double frac = *rest == '.' ? strtod(rest, NULL) : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)(now.tv_sec - timegm(&tm)) + (double)now.tv_nsec / 1e9 - frac;
 }
 
 /* The snapshot's "run" of a fixture from rigd's status run object. */

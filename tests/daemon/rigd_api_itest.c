@@ -420,11 +420,21 @@ static void t_members(void)
                                          "\"value\":", "\"units\":", "\"limits\":", "\"outcome\":",
                                          "\"marginal\":", "\"note\":", NULL });
     free(r);
-    expect_ok(&w, "\"class\":\"abort\"", "abort");
+    /* abort's "operator" (minor 4): a control character is refused and
+     * aborts nothing; a name is the reason's, beside the peer's account. */
+    r = call_raw(&w, "{\"class\":\"abort\",\"id\":\"ab\",\"operator\":\"a\\u0007b\"}", "\"ab\"",
+                 T_REPLY);
+    expect_code(r, "bad_argument");
+    free(r);
+    r = call_raw(&w, "{\"class\":\"abort\",\"id\":\"ab2\",\"operator\":7}", "\"ab2\"", T_REPLY);
+    expect_code(r, "bad_request");
+    free(r);
+    expect_ok(&w, "\"class\":\"abort\",\"operator\":\"Ana Tester\"", "abort");
     r = wait_line(&c, (const char *const[]){ "\"event\":\"finished\"", NULL }, 20000);
-    expect_has(r, (const char *const[]){ "\"outcome\":\"ABORTED\"", "\"reason\":", "\"record\":",
-                                         "\"record_id\":", "\"record_error\":null",
-                                         "\"summary\":", NULL });
+    expect_has(r, (const char *const[]){
+                      "\"outcome\":\"ABORTED\"",
+                      "\"reason\":", "\"record\":", "\"record_id\":", "\"record_error\":null",
+                      "\"summary\":", "abort requested by Ana Tester (via ", NULL });
     free(r);
     jl_close(&c);
     jl_close(&w);

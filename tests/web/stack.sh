@@ -5,14 +5,15 @@
 #
 #   tests/web/stack.sh BUILDDIR [-n N] [--port P] [--seed S]
 #                      [--sequence FIXTURE=PATH]... [--rigsim-opt OPT]...
-#                      [--web 'MEMBERS'] [-- COMMAND...]
+#                      [--web 'MEMBERS'] [--tls] [-- COMMAND...]
 #
 # Fixture i (A, B, C, D) has pen PA-000000<i+1> and sensor head
 # SH2-00010<i+1>. Accounts: operator, engineer, admin, each with password
 # "<name>-pass". Every fixture runs fixtures/sequences/eol.json unless
 # --sequence says otherwise (paths under the source tree's fixtures/ and
 # tests/ only: rigd's sequence_dirs). --web adds members to rigweb's config
-# (JSON text, e.g. --web '"session_idle_s": 2').
+# (JSON text, e.g. --web '"session_idle_s": 2'). --tls serves HTTPS with a
+# self-signed certificate made for the run (openssl; RIGWEB_URL is https).
 #
 # Once everything is up it prints, on stdout, shell assignments:
 #   RIGWEB_URL=http://127.0.0.1:PORT/   RIGD_SOCKET=...   RIGSIM_CONTROL=...
@@ -28,7 +29,7 @@ set -eu
 BUILD=$(cd "$1" && pwd)
 shift
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
-n=2 port=0 seed=5 seqs= simopts= webopts=
+n=2 port=0 seed=5 seqs= simopts= webopts= tls=
 while [ $# -gt 0 ]; do
     case $1 in
     -n) n=$2; shift 2 ;;
@@ -36,7 +37,8 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --sequence) seqs="$seqs $2"; shift 2 ;;
     --rigsim-opt) simopts="$simopts $2"; shift 2 ;;
-    --web) webopts=", $2"; shift 2 ;;
+    --web) webopts="$webopts, $2"; shift 2 ;;
+    --tls) tls=1; shift ;;
     --) shift; break ;;
     *) echo "stack.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -63,6 +65,11 @@ cat >"$DIR/station.json" <<JSON
   "sequence_dirs": ["$SRCDIR/fixtures", "$SRCDIR/tests"],
   "fixtures": [$fixtures ] }
 JSON
+if [ -n "$tls" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$DIR/key.pem" -out "$DIR/cert.pem" \
+        -days 2 -subj /CN=127.0.0.1 2>/dev/null
+    webopts="$webopts, \"tls_cert\": \"$DIR/cert.pem\", \"tls_key\": \"$DIR/key.pem\""
+fi
 seqjson="\"default\": \"$SRCDIR/fixtures/sequences/eol.json\""
 for s in $seqs; do
     seqjson="$seqjson, \"${s%%=*}\": \"$(cd "$(dirname "${s#*=}")" && pwd)/$(basename "${s#*=}")\""

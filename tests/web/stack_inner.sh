@@ -65,8 +65,7 @@ start_rigd || exit 1
 web_pid=$!
 web_up() { grep -q 'listening on' "$DIR/rigweb.log" 2>/dev/null; }
 poll 100 web_up || { echo "stack: rigweb did not start" >&2; cat "$DIR/rigweb.log" >&2; cleanup; exit 1; }
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$DIR/rigweb.log")
-RIGWEB_URL=http://127.0.0.1:$port/
+RIGWEB_URL=$(sed -n 's|.*listening on \(https*://127.0.0.1:[0-9]*/\).*|\1|p' "$DIR/rigweb.log")
 RIGD_SOCKET=$SOCK
 RIGWEB_STACK_DIR=$DIR
 RIGWEB_PID=$web_pid

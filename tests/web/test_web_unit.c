@@ -12,6 +12,7 @@
 
 #include "web/auth.h"
 #include "web/config.h"
+#include "web/route.h"
 #include "web/station.h"
 #include "web/util.h"
 
@@ -195,6 +196,33 @@ START_TEST(calibration_state)
 }
 END_TEST
 
+START_TEST(routes)
+{
+    char buf[64];
+    const char *cap[2];
+    ck_assert(route_match("/api/fixtures/*/run", "/api/fixtures/A/run", buf, sizeof buf, cap));
+    ck_assert_str_eq(cap[0], "A");
+    ck_assert(!route_match("/api/fixtures/*/run", "/api/fixtures//run", buf, sizeof buf, cap));
+    ck_assert(!route_match("/api/fixtures/*/run", "/api/fixtures/A/B/run", buf, sizeof buf, cap));
+    ck_assert(!route_match("/api/fixtures/*/run", "/api/fixtures/A/runs", buf, sizeof buf, cap));
+    ck_assert(!route_match("/api/users", "/api/users/", buf, sizeof buf, cap));
+    ck_assert(route_match("/static/**", "/static/js/tile.js", buf, sizeof buf, cap));
+    ck_assert_str_eq(cap[0], "js/tile.js");
+    ck_assert(!route_match("/static/**", "/static/", buf, sizeof buf, cap));
+    /* Too long to copy: no match rather than a truncated one. */
+    ck_assert(!route_match("/api/unit/*",
+                           "/api/unit/0123456789012345678901234567890123456789"
+                           "0123456789012345678901234567890123456789",
+                           buf, sizeof buf, cap));
+    ck_assert(route_safe_path("js/tile.js"));
+    ck_assert(route_safe_path("chart.min.js"));
+    static const char *const bad[] = { "../users.json", "js/../../x", ".env", "js/.hidden", "/etc",
+                                       "js//x",         "js/",        "a b",  "x%2f",       "" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!route_safe_path(bad[i]), "accepted %s", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("web");
@@ -205,6 +233,7 @@ int main(void)
     tcase_add_test(tc, accounts);
     tcase_add_test(tc, users_file);
     tcase_add_test(tc, calibration_state);
+    tcase_add_test(tc, routes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

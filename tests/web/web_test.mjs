@@ -2,7 +2,7 @@
 // meson inside tests/web/stack.sh, which exports RIGWEB_URL,
 // RIGWEB_STACK_DIR and RIGSIM_CONTROL:
 //   stack.sh BUILD [opts] -- node tests/web/web_test.mjs SCENARIO
-// Scenarios: auth, users, expiry, run, restart. Each exits 0 or throws
+// Scenarios: auth, users, expiry, run, restart, tls, slow. Each exits 0 or throws
 // (exit 1) with what went wrong.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -51,6 +51,7 @@ function sse(cookie) {
   const u = new URL(BASE + '/api/events');
   const s = { events, closed: false };
   const rq = http.get({ host: u.hostname, port: u.port, path: u.pathname, headers: { cookie } }, (res) => {
+    rq.res = res;
     s.status = res.status = res.statusCode;
     s.type = res.headers['content-type'];
     let buf = '';
@@ -77,6 +78,9 @@ function sse(cookie) {
   });
   rq.on('error', () => { s.closed = true; });
   s.close = () => rq.destroy();
+  // Stop reading the socket (the kernel buffers fill, then rigweb's queue).
+  s.pause = () => rq.res && rq.res.pause();
+  s.resume = () => rq.res && rq.res.resume();
   // The first event after index `from` that matches.
   s.next = async (pred, ms = 30000, from = 0) => {
     const end = Date.now() + ms;
@@ -308,13 +312,60 @@ async function restart() {
   check(r.status === 503 && r.json.error === 'rigd_unavailable', `run with rigd down: ${r.status}`);
   execFileSync(path.join(DIR, 'start-rigd'));
   const up = await s.next((e) => e.name === 'rigd' && e.data.connected === true, 15000, from);
+  // rigweb may be back before rigd has found every device: the first
+  // snapshot tells that truth, and the attach events bring fresh ones.
   const st = await s.next((e) => e.name === 'station', 15000, s.events.indexOf(up));
-  check(st.data.rigd.connected && st.data.fixtures.length === 2 && st.data.fixtures.every((f) => f.devices.pen.present),
-    `snapshot after the restart: ${JSON.stringify(st.data).slice(0, 300)}`);
+  check(st.data.rigd.connected && st.data.fixtures.length === 2, `snapshot after the restart: ${JSON.stringify(st.data).slice(0, 300)}`);
+  const all = await s.next((e) => e.name === 'station' && e.data.fixtures.every((f) => f.devices.pen.present && f.devices.sensor.present),
+    15000, s.events.indexOf(up));
+  check(all.data.rigd.connected, 'connected');
   s.close();
 }
 
-const scenarios = { auth, users, expiry, run, restart };
+async function tls() {
+  // HTTPS (the stack's --tls; the test trusts its self-signed certificate
+  // through NODE_TLS_REJECT_UNAUTHORIZED=0): the cookie is Secure.
+  check(BASE.startsWith('https://'), `not https: ${BASE}`);
+  const op = await login('operator');
+  check(/; Secure$/.test(op.setCookie) && /HttpOnly; SameSite=Strict/.test(op.setCookie), `cookie: ${op.setCookie}`);
+  const r = await req('/api/station', { cookie: op.cookie });
+  check(r.status === 200 && r.json.rigd.connected, `station over https: ${r.status}`);
+}
+
+async function slow() {
+  // One browser stops reading mid-run: the other keeps getting everything
+  // at full rate; the slow one, once it reads again, has lost samples only
+  // (a `dropped` event says how many), never a run or measurement event.
+  const op = await login('operator');
+  const fast = sse(op.cookie), slowc = sse(op.cookie);
+  await fast.next((e) => e.name === 'station', 10000);
+  await slowc.next((e) => e.name === 'station', 10000);
+  slowc.pause();
+  const t0 = Date.now(), from = fast.events.length;
+  const r = await req('/api/fixtures/B/run', { method: 'POST', cookie: op.cookie, csrf: op.csrf, body: { dut: 'PA-0000002' } });
+  check(r.status === 200, `run B: ${r.status} ${r.text}`);
+  const id = r.json.run_id;
+  const fin = await fast.next((e) => e.name === 'run' && e.data.run_id === id && e.data.event === 'finished', 60000, from);
+  await sleep(Math.max(0, 9000 - (Date.now() - t0)));
+  const secs = (Date.now() - t0) / 1000;
+  const fastSamples = fast.events.slice(from).filter((e) => e.name === 'samples').length;
+  // Two fixtures stream 1 kS/s each in blocks: ~100 samples events/s each.
+  check(fastSamples / secs > 50, `the fast browser got ${fastSamples} samples events in ${secs} s`);
+  slowc.resume();
+  const dropped = await slowc.next((e) => e.name === 'dropped', 30000);
+  check(dropped.data.samples > 0, `dropped: ${JSON.stringify(dropped.data)}`);
+  await slowc.next((e) => e.name === 'run' && e.data.run_id === id && e.data.event === 'finished', 30000);
+  const essential = (s) => s.events.filter((e) => (e.name === 'run' || e.name === 'measurement') && e.data.run_id === id)
+    .map((e) => `${e.name}:${e.data.event || e.data.name}:${e.data.index ?? ''}`);
+  const a = essential(fast), b = essential(slowc);
+  check(a.length > 5 && JSON.stringify(a) === JSON.stringify(b),
+    `run events differ: fast ${a.length} [${a.slice(0, 6)}], slow ${b.length} [${b.slice(0, 6)}]`);
+  check(fin.data.outcome === 'PASS' || fin.data.outcome === 'FAIL', `outcome ${fin.data.outcome}`);
+  fast.close();
+  slowc.close();
+}
+
+const scenarios = { auth, users, expiry, run, restart, tls, slow };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(64);
