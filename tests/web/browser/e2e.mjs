@@ -48,6 +48,22 @@ async function operatorPage(ctx, user = 'operator') {
   return page;
 }
 
+// The verdict of a good pen on fixture fx: PASS -- or, on a machine so
+// loaded that rigd itself starves, an ERROR that blames the rig (the pen's
+// watchdog, lost samples). Never FAIL: that would be a false verdict.
+// Scenarios about something else than the verdict use this; `pass` itself
+// wants PASS.
+async function goodPenVerdict(page, fx, dut) {
+  await page.waitForSelector(`.tile[data-fixture="${fx}"] .banner:is([data-state=PASS],[data-state=FAIL],[data-state=ERROR])`,
+    { timeout: 30000 });
+  const state = await tile(page, fx).locator('.banner').getAttribute('data-state');
+  const text = (await tile(page, fx).locator('.banner').innerText()).replace(/\s+/g, ' ');
+  check(text.includes(dut), `fixture ${fx}'s banner does not name ${dut}: ${text}`);
+  if (state === 'PASS') return;
+  check(state === 'ERROR' && /rig problem|samples lost|starved/.test(text), `fixture ${fx}: ${text}`);
+  console.log(`  note: fixture ${fx} ended ERROR for the rig, not the pen (a loaded machine): ${text}`);
+}
+
 const todayCount = async (page, fx) =>
   Number((/Today: (\d+) tested/.exec(await tile(page, fx).locator('.counts').innerText()) || [])[1]);
 
@@ -117,10 +133,7 @@ const scenarios = {
     await scan(page, 'A', PEN.A);
     await waitBanner(page, 'A', 'running', 10000);
     await poll('the attempt', async () => /attempt 2 \(retest 1\)/.test(await tile(page, 'A').locator('.counts').innerText()), 10000);
-    // any verdict will do here (this part is about the retest count): on
-    // an overloaded machine rigd may lose samples and rightly say ERROR
-    await page.waitForSelector('.tile[data-fixture="A"] .banner:is([data-state=PASS],[data-state=FAIL],[data-state=ERROR])',
-      { timeout: 30000 });
+    await goodPenVerdict(page, 'A', PEN.A);
   },
 
   // A pen whose needle depth drifts (rigsim fault) FAILs, and the banner
@@ -170,8 +183,8 @@ const scenarios = {
       (await tile(page, 'A').locator('.banner').getAttribute('data-state')) === 'running' &&
       (await tile(page, 'B').locator('.banner').getAttribute('data-state')) === 'running', 10000, 50);
     await shot(page, 'two-running');
-    await waitBanner(page, 'A', 'PASS');
-    await waitBanner(page, 'B', 'PASS');
+    await goodPenVerdict(page, 'A', PEN.A);
+    await goodPenVerdict(page, 'B', PEN.B);
     // A's verdict did not take the focus from B, where the operator was
     check(await focused(page) === 'scan-B', `focus after both verdicts: ${await focused(page)}`);
     await shot(page, 'two-pass');
@@ -240,7 +253,7 @@ const scenarios = {
     // and it works: a run after the restart
     await waitDevices(page, 'A');
     await scan(page, 'A', PEN.A);
-    await waitBanner(page, 'A', 'PASS');
+    await goodPenVerdict(page, 'A', PEN.A);
   },
 
   // The engineer: live view of a fixture, history with report links, unit
@@ -250,7 +263,7 @@ const scenarios = {
     await login(page, 'engineer', { next: '/engineer#live' });
     await page.waitForSelector('#live .tile[data-fixture="A"] .banner[data-state]');
     await scan(page, 'A', PEN.A);
-    await waitBanner(page, 'A', 'PASS');
+    await goodPenVerdict(page, 'A', PEN.A);
     await shot(page, 'engineer-live');
     await page.click('[data-tab="history"]');
     await page.waitForSelector('#history-table tbody tr a[href^="/reports/run/"]');
