@@ -194,8 +194,10 @@ export class Tile {
   }
 
   renderCounts() {
-    const t = (this.fx && this.fx.today) || {};
-    const parts = [`Today: ${t.count ?? 0} tested, ${t.pass ?? 0} passed, yield ${t.count ? pct(t.yield ?? (t.pass / t.count)) : '—'}`];
+    const t = this.fx && this.fx.today;
+    // today is null when rigd keeps no station database
+    const parts = [t ? `Today: ${t.count ?? 0} tested, ${t.pass ?? 0} passed, yield ${t.count ? pct(t.yield ?? (t.pass / t.count)) : '—'}`
+      : 'Today: no count (no station database)'];
     const attempt = this.run ? this.run.attempt : (this.fx && this.fx.last && this.fx.last.attempt);
     if (attempt) parts.push(attempt > 1 ? `attempt ${attempt} (retest ${attempt - 1})` : 'attempt 1 (first test)');
     this.counts.textContent = parts.join(' · ');
