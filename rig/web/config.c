@@ -31,6 +31,7 @@ int config_defaults(struct web_config *c, char *err, size_t errlen)
     c->session_max_s = 43200;
     c->max_body = 65536;
     c->max_clients = 64;
+    c->sse_queue = 1024;
     const char *sock = getenv("RIGD_SOCKET");
     int r = 0;
     r = r ? r : set_str(&c->listen, "127.0.0.1", err, errlen);
@@ -94,6 +95,7 @@ static const struct cfg_member members[] = {
     { "session_max_s", CFG_INT, OFF(session_max_s), 1, 31 * 86400 },
     { "max_body", CFG_SIZE, OFF(max_body), 1024, 16 * 1024 * 1024 },
     { "max_clients", CFG_INT, OFF(max_clients), 4, 4096 },
+    { "sse_queue", CFG_SIZE, OFF(sse_queue), 16, 65536 },
     { NULL, 0, 0, 0, 0 },
 };
 

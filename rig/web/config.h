@@ -29,6 +29,7 @@ struct web_config {
     int session_max_s;
     size_t max_body;
     int max_clients;
+    size_t sse_queue; /* per browser: samples dropped beyond, cut off at 4x */
 };
 
 /* Defaults for every member (RIGD_SOCKET from the environment). */

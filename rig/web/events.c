@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "web/config.h"
 #include "web/handlers.h"
 #include "web/rigd_link.h"
 #include "web/station.h"
@@ -18,7 +19,8 @@
 struct msg {
     atomic_int ref;
     bool droppable;
-    bool station; /* a marker: build a `station` snapshot here, in order */
+    bool station;      /* a marker: build a `station` snapshot here, in order */
+    struct msg *built; /* a marker's snapshot, built by its first reader */
     size_t len;
     char text[];
 };
@@ -27,7 +29,8 @@ struct client {
     struct events *ev;
     char session[WEB_ID_HEX]; /* the stream ends with its session */
     struct client *next;
-    struct msg *q[EV_HARD];
+    size_t soft, hard; /* the queue's caps (config sse_queue, 4 x that) */
+    struct msg **q;    /* ring of `hard` */
     size_t head, n;
     unsigned long dropped; /* samples not sent since the last `dropped` */
     bool cut_off;
@@ -39,7 +42,8 @@ struct client {
 struct events {
     struct web_app *app;
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* something for a client, or closing */
+    pthread_cond_t cond;      /* something for a client, or closing */
+    pthread_mutex_t build_mu; /* one snapshot built at a time */
     struct client *clients;
     bool closing;
     struct events_stats st;
@@ -54,6 +58,7 @@ static struct msg *msg_new(const char *event, const char *data, bool droppable)
     atomic_init(&m->ref, 1);
     m->droppable = droppable;
     m->station = false;
+    m->built = NULL;
     m->len = event[0] ? (size_t)snprintf(m->text, len + 1, "event: %s\ndata: %s\n\n", event, data)
                       : (size_t)snprintf(m->text, len + 1, "%s", data);
     return m;
@@ -61,8 +66,10 @@ static struct msg *msg_new(const char *event, const char *data, bool droppable)
 
 static void msg_unref(struct msg *m)
 {
-    if (m && atomic_fetch_sub(&m->ref, 1) == 1)
+    if (m && atomic_fetch_sub(&m->ref, 1) == 1) {
+        msg_unref(m->built);
         free(m);
+    }
 }
 
 int events_open(struct events **out, struct web_app *app)
@@ -72,6 +79,7 @@ int events_open(struct events **out, struct web_app *app)
         return -ENOMEM;
     ev->app = app;
     pthread_mutex_init(&ev->mu, NULL);
+    pthread_mutex_init(&ev->build_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -97,27 +105,28 @@ void events_close(struct events *ev)
         return;
     pthread_cond_destroy(&ev->cond);
     pthread_mutex_destroy(&ev->mu);
+    pthread_mutex_destroy(&ev->build_mu);
     free(ev);
 }
 
-/* Queues m for client c (lock held): samples beyond EV_SOFT are dropped,
- * anything beyond EV_HARD cuts the client off. */
+/* Queues m for client c (lock held): samples beyond c->soft are dropped,
+ * anything beyond c->hard cuts the client off. */
 static void enqueue(struct events *ev, struct client *c, struct msg *m)
 {
     if (c->cut_off)
         return;
-    if (m->droppable && c->n >= EV_SOFT) {
+    if (m->droppable && c->n >= c->soft) {
         c->dropped++;
         ev->st.dropped++;
         return;
     }
-    if (c->n >= EV_HARD) {
+    if (c->n >= c->hard) {
         c->cut_off = true;
         ev->st.cut_off++;
         return;
     }
     atomic_fetch_add(&m->ref, 1);
-    c->q[(c->head + c->n) % EV_HARD] = m;
+    c->q[(c->head + c->n) % c->hard] = m;
     c->n++;
 }
 
@@ -235,7 +244,7 @@ static struct msg *next_msg(struct client *c)
     for (;;) {
         if (ev->closing || c->cut_off)
             break;
-        if (c->dropped && c->n < EV_SOFT) {
+        if (c->dropped && c->n < c->soft) {
             char data[64];
             snprintf(data, sizeof data, "{\"samples\":%lu}", c->dropped);
             c->dropped = 0;
@@ -244,7 +253,7 @@ static struct msg *next_msg(struct client *c)
         }
         if (c->n) {
             m = c->q[c->head];
-            c->head = (c->head + 1) % EV_HARD;
+            c->head = (c->head + 1) % c->hard;
             c->n--;
             ev->st.sent++;
             break;
@@ -260,11 +269,20 @@ static struct msg *next_msg(struct client *c)
     }
     pthread_mutex_unlock(&ev->mu);
     if (m && m->station) {
-        /* Built on this browser's thread: rigd's replies never stall the
-         * link or another browser. */
+        /* Built on the thread of the first browser to reach the marker
+         * (rigd's replies never stall the link), and shared with every
+         * browser that reaches the same marker later: one snapshot per
+         * change, not one per browser. Later readers get a snapshot at
+         * least as new as their place in the stream. */
+        pthread_mutex_lock(&ev->build_mu);
+        if (!m->built)
+            m->built = station_msg(ev);
+        struct msg *snap = m->built;
+        if (snap)
+            atomic_fetch_add(&snap->ref, 1);
+        pthread_mutex_unlock(&ev->build_mu);
         msg_unref(m);
-        m = station_msg(ev);
-        return m ? m : msg_new("", ": station unavailable\n\n", false);
+        return snap ? snap : msg_new("", ": station unavailable\n\n", false);
     }
     return m;
 }
@@ -307,8 +325,9 @@ static void stream_free(void *cls)
         link_want_samples(ev->app->link, false);
     pthread_mutex_unlock(&ev->mu);
     for (size_t i = 0; i < c->n; i++)
-        msg_unref(c->q[(c->head + i) % EV_HARD]);
+        msg_unref(c->q[(c->head + i) % c->hard]);
     msg_unref(c->cur);
+    free(c->q);
     free(c);
 }
 
@@ -319,6 +338,13 @@ enum MHD_Result api_events(struct web_req *r)
     if (!c)
         return MHD_NO;
     c->ev = ev;
+    c->soft = ev->app->cfg->sse_queue;
+    c->hard = 4 * c->soft;
+    c->q = calloc(c->hard, sizeof *c->q);
+    if (!c->q) {
+        free(c);
+        return MHD_NO;
+    }
     snprintf(c->session, sizeof c->session, "%s", r->sess.id);
     c->cur = msg_new("", "retry: 2000\n\n", false);
     c->q[0] = station_marker();

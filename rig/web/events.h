@@ -4,10 +4,13 @@
  * Each browser has its own bounded queue of shared, preformatted
  * messages, read by its own connection thread (libmicrohttpd's
  * thread-per-connection mode), so one slow browser never delays another
- * or the link: past EV_SOFT queued messages `samples` are dropped (and
- * counted in a `dropped` event), past EV_HARD the browser is cut off. A
+ * or the link: past the config's sse_queue queued messages `samples` are
+ * dropped (and counted in a `dropped` event), past 4 x that the browser is
+ * cut off. A
  * stream's first message is a `station` snapshot, built by its own thread;
- * another follows when rigd comes back and after each run's `finished`. */
+ * others follow, in order, when rigd comes back and after the events that
+ * change the station (a run started or finished, a device came or went),
+ * each built once by the first browser to reach it and shared. */
 #ifndef RIG_WEB_EVENTS_H
 #define RIG_WEB_EVENTS_H
 
@@ -16,8 +19,6 @@
 
 #include <cjson/cJSON.h>
 
-#define EV_SOFT      256
-#define EV_HARD      1024
 #define EV_KEEPALIVE 15.0
 
 struct events;

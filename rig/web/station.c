@@ -11,8 +11,12 @@
 
 #include "web/rigd_link.h"
 
-#define MAX_FIX     32
-#define RIGD_WAIT_S 10.0
+#define MAX_FIX       32
+#define RIGD_WAIT_S   10.0
+/* Runs per history reply (rigd's most), and at most this many replies
+ * counted for today (100 000 runs a day per fixture). */
+#define HISTORY_PAGE  1000
+#define HISTORY_PAGES 100
 
 /* What rigweb knows of a fixture's current run beyond rigd's status. */
 struct run_note {
@@ -286,17 +290,40 @@ static cJSON *failing_of(struct rigd_link *link, const char *serial, const char 
     return out;
 }
 
+/* A history request of one fixture's runs since `since` (or all, NULL). */
+static cJSON *history_req(const char *fixture, const char *since, int limit)
+{
+    cJSON *req = req_new("history");
+    cJSON_AddStringToObject(req, "fixture", fixture);
+    if (since)
+        cJSON_AddStringToObject(req, "since", since);
+    cJSON_AddNumberToObject(req, "limit", limit);
+    return req;
+}
+
+/* Counts the finished runs of `runs` (and their PASSes); *last: the newest
+ * finished one, if not set yet. */
+static void count_runs(const cJSON *runs, int *count, int *pass, const cJSON **last)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach (r, runs) {
+        const char *oc = str(r, "outcome");
+        if (!oc)
+            continue; /* still going: counts neither today nor as last */
+        if (!*last)
+            *last = r;
+        (*count)++;
+        *pass += strcmp(oc, "PASS") == 0;
+    }
+}
+
 /* "today" and "last" of one fixture from the station database. */
 static void add_history(cJSON *fo, struct rigd_link *link, const char *fixture)
 {
     char since[16];
     unsigned d = today_ymd();
     snprintf(since, sizeof since, "%04u-%02u-%02u", d / 10000, d / 100 % 100, d % 100);
-    cJSON *req = req_new("history");
-    cJSON_AddStringToObject(req, "fixture", fixture);
-    cJSON_AddStringToObject(req, "since", since);
-    cJSON_AddNumberToObject(req, "limit", 1000);
-    cJSON *h = ask(link, req);
+    cJSON *h = ask(link, history_req(fixture, since, HISTORY_PAGE));
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(h, "runs");
     if (!cJSON_IsArray(runs)) {
         cJSON_AddNullToObject(fo, "today");
@@ -304,31 +331,36 @@ static void add_history(cJSON *fo, struct rigd_link *link, const char *fixture)
         cJSON_Delete(h);
         return;
     }
-    /* Runs still going (no outcome yet) count neither today nor as last. */
     int count = 0, pass = 0;
-    const cJSON *r, *last = NULL;
-    cJSON_ArrayForEach (r, runs) {
-        const char *oc = str(r, "outcome");
-        if (!oc)
-            continue;
-        if (!last)
-            last = r;
-        count++;
-        pass += strcmp(oc, "PASS") == 0;
+    const cJSON *last = NULL;
+    count_runs(runs, &count, &pass, &last);
+    /* A busy day has more runs than one reply holds: page back in time
+     * (newest first, `until` exclusive) until a short page. */
+    cJSON *page = NULL;
+    const cJSON *pr = runs;
+    for (int k = 1; k < HISTORY_PAGES && cJSON_GetArraySize(pr) == HISTORY_PAGE; k++) {
+        const char *until = str(cJSON_GetArrayItem(pr, HISTORY_PAGE - 1), "started");
+        if (!until)
+            break;
+        cJSON *req = history_req(fixture, since, HISTORY_PAGE);
+        cJSON_AddStringToObject(req, "until", until);
+        cJSON *next = ask(link, req);
+        cJSON_Delete(page);
+        page = next;
+        pr = cJSON_GetObjectItemCaseSensitive(page, "runs");
+        count_runs(pr, &count, &pass, &last);
     }
     cJSON *t = cJSON_AddObjectToObject(fo, "today");
     cJSON_AddNumberToObject(t, "count", count);
     cJSON_AddNumberToObject(t, "pass", pass);
     count ? cJSON_AddNumberToObject(t, "yield", (double)pass / count)
           : cJSON_AddNullToObject(t, "yield");
+    cJSON *older = NULL;
     if (!last) {
         /* Nothing finished today: the newest finished run of any day. */
-        cJSON_Delete(h);
-        req = req_new("history");
-        cJSON_AddStringToObject(req, "fixture", fixture);
-        cJSON_AddNumberToObject(req, "limit", 10);
-        h = ask(link, req);
-        cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive(h, "runs")) {
+        older = ask(link, history_req(fixture, NULL, 10));
+        const cJSON *r;
+        cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive(older, "runs")) {
             if (str(r, "outcome")) {
                 last = r;
                 break;
@@ -337,24 +369,26 @@ static void add_history(cJSON *fo, struct rigd_link *link, const char *fixture)
     }
     if (!last) {
         cJSON_AddNullToObject(fo, "last");
-        cJSON_Delete(h);
-        return;
+    } else {
+        cJSON *l = cJSON_AddObjectToObject(fo, "last");
+        static const struct {
+            const char *from, *to;
+        } map[] = { { "id", "run_id" },         { "dut_serial", "dut" }, { "outcome", "outcome" },
+                    { "attempt", "attempt" },   { "message", "reason" }, { "ended", "ended" },
+                    { "operator", "operator" }, { NULL, NULL } };
+        for (int i = 0; map[i].from; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(last, map[i].from);
+            cJSON_AddItemToObject(l, map[i].to, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+        }
+        const char *oc = str(last, "outcome"), *dut = str(last, "dut_serial"),
+                   *id = str(last, "id");
+        if (oc && strcmp(oc, "PASS") != 0 && dut && id)
+            cJSON_AddItemToObject(l, "failing", failing_of(link, dut, id));
+        else
+            cJSON_AddItemToObject(l, "failing", cJSON_CreateArray());
     }
-    cJSON *l = cJSON_AddObjectToObject(fo, "last");
-    static const struct {
-        const char *from, *to;
-    } map[] = { { "id", "run_id" },         { "dut_serial", "dut" }, { "outcome", "outcome" },
-                { "attempt", "attempt" },   { "message", "reason" }, { "ended", "ended" },
-                { "operator", "operator" }, { NULL, NULL } };
-    for (int i = 0; map[i].from; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(last, map[i].from);
-        cJSON_AddItemToObject(l, map[i].to, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
-    }
-    const char *oc = str(last, "outcome"), *dut = str(last, "dut_serial"), *id = str(last, "id");
-    if (oc && strcmp(oc, "PASS") != 0 && dut && id)
-        cJSON_AddItemToObject(l, "failing", failing_of(link, dut, id));
-    else
-        cJSON_AddItemToObject(l, "failing", cJSON_CreateArray());
+    cJSON_Delete(page);
+    cJSON_Delete(older);
     cJSON_Delete(h);
 }
 

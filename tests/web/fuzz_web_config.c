@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(c.listen && c.listen[0] && c.rigd_socket && c.users_file && c.static_dir &&
                c.chartjs);
         assert(c.port >= 0 && c.port <= 65535);
-        assert(c.session_idle_s >= 1 && c.max_body >= 1024 && c.max_clients >= 4);
+        assert(c.session_idle_s >= 1 && c.max_body >= 1024 && c.max_clients >= 4 &&
+               c.sse_queue >= 16);
         assert((c.tls_cert == NULL) == (c.tls_key == NULL));
         for (size_t i = 0; i < c.nsequences; i++)
             assert(c.sequences[i].fixture[0] && c.sequences[i].path[0] == '/');

@@ -2,6 +2,9 @@
  * the users file, accounts and sessions (argon2id, timeouts, rate limit),
  * calibration states, atomic writes. */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include "web/auth.h"
 #include "web/config.h"
+#include "web/rigd_link.h"
 #include "web/route.h"
 #include "web/station.h"
 #include "web/util.h"
@@ -173,8 +177,9 @@ START_TEST(users_file)
         "{\"format\":\"rigweb-users/2\",\"users\":[]}",
         "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"boss\",\"hash\":\"$argon2id$\"}]}",
         "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"plain\"}]}",
-        "{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"},"
-        "{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"}]}",
+        /* one name twice (parenthesised: one element in two pieces) */
+        ("{\"format\":\"rigweb-users/1\",\"users\":[{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"},"
+         "{\"name\":\"a\",\"role\":\"admin\",\"hash\":\"$argon2id$x\"}]}"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_msg(users_parse(bad[i], strlen(bad[i]), &u, &n, err, sizeof err) == -EINVAL,
@@ -223,6 +228,112 @@ START_TEST(routes)
 }
 END_TEST
 
+/* ---- the station snapshot against a fake rigd ---------------------------- */
+
+/* A fake rigd for one client: today fixture A has 1000 runs in the first
+ * history page (the newest still going), 500 more before it; every third
+ * run fails. */
+static void *fake_rigd(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(fd, 0);
+    FILE *in = fdopen(dup(fd), "r"), *out = fdopen(fd, "w");
+    fputs("{\"class\":\"version\",\"release\":\"0\",\"proto_major\":1,\"proto_minor\":4}\n", out);
+    fflush(out);
+    char line[4096];
+    while (fgets(line, sizeof line, in)) {
+        cJSON *req = cJSON_Parse(line), *rep = cJSON_CreateObject();
+        const char *cls = cJSON_GetObjectItem(req, "class")->valuestring;
+        cJSON_AddStringToObject(rep, "class", cls);
+        cJSON_AddItemToObject(rep, "id", cJSON_Duplicate(cJSON_GetObjectItem(req, "id"), 1));
+        if (strcmp(cls, "status") == 0) {
+            cJSON_AddStringToObject(rep, "station", "fake");
+            cJSON_AddItemToObject(rep, "fixtures",
+                                  cJSON_Parse("[{\"name\":\"A\",\"session\":{\"state\":\"free\"},"
+                                              "\"run\":null}]"));
+        } else if (strcmp(cls, "devices") == 0) {
+            cJSON_AddItemToObject(rep, "devices", cJSON_CreateArray());
+        } else if (strcmp(cls, "history") == 0) {
+            bool older = cJSON_GetObjectItem(req, "until") != NULL;
+            cJSON *runs = cJSON_AddArrayToObject(rep, "runs");
+            int n = older ? 500 : 1000, base = older ? 1000 : 0;
+            for (int i = 0; i < n; i++) {
+                int k = base + i;
+                cJSON *r = cJSON_CreateObject();
+                char id[32], started[40];
+                snprintf(id, sizeof id, "run-%d", k);
+                snprintf(started, sizeof started, "2026-12-02T10:%02d:%02d.000000Z",
+                         59 - k / 60 % 60, 59 - k % 60);
+                cJSON_AddStringToObject(r, "id", id);
+                cJSON_AddStringToObject(r, "dut_serial", "PA-1");
+                cJSON_AddNumberToObject(r, "attempt", 1);
+                cJSON_AddStringToObject(r, "started", started);
+                if (k == 0)
+                    cJSON_AddNullToObject(r, "outcome");
+                else
+                    cJSON_AddStringToObject(r, "outcome", k % 3 == 0 ? "FAIL" : "PASS");
+                cJSON_AddItemToArray(runs, r);
+            }
+        } else if (strcmp(cls, "unit") == 0) {
+            cJSON_AddItemToObject(rep, "runs", cJSON_CreateArray());
+        }
+        char *text = cJSON_PrintUnformatted(rep);
+        fprintf(out, "%s\n", text);
+        fflush(out);
+        free(text);
+        cJSON_Delete(rep);
+        cJSON_Delete(req);
+    }
+    fclose(in);
+    fclose(out);
+    return NULL;
+}
+
+static void on_state(void *user, bool up)
+{
+    if (up)
+        *(volatile int *)user = 1;
+}
+
+START_TEST(station_pages)
+{
+    mkdir_tmp();
+    char path[100];
+    snprintf(path, sizeof path, "%.80s/rigd.sock", dir);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, fake_rigd, &lfd);
+    volatile int up = 0;
+    struct link_callbacks cb = { NULL, on_state, (void *)&up };
+    struct rigd_link *l;
+    ck_assert_int_eq(link_start(&l, path, &cb), 0);
+    for (int i = 0; i < 100 && !up; i++)
+        usleep(20000);
+    ck_assert(up);
+    struct station *st;
+    ck_assert_int_eq(station_open(&st), 0);
+    cJSON *s = station_build(st, l);
+    const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "fixtures"), 0);
+    const cJSON *today = cJSON_GetObjectItem(a, "today"), *last = cJSON_GetObjectItem(a, "last");
+    /* 1499 finished runs over two pages; 1..1499 with k % 3 == 0 fail. */
+    ck_assert_int_eq(cJSON_GetObjectItem(today, "count")->valueint, 1499);
+    ck_assert_int_eq(cJSON_GetObjectItem(today, "pass")->valueint, 1499 - 499);
+    ck_assert_str_eq(cJSON_GetObjectItem(last, "run_id")->valuestring, "run-1");
+    ck_assert_str_eq(cJSON_GetObjectItem(last, "outcome")->valuestring, "PASS");
+    cJSON_Delete(s);
+    station_close(st);
+    link_stop(l);
+    close(lfd);
+    pthread_join(t, NULL);
+    rm_tmp();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("web");
@@ -234,6 +345,7 @@ int main(void)
     tcase_add_test(tc, users_file);
     tcase_add_test(tc, calibration_state);
     tcase_add_test(tc, routes);
+    tcase_add_test(tc, station_pages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
