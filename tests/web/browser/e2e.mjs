@@ -51,8 +51,9 @@ async function operatorPage(ctx, user = 'operator') {
 // The verdict of a good pen on fixture fx: PASS -- or, on a machine so
 // loaded that rigd itself starves, an ERROR that blames the rig (the pen's
 // watchdog, lost samples). Never FAIL: that would be a false verdict.
-// Scenarios about something else than the verdict use this; `pass` itself
-// wants PASS.
+// Scenarios about something else than the verdict use this (once the run
+// shows TESTING: the banner before it may be an earlier verdict); `pass`
+// itself wants PASS.
 async function goodPenVerdict(page, fx, dut) {
   await page.waitForSelector(`.tile[data-fixture="${fx}"] .banner:is([data-state=PASS],[data-state=FAIL],[data-state=ERROR])`,
     { timeout: 30000 });
@@ -253,6 +254,7 @@ const scenarios = {
     // and it works: a run after the restart
     await waitDevices(page, 'A');
     await scan(page, 'A', PEN.A);
+    await waitBanner(page, 'A', 'running', 10000);
     await goodPenVerdict(page, 'A', PEN.A);
   },
 
@@ -263,6 +265,7 @@ const scenarios = {
     await login(page, 'engineer', { next: '/engineer#live' });
     await page.waitForSelector('#live .tile[data-fixture="A"] .banner[data-state]');
     await scan(page, 'A', PEN.A);
+    await waitBanner(page, 'A', 'running', 10000);
     await goodPenVerdict(page, 'A', PEN.A);
     await shot(page, 'engineer-live');
     await page.click('[data-tab="history"]');
