@@ -72,8 +72,10 @@ export class LivePlot {
   }
 
   tick(t) {
-    if (t - (this.lastDraw || 0) < MIN_FRAME_MS) {
-      this.frame = requestAnimationFrame((t2) => this.tick(t2));
+    const wait = MIN_FRAME_MS - (t - (this.lastDraw || 0));
+    if (wait > 1) {
+      // too soon: sleep until then, not a wake-up every frame meanwhile
+      this.frame = setTimeout(() => { this.frame = requestAnimationFrame((t2) => this.tick(t2)); }, wait);
       return;
     }
     this.lastDraw = t;
@@ -142,7 +144,7 @@ export class LivePlot {
   }
 
   destroy() {
-    if (this.frame) cancelAnimationFrame(this.frame);
+    if (this.frame) { cancelAnimationFrame(this.frame); clearTimeout(this.frame); }
     this.chart.destroy();
   }
 }
