@@ -15,10 +15,14 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
@@ -63,6 +67,7 @@ struct rs_sh {
     uint8_t repeat_buf[SH_BLOCK_MAX_SIZE];
     int32_t force[SH_MAX_SAMPLES], disp[SH_MAX_SAMPLES];
     struct rs_sh_stats stats;
+    int block_log; /* $RIGSIM_BLOCK_LOG, or -1 */
 };
 
 /* Poll readiness through the FIFO node (see usbdev.h). */
@@ -176,6 +181,27 @@ static bool any_ready(struct rs_sh *s)
     return false;
 }
 
+/* The latency benchmark (tests/web/bench_latency.sh) needs the moment each
+ * block leaves the sensor head, on the clock browsers also read
+ * (CLOCK_REALTIME): with $RIGSIM_BLOCK_LOG set, one line per block sent,
+ * "bench seq first_sample count rate_hz realtime_ns". One write(2) per line
+ * on an O_APPEND file, so benches sharing the file never interleave. */
+static void log_block(struct rs_sh *s, const struct sh_block_header *h)
+{
+    if (s->block_log < 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char line[128];
+    int n = snprintf(line, sizeof line, "%u %u %llu %u %u %lld\n", s->w->index, (unsigned)h->seq,
+                     (unsigned long long)h->first_sample, (unsigned)h->count, (unsigned)h->rate_hz,
+                     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    if (n > 0 && write(s->block_log, line, (size_t)n) != n) {
+        close(s->block_log); /* a benchmark aid: stop logging, never stop the bench */
+        s->block_log = -1;
+    }
+}
+
 /* Fill a bulk IN URB with the next block. False if nothing to send yet. */
 static bool fill_stream_urb(struct rs_sh *s, struct usbdevfs_urb *urb, uint8_t *buf)
 {
@@ -220,6 +246,7 @@ static bool fill_stream_urb(struct rs_sh *s, struct usbdevfs_urb *urb, uint8_t *
     }
     urb->actual_length = n;
     urb->status = 0;
+    log_block(s, &hdr);
     s->stats.blocks_sent++;
     s->stats.samples_sent += (uint64_t)got;
     if (s->repeat_n > 0) {
@@ -544,6 +571,8 @@ struct rs_sh *rs_sh_new(struct rs_world *w)
     struct rs_sh *s = g_new0(struct rs_sh, 1);
     s->w = w;
     s->fifo.fd = -1;
+    const char *log = getenv("RIGSIM_BLOCK_LOG");
+    s->block_log = log && *log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
     s->node_generation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(s->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), s);
@@ -573,6 +602,8 @@ void rs_sh_free(struct rs_sh *s)
     g_mutex_unlock(&s->w->lock);
     g_object_unref(s->ioctl);
     rs_usbfs_fifo_close(&s->fifo);
+    if (s->block_log >= 0)
+        close(s->block_log);
     g_hash_table_destroy(s->node_generation);
     g_free(s);
 }
