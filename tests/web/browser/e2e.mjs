@@ -284,6 +284,21 @@ const scenarios = {
     await page.waitForSelector('#devices-table tbody tr td .ok-text, #devices-table tbody tr td .warn-text');
     check(/SH2-000101/.test(await page.innerText('#devices-table')), 'devices lack the sensor head');
     await shot(page, 'engineer-devices');
+    // Reports: the run's from History, the lot's from the Reports tab.
+    await page.click('[data-tab="history"]');
+    await page.waitForSelector('#history-table tbody tr a[href^="/reports/run/"]');
+    await Promise.all([page.waitForURL(/\/reports\/run\//), page.click('#history-table tbody tr:first-child a[href^="/reports/run/"]')]);
+    await page.waitForSelector('.banner');
+    check((await page.innerText('body')).includes(PEN.A), 'the run report does not name the DUT');
+    check(await page.locator('svg').count() > 0, 'the run report has no plot');
+    await shot(page, 'engineer-run-report');
+    await page.goto(`${BASE}/engineer#reports`);
+    await page.waitForSelector('#lot-form [name=since]:visible');
+    await Promise.all([page.waitForURL(/\/reports\/lot\?since=/), page.click('#lot-form button[type=submit]')]);
+    check(/Lot report/.test(await page.innerText('h1')), 'the lot report has no title');
+    check(/depth/.test(await page.innerText('body')) && await page.locator('svg').count() > 0,
+      'the lot report lacks the depth measurement or its plots');
+    await shot(page, 'engineer-lot-report');
   },
 
   // The admin: add a user, change the role, reset the password, delete.

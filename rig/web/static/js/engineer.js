@@ -7,7 +7,7 @@ import { failureWords, label, lim, num, pct, when } from './format.js';
 import { cell, fill, link, outcomeNode } from './tables.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
-const TABS = ['live', 'history', 'unit', 'stats', 'devices'];
+const TABS = ['live', 'history', 'unit', 'stats', 'devices', 'reports'];
 const loaded = new Set();
 let live = null;
 
@@ -185,6 +185,8 @@ const first = {
     if (!(e instanceof ApiError)) throw e;
   }),
   history, unit: () => {}, stats, devices,
+  // the lot form is a plain GET to /reports/lot: nothing to load
+  reports: () => { const f = $('#lot-form [name=since]'); if (!f.value) f.value = new Date().toISOString().slice(0, 10); },
 };
 
 try {
