@@ -24,22 +24,13 @@ static cJSON *me_json(const struct web_session *s)
 
 static enum MHD_Result with_cookie(struct web_req *r, cJSON *body, const char *value, bool clear)
 {
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    if (!text)
+    struct MHD_Response *resp = web_json_response(body);
+    if (!resp)
         return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
     char cookie[256];
     snprintf(cookie, sizeof cookie, "rigweb_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
              value, clear ? "; Max-Age=0" : "", r->app->tls ? "; Secure" : "");
     MHD_add_response_header(resp, "Set-Cookie", cookie);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
     return web_queue(r, 200, resp);
 }
 

@@ -56,41 +56,54 @@ static const struct route routes[] = {
     { NULL, NULL, ROLE_NONE, 0, NULL },
 };
 
-void web_common_headers(struct MHD_Response *resp)
+/* The default policy: the pages' own scripts and styles, nothing else. */
+static const char default_csp[] = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                  "script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+static void common_headers(struct MHD_Response *resp, const char *csp)
 {
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "Content-Security-Policy", csp);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
-enum MHD_Result web_queue(struct web_req *r, unsigned status, struct MHD_Response *resp)
+enum MHD_Result web_queue_csp(struct web_req *r, unsigned status, struct MHD_Response *resp,
+                              const char *csp)
 {
     if (!resp)
         return MHD_NO;
-    web_common_headers(resp);
+    common_headers(resp, csp);
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-enum MHD_Result web_json(struct web_req *r, unsigned status, cJSON *body)
+enum MHD_Result web_queue(struct web_req *r, unsigned status, struct MHD_Response *resp)
+{
+    return web_queue_csp(r, status, resp, default_csp);
+}
+
+struct MHD_Response *web_json_response(cJSON *body)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
     if (!text)
-        return MHD_NO;
+        return NULL;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return web_queue(r, status, resp);
+    return resp;
+}
+
+enum MHD_Result web_json(struct web_req *r, unsigned status, cJSON *body)
+{
+    return web_queue(r, status, web_json_response(body));
 }
 
 enum MHD_Result web_error(struct web_req *r, unsigned status, const char *code, const char *fmt,

@@ -36,10 +36,15 @@ enum MHD_Result web_json(struct web_req *r, unsigned status, cJSON *body);
 /* Answers {"error":code,"message":...}. */
 enum MHD_Result web_error(struct web_req *r, unsigned status, const char *code, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
-/* Adds the headers every response has (CSP, nosniff, no-store...). */
-void web_common_headers(struct MHD_Response *resp);
-/* Queues `resp` (destroyed here) with the common headers. */
+/* Queues `resp` (destroyed here; NULL: MHD_NO) with the headers every
+ * response has (CSP, nosniff, no referrer, no framing). */
 enum MHD_Result web_queue(struct web_req *r, unsigned status, struct MHD_Response *resp);
+/* The same with another Content-Security-Policy (reports: inline styles). */
+enum MHD_Result web_queue_csp(struct web_req *r, unsigned status, struct MHD_Response *resp,
+                              const char *csp);
+/* `body` (taken) as a JSON response with its content type, not queued
+ * (the caller may add headers); NULL when out of memory. */
+struct MHD_Response *web_json_response(cJSON *body);
 
 /* Starts serving app->cfg's listen address and port. 0 with *out and the
  * bound port in *port, or -errno with a message. The TLS certificate and

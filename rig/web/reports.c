@@ -39,16 +39,10 @@ static enum MHD_Result send_page(struct web_req *r, struct html *h)
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                            "frame-ancestors 'none'");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return web_queue_csp(r, 200, resp,
+                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                         "frame-ancestors 'none'");
 }
 
 static const char *member_str(const cJSON *o, const char *key)
