@@ -157,6 +157,24 @@ int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *s
     return worst;
 }
 
+int ctl_station_db(const char *station_db, const char *config, char *out, size_t outlen, char *err,
+                   size_t errlen)
+{
+    static struct station_config c; /* large: not on the stack */
+    if (!config) {
+        snprintf(out, outlen, "%s", station_db ? station_db : "");
+        return 0;
+    }
+    if (station_load(config, &c, err, errlen) < 0 || station_resolve_paths(&c, err, errlen) < 0)
+        return -EINVAL;
+    if (c.no_database) {
+        snprintf(err, errlen, "%s: the station keeps no database (\"database\": false)", config);
+        return -ENOENT;
+    }
+    snprintf(out, outlen, "%s", c.database);
+    return 0;
+}
+
 int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,
                      FILE *err)
 {

@@ -23,6 +23,14 @@ int ctl_recompute(char **records, int n, bool json, FILE *out, FILE *err);
  * some record could not be pruned (said on err). */
 int ctl_prune(char **paths, int n, double pass_days, bool dry_run, const char *station_db,
               bool json, FILE *out, FILE *err);
+/* The station database an offline command (report, grr) reads:
+ * station_db as given, else the "database" of the station config
+ * `config` with its paths resolved as rigd resolves them; neither: "".
+ * 0 with the path in out; -EINVAL (the config cannot be read or is
+ * invalid) or -ENOENT (the station keeps no database), with a message in
+ * err. */
+int ctl_station_db(const char *station_db, const char *config, char *out, size_t outlen, char *err,
+                   size_t errlen);
 /* The same over the station config's results directory and database,
  * pass_days (< 0) from its "retention" (rig-prune.timer). */
 int ctl_prune_config(const char *config, double pass_days, bool dry_run, bool json, FILE *out,

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_grr.h"
-#include "dev/station.h"
+#include "ctl/ctl_core.h"
 #include "store/study.h"
 
 #define GRR_MAX_CELLS       (GRR_PLAN_MAX_PARTS * GRR_PLAN_MAX_OPS * GRR_PLAN_MAX_TRIALS)
@@ -258,20 +258,10 @@ static size_t make_plan(unsigned parts, unsigned ops, unsigned trials, uint64_t 
 
 static int open_db(const struct grr_opts *o, struct store **st)
 {
-    static struct station_config c; /* large: not on the stack */
-    char err[512];
-    const char *path = o->db;
-    if (o->config) {
-        if (station_load(o->config, &c, err, sizeof err) < 0 ||
-            station_resolve_paths(&c, err, sizeof err) < 0) {
-            fprintf(stderr, "rigctl: grr: %s\n", err);
-            return -1;
-        }
-        if (c.no_database) {
-            fprintf(stderr, "rigctl: grr: %s keeps no station database\n", o->config);
-            return -1;
-        }
-        path = c.database;
+    char err[512], path[4096];
+    if (ctl_station_db(o->db, o->config, path, sizeof path, err, sizeof err) < 0) {
+        fprintf(stderr, "rigctl: grr: %s\n", err);
+        return -1;
     }
     /* rigd makes the station database; a study never starts one (a typo
      * in the path would otherwise keep the study where rigd never looks) */
@@ -526,16 +516,10 @@ int ctl_grr(const struct ctl_args *a, int argc, char **argv)
         return r > 0 ? CTL_EXIT_OK : r;
     if (!strcmp(o.action, "plan"))
         return plan(a, &o);
-    const char *db = o.db;
-    static struct station_config c;
-    char err[512];
-    if (o.config) {
-        if (station_load(o.config, &c, err, sizeof err) < 0 ||
-            station_resolve_paths(&c, err, sizeof err) < 0) {
-            fprintf(stderr, "rigctl: grr: %s\n", err);
-            return CTL_EXIT_ERROR;
-        }
-        db = c.database;
+    char err[512], db[4096];
+    if (ctl_station_db(o.db, o.config, db, sizeof db, err, sizeof err) < 0) {
+        fprintf(stderr, "rigctl: grr: %s\n", err);
+        return CTL_EXIT_ERROR;
     }
     return ctl_grr_analyse(db, o.study, o.measurement, o.json || a->json, o.html);
 }

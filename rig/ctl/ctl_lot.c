@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_args.h"
-#include "dev/station.h"
+#include "ctl/ctl_core.h"
 #include "report/lot_report.h"
 #include "report/run_report.h"
 #include "store/line.h"
@@ -163,19 +163,10 @@ static int read_lot(const struct lot_args *a, struct store_lot **lot, char *sour
         snprintf(source, slen, "line database (PostgreSQL)");
         return r;
     }
-    const char *path = a->station_db;
-    static struct station_config cfg; /* large: not on the stack */
-    if (a->config) {
-        if (station_load(a->config, &cfg, err, errlen) < 0 ||
-            station_resolve_paths(&cfg, err, errlen) < 0)
-            return -EINVAL;
-        if (cfg.no_database) {
-            snprintf(err, errlen, "%s: the station keeps no database (\"database\": false)",
-                     a->config);
-            return -ENOENT;
-        }
-        path = cfg.database;
-    }
+    char path[4096];
+    int found = ctl_station_db(a->station_db, a->config, path, sizeof path, err, errlen);
+    if (found < 0)
+        return found;
     snprintf(source, slen, "station database %s", path);
     /* store_open would create a missing database: a report only reads. */
     if (access(path, R_OK) != 0) {

@@ -16,8 +16,8 @@
 
 #include "core/record.h"
 #include "ctl/ctl_args.h"
+#include "ctl/ctl_core.h"
 #include "ctl/ctl_lot.h"
-#include "dev/station.h"
 #include "report/run_report.h"
 #include "store/store.h"
 #include "version/version.h"
@@ -92,29 +92,14 @@ static int parse(int argc, char **argv, struct report_args *a)
     return 0;
 }
 
-/* The database path from --station-db or --config (NULL: none). */
+/* The database path from --station-db or --config ("": none). */
 static int database_path(const struct report_args *a, char *out, size_t len)
 {
-    *out = '\0';
-    if (a->station_db) {
-        snprintf(out, len, "%s", a->station_db);
-        return 0;
-    }
-    if (!a->config)
-        return 0;
-    static struct station_config c; /* large: not on the stack */
     char msg[512];
-    if (station_load(a->config, &c, msg, sizeof msg) < 0 ||
-        station_resolve_paths(&c, msg, sizeof msg) < 0) {
+    if (ctl_station_db(a->station_db, a->config, out, len, msg, sizeof msg) < 0) {
         fprintf(stderr, "rigctl report: %s\n", msg);
         return -1;
     }
-    if (c.no_database) {
-        fprintf(stderr, "rigctl report: %s has no station database (\"database\": false)\n",
-                a->config);
-        return -1;
-    }
-    snprintf(out, len, "%s", c.database);
     return 0;
 }
 
